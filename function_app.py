@@ -1,0 +1,9 @@
+"""The one entry point the Functions host loads: a DFApp that registers the blueprints."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+for blueprint in ():
+    app.register_functions(blueprint)

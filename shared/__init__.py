@@ -1,0 +1,1 @@
+"""Schemas, errors, settings, database, context assembly, extraction and progress publishing."""

@@ -1,0 +1,130 @@
+"""The error hierarchy and the ONE mapping from an exception to (HTTP status, ErrorResponse).
+
+Every HTTP function answers failures through `error_response`, so an error looks the same
+whichever endpoint raised it, and nothing internal (stack traces, secrets) reaches a client.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+
+from shared.schemas import ErrorResponse
+
+
+class OrchestratorError(Exception):
+    """Base of every error the app reports to a client on purpose."""
+
+    error_type: ClassVar[str] = "ORCHESTRATOR_ERROR"
+    status_code: ClassVar[int] = 500
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        suggestions: list[str] | None = None,
+        status_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        self.suggestions = suggestions or []
+        self.headers = headers or {}
+        if status_code is not None:
+            self.status_code = status_code
+
+    def to_response(self, request_id: str) -> ErrorResponse:
+        return ErrorResponse(
+            error_type=self.error_type,
+            message=self.message,
+            details=self.details,
+            suggestions=self.suggestions,
+            request_id=request_id,
+        )
+
+
+class ParameterExtractionError(OrchestratorError):
+    """The strategy text did not yield complete parameters (400) or the LLM failed (503)."""
+
+    error_type = "PARAMETER_EXTRACTION_ERROR"
+    status_code = 400
+
+
+class DataNotFoundError(OrchestratorError):
+    error_type = "DATA_NOT_FOUND"
+    status_code = 404
+
+
+class AgentTimeoutError(OrchestratorError):
+    error_type = "AGENT_TIMEOUT"
+    status_code = 504
+
+
+class AgentExecutionError(OrchestratorError):
+    error_type = "AGENT_EXECUTION_ERROR"
+    status_code = 500
+
+
+class ContextAssemblyError(OrchestratorError):
+    error_type = "CONTEXT_ASSEMBLY_ERROR"
+    status_code = 500
+
+
+class WebSocketConnectionError(OrchestratorError):
+    error_type = "WEBSOCKET_CONNECTION_ERROR"
+    status_code = 503
+
+
+class InvalidParametersError(OrchestratorError):
+    error_type = "INVALID_PARAMETERS"
+    status_code = 422
+
+
+class LanguageModelUnavailableError(ParameterExtractionError):
+    """The language model could not be reached; the client should retry later."""
+
+    status_code = 503
+
+
+def validation_details(exc: ValidationError) -> dict[str, Any]:
+    """A client-safe summary of a pydantic error: field path, message, offending input type."""
+    errors = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        errors.append(
+            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+        )
+    return {"validation_errors": errors}
+
+
+def invalid_from_validation(exc: ValidationError, what: str = "request") -> InvalidParametersError:
+    details = validation_details(exc)
+    fields = ", ".join(e["field"] for e in details["validation_errors"][:5])
+    return InvalidParametersError(
+        f"Invalid {what}: {fields}" if fields else f"Invalid {what}",
+        details=details,
+        suggestions=[f"Fix the {what} fields listed in details.validation_errors and retry."],
+    )
+
+
+def error_response(exc: BaseException, request_id: str) -> tuple[int, ErrorResponse, dict[str, str]]:
+    """Map any exception to (HTTP status, ErrorResponse, extra headers).
+
+    Unexpected exceptions become a generic 500 whose body names only the request id, so the
+    operator can find the logged traceback without the client seeing internals.
+    """
+    if isinstance(exc, OrchestratorError):
+        return exc.status_code, exc.to_response(request_id), dict(exc.headers)
+    if isinstance(exc, ValidationError):
+        err = invalid_from_validation(exc)
+        return err.status_code, err.to_response(request_id), {}
+    body = ErrorResponse(
+        error_type="INTERNAL_ERROR",
+        message="An unexpected error occurred.",
+        details={},
+        suggestions=[f"Retry later; report request id {request_id} if it persists."],
+        request_id=request_id,
+    )
+    return 500, body, {}

@@ -1,0 +1,138 @@
+"""Helpers every HTTP function uses: request id, JSON bodies and the one error path.
+
+`http_endpoint` wraps a function body so that whatever it raises is answered with the documented
+ErrorResponse, and every response (success or not) carries the `x-request-id` header.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+from shared.errors import InvalidParametersError, error_response, invalid_from_validation
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "x-request-id"
+MAX_BODY_BYTES = 1_000_000
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def request_id_for(req: func.HttpRequest, context: Any = None) -> str:
+    """The caller's `x-request-id` when it is sane, else the invocation id, else a new uuid."""
+    incoming = (req.headers.get(REQUEST_ID_HEADER) or "").strip()
+    if incoming and len(incoming) <= 128 and incoming.isprintable():
+        return incoming
+    invocation_id = getattr(context, "invocation_id", None)
+    return str(invocation_id) if invocation_id else str(uuid.uuid4())
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    if isinstance(body, BaseModel):
+        text = body.model_dump_json()
+    else:
+        text = json.dumps(body, default=str)
+    return func.HttpResponse(
+        text, status_code=status_code, mimetype="application/json", headers=headers or {}
+    )
+
+
+def read_json(req: func.HttpRequest) -> Any:
+    """The request body as JSON, or InvalidParametersError (422) saying what is wrong with it."""
+    raw = req.get_body() or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidParametersError(
+            "Request body too large",
+            details={"max_bytes": MAX_BODY_BYTES, "received_bytes": len(raw)},
+            suggestions=["Send a smaller JSON body."],
+        )
+    if not raw.strip():
+        raise InvalidParametersError(
+            "Request body is empty", suggestions=["Send a JSON object in the request body."]
+        )
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidParametersError(
+            "Request body is not valid JSON",
+            details={"reason": str(exc)[:200]},
+            suggestions=["Send a UTF-8 JSON object with Content-Type: application/json."],
+        ) from None
+
+
+def parse_body(req: func.HttpRequest, model: type[ModelT]) -> ModelT:
+    data = read_json(req)
+    if not isinstance(data, dict):
+        raise InvalidParametersError(
+            "Request body must be a JSON object",
+            details={"received_type": type(data).__name__},
+            suggestions=["Send a JSON object, e.g. {\"strategy_description\": \"...\"}."],
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_from_validation(exc) from None
+
+
+def _finish(response: func.HttpResponse, request_id: str) -> func.HttpResponse:
+    response.headers[REQUEST_ID_HEADER] = request_id
+    return response
+
+
+def _failure(exc: BaseException, request_id: str) -> func.HttpResponse:
+    status, body, headers = error_response(exc, request_id)
+    if status >= 500 and body.error_type == "INTERNAL_ERROR":
+        logger.exception("Unhandled error (request_id=%s)", request_id, exc_info=exc)
+    else:
+        logger.warning("%s %s (request_id=%s)", status, body.error_type, request_id)
+    return _finish(json_response(body, status, headers), request_id)
+
+
+def http_endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Answer every failure of `fn` through the one error mapping and tag every response.
+
+    The wrapper keeps `fn`'s signature (functools.wraps) because the Functions worker binds
+    arguments by parameter name. A `context` parameter, when `fn` declares one, supplies the
+    invocation id used as the fallback request id.
+    """
+
+    def _ids(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        bound = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
+        req = next((v for v in bound.values() if isinstance(v, func.HttpRequest)), None)
+        if req is None:
+            return str(uuid.uuid4())
+        return request_id_for(req, bound.get("context"))
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
+            request_id = _ids(args, kwargs)
+            try:
+                result: Awaitable[func.HttpResponse] = fn(*args, **kwargs)
+                return _finish(await result, request_id)
+            except Exception as exc:  # noqa: BLE001 - the one place errors become responses
+                return _failure(exc, request_id)
+
+        return async_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
+        request_id = _ids(args, kwargs)
+        try:
+            return _finish(fn(*args, **kwargs), request_id)
+        except Exception as exc:  # noqa: BLE001 - the one place errors become responses
+            return _failure(exc, request_id)
+
+    return wrapper

@@ -1,0 +1,130 @@
+"""The agents' results: full models persisted under the workflow id, and the compact summaries
+that are all the orchestrator ever carries."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WeekForecast(_Result):
+    week_start: date
+    units: float = Field(ge=0)
+    lower: float = Field(ge=0, description="80 % interval, lower bound")
+    upper: float = Field(ge=0, description="80 % interval, upper bound")
+    lower_95: float = Field(ge=0)
+    upper_95: float = Field(ge=0)
+
+
+class StoreForecast(_Result):
+    store_id: str
+    share: float = Field(ge=0, le=1)
+    units: float = Field(ge=0)
+
+
+class BacktestMetrics(_Result):
+    wape: float | None = None
+    mase: float | None = None
+    seasonal_naive_wape: float | None = None
+    folds: int = 0
+    horizon_weeks: int = 0
+
+
+class DemandResult(_Result):
+    category_id: str
+    season_start_date: date
+    horizon_weeks: int
+    total_demand: int = Field(ge=0)
+    forecast_by_week: list[WeekForecast]
+    store_forecast: list[StoreForecast]
+    safety_stock_units: int = Field(ge=0)
+    safety_stock_pct: float = Field(ge=0)
+    confidence: float = Field(ge=0, le=1)
+    model_used: str
+    backtest: BacktestMetrics
+    explanation: str
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "total_demand": self.total_demand,
+            "safety_stock_pct": round(self.safety_stock_pct, 4),
+            "confidence": round(self.confidence, 3),
+            "model_used": self.model_used,
+            "weeks": self.horizon_weeks,
+            "wape": None if self.backtest.wape is None else round(self.backtest.wape, 4),
+        }
+
+
+class StoreAllocation(_Result):
+    store_id: str
+    initial_allocation: int = Field(ge=0)
+
+
+class ClusterAllocation(_Result):
+    cluster_id: int
+    cluster_label: str
+    allocation_percentage: float = Field(ge=0, le=1)
+    total_units: int = Field(ge=0)
+    stores: list[StoreAllocation]
+
+
+class ReplenishmentShipment(_Result):
+    week_number: int = Field(ge=1)
+    week_start: date
+    units: int = Field(ge=0)
+
+
+class InventoryResult(_Result):
+    manufacturing_qty: int = Field(ge=0)
+    initial_allocation_total: int = Field(ge=0)
+    dc_holdback_total: int = Field(ge=0)
+    clusters: list[ClusterAllocation]
+    replenishment_schedule: list[ReplenishmentShipment]
+    silhouette_score: float | None = None
+    warnings: list[str] = Field(default_factory=list)
+    explanation: str
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "manufacturing_qty": self.manufacturing_qty,
+            "initial_allocation_total": self.initial_allocation_total,
+            "dc_holdback_total": self.dc_holdback_total,
+            "clusters": len(self.clusters),
+            "stores": sum(len(c.stores) for c in self.clusters),
+            "replenishment_shipments": len(self.replenishment_schedule),
+            "warnings": len(self.warnings),
+        }
+
+
+class MarkdownStep(_Result):
+    week_number: int = Field(ge=1)
+    week_start: date
+    markdown_pct: float = Field(ge=0, le=0.5)
+    price: float = Field(gt=0)
+
+
+class PricingResult(_Result):
+    full_price: float = Field(gt=0)
+    markdowns: list[MarkdownStep]
+    checkpoint_week: int = Field(ge=1)
+    projected_sell_through_at_checkpoint: float = Field(ge=0, le=1)
+    expected_sell_through: float = Field(ge=0, le=1)
+    expected_revenue: float = Field(ge=0)
+    leftover_units: int = Field(ge=0)
+    reasoning: str
+
+    def summary(self) -> dict[str, Any]:
+        first = next((m for m in self.markdowns if m.markdown_pct > 0), None)
+        return {
+            "first_markdown_week": first.week_number if first else None,
+            "first_markdown_pct": first.markdown_pct if first else 0.0,
+            "expected_sell_through": round(self.expected_sell_through, 4),
+            "expected_revenue": round(self.expected_revenue, 2),
+            "leftover_units": self.leftover_units,
+        }

@@ -1,0 +1,197 @@
+"""Request, response, message and context models: the one source of truth for every contract.
+
+The HTTP functions, the orchestrator, the local runtime and the tests all import these, so a
+contract changes in exactly one place.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal, Union
+
+import pandas as pd
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+
+from shared.results import DemandResult, InventoryResult
+
+AGENT_NAMES = ("Demand Agent", "Inventory Agent", "Pricing Agent")
+AgentName = Literal["Demand Agent", "Inventory Agent", "Pricing Agent"]
+ReplenishmentStrategy = Literal["none", "weekly", "bi-weekly"]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: Any) -> Any:
+    """Accept a `date` or a strict YYYY-MM-DD string; pydantic alone would also take timestamps."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    raise ValueError("must be a date in YYYY-MM-DD format")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+SessionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+CategoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+def season_end(start: date, weeks: int) -> date:
+    """The specification's rule: the season ends 7 × weeks days after it starts."""
+    return start + timedelta(days=7 * weeks)
+
+
+class SeasonParameters(BaseModel):
+    """Structured season parameters, as extracted from the planner's strategy text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    forecast_horizon_weeks: int = Field(ge=4, le=52, strict=True)
+    season_start_date: IsoDate
+    season_end_date: IsoDate | None = None
+    replenishment_strategy: ReplenishmentStrategy
+    dc_holdback_percentage: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    extraction_reasoning: str | None = Field(None, max_length=4000)
+    confidence_score: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
+    markdown_checkpoint_week: int | None = Field(None, ge=1, le=52, strict=True)
+    markdown_threshold: float | None = Field(None, gt=0.0, lt=1.0, allow_inf_nan=False)
+    unit_target: int | None = Field(None, ge=1, le=100_000_000, strict=True)
+
+    @model_validator(mode="after")
+    def _season_consistent(self) -> SeasonParameters:
+        expected = season_end(self.season_start_date, self.forecast_horizon_weeks)
+        if self.season_end_date is None:
+            self.season_end_date = expected
+        elif self.season_end_date != expected:
+            raise ValueError(
+                f"season_end_date must be season_start_date + 7 x forecast_horizon_weeks days "
+                f"({expected.isoformat()}), got {self.season_end_date.isoformat()}"
+            )
+        if (
+            self.markdown_checkpoint_week is not None
+            and self.markdown_checkpoint_week > self.forecast_horizon_weeks
+        ):
+            raise ValueError("markdown_checkpoint_week must fall within the season")
+        return self
+
+    def week_starts(self) -> list[date]:
+        """The first day of each week of the season."""
+        return [
+            self.season_start_date + timedelta(days=7 * i)
+            for i in range(self.forecast_horizon_weeks)
+        ]
+
+
+class ExtractionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    strategy_description: str = Field(min_length=10, max_length=500, strict=True)
+
+
+class RunWorkflowRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: SessionId
+    parameters: SeasonParameters
+    category_id: CategoryId | None = None
+
+
+class ErrorResponse(BaseModel):
+    error_type: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    suggestions: list[str] = Field(default_factory=list)
+    request_id: str
+
+
+class _Message(BaseModel):
+    """Fields the transport may add to every WebSocket message (never renaming documented ones)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str | None = None
+    workflow_id: str | None = None
+    timestamp: str | None = None
+    sequence: int | None = None
+
+
+class AgentStatusMessage(_Message):
+    type: Literal["agent_status"] = "agent_status"
+    agent_name: AgentName
+    status: Literal["running", "completed", "failed"]
+
+
+class ProgressMessage(_Message):
+    type: Literal["progress"] = "progress"
+    agent_name: AgentName
+    progress: int = Field(ge=0, le=100)
+    message: str
+
+
+class CompleteMessage(_Message):
+    type: Literal["complete"] = "complete"
+    agent_name: AgentName
+    result: dict[str, Any]
+
+
+class ErrorMessage(_Message):
+    type: Literal["error"] = "error"
+    agent_name: AgentName
+    error_message: str
+    error_type: str | None = None
+
+
+class HeartbeatMessage(_Message):
+    type: Literal["heartbeat"] = "heartbeat"
+    timestamp: str
+
+
+WebSocketMessage = Annotated[
+    Union[AgentStatusMessage, ProgressMessage, CompleteMessage, ErrorMessage, HeartbeatMessage],
+    Field(discriminator="type"),
+]
+WEBSOCKET_MESSAGE = TypeAdapter(WebSocketMessage)
+
+
+class _Context(BaseModel):
+    """Contexts carry DataFrames, so they live only inside the activity process."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    category_id: str
+    parameters: SeasonParameters
+
+
+class DemandContext(_Context):
+    """History for one category.
+
+    `sales`: one row per (week_start_date, store_id) with `units_sold`, weeks ascending,
+    `week_start_date` as datetime64. `stores`: the stores table.
+    """
+
+    sales: pd.DataFrame
+    stores: pd.DataFrame
+
+
+class InventoryContext(_Context):
+    """The stores to allocate to and the persisted demand forecast to allocate from."""
+
+    stores: pd.DataFrame
+    demand: DemandResult
+
+
+class PricingContext(_Context):
+    """Forecast and allocation for the season; `actual_sales` (week_start_date, units_sold) when
+    the season is already under way."""
+
+    demand: DemandResult
+    inventory: InventoryResult
+    actual_sales: pd.DataFrame | None = None

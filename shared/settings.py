@@ -1,0 +1,77 @@
+"""Every setting the app reads, with its default, in one place.
+
+Azure Functions exposes app settings (and `local.settings.json` "Values" under Core Tools) as
+environment variables, so pydantic-settings reads them from the environment. Tests build a
+`Settings(...)` directly instead of patching the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_WEBPUBSUB_CONNECTION_STRING = (
+    "Endpoint=http://localhost:8080;"
+    "AccessKey=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH;Version=1.0;"
+)
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.upper(), name.lower())
+
+
+class Settings(BaseSettings):
+    """App settings; the field alias is the app-setting name."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=False)
+
+    database_url: str = Field("sqlite:///./fashion_forecast.db", validation_alias=_env("DATABASE_URL"))
+
+    extractor: Literal["auto", "llm", "rules"] = Field("auto", validation_alias=_env("EXTRACTOR"))
+    azure_openai_endpoint: str | None = Field(None, validation_alias=_env("AZURE_OPENAI_ENDPOINT"))
+    azure_openai_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("AZURE_OPENAI_API_KEY")
+    )
+    azure_openai_deployment: str = Field(
+        "gpt-4o-mini", validation_alias=_env("AZURE_OPENAI_DEPLOYMENT")
+    )
+    azure_openai_api_version: str = Field(
+        "2024-10-21", validation_alias=_env("AZURE_OPENAI_API_VERSION")
+    )
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    openai_model: str = Field("gpt-4o-mini", validation_alias=_env("OPENAI_MODEL"))
+    llm_timeout_seconds: float = Field(20.0, gt=0, validation_alias=_env("LLM_TIMEOUT_SECONDS"))
+    llm_max_retries: int = Field(2, ge=0, le=5, validation_alias=_env("LLM_MAX_RETRIES"))
+
+    webpubsub_connection_string: SecretStr = Field(
+        SecretStr(DEFAULT_WEBPUBSUB_CONNECTION_STRING),
+        validation_alias=_env("WebPubSubConnectionString"),
+    )
+    webpubsub_hub: str = Field("season_planning", validation_alias=_env("WebPubSubHub"))
+    negotiate_token_minutes: int = Field(
+        60, ge=1, le=1440, validation_alias=_env("NEGOTIATE_TOKEN_MINUTES")
+    )
+
+    demand_agent_timeout_seconds: float = Field(
+        30.0, gt=0, validation_alias=_env("DEMAND_AGENT_TIMEOUT_SECONDS")
+    )
+    inventory_agent_timeout_seconds: float = Field(
+        30.0, gt=0, validation_alias=_env("INVENTORY_AGENT_TIMEOUT_SECONDS")
+    )
+    pricing_agent_timeout_seconds: float = Field(
+        30.0, gt=0, validation_alias=_env("PRICING_AGENT_TIMEOUT_SECONDS")
+    )
+    agent_max_attempts: int = Field(3, ge=1, le=10, validation_alias=_env("AGENT_MAX_ATTEMPTS"))
+    agent_retry_interval_ms: int = Field(
+        1000, ge=1, validation_alias=_env("AGENT_RETRY_INTERVAL_MS")
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
