@@ -147,10 +147,9 @@ def render_error(error: dict[str, Any]) -> Group:
 async def plan(
     args: argparse.Namespace,
     out: Console,
-    err: Console,
     embedded: EmbeddedHost = embedded_host,
 ) -> PlanOutcome:
-    """Run one plan, rendering to `out`/`err` unless --json."""
+    """Run one plan, showing live progress on `out` unless --json."""
     async with contextlib.AsyncExitStack() as stack:
         url = args.url or await stack.enter_async_context(embedded())
         if args.json:
@@ -172,7 +171,7 @@ def main(args: argparse.Namespace, embedded: EmbeddedHost = embedded_host) -> in
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     out = Console()
     err = Console(stderr=True)
-    outcome = asyncio.run(plan(args, out, err, embedded))
+    outcome = asyncio.run(plan(args, out, embedded))
     if args.json:
         sys.stdout.write(json.dumps(outcome.document(), default=str) + "\n")
         return 0 if outcome.ok else 1
