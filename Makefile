@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench
+.PHONY: run test bench chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/python -m localdev serve
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed chromium
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium + chromedriver for the console page test (Debian packages). Installed with
+# apt-get when missing and apt-get is available; otherwise that test skips itself.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		if command -v apt-get >/dev/null 2>&1; then \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver \
+				|| echo "installing chromium failed: the console page test will skip"; \
+		else \
+			echo "chromium/chromedriver missing and apt-get unavailable: the console page test will skip"; \
+		fi; \
+	fi
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench

@@ -1,0 +1,667 @@
+"""A local Functions host: the app's real HTTP and timer functions served by aiohttp.
+
+Core Tools cannot be installed here, so this module does the part of its job the app relies on:
+it indexes the app's functions (their function.json), routes `/{routePrefix}/{route}` requests
+to the HTTP-triggered ones with the host's route-template rules, converts requests and responses
+to and from `azure.functions` types, runs timer functions on their NCRONTAB schedules, and
+serves the console page at `/`. Everything beyond that (the Durable runtime, the Web PubSub
+emulator, database seeding) plugs in through `HostPlugins`, so the host stays one concern.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+from aiohttp import web
+from azure.functions.timer import TimerRequest
+
+from localdev.functions import FunctionEntry, index_app
+from shared.http import REQUEST_ID_HEADER
+from shared.schemas import ErrorResponse
+
+logger = logging.getLogger(__name__)
+
+CONSOLE_DIR = Path(__file__).with_name("console")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PORT = 7071
+DEFAULT_PUBSUB_PORT = 8080
+
+DurableClientProvider = Callable[[dict[str, Any]], str]
+"""Given the function's `durableClient` binding (from function.json), the client binding JSON
+string the Functions host would pass (taskHubName, creationUrls, managementUrls, baseUrl, ...)."""
+
+
+# --------------------------------------------------------------------------- plug-in seam
+
+
+@dataclass(frozen=True)
+class Service:
+    """Something that runs beside the host (Durable runtime, Web PubSub emulator, seeding).
+
+    `start` runs before the host accepts requests, `stop` after it stopped accepting them;
+    services stop in reverse order.
+    """
+
+    name: str
+    start: Callable[[], Awaitable[None]]
+    stop: Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    """Where the local stack listens and which database it uses (ports fixed before start)."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    pubsub_port: int = DEFAULT_PUBSUB_PORT
+    database_url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class HostPlugins:
+    """What the integrator adds to a bare host.
+
+    `configure` callables get the aiohttp application before the function routes are added, so
+    a runtime can mount its own endpoints (e.g. the Durable HTTP API) ahead of the catch-all.
+    """
+
+    services: Sequence[Service] = ()
+    durable_client: DurableClientProvider | None = None
+    configure: Sequence[Callable[[web.Application], None]] = ()
+
+
+PluginFactory = Callable[[LocalOptions], HostPlugins]
+
+
+def bare_plugins(options: LocalOptions) -> HostPlugins:
+    """A host with the app's HTTP and timer functions only (no Durable runtime, no emulator)."""
+    return HostPlugins()
+
+
+# --------------------------------------------------------------------------- routes
+
+_PARAM = re.compile(r"^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+)(?:\(([^)]*)\))?)?(\?)?\}$")
+_CONSTRAINTS: dict[str, str] = {
+    "int": r"-?\d+",
+    "long": r"-?\d+",
+    "double": r"-?\d+(?:\.\d+)?",
+    "float": r"-?\d+(?:\.\d+)?",
+    "decimal": r"-?\d+(?:\.\d+)?",
+    "bool": r"(?i:true|false)",
+    "alpha": r"[A-Za-z]+",
+    "guid": r"[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP function's compiled route template."""
+
+    entry: FunctionEntry
+    template: str
+    pattern: re.Pattern[str]
+    methods: frozenset[str] | None
+    precedence: tuple[int, ...]
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.fullmatch(path)
+        if found is None:
+            return None
+        return {k: v for k, v in found.groupdict().items() if v is not None}
+
+
+def compile_route(template: str) -> tuple[re.Pattern[str], tuple[int, ...]]:
+    """Compile a Functions route template into a regex and its matching precedence.
+
+    Supported like the host's routing: literal segments (case-insensitive), `{name}`,
+    `{name:constraint}` (int, long, double, float, decimal, bool, alpha, guid, minlength(n),
+    maxlength(n), length(n), regex(...)), optional `{name?}` and catch-all `{*name}`.
+    Precedence ranks literal < constrained < plain < optional < catch-all per segment, so
+    `items/new` wins over `items/{id}` whatever order the functions were registered in.
+    """
+    parts = [p for p in template.strip("/").split("/") if p]
+    regex = ""
+    ranks: list[int] = []
+    for part in parts:
+        param = _PARAM.match(part)
+        if param is None:
+            regex += "/" + re.escape(part)
+            ranks.append(0)
+            continue
+        catch_all, name, constraint, argument, optional = param.groups()
+        if catch_all:
+            regex += f"(?:/(?P<{name}>.*))?"
+            ranks.append(4)
+            continue
+        body = _constraint_regex(constraint, argument)
+        if optional:
+            regex += f"(?:/(?P<{name}>{body}))?"
+            ranks.append(3)
+        else:
+            regex += f"/(?P<{name}>{body})"
+            ranks.append(1 if constraint else 2)
+    return re.compile(regex, re.IGNORECASE), tuple(ranks)
+
+
+def _constraint_regex(constraint: str | None, argument: str | None) -> str:
+    if constraint is None:
+        return r"[^/]+"
+    kind = constraint.lower()
+    if kind in _CONSTRAINTS:
+        return _CONSTRAINTS[kind]
+    if kind == "regex" and argument:
+        return f"(?:{argument})"
+    if kind in ("minlength", "maxlength", "length") and argument:
+        low, high = {"minlength": (argument, ""), "maxlength": ("1", argument)}.get(
+            kind, (argument, argument)
+        )
+        return rf"[^/]{{{low},{high}}}"
+    raise ValueError(f"unsupported route constraint: {constraint}")
+
+
+def build_routes(entries: Sequence[FunctionEntry], route_prefix: str) -> list[Route]:
+    """The HTTP functions' routes under the prefix, most specific first."""
+    routes = []
+    prefix = route_prefix.strip("/")
+    for entry in entries:
+        if entry.trigger_type != "httpTrigger":
+            continue
+        trigger = entry.trigger
+        template = "/".join(p for p in (prefix, trigger.get("route") or entry.name) if p)
+        pattern, precedence = compile_route(template)
+        methods = trigger.get("methods")
+        routes.append(
+            Route(
+                entry=entry,
+                template=template,
+                pattern=pattern,
+                methods=frozenset(m.upper() for m in methods) if methods else None,
+                precedence=precedence,
+            )
+        )
+    return sorted(routes, key=lambda r: (r.precedence + (5,) * 32)[:32])
+
+
+def route_prefix_from(host_json: Path) -> str:
+    """`extensions.http.routePrefix` from host.json; "api" when absent, like the host."""
+    try:
+        data = json.loads(host_json.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "api"
+    return data.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+
+
+# --------------------------------------------------------------------------- invocation
+
+
+class InvocationContext(func.Context):
+    """The `context` argument: what the Python worker gives a function, minus tracing."""
+
+    def __init__(self, function_name: str, function_directory: str) -> None:
+        self._invocation_id = str(uuid.uuid4())
+        self._function_name = function_name
+        self._function_directory = function_directory
+        self._thread_local_storage = threading.local()
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def thread_local_storage(self) -> threading.local:  # type: ignore[override]
+        return self._thread_local_storage
+
+    @property
+    def function_name(self) -> str:
+        return self._function_name
+
+    @property
+    def function_directory(self) -> str:
+        return self._function_directory
+
+    @property
+    def trace_context(self) -> Any:
+        return None
+
+    @property
+    def retry_context(self) -> Any:
+        return None
+
+
+class Invoker:
+    """Calls user functions the way the Python worker does: arguments bound by binding name,
+    sync functions on a thread pool (so a slow one never blocks the event loop), async ones
+    awaited."""
+
+    def __init__(
+        self,
+        durable_client: DurableClientProvider | None,
+        executor: ThreadPoolExecutor,
+        function_directory: str,
+    ) -> None:
+        self._durable_client = durable_client
+        self._executor = executor
+        self._function_directory = function_directory
+
+    def arguments(self, entry: FunctionEntry, trigger_value: Any) -> tuple[dict[str, Any], str]:
+        """Keyword arguments for `entry` and the invocation id."""
+        context = InvocationContext(entry.name, self._function_directory)
+        kwargs: dict[str, Any] = {}
+        for binding in entry.function_json["bindings"]:
+            if binding.get("direction", "").upper() != "IN":
+                continue
+            if binding["type"] == entry.trigger_type:
+                kwargs[binding["name"]] = trigger_value
+            elif binding["type"] == "durableClient":
+                if self._durable_client is None:
+                    raise DurableRuntimeMissing(entry.name)
+                kwargs[binding["name"]] = self._durable_client(binding)
+        if "context" in inspect.signature(entry.user_function).parameters:
+            kwargs["context"] = context
+        return kwargs, context.invocation_id
+
+    async def call(self, entry: FunctionEntry, kwargs: dict[str, Any]) -> Any:
+        fn = entry.user_function
+        if inspect.iscoroutinefunction(fn):
+            return await fn(**kwargs)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self._executor, lambda: fn(**kwargs))
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+
+class DurableRuntimeMissing(Exception):
+    """A function takes a durable client but no Durable runtime is plugged into the host."""
+
+
+def to_http_request(request: web.Request, body: bytes, route_params: dict[str, str]) -> func.HttpRequest:
+    headers: dict[str, str] = {}
+    for key, value in request.headers.items():
+        lower = key.lower()
+        headers[lower] = f"{headers[lower]}, {value}" if lower in headers else value
+    params: dict[str, str] = {}
+    for key, value in request.query.items():
+        params.setdefault(key, value)
+    return func.HttpRequest(
+        method=request.method,
+        url=str(request.url),
+        headers=headers,
+        params=params,
+        route_params=route_params,
+        body=body,
+    )
+
+
+def to_web_response(result: Any) -> web.Response:
+    """An HttpResponse (or the str/bytes the worker also accepts) as an aiohttp response."""
+    if isinstance(result, (str, bytes)):
+        result = func.HttpResponse(result)
+    if not isinstance(result, func.HttpResponse):
+        raise TypeError(f"HTTP function returned {type(result).__name__}, not HttpResponse")
+    headers = dict(result.headers.items())
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    headers = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
+    if content_type is None:
+        content_type = result.mimetype or "text/plain"
+        if result.charset and "charset" not in content_type:
+            content_type += f"; charset={result.charset}"
+    headers["Content-Type"] = content_type
+    return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
+
+
+def error_json(
+    status: int,
+    error_type: str,
+    message: str,
+    request_id: str,
+    *,
+    details: dict[str, Any] | None = None,
+    suggestions: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body = ErrorResponse(
+        error_type=error_type,
+        message=message,
+        details=details or {},
+        suggestions=suggestions or [],
+        request_id=request_id,
+    )
+    return web.Response(
+        status=status,
+        text=body.model_dump_json(),
+        content_type="application/json",
+        headers={REQUEST_ID_HEADER: request_id, **(headers or {})},
+    )
+
+
+# --------------------------------------------------------------------------- NCRONTAB
+
+_CRON_FIELDS = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+_DAYS = "sun mon tue wed thu fri sat".split()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A timer schedule: six NCRONTAB fields (sec min hour day month dow) or a fixed interval
+    ("hh:mm:ss", which the host also accepts)."""
+
+    fields: tuple[frozenset[int], ...] | None = None
+    interval: timedelta | None = None
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first fire time strictly after `moment` (UTC, whole seconds)."""
+        start = moment.replace(microsecond=0) + timedelta(seconds=1)
+        if self.interval is not None:
+            return start - timedelta(seconds=1) + self.interval
+        assert self.fields is not None
+        seconds, minutes, hours, days, months, weekdays = self.fields
+        t = start
+        limit = start + timedelta(days=366 * 5)
+        while t < limit:
+            if t.month not in months:
+                t = (t.replace(day=1, hour=0, minute=0, second=0) + timedelta(days=32)).replace(day=1)
+            elif t.day not in days or (t.isoweekday() % 7) not in weekdays:
+                t = t.replace(hour=0, minute=0, second=0) + timedelta(days=1)
+            elif t.hour not in hours:
+                t = t.replace(minute=0, second=0) + timedelta(hours=1)
+            elif t.minute not in minutes:
+                t = t.replace(second=0) + timedelta(minutes=1)
+            elif t.second not in seconds:
+                t += timedelta(seconds=1)
+            else:
+                return t
+        raise ValueError("schedule never fires")
+
+
+def parse_schedule(expression: str, environ: dict[str, str] | None = None) -> Schedule:
+    """Parse a timer trigger schedule; `%NAME%` is resolved from app settings like the host.
+
+    Fields accept `*`, `N`, `A-B`, lists `A,B`, steps `*/N` and `A-B/N`, and month/day names.
+    Day of month and day of week must both match (NCRONTAB semantics).
+    """
+    text = expression.strip()
+    setting = re.fullmatch(r"%([^%]+)%", text)
+    if setting:
+        env = os.environ if environ is None else environ
+        if setting.group(1) not in env:
+            raise ValueError(f"app setting {setting.group(1)} for the schedule is not set")
+        text = env[setting.group(1)].strip()
+    interval = re.fullmatch(r"(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})", text)
+    if interval:
+        d, h, m, s = (int(g or 0) for g in interval.groups())
+        span = timedelta(days=d, hours=h, minutes=m, seconds=s)
+        if span <= timedelta(0):
+            raise ValueError(f"timer interval must be positive: {expression!r}")
+        return Schedule(interval=span)
+    parts = text.split()
+    if len(parts) != 6:
+        raise ValueError(f"NCRONTAB schedule needs 6 fields (sec min hour day month dow): {expression!r}")
+    fields = []
+    for index, (part, (low, high)) in enumerate(zip(parts, _CRON_FIELDS)):
+        names = _MONTHS if index == 4 else _DAYS if index == 5 else None
+        fields.append(frozenset(_cron_field(part, low, high, names)))
+    return Schedule(fields=tuple(fields))
+
+
+def _cron_field(part: str, low: int, high: int, names: list[str] | None) -> set[int]:
+    def value(token: str) -> int:
+        if names and token.lower()[:3] in names:
+            return names.index(token.lower()[:3]) + (1 if names is _MONTHS else 0)
+        number = int(token)
+        if names is _DAYS and number == 7:
+            number = 0
+        if not low <= number <= high:
+            raise ValueError(f"{token} outside {low}-{high}")
+        return number
+
+    result: set[int] = set()
+    for item in part.split(","):
+        span, _, step_text = item.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"step must be >= 1: {item!r}")
+        if span == "*":
+            first, last = low, high
+        elif "-" in span:
+            a, b = span.split("-", 1)
+            first, last = value(a), value(b)
+        else:
+            first = value(span)
+            last = high if step_text else first
+        result.update(range(first, last + 1, step))
+    if not result:
+        raise ValueError(f"empty cron field: {part!r}")
+    return result
+
+
+# --------------------------------------------------------------------------- the host
+
+
+@dataclass
+class FunctionsHost:
+    """The HTTP app and timer loops for one Functions app."""
+
+    functions_app: func.FunctionApp
+    plugins: HostPlugins = field(default_factory=HostPlugins)
+    route_prefix: str = "api"
+    console_dir: Path = CONSOLE_DIR
+    run_timers: bool = True
+    max_workers: int = 8
+
+    def __post_init__(self) -> None:
+        entries = list(index_app(self.functions_app).values())
+        self.routes = build_routes(entries, self.route_prefix)
+        self.timers = [
+            (e, parse_schedule(e.trigger["schedule"])) for e in entries if e.trigger_type == "timerTrigger"
+        ]
+        self._executor = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="fn")
+        self.invoker = Invoker(self.plugins.durable_client, self._executor, os.getcwd())
+        self._timer_tasks: list[asyncio.Task[None]] = []
+
+    def web_app(self) -> web.Application:
+        app = web.Application(client_max_size=16 * 1024**2)
+        for configure in self.plugins.configure:
+            configure(app)
+        app.router.add_get("/", self._console_index)
+        app.router.add_static("/console/", self.console_dir, show_index=False)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.on_startup.append(self._start_timers)
+        app.on_cleanup.append(self._stop_timers)
+        return app
+
+    async def _console_index(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(self.console_dir / "index.html")
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        request_id = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
+        path = "/" + request.match_info["tail"].strip("/")
+        matched = [(route, params) for route in self.routes if (params := route.match(path)) is not None]
+        if not matched:
+            return error_json(
+                404,
+                "NOT_FOUND",
+                f"No function serves {request.method} {request.path}",
+                request_id,
+                suggestions=[f"HTTP functions are under /{self.route_prefix}/; see the README."],
+            )
+        allowed = [(r, p) for r, p in matched if r.methods is None or request.method in r.methods]
+        if not allowed:
+            methods = sorted({m for r, _ in matched for m in (r.methods or ())})
+            return error_json(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"{request.method} is not allowed on {request.path}",
+                request_id,
+                details={"allowed_methods": methods},
+                headers={"Allow": ", ".join(methods)},
+            )
+        route, params = allowed[0]
+        return await self._invoke_http(route, params, request, request_id)
+
+    async def _invoke_http(
+        self, route: Route, params: dict[str, str], request: web.Request, request_id: str
+    ) -> web.Response:
+        http_request = to_http_request(request, await request.read(), params)
+        try:
+            kwargs, invocation_id = self.invoker.arguments(route.entry, http_request)
+        except DurableRuntimeMissing:
+            return error_json(
+                503,
+                "DURABLE_RUNTIME_UNAVAILABLE",
+                f"{route.entry.name} needs the Durable runtime, which this host was started without",
+                request_id,
+                suggestions=["Start the app with `python -m localdev serve`."],
+            )
+        try:
+            result = await self.invoker.call(route.entry, kwargs)
+            response = to_web_response(result)
+        except Exception:  # noqa: BLE001 - a failing function becomes a 500, never a crash
+            logger.exception("Function %s failed (invocation %s)", route.entry.name, invocation_id)
+            return error_json(
+                500,
+                "INTERNAL_ERROR",
+                "An unexpected error occurred.",
+                request_id,
+                suggestions=[f"Retry later; report request id {request_id} if it persists."],
+            )
+        response.headers.setdefault(REQUEST_ID_HEADER, request_id)
+        return response
+
+    async def _start_timers(self, _: web.Application) -> None:
+        if self.run_timers:
+            self._timer_tasks = [
+                asyncio.create_task(self._timer_loop(entry, schedule), name=f"timer:{entry.name}")
+                for entry, schedule in self.timers
+            ]
+
+    async def _stop_timers(self, _: web.Application) -> None:
+        for task in self._timer_tasks:
+            task.cancel()
+        for task in self._timer_tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _timer_loop(self, entry: FunctionEntry, schedule: Schedule) -> None:
+        last: datetime | None = None
+        if entry.trigger.get("runOnStartup"):
+            await self.fire_timer(entry, schedule, last, past_due=False)
+            last = datetime.now(timezone.utc)
+        while True:
+            due = schedule.next_after(datetime.now(timezone.utc))
+            await asyncio.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds()))
+            late = datetime.now(timezone.utc) - due > timedelta(seconds=1)
+            await self.fire_timer(entry, schedule, last, past_due=late)
+            last = due
+
+    async def fire_timer(
+        self, entry: FunctionEntry, schedule: Schedule, last: datetime | None, past_due: bool
+    ) -> None:
+        now = datetime.now(timezone.utc)
+        timer = TimerRequest(
+            past_due=past_due,
+            schedule_status={
+                "Last": (last or now).isoformat(),
+                "Next": schedule.next_after(now).isoformat(),
+                "LastUpdated": now.isoformat(),
+            },
+            schedule={"AdjustForDST": True},
+        )
+        try:
+            kwargs, invocation_id = self.invoker.arguments(entry, timer)
+            await self.invoker.call(entry, kwargs)
+        except Exception:  # noqa: BLE001 - one failed run must not stop the schedule
+            logger.exception("Timer function %s failed", entry.name)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (for embedded hosts and tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def default_app() -> func.FunctionApp:
+    """The project's app, imported lazily so that importing the host stays cheap."""
+    from function_app import app
+
+    return app
+
+
+@contextlib.asynccontextmanager
+async def start_host(
+    options: LocalOptions,
+    *,
+    functions_app: func.FunctionApp | None = None,
+    plugins: HostPlugins | None = None,
+    route_prefix: str | None = None,
+    run_timers: bool = True,
+) -> AsyncIterator[str]:
+    """Start the services, then the host; yield its base URL; stop everything on exit."""
+    plugins = plugins or HostPlugins()
+    app = functions_app if functions_app is not None else default_app()
+    if route_prefix is None:
+        route_prefix = route_prefix_from(PROJECT_ROOT / "host.json")
+    host = FunctionsHost(app, plugins=plugins, route_prefix=route_prefix, run_timers=run_timers)
+    started: list[Service] = []
+    runner = web.AppRunner(host.web_app(), access_log=None)
+    try:
+        for service in plugins.services:
+            await service.start()
+            started.append(service)
+        await runner.setup()
+        await web.TCPSite(runner, options.host, options.port).start()
+        logger.info("Functions host listening on %s", options.base_url)
+        yield options.base_url
+    finally:
+        await runner.cleanup()
+        for service in reversed(started):
+            try:
+                await service.stop()
+            except Exception:  # noqa: BLE001 - keep stopping the others
+                logger.exception("Stopping %s failed", service.name)
+
+
+async def serve_forever(
+    options: LocalOptions,
+    *,
+    functions_app: func.FunctionApp | None = None,
+    plugins: HostPlugins | None = None,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM, then stop everything cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with start_host(options, functions_app=functions_app, plugins=plugins) as url:
+            if ready is not None:
+                ready(url)
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,188 @@
+"""`python -m localdev plan "<strategy>"`: plan a season from the command line.
+
+Without --url it starts the app on free ports in this process (the same stack as `serve`, from
+`serve_cli.PLUGINS`), plans, and stops it. Human mode shows live agent progress and then the plan
+as tables; --json prints one JSON document and nothing else on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from localdev import serve_cli
+from localdev.host import LocalOptions, free_port, start_host
+from localdev.planner import PlanBoard, PlanOutcome, run_plan
+
+EmbeddedHost = Callable[[], AbstractAsyncContextManager[str]]
+
+_STYLE = {"pending": "dim", "running": "yellow", "completed": "green", "failed": "red"}
+
+
+@contextlib.asynccontextmanager
+async def embedded_host() -> AsyncIterator[str]:
+    """The local stack on free ports, for one plan run; yields its base URL."""
+    options = LocalOptions(port=free_port(), pubsub_port=free_port())
+    async with start_host(options, plugins=serve_cli.PLUGINS(options)) as url:
+        yield url
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("strategy", help="the season strategy in plain words (10-500 characters)")
+    parser.add_argument("--category", dest="category_id", default=None, help="category id")
+    parser.add_argument("--url", default=None, help="a running app (default: start one here)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds (default 300)")
+    parser.add_argument("--top", type=int, default=10, help="stores shown in the allocation table")
+
+
+def render_board(board: PlanBoard) -> Table:
+    """The three agents with their status and a progress bar."""
+    table = Table(show_header=False, box=None, padding=(0, 1))
+    for agent in board.agents.values():
+        detail = agent.error if agent.status == "failed" else agent.message
+        table.add_row(
+            Text(agent.name, style="bold"),
+            Text(agent.status, style=_STYLE[agent.status]),
+            ProgressBar(total=100, completed=agent.progress, width=30),
+            Text(f"{agent.progress:3d}%"),
+            Text(detail or "", style="dim"),
+        )
+    return table
+
+
+def _num(value: Any, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
+    """The plan as tables: parameters, forecast by week, clusters, allocations, markdowns."""
+    parts: list[Any] = []
+    if outcome.parameters:
+        params = Table(title="Season parameters", show_header=False)
+        for key, value in outcome.parameters.items():
+            if value is not None and key != "extraction_reasoning":
+                params.add_row(key, str(value))
+        parts.append(params)
+    forecast = outcome.results.get("forecast")
+    if forecast:
+        weeks = Table(title=f"Demand forecast - {forecast['category_id']} ({forecast['model_used']})")
+        for col in ("Week", "Starts", "Units", "80% low", "80% high"):
+            weeks.add_column(col, justify="right")
+        for i, week in enumerate(forecast["forecast_by_week"], 1):
+            weeks.add_row(
+                str(i), week["week_start"], _num(week["units"]), _num(week["lower"]), _num(week["upper"])
+            )
+        weeks.add_row("", "Total", _num(forecast["total_demand"]), "", "", style="bold")
+        parts.append(weeks)
+    inventory = outcome.results.get("inventory")
+    if inventory:
+        clusters = Table(title="Store clusters")
+        for col in ("Cluster", "Label", "Stores", "Share", "Units"):
+            clusters.add_column(col, justify="right")
+        for c in inventory["clusters"]:
+            clusters.add_row(
+                str(c["cluster_id"]), c["cluster_label"], str(len(c["stores"])),
+                f"{c['allocation_percentage']:.1%}", _num(c["total_units"]),
+            )
+        parts.append(clusters)
+        stores = sorted(
+            ((s, c["cluster_label"]) for c in inventory["clusters"] for s in c["stores"]),
+            key=lambda pair: -pair[0]["initial_allocation"],
+        )
+        allocation = Table(title=f"Store allocations (top {min(top, len(stores))} of {len(stores)})")
+        allocation.add_column("Store")
+        allocation.add_column("Cluster")
+        allocation.add_column("Initial units", justify="right")
+        for store, label in stores[:top]:
+            allocation.add_row(store["store_id"], label, _num(store["initial_allocation"]))
+        allocation.add_row("Total initial", "", _num(inventory["initial_allocation_total"]), style="bold")
+        allocation.add_row("DC holdback", "", _num(inventory["dc_holdback_total"]))
+        allocation.add_row("Manufacturing", "", _num(inventory["manufacturing_qty"]), style="bold")
+        parts.append(allocation)
+    pricing = outcome.results.get("pricing")
+    if pricing:
+        markdowns = Table(title=f"Markdowns (full price {pricing['full_price']:.2f})")
+        for col in ("Week", "Starts", "Markdown", "Price"):
+            markdowns.add_column(col, justify="right")
+        for step in pricing["markdowns"]:
+            markdowns.add_row(
+                str(step["week_number"]), step["week_start"],
+                f"{step['markdown_pct']:.0%}", f"{step['price']:.2f}",
+            )
+        parts.append(markdowns)
+        parts.append(
+            Text(
+                f"Expected sell-through {pricing['expected_sell_through']:.1%}, revenue "
+                f"{pricing['expected_revenue']:,.2f}, leftover {pricing['leftover_units']:,} units"
+            )
+        )
+    return Group(*parts)
+
+
+def render_error(error: dict[str, Any]) -> Group:
+    lines: list[Any] = [Text(f"{error.get('error_type')}: {error.get('message')}", style="bold red")]
+    if error.get("details"):
+        lines.append(Text(json.dumps(error["details"], indent=2, default=str), style="red"))
+    for suggestion in error.get("suggestions") or []:
+        lines.append(Text(f"- {suggestion}"))
+    if error.get("request_id"):
+        lines.append(Text(f"request id: {error['request_id']}", style="dim"))
+    return Group(*lines)
+
+
+async def plan(
+    args: argparse.Namespace,
+    out: Console,
+    embedded: EmbeddedHost = embedded_host,
+) -> PlanOutcome:
+    """Run one plan, showing live progress on `out` unless --json."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = args.url or await stack.enter_async_context(embedded())
+        if args.json:
+            return await run_plan(url, args.strategy, category_id=args.category_id, timeout=args.timeout)
+        board = PlanBoard()
+        with Live(render_board(board), console=out, refresh_per_second=8, transient=False) as live:
+            outcome = await run_plan(
+                url,
+                args.strategy,
+                category_id=args.category_id,
+                timeout=args.timeout,
+                on_update=lambda b: live.update(render_board(b)),
+            )
+            live.update(render_board(outcome.board))
+        return outcome
+
+
+def main(args: argparse.Namespace, embedded: EmbeddedHost = embedded_host) -> int:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    out = Console()
+    err = Console(stderr=True)
+    outcome = asyncio.run(plan(args, out, embedded))
+    if args.json:
+        sys.stdout.write(json.dumps(outcome.document(), default=str) + "\n")
+        return 0 if outcome.ok else 1
+    if outcome.results and any(outcome.results.values()):
+        out.print(render_plan(outcome, args.top))
+    if not outcome.ok and outcome.error:
+        err.print(render_error(outcome.error))
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m localdev plan")
+    add_arguments(parser)
+    sys.exit(main(parser.parse_args()))
