@@ -39,9 +39,11 @@ class RunningEmulator:
 async def start_emulator(host: str = "127.0.0.1", port: int = 0, *, access_key: str) -> RunningEmulator:
     """Serve the emulator on `host:port` (0 picks a free port) in the current event loop."""
     emulator = Emulator(access_key)
-    runner = web.AppRunner(emulator.build_app(), handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        emulator.build_app(), handle_signals=False, access_log=None, shutdown_timeout=1.0
+    )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, shutdown_timeout=1.0)
+    site = web.TCPSite(runner, host, port)
     await site.start()
     bound_port = runner.addresses[0][1]
     return RunningEmulator(emulator=emulator, runner=runner, host=host, port=bound_port)
