@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -101,6 +102,11 @@ class Publisher:
         self._clock = clock
         self._policy = policy
         self._client_lock = threading.Lock()
+        # SQLite lets one writer in at a time and makes the others poll with growing sleeps;
+        # queueing this process's writers on a lock instead keeps the latency tail short.
+        self._record_lock: AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
         create_event_tables(engine)
 
     @property
@@ -140,9 +146,14 @@ class Publisher:
             }
             return {**body, **envelope}
 
-        stored = record_event(
-            self._engine, workflow_id=workflow_id, session_id=session_id, created_at=now, build=build
-        )
+        with self._record_lock:
+            stored = record_event(
+                self._engine,
+                workflow_id=workflow_id,
+                session_id=session_id,
+                created_at=now,
+                build=build,
+            )
         delivered = self._send(
             lambda client: client.send_to_group(
                 group, message=stored, content_type="application/json"
