@@ -101,7 +101,9 @@ def record_event(
                 ).scalar_one_or_none()
                 if bumped is None:
                     session.execute(
-                        insert(WorkflowEventCounter).values(workflow_id=workflow_id, last_sequence=1)
+                        insert(WorkflowEventCounter).values(
+                            workflow_id=workflow_id, last_sequence=1
+                        )
                     )
                     bumped = 1
                 message = build(bumped)
@@ -123,7 +125,9 @@ def record_event(
                 raise
 
 
-def fetch_events(engine: Engine, workflow_id: str, after: int = 0, limit: int = MAX_FETCH) -> EventPage:
+def fetch_events(
+    engine: Engine, workflow_id: str, after: int = 0, limit: int = MAX_FETCH
+) -> EventPage:
     """Messages with sequence > `after`, oldest first, at most `limit` of them."""
     with session_scope(engine) as session:
         last = session.execute(

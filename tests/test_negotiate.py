@@ -73,7 +73,8 @@ def test_negotiate_token_claims_without_the_service(configured):
     body = json.loads(response.get_body())
     assert body["hub"] == HUB and body["group"] == "session-sess_42-a"
     assert body["url"] == f"ws://localhost:8080/client/hubs/{HUB}?access_token={body['token']}"
-    key = settings.webpubsub_connection_string.get_secret_value().split("AccessKey=")[1].split(";")[0]
+    connection_string = settings.webpubsub_connection_string.get_secret_value()
+    key = connection_string.split("AccessKey=")[1].split(";")[0]
     claims = jwt.decode(body["token"], key, algorithms=["HS256"],
                         audience=f"http://localhost:8080/client/hubs/{HUB}")
     assert claims["webpubsub.group"] == ["session-sess_42-a"]
@@ -91,7 +92,8 @@ def test_negotiated_connection_can_only_listen(configured):
             assert json.loads(ws.recv(timeout=2))["event"] == "connected"
             for ack_id, frame in enumerate(
                 [{"type": "joinGroup", "group": "session-other"},
-                 {"type": "sendToGroup", "group": "session-listener", "dataType": "text", "data": "x"}],
+                 {"type": "sendToGroup", "group": "session-listener", "dataType": "text",
+                  "data": "x"}],
                 start=1,
             ):
                 ws.send(json.dumps({**frame, "ackId": ack_id}))
@@ -109,12 +111,15 @@ class DurableRuntimeStub:
     async def status(self, request):
         instance = request.match_info["instance"]
         if instance in self.known:
-            return web.json_response({"instanceId": instance, "runtimeStatus": self.known[instance]})
+            body = {"instanceId": instance, "runtimeStatus": self.known[instance]}
+            return web.json_response(body)
         return web.Response(status=404)
 
     async def start(self):
         application = web.Application()
-        application.router.add_get("/runtime/webhooks/durabletask/instances/{instance}", self.status)
+        application.router.add_get(
+            "/runtime/webhooks/durabletask/instances/{instance}", self.status
+        )
         self.runner = web.AppRunner(application)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)

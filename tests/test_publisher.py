@@ -45,7 +45,8 @@ def _settings(db_url, connection_string):
 
 @pytest.fixture
 def publisher(emu, db_url):
-    pub = Publisher(_settings(db_url, emu.connection_string), get_engine(db_url), clock=lambda: FIXED)
+    settings = _settings(db_url, emu.connection_string)
+    pub = Publisher(settings, get_engine(db_url), clock=lambda: FIXED)
     yield pub
     pub.close()
 

@@ -101,7 +101,8 @@ def test_membership_and_exists_checks(service):
         service.add_user_to_group("team", "carol")
         service.send_to_group("team", {"n": 2}, content_type="application/json")
         assert _recv_json(carol) == {
-            "type": "message", "from": "group", "group": "team", "dataType": "json", "data": {"n": 2}
+            "type": "message", "from": "group", "group": "team",
+            "dataType": "json", "data": {"n": 2},
         }
         service.remove_user_from_group("team", "carol")
         assert not service.group_exists("team")
@@ -178,9 +179,14 @@ def test_webpubsubclient_sdk_receives_through_the_json_protocol(service):
         client.close()
 
 
+def _post(url, token):
+    return requests.post(url, json={}, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+
 def _token(aud, key=KEY, exp_in=60, **claims):
     now = int(time.time())
-    return jwt.encode({"aud": aud, "iat": now, "exp": now + exp_in, **claims}, key, algorithm="HS256")
+    payload = {"aud": aud, "iat": now, "exp": now + exp_in, **claims}
+    return jwt.encode(payload, key, algorithm="HS256")
 
 
 @pytest.mark.parametrize(
@@ -213,7 +219,5 @@ def test_rest_calls_need_a_valid_service_token(emu):
     url = f"{emu.endpoint}/api/hubs/{HUB}/:send?api-version=2024-12-01"
     for token in (_token(f"{emu.endpoint}/api/hubs/{HUB}/groups/g/:send?api-version=2024-12-01"),
                   _token(url, exp_in=-60)):
-        response = requests.post(url, json={}, headers={"Authorization": f"Bearer {token}"}, timeout=5)
-        assert response.status_code == 401
-    response = requests.post(url, json={}, headers={"Authorization": f"Bearer {_token(url)}"}, timeout=5)
-    assert response.status_code == 202
+        assert _post(url, token).status_code == 401
+    assert _post(url, _token(url)).status_code == 202

@@ -11,10 +11,21 @@ import logging
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from localdev.webpubsub.auth import ConnectionString
 from localdev.webpubsub.server import Emulator
 from shared.settings import get_settings
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Access log without query strings: client URLs carry their access token there."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %s %s %.1f ms", request.remote, request.method, request.path,
+            response.status, time * 1000,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,8 +38,16 @@ def main(argv: list[str] | None = None) -> None:
     conn = ConnectionString.parse(text)
     port = args.port or urlsplit(conn.endpoint).port or 8080
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger(__name__).info("Web PubSub emulator for %s on %s:%s", conn.endpoint, args.host, port)
-    web.run_app(Emulator(conn.access_key).build_app(), host=args.host, port=port, print=None)
+    logging.getLogger(__name__).info(
+        "Web PubSub emulator for %s on %s:%s", conn.endpoint, args.host, port
+    )
+    web.run_app(
+        Emulator(conn.access_key).build_app(),
+        host=args.host,
+        port=port,
+        print=None,
+        access_log_class=PathOnlyAccessLogger,
+    )
 
 
 if __name__ == "__main__":

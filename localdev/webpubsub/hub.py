@@ -116,7 +116,8 @@ class Hub:
         return [c for c in self.connections.values() if c.user_id == user_id]
 
     def group_connections(self, group: str) -> list[Connection]:
-        return [self.connections[cid] for cid in self.groups.get(group, ()) if cid in self.connections]
+        members = self.groups.get(group, ())
+        return [self.connections[cid] for cid in members if cid in self.connections]
 
     def add_user_to_group(self, user_id: str, group: str) -> None:
         """Applies to the user's current connections and to the ones it opens later."""

@@ -36,7 +36,9 @@ class RunningEmulator:
         await self.runner.cleanup()
 
 
-async def start_emulator(host: str = "127.0.0.1", port: int = 0, *, access_key: str) -> RunningEmulator:
+async def start_emulator(
+    host: str = "127.0.0.1", port: int = 0, *, access_key: str
+) -> RunningEmulator:
     """Serve the emulator on `host:port` (0 picks a free port) in the current event loop."""
     emulator = Emulator(access_key)
     runner = web.AppRunner(
@@ -59,7 +61,9 @@ class EmulatorThread:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, access_key: str) -> None:
         self._host, self._port, self._access_key = host, port, access_key
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="webpubsub")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="webpubsub"
+        )
         self.running: RunningEmulator | None = None
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
@@ -68,7 +72,9 @@ class EmulatorThread:
 
     def start(self) -> RunningEmulator:
         self._thread.start()
-        self.running = self.call(start_emulator(self._host, self._port, access_key=self._access_key))
+        self.running = self.call(
+            start_emulator(self._host, self._port, access_key=self._access_key)
+        )
         return self.running
 
     def stop(self) -> None:

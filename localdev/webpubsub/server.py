@@ -154,7 +154,8 @@ class Emulator:
     async def send_to_user(self, request: web.Request) -> web.Response:
         payload = await self._payload(request)
         user = request.match_info["user"]
-        await deliver_all(self._targets(request, self._hub(request).user_connections(user)), payload)
+        targets = self._targets(request, self._hub(request).user_connections(user))
+        await deliver_all(targets, payload)
         return web.Response(status=202)
 
     async def send_to_connection(self, request: web.Request) -> web.Response:
@@ -213,7 +214,9 @@ class Emulator:
         return web.Response(status=204)
 
     async def add_user_to_group(self, request: web.Request) -> web.Response:
-        self._hub(request).add_user_to_group(request.match_info["user"], request.match_info["group"])
+        self._hub(request).add_user_to_group(
+            request.match_info["user"], request.match_info["group"]
+        )
         return web.Response(status=200)
 
     async def remove_user_from_group(self, request: web.Request) -> web.Response:
@@ -363,6 +366,8 @@ class Emulator:
             await deliver_all(targets, payload, group=group, from_user_id=conn.user_id)
             return None
         if kind == "event":
-            logger.info("event %r accepted; the emulator has no upstream handler", frame.get("event"))
+            logger.info(
+                "event %r accepted; the emulator has no upstream handler", frame.get("event")
+            )
             return None
         return ("InvalidData", f"unknown frame type {kind!r}")
