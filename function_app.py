@@ -3,7 +3,10 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.publish import bp as publish_bp
+from orchestrator.api_negotiate import bp as negotiate_bp
+
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in ():
+for blueprint in (publish_bp, negotiate_bp):
     app.register_functions(blueprint)

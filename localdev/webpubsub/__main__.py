@@ -1,0 +1,54 @@
+"""`python -m localdev.webpubsub --port 8080 --connection-string "Endpoint=...;AccessKey=...;"`.
+
+Without `--connection-string` the app's own setting (`WebPubSubConnectionString`, default
+`Endpoint=http://localhost:8080;...`) supplies the access key, so the app and the emulator agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from localdev.webpubsub.auth import ConnectionString
+from localdev.webpubsub.server import Emulator
+from shared.settings import get_settings
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Access log without query strings: client URLs carry their access token there."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %s %s %.1f ms", request.remote, request.method, request.path,
+            response.status, time * 1000,
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m localdev.webpubsub", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=None, help="default: the endpoint's port")
+    parser.add_argument("--connection-string", default=None)
+    args = parser.parse_args(argv)
+    text = args.connection_string or get_settings().webpubsub_connection_string.get_secret_value()
+    conn = ConnectionString.parse(text)
+    port = args.port or urlsplit(conn.endpoint).port or 8080
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger(__name__).info(
+        "Web PubSub emulator for %s on %s:%s", conn.endpoint, args.host, port
+    )
+    web.run_app(
+        Emulator(conn.access_key).build_app(),
+        host=args.host,
+        port=port,
+        print=None,
+        access_log_class=PathOnlyAccessLogger,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""How a browser gets its progress stream: negotiate a Web PubSub URL, or catch up on events.
+
+`GET /api/orchestrator/negotiate?session_id=...` signs a client token locally with the access
+key (no call to the service, so it works while the service is unreachable): the connection joins
+the session's group on connect and has no roles, so it can neither send nor join another group.
+
+`GET /api/orchestrator/workflows/{workflow_id}/events?after=N` returns the recorded messages with
+sequence > N, oldest first, so a client that reconnects misses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+import jwt
+from azure.messaging.webpubsubservice import WebPubSubServiceClient
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.db import get_engine
+from shared.errors import DataNotFoundError, InvalidParametersError, invalid_from_validation
+from shared.events import MAX_FETCH, WorkflowId, create_event_tables, fetch_events
+from shared.http import http_endpoint, json_response
+from shared.progress import group_for, iso_z
+from shared.schemas import SessionId
+from shared.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+MAX_SEQUENCE = 2_147_483_647
+
+bp = df.Blueprint()
+
+
+class NegotiateQuery(BaseModel):
+    session_id: SessionId
+
+
+class EventsQuery(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    workflow_id: WorkflowId
+    after: int = Field(0, ge=0, le=MAX_SEQUENCE)
+
+
+def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_from_validation(exc, "query") from None
+
+
+def negotiate_response(session_id: str, settings: Settings) -> dict[str, Any]:
+    """`{url, token, expires_at, hub, group}` for one session's browser."""
+    query = _validated(NegotiateQuery, {"session_id": session_id})
+    group = group_for(query.session_id)
+    client = WebPubSubServiceClient.from_connection_string(
+        settings.webpubsub_connection_string.get_secret_value(), hub=settings.webpubsub_hub
+    )
+    access = client.get_client_access_token(
+        roles=[], groups=[group], minutes_to_expire=settings.negotiate_token_minutes
+    )
+    expires = jwt.decode(access["token"], options={"verify_signature": False})["exp"]
+    return {
+        "url": access["url"],
+        "token": access["token"],
+        "expires_at": iso_z(datetime.fromtimestamp(expires, timezone.utc)),
+        "hub": settings.webpubsub_hub,
+        "group": group,
+    }
+
+
+def _parse_after(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 0
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_SEQUENCE:
+        raise InvalidParametersError(
+            "Invalid query: after must be a non-negative integer",
+            details={
+                "validation_errors": [
+                    {"field": "after", "message": f"must be an integer from 0 to {MAX_SEQUENCE}"}
+                ]
+            },
+            suggestions=["Pass the last sequence number you received, e.g. ?after=12."],
+        )
+    return int(raw)
+
+
+async def _instance_known(client: Any, workflow_id: str) -> bool:
+    """Whether the Durable runtime knows the instance; if it cannot be asked, assume it does
+    (an empty list is a safer answer than a false 404 for a workflow that is starting)."""
+    try:
+        status = await client.get_status(workflow_id)
+    except Exception as exc:  # noqa: BLE001 - the lookup is a refinement, not a requirement
+        logger.warning("workflow status lookup failed: %s", type(exc).__name__)
+        return True
+    return status is not None and status.runtime_status is not None
+
+
+async def events_response(
+    workflow_id: str, after: str | None, database_url: str, client: Any
+) -> dict[str, Any]:
+    """Events with sequence > `after`. 404 only when the workflow has no events AND the Durable
+    runtime does not know the instance: a workflow that just started may have none yet."""
+    query = _validated(EventsQuery, {"workflow_id": workflow_id, "after": _parse_after(after)})
+    engine = get_engine(database_url)
+    create_event_tables(engine)
+    page = fetch_events(engine, query.workflow_id, query.after)
+    if page.last_sequence == 0 and not await _instance_known(client, query.workflow_id):
+        raise DataNotFoundError(
+            f"Workflow {query.workflow_id} not found",
+            details={"workflow_id": query.workflow_id},
+            suggestions=["Use the workflow_id returned by POST /api/orchestrator/run-workflow."],
+        )
+    return {
+        "workflow_id": query.workflow_id,
+        "events": page.events,
+        "last_sequence": page.last_sequence,
+        "has_more": len(page.events) == MAX_FETCH
+        and page.events[-1]["sequence"] < page.last_sequence,
+    }
+
+
+@bp.route(route="orchestrator/negotiate", methods=["GET"])
+@http_endpoint
+def negotiate(req: func.HttpRequest) -> func.HttpResponse:
+    body = negotiate_response(req.params.get("session_id", ""), get_settings())
+    return json_response(body, headers={"Cache-Control": "no-store"})
+
+
+@bp.route(route="orchestrator/workflows/{workflow_id}/events", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@http_endpoint
+async def workflow_events(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    body = await events_response(
+        req.route_params.get("workflow_id", ""),
+        req.params.get("after"),
+        get_settings().database_url,
+        client,
+    )
+    return json_response(body)
