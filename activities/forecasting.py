@@ -105,7 +105,7 @@ class Backtest:
 
 
 def plan_origins(n: int, m: int, h: int, min_seasons: int, max_folds: int) -> tuple[list[int], int]:
-    """Rolling origins inside the last season, each with `min_seasons` seasons of training.
+    """Rolling origins in the last season, each with `min_seasons` seasons of training.
 
     The backtest horizon shrinks (down to a quarter season) rather than dropping the seasonal
     models when history is barely long enough; errors are pooled across steps anyway.
@@ -115,8 +115,10 @@ def plan_origins(n: int, m: int, h: int, min_seasons: int, max_folds: int) -> tu
     hb = min(h, n - min_train)
     if hb < min_h:
         return [], 0
-    first = max(min_train, n - m)
     last = n - hb
+    # Origins span the last season; when the horizon nearly fills it, step back further (a
+    # quarter season's spacing per fold) so there are still several folds.
+    first = max(min_train, min(n - m, last - (max_folds - 1) * min_h))
     first = min(first, last)
     count = min(max_folds, last - first + 1)
     origins = sorted({int(round(x)) for x in np.linspace(first, last, count)})
