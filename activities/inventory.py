@@ -5,6 +5,7 @@ exactly: sum(store allocations) + dc_holdback_total == manufacturing_qty, always
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -107,6 +108,51 @@ def _round_half_up(x: float) -> int:
     return int(math.floor(x + 0.5))
 
 
+@dataclass
+class UnitPlan:
+    allocation: np.ndarray  # launch units per store, in the order of the shares given
+    holdback: int
+    launch: int
+    shipments: list[tuple[int, int]]  # (season week number, units) from the DC
+    warnings: list[str]
+
+
+def plan_units(
+    manufacturing: int,
+    holdback_pct: float,
+    strategy: str,
+    shares: np.ndarray,
+    weekly_forecast: np.ndarray,
+    minimum: int = MIN_PRESENTATION_QTY,
+) -> UnitPlan:
+    """The integer plan: holdback, per-store launch units and DC shipments. Conserves units:
+    allocation.sum() + holdback == manufacturing and sum(shipments) == holdback."""
+    warnings: list[str] = []
+    if strategy == "none":
+        holdback = 0
+        if holdback_pct > 0:
+            warnings.append(
+                f"A {holdback_pct:.0%} DC holdback was requested but replenishment is 'none': "
+                "everything ships at launch."
+            )
+    else:
+        holdback = min(manufacturing, _round_half_up(manufacturing * holdback_pct))
+    if len(shares) == 0 and manufacturing:
+        holdback = manufacturing
+        warnings.append("No stores to allocate to: all units stay at the DC.")
+    launch = manufacturing - holdback
+    allocation, met = allocate_with_minimum(launch, shares, minimum)
+    if not met:
+        warnings.append(
+            f"{launch:,} launch units cannot give all {len(shares)} stores the minimum "
+            f"presentation quantity of {minimum}; units were allocated by share."
+        )
+    shipments = plan_replenishment(holdback, weekly_forecast, strategy)
+    if holdback and not shipments:
+        warnings.append("The season is too short for a DC shipment after launch.")
+    return UnitPlan(allocation, holdback, launch, shipments, warnings)
+
+
 def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = None) -> InventoryResult:
     p, demand = ctx.parameters, ctx.demand
     report(progress, 5, "Reading demand forecast and store attributes...")
@@ -119,40 +165,30 @@ def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = Non
         basis = (
             f"forecast {demand.total_demand:,} + safety stock {demand.safety_stock_units:,}"
         )
-    stores = ctx.stores.copy()
-    stores["store_id"] = stores["store_id"].astype(str)
     share_map = {s.store_id: s.share for s in demand.store_forecast}
-    if stores.empty:
+    if ctx.stores.empty:
         stores = pd.DataFrame({"store_id": list(share_map)})
+    else:
+        stores = ctx.stores.assign(store_id=ctx.stores["store_id"].astype(str)).reset_index(drop=True)
     stores["sales_share"] = stores["store_id"].map(share_map).fillna(0.0)
     missing = int((~stores["store_id"].isin(list(share_map))).sum())
     if missing:
         warnings.append(f"{missing} stores have no demand forecast share; they get the minimum only.")
 
-    if p.replenishment_strategy == "none":
-        holdback = 0
-        if p.dc_holdback_percentage > 0:
-            warnings.append(
-                f"A {p.dc_holdback_percentage:.0%} DC holdback was requested but replenishment is "
-                "'none': everything ships at launch."
-            )
-    else:
-        holdback = min(manufacturing, _round_half_up(manufacturing * p.dc_holdback_percentage))
-    if stores.empty and manufacturing:
-        holdback = manufacturing
-        warnings.append("No stores to allocate to: all units stay at the DC.")
-    launch = manufacturing - holdback
-
     report(progress, 20, f"Clustering {len(stores)} stores...")
     clustering = cluster_stores(stores)
     report(progress, 55, f"Clusters found: {len(clustering.names)}")
 
-    alloc, met = allocate_with_minimum(launch, stores["sales_share"].to_numpy(), MIN_PRESENTATION_QTY)
-    if not met and len(stores):
-        warnings.append(
-            f"{launch:,} launch units cannot give all {len(stores)} stores the minimum "
-            f"presentation quantity of {MIN_PRESENTATION_QTY}; units were allocated by share."
-        )
+    plan = plan_units(
+        manufacturing,
+        p.dc_holdback_percentage,
+        p.replenishment_strategy,
+        stores["sales_share"].to_numpy(),
+        np.array([w.units for w in demand.forecast_by_week[: p.forecast_horizon_weeks]], dtype=float),
+        MIN_PRESENTATION_QTY,
+    )
+    warnings += plan.warnings
+    alloc, holdback, launch = plan.allocation, plan.holdback, plan.launch
     report(progress, 75, f"Allocated {launch:,} launch units to {len(stores)} stores")
 
     clusters = []
@@ -172,11 +208,10 @@ def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = Non
             )
         )
 
-    weekly = np.array([w.units for w in demand.forecast_by_week], dtype=float)
     week_starts = p.week_starts()
     schedule = [
         ReplenishmentShipment(week_number=w, week_start=week_starts[w - 1], units=u)
-        for w, u in plan_replenishment(holdback, weekly[: p.forecast_horizon_weeks], p.replenishment_strategy)
+        for w, u in plan.shipments
     ]
     report(progress, 90, f"Replenishment plan: {len(schedule)} shipments")
 
