@@ -14,7 +14,7 @@ NUMERIC = ("store_size_sqft", "median_income", "sales_share")
 CATEGORICAL = ("region", "location_tier", "store_format")
 K_RANGE = (2, 6)
 RANDOM_STATE = 42
-N_INIT = 10
+N_INIT = 5
 SILHOUETTE_SAMPLE = 1000
 
 

@@ -17,10 +17,12 @@ from statistics import NormalDist
 
 import numpy as np
 from statsforecast.models import MSTL, AutoETS, AutoTheta, SeasonalNaive
+from statsmodels.tsa.seasonal import seasonal_decompose
 
 ModelFn = Callable[[np.ndarray, int, int], np.ndarray]
 
 MAX_FOLDS = 4
+MIN_FOLDS_TO_PICK = 3
 EMPIRICAL_MIN_ERRORS = 20
 GROWTH_LIMITS = (0.5, 2.0)
 UNVALIDATED_REL_SD_FLOOR = 0.25
@@ -57,7 +59,20 @@ def _seasonal_naive_drift(y: np.ndarray, h: int, m: int) -> np.ndarray:
 
 
 def _auto_theta(y: np.ndarray, h: int, m: int) -> np.ndarray:
-    return AutoTheta(season_length=m).forecast(y=y, h=h)["mean"]
+    """AutoTheta on the seasonally adjusted series, always adjusted.
+
+    AutoTheta's own seasonality test (ACF at lag m) rarely fires for smooth weekly seasons with
+    two or three years of data, and then forecasts a flat line through the peak; for seasonal
+    retail categories the season is known to exist, so the decomposition is not left to a test.
+    """
+    multiplicative = bool(np.min(y) > 0)
+    seasonal = seasonal_decompose(
+        y, model="multiplicative" if multiplicative else "additive", period=m
+    ).seasonal
+    future = seasonal[np.arange(len(y), len(y) + h) % m]  # the component repeats every m
+    adjusted = y / seasonal if multiplicative else y - seasonal
+    trend = AutoTheta(season_length=1).forecast(y=adjusted, h=h)["mean"]
+    return trend * future if multiplicative else trend + future
 
 
 def _mstl(y: np.ndarray, h: int, m: int) -> np.ndarray:
@@ -191,14 +206,19 @@ def _quantiles(errors: np.ndarray, level: int) -> tuple[float, float]:
 
 
 def _choose(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
-    """Best single model or the inverse-WAPE-weighted blend, whichever backtests better."""
+    """Best single model or the inverse-WAPE-weighted blend, whichever backtests better.
+
+    With fewer than MIN_FOLDS_TO_PICK folds one lucky fold could crown a poor model, so the
+    blend is used: weighting dilutes a bad pick instead of betting on it.
+    """
     scores = {name: wape(bt.actuals, f) for name, f in bt.forecasts.items()}
     best = min(scores, key=lambda k: (scores[k], k))
     inv = {k: 1.0 / max(v, 1e-6) for k, v in scores.items()}
     total = sum(inv.values())
     weights = {k: v / total for k, v in inv.items()}
     blend = sum(w * bt.forecasts[k] for k, w in weights.items())
-    if len(weights) > 1 and wape(bt.actuals, blend) < scores[best]:
+    thin = len(bt.origins) < MIN_FOLDS_TO_PICK
+    if len(weights) > 1 and (thin or wape(bt.actuals, blend) < scores[best]):
         return "Ensemble", weights, blend
     return best, {best: 1.0}, bt.forecasts[best]
 

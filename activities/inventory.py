@@ -57,8 +57,7 @@ def allocate_with_minimum(total: int, shares: np.ndarray, minimum: int) -> tuple
     if total < minimum * n:
         return largest_remainder(total, shares), False
     s = np.clip(np.nan_to_num(np.asarray(shares, dtype=float)), 0.0, None)
-    if s.sum() <= 0:
-        s = np.ones(n)
+    s = s / s.sum() if s.sum() > 0 else np.full(n, 1.0 / n)
     # Stores sorted by share descending; the top j stores are proportional, the rest at minimum.
     order = np.argsort(-s, kind="stable")
     sorted_s = s[order]

@@ -108,7 +108,7 @@ def test_agent_conserves_units_and_follows_the_forecast(result, demand):
     assert r.manufacturing_qty == d.total_demand + d.safety_stock_units
     assert allocated + r.dc_holdback_total == r.manufacturing_qty
     assert allocated == r.initial_allocation_total
-    assert r.dc_holdback_total == round(0.25 * r.manufacturing_qty)
+    assert r.dc_holdback_total == int(0.25 * r.manufacturing_qty + 0.5)  # half rounds up
     assert sum(s.units for s in r.replenishment_schedule) == r.dc_holdback_total
     assert [s.week_number for s in r.replenishment_schedule] == list(range(2, 13))
     assert any(m.startswith("Clusters found:") for m in calls)
