@@ -34,6 +34,7 @@ class BacktestMetrics(_Result):
     seasonal_naive_wape: float | None = None
     folds: int = 0
     horizon_weeks: int = 0
+    tier: str = "full"
 
 
 class DemandResult(_Result):
@@ -49,6 +50,11 @@ class DemandResult(_Result):
     model_used: str
     backtest: BacktestMetrics
     explanation: str
+    model_weights: dict[str, float] = Field(default_factory=dict)
+    history_weeks: int = Field(0, ge=0)
+    service_level: float = Field(0.95, gt=0, lt=1)
+    cover_weeks: int = Field(1, ge=1)
+    warnings: list[str] = Field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -118,6 +124,11 @@ class PricingResult(_Result):
     expected_revenue: float = Field(ge=0)
     leftover_units: int = Field(ge=0)
     reasoning: str
+    inventory_units: int = Field(0, ge=0)
+    expected_units_sold: int = Field(0, ge=0)
+    salvage_value: float = Field(0.0, ge=0)
+    markdown_threshold: float | None = None
+    scenarios: int = Field(1, ge=1)
 
     def summary(self) -> dict[str, Any]:
         first = next((m for m in self.markdowns if m.markdown_pct > 0), None)

@@ -1,0 +1,219 @@
+"""Demand agent: category-level weekly forecast for the season, store split, safety stock.
+
+Pure function over a DemandContext (history already loaded by the activity layer); the
+statistics live in activities.forecasting so they can be checked on any seasonal series.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from statistics import NormalDist
+
+import pandas as pd
+
+from activities.agent_progress import ProgressFn, report
+from activities.forecasting import SeriesForecast, forecast_series
+from shared.errors import DataNotFoundError
+from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
+from shared.schemas import DemandContext, SeasonParameters
+
+SEASON_LENGTH = 52
+SHARE_WINDOW_WEEKS = 26
+SERVICE_LEVEL = 0.95
+MAX_GAP_WEEKS = 2 * SEASON_LENGTH
+COVER_WEEKS = {"weekly": 1, "bi-weekly": 2}
+TIER_CONFIDENCE = {"full": 1.0, "short": 0.7, "unvalidated": 0.4}
+
+
+def weekly_category_series(sales: pd.DataFrame, season_start: date) -> pd.Series:
+    """Units per week summed over stores, gap weeks filled with 0, and only weeks that end
+    (mostly) before the season starts, so a plan for a past season never sees its own sales."""
+    if sales.empty:
+        return pd.Series(dtype=float)
+    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
+    totals = sales.assign(week=weeks).groupby("week")["units_sold"].sum().astype(float)
+    cutoff = pd.Timestamp(season_start) - pd.Timedelta(days=4)
+    totals = totals[totals.index <= cutoff]
+    if totals.empty:
+        return totals
+    full = pd.date_range(totals.index.min(), totals.index.max(), freq="7D")
+    return totals.reindex(full, fill_value=0.0).clip(lower=0.0)
+
+
+def season_offset(last_week: pd.Timestamp, season_start: date) -> int:
+    """1-based forecast step that becomes season week 1: the history week grid continued past
+    its end, matched to the season week it overlaps most (Monday weeks vs a Wednesday start)."""
+    days = (pd.Timestamp(season_start) - last_week).days
+    return max(1, int(math.floor(days / 7 + 0.5)))
+
+
+def store_shares(sales: pd.DataFrame, stores: pd.DataFrame, last_week: pd.Timestamp) -> pd.Series:
+    """Each store's share of category units over the last SHARE_WINDOW_WEEKS weeks.
+
+    Shares are over the stores table (sales of unknown stores are dropped and the rest
+    renormalised); a category with no recent sales anywhere is split evenly.
+    """
+    ids = [str(s) for s in stores["store_id"]] if not stores.empty else sorted(
+        {str(s) for s in sales["store_id"]}
+    )
+    start = last_week - pd.Timedelta(weeks=SHARE_WINDOW_WEEKS - 1)
+    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
+    recent = sales[(weeks >= start) & (weeks <= last_week)]
+    units = recent.groupby(recent["store_id"].astype(str))["units_sold"].sum()
+    units = units.reindex(ids, fill_value=0.0).clip(lower=0.0).astype(float)
+    total = float(units.sum())
+    if total <= 0:
+        return pd.Series(1.0 / len(ids), index=ids) if ids else units
+    return units / total
+
+
+def cover_weeks(parameters: SeasonParameters) -> int:
+    """Weeks of demand one replenishment cycle must cover; with no replenishment, the season."""
+    return COVER_WEEKS.get(parameters.replenishment_strategy, parameters.forecast_horizon_weeks)
+
+
+def safety_stock(fc: SeriesForecast, weekly_mean: float, cover: int, service_level: float) -> int:
+    """z * sigma * sqrt(cover): sigma is the backtest RMSE of weekly errors at this volume."""
+    z = NormalDist().inv_cdf(service_level)
+    sigma = fc.rel_rmse * weekly_mean
+    return int(math.ceil(z * sigma * math.sqrt(cover))) if sigma > 0 else 0
+
+
+def _confidence(fc: SeriesForecast) -> float:
+    base = 1.0 - min(fc.wape, 1.0) if fc.wape is not None else 0.5
+    folds_factor = 1.0 if fc.folds >= 3 or fc.tier == "unvalidated" else 0.85
+    return round(max(0.0, min(1.0, base * TIER_CONFIDENCE[fc.tier] * folds_factor)), 3)
+
+
+def _no_data(ctx: DemandContext, weeks: int) -> DataNotFoundError:
+    return DataNotFoundError(
+        f"Category '{ctx.category_id}' has {weeks} weeks of sales before the season start; "
+        f"at least {SEASON_LENGTH} are needed to forecast a seasonal category.",
+        details={
+            "category_id": ctx.category_id,
+            "weeks_found": weeks,
+            "weeks_required": SEASON_LENGTH,
+            "season_start_date": ctx.parameters.season_start_date.isoformat(),
+        },
+        suggestions=[
+            "Load at least one full year of weekly sales for this category.",
+            "Choose a season start date after the end of the loaded history.",
+            "Plan with a comparable category that has a longer history.",
+        ],
+    )
+
+
+def _explain(
+    ctx: DemandContext, fc: SeriesForecast, total: int, ss: int, cover: int, n_weeks: int, gap: int
+) -> str:
+    p = ctx.parameters
+    parts = [
+        f"Forecast {total:,} units for category {ctx.category_id} over {p.forecast_horizon_weeks} "
+        f"weeks from {p.season_start_date.isoformat()}, from {n_weeks} weeks of history."
+    ]
+    if gap:
+        parts.append(f"History ends {gap} weeks before the season; the gap was forecast and dropped.")
+    if fc.tier == "unvalidated":
+        parts.append(
+            "History is too short to backtest, so last season scaled by its recent growth is used "
+            "and the interval is deliberately wide."
+        )
+    else:
+        model = fc.model_used if fc.model_used != "Ensemble" else "a blend of " + ", ".join(
+            f"{k} {v:.0%}" for k, v in fc.weights.items()
+        )
+        parts.append(
+            f"Chosen by a {fc.folds}-fold rolling backtest ({fc.backtest_horizon}-week horizon): "
+            f"{model}, WAPE {fc.wape:.1%}"
+            + (
+                f" vs {fc.seasonal_naive_wape:.1%} for seasonal naive."
+                if fc.seasonal_naive_wape is not None
+                else "."
+            )
+        )
+    if fc.tier == "short":
+        parts.append("Under two years of history: only seasonal-naive models could be validated.")
+    parts.append(
+        f"Safety stock {ss:,} units ({SERVICE_LEVEL:.0%} service, {cover}-week cover, "
+        f"weekly error {fc.rel_rmse:.1%})."
+    )
+    return " ".join(parts)
+
+
+def run_demand_agent(ctx: DemandContext, progress: ProgressFn | None = None) -> DemandResult:
+    p = ctx.parameters
+    report(progress, 5, "Loading historical data...")
+    series = weekly_category_series(ctx.sales, p.season_start_date)
+    if len(series) < SEASON_LENGTH:
+        raise _no_data(ctx, len(series))
+    last_week = series.index[-1]
+    offset = season_offset(last_week, p.season_start_date)
+    if offset - 1 > MAX_GAP_WEEKS:
+        raise DataNotFoundError(
+            f"Sales history for '{ctx.category_id}' ends {offset - 1} weeks before the season "
+            f"starts; at most {MAX_GAP_WEEKS} weeks can be bridged.",
+            details={"category_id": ctx.category_id, "history_end": last_week.date().isoformat()},
+            suggestions=["Load recent sales history.", "Plan a season closer to the data."],
+        )
+    report(progress, 15, f"Aggregated {len(series)} weeks across {ctx.sales['store_id'].nunique()} stores")
+    h = p.forecast_horizon_weeks
+    report(progress, 25, "Backtesting 4 models on the last season...")
+    fc = forecast_series(series.to_numpy(), SEASON_LENGTH, offset - 1 + h)
+    keep = slice(offset - 1, offset - 1 + h)
+    mean = fc.mean[keep]
+    report(progress, 70, f"Model selected: {fc.model_used} (tier {fc.tier}, {fc.folds} folds)")
+    weeks = [
+        WeekForecast(
+            week_start=ws,
+            units=round(float(mean[i]), 2),
+            lower=round(float(fc.lower[80][keep][i]), 2),
+            upper=round(float(fc.upper[80][keep][i]), 2),
+            lower_95=round(float(fc.lower[95][keep][i]), 2),
+            upper_95=round(float(fc.upper[95][keep][i]), 2),
+        )
+        for i, ws in enumerate(p.week_starts())
+    ]
+    total = int(round(float(mean.sum())))
+    report(progress, 80, "Splitting the forecast across stores...")
+    shares = store_shares(ctx.sales, ctx.stores, last_week)
+    stores = [
+        StoreForecast(store_id=sid, share=float(s), units=round(float(s) * total, 2))
+        for sid, s in shares.items()
+    ]
+    cover = min(cover_weeks(p), h)
+    ss = safety_stock(fc, float(mean.mean()) if h else 0.0, cover, SERVICE_LEVEL)
+    warnings = []
+    if fc.tier != "full":
+        warnings.append(f"Only {len(series)} weeks of history: forecast confidence is reduced.")
+    if total == 0:
+        warnings.append("The category sold nothing comparable: the forecast is zero.")
+    report(progress, 95, f"Safety stock {ss:,} units for {cover}-week cover")
+    result = DemandResult(
+        category_id=ctx.category_id,
+        season_start_date=p.season_start_date,
+        horizon_weeks=h,
+        total_demand=total,
+        forecast_by_week=weeks,
+        store_forecast=stores,
+        safety_stock_units=ss,
+        safety_stock_pct=round(ss / total, 4) if total else 0.0,
+        confidence=_confidence(fc),
+        model_used=fc.model_used,
+        model_weights=fc.weights,
+        backtest=BacktestMetrics(
+            wape=fc.wape,
+            mase=fc.mase,
+            seasonal_naive_wape=fc.seasonal_naive_wape,
+            folds=fc.folds,
+            horizon_weeks=fc.backtest_horizon,
+            tier=fc.tier,
+        ),
+        history_weeks=len(series),
+        service_level=SERVICE_LEVEL,
+        cover_weeks=cover,
+        warnings=warnings,
+        explanation=_explain(ctx, fc, total, ss, cover, len(series), offset - 1),
+    )
+    report(progress, 100, f"Forecast complete: {total:,} units")
+    return result

@@ -1,0 +1,241 @@
+"""Inventory agent: how much to make, what each store gets at launch, and when the DC holdback
+goes out. Every integer split uses largest-remainder apportionment, so units are conserved
+exactly: sum(store allocations) + dc_holdback_total == manufacturing_qty, always."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from activities.agent_progress import ProgressFn, report
+from activities.clustering import cluster_stores
+from shared.results import (
+    ClusterAllocation,
+    InventoryResult,
+    ReplenishmentShipment,
+    StoreAllocation,
+)
+from shared.schemas import InventoryContext
+
+MIN_PRESENTATION_QTY = 2
+CADENCE_WEEKS = {"weekly": 1, "bi-weekly": 2}
+
+
+def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split `total` integer units in proportion to `weights` (all-zero weights: evenly).
+
+    Floors first, then the leftover units go one each to the largest fractional parts (ties to
+    the earlier index), so the parts always sum to `total`.
+    """
+    w = np.clip(np.nan_to_num(np.asarray(weights, dtype=float)), 0.0, None)
+    n = len(w)
+    if n == 0 or total <= 0:
+        return np.zeros(n, dtype=np.int64)
+    if w.sum() <= 0:
+        w = np.ones(n)
+    exact = total * (w / w.sum())
+    base = np.floor(exact).astype(np.int64)
+    short = int(total - base.sum())
+    if short > 0:
+        order = np.lexsort((np.arange(n), -(exact - base)))
+        base[order[:short]] += 1
+    return base
+
+
+def allocate_with_minimum(total: int, shares: np.ndarray, minimum: int) -> tuple[np.ndarray, bool]:
+    """Proportional integer allocation where every store gets at least `minimum` when `total`
+    allows: water-filling finds the level L with sum(max(minimum, L * share)) == total, so a store
+    above the minimum is exactly proportional. Returns (allocation, minimum_met)."""
+    n = len(shares)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), True
+    if minimum <= 0:
+        return largest_remainder(total, shares), True
+    if total < minimum * n:
+        return largest_remainder(total, shares), False
+    s = np.clip(np.nan_to_num(np.asarray(shares, dtype=float)), 0.0, None)
+    s = s / s.sum() if s.sum() > 0 else np.full(n, 1.0 / n)
+    # Stores sorted by share descending; the top j stores are proportional, the rest at minimum.
+    order = np.argsort(-s, kind="stable")
+    sorted_s = s[order]
+    cum = np.cumsum(sorted_s)
+    level = None
+    for j in range(1, n + 1):
+        remaining = total - minimum * (n - j)
+        if cum[j - 1] <= 0:
+            continue
+        lam = remaining / cum[j - 1]
+        top_ok = lam * sorted_s[j - 1] >= minimum
+        rest_ok = j == n or lam * sorted_s[j] <= minimum
+        if top_ok and rest_ok:
+            level = lam
+            break
+    target = np.full(n, float(minimum)) if level is None else np.maximum(minimum, level * s)
+    floor = np.maximum(np.floor(target).astype(np.int64), minimum)
+    extra = int(total - floor.sum())
+    if extra > 0:
+        floor += largest_remainder(extra, target - np.floor(target) + 1e-12 * s)
+    elif extra < 0:  # only from float noise in `target`; take units back from the largest
+        take = largest_remainder(-extra, np.maximum(floor - minimum, 0))
+        floor -= take
+    return floor, True
+
+
+def replenishment_weeks(horizon: int, strategy: str) -> list[int]:
+    """1-based season weeks with a DC shipment: every cadence after the launch week."""
+    cadence = CADENCE_WEEKS.get(strategy)
+    if cadence is None:
+        return []
+    return list(range(1 + cadence, horizon + 1, cadence))
+
+
+def plan_replenishment(holdback: int, weekly_units: np.ndarray, strategy: str) -> list[tuple[int, int]]:
+    """(week_number, units): the holdback released in proportion to the forecast demand each
+    shipment covers (from its week to the next shipment)."""
+    weeks = replenishment_weeks(len(weekly_units), strategy)
+    if not weeks or holdback <= 0:
+        return [(w, 0) for w in weeks]
+    bounds = weeks + [len(weekly_units) + 1]
+    cover = np.array([weekly_units[a - 1 : b - 1].sum() for a, b in zip(bounds, bounds[1:])])
+    return list(zip(weeks, largest_remainder(holdback, cover).tolist()))
+
+
+def _round_half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+@dataclass
+class UnitPlan:
+    allocation: np.ndarray  # launch units per store, in the order of the shares given
+    holdback: int
+    launch: int
+    shipments: list[tuple[int, int]]  # (season week number, units) from the DC
+    warnings: list[str]
+
+
+def plan_units(
+    manufacturing: int,
+    holdback_pct: float,
+    strategy: str,
+    shares: np.ndarray,
+    weekly_forecast: np.ndarray,
+    minimum: int = MIN_PRESENTATION_QTY,
+) -> UnitPlan:
+    """The integer plan: holdback, per-store launch units and DC shipments. Conserves units:
+    allocation.sum() + holdback == manufacturing and sum(shipments) == holdback."""
+    warnings: list[str] = []
+    if strategy == "none":
+        holdback = 0
+        if holdback_pct > 0:
+            warnings.append(
+                f"A {holdback_pct:.0%} DC holdback was requested but replenishment is 'none': "
+                "everything ships at launch."
+            )
+    else:
+        holdback = min(manufacturing, _round_half_up(manufacturing * holdback_pct))
+    if len(shares) == 0 and manufacturing:
+        holdback = manufacturing
+        warnings.append("No stores to allocate to: all units stay at the DC.")
+    launch = manufacturing - holdback
+    allocation, met = allocate_with_minimum(launch, shares, minimum)
+    if not met:
+        warnings.append(
+            f"{launch:,} launch units cannot give all {len(shares)} stores the minimum "
+            f"presentation quantity of {minimum}; units were allocated by share."
+        )
+    shipments = plan_replenishment(holdback, weekly_forecast, strategy)
+    if holdback and not shipments:
+        warnings.append("The season is too short for a DC shipment after launch.")
+    return UnitPlan(allocation, holdback, launch, shipments, warnings)
+
+
+def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = None) -> InventoryResult:
+    p, demand = ctx.parameters, ctx.demand
+    report(progress, 5, "Reading demand forecast and store attributes...")
+    warnings: list[str] = []
+    if p.unit_target is not None:
+        manufacturing = p.unit_target
+        basis = f"the planner's unit target of {manufacturing:,}"
+    else:
+        manufacturing = demand.total_demand + demand.safety_stock_units
+        basis = (
+            f"forecast {demand.total_demand:,} + safety stock {demand.safety_stock_units:,}"
+        )
+    share_map = {s.store_id: s.share for s in demand.store_forecast}
+    if ctx.stores.empty:
+        stores = pd.DataFrame({"store_id": list(share_map)})
+    else:
+        stores = ctx.stores.assign(store_id=ctx.stores["store_id"].astype(str)).reset_index(drop=True)
+    stores["sales_share"] = stores["store_id"].map(share_map).fillna(0.0)
+    missing = int((~stores["store_id"].isin(list(share_map))).sum())
+    if missing:
+        warnings.append(f"{missing} stores have no demand forecast share; they get the minimum only.")
+
+    report(progress, 20, f"Clustering {len(stores)} stores...")
+    clustering = cluster_stores(stores)
+    report(progress, 55, f"Clusters found: {len(clustering.names)}")
+
+    plan = plan_units(
+        manufacturing,
+        p.dc_holdback_percentage,
+        p.replenishment_strategy,
+        stores["sales_share"].to_numpy(),
+        np.array([w.units for w in demand.forecast_by_week[: p.forecast_horizon_weeks]], dtype=float),
+        MIN_PRESENTATION_QTY,
+    )
+    warnings += plan.warnings
+    alloc, holdback, launch = plan.allocation, plan.holdback, plan.launch
+    report(progress, 75, f"Allocated {launch:,} launch units to {len(stores)} stores")
+
+    clusters = []
+    for k, name in enumerate(clustering.names):
+        mask = clustering.labels == k
+        units = int(alloc[mask].sum())
+        clusters.append(
+            ClusterAllocation(
+                cluster_id=k,
+                cluster_label=name,
+                allocation_percentage=round(units / launch, 6) if launch else 0.0,
+                total_units=units,
+                stores=[
+                    StoreAllocation(store_id=sid, initial_allocation=int(a))
+                    for sid, a in zip(stores["store_id"][mask], alloc[mask])
+                ],
+            )
+        )
+
+    week_starts = p.week_starts()
+    schedule = [
+        ReplenishmentShipment(week_number=w, week_start=week_starts[w - 1], units=u)
+        for w, u in plan.shipments
+    ]
+    report(progress, 90, f"Replenishment plan: {len(schedule)} shipments")
+
+    explanation = (
+        f"Manufacture {manufacturing:,} units ({basis}). {launch:,} ship to {len(stores)} stores "
+        f"at launch in {len(clusters)} clusters"
+        + (f" (silhouette {clustering.silhouette:.2f})" if clustering.silhouette is not None else "")
+        + f", split by each store's share of recent sales with at least {MIN_PRESENTATION_QTY} "
+        f"per store; {holdback:,} are held at the DC"
+        + (
+            f" and released {p.replenishment_strategy} over {len(schedule)} shipments following "
+            "forecast demand."
+            if schedule
+            else "."
+        )
+    )
+    result = InventoryResult(
+        manufacturing_qty=manufacturing,
+        initial_allocation_total=int(alloc.sum()),
+        dc_holdback_total=holdback,
+        clusters=clusters,
+        replenishment_schedule=schedule,
+        silhouette_score=clustering.silhouette,
+        warnings=warnings,
+        explanation=explanation,
+    )
+    report(progress, 100, "Inventory plan complete")
+    return result

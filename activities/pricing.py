@@ -1,0 +1,240 @@
+"""Pricing agent: a markdown plan that maximises expected revenue plus salvage of leftovers.
+
+Demand responds to price with constant elasticity: at markdown m, weekly demand is the
+full-price forecast times (1 - m) ** elasticity. Units sold are capped by the stock still on
+hand (manufacturing_qty less what has sold). Every markdown path on the ladder with up to two
+steps, starting after the checkpoint week, is evaluated exhaustively under a few demand
+scenarios drawn from the forecast interval; prices never rise once marked down.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from activities.agent_progress import ProgressFn, report
+from shared.results import MarkdownStep, PricingResult
+from shared.schemas import PricingContext
+
+DEFAULT_CHECKPOINT_FRACTION = 0.6
+DEFAULT_THRESHOLD = 0.6
+ON_TRACK_MIN_GAIN = 0.01
+SCENARIO_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
+UPDATE_LIMITS = (0.25, 4.0)
+
+
+class PricingInputs(BaseModel):
+    """Economics of the category (the category table supplies them; defaults suit fashion)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_price: float = Field(50.0, gt=0, allow_inf_nan=False)
+    unit_cost: float = Field(20.0, ge=0, allow_inf_nan=False)
+    salvage_fraction: float = Field(0.3, ge=0, le=1, description="salvage value per leftover unit, as a fraction of unit cost")
+    elasticity: float = Field(-2.0, lt=0, ge=-10, allow_inf_nan=False)
+    ladder: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+    max_steps: int = Field(2, ge=1, le=2)
+
+    @field_validator("ladder")
+    @classmethod
+    def _ladder(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        steps = tuple(sorted(set(v) | {0.0}))
+        if steps[0] < 0 or steps[-1] > 0.5:
+            raise ValueError("markdown ladder steps must lie in [0, 0.5]")
+        return steps
+
+    @property
+    def salvage_per_unit(self) -> float:
+        return self.unit_cost * self.salvage_fraction
+
+
+def price_at(full_price: float, markdown: float) -> float:
+    return round(full_price * (1.0 - markdown), 2)
+
+
+def demand_multiplier(markdown: float | np.ndarray, elasticity: float) -> float | np.ndarray:
+    """Constant-elasticity response: price falls to (1 - m), demand scales by (1 - m) ** e."""
+    return (1.0 - np.asarray(markdown, dtype=float)) ** elasticity
+
+
+def candidate_paths(weeks: int, first_week: int, ladder: tuple[float, ...], max_steps: int) -> np.ndarray:
+    """Markdown per week for every path: none, one step (start, depth), or two steps deepening.
+
+    Row 0 is "no markdown"; rows are ordered simplest first so ties go to the simpler plan.
+    """
+    w = np.arange(weeks)
+    depths = [d for d in ladder if d > 0]
+    starts = range(first_week, weeks)
+    rows = [np.zeros(weeks)]
+    rows += [np.where(w >= t, d, 0.0) for t in starts for d in depths]
+    if max_steps >= 2:
+        rows += [
+            np.where(w >= t2, d2, np.where(w >= t1, d1, 0.0))
+            for t1 in starts
+            for t2 in range(t1 + 1, weeks)
+            for i, d1 in enumerate(depths)
+            for d2 in depths[i + 1 :]
+        ]
+    return np.array(rows).reshape(len(rows), weeks)
+
+
+def evaluate(
+    paths: np.ndarray, demand: np.ndarray, stock: float, inputs: PricingInputs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per path, averaged over demand scenarios: (revenue, units sold, leftover).
+
+    demand: scenarios x weeks at full price. Sales are capped by cumulative stock, so a path
+    that sells out early simply stops selling.
+    """
+    mult = demand_multiplier(paths, inputs.elasticity)  # P x T
+    wanted = demand[:, None, :] * mult[None, :, :]  # S x P x T
+    cum = np.minimum(np.cumsum(wanted, axis=2), stock)
+    sales = np.diff(cum, axis=2, prepend=0.0)
+    prices = inputs.full_price * (1.0 - paths)
+    revenue = (sales * prices[None]).sum(axis=2).mean(axis=0)
+    sold = cum[:, :, -1].mean(axis=0) if paths.shape[1] else np.zeros(len(paths))
+    return revenue, sold, stock - sold
+
+
+def scenario_multipliers(units: np.ndarray, upper80: np.ndarray, lower80: np.ndarray) -> np.ndarray:
+    """Season-level demand multipliers at fixed quantiles of a lognormal whose spread matches
+    the forecast's 80 % interval on the season total."""
+    total = float(units.sum())
+    if total <= 0:
+        return np.ones(1)
+    hi, lo = float(upper80.sum()) / total, max(float(lower80.sum()) / total, 1e-6)
+    sigma = (np.log(max(hi, 1.0)) - np.log(min(lo, 1.0))) / (2 * NormalDist().inv_cdf(0.9))
+    if sigma <= 0:
+        return np.ones(1)
+    return np.exp(sigma * np.array([NormalDist().inv_cdf(q) for q in SCENARIO_QUANTILES]))
+
+
+def actuals_by_week(actual: pd.DataFrame | None, season_start: date, weeks: int) -> np.ndarray:
+    """Actual units per season week observed so far (contiguous from week 1)."""
+    if actual is None or actual.empty:
+        return np.zeros(0)
+    idx = ((pd.to_datetime(actual["week_start_date"]) - pd.Timestamp(season_start)).dt.days / 7).round()
+    frame = actual.assign(idx=idx.astype(int))
+    frame = frame[(frame["idx"] >= 0) & (frame["idx"] < weeks)]
+    if frame.empty:
+        return np.zeros(0)
+    per_week = frame.groupby("idx")["units_sold"].sum().clip(lower=0)
+    return per_week.reindex(range(int(per_week.index.max()) + 1), fill_value=0).to_numpy(float)
+
+
+def run_pricing_agent(
+    ctx: PricingContext, pricing: PricingInputs, progress: ProgressFn | None = None
+) -> PricingResult:
+    p, demand, inv = ctx.parameters, ctx.demand, ctx.inventory
+    h = p.forecast_horizon_weeks
+    report(progress, 5, "Reading forecast, inventory and sales to date...")
+    units = np.array([w.units for w in demand.forecast_by_week[:h]], dtype=float)
+    upper = np.array([w.upper for w in demand.forecast_by_week[:h]], dtype=float)
+    lower = np.array([w.lower for w in demand.forecast_by_week[:h]], dtype=float)
+    stock_total = float(inv.manufacturing_qty)
+
+    actual = actuals_by_week(ctx.actual_sales, p.season_start_date, h)
+    k = len(actual)
+    sold = min(float(actual.sum()), stock_total)
+    planned = float(units[:k].sum())
+    update = float(np.clip(actual.sum() / planned, *UPDATE_LIMITS)) if k and planned > 0 else 1.0
+    future = units[k:] * update
+    stock = stock_total - sold
+
+    checkpoint = p.markdown_checkpoint_week or max(1, int(round(DEFAULT_CHECKPOINT_FRACTION * h)))
+    threshold = p.markdown_threshold or DEFAULT_THRESHOLD
+    through_cp = sold + min(float(future[: max(0, checkpoint - k)].sum()), stock)
+    st_cp = min(1.0, through_cp / stock_total) if stock_total else 0.0
+    on_track = st_cp >= threshold
+    report(progress, 25, f"Projected sell-through at week {checkpoint}: {st_cp:.0%} (threshold {threshold:.0%})")
+
+    scen = scenario_multipliers(units[k:], upper[k:], lower[k:])
+    first = max(checkpoint, k) - k  # first future week index a markdown may start
+    paths = candidate_paths(len(future), min(first, len(future)), pricing.ladder, pricing.max_steps)
+    report(progress, 45, f"Evaluating {len(paths):,} markdown paths over {len(scen)} demand scenarios...")
+    revenue, units_sold, leftover = evaluate(paths, np.outer(scen, future), stock, pricing)
+    value = revenue + leftover * pricing.salvage_per_unit
+    best = int(np.argmax(value))
+    if on_track and value[best] < value[0] * (1 + ON_TRACK_MIN_GAIN):
+        best = 0
+    report(progress, 85, "Markdown plan chosen")
+
+    path = np.concatenate([np.zeros(k), paths[best]])
+    week_starts = p.week_starts()
+    steps = [
+        MarkdownStep(
+            week_number=i + 1,
+            week_start=week_starts[i],
+            markdown_pct=float(path[i]),
+            price=price_at(pricing.full_price, float(path[i])),
+        )
+        for i in range(h)
+    ]
+    revenue_total = float(revenue[best]) + sold * pricing.full_price
+    sold_total = sold + float(units_sold[best])
+    left = float(leftover[best])
+    sell_through = min(1.0, sold_total / stock_total) if stock_total else 0.0
+    result = PricingResult(
+        full_price=pricing.full_price,
+        markdowns=steps,
+        checkpoint_week=checkpoint,
+        projected_sell_through_at_checkpoint=round(st_cp, 4),
+        expected_sell_through=round(sell_through, 4),
+        expected_revenue=round(revenue_total, 2),
+        leftover_units=int(round(left)),
+        inventory_units=int(stock_total),
+        expected_units_sold=int(round(sold_total)),
+        salvage_value=round(left * pricing.salvage_per_unit, 2),
+        markdown_threshold=threshold,
+        scenarios=len(scen),
+        reasoning=_reasoning(steps, st_cp, threshold, checkpoint, sell_through, revenue_total,
+                             left, value, best, k, update, pricing),
+    )
+    report(progress, 100, "Pricing plan complete")
+    return result
+
+
+def _reasoning(
+    steps: list[MarkdownStep],
+    st_cp: float,
+    threshold: float,
+    checkpoint: int,
+    sell_through: float,
+    revenue: float,
+    left: float,
+    value: np.ndarray,
+    best: int,
+    observed: int,
+    update: float,
+    pricing: PricingInputs,
+) -> str:
+    parts = []
+    if observed:
+        parts.append(
+            f"{observed} weeks of actual sales ran at {update:.0%} of forecast; the rest of the "
+            "season's forecast was scaled accordingly."
+        )
+    status = "on track" if st_cp >= threshold else "below target"
+    parts.append(
+        f"Projected full-price sell-through at week {checkpoint} is {st_cp:.0%} against a "
+        f"{threshold:.0%} threshold ({status})."
+    )
+    changes = [s for i, s in enumerate(steps) if s.markdown_pct != (steps[i - 1].markdown_pct if i else 0)]
+    if changes:
+        plan = ", then ".join(f"{s.markdown_pct:.0%} off from week {s.week_number} (${s.price:.2f})" for s in changes)
+        gain = value[best] - value[0]
+        parts.append(
+            f"Recommend {plan}: with elasticity {pricing.elasticity:g} this adds "
+            f"${gain:,.0f} of revenue plus salvage over holding full price."
+        )
+    else:
+        parts.append("Hold full price: no markdown on the ladder improves revenue plus salvage enough.")
+    parts.append(
+        f"Expected sell-through {sell_through:.0%}, revenue ${revenue:,.0f}, about {left:,.0f} "
+        f"units left for salvage at ${pricing.salvage_per_unit:.2f} each."
+    )
+    return " ".join(parts)
