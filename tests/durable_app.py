@@ -17,6 +17,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrator.api_workflows import bp
+from shared.settings import Settings
 
 HANG_SECONDS = 10.0
 
@@ -129,3 +130,16 @@ def retry_probe(context: df.DurableOrchestrationContext):
         [context.call_activity("echo_probe", 1), context.call_activity("echo_probe", 2)]
     )
     return {"first": first, "both": both}
+
+
+PARAMETERS = {
+    "forecast_horizon_weeks": 12,
+    "season_start_date": "2025-01-01",
+    "replenishment_strategy": "weekly",
+    "dc_holdback_percentage": 0.45,
+}
+
+
+def fast_settings(**overrides: Any) -> Settings:
+    """Settings with test-sized retry pauses (timeouts stay 30 s unless overridden)."""
+    return Settings(**{"agent_retry_interval_ms": 20, **overrides})
