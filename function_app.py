@@ -3,7 +3,9 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from orchestrator.api_workflows import bp as workflows_bp
+
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in ():
+for blueprint in (workflows_bp,):
     app.register_functions(blueprint)
