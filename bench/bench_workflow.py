@@ -43,7 +43,9 @@ def _load_app(spec: str) -> Any:
 
 async def _run_one(rt: DurableRuntime, workflow_id: str, category: str) -> tuple[float, dict]:
     parameters = SeasonParameters.model_validate(PARAMETERS)
-    payload = build_workflow_input(workflow_id, f"s-{workflow_id}", category, parameters, Settings())
+    payload = build_workflow_input(
+        workflow_id, f"s-{workflow_id}", category, parameters, Settings()
+    )
     start = time.perf_counter()
     await rt.start_new(ORCHESTRATOR_NAME, workflow_id, json.dumps(payload))
     status = await rt.wait_for(workflow_id, 600)

@@ -255,15 +255,6 @@ async def get_workflow(
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
     started_input = _loads_maybe(status.input_)
     started_input = started_input if isinstance(started_input, dict) else {}
-    output = status.output
-    if runtime_status != "Completed":
-        output = {
-            "status": runtime_status.lower(),
-            "results": custom.get("results", {}),
-            "execution_log": custom.get("execution_log", []),
-            "error": custom.get("error"),
-            "failure": output,
-        } if runtime_status in FINISHED_STATES else None
     payload = {
         "workflow_id": status.instance_id,
         "session_id": started_input.get("session_id"),
@@ -276,7 +267,7 @@ async def get_workflow(
         "execution_log": custom.get("execution_log", []),
         "results": custom.get("results", {}),
         "error": custom.get("error"),
-        "output": output,
+        "output": _final_output(runtime_status, status.output, custom),
         "created_time": status.created_time.isoformat() if status.created_time else None,
         "last_updated_time": (
             status.last_updated_time.isoformat() if status.last_updated_time else None
@@ -285,6 +276,22 @@ async def get_workflow(
     if runtime_status == "Terminated":
         payload["status"] = "terminated"
     return json_response(payload, 200)
+
+
+def _final_output(runtime_status: str, output: Any, custom: dict[str, Any]) -> Any:
+    """The orchestrator's output once finished. A failed or terminated run has only an error
+    string as Durable output, so the finished agents' results come from the custom status."""
+    if runtime_status == "Completed":
+        return output
+    if runtime_status not in FINISHED_STATES:
+        return None
+    return {
+        "status": runtime_status.lower(),
+        "results": custom.get("results", {}),
+        "execution_log": custom.get("execution_log", []),
+        "error": custom.get("error"),
+        "failure": output,
+    }
 
 
 @bp.route(route="orchestrator/workflows/{workflow_id}/terminate", methods=["POST"])

@@ -276,7 +276,8 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
         if error is None:
             log.append(entry)
             results[name] = outcome.result
-            yield from _publish(context, run, CompleteMessage(agent_name=name, result=outcome.result))
+            complete = CompleteMessage(agent_name=name, result=outcome.result)
+            yield from _publish(context, run, complete)
             continue
         log.append({**entry, "error_type": error.error_type})
         failure = {"error_type": error.error_type, "message": error.message, "agent_name": name}

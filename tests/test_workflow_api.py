@@ -156,7 +156,11 @@ async def test_same_idempotency_key_returns_the_existing_workflow(runtime, scrip
     "body,status,error_type",
     [
         (json.dumps({"parameters": PARAMETERS}).encode(), 422, "INVALID_PARAMETERS"),
-        (run_body(parameters={**PARAMETERS, "forecast_horizon_weeks": 3}), 422, "INVALID_PARAMETERS"),
+        (
+            run_body(parameters={**PARAMETERS, "forecast_horizon_weeks": 3}),
+            422,
+            "INVALID_PARAMETERS",
+        ),
         (run_body(session_id="bad id with spaces"), 422, "INVALID_PARAMETERS"),
         (b"{not json", 422, "INVALID_PARAMETERS"),
         (b"", 422, "INVALID_PARAMETERS"),
@@ -212,3 +216,26 @@ async def test_terminate_a_stuck_workflow_then_409(runtime, script):
         runtime, "terminate_workflow", "POST", b"not json", route_params=route
     )
     assert response.status_code == 422
+
+
+async def test_default_category_check_reads_the_categories_table(tmp_path):
+    from sqlalchemy import text
+
+    from shared.db import get_engine
+    from shared.settings import Settings
+
+    url = f"sqlite:///{tmp_path}/cats.db"
+    original = api_workflows._dependencies.settings
+    api_workflows.configure(settings=lambda: Settings(database_url=url))
+    try:
+        with pytest.raises(DataNotFoundError):
+            api_workflows.check_category("CAT-9")
+        with get_engine(url).begin() as conn:
+            conn.execute(text("CREATE TABLE categories (category_id TEXT PRIMARY KEY)"))
+            conn.execute(text("INSERT INTO categories VALUES ('WOMENS'), ('MENS')"))
+        assert api_workflows.check_category("WOMENS") == "WOMENS"
+        assert api_workflows.check_category(None) == "MENS"
+        with pytest.raises(DataNotFoundError):
+            api_workflows.check_category("CAT-9")
+    finally:
+        api_workflows.configure(settings=original)

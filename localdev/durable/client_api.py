@@ -104,7 +104,9 @@ async def start_orchestration(request: web.Request) -> web.Response:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return web.json_response({"ExceptionMessage": "The request body is not JSON."}, status=400)
     try:
-        instance_id = await runtime.start_new(name, request.match_info.get("instance_id"), input_json)
+        instance_id = await runtime.start_new(
+            name, request.match_info.get("instance_id"), input_json
+        )
     except UnknownOrchestratorError:
         return web.json_response(
             {"ExceptionMessage": f"The function '{name}' doesn't exist or is not an orchestrator."},

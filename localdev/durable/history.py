@@ -46,7 +46,13 @@ def iso(moment: datetime) -> str:
 
 
 def _event(kind: EventType, moment: datetime, event_id: int = -1, **fields: Any) -> dict[str, Any]:
-    return {"EventType": int(kind), "EventId": event_id, "IsPlayed": False, "Timestamp": iso(moment), **fields}
+    return {
+        "EventType": int(kind),
+        "EventId": event_id,
+        "IsPlayed": False,
+        "Timestamp": iso(moment),
+        **fields,
+    }
 
 
 def orchestrator_started(moment: datetime) -> dict[str, Any]:
@@ -59,7 +65,9 @@ def execution_started(moment: datetime, name: str, input_json: str | None) -> di
     )
 
 
-def task_scheduled(moment: datetime, task_id: int, name: str, input_json: str | None) -> dict[str, Any]:
+def task_scheduled(
+    moment: datetime, task_id: int, name: str, input_json: str | None
+) -> dict[str, Any]:
     return _event(EventType.TASK_SCHEDULED, moment, task_id, Name=name, Input=input_json)
 
 

@@ -31,7 +31,10 @@ from typing import Any
 import azure.functions as func
 from aiohttp import web
 from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter, OrchestrationTriggerConverter
+from azure.functions.durable_functions import (
+    ActivityTriggerConverter,
+    OrchestrationTriggerConverter,
+)
 from sqlalchemy import Engine
 
 from localdev.durable import history as h
@@ -120,7 +123,9 @@ def invoke_activity(
         return False, None, reason, type(exc).__name__
 
 
-def invoke_orchestrator(entry: FunctionEntry, context_json: str) -> tuple[dict[str, Any], str | None]:
+def invoke_orchestrator(
+    entry: FunctionEntry, context_json: str
+) -> tuple[dict[str, Any], str | None]:
     """Call the registered orchestrator as the worker does; returns (state, error message)."""
     context = OrchestrationTriggerConverter.decode(
         meta.Datum(type="string", value=context_json), trigger_metadata=None
