@@ -5,8 +5,9 @@ import azure.functions as func
 
 from activities.publish import bp as publish_bp
 from orchestrator.api_negotiate import bp as negotiate_bp
+from orchestrator.api_workflows import bp as workflows_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (publish_bp, negotiate_bp):
+for blueprint in (workflows_bp, publish_bp, negotiate_bp):
     app.register_functions(blueprint)

@@ -1,0 +1,154 @@
+"""The subset of the Durable extension's HTTP API that `DurableOrchestrationClient` calls.
+
+The real client in the HTTP functions receives the `durableClient` binding as a JSON string and
+talks HTTP to `rpcBaseUrl`; serving the same routes here lets the unchanged client code (and so
+the unchanged HTTP functions) run against the local runtime:
+
+    POST {rpc}orchestrators/{name}[/{instanceId}]   body: the input (a JSON string of JSON)
+         202 management payload with "id"; 400 {"ExceptionMessage"} unknown function or an
+         instance with that id still running
+    GET  {rpc}instances/{instanceId}?showHistory=&showInput=
+         200 finished, 202 pending/running, 404 (empty body) unknown
+    POST {rpc}instances/{instanceId}/terminate?reason=
+         202 accepted, 410 already finished, 404 unknown
+
+The same routes are also served under the public webhook prefix used by the management URLs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from localdev.durable.store import InstanceExistsError, UnknownOrchestratorError
+
+if TYPE_CHECKING:
+    from localdev.durable.runner import DurableRuntime
+
+RPC_PREFIX = "/durabletask/"
+WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"
+INSTANCE_PLACEHOLDER = "INSTANCEID"
+RUNTIME_KEY = web.AppKey("durable_runtime", object)
+
+
+def _query(task_hub: str) -> str:
+    return f"taskHub={quote(task_hub)}&connection=Storage"
+
+
+def management_urls(task_hub: str, webhook_base: str, instance_id: str) -> dict[str, str]:
+    instance = f"{webhook_base}/instances/{instance_id}"
+    query = _query(task_hub)
+    return {
+        "id": instance_id,
+        "statusQueryGetUri": f"{instance}?{query}",
+        "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{query}",
+        "terminatePostUri": f"{instance}/terminate?reason={{text}}&{query}",
+        "rewindPostUri": f"{instance}/rewind?reason={{text}}&{query}",
+        "purgeHistoryDeleteUri": f"{instance}?{query}",
+        "restartPostUri": f"{instance}/restart?{query}",
+        "suspendPostUri": f"{instance}/suspend?reason={{text}}&{query}",
+        "resumePostUri": f"{instance}/resume?reason={{text}}&{query}",
+    }
+
+
+def client_binding_json(task_hub: str, base_url: str) -> str:
+    """The binding payload: task hub, creation/management URL templates, and the RPC base."""
+    webhook_base = base_url + WEBHOOK_PREFIX.rstrip("/")
+    query = _query(task_hub)
+    return json.dumps(
+        {
+            "taskHubName": task_hub,
+            "creationUrls": {
+                "createNewInstancePostUri": f"{webhook_base}/orchestrators/{{functionName}}"
+                f"[/{{instanceId}}]?{query}",
+                "createAndWaitOnNewInstancePostUri": f"{webhook_base}/orchestrators/"
+                f"{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}"
+                f"&pollingInterval={{intervalInSeconds}}&{query}",
+            },
+            "managementUrls": management_urls(task_hub, webhook_base, INSTANCE_PLACEHOLDER),
+            "baseUrl": webhook_base,
+            "requiredQueryStringParameters": query,
+            "rpcBaseUrl": base_url + RPC_PREFIX,
+            "httpBaseUrl": "",
+        }
+    )
+
+
+def _runtime(request: web.Request) -> DurableRuntime:
+    return request.app[RUNTIME_KEY]  # type: ignore[return-value]
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "false").lower() == "true"
+
+
+async def _read_input(request: web.Request) -> str | None:
+    """The client posts `json=df_dumps(input)`: a JSON string holding the input's JSON text."""
+    raw = await request.read()
+    if not raw.strip():
+        return None
+    value: Any = json.loads(raw)
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def start_orchestration(request: web.Request) -> web.Response:
+    runtime = _runtime(request)
+    name = request.match_info["name"]
+    try:
+        input_json = await _read_input(request)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return web.json_response({"ExceptionMessage": "The request body is not JSON."}, status=400)
+    try:
+        instance_id = await runtime.start_new(
+            name, request.match_info.get("instance_id"), input_json
+        )
+    except UnknownOrchestratorError:
+        return web.json_response(
+            {"ExceptionMessage": f"The function '{name}' doesn't exist or is not an orchestrator."},
+            status=400,
+        )
+    except InstanceExistsError as exc:
+        return web.json_response(
+            {"ExceptionMessage": f"An orchestration with instance ID '{exc}' already exists."},
+            status=400,
+        )
+    webhook_base = runtime.base_url + WEBHOOK_PREFIX.rstrip("/")
+    payload = management_urls(runtime.task_hub, webhook_base, instance_id)
+    return web.json_response(
+        payload, status=202, headers={"Location": payload["statusQueryGetUri"]}
+    )
+
+
+async def get_instance(request: web.Request) -> web.Response:
+    status = await _runtime(request).get_status(
+        request.match_info["instance_id"],
+        show_history=_flag(request, "showHistory"),
+        show_input=_flag(request, "showInput"),
+    )
+    if status is None:
+        return web.Response(status=404)
+    running = status["runtimeStatus"] in ("Pending", "Running")
+    return web.json_response(status, status=202 if running else 200)
+
+
+async def terminate_instance(request: web.Request) -> web.Response:
+    outcome = await _runtime(request).terminate(
+        request.match_info["instance_id"], request.query.get("reason", "")
+    )
+    return web.Response(status={"accepted": 202, "gone": 410, "not_found": 404}[outcome])
+
+
+def create_api_app(runtime: DurableRuntime) -> web.Application:
+    app = web.Application()
+    app[RUNTIME_KEY] = runtime
+    for prefix in (RPC_PREFIX, WEBHOOK_PREFIX):
+        app.router.add_post(prefix + "orchestrators/{name}", start_orchestration)
+        app.router.add_post(prefix + "orchestrators/{name}/{instance_id}", start_orchestration)
+        app.router.add_get(prefix + "instances/{instance_id}", get_instance)
+        app.router.add_post(prefix + "instances/{instance_id}/terminate", terminate_instance)
+    return app

@@ -1,0 +1,517 @@
+"""A local Durable Functions runtime that drives the app's real orchestrator and activity functions.
+
+It does what the Durable extension does for an out-of-process (Python) worker:
+- builds the orchestration history and hands the registered orchestrator function the same
+  JSON context the host sends, reads back `isDone`, `actions`, `output`, `customStatus` (or the
+  failure the SDK raises with its `$OutOfProcData$` state),
+- turns new actions into TaskScheduled / TimerCreated events and work: activities run in a
+  thread pool (a hung activity occupies one thread, nothing else; its late result is appended
+  to the history only while the instance still runs, as in Azure), timers fire from the clock,
+- appends each completion in a new episode (one completion per episode, which keeps the task
+  ids of `CallActivityWithRetry` bookkeeping identical to the SDK's) and replays until done,
+- persists history and bookkeeping per episode, so a new runtime over the same database
+  resumes unfinished instances without repeating what already completed.
+
+Many instances run at once: each has an asyncio driver task; episodes run in a small thread
+pool (SQLite and the replay are blocking), activities in a larger one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import azure.functions as func
+from aiohttp import web
+from azure.functions import meta
+from azure.functions.durable_functions import (
+    ActivityTriggerConverter,
+    OrchestrationTriggerConverter,
+)
+from sqlalchemy import Engine
+
+from localdev.durable import history as h
+from localdev.durable.clock import Clock, SystemClock
+from localdev.durable.client_api import client_binding_json, create_api_app
+from localdev.durable.store import DurableStore, Instance, UnknownOrchestratorError
+from localdev.functions import FunctionEntry, functions_of_type
+from shared.db import create_schema, get_engine
+
+logger = logging.getLogger(__name__)
+
+MAX_REASON_CHARS = 1000
+TERMINAL_STATES = ("Completed", "Failed", "Terminated", "Canceled")
+
+
+@dataclass(frozen=True)
+class _Activity:
+    task_id: int
+    name: str
+    input: str | None
+
+
+@dataclass(frozen=True)
+class _Timer:
+    timer_id: int
+    fire_at: str
+
+
+@dataclass(frozen=True)
+class _CancelTimer:
+    timer_id: int
+
+
+@dataclass(frozen=True)
+class _Start:
+    """Inbox message: run the first episode (ExecutionStarted)."""
+
+
+@dataclass(frozen=True)
+class _Terminate:
+    reason: str
+
+
+Work = _Activity | _Timer | _CancelTimer
+
+
+@dataclass
+class _Live:
+    """An instance the runtime is driving: its state, inbox, and work in flight."""
+
+    instance: Instance
+    inbox: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    timers: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    activities: set[asyncio.Task[None]] = field(default_factory=set)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    driver: asyncio.Task[None] | None = None
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def invoke_activity(
+    entry: FunctionEntry | None, name: str, input_json: str | None
+) -> tuple[bool, str | None, str, str]:
+    """Run one activity the way the worker does: decode the input with the activity trigger's
+    converter, call the user function, encode its return value. Returns (ok, result_json,
+    reason, details)."""
+    if entry is None:
+        return False, None, f"The function '{name}' doesn't exist or is not an activity.", ""
+    try:
+        value = (
+            None
+            if input_json is None
+            else ActivityTriggerConverter.decode(
+                meta.Datum(type="json", value=input_json), trigger_metadata=None
+            )
+        )
+        result = entry.user_function(**{entry.trigger["name"]: value})
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+        encoded = ActivityTriggerConverter.encode(result, expected_type=None)
+        return True, encoded.value, "", ""
+    except Exception as exc:  # noqa: BLE001 - an activity failure becomes a TaskFailed event
+        reason = f"Activity function '{name}' failed: {exc}"[:MAX_REASON_CHARS]
+        return False, None, reason, type(exc).__name__
+
+
+def invoke_orchestrator(
+    entry: FunctionEntry, context_json: str
+) -> tuple[dict[str, Any], str | None]:
+    """Call the registered orchestrator as the worker does; returns (state, error message)."""
+    context = OrchestrationTriggerConverter.decode(
+        meta.Datum(type="string", value=context_json), trigger_metadata=None
+    )
+    try:
+        return json.loads(entry.user_function(**{entry.trigger["name"]: context})), None
+    except Exception as exc:  # noqa: BLE001 - the SDK reports orchestrator failures by raising
+        message, state = h.parse_orchestrator_failure(exc)
+        return state, message or type(exc).__name__
+
+
+class DurableRuntime:
+    """The local task hub. Use `async with DurableRuntime(app, url) as runtime:` or
+    `await runtime.start()` / `await runtime.stop()` on the event loop that serves requests."""
+
+    def __init__(
+        self,
+        app: func.FunctionApp,
+        database_url: str,
+        *,
+        clock: Clock | None = None,
+        task_hub: str = "SeasonPlanningHub",
+        activity_workers: int = 16,
+        orchestrator_workers: int = 4,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.app = app
+        self.database_url = database_url
+        self.clock: Clock = clock or SystemClock()
+        self.task_hub = task_hub
+        self.host = host
+        self.port = port
+        self._activity_workers = activity_workers
+        self._orchestrator_workers = orchestrator_workers
+        self._orchestrators = {
+            e.name: e for e in functions_of_type(app, "orchestrationTrigger")
+        }
+        self._activity_functions = {e.name: e for e in functions_of_type(app, "activityTrigger")}
+        self._live: dict[str, _Live] = {}
+        self._store: DurableStore | None = None
+        self._activities: ThreadPoolExecutor | None = None
+        self._episodes: ThreadPoolExecutor | None = None
+        self._http: web.AppRunner | None = None
+        self.base_url = ""
+
+    # lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create the tables, start the HTTP API, and resume every unfinished instance."""
+        engine: Engine = get_engine(self.database_url)
+        await asyncio.to_thread(create_schema, engine)
+        self._store = DurableStore(engine)
+        self._activities = ThreadPoolExecutor(self._activity_workers, "durable-activity")
+        self._episodes = ThreadPoolExecutor(self._orchestrator_workers, "durable-episode")
+        self._http = web.AppRunner(create_api_app(self), access_log=None)
+        await self._http.setup()
+        site = web.TCPSite(self._http, self.host, self.port)
+        await site.start()
+        bound_port = self._http.addresses[0][1]
+        self.base_url = f"http://{self.host}:{bound_port}"
+        for instance_id in await asyncio.to_thread(self.store.unfinished):
+            await self._resume(instance_id)
+
+    async def stop(self) -> None:
+        """Stop driving instances (their history stays in the database) and the HTTP API.
+        Running activity threads are abandoned, not killed, exactly as a host shutdown would."""
+        for live in list(self._live.values()):
+            if live.driver is not None:
+                live.driver.cancel()
+            for task in [*live.timers.values(), *live.activities]:
+                task.cancel()
+        drivers = [live.driver for live in self._live.values() if live.driver is not None]
+        await asyncio.gather(*drivers, return_exceptions=True)
+        self._live.clear()
+        if self._episodes is not None:
+            await asyncio.to_thread(self._episodes.shutdown, wait=True)
+        if self._activities is not None:
+            self._activities.shutdown(wait=False, cancel_futures=True)
+        if self._http is not None:
+            await self._http.cleanup()
+            self._http = None
+
+    async def __aenter__(self) -> DurableRuntime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    @property
+    def store(self) -> DurableStore:
+        if self._store is None:
+            raise RuntimeError("DurableRuntime.start() has not been awaited")
+        return self._store
+
+    def client_binding_json(self) -> str:
+        """The `durableClient` binding value the host passes to HTTP starter functions."""
+        return client_binding_json(self.task_hub, self.base_url)
+
+    # client operations ---------------------------------------------------------------------
+
+    async def start_new(
+        self, name: str, instance_id: str | None = None, input_json: str | None = None
+    ) -> str:
+        """Create a Pending instance and start driving it; raises UnknownOrchestratorError or
+        InstanceExistsError (an instance with that id is still running)."""
+        if name not in self._orchestrators:
+            raise UnknownOrchestratorError(name)
+        instance_id = instance_id or uuid.uuid4().hex
+        await asyncio.to_thread(self.store.create, instance_id, name, input_json, self.clock.now())
+        await self._resume(instance_id)
+        return instance_id
+
+    async def get_status(
+        self, instance_id: str, show_history: bool = False, show_input: bool = True
+    ) -> dict[str, Any] | None:
+        """The instance status in the extension's HTTP API shape, or None when unknown."""
+        instance = await asyncio.to_thread(self.store.load, instance_id, show_history)
+        if instance is None:
+            return None
+        status: dict[str, Any] = {
+            "name": instance.name,
+            "instanceId": instance.instance_id,
+            "runtimeStatus": instance.runtime_status,
+            "input": instance.input if show_input else None,
+            "customStatus": instance.custom_status,
+            "output": instance.output,
+            "createdTime": h.iso(instance.created_at),
+            "lastUpdatedTime": h.iso(instance.updated_at),
+        }
+        if show_history:
+            status["historyEvents"] = instance.history
+        return status
+
+    async def terminate(self, instance_id: str, reason: str) -> str:
+        """'accepted' when the instance was running, 'gone' when it had finished, or
+        'not_found'."""
+        live = self._live.get(instance_id)
+        if live is not None and live.instance.running:
+            live.inbox.put_nowait(_Terminate(reason))
+            return "accepted"
+        instance = await asyncio.to_thread(self.store.load, instance_id, False)
+        return "not_found" if instance is None else "gone"
+
+    async def wait_for(self, instance_id: str, timeout: float) -> dict[str, Any] | None:
+        """Wait (up to `timeout` s) for the instance to finish; returns its status."""
+        live = self._live.get(instance_id)
+        if live is not None:
+            await asyncio.wait_for(live.finished.wait(), timeout)
+        return await self.get_status(instance_id, show_history=False)
+
+    async def history(self, instance_id: str) -> list[dict[str, Any]]:
+        instance = await asyncio.to_thread(self.store.load, instance_id, True)
+        return [] if instance is None else instance.history
+
+    # driving instances ---------------------------------------------------------------------
+
+    async def _resume(self, instance_id: str) -> None:
+        instance = await asyncio.to_thread(self.store.load, instance_id, True)
+        if instance is None or not instance.running:
+            return
+        live = _Live(instance)
+        self._live[instance_id] = live
+        if not instance.history:
+            live.inbox.put_nowait(_Start())
+        else:
+            self._dispatch(live, _outstanding(instance))
+        live.driver = asyncio.create_task(self._drive(live), name=f"durable-{instance_id}")
+
+    async def _drive(self, live: _Live) -> None:
+        loop = asyncio.get_running_loop()
+        instance = live.instance
+        try:
+            while instance.running:
+                message = await live.inbox.get()
+                if isinstance(message, _Terminate):
+                    await loop.run_in_executor(self._episodes, self._terminate, instance, message)
+                    break
+                work = await loop.run_in_executor(self._episodes, self._episode, instance, message)
+                self._dispatch(live, work)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - keep the runtime alive; the instance resumes on restart
+            logger.exception("Durable episode failed for instance %s", instance.instance_id)
+        finally:
+            for task in live.timers.values():
+                task.cancel()
+            live.timers.clear()
+            live.finished.set()
+            if self._live.get(instance.instance_id) is live:
+                del self._live[instance.instance_id]
+
+    def _dispatch(self, live: _Live, work: list[Work]) -> None:
+        for item in work:
+            if isinstance(item, _Activity):
+                task = asyncio.create_task(self._run_activity(live, item))
+                live.activities.add(task)
+                task.add_done_callback(live.activities.discard)
+            elif isinstance(item, _Timer):
+                live.timers[item.timer_id] = asyncio.create_task(self._fire(live, item))
+            else:
+                timer = live.timers.pop(item.timer_id, None)
+                if timer is not None:
+                    timer.cancel()
+
+    async def _run_activity(self, live: _Live, activity: _Activity) -> None:
+        loop = asyncio.get_running_loop()
+        entry = self._activity_functions.get(activity.name)
+        ok, result, reason, details = await loop.run_in_executor(
+            self._activities, invoke_activity, entry, activity.name, activity.input
+        )
+        now = self.clock.now()
+        if ok:
+            event = h.task_completed(now, activity.task_id, result)
+        else:
+            event = h.task_failed(now, activity.task_id, reason, details)
+        if live.instance.running:
+            live.inbox.put_nowait(event)
+
+    async def _fire(self, live: _Live, timer: _Timer) -> None:
+        await self.clock.sleep_until(_parse_time(timer.fire_at))
+        live.timers.pop(timer.timer_id, None)
+        if live.instance.running:
+            live.inbox.put_nowait(h.timer_fired(self.clock.now(), timer.timer_id, timer.fire_at))
+
+    # one episode (runs in the episode thread pool) -----------------------------------------
+
+    def _episode(self, instance: Instance, message: Any) -> list[Work]:
+        now = self.clock.now()
+        book = _bookkeeping(instance)
+        new_events = [h.orchestrator_started(now)]
+        decided: list[dict[str, Any]] = []
+        work: list[Work] = []
+        if isinstance(message, _Start):
+            new_events.append(h.execution_started(now, instance.name, instance.input))
+            instance.runtime_status = "Running"
+        else:
+            new_events.append(message)
+            work.extend(_retry_step(book, message, now, decided))
+        replay = instance.history + new_events
+        state, error = invoke_orchestrator(
+            self._orchestrators[instance.name],
+            h.orchestration_context_json(
+                instance.instance_id, replay, len(instance.history), instance.input
+            ),
+        )
+        instance.custom_status = state.get("customStatus")
+        actions = h.flatten_actions(state.get("actions"))
+        unsupported = _schedule(book, actions, now, decided, work)
+        if unsupported is not None and error is None:
+            error = f"The local Durable runtime does not support action type {unsupported}"
+        if error is not None:
+            instance.runtime_status = "Failed"
+            instance.output = f"Orchestrator function '{instance.name}' failed: {error}"
+        elif state.get("isDone"):
+            instance.runtime_status = "Completed"
+            instance.output = state.get("output")
+        if not instance.running:
+            decided.append(
+                h.execution_completed(now, instance.runtime_status, json.dumps(instance.output))
+            )
+            work = []
+        instance.history = replay + decided
+        instance.updated_at = now
+        self.store.save(instance, new_events + decided)
+        return work
+
+    def _terminate(self, instance: Instance, message: _Terminate) -> None:
+        now = self.clock.now()
+        event = h.execution_terminated(now, message.reason)
+        instance.runtime_status = "Terminated"
+        instance.output = message.reason
+        instance.history = [*instance.history, event]
+        instance.updated_at = now
+        self.store.save(instance, [event])
+
+
+def _bookkeeping(instance: Instance) -> dict[str, Any]:
+    book = instance.bookkeeping
+    book.setdefault("next_id", 0)
+    book.setdefault("action_ids", [])
+    book.setdefault("retries", {})
+    book.setdefault("retry_timers", {})
+    book.setdefault("cancelled", [])
+    return book
+
+
+def _retry_step(
+    book: dict[str, Any], event: dict[str, Any], now: datetime, decided: list[dict[str, Any]]
+) -> list[Work]:
+    """The extension's side of CallActivityWithRetry, in the SDK's id order: a failed attempt
+    gets a retry timer (next id, taken before the orchestrator resumes); when that timer fires,
+    another attempt (next id) unless the attempts are used up."""
+    kind = event["EventType"]
+    if kind == h.EventType.TASK_COMPLETED:
+        book["retries"].pop(str(event["TaskScheduledId"]), None)
+    elif kind == h.EventType.TASK_FAILED:
+        retry = book["retries"].pop(str(event["TaskScheduledId"]), None)
+        if retry is not None:
+            timer_id = _next_id(book)
+            fire_at = h.iso(now + timedelta(milliseconds=retry["interval_ms"]))
+            book["retry_timers"][str(timer_id)] = retry
+            decided.append(h.timer_created(now, timer_id, fire_at))
+            return [_Timer(timer_id, fire_at)]
+    elif kind == h.EventType.TIMER_FIRED:
+        retry = book["retry_timers"].pop(str(event["TimerId"]), None)
+        if retry is not None and retry["attempts"] < retry["max_attempts"]:
+            task_id = _next_id(book)
+            retry["attempts"] += 1
+            book["retries"][str(task_id)] = retry
+            decided.append(h.task_scheduled(now, task_id, retry["name"], retry["input"]))
+            return [_Activity(task_id, retry["name"], retry["input"])]
+    return []
+
+
+def _next_id(book: dict[str, Any]) -> int:
+    task_id = book["next_id"]
+    book["next_id"] = task_id + 1
+    return task_id
+
+
+def _schedule(
+    book: dict[str, Any],
+    actions: list[dict[str, Any]],
+    now: datetime,
+    decided: list[dict[str, Any]],
+    work: list[Work],
+) -> int | None:
+    """Give each new action the next task id, record it, queue its work; honour timer
+    cancellations of earlier actions. Returns an unsupported action type, if any."""
+    known = len(book["action_ids"])
+    for index, action in enumerate(actions[:known]):
+        timer_id = book["action_ids"][index]
+        if (
+            action.get("actionType") == h.ActionType.CREATE_TIMER
+            and action.get("isCanceled")
+            and timer_id not in book["cancelled"]
+        ):
+            book["cancelled"].append(timer_id)
+            work.append(_CancelTimer(timer_id))
+    for action in actions[known:]:
+        kind = action.get("actionType")
+        task_id = _next_id(book)
+        book["action_ids"].append(task_id)
+        if kind in (h.ActionType.CALL_ACTIVITY, h.ActionType.CALL_ACTIVITY_WITH_RETRY):
+            name, input_json = action["functionName"], action.get("input")
+            decided.append(h.task_scheduled(now, task_id, name, input_json))
+            work.append(_Activity(task_id, name, input_json))
+            if kind == h.ActionType.CALL_ACTIVITY_WITH_RETRY:
+                options = action["retryOptions"]
+                book["retries"][str(task_id)] = {
+                    "name": name,
+                    "input": input_json,
+                    "interval_ms": options["firstRetryIntervalInMilliseconds"],
+                    "max_attempts": options["maxNumberOfAttempts"],
+                    "attempts": 1,
+                }
+        elif kind == h.ActionType.CREATE_TIMER:
+            decided.append(h.timer_created(now, task_id, action["fireAt"]))
+            if action.get("isCanceled"):
+                book["cancelled"].append(task_id)
+            else:
+                work.append(_Timer(task_id, action["fireAt"]))
+        else:
+            return int(kind) if kind is not None else -1
+    return None
+
+
+def _outstanding(instance: Instance) -> list[Work]:
+    """Work in flight when the runtime stopped, read back from the history."""
+    done = {
+        e["TaskScheduledId"]
+        for e in instance.history
+        if e["EventType"] in (h.EventType.TASK_COMPLETED, h.EventType.TASK_FAILED)
+    }
+    fired = {e["TimerId"] for e in instance.history if e["EventType"] == h.EventType.TIMER_FIRED}
+    cancelled = set(instance.bookkeeping.get("cancelled", []))
+    work: list[Work] = []
+    for event in instance.history:
+        if event["EventType"] == h.EventType.TASK_SCHEDULED and event["EventId"] not in done:
+            work.append(_Activity(event["EventId"], event["Name"], event.get("Input")))
+        elif (
+            event["EventType"] == h.EventType.TIMER_CREATED
+            and event["EventId"] not in fired
+            and event["EventId"] not in cancelled
+        ):
+            work.append(_Timer(event["EventId"], event["FireAt"]))
+    return work

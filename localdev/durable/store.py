@@ -1,0 +1,173 @@
+"""The local task hub: orchestration instances and their history, in the app's database.
+
+Everything the runtime needs to resume after a restart is here: the history (what the
+orchestrator has seen), and the runtime's bookkeeping (next task id, which action got which id,
+retry state, cancelled timers). Work in flight (running activities, armed timers) is rebuilt
+from the history: a scheduled task without a result runs again, a created timer without a
+TimerFired is re-armed — the at-least-once contract Durable Functions gives activities.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base, session_scope
+
+RUNNING_STATES = ("Pending", "Running")
+
+
+class InstanceRow(Base):
+    __tablename__ = "durable_instances"
+
+    instance_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    runtime_status: Mapped[str] = mapped_column(String(20), index=True)
+    input: Mapped[str | None] = mapped_column(Text, nullable=True)
+    output: Mapped[str | None] = mapped_column(Text, nullable=True)
+    custom_status: Mapped[str | None] = mapped_column(Text, nullable=True)
+    bookkeeping: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HistoryRow(Base):
+    __tablename__ = "durable_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("durable_instances.instance_id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(Text)
+
+
+@dataclass
+class Instance:
+    """One orchestration instance as the runtime works on it."""
+
+    instance_id: str
+    name: str
+    runtime_status: str
+    input: str | None
+    created_at: datetime
+    updated_at: datetime
+    output: Any = None
+    custom_status: Any = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    bookkeeping: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.runtime_status in RUNNING_STATES
+
+
+class InstanceExistsError(Exception):
+    """An instance with this id is still pending or running."""
+
+
+class UnknownOrchestratorError(Exception):
+    """No orchestrator function with this name is registered."""
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; they were written as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+class DurableStore:
+    """Instances and history over one SQLAlchemy engine; every method is one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, instance_id: str, name: str, input_json: str | None, now: datetime) -> None:
+        """A new Pending instance; a finished instance with the same id is replaced, a running
+        one is not (the extension's default for non-running states)."""
+        with session_scope(self.engine) as session:
+            row = session.get(InstanceRow, instance_id)
+            if row is not None and row.runtime_status in RUNNING_STATES:
+                raise InstanceExistsError(instance_id)
+            if row is not None:
+                session.execute(delete(HistoryRow).where(HistoryRow.instance_id == instance_id))
+                session.delete(row)
+                session.flush()
+            session.add(
+                InstanceRow(
+                    instance_id=instance_id,
+                    name=name,
+                    runtime_status="Pending",
+                    input=input_json,
+                    bookkeeping="{}",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+    def load(self, instance_id: str, with_history: bool = True) -> Instance | None:
+        with session_scope(self.engine) as session:
+            row = session.get(InstanceRow, instance_id)
+            if row is None:
+                return None
+            history = []
+            if with_history:
+                history = [
+                    json.loads(text)
+                    for text in session.scalars(
+                        select(HistoryRow.event)
+                        .where(HistoryRow.instance_id == instance_id)
+                        .order_by(HistoryRow.seq)
+                    )
+                ]
+            return Instance(
+                instance_id=row.instance_id,
+                name=row.name,
+                runtime_status=row.runtime_status,
+                input=row.input,
+                created_at=_aware(row.created_at),
+                updated_at=_aware(row.updated_at),
+                output=_loads(row.output),
+                custom_status=_loads(row.custom_status),
+                history=history,
+                bookkeeping=json.loads(row.bookkeeping or "{}"),
+            )
+
+    def save(self, instance: Instance, new_events: list[dict[str, Any]]) -> None:
+        """Append `new_events` and write the instance's status, output and bookkeeping."""
+        with session_scope(self.engine) as session:
+            row = session.get(InstanceRow, instance.instance_id)
+            if row is None:
+                return
+            start = len(instance.history) - len(new_events)
+            session.add_all(
+                HistoryRow(instance_id=instance.instance_id, seq=start + i, event=json.dumps(e))
+                for i, e in enumerate(new_events)
+            )
+            row.runtime_status = instance.runtime_status
+            row.output = _dumps(instance.output)
+            row.custom_status = _dumps(instance.custom_status)
+            row.bookkeeping = json.dumps(instance.bookkeeping)
+            row.updated_at = instance.updated_at
+
+    def unfinished(self) -> list[str]:
+        with session_scope(self.engine) as session:
+            return list(
+                session.scalars(
+                    select(InstanceRow.instance_id)
+                    .where(InstanceRow.runtime_status.in_(RUNNING_STATES))
+                    .order_by(InstanceRow.created_at)
+                )
+            )

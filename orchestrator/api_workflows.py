@@ -1,0 +1,342 @@
+"""Workflow HTTP API and the orchestrator registration.
+
+    POST /api/orchestrator/run-workflow                      start (202), or the existing run
+                                                             for a repeated Idempotency-Key (200)
+    GET  /api/orchestrator/workflows/{workflow_id}           status, progress, log, results
+    POST /api/orchestrator/workflows/{workflow_id}/terminate stop a stuck workflow
+
+The functions talk to Durable only through the `durableClient` binding, so they run unchanged
+in Azure and on the local runtime (localdev.durable), which serves the same client HTTP API.
+Dependencies that need I/O (settings, the category lookup) are injectable via `configure`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import azure.durable_functions as df
+import azure.functions as func
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input, season_workflow
+from shared.db import get_engine
+from shared.errors import DataNotFoundError, InvalidParametersError, OrchestratorError
+from shared.http import http_endpoint, json_response, parse_body, read_json
+from shared.schemas import RunWorkflowRequest
+from shared.settings import Settings, get_settings
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0a3f7e-2c1d-4f8e-9a6b-7d3c2e1f0a94")
+MAX_IDEMPOTENCY_KEY = 128
+MAX_REASON_CHARS = 500
+FINISHED_STATES = ("Completed", "Failed", "Terminated", "Canceled")
+
+CategoryCheck = Callable[[str | None], str]
+
+bp = df.Blueprint()
+
+
+class DurableUnavailableError(OrchestratorError):
+    """The Durable task hub could not be reached or refused the request."""
+
+    error_type = "ORCHESTRATION_UNAVAILABLE"
+    status_code = 503
+
+
+class WorkflowFinishedError(OrchestratorError):
+    """The workflow already reached a final state."""
+
+    error_type = "WORKFLOW_ALREADY_FINISHED"
+    status_code = 409
+
+
+def check_category(category_id: str | None) -> str:
+    """The category the workflow plans: `category_id` when the `categories` table has it
+    (404 DATA_NOT_FOUND otherwise), or the first category when the request names none.
+
+    This is the seam integration replaces with the data layer's own lookup (see `configure`).
+    """
+    engine = get_engine(_dependencies.settings().database_url)
+    try:
+        with engine.connect() as conn:
+            if category_id is None:
+                found = conn.execute(
+                    text("SELECT category_id FROM categories ORDER BY category_id LIMIT 1")
+                ).scalar()
+            else:
+                found = conn.execute(
+                    text("SELECT category_id FROM categories WHERE category_id = :c"),
+                    {"c": category_id},
+                ).scalar()
+    except SQLAlchemyError:
+        raise DataNotFoundError(
+            "No categories are available",
+            suggestions=["Load the sample data into the database, then retry."],
+        ) from None
+    if found is None:
+        raise DataNotFoundError(
+            f"Unknown category '{category_id}'" if category_id else "No categories are available",
+            details={"category_id": category_id},
+            suggestions=["Use a category_id listed by the categories endpoint."],
+        )
+    return str(found)
+
+
+@dataclass
+class _Dependencies:
+    settings: Callable[[], Settings] = get_settings
+    check_category: CategoryCheck = check_category
+
+
+_dependencies = _Dependencies()
+
+
+def configure(
+    *, settings: Callable[[], Settings] | None = None, category_check: CategoryCheck | None = None
+) -> None:
+    """Swap the settings source or the category lookup (tests, integration)."""
+    if settings is not None:
+        _dependencies.settings = settings
+    if category_check is not None:
+        _dependencies.check_category = category_check
+
+
+bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR_NAME)(season_workflow)
+
+
+# helpers ---------------------------------------------------------------------------------
+
+
+def _origin(req: func.HttpRequest) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _links(req: func.HttpRequest, workflow_id: str, session_id: str) -> dict[str, str]:
+    base = f"{_origin(req)}/api/orchestrator"
+    return {
+        "status_url": f"{base}/workflows/{workflow_id}",
+        "terminate_url": f"{base}/workflows/{workflow_id}/terminate",
+        "events_url": f"{base}/negotiate?session_id={quote(session_id)}",
+    }
+
+
+def _idempotent_instance_id(req: func.HttpRequest) -> str | None:
+    key = req.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidParametersError(
+            f"Invalid {IDEMPOTENCY_HEADER} header",
+            details={"max_length": MAX_IDEMPOTENCY_KEY},
+            suggestions=[f"Send 1-{MAX_IDEMPOTENCY_KEY} printable characters, e.g. a UUID."],
+        )
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, key))
+
+
+async def _status_or_none(
+    client: df.DurableOrchestrationClient, instance_id: str, show_input: bool = False
+) -> df.DurableOrchestrationStatus | None:
+    """The instance's status, or None when the task hub does not know it.
+
+    The extension answers an unknown id with 404 and an empty body, which SDK 1.7 turns into a
+    TypeError (it builds the status from `None`); a body-bearing 404 gives a falsy status.
+    """
+    try:
+        status = await client.get_status(instance_id, show_input=show_input)
+    except TypeError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - transport failures become a 503, not a traceback
+        raise DurableUnavailableError(
+            "The orchestration service is unavailable", suggestions=["Retry in a few seconds."]
+        ) from exc
+    return status if status else None
+
+
+def _not_found(workflow_id: str) -> DataNotFoundError:
+    return DataNotFoundError(
+        f"Workflow '{workflow_id}' not found",
+        details={"workflow_id": workflow_id},
+        suggestions=["Check the workflow_id returned by POST /api/orchestrator/run-workflow."],
+    )
+
+
+def _runtime_status(status: df.DurableOrchestrationStatus) -> str:
+    value = status.runtime_status
+    return getattr(value, "value", None) or str(value)
+
+
+def _loads_maybe(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+# functions -------------------------------------------------------------------------------
+
+
+@bp.route(route="orchestrator/run-workflow", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@http_endpoint
+async def run_workflow(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Validate, resolve the category, start `season_workflow` under a server-side id."""
+    body = parse_body(req, RunWorkflowRequest)
+    instance_id = _idempotent_instance_id(req)
+    if instance_id is not None:
+        existing = await _status_or_none(client, instance_id, show_input=True)
+        if existing is not None:
+            return _started(req, existing, replayed=True)
+    workflow_id = instance_id or str(uuid.uuid4())
+    category_id = await asyncio.to_thread(_dependencies.check_category, body.category_id)
+    workflow_input = build_workflow_input(
+        workflow_id, body.session_id, category_id, body.parameters, _dependencies.settings()
+    )
+    try:
+        await client.start_new(ORCHESTRATOR_NAME, workflow_id, workflow_input)
+    except Exception as exc:  # noqa: BLE001 - a concurrent duplicate or an unreachable hub
+        existing = await _status_or_none(client, workflow_id, show_input=True)
+        if instance_id is not None and existing is not None:
+            return _started(req, existing, replayed=True)
+        raise DurableUnavailableError(
+            "The workflow could not be started", suggestions=["Retry in a few seconds."]
+        ) from exc
+    payload = {
+        "status": "started",
+        "workflow_id": workflow_id,
+        "session_id": body.session_id,
+        "category_id": category_id,
+        **_links(req, workflow_id, body.session_id),
+    }
+    return json_response(payload, 202, {"Location": payload["status_url"]})
+
+
+def _started(
+    req: func.HttpRequest, status: df.DurableOrchestrationStatus, replayed: bool
+) -> func.HttpResponse:
+    started_input = _loads_maybe(status.input_) or {}
+    session_id = str(started_input.get("session_id", ""))
+    payload = {
+        "status": "started",
+        "workflow_id": status.instance_id,
+        "session_id": session_id,
+        "category_id": started_input.get("category_id"),
+        "runtime_status": _runtime_status(status),
+        "idempotent_replay": replayed,
+        **_links(req, status.instance_id, session_id),
+    }
+    return json_response(payload, 200, {"Location": payload["status_url"]})
+
+
+@bp.route(route="orchestrator/workflows/{workflow_id}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@http_endpoint
+async def get_workflow(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Runtime status plus what the orchestrator reported: progress, log, results, error."""
+    workflow_id = req.route_params.get("workflow_id", "")
+    status = await _status_or_none(client, workflow_id, show_input=True)
+    if status is None:
+        raise _not_found(workflow_id)
+    runtime_status = _runtime_status(status)
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    started_input = _loads_maybe(status.input_)
+    started_input = started_input if isinstance(started_input, dict) else {}
+    payload = {
+        "workflow_id": status.instance_id,
+        "session_id": started_input.get("session_id"),
+        "category_id": started_input.get("category_id"),
+        "runtime_status": runtime_status,
+        "status": custom.get("status", runtime_status.lower()),
+        "current_agent": custom.get("current_agent"),
+        "progress": custom.get("progress", 0),
+        "completed_agents": custom.get("completed_agents", []),
+        "execution_log": custom.get("execution_log", []),
+        "results": custom.get("results", {}),
+        "error": custom.get("error"),
+        "output": _final_output(runtime_status, status.output, custom),
+        "created_time": status.created_time.isoformat() if status.created_time else None,
+        "last_updated_time": (
+            status.last_updated_time.isoformat() if status.last_updated_time else None
+        ),
+    }
+    if runtime_status == "Terminated":
+        payload["status"] = "terminated"
+    return json_response(payload, 200)
+
+
+def _final_output(runtime_status: str, output: Any, custom: dict[str, Any]) -> Any:
+    """The orchestrator's output once finished. A failed or terminated run has only an error
+    string as Durable output, so the finished agents' results come from the custom status."""
+    if runtime_status == "Completed":
+        return output
+    if runtime_status not in FINISHED_STATES:
+        return None
+    return {
+        "status": runtime_status.lower(),
+        "results": custom.get("results", {}),
+        "execution_log": custom.get("execution_log", []),
+        "error": custom.get("error"),
+        "failure": output,
+    }
+
+
+@bp.route(route="orchestrator/workflows/{workflow_id}/terminate", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@http_endpoint
+async def terminate_workflow(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Terminate a running workflow; 404 unknown, 409 when it already finished."""
+    workflow_id = req.route_params.get("workflow_id", "")
+    reason = _terminate_reason(req)
+    status = await _status_or_none(client, workflow_id)
+    if status is None:
+        raise _not_found(workflow_id)
+    runtime_status = _runtime_status(status)
+    if runtime_status in FINISHED_STATES:
+        raise WorkflowFinishedError(
+            f"Workflow '{workflow_id}' already finished ({runtime_status})",
+            details={"workflow_id": workflow_id, "runtime_status": runtime_status},
+            suggestions=["Only pending or running workflows can be terminated."],
+        )
+    try:
+        await client.terminate(workflow_id, reason)
+    except Exception as exc:  # noqa: BLE001 - transport failure or the instance vanished
+        raise DurableUnavailableError(
+            "The workflow could not be terminated", suggestions=["Retry in a few seconds."]
+        ) from exc
+    return json_response(
+        {"status": "terminating", "workflow_id": workflow_id, "reason": reason}, 202
+    )
+
+
+def _terminate_reason(req: func.HttpRequest) -> str:
+    """The optional `{"reason": "..."}` body; an empty body means the default reason."""
+    default = "Terminated by user request"
+    if not (req.get_body() or b"").strip():
+        return default
+    data = read_json(req)
+    reason = data.get("reason") if isinstance(data, dict) else None
+    if reason is None:
+        return default
+    if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS:
+        raise InvalidParametersError(
+            "Invalid terminate reason",
+            details={"max_length": MAX_REASON_CHARS},
+            suggestions=["Send {\"reason\": \"...\"} with a short text, or no body."],
+        )
+    return reason.strip() or default
