@@ -3,7 +3,9 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from orchestrator.api_extraction import bp as extraction_bp
+
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in ():
+for blueprint in (extraction_bp,):
     app.register_functions(blueprint)
