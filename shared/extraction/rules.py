@@ -78,8 +78,8 @@ class _Text:
     def find(self, pattern: str) -> Iterator[re.Match[str]]:
         yield from re.finditer(pattern, self.work)
 
-    def take(self, match: re.Match[str]) -> str:
-        start, end = match.span()
+    def take(self, match: re.Match[str], group: int = 0) -> str:
+        start, end = match.span(group)
         self.work = self.work[:start] + " " * (end - start) + self.work[end:]
         return self.original[start:end].strip()
 
@@ -283,13 +283,14 @@ def _read_threshold(t: _Text, draft: Draft) -> None:
 
 
 def _drop_discounts(t: _Text) -> None:
-    """'30% off' and 'a markdown of 30%' are price cuts, never a holdback."""
+    """'30% off' and 'a markdown of 30%' are price cuts, never a holdback. Only the percentage
+    is blanked: the word 'markdown' still marks the sentence for the checkpoint reader."""
     for pattern in (
-        rf"{PCT}\s*(?:off|discount|mark[\s-]?downs?|price\s+cut|reduction)\b",
-        rf"\b(?:mark[\s-]?downs?|discount|price\s+cut)\s+(?:of\s+|by\s+|at\s+)?(?:up\s+to\s+)?{PCT}",
+        rf"({PCT})\s*(?:off|discount|mark[\s-]?downs?|price\s+cut|reduction)\b",
+        rf"\b(?:mark[\s-]?downs?|discount|price\s+cut)\s+(?:of\s+|by\s+|at\s+)?(?:up\s+to\s+)?({PCT})",
     ):
         for m in list(t.find(pattern)):
-            t.take(m)
+            t.take(m, 1)
 
 
 def _read_holdback(t: _Text, draft: Draft) -> None:
