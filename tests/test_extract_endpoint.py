@@ -86,7 +86,8 @@ class FakeModel:
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("content-length", 0)))
                 outer.seen.append((self.path, self.headers.get("api-key"), self.client_address[1]))
-                status, headers, body = outer.answers.pop(0) if len(outer.answers) > 1 else outer.answers[0]
+                queued = outer.answers
+                status, headers, body = queued.pop(0) if len(queued) > 1 else queued[0]
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 for name, value in {"content-type": "application/json", **headers}.items():
@@ -100,8 +101,9 @@ class FakeModel:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

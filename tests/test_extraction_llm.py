@@ -122,7 +122,8 @@ def test_azure_request_is_a_strict_structured_output_call_on_the_deployment():
     assert messages[0]["role"] == "system" and "2024-11-04" in messages[0]["content"]
     assert messages[-1] == {"role": "user", "content": SPEC}
     few_shot = json.loads(messages[2]["content"])
-    assert few_shot["season_start_date"] == "2025-01-01" and few_shot["forecast_horizon_weeks"] == 12
+    assert few_shot["season_start_date"] == "2025-01-01"
+    assert few_shot["forecast_horizon_weeks"] == 12
     assert params.model_dump(mode="json") | {"extraction_reasoning": None} == {
         "forecast_horizon_weeks": 12,
         "season_start_date": "2025-01-01",

@@ -129,9 +129,12 @@ def _invalid(draft: Draft, problems: dict[str, str]) -> InvalidParametersError:
 def _validate(draft: Draft) -> SeasonParameters:
     """SeasonParameters from the findings, or one 422 naming every out-of-contract field."""
     problems = dict(draft.problems)
-    weeks, checkpoint = draft.value("forecast_horizon_weeks"), draft.value("markdown_checkpoint_week")
+    weeks = draft.value("forecast_horizon_weeks")
+    checkpoint = draft.value("markdown_checkpoint_week")
     if isinstance(weeks, int) and isinstance(checkpoint, int) and checkpoint > weeks:
-        problems["markdown_checkpoint_week"] = f"week {checkpoint} falls after the {weeks}-week season"
+        problems["markdown_checkpoint_week"] = (
+            f"week {checkpoint} falls after the {weeks}-week season"
+        )
     values = {n: f.value for n, f in draft.findings.items() if n not in problems}
     try:
         params = SeasonParameters.model_validate(values)

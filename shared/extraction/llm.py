@@ -9,7 +9,6 @@ Every SDK failure becomes a documented error: unreachable -> 503 with Retry-Afte
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -56,10 +55,12 @@ class SeasonAnswer(BaseModel):
     )
     unit_target: int | None = Field(description="Total units to plan for; null if not stated.")
     markdown_checkpoint_week: int | None = Field(
-        description="Season week at which sell-through is checked for markdowns; null if not stated."
+        description="Season week at which sell-through is checked for markdowns; "
+        "null if not stated."
     )
     markdown_threshold: float | None = Field(
-        description="Sell-through fraction below which to mark down (60% -> 0.6); null if not stated."
+        description="Sell-through fraction below which to mark down (60% -> 0.6); "
+        "null if not stated."
     )
     reasoning: str = Field(description="One or two sentences: which words gave which value.")
 
@@ -173,7 +174,9 @@ def not_configured() -> LanguageModelUnavailableError:
 
 def messages_for(text: str, today: date) -> list[ChatCompletionMessageParam]:
     """System rules, the few-shot pairs, then the planner's text."""
-    messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": SYSTEM_PROMPT.format(today=today.isoformat())}]
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": SYSTEM_PROMPT.format(today=today.isoformat())}
+    ]
     for example, answer in FEW_SHOT:
         messages.append({"role": "user", "content": example})
         messages.append({"role": "assistant", "content": answer.model_dump_json()})
@@ -192,7 +195,7 @@ def extract(text: str, client: openai.OpenAI, settings: Settings, today: date) -
             max_tokens=MAX_ANSWER_TOKENS,
             timeout=settings.llm_timeout_seconds,
         )
-    except (openai.OpenAIError, ValidationError, json.JSONDecodeError) as exc:
+    except (openai.OpenAIError, ValidationError) as exc:
         raise map_error(exc, settings) from None
     message = completion.choices[0].message
     if message.refusal:
@@ -293,7 +296,7 @@ def map_error(exc: Exception, settings: Settings) -> OrchestratorError:
             details={"reason": "content_filter"},
             suggestions=["Rephrase the description in plain planning terms."],
         )
-    if isinstance(exc, (ValidationError, json.JSONDecodeError)):
+    if isinstance(exc, ValidationError):
         return _unreadable("the answer did not match the parameter schema")
     if isinstance(exc, openai.APITimeoutError):
         return _unavailable(f"no answer within {settings.llm_timeout_seconds:g} s",

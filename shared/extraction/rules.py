@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from shared.extraction.combine import Draft, Finding
@@ -117,11 +118,19 @@ def _add(draft: Draft, name: str, finding: Finding) -> None:
 # ---- dates -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class _DateMention:
-    def __init__(self, pos: int, source: str, is_end: bool, month: int, day: int,
-                 year: int | None, fixed: date | None = None, note: str | None = None) -> None:
-        self.pos, self.source, self.is_end = pos, source, is_end
-        self.month, self.day, self.year, self.fixed, self.note = month, day, year, fixed, note
+    """A date as written: month/day with or without a year, or a `fixed` day resolved from
+    today ('next Monday'); `is_end` when it follows an end cue ('through', 'until', '-')."""
+
+    pos: int
+    source: str
+    is_end: bool
+    month: int
+    day: int
+    year: int | None
+    fixed: date | None = None
+    note: str | None = None
 
 
 _END_CUE = re.compile(
@@ -158,7 +167,8 @@ def _date_mentions(t: _Text, today: date) -> list[_DateMention]:
         ahead = (_WEEKDAYS.index(m[1]) - today.weekday() - 1) % 7 + 1
         day = today + timedelta(days=ahead)
         add(m, day.month, day.day, day.year, fixed=day, note=f"resolved from today {today}")
-    for m in list(t.find(r"\b(?:start\w*|from|begin\w*|launch\w*|kick\w*\s+off)\s+(today|tomorrow)\b")):
+    start_cue = r"\b(?:start\w*|from|begin\w*|launch\w*|kick\w*\s+off)"
+    for m in list(t.find(rf"{start_cue}\s+(today|tomorrow)\b")):
         day = today + timedelta(days=1 if m[1] == "tomorrow" else 0)
         add(m, day.month, day.day, day.year, fixed=day, note=f"resolved from today {today}")
     for m in list(t.find(r"\bnext\s+(week|month)\b")):
@@ -287,7 +297,8 @@ def _drop_discounts(t: _Text) -> None:
     is blanked: the word 'markdown' still marks the sentence for the checkpoint reader."""
     for pattern in (
         rf"({PCT})\s*(?:off|discount|mark[\s-]?downs?|price\s+cut|reduction)\b",
-        rf"\b(?:mark[\s-]?downs?|discount|price\s+cut)\s+(?:of\s+|by\s+|at\s+)?(?:up\s+to\s+)?({PCT})",
+        rf"\b(?:mark[\s-]?downs?|discount|price\s+cut)\s+(?:of\s+|by\s+|at\s+)?"
+        rf"(?:up\s+to\s+)?({PCT})",
     ):
         for m in list(t.find(pattern)):
             t.take(m, 1)
@@ -299,7 +310,8 @@ def _read_holdback(t: _Text, draft: Draft) -> None:
         r"|warehouse\s+)?hold[\s-]?backs?\b",
         r"\b(?:don'?t|do\s+not|won'?t|will\s+not)\s+hold\s+(?:anything|any\s+\w+)?\s*back\b",
         r"\bhold\s+nothing\s+back\b|\bnothing\s+(?:is\s+)?(?:held|kept|reserved)\b",
-        r"(?:\ball\b|\beverything\b|\b100\s*%)[^.;\n]{0,40}?\b(?:to|into|in|at)\s+(?:the\s+)?stores\b",
+        r"(?:\ball\b|\beverything\b|\b100\s*%)[^.;\n]{0,40}?\b(?:to|into|in|at)\s+"
+        r"(?:the\s+)?stores\b",
     )
     for pattern in zero:
         for m in list(t.find(pattern)):
