@@ -1,0 +1,32 @@
+"""POST /api/orchestrator/extract-parameters: the planner's words -> SeasonParameters.
+
+Thin binding: parse the body, call shared.extraction, shape the answer. Settings are read at
+call time (get_settings() is cached per process), and the language model client behind
+`extract_parameters` is created once per process and reused across requests.
+"""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared.extraction import extract_parameters
+from shared.http import http_endpoint, json_response, parse_body
+from shared.schemas import ExtractionRequest
+from shared.settings import get_settings
+
+bp = df.Blueprint()
+
+
+@bp.function_name("extract_parameters")
+@bp.route(
+    route="orchestrator/extract-parameters",
+    methods=["POST"],
+    auth_level=func.AuthLevel.ANONYMOUS,
+)
+@http_endpoint
+def extract_parameters_http(req: func.HttpRequest) -> func.HttpResponse:
+    """200 SeasonParameters; 400 incomplete; 422 bad body or out-of-range values; 503 LLM down."""
+    body = parse_body(req, ExtractionRequest)
+    params = extract_parameters(body.strategy_description, get_settings())
+    return json_response(params.model_dump(mode="json"))

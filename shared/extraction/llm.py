@@ -1,0 +1,330 @@
+"""Season parameters read by a language model (Azure OpenAI or any OpenAI-compatible server).
+
+The model fills a JSON schema through structured outputs; the schema carries only plain types
+(str/int/float/null) because strict mode rejects numeric bounds and `date` formats, so the
+contract's ranges are checked afterwards, in combine.py, exactly as for the rules extractor.
+Every SDK failure becomes a documented error: unreachable -> 503 with Retry-After, misconfigured
+-> an error naming the app setting to fix (never its value), unusable answer -> 400/422.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from datetime import date
+
+import httpx2
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.errors import (
+    LanguageModelUnavailableError,
+    OrchestratorError,
+    ParameterExtractionError,
+)
+from shared.extraction.combine import Draft, Finding
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RETRY_AFTER_SECONDS = 10
+MAX_ANSWER_TOKENS = 600
+
+
+class SeasonAnswer(BaseModel):
+    """The JSON schema the model must fill: every field present, null when the text is silent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    forecast_horizon_weeks: int | None = Field(
+        description="Season length in whole weeks (3 months = 13 weeks, 6 months = 26); "
+        "null if the text gives neither a length nor an end date."
+    )
+    season_start_date: str | None = Field(
+        description="First day of the season as YYYY-MM-DD; null if not stated."
+    )
+    replenishment_strategy: str | None = Field(
+        description="'none', 'weekly' or 'bi-weekly' as stated (any other cadence verbatim, "
+        "e.g. 'monthly'); null if not stated."
+    )
+    dc_holdback_percentage: float | None = Field(
+        description="Share of inventory held back at the distribution center as a fraction "
+        "(15% -> 0.15, no holdback -> 0.0); null if not stated."
+    )
+    unit_target: int | None = Field(description="Total units to plan for; null if not stated.")
+    markdown_checkpoint_week: int | None = Field(
+        description="Season week at which sell-through is checked for markdowns; "
+        "null if not stated."
+    )
+    markdown_threshold: float | None = Field(
+        description="Sell-through fraction below which to mark down (60% -> 0.6); "
+        "null if not stated."
+    )
+    reasoning: str = Field(description="One or two sentences: which words gave which value.")
+
+
+SYSTEM_PROMPT = """You extract retail season-planning parameters from a planner's description.
+Today is {today}. Resolve relative dates ("next Monday", "March 1" without a year: the next such
+date on or after today) against today. Report only what the text states or directly implies;
+never invent a value: use null for anything the text does not give. Percentages are fractions
+(15% -> 0.15). A season given by an end date has length (end - start) / 7 weeks.
+Replenishment: "weekly shipments" -> weekly; "bi-weekly", "every two weeks", "fortnightly" ->
+bi-weekly; "no replenishment", "one initial allocation" -> none. Holdback: "no DC holdback",
+"all inventory to stores" -> 0.0. Copy out-of-range values as stated (e.g. 60 weeks, 1.5 for
+150%); they are checked later."""
+
+FEW_SHOT: tuple[tuple[str, SeasonAnswer], ...] = (
+    (
+        "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. "
+        "15% DC holdback.",
+        SeasonAnswer(
+            forecast_horizon_weeks=12,
+            season_start_date="2025-01-01",
+            replenishment_strategy="weekly",
+            dc_holdback_percentage=0.15,
+            unit_target=8000,
+            markdown_checkpoint_week=None,
+            markdown_threshold=None,
+            reasoning="'12 weeks' is the horizon, 'Jan 1, 2025' the start (season ends "
+            "2025-03-26), 'Weekly replenishment', '15% DC holdback', '8000 units'.",
+        ),
+    ),
+    (
+        "6-month season from March 3, 2025, shipments every two weeks, all inventory to "
+        "stores. Mark down at week 10 if sell-through is below 55%.",
+        SeasonAnswer(
+            forecast_horizon_weeks=26,
+            season_start_date="2025-03-03",
+            replenishment_strategy="bi-weekly",
+            dc_holdback_percentage=0.0,
+            unit_target=None,
+            markdown_checkpoint_week=10,
+            markdown_threshold=0.55,
+            reasoning="'6-month' is 26 weeks, 'every two weeks' is bi-weekly, 'all inventory "
+            "to stores' means no holdback, checkpoint week 10 at 55% sell-through.",
+        ),
+    ),
+    (
+        "Weekly replenishment and hold back 10% at the DC.",
+        SeasonAnswer(
+            forecast_horizon_weeks=None,
+            season_start_date=None,
+            replenishment_strategy="weekly",
+            dc_holdback_percentage=0.1,
+            unit_target=None,
+            markdown_checkpoint_week=None,
+            markdown_threshold=None,
+            reasoning="Cadence and holdback are stated; the text gives no season length and "
+            "no start date.",
+        ),
+    ),
+)
+
+
+def is_configured(settings: Settings) -> bool:
+    """An LLM is configured: Azure OpenAI endpoint and key, or an OpenAI(-compatible) key."""
+    azure = bool(settings.azure_openai_endpoint and settings.azure_openai_api_key)
+    return azure or settings.openai_api_key is not None
+
+
+def _uses_azure(settings: Settings) -> bool:
+    return bool(settings.azure_openai_endpoint and settings.azure_openai_api_key)
+
+
+def model_name(settings: Settings) -> str:
+    return settings.azure_openai_deployment if _uses_azure(settings) else settings.openai_model
+
+
+def build_client(settings: Settings, http_client: httpx2.Client | None = None) -> openai.OpenAI:
+    """The SDK client, with the timeout and retry budget from settings (the SDK default is a
+    600 s timeout). Build once per process and reuse: it holds the connection pool."""
+    common = {
+        "timeout": settings.llm_timeout_seconds,
+        "max_retries": settings.llm_max_retries,
+        "http_client": http_client,
+    }
+    if settings.azure_openai_endpoint and settings.azure_openai_api_key:
+        return openai.AzureOpenAI(
+            azure_endpoint=settings.azure_openai_endpoint,
+            api_key=settings.azure_openai_api_key.get_secret_value(),
+            api_version=settings.azure_openai_api_version,
+            **common,
+        )
+    if settings.openai_api_key is None:
+        raise not_configured()
+    return openai.OpenAI(
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        **common,
+    )
+
+
+def not_configured() -> LanguageModelUnavailableError:
+    return LanguageModelUnavailableError(
+        "No language model is configured.",
+        details={"settings": ["AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_KEY"]},
+        suggestions=[
+            "Set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY (or OPENAI_API_KEY), "
+            "or set EXTRACTOR=rules to use the deterministic parser."
+        ],
+    )
+
+
+def messages_for(text: str, today: date) -> list[ChatCompletionMessageParam]:
+    """System rules, the few-shot pairs, then the planner's text."""
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": SYSTEM_PROMPT.format(today=today.isoformat())}
+    ]
+    for example, answer in FEW_SHOT:
+        messages.append({"role": "user", "content": example})
+        messages.append({"role": "assistant", "content": answer.model_dump_json()})
+    messages.append({"role": "user", "content": text})
+    return messages
+
+
+def extract(text: str, client: openai.OpenAI, settings: Settings, today: date) -> Draft:
+    """Ask the model and turn its answer into a Draft (raising documented errors only)."""
+    try:
+        completion = client.chat.completions.parse(
+            model=model_name(settings),
+            messages=messages_for(text, today),
+            response_format=SeasonAnswer,
+            temperature=0,
+            max_tokens=MAX_ANSWER_TOKENS,
+            timeout=settings.llm_timeout_seconds,
+        )
+    except (openai.OpenAIError, ValidationError) as exc:
+        raise map_error(exc, settings) from None
+    message = completion.choices[0].message
+    if message.refusal:
+        raise ParameterExtractionError(
+            "The language model declined to read this strategy description.",
+            details={"reason": "refusal", "refusal": message.refusal[:300]},
+            suggestions=["Describe only the season: length, start date, replenishment and "
+                         "DC holdback."],
+        )
+    if message.parsed is None:
+        raise _unreadable("the answer was empty")
+    return to_draft(message.parsed)
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CADENCES = {"none": "none", "weekly": "weekly", "bi-weekly": "bi-weekly", "biweekly": "bi-weekly",
+             "bi weekly": "bi-weekly", "fortnightly": "bi-weekly"}
+
+
+def to_draft(answer: SeasonAnswer) -> Draft:
+    """Plain-typed answer -> Draft; a malformed date or cadence is a problem, not a crash."""
+    draft = Draft(extractor="llm", reasoning=answer.reasoning)
+    source = ""
+    for name in ("forecast_horizon_weeks", "dc_holdback_percentage", "unit_target",
+                 "markdown_checkpoint_week", "markdown_threshold"):
+        value = getattr(answer, name)
+        if value is not None:
+            draft.findings[name] = Finding(value, source)
+    if answer.season_start_date is not None:
+        raw = answer.season_start_date.strip()
+        try:
+            if not _ISO.match(raw):
+                raise ValueError(raw)
+            draft.findings["season_start_date"] = Finding(date.fromisoformat(raw), source)
+        except ValueError:
+            draft.problems["season_start_date"] = f"'{raw[:40]}' is not a YYYY-MM-DD date"
+    if answer.replenishment_strategy is not None:
+        raw = answer.replenishment_strategy.strip().lower()
+        if raw in _CADENCES:
+            draft.findings["replenishment_strategy"] = Finding(_CADENCES[raw], source)
+        else:
+            draft.problems["replenishment_strategy"] = (
+                f"'{raw[:40]}' is not one of none, weekly, bi-weekly"
+            )
+    return draft
+
+
+def _unreadable(reason: str) -> ParameterExtractionError:
+    return ParameterExtractionError(
+        f"The language model's answer could not be used: {reason}.",
+        status_code=422,
+        details={"reason": reason},
+        suggestions=["Retry the request; if it keeps failing, set EXTRACTOR=rules."],
+    )
+
+
+def retry_after_seconds(headers: httpx2.Headers | None, default: int) -> int:
+    """Seconds the client should wait, from the upstream headers when they say, within 1-300."""
+    if headers is not None:
+        for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+            try:
+                value = float(headers.get(name, "")) * scale
+            except ValueError:
+                continue
+            if not math.isnan(value):
+                return math.ceil(min(max(value, 1), 300))
+    return default
+
+
+def _unavailable(reason: str, retry_after: int, details: dict[str, object]) -> OrchestratorError:
+    return LanguageModelUnavailableError(
+        f"The language model is unavailable ({reason}).",
+        details={"reason": reason, "retry_after_seconds": retry_after, **details},
+        suggestions=[f"Retry in {retry_after} seconds, or set EXTRACTOR=rules to use the "
+                     "deterministic parser."],
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def _misconfigured(setting: str, reason: str, status: int) -> OrchestratorError:
+    return LanguageModelUnavailableError(
+        f"The language model endpoint is misconfigured ({reason}); check the {setting} app "
+        "setting.",
+        details={"reason": reason, "setting": setting, "upstream_status": status},
+        suggestions=[f"Fix the {setting} app setting, or set EXTRACTOR=rules."],
+    )
+
+
+def map_error(exc: Exception, settings: Settings) -> OrchestratorError:
+    """One SDK exception -> the documented error. Upstream messages are never passed on: an
+    authentication error can echo part of the key."""
+    azure = _uses_azure(settings)
+    if isinstance(exc, openai.LengthFinishReasonError):
+        return _unreadable("the answer was cut off at the token limit")
+    if isinstance(exc, openai.ContentFilterFinishReasonError):
+        return ParameterExtractionError(
+            "The strategy description was blocked by the content filter.",
+            details={"reason": "content_filter"},
+            suggestions=["Rephrase the description in plain planning terms."],
+        )
+    if isinstance(exc, ValidationError):
+        return _unreadable("the answer did not match the parameter schema")
+    if isinstance(exc, openai.APITimeoutError):
+        return _unavailable(f"no answer within {settings.llm_timeout_seconds:g} s",
+                            DEFAULT_RETRY_AFTER_SECONDS, {})
+    if isinstance(exc, openai.APIConnectionError):
+        return _unavailable("connection failed", DEFAULT_RETRY_AFTER_SECONDS, {})
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        logger.warning("Language model answered HTTP %s", status)
+        if status in (401, 403):
+            key = "AZURE_OPENAI_API_KEY" if azure else "OPENAI_API_KEY"
+            return _misconfigured(key, "credentials rejected", status)
+        if status == 404:
+            setting = "AZURE_OPENAI_DEPLOYMENT" if azure else "OPENAI_MODEL"
+            return _misconfigured(setting, f"model '{model_name(settings)}' not found", status)
+        if status == 400:
+            code = getattr(exc, "code", None)
+            if code == "content_filter":
+                return ParameterExtractionError(
+                    "The strategy description was blocked by the content filter.",
+                    details={"reason": "content_filter"},
+                    suggestions=["Rephrase the description in plain planning terms."],
+                )
+            setting = "AZURE_OPENAI_API_VERSION" if azure else "OPENAI_MODEL"
+            return _misconfigured(setting, "request rejected (structured outputs unsupported?)",
+                                  status)
+        default = 30 if status == 429 else DEFAULT_RETRY_AFTER_SECONDS
+        reason = "rate limited" if status == 429 else f"upstream HTTP {status}"
+        return _unavailable(reason, retry_after_seconds(exc.response.headers, default),
+                            {"upstream_status": status})
+    return _unavailable(type(exc).__name__, DEFAULT_RETRY_AFTER_SECONDS, {})

@@ -1,0 +1,419 @@
+"""Deterministic reading of season parameters, the way planners write them.
+
+Patterns run in a fixed order over a working copy of the text; each match is blanked out once
+used, so "every two weeks" is read as a replenishment cadence and never again as a two-week
+season, and the digits of "1/1/2025" never become a holdback. Nothing here raises: problems
+(a 30th of February, a monthly cadence) are recorded on the Draft and judged in combine.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from shared.extraction.combine import Draft, Finding
+
+_UNITS = "one|two|three|four|five|six|seven|eight|nine"
+_TEENS = "ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_WORD_VALUES = {
+    w: i
+    for group in (_UNITS, _TEENS, _TENS)
+    for i, w in zip(
+        {_UNITS: range(1, 10), _TEENS: range(10, 20), _TENS: range(20, 100, 10)}[group],
+        group.split("|"),
+    )
+}
+NUM = rf"(?:\b\d{{1,6}}|\b(?:{_TENS})(?:[\s-](?:{_UNITS}))?\b|\b(?:{_TEENS}|{_UNITS})\b)"
+PCT = r"(?:\d{1,4}(?:\.\d{1,4})?|" + NUM + r")\s*(?:%|percent\b|per\s+cent\b|pct\b)"
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b"
+)
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_NOT_A_DAY = r"(?!\s*(?:-\s*)?(?:%|percent|weeks?\b|wks?\b|months?\b|units?\b|k\b|days?\b))"
+
+_REPLENISH_WORDS = re.compile(
+    r"replenish|restock|re-stock|shipment|ship|deliver|refill|reorder|re-order|top[\s-]?up|resupply"
+)
+_HOLDBACK_WORDS = re.compile(
+    r"hold[\s-]?back|held|hold|reserve|keep|kept|retain|\bdc\b|distribution\s+cent(?:er|re)"
+    r"|warehouse"
+)
+_CHECKPOINT_WORDS = re.compile(
+    r"mark[\s-]?down|sell[\s-]?through|checkpoint|check|review|evaluate|assess"
+)
+
+
+def number(token: str) -> int:
+    """'12', 'twelve' or 'twenty-six' as an int."""
+    token = token.strip()
+    if token.isdigit():
+        return int(token)
+    return sum(_WORD_VALUES[w] for w in re.split(r"[\s-]+", token) if w in _WORD_VALUES)
+
+
+def _ratio(token: str) -> float:
+    """'15', '15.5' or 'fifteen' (a percentage) as a fraction."""
+    token = re.sub(r"\s*(?:%|per\s*cent|percent|pct)$", "", token.strip())
+    value = float(token) if re.fullmatch(r"[\d.]+", token) else float(number(token))
+    return round(value / 100.0, 6)
+
+
+class _Text:
+    """The original text plus a lower-case working copy whose used spans are blanked."""
+
+    def __init__(self, text: str) -> None:
+        dashes = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
+        cleaned = text.translate(dashes).replace("\u00a0", " ").replace("\u2019", "'")
+        self.original = cleaned
+        self.work = "".join(c.lower() if len(c.lower()) == 1 else c for c in cleaned)
+
+    def find(self, pattern: str) -> Iterator[re.Match[str]]:
+        yield from re.finditer(pattern, self.work)
+
+    def take(self, match: re.Match[str], group: int = 0) -> str:
+        start, end = match.span(group)
+        self.work = self.work[:start] + " " * (end - start) + self.work[end:]
+        return self.original[start:end].strip()
+
+    def sentence(self, pos: int) -> str:
+        """The sentence around `pos` in the working copy (a decimal point does not end one)."""
+        start, end = 0, len(self.work)
+        for b in re.finditer(r"[;!?\n]|\.(?=\s|$)", self.work):
+            if b.start() < pos:
+                start = b.end()
+            else:
+                end = b.start()
+                break
+        return self.work[start:end]
+
+    def before(self, pos: int, width: int = 30) -> str:
+        return self.work[max(0, pos - width) : pos]
+
+
+def _add(draft: Draft, name: str, finding: Finding) -> None:
+    """Keep the first (or first explicit) value; remember different ones as conflicts."""
+    current = draft.findings.get(name)
+    if current is None:
+        draft.findings[name] = finding
+        return
+    if current.value == finding.value:
+        return
+    if current.inferred and not finding.inferred:
+        draft.findings[name] = finding
+        finding = current
+    others = draft.conflicts.setdefault(name, [])
+    if finding.value not in others:
+        others.append(finding.value)
+
+
+# ---- dates -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DateMention:
+    """A date as written: month/day with or without a year, or a `fixed` day resolved from
+    today ('next Monday'); `is_end` when it follows an end cue ('through', 'until', '-')."""
+
+    pos: int
+    source: str
+    is_end: bool
+    month: int
+    day: int
+    year: int | None
+    fixed: date | None = None
+    note: str | None = None
+
+
+_END_CUE = re.compile(
+    r"(?:\bthrough|\bthru|\buntil|\btill|\bto|\bending|\bends?|\bend\s+date|\bfinish\w*|-)"
+    r"\s*(?:on\s+|is\s+|of\s+|at\s+)?$"
+)
+
+
+def _date_mentions(t: _Text, today: date) -> list[_DateMention]:
+    found: list[_DateMention] = []
+
+    def add(m: re.Match[str], month: int, day: int, year: int | None, *,
+            fixed: date | None = None, note: str | None = None) -> None:
+        is_end = bool(_END_CUE.search(t.before(m.start())))
+        found.append(_DateMention(m.start(), t.take(m), is_end, month, day, year, fixed, note))
+
+    for m in list(t.find(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")):
+        add(m, int(m[2]), int(m[3]), int(m[1]))
+    for m in list(t.find(r"\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b")):
+        year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
+        add(m, int(m[1]), int(m[2]), year)
+    for m in list(t.find(
+        rf"\b({MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:\s*,?\s*(\d{{4}})\b|{_NOT_A_DAY})"
+    )):
+        add(m, _MONTHS[m[1][:3]], int(m[2]), int(m[3]) if m[3] else None)
+    for m in list(t.find(
+        rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTH})\.?(?:\s*,?\s*(\d{{4}})\b)?"
+    )):
+        add(m, _MONTHS[m[2][:3]], int(m[1]), int(m[3]) if m[3] else None)
+    for m in list(t.find(rf"\b({MONTH})\.?\s*,?\s+(\d{{4}})\b")):
+        add(m, _MONTHS[m[1][:3]], 1, int(m[2]), note="day assumed to be the 1st")
+    weekday = "|".join(_WEEKDAYS)
+    for m in list(t.find(rf"\b(?:next|this\s+coming|coming|this|on)\s+({weekday})\b")):
+        ahead = (_WEEKDAYS.index(m[1]) - today.weekday() - 1) % 7 + 1
+        day = today + timedelta(days=ahead)
+        add(m, day.month, day.day, day.year, fixed=day, note=f"resolved from today {today}")
+    start_cue = r"\b(?:start\w*|from|begin\w*|launch\w*|kick\w*\s+off)"
+    for m in list(t.find(rf"{start_cue}\s+(today|tomorrow)\b")):
+        day = today + timedelta(days=1 if m[1] == "tomorrow" else 0)
+        add(m, day.month, day.day, day.year, fixed=day, note=f"resolved from today {today}")
+    for m in list(t.find(r"\bnext\s+(week|month)\b")):
+        if m[1] == "week":
+            day = today + timedelta(days=7 - today.weekday())
+        else:
+            day = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+        add(m, day.month, day.day, day.year, fixed=day,
+            note=f"the first day of next {m[1]}, from today {today}")
+    return sorted(found, key=lambda d: d.pos)
+
+
+def _when(m: _DateMention, today: date, field: str, draft: Draft, *,
+          after: date | None = None, before: date | None = None) -> date | None:
+    """The calendar date of a mention; a missing year comes from the other end of the season,
+    else the next such date on or after today."""
+    if m.fixed is not None:
+        return m.fixed
+    try:
+        if m.year is not None:
+            return date(m.year, m.month, m.day)
+        if before is not None:
+            day = date(before.year, m.month, m.day)
+            return day if day <= before else date(before.year - 1, m.month, m.day)
+        if after is not None:
+            day = date(after.year, m.month, m.day)
+            return day if day > after else date(after.year + 1, m.month, m.day)
+        day = date(today.year, m.month, m.day)
+        return day if day >= today else date(today.year + 1, m.month, m.day)
+    except ValueError:
+        draft.problems[field] = f"'{m.source}' is not a calendar date"
+        return None
+
+
+def _read_dates(t: _Text, draft: Draft, today: date) -> date | None:
+    """Start date into the draft; the end date, if any, returned for the horizon."""
+    mentions = _date_mentions(t, today)
+    starts = [m for m in mentions if not m.is_end]
+    ends = [m for m in mentions if m.is_end]
+    start_m = starts[0] if starts else None
+    end_m = ends[0] if ends else None
+    start = end = None
+    if start_m and end_m and start_m.year is None and start_m.fixed is None:
+        end = _when(end_m, today, "season_end_date", draft)
+        start = _when(start_m, today, "season_start_date", draft, before=end)
+    else:
+        if start_m:
+            start = _when(start_m, today, "season_start_date", draft)
+        if end_m:
+            end = _when(end_m, today, "season_end_date", draft, after=start)
+    if start is not None and start_m is not None:
+        inferred = start_m.year is None or start_m.note is not None
+        note = start_m.note or ("year inferred" if start_m.year is None else None)
+        _add(draft, "season_start_date", Finding(start, start_m.source, inferred, note))
+        for other in starts[1:]:
+            if other.year is not None and other.fixed is None:
+                day = _when(other, today, "season_start_date", draft)
+                if day is not None:
+                    _add(draft, "season_start_date", Finding(day, other.source))
+    return end
+
+
+# ---- replenishment ---------------------------------------------------------------------------
+
+_REPLENISHMENT = (
+    ("none", False, r"\b(?:no|without|zero|not\s+any|never)\s+(?:\w+\s+)?(?:replenish\w*|restock\w*"
+                    r"|re-stock\w*|re-?orders?|reorder\w*|re-?supply|top[\s-]?ups?)"),
+    ("none", False, r"\b(?:don'?t|do\s+not|won'?t|will\s+not|never)\s+(?:re-?stock|replenish)\w*"),
+    ("none", False, r"\b(?:one|single)(?:[\s-]+time)?[\s-]+(?:initial[\s-]+)?(?:allocation|buy"
+                    r"|drop|shipment|delivery)\b"),
+    ("none", False, r"\binitial\s+allocation\s+only\b|\ballocate\s+once\b"),
+    ("none", False, r"\breplenish\w*\s*(?::|=|is|of)?\s*none\b"),
+    ("bi-weekly", False, r"\bbi-?\s?weekly\b|\bfortnight(?:ly)?\b"),
+    ("bi-weekly", False, r"\bevery\s+(?:two|2|other|second)\s+weeks?\b"),
+    ("bi-weekly", True, r"\btwice\s+(?:a|per)\s+month\b|\btwice\s+monthly\b|\bsemi-?monthly\b"),
+    ("weekly", None, r"\bweekly\b|\bevery\s+(?:single\s+)?week\b|\beach\s+week\b"
+                     r"|\bonce\s+(?:a|per)\s+week\b"),
+    ("monthly", None, r"\bmonthly\b|\bevery\s+month\b|\bonce\s+(?:a|per)\s+month\b"),
+    ("daily", None, r"\bdaily\b|\bevery\s+day\b"),
+    ("quarterly", None, r"\bquarterly\b"),
+)
+
+
+def _read_replenishment(t: _Text, draft: Draft) -> None:
+    """A cadence word counts when it sits in a sentence about replenishment, or when it can
+    only mean a cadence (bi-weekly, fortnightly, no replenishment). A bare 'weekly' counts as
+    inferred; a cadence outside the contract (monthly) counts only next to replenishment words."""
+    for value, inferred, pattern in _REPLENISHMENT:
+        for m in list(t.find(pattern)):
+            about_replenishment = bool(_REPLENISH_WORDS.search(t.sentence(m.start())))
+            if value not in ("none", "bi-weekly", "weekly") and not about_replenishment:
+                continue
+            source = t.take(m)
+            if value not in ("none", "bi-weekly", "weekly"):
+                draft.problems["replenishment_strategy"] = (
+                    f"'{source}' is not one of none, weekly, bi-weekly"
+                )
+                continue
+            guess = (not about_replenishment) if inferred is None else inferred
+            _add(draft, "replenishment_strategy", Finding(value, source, guess))
+
+
+# ---- percentages: sell-through threshold, discounts, holdback --------------------------------
+
+_SELL_THROUGH = r"sell[\s-]?through"
+_BELOW = r"(?:below|under|less\s+than|lower\s+than|beneath|<)"
+
+
+def _read_threshold(t: _Text, draft: Draft) -> None:
+    patterns = (
+        rf"{_SELL_THROUGH}\s+(?:rate\s+)?(?:is\s+|falls\s+|drops\s+|comes\s+in\s+|stays\s+|of\s+)?"
+        rf"{_BELOW}\s*({PCT})",
+        rf"{_BELOW}\s*({PCT})\s+{_SELL_THROUGH}",
+        rf"{_SELL_THROUGH}\s+(?:threshold|target|trigger|floor)\s*(?:of|at|is|:|=)?\s*({PCT})",
+    )
+    for pattern in patterns:
+        for m in list(t.find(pattern)):
+            value = _ratio(m[1])
+            _add(draft, "markdown_threshold", Finding(value, t.take(m)))
+            if not 0.0 < value < 1.0:
+                draft.problems["markdown_threshold"] = f"{value:.0%} is not between 0% and 100%"
+
+
+def _drop_discounts(t: _Text) -> None:
+    """'30% off' and 'a markdown of 30%' are price cuts, never a holdback. Only the percentage
+    is blanked: the word 'markdown' still marks the sentence for the checkpoint reader."""
+    for pattern in (
+        rf"({PCT})\s*(?:off|discount|mark[\s-]?downs?|price\s+cut|reduction)\b",
+        rf"\b(?:mark[\s-]?downs?|discount|price\s+cut)\s+(?:of\s+|by\s+|at\s+)?"
+        rf"(?:up\s+to\s+)?({PCT})",
+    ):
+        for m in list(t.find(pattern)):
+            t.take(m, 1)
+
+
+def _read_holdback(t: _Text, draft: Draft) -> None:
+    zero = (
+        r"\b(?:no|zero|without(?:\s+a(?:ny)?)?)\s+(?:dc\s+|distribution[\s-]+cent(?:er|re)\s+"
+        r"|warehouse\s+)?hold[\s-]?backs?\b",
+        r"\b(?:don'?t|do\s+not|won'?t|will\s+not)\s+hold\s+(?:anything|any\s+\w+)?\s*back\b",
+        r"\bhold\s+nothing\s+back\b|\bnothing\s+(?:is\s+)?(?:held|kept|reserved)\b",
+        r"(?:\ball\b|\beverything\b|\b100\s*%)[^.;\n]{0,40}?\b(?:to|into|in|at)\s+"
+        r"(?:the\s+)?stores\b",
+    )
+    for pattern in zero:
+        for m in list(t.find(pattern)):
+            _add(draft, "dc_holdback_percentage", Finding(0.0, t.take(m)))
+    for m in list(t.find(rf"(?<![\d.]){PCT}")):
+        sentence = t.sentence(m.start())
+        window = t.work[max(0, m.start() - 60) : m.end() + 60]
+        if _HOLDBACK_WORDS.search(window) and _HOLDBACK_WORDS.search(sentence):
+            value = _ratio(m[0])
+            _add(draft, "dc_holdback_percentage", Finding(value, t.take(m)))
+            if value > 1.0:
+                draft.problems["dc_holdback_percentage"] = f"{value:.0%} is more than 100%"
+    for m in list(t.find(r"\bhold[\s-]?back\s+(?:of\s+)?(0?\.\d{1,4}|1\.0+)\b(?!\s*%)")):
+        _add(draft, "dc_holdback_percentage", Finding(float(m[1]), t.take(m)))
+
+
+# ---- checkpoint, unit target, horizon ---------------------------------------------------------
+
+
+def _read_checkpoint(t: _Text, draft: Draft) -> None:
+    for pattern in (rf"\bweek\s+(?:#\s*)?({NUM})", rf"\b(\d{{1,2}})(?:st|nd|rd|th)\s+week\b"):
+        for m in list(t.find(pattern)):
+            if _CHECKPOINT_WORDS.search(t.sentence(m.start())):
+                value = number(m[1])
+                _add(draft, "markdown_checkpoint_week", Finding(value, t.take(m)))
+
+
+_SCALE = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "mm": 1_000_000, "million": 1_000_000}
+
+
+def _read_units(t: _Text, draft: Draft) -> None:
+    pattern = (
+        r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d{1,9}(?:\.\d{1,3})?|" + NUM + r")\s*"
+        r"(million|thousand|mm|m|k)?\s*(?:total\s+)?(?:units?|pieces|pcs|items|eaches)\b"
+    )
+    for m in list(t.find(pattern)):
+        raw = m[1].replace(",", "")
+        base = float(raw) if re.fullmatch(r"[\d.]+", raw) else float(number(raw))
+        value = int(round(base * _SCALE.get(m[2] or "", 1)))
+        _add(draft, "unit_target", Finding(value, t.take(m)))
+        if not 1 <= value <= 100_000_000:
+            draft.problems["unit_target"] = f"{value} units is outside 1-100,000,000"
+
+
+_NOT_A_SEASON_BEFORE = re.compile(
+    r"\b(?:every|each|after|in|within|first|last|other|per|hold(?:ing)?\s+back|reserve|keep"
+    r"|retain)\s+(?:about\s+|the\s+)?$"
+)
+_NOT_A_SEASON_AFTER = (
+    r"(?!\s+(?:of\s+(?:supply|cover|inventory|stock)|in\b|into\b|before\b|after\b|prior\b"
+    r"|later\b|out\b|from\s+now\b|ago\b|of\s+the))"
+)
+
+
+_ONE = ("a", "an", "one", "the", "single", "full", "whole", "entire", "1")
+_HORIZONS: tuple[tuple[str, Callable[[int], int], bool, str | None], ...] = (
+    (rf"\b({NUM})\s*(?:-\s*)?(?:weeks?|wks?)\b", lambda n: n, False, None),
+    (rf"\b({NUM}|an?|one)\s*(?:-\s*)?months?\b", lambda n: round(n * 13 / 3), True,
+     "months converted at 13 weeks per 3 months"),
+    (rf"\b({NUM}|a|one|the|single)\s*(?:-\s*)?quarters?(?:[\s-]long)?\b", lambda n: 13 * n, True,
+     "a quarter is 13 weeks"),
+    (r"\bhalf[\s-]+(?:a[\s-]+)?(year)\b", lambda n: 26, True, "half a year is 26 weeks"),
+    (r"\b(a|one|1|full|whole|entire)[\s-]+year\b", lambda n: 52, True, "a year is 52 weeks"),
+)
+
+
+def _read_horizon(t: _Text, draft: Draft, end: date | None) -> None:
+    """Season length in weeks: stated, converted from months/quarters/years, or computed from
+    an end date. A stated length wins; an end date that disagrees with it is kept as a conflict."""
+    for pattern, to_weeks, inferred, note in _HORIZONS:
+        for m in list(t.find(pattern + _NOT_A_SEASON_AFTER)):
+            if _NOT_A_SEASON_BEFORE.search(t.before(m.start())):
+                continue
+            if "quarter" in m[0] and re.match(r"\s+of\b", t.work[m.end():]):
+                continue
+            count = 1 if m[1] in _ONE or m[1] == "year" else number(m[1])
+            weeks = to_weeks(count)
+            _add(draft, "forecast_horizon_weeks", Finding(weeks, t.take(m), inferred, note))
+    start = draft.value("season_start_date")
+    if end is None or start is None:
+        return
+    days = (end - start).days
+    if days <= 0:
+        draft.problems["season_end_date"] = f"the end date {end} is not after the start {start}"
+        return
+    weeks = round(days / 7)
+    note = f"from the end date {end.isoformat()}" + (
+        "" if days % 7 == 0 else f", {days} days rounded to {weeks} weeks"
+    )
+    _add(draft, "forecast_horizon_weeks", Finding(weeks, end.isoformat(), True, note))
+
+
+def extract(text: str, today: date) -> Draft:
+    """Read every parameter the text states; never raises."""
+    draft = Draft(extractor="rules")
+    t = _Text(text)
+    end = _read_dates(t, draft, today)
+    _read_replenishment(t, draft)
+    _read_threshold(t, draft)
+    _drop_discounts(t)
+    _read_holdback(t, draft)
+    _read_checkpoint(t, draft)
+    _read_units(t, draft)
+    _read_horizon(t, draft, end)
+    return draft
