@@ -124,7 +124,8 @@ def _links(req: func.HttpRequest, workflow_id: str, session_id: str) -> dict[str
     return {
         "status_url": f"{base}/workflows/{workflow_id}",
         "terminate_url": f"{base}/workflows/{workflow_id}/terminate",
-        "events_url": f"{base}/negotiate?session_id={quote(session_id)}",
+        "events_url": f"{base}/workflows/{workflow_id}/events?after=0",
+        "negotiate_url": f"{base}/negotiate?session_id={quote(session_id)}",
     }
 
 

@@ -106,7 +106,8 @@ async def test_run_then_get_a_completed_workflow(runtime):
     assert body["category_id"] == "CAT-1"
     assert body["status_url"] == f"http://localhost:7071/api/orchestrator/workflows/{workflow_id}"
     assert body["terminate_url"].endswith(f"/workflows/{workflow_id}/terminate")
-    assert body["events_url"].endswith("/negotiate?session_id=sess-1")
+    assert body["events_url"].endswith(f"/workflows/{body['workflow_id']}/events?after=0")
+    assert body["negotiate_url"].endswith("/negotiate?session_id=sess-1")
     assert response.headers["x-request-id"]
     await runtime.wait_for(workflow_id, 10)
 
