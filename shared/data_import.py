@@ -148,6 +148,7 @@ def _text(frame: pd.DataFrame, column: str, problems: _Problems, max_len: int, p
 def _number(
     frame: pd.DataFrame, column: str, problems: _Problems, *, integer: bool,
     low: float | None = None, low_inclusive: bool = True, high: float | None = None,
+    high_inclusive: bool = True,
 ) -> pd.Series:
     raw = frame[column]
     values = pd.to_numeric(raw.str.strip(), errors="coerce")
@@ -167,7 +168,9 @@ def _number(
         word = "at least" if low_inclusive else "greater than"
         problems.add(below, column, lambda i: f"{_show(raw[i])} must be {word} {low:g}")
     if high is not None:
-        problems.add(ok & (values > high), column, lambda i: f"{_show(raw[i])} must be at most {high:g}")
+        above = ok & ((values > high) if high_inclusive else (values >= high))
+        word = "at most" if high_inclusive else "less than"
+        problems.add(above, column, lambda i: f"{_show(raw[i])} must be {word} {high:g}")
     return values
 
 
@@ -200,7 +203,9 @@ def _validate_categories(frame: pd.DataFrame, problems: _Problems) -> pd.DataFra
         full_price=_number(frame, "full_price", problems, integer=False, low=0, low_inclusive=False),
         unit_cost=_number(frame, "unit_cost", problems, integer=False, low=0),
         salvage_fraction=_number(frame, "salvage_fraction", problems, integer=False, low=0, high=1),
-        price_elasticity=_number(frame, "price_elasticity", problems, integer=False, high=-1e-9),
+        price_elasticity=_number(
+            frame, "price_elasticity", problems, integer=False, high=0, high_inclusive=False
+        ),
     )
 
 

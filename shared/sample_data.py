@@ -1,8 +1,8 @@
 """A seeded, realistic sample dataset: stores, categories and weekly sales per store.
 
 Why a known generating process: forecast accuracy can then be judged against the truth. Every
-number below comes from `numpy.random.default_rng(seed)`; the same arguments always give the
-same data. Everything is vectorised over (store, category, week), so 2,000 stores x 156 weeks x
+number below comes from `numpy.random.default_rng` streams derived from `seed` (one for the
+stores, one per category); the same arguments always give the same data. Everything is vectorised over (store, category, week), so 2,000 stores x 156 weeks x
 10 categories (3.1 M rows) take about a second.
 
 Calendar
@@ -242,20 +242,21 @@ def generate_sample(
     """Generate the sample described in the module docstring."""
     if stores < 1 or weeks < 1 or categories < 1:
         raise ValueError("stores, weeks and categories must be at least 1")
-    rng = np.random.default_rng(seed)
     week_index = history_weeks(weeks, end_date)
     specs = _category_specs(categories)
-    store_frame, region, effect = _stores(rng, stores)
+    # Independent streams: the stores, then one per category, so adding categories or weeks
+    # never changes the stores and adding categories never changes the existing ones.
+    store_frame, region, effect = _stores(np.random.default_rng([seed, 0]), stores)
 
     t = np.arange(weeks, dtype=float)
     thursday_doy = (week_index + pd.Timedelta(days=3)).dayofyear.to_numpy().astype(float)
     black_friday, christmas = _holiday_calendar(week_index)
     warm = np.isin(np.asarray(REGIONS), WARM_REGIONS)
 
-    # mu[c, r, w]: everything that does not depend on the individual store.
-    mu_crw = np.empty((categories, len(REGIONS), weeks))
+    units = np.empty((categories, stores, weeks), dtype=np.int64)
     promo_rows = []
     for c, spec in enumerate(specs):
+        rng = np.random.default_rng([seed, 1, c])
         trend = (1.0 + spec.annual_growth) ** (t / 52.0)
         holiday = np.maximum(1.0 + spec.black_friday * black_friday, 1.0 + spec.christmas * christmas)
         promo_weeks = (rng.random(weeks) < PROMO_PROBABILITY) & (black_friday == 0) & (christmas == 0)
@@ -267,6 +268,8 @@ def generate_sample(
         promo_rows.extend(
             (week_index[w], spec.category_id, float(uplift[w])) for w in np.flatnonzero(promo_weeks)
         )
+        # mu per (region, week): everything that does not depend on the individual store.
+        mu_rw = np.empty((len(REGIONS), weeks))
         for r in range(len(REGIONS)):
             amplitude = spec.warm_amplitude if warm[r] else 1.0
             level = spec.warm_level if warm[r] else float(np.clip(2.0 - spec.warm_level, 0.7, 1.3))
@@ -275,15 +278,13 @@ def generate_sample(
             weather[0] = shocks[0] / np.sqrt(1 - WEATHER_PHI**2)
             for w in range(1, weeks):
                 weather[w] = WEATHER_PHI * weather[w - 1] + shocks[w]
-            mu_crw[c, r] = (
+            mu_rw[r] = (
                 spec.base_units * level * trend * _seasonality(spec, thursday_doy, amplitude)
                 * holiday * promo * np.exp(weather)
             )
-
-    # mu[c, s, w] and the draws, in table order (category, store, week).
-    mu = mu_crw[:, region, :] * effect[None, :, None]
-    noise = rng.lognormal(-0.5 * NOISE_SD**2, NOISE_SD, size=mu.shape)
-    units = rng.poisson(mu * noise).astype(np.int64)
+        mu = mu_rw[region, :] * effect[:, None]
+        noise = rng.lognormal(-0.5 * NOISE_SD**2, NOISE_SD, size=mu.shape)
+        units[c] = rng.poisson(mu * noise)
 
     category_ids = np.asarray([s.category_id for s in specs], dtype=object)
     store_ids = store_frame["store_id"].to_numpy(dtype=object)
