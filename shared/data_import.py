@@ -19,6 +19,7 @@ Semantics of a write:
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,17 +106,20 @@ def _read(source: CsvSource, name: str, columns: tuple[str, ...], problems: _Pro
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     try:
-        frame = pd.read_csv(
-            source, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True,
-            skip_blank_lines=False, encoding="utf-8",
-        )
+        with warnings.catch_warnings():
+            # A row with more fields than the header is an error, never silently truncated.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                source, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True,
+                skip_blank_lines=False, index_col=False, encoding="utf-8",
+            )
     except FileNotFoundError:
         problems.header(f"{name} file not found: {source}")
         return None
     except pd.errors.EmptyDataError:
         problems.header("the file is empty; expected a header row: " + ",".join(columns))
         return None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except (pd.errors.ParserError, pd.errors.ParserWarning, UnicodeDecodeError, ValueError) as exc:
         problems.header(f"not a readable UTF-8 CSV file: {str(exc).strip()[:200]}")
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
