@@ -304,19 +304,22 @@ class ContextAssembler:
                     )
                 raise self._unknown_category(category_id, snap)
             with self._database(f"reading sales of {category_id}"), self.engine.connect() as conn:
-                rows = conn.execute(_SALES_SQL, {"category_id": category_id}).all()
+                result = conn.execute(_SALES_SQL, {"category_id": category_id})
+                # The DBAPI rows directly: building 300k Row objects would triple the time.
+                rows = result.cursor.fetchall()
+                result.close()
             if not rows:
                 raise DataNotFoundError(
                     f"Category {category_id!r} has no sales history.",
                     details={"category_id": category_id},
                     suggestions=["Import its sales with `python -m localdev load --sales FILE`."],
                 )
-            weeks, store_ids, units = zip(*rows)
+            table = np.array(rows, dtype=object)
             frame = pd.DataFrame(
                 {
-                    "week_start_date": np.array(weeks, dtype="datetime64[D]").astype("datetime64[ns]"),
-                    "store_id": np.array(store_ids, dtype=object),
-                    "units_sold": np.array(units, dtype=np.int64),
+                    "week_start_date": table[:, 0].astype("datetime64[D]").astype("datetime64[ns]"),
+                    "store_id": table[:, 1],
+                    "units_sold": table[:, 2].astype(np.int64),
                 }
             )
             with _lock:
