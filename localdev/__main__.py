@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 COMMANDS: dict[str, str] = {
+    "serve": "localdev.serve_cli",
+    "plan": "localdev.plan_cli",
     "seed": "localdev.data_cli:seed",
     "load": "localdev.data_cli:load",
     "info": "localdev.data_cli:info",

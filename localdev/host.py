@@ -94,11 +94,6 @@ class HostPlugins:
 PluginFactory = Callable[[LocalOptions], HostPlugins]
 
 
-def bare_plugins(options: LocalOptions) -> HostPlugins:
-    """A host with the app's HTTP and timer functions only (no Durable runtime, no emulator)."""
-    return HostPlugins()
-
-
 # --------------------------------------------------------------------------- routes
 
 _PARAM = re.compile(r"^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+)(?:\(([^)]*)\))?)?(\?)?\}$")

@@ -27,6 +27,8 @@ from localdev import serve_cli
 from localdev.host import LocalOptions, free_port, start_host
 from localdev.planner import PlanBoard, PlanOutcome, run_plan
 
+HELP = "plan a season from a strategy in plain words, with live agent progress"
+
 EmbeddedHost = Callable[[], AbstractAsyncContextManager[str]]
 
 _STYLE = {"pending": "dim", "running": "yellow", "completed": "green", "failed": "red"}

@@ -16,11 +16,12 @@ from localdev.host import (
     DEFAULT_PUBSUB_PORT,
     LocalOptions,
     PluginFactory,
-    bare_plugins,
     serve_forever,
 )
+from localdev.stack import local_stack
 
-PLUGINS: PluginFactory = bare_plugins
+PLUGINS: PluginFactory = local_stack
+HELP = "serve the app on localhost with the Durable runtime, Web PubSub emulator and sample data"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -22,13 +22,11 @@ from urllib.parse import quote, urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input, season_workflow
-from shared.db import get_engine
 from shared.errors import DataNotFoundError, InvalidParametersError, OrchestratorError
 from shared.http import http_endpoint, json_response, parse_body, read_json
+from shared.context import get_assembler
 from shared.schemas import RunWorkflowRequest
 from shared.settings import Settings, get_settings
 
@@ -58,35 +56,9 @@ class WorkflowFinishedError(OrchestratorError):
 
 
 def check_category(category_id: str | None) -> str:
-    """The category the workflow plans: `category_id` when the `categories` table has it
-    (404 DATA_NOT_FOUND otherwise), or the first category when the request names none.
-
-    This is the seam integration replaces with the data layer's own lookup (see `configure`).
-    """
-    engine = get_engine(_dependencies.settings().database_url)
-    try:
-        with engine.connect() as conn:
-            if category_id is None:
-                found = conn.execute(
-                    text("SELECT category_id FROM categories ORDER BY category_id LIMIT 1")
-                ).scalar()
-            else:
-                found = conn.execute(
-                    text("SELECT category_id FROM categories WHERE category_id = :c"),
-                    {"c": category_id},
-                ).scalar()
-    except SQLAlchemyError:
-        raise DataNotFoundError(
-            "No categories are available",
-            suggestions=["Load the sample data into the database, then retry."],
-        ) from None
-    if found is None:
-        raise DataNotFoundError(
-            f"Unknown category '{category_id}'" if category_id else "No categories are available",
-            details={"category_id": category_id},
-            suggestions=["Use a category_id listed by the categories endpoint."],
-        )
-    return str(found)
+    """The category the workflow plans: `category_id` when it has sales history (404
+    DATA_NOT_FOUND naming the categories that exist otherwise), or the default category."""
+    return get_assembler(_dependencies.settings().database_url).require_category(category_id)
 
 
 @dataclass

@@ -251,6 +251,17 @@ class ContextAssembler:
             raise self._empty_error()
         return categories[0].category_id
 
+    def require_category(self, category_id: str | None) -> str:
+        """The category a workflow will plan: `category_id` when it has sales history, the
+        default category when None; DataNotFoundError naming the categories that exist otherwise."""
+        if category_id is None:
+            return self.default_category_id()
+        snap = self._snapshot()
+        self._categories(snap)
+        if category_id not in (snap.with_sales or []):
+            raise self._unknown_category(category_id, snap)
+        return category_id
+
     def category_info(self, category_id: str) -> CategoryInfo:
         snap = self._snapshot()
         infos = self._categories(snap)

@@ -80,3 +80,15 @@ def list_results(engine: Engine, workflow_id: str) -> dict[str, str]:
         )
     return {agent: rows[agent] for agent in AGENTS if agent in rows}
 
+
+
+def latest_workflow_with(engine: Engine, agent: str) -> str | None:
+    """The workflow whose `agent` result was stored most recently, or None."""
+    _check_agent(agent)
+    with engine.connect() as conn:
+        return conn.execute(
+            select(AgentResultRow.workflow_id)
+            .where(AgentResultRow.agent == agent)
+            .order_by(AgentResultRow.created_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()

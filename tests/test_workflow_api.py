@@ -219,24 +219,24 @@ async def test_terminate_a_stuck_workflow_then_409(runtime, script):
     assert response.status_code == 422
 
 
-async def test_default_category_check_reads_the_categories_table(tmp_path):
-    from sqlalchemy import text
-
+async def test_default_category_check_uses_the_data_layer(tmp_path):
     from shared.db import get_engine
+    from shared.sample_data import generate_sample, load_sample
     from shared.settings import Settings
 
     url = f"sqlite:///{tmp_path}/cats.db"
     original = api_workflows._dependencies.settings
     api_workflows.configure(settings=lambda: Settings(database_url=url))
     try:
-        with pytest.raises(DataNotFoundError):
+        with pytest.raises(DataNotFoundError) as empty:
             api_workflows.check_category("CAT-9")
-        with get_engine(url).begin() as conn:
-            conn.execute(text("CREATE TABLE categories (category_id TEXT PRIMARY KEY)"))
-            conn.execute(text("INSERT INTO categories VALUES ('WOMENS'), ('MENS')"))
-        assert api_workflows.check_category("WOMENS") == "WOMENS"
-        assert api_workflows.check_category(None) == "MENS"
-        with pytest.raises(DataNotFoundError):
+        assert "python -m localdev seed" in " ".join(empty.value.suggestions)
+        load_sample(get_engine(url), generate_sample(stores=3, weeks=60, categories=2))
+        categories = sorted(generate_sample(stores=3, weeks=60, categories=2).categories.category_id)
+        assert api_workflows.check_category(categories[1]) == categories[1]
+        assert api_workflows.check_category(None) == categories[0]
+        with pytest.raises(DataNotFoundError) as unknown:
             api_workflows.check_category("CAT-9")
+        assert unknown.value.details["available_categories"] == categories
     finally:
         api_workflows.configure(settings=original)

@@ -1,0 +1,109 @@
+"""The three agent activities: load context, run the pure agent, persist the full result, return
+a compact summary.
+
+Everything bulky (history DataFrames, per-store allocations, forecasts by week) stays inside
+this process and the database; the orchestrator only ever sees ids and summaries.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import azure.durable_functions as df
+from pydantic import BaseModel, ConfigDict
+
+from activities.demand import run_demand_agent
+from activities.inventory import run_inventory_agent
+from activities.pricing import PricingInputs, run_pricing_agent
+from shared.context import get_assembler
+from shared.db import get_engine
+from shared.errors import DataNotFoundError
+from shared.progress import get_publisher
+from shared.results import DemandResult, InventoryResult
+from shared.results_store import load_result, save_result
+from shared.schemas import SeasonParameters
+from shared.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+bp = df.Blueprint()
+
+
+class AgentTask(BaseModel):
+    """What the orchestrator hands each agent activity: ids and parameters, nothing bulky."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    workflow_id: str
+    session_id: str
+    category_id: str
+    parameters: SeasonParameters
+    previous: dict[str, Any] = {}
+
+
+def _earlier_result(settings: Settings, task: AgentTask, agent: str, model: type[BaseModel]) -> Any:
+    result = load_result(get_engine(settings.database_url), task.workflow_id, agent, model)
+    if result is None:
+        raise DataNotFoundError(
+            f"No {agent} result stored for workflow {task.workflow_id}",
+            details={"workflow_id": task.workflow_id, "missing_result": agent},
+            suggestions=[f"Run the {agent} agent first; the chain runs Demand, Inventory, Pricing."],
+        )
+    return result
+
+
+def run_demand(task: AgentTask, settings: Settings) -> dict[str, Any]:
+    progress = get_publisher().progress_reporter(task.workflow_id, task.session_id, "Demand Agent")
+    ctx = get_assembler(settings.database_url).assemble_demand_context(
+        task.category_id, task.parameters
+    )
+    result = run_demand_agent(ctx, progress)
+    save_result(get_engine(settings.database_url), task.workflow_id, "demand", result)
+    return result.summary()
+
+
+def run_inventory(task: AgentTask, settings: Settings) -> dict[str, Any]:
+    progress = get_publisher().progress_reporter(
+        task.workflow_id, task.session_id, "Inventory Agent"
+    )
+    demand = _earlier_result(settings, task, "demand", DemandResult)
+    ctx = get_assembler(settings.database_url).assemble_inventory_context(
+        task.category_id, task.parameters, demand
+    )
+    result = run_inventory_agent(ctx, progress)
+    save_result(get_engine(settings.database_url), task.workflow_id, "inventory", result)
+    return result.summary()
+
+
+def run_pricing(task: AgentTask, settings: Settings) -> dict[str, Any]:
+    progress = get_publisher().progress_reporter(task.workflow_id, task.session_id, "Pricing Agent")
+    demand = _earlier_result(settings, task, "demand", DemandResult)
+    inventory = _earlier_result(settings, task, "inventory", InventoryResult)
+    assembler = get_assembler(settings.database_url)
+    ctx = assembler.assemble_pricing_context(task.category_id, task.parameters, demand, inventory)
+    category = assembler.category_info(task.category_id)
+    inputs = PricingInputs(
+        full_price=category.full_price,
+        unit_cost=category.unit_cost,
+        salvage_fraction=category.salvage_fraction,
+        elasticity=category.price_elasticity,
+    )
+    result = run_pricing_agent(ctx, inputs, progress)
+    save_result(get_engine(settings.database_url), task.workflow_id, "pricing", result)
+    return result.summary()
+
+
+@bp.activity_trigger(input_name="payload", activity="demand_agent")
+def demand_agent(payload: dict) -> dict:
+    return run_demand(AgentTask.model_validate(payload), get_settings())
+
+
+@bp.activity_trigger(input_name="payload", activity="inventory_agent")
+def inventory_agent(payload: dict) -> dict:
+    return run_inventory(AgentTask.model_validate(payload), get_settings())
+
+
+@bp.activity_trigger(input_name="payload", activity="pricing_agent")
+def pricing_agent(payload: dict) -> dict:
+    return run_pricing(AgentTask.model_validate(payload), get_settings())

@@ -1,0 +1,79 @@
+"""The whole local stack behind the host: database (seeded on first start), the Web PubSub
+emulator and the Durable runtime, wired the way Core Tools + Azurite + Azure would provide them.
+
+The app reads its configuration from the environment (as Functions does from app settings), so
+the stack writes the database URL and the emulator's connection string there before anything
+reads them, then drops the cached settings and publisher.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from urllib.parse import urlsplit
+
+from azure.durable_functions.models.utils import http_utils
+
+from localdev.durable import DurableRuntime
+from localdev.host import HostPlugins, LocalOptions, Service, default_app
+from localdev.webpubsub.auth import ConnectionString
+from localdev.webpubsub.runner import RunningEmulator, start_emulator
+from shared.db import get_engine
+from shared.progress import get_publisher
+from shared.sample_data import ensure_sample_data
+from shared.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _configure_environment(options: LocalOptions) -> None:
+    settings = get_settings()
+    if options.database_url:
+        os.environ["DATABASE_URL"] = options.database_url
+    connection = ConnectionString.parse(settings.webpubsub_connection_string.get_secret_value())
+    scheme = urlsplit(connection.endpoint).scheme or "http"
+    os.environ["WebPubSubConnectionString"] = (
+        f"Endpoint={scheme}://{options.host}:{options.pubsub_port};"
+        f"AccessKey={connection.access_key};Version=1.0;"
+    )
+    get_settings.cache_clear()
+    get_publisher.cache_clear()
+
+
+def local_stack(options: LocalOptions) -> HostPlugins:
+    """Services and the durable-client binding for `python -m localdev serve` and `plan`."""
+    _configure_environment(options)
+    settings = get_settings()
+    runtime = DurableRuntime(default_app(), settings.database_url)
+    emulator: list[RunningEmulator] = []
+
+    async def seed() -> None:
+        if ensure_sample_data(get_engine(settings.database_url)):
+            logger.info("Created %s and loaded the sample data", settings.database_url)
+
+    async def start_pubsub() -> None:
+        key = ConnectionString.parse(settings.webpubsub_connection_string.get_secret_value())
+        emulator.append(
+            await start_emulator(options.host, options.pubsub_port, access_key=key.access_key)
+        )
+
+    async def stop_pubsub() -> None:
+        while emulator:
+            await emulator.pop().stop()
+
+    async def nothing() -> None:
+        return None
+
+    async def stop_durable() -> None:
+        await runtime.stop()
+        # The SDK's client session lives for the worker process; the embedded host ends first.
+        await http_utils._close_session()
+
+    return HostPlugins(
+        services=(
+            Service("database", seed, nothing),
+            Service("web-pubsub-emulator", start_pubsub, stop_pubsub),
+            Service("durable-runtime", runtime.start, stop_durable),
+        ),
+        durable_client=lambda _binding: runtime.client_binding_json(),
+    )

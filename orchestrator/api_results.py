@@ -1,0 +1,115 @@
+"""Result endpoints: the full plans the agents persisted under each workflow id.
+
+They read the database only; nothing here touches the orchestration, so a result is available
+as soon as its agent finished, even while later agents still run.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import azure.durable_functions as df
+import azure.functions as func
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from shared.db import get_engine
+from shared.errors import ContextAssemblyError, DataNotFoundError, InvalidParametersError
+from shared.events import WorkflowId
+from shared.http import http_endpoint, json_response
+from shared.results import DemandResult, InventoryResult, PricingResult
+from shared.results_store import latest_workflow_with, load_result
+from shared.settings import get_settings
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+bp = df.Blueprint()
+
+_WORKFLOW_ID = TypeAdapter(WorkflowId)
+
+
+def _workflow_id(raw: str | None) -> str:
+    try:
+        return _WORKFLOW_ID.validate_python(raw)
+    except ValidationError:
+        raise InvalidParametersError(
+            "Invalid workflow id",
+            details={"workflow_id": (raw or "")[:140]},
+            suggestions=["Use the workflow_id returned by POST /api/orchestrator/run-workflow."],
+        ) from None
+
+
+def _stored(workflow_id: str, agent: str, model: type[ModelT]) -> ModelT:
+    try:
+        result = load_result(get_engine(get_settings().database_url), workflow_id, agent, model)
+    except SQLAlchemyError:
+        raise ContextAssemblyError(
+            "The results database cannot be read",
+            suggestions=["Check DATABASE_URL and that the database is reachable."],
+        ) from None
+    if result is None:
+        raise DataNotFoundError(
+            f"No {agent} result for workflow {workflow_id}",
+            details={"workflow_id": workflow_id, "agent": agent},
+            suggestions=[
+                "Check the workflow id, or wait until the agent completes: "
+                f"GET /api/orchestrator/workflows/{workflow_id} shows its progress."
+            ],
+        )
+    return result
+
+
+def _result_response(req: func.HttpRequest, agent: str, model: type[BaseModel]) -> func.HttpResponse:
+    workflow_id = _workflow_id(req.route_params.get("workflow_id"))
+    return json_response(_stored(workflow_id, agent, model))
+
+
+@bp.route(route="forecasts/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+def get_forecast(req: func.HttpRequest) -> func.HttpResponse:
+    """The Demand agent's forecast: by week with 80/95 % intervals, by store, backtest metrics."""
+    return _result_response(req, "demand", DemandResult)
+
+
+@bp.route(route="allocations/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+def get_allocation(req: func.HttpRequest) -> func.HttpResponse:
+    """The Inventory agent's plan: clusters, per-store allocation, DC holdback, replenishment."""
+    return _result_response(req, "inventory", InventoryResult)
+
+
+@bp.route(route="markdowns/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+def get_markdowns(req: func.HttpRequest) -> func.HttpResponse:
+    """The Pricing agent's markdown plan."""
+    return _result_response(req, "pricing", PricingResult)
+
+
+@bp.route(route="stores/clusters", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
+    """Store clusters of `?workflow_id=` (default: the most recent inventory plan)."""
+    requested = req.params.get("workflow_id")
+    if requested is None:
+        requested = latest_workflow_with(get_engine(get_settings().database_url), "inventory")
+        if requested is None:
+            raise DataNotFoundError(
+                "No inventory plan has been made yet",
+                suggestions=["Run a workflow: POST /api/orchestrator/run-workflow."],
+            )
+    workflow_id = _workflow_id(requested)
+    plan = _stored(workflow_id, "inventory", InventoryResult)
+    clusters = [
+        {
+            "cluster_id": c.cluster_id,
+            "cluster_label": c.cluster_label,
+            "store_count": len(c.stores),
+            "allocation_percentage": c.allocation_percentage,
+            "total_units": c.total_units,
+            "store_ids": [s.store_id for s in c.stores],
+        }
+        for c in plan.clusters
+    ]
+    return json_response(
+        {"workflow_id": workflow_id, "silhouette_score": plan.silhouette_score, "clusters": clusters}
+    )
