@@ -5,6 +5,9 @@ deterministic: the only clock is `context.current_utc_datetime`, policies arrive
 orchestration input (read from settings by the HTTP starter, never here), and every side effect
 (running an agent, publishing progress) happens in an activity.
 
+Per agent the planner's browser receives, in order: agent_status running, the activity's own
+progress messages, then complete + agent_status completed, or error + agent_status failed.
+
 Timeout and retry: each agent gets ONE deadline timer covering all its attempts and the pauses
 between them. Retries are an explicit loop of `call_activity` + a back-off timer rather than
 `call_activity_with_retry`, because only the loop lets the orchestrator (a) count attempts
@@ -278,6 +281,8 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
             results[name] = outcome.result
             complete = CompleteMessage(agent_name=name, result=outcome.result)
             yield from _publish(context, run, complete)
+            done = AgentStatusMessage(agent_name=name, status="completed")
+            yield from _publish(context, run, done)
             continue
         log.append({**entry, "error_type": error.error_type})
         failure = {"error_type": error.error_type, "message": error.message, "agent_name": name}
@@ -287,6 +292,7 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
             run,
             ErrorMessage(agent_name=name, error_message=error.message, error_type=error.error_type),
         )
+        yield from _publish(context, run, AgentStatusMessage(agent_name=name, status="failed"))
         raise error
     context.set_custom_status(_status(run, "completed", None, results, log))
     return {

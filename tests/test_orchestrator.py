@@ -59,10 +59,13 @@ async def test_happy_path_runs_three_agents_in_order(runtime):
     assert published("wf-1") == [
         ("agent_status", "Demand Agent", "running"),
         ("complete", "Demand Agent", None),
+        ("agent_status", "Demand Agent", "completed"),
         ("agent_status", "Inventory Agent", "running"),
         ("complete", "Inventory Agent", None),
+        ("agent_status", "Inventory Agent", "completed"),
         ("agent_status", "Pricing Agent", "running"),
         ("complete", "Pricing Agent", None),
+        ("agent_status", "Pricing Agent", "completed"),
     ]
     complete = SCRIPT.calls_to("publish_message", "wf-1")[1]["message"]
     assert complete["result"] == output["results"]["Demand Agent"]
@@ -101,9 +104,12 @@ async def test_agent_hanging_past_its_timeout_fails_the_workflow(runtime, index)
     assert custom["execution_log"][-1]["duration_ms"] >= 300
     for _, later, _ in AGENTS[index + 1 :]:
         assert SCRIPT.calls_to(later) == []
-    assert published("wf-1")[-1] == ("error", agent_name, None)
-    last = SCRIPT.calls_to("publish_message", "wf-1")[-1]["message"]
-    assert last["error_type"] == "AGENT_TIMEOUT"
+    assert published("wf-1")[-2:] == [
+        ("error", agent_name, None),
+        ("agent_status", agent_name, "failed"),
+    ]
+    error = SCRIPT.calls_to("publish_message", "wf-1")[-2]["message"]
+    assert error["error_type"] == "AGENT_TIMEOUT"
 
 
 async def test_agent_failing_once_succeeds_on_retry(runtime):
@@ -155,7 +161,7 @@ async def test_twenty_concurrent_workflows_do_not_cross_talk(runtime):
         assert {r["workflow_id"] for r in results.values()} == {wid}
         assert results["Demand Agent"]["total_demand"] == 100 * (4 + n)
         assert status["output"]["session_id"] == f"session-{wid}"
-        assert len(published(wid)) == 6
+        assert len(published(wid)) == 9
 
 
 async def test_replaying_a_recorded_history_gives_the_same_decisions(runtime):
