@@ -24,7 +24,12 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input, season_workflow
-from shared.errors import DataNotFoundError, InvalidParametersError, OrchestratorError
+from shared.errors import (
+    DataNotFoundError,
+    DurableUnavailableError,
+    InvalidParametersError,
+    WorkflowFinishedError,
+)
 from shared.http import http_endpoint, json_response, parse_body, read_json
 from shared.context import get_assembler
 from shared.schemas import RunWorkflowRequest
@@ -39,20 +44,6 @@ FINISHED_STATES = ("Completed", "Failed", "Terminated", "Canceled")
 CategoryCheck = Callable[[str | None], str]
 
 bp = df.Blueprint()
-
-
-class DurableUnavailableError(OrchestratorError):
-    """The Durable task hub could not be reached or refused the request."""
-
-    error_type = "ORCHESTRATION_UNAVAILABLE"
-    status_code = 503
-
-
-class WorkflowFinishedError(OrchestratorError):
-    """The workflow already reached a final state."""
-
-    error_type = "WORKFLOW_ALREADY_FINISHED"
-    status_code = 409
 
 
 def check_category(category_id: str | None) -> str:

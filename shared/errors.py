@@ -83,6 +83,20 @@ class InvalidParametersError(OrchestratorError):
     status_code = 422
 
 
+class DurableUnavailableError(OrchestratorError):
+    """The Durable task hub could not be reached or refused the request."""
+
+    error_type = "ORCHESTRATION_UNAVAILABLE"
+    status_code = 503
+
+
+class WorkflowFinishedError(OrchestratorError):
+    """The workflow already reached a final state (it cannot be terminated)."""
+
+    error_type = "WORKFLOW_ALREADY_FINISHED"
+    status_code = 409
+
+
 class LanguageModelUnavailableError(ParameterExtractionError):
     """The language model could not be reached; the client should retry later."""
 
