@@ -24,6 +24,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input, season_workflow
+from shared.context import get_assembler
 from shared.errors import (
     DataNotFoundError,
     DurableUnavailableError,
@@ -31,7 +32,6 @@ from shared.errors import (
     WorkflowFinishedError,
 )
 from shared.http import http_endpoint, json_response, parse_body, read_json
-from shared.context import get_assembler
 from shared.schemas import RunWorkflowRequest
 from shared.settings import Settings, get_settings
 

@@ -3,7 +3,9 @@
 from datetime import date
 
 import pytest
-from hypothesis import given, settings as hyp_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from shared.errors import InvalidParametersError, ParameterExtractionError
 from shared.extraction import extract_parameters

@@ -38,8 +38,8 @@ from azure.functions.durable_functions import (
 from sqlalchemy import Engine
 
 from localdev.durable import history as h
-from localdev.durable.clock import Clock, SystemClock
 from localdev.durable.client_api import client_binding_json, create_api_app
+from localdev.durable.clock import Clock, SystemClock
 from localdev.durable.store import DurableStore, Instance, UnknownOrchestratorError
 from localdev.functions import FunctionEntry, functions_of_type
 from shared.db import create_schema, get_engine

@@ -332,7 +332,7 @@ def _read_holdback(t: _Text, draft: Draft) -> None:
 
 
 def _read_checkpoint(t: _Text, draft: Draft) -> None:
-    for pattern in (rf"\bweek\s+(?:#\s*)?({NUM})", rf"\b(\d{{1,2}})(?:st|nd|rd|th)\s+week\b"):
+    for pattern in (rf"\bweek\s+(?:#\s*)?({NUM})", r"\b(\d{1,2})(?:st|nd|rd|th)\s+week\b"):
         for m in list(t.find(pattern)):
             if _CHECKPOINT_WORDS.search(t.sentence(m.start())):
                 value = number(m[1])
