@@ -21,15 +21,15 @@ from activities.demand import run_demand_agent
 from activities.inventory import run_inventory_agent
 from activities.pricing import PricingInputs, run_pricing_agent
 from shared.schemas import DemandContext, InventoryContext, PricingContext, SeasonParameters
-from tests.agent_data import make_chain
+from shared.sample_data import generate_sample
 
 SEASON_WEEKS = 13
 
 
 def load_data(stores: int, weeks: int = 156, categories: int = 3, seed: int = 42):
-    """The one data source: an object with .stores, .categories, .sales
-    (week_start_date, store_id, category_id, units_sold)."""
-    return make_chain(stores=stores, weeks=weeks, categories=categories, seed=seed)
+    """The one data source, the project's own sample (shared.sample_data): .stores, .categories,
+    .sales (week_start_date, store_id, category_id, units_sold)."""
+    return generate_sample(stores=stores, weeks=weeks, categories=categories, seed=seed)
 
 
 def _params(start, weeks: int, strategy: str = "weekly") -> SeasonParameters:
