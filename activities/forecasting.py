@@ -143,6 +143,19 @@ def _source(t: int, lag: int, n: int, events: Events) -> int | None:
     return None
 
 
+def _smoothed(clean: np.ndarray, src: int, events: Events) -> float:
+    """An ordinary period's value averaged with its ordinary neighbours (weights 1-2-1): the
+    seasonal shape moves slowly, the week-to-week noise does not carry over to next year."""
+    if events[src]:
+        return float(clean[src])
+    total = weight = 0.0
+    for s, w in ((src - 1, 1.0), (src, 2.0), (src + 1, 1.0)):
+        if 0 <= s < len(clean) and not events[s]:
+            total += w * clean[s]
+            weight += w
+    return total / weight
+
+
 def _robust_seasonal(y: np.ndarray, h: int, m: int, events: Events | None = None) -> np.ndarray:
     """Average of the same period in up to PROFILE_YEARS past seasons, each grown to today.
 
@@ -163,7 +176,7 @@ def _robust_seasonal(y: np.ndarray, h: int, m: int, events: Events | None = None
         for j in range(first, first + PROFILE_YEARS):
             src = _source(t, j * m, n, events)
             if src is not None:
-                values.append(clean[src] * growth**j)
+                values.append(_smoothed(clean, src, events) * growth**j)
         if not values and events[t]:
             # The event never happened before: forecast the period as an ordinary one.
             ordinary = events.copy()
