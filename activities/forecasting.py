@@ -156,7 +156,7 @@ def _smoothed(clean: np.ndarray, src: int, events: Events) -> float:
     return total / weight
 
 
-def _robust_seasonal(y: np.ndarray, h: int, m: int, events: Events | None = None) -> np.ndarray:
+def robust_seasonal(y: np.ndarray, h: int, m: int, events: Events | None = None) -> np.ndarray:
     """Average of the same period in up to PROFILE_YEARS past seasons, each grown to today.
 
     Why it beats copying last season: averaging several seasons halves the noise that
@@ -199,7 +199,7 @@ class Candidate:
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate("SeasonalNaive", _seasonal_naive, 1),
     Candidate("SeasonalNaiveDrift", _seasonal_naive_drift, 1),
-    Candidate("RobustSeasonal", _robust_seasonal, 1),
+    Candidate("RobustSeasonal", robust_seasonal, 1),
     Candidate("AutoTheta", _auto_theta, 2),
     Candidate("MSTL", _mstl, 2),
 )
