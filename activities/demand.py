@@ -162,7 +162,7 @@ def _explain(
             )
         )
     if fc.tier == "short":
-        parts.append("Under two years of history: only seasonal-naive models could be validated.")
+        parts.append("Under two years of history: only the one-season models could be validated.")
     parts.append(
         f"Safety stock {ss:,} units ({SERVICE_LEVEL:.0%} service, {cover}-week cover, "
         f"weekly error {fc.rel_rmse:.1%})."

@@ -4,7 +4,9 @@ choice or weighting, and prediction intervals calibrated from the backtest's own
 It knows nothing about stores, weeks or the database: a 1-D series of non-negative values and a
 season length (52 for weekly, 12 for monthly data) go in, a point forecast with 80 % and 95 %
 intervals and the evidence behind them come out. The Demand agent wraps it; keeping it generic
-lets it be checked on any real seasonal series.
+lets it be checked on any real seasonal series. The only outside knowledge it takes is an
+optional event calendar (a label per period, e.g. holidays whose dates move against the season
+grid), which RobustSeasonal uses to match each event with itself in past seasons.
 """
 
 from __future__ import annotations
@@ -363,8 +365,8 @@ def forecast_series(
     an ordinary period): periods with the same label (a holiday whose date moves against the
     season grid) are matched with each other by the models that can use it.
 
-    Tiers: with >= 2 seasons (plus a quarter season to backtest on) all four candidates compete;
-    with 1-2 seasons only the seasonal-naive pair does; with too little to backtest at all the
+    Tiers: with >= 2 seasons (plus a quarter season to backtest on) all five candidates compete;
+    with 1-2 seasons only the one-season models (seasonal naive, with drift, RobustSeasonal) do; with too little to backtest at all the
     drift model is used unvalidated and its interval comes from a conservative noise estimate.
     """
     y = np.nan_to_num(np.asarray(y, dtype=float), nan=0.0).clip(0.0)
