@@ -10,6 +10,7 @@ import math
 from datetime import date
 from statistics import NormalDist
 
+import numpy as np
 import pandas as pd
 
 from activities.agent_progress import ProgressFn, report
@@ -23,6 +24,7 @@ SHARE_WINDOW_WEEKS = 26
 SERVICE_LEVEL = 0.95
 MAX_GAP_WEEKS = 2 * SEASON_LENGTH
 COVER_WEEKS = {"weekly": 1, "bi-weekly": 2}
+CHRISTMAS_WEEKS = (-2, -1, 0, 1)
 TIER_CONFIDENCE = {"full": 1.0, "short": 0.7, "unvalidated": 0.4}
 
 
@@ -39,6 +41,33 @@ def weekly_category_series(sales: pd.DataFrame, season_start: date) -> pd.Series
         return totals
     full = pd.date_range(totals.index.min(), totals.index.max(), freq="7D")
     return totals.reindex(full, fill_value=0.0).clip(lower=0.0)
+
+
+def black_friday(year: int) -> pd.Timestamp:
+    """The day after the fourth Thursday of November (US Thanksgiving)."""
+    nov1 = pd.Timestamp(year=year, month=11, day=1)
+    return nov1 + pd.Timedelta(days=(3 - nov1.weekday()) % 7 + 22)
+
+
+def retail_events(week_starts: pd.DatetimeIndex) -> np.ndarray:
+    """A holiday label per week ("" for an ordinary week), from the calendar alone.
+
+    Black Friday and Christmas move against a 52-week grid (Thanksgiving by up to a week, and a
+    52-week year is a day short), so "the same week last year" can be the wrong week exactly
+    when sales peak. Labelled weeks are matched with the same label in other years: the week
+    holding Black Friday, and the weeks two before to one after the week holding Christmas Day.
+    """
+    labels = np.full(len(week_starts), "", dtype=object)
+    starts = week_starts.normalize()
+    ends = starts + pd.Timedelta(days=7)
+    for year in range(starts.min().year - 1, starts.max().year + 1):
+        christmas = pd.Timestamp(year=year, month=12, day=25)
+        for k in CHRISTMAS_WEEKS:
+            day = christmas + pd.Timedelta(weeks=k)
+            labels[(starts <= day) & (day < ends)] = f"christmas{k:+d}"
+        day = black_friday(year)
+        labels[(starts <= day) & (day < ends)] = "black_friday"
+    return labels
 
 
 def season_offset(last_week: pd.Timestamp, season_start: date) -> int:
@@ -133,7 +162,7 @@ def _explain(
             )
         )
     if fc.tier == "short":
-        parts.append("Under two years of history: only seasonal-naive models could be validated.")
+        parts.append("Under two years of history: only the one-season models could be validated.")
     parts.append(
         f"Safety stock {ss:,} units ({SERVICE_LEVEL:.0%} service, {cover}-week cover, "
         f"weekly error {fc.rel_rmse:.1%})."
@@ -158,8 +187,12 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressFn | None = None) -> 
         )
     report(progress, 15, f"Aggregated {len(series)} weeks across {ctx.sales['store_id'].nunique()} stores")
     h = p.forecast_horizon_weeks
-    report(progress, 25, "Backtesting 4 models on the last season...")
-    fc = forecast_series(series.to_numpy(), SEASON_LENGTH, offset - 1 + h)
+    report(progress, 25, "Backtesting 5 models on the last season...")
+    horizon = offset - 1 + h
+    calendar = pd.date_range(series.index[0], periods=len(series) + horizon, freq="7D")
+    fc = forecast_series(
+        series.to_numpy(), SEASON_LENGTH, horizon, events=retail_events(calendar)
+    )
     keep = slice(offset - 1, offset - 1 + h)
     mean = fc.mean[keep]
     report(progress, 70, f"Model selected: {fc.model_used} (tier {fc.tier}, {fc.folds} folds)")

@@ -4,7 +4,15 @@ on degenerate inputs."""
 import numpy as np
 import pytest
 
-from activities.forecasting import InsufficientHistoryError, forecast_series, plan_origins, wape
+from activities.forecasting import (
+    InsufficientHistoryError,
+    clean_outliers,
+    forecast_series,
+    no_events,
+    plan_origins,
+    robust_seasonal,
+    wape,
+)
 
 MONTHLY_SEASON = np.array([0.8, 0.75, 0.9, 1.0, 1.05, 1.2, 1.35, 1.3, 1.1, 0.95, 0.85, 0.75])
 
@@ -72,3 +80,62 @@ def test_degenerate_series_never_produce_nan(y):
     fc = forecast_series(y, 12, 6)
     for arr in (fc.mean, fc.lower[80], fc.upper[80], fc.lower[95], fc.upper[95]):
         assert np.all(np.isfinite(arr)) and np.all(arr >= 0)
+
+
+def weekly_seasonal(years: int, seed: int = 5, noise: float = 0.03) -> np.ndarray:
+    """Weekly series with a smooth yearly bump, 4 % growth a year and small noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(52 * years)
+    season = 1 + 0.8 * np.exp(-0.5 * ((t % 52 - 30) / 5.0) ** 2)
+    return 1000 * 1.04 ** (t / 52) * season * rng.lognormal(0, noise, len(t))
+
+
+def test_clean_outliers_replaces_a_one_off_spike_but_keeps_events():
+    y = weekly_seasonal(2)
+    spiked = y.copy()
+    spiked[60] *= 1.4
+    spiked[80] *= 1.6
+    events = no_events(len(y))
+    events[80] = "black_friday"
+    cleaned = clean_outliers(spiked, events)
+    assert cleaned[60] == pytest.approx(y[60], rel=0.06)  # back near its neighbours
+    assert cleaned[80] == spiked[80]  # an event is expected to stand out
+    others = np.setdiff1d(np.arange(len(y)), [60])
+    assert np.all(np.abs(cleaned[others] / spiked[others] - 1) < 0.1)  # noise at most shrinks
+
+
+def test_robust_seasonal_does_not_copy_last_years_promotion():
+    y = weekly_seasonal(3)
+    n, h = 156, 13
+    history = y[:n].copy()
+    history[n - 52 + 5] *= 1.45  # a one-off promotion exactly a year before step 6
+    fc = robust_seasonal(history, h, 52, no_events(n + h))
+    naive = history[n - 52 : n - 52 + h]
+    expected = history[n - 52 + 4] * 1.04  # the neighbouring week a year on
+    assert naive[5] > 1.3 * expected  # seasonal naive repeats it
+    assert fc[5] == pytest.approx(expected, rel=0.08)
+
+
+def test_robust_seasonal_aligns_a_moved_holiday_by_its_label():
+    n, h = 104, 13
+    y = np.full(n + h, 500.0)
+    events = no_events(n + h)
+    for week in (8, 52 + 9, 104 + 7):  # the holiday drifts against the 52-week grid
+        events[week] = "black_friday"
+        y[week] = 900.0
+    fc = robust_seasonal(y[:n], h, 52, events)
+    assert np.argmax(fc) == 7 and fc[7] == pytest.approx(900.0, rel=0.01)
+    assert np.delete(fc, 7) == pytest.approx(np.full(h - 1, 500.0), rel=0.01)
+    plain = robust_seasonal(y[:n], h, 52, no_events(n + h))
+    assert plain[7] < 700.0  # by position alone the holiday is smeared over other weeks
+
+
+def test_robust_seasonal_grows_each_past_season_to_today():
+    y = weekly_seasonal(3, noise=0.0)
+    fc = robust_seasonal(y[:104], 13, 52, no_events(117))
+    assert fc == pytest.approx(y[104:117], rel=0.03)
+
+
+def test_events_must_label_history_and_horizon():
+    with pytest.raises(ValueError, match="events must label"):
+        forecast_series(weekly_seasonal(2), 52, 13, events=no_events(104))
