@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 import function_app
 from localdev.durable import DurableRuntime
 from localdev.durable import history as h
+from localdev.__main__ import main as localdev_main
 from localdev.durable.store import DurableStore
 from localdev.webpubsub import EmulatorThread
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
@@ -143,6 +144,18 @@ def test_sample_loads_once_and_a_reload_replaces_it(url):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM historical_sales")).scalar() == 720
         assert read_data_version(conn) == 2
+
+
+def test_the_data_commands_work_on_a_postgres_url(url, tmp_path, capsys):
+    seed = ["seed", "--database-url", url, "--stores", "5", "--weeks", "60", "--categories", "1"]
+    assert localdev_main(seed) == 0
+    (tmp_path / "sales.csv").write_bytes(_weekly("socks", "S0001", 2, weeks=3))
+    assert localdev_main(["load", "--database-url", url, "--sales", str(tmp_path / "sales.csv")]) == 0
+    capsys.readouterr()
+    assert localdev_main(["info", "--database-url", url]) == 0
+    shown = capsys.readouterr().out
+    assert "data version: 2, stores: 5" in shown
+    assert "outerwear: 300 rows, 60 weeks" in shown and "socks: 3 rows, 3 weeks" in shown
 
 
 # -- CSV import ------------------------------------------------------------------------------
