@@ -40,7 +40,7 @@ P99_TARGET_MS = 10.0
 
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _stats(latencies_s: list[float]) -> dict[str, float]:

@@ -21,9 +21,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 import function_app
+from localdev.__main__ import main as localdev_main
 from localdev.durable import DurableRuntime
 from localdev.durable import history as h
-from localdev.__main__ import main as localdev_main
 from localdev.durable.store import DurableStore
 from localdev.webpubsub import EmulatorThread
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
