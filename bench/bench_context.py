@@ -17,6 +17,7 @@ import time
 import tracemalloc
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from shared.context import ContextAssembler, clear_context_cache
 from shared.db import dispose_engine, get_engine
@@ -26,9 +27,11 @@ from shared.schemas import SeasonParameters
 PARAMS = SeasonParameters(forecast_horizon_weeks=12, season_start_date=date(2025, 1, 1),
                           replenishment_strategy="weekly", dc_holdback_percentage=0.45)
 SIZES = {"default": (50, 156, 3), "large": (2000, 156, 10)}
+TARGETS = {"default_first_ms": 100.0, "cached_ms": 1.0, "large_first_ms": 1000.0}
 
 
-def measure(name: str, stores: int, weeks: int, categories: int, directory: Path) -> dict[str, str]:
+def measure(name: str, stores: int, weeks: int, categories: int, directory: Path) -> dict[str, Any]:
+    """One database size: timings in ms/us, memory in MiB (numbers, for aggregation)."""
     url = f"sqlite:///{directory / f'{name}.db'}"
     engine = get_engine(url)
     started = time.perf_counter()
@@ -45,7 +48,6 @@ def measure(name: str, stores: int, weeks: int, categories: int, directory: Path
         started = time.perf_counter()
         context = assembler.assemble_demand_context("outerwear", PARAMS)
         firsts.append(time.perf_counter() - started)
-    first = statistics.median(firsts)
     clear_context_cache()
     tracemalloc.start()  # a separate run: tracing slows allocation-heavy code several-fold
     context = assembler.assemble_demand_context("outerwear", PARAMS)
@@ -57,31 +59,51 @@ def measure(name: str, stores: int, weeks: int, categories: int, directory: Path
         assembler.assemble_demand_context("outerwear", PARAMS)
         cached.append(time.perf_counter() - started)
     dispose_engine(url)
+    clear_context_cache()
     return {
         "size": f"{stores} x {weeks} x {categories}",
-        "rows": f"{rows:,}",
-        "generate": f"{generated:.2f} s",
-        "load db": f"{loaded:.2f} s",
-        "category rows": f"{len(context.sales):,}",
-        "first (median of 3)": f"{first * 1000:.1f} ms",
-        "cached (median)": f"{statistics.median(cached) * 1e6:.0f} us",
-        "cached (p99)": f"{sorted(cached)[989] * 1e6:.0f} us",
-        "peak mem first": f"{peak / 2**20:.1f} MiB",
-        "process max RSS": f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+        "rows": rows,
+        "generate_s": generated,
+        "load_db_s": loaded,
+        "category_rows": len(context.sales),
+        "first_ms": statistics.median(firsts) * 1000,
+        "cached_median_us": statistics.median(cached) * 1e6,
+        "cached_p99_us": sorted(cached)[989] * 1e6,
+        "peak_first_mib": peak / 2**20,
+        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def run(large: bool = False) -> dict[str, dict[str, Any]]:
+    """Figures per database size: {"default": {...}} plus {"large": {...}} with `large`."""
+    names = ["default", "large"] if large else ["default"]
+    with tempfile.TemporaryDirectory() as tmp:
+        return {name: measure(name, *SIZES[name], Path(tmp)) for name in names}
+
+
+def _rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("size", figures["size"]),
+        ("rows", f"{figures['rows']:,}"),
+        ("generate", f"{figures['generate_s']:.2f} s"),
+        ("load db", f"{figures['load_db_s']:.2f} s"),
+        ("category rows", f"{figures['category_rows']:,}"),
+        ("first (median of 3)", f"{figures['first_ms']:.1f} ms"),
+        ("cached (median)", f"{figures['cached_median_us']:.0f} us"),
+        ("cached (p99)", f"{figures['cached_p99_us']:.0f} us"),
+        ("peak mem first", f"{figures['peak_first_mib']:.1f} MiB"),
+        ("process max RSS", f"{figures['max_rss_mib']:.0f} MiB"),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also 2,000 stores x 10 categories")
     args = parser.parse_args()
-    names = ["default", "large"] if args.large else ["default"]
-    with tempfile.TemporaryDirectory() as tmp:
-        results = [measure(n, *SIZES[n], Path(tmp)) for n in names]
-    keys = list(results[0])
-    width = max(len(k) for k in keys)
-    for key in keys:
-        print(f"{key:<{width}}  " + "  ".join(f"{r[key]:>18}" for r in results))
+    columns = [_rows(figures) for figures in run(args.large).values()]
+    width = max(len(label) for label, _ in columns[0])
+    for index, (label, _) in enumerate(columns[0]):
+        print(f"{label:<{width}}  " + "  ".join(f"{col[index][1]:>18}" for col in columns))
 
 
 if __name__ == "__main__":

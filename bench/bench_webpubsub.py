@@ -23,29 +23,37 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import websockets
 from websockets.sync.client import connect
 
 from localdev.webpubsub import EmulatorThread
 from orchestrator.api_negotiate import negotiate_response
-from shared.db import get_engine
+from shared.db import dispose_engine, get_engine
 from shared.progress import Publisher, group_for
 from shared.settings import Settings
 
 KEY = "bench-access-key-0123456789abcdefghijklmnopq"
+P99_TARGET_MS = 10.0
 
 
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _summary(name: str, latencies_s: list[float]) -> None:
+def _stats(latencies_s: list[float]) -> dict[str, float]:
     ms = [v * 1000 for v in latencies_s]
+    return {"n": len(ms), "p50_ms": _pct(ms, .5), "p99_ms": _pct(ms, .99), "max_ms": max(ms),
+            "mean_ms": statistics.fmean(ms)}
+
+
+def _summary(name: str, stats: dict[str, float]) -> None:
     print(
-        f"{name:<42} n={len(ms):>5}  p50={_pct(ms, .5):6.2f} ms  p99={_pct(ms, .99):6.2f} ms  "
-        f"max={max(ms):6.2f} ms  mean={statistics.fmean(ms):6.2f} ms"
+        f"{name:<42} n={stats['n']:>5}  p50={stats['p50_ms']:6.2f} ms  "
+        f"p99={stats['p99_ms']:6.2f} ms  max={stats['max_ms']:6.2f} ms  "
+        f"mean={stats['mean_ms']:6.2f} ms"
     )
 
 
@@ -55,7 +63,7 @@ def _wait_member(emu, hub: str, group: str) -> None:
         time.sleep(0.005)
 
 
-def latency(emu, publisher: Publisher, settings: Settings, messages: int) -> None:
+def latency(emu, publisher: Publisher, settings: Settings, messages: int) -> dict[str, Any]:
     url = negotiate_response("bench-latency", settings)["url"]
     group = group_for("bench-latency")
     with connect(url, open_timeout=5) as ws:
@@ -76,8 +84,7 @@ def latency(emu, publisher: Publisher, settings: Settings, messages: int) -> Non
             client.send_to_group(group, message={"i": i}, content_type="application/json")
             ws.recv(timeout=5)
             through_sdk.append(time.perf_counter() - started)
-    _summary("Publisher.publish -> browser (with DB)", through_publisher)
-    _summary("service SDK send_to_group -> browser", through_sdk)
+    return {"publisher": _stats(through_publisher), "sdk": _stats(through_sdk)}
 
 
 async def _browsers(urls: list[str], expected: int, received: dict, ready: threading.Event):
@@ -94,7 +101,9 @@ async def _browsers(urls: list[str], expected: int, received: dict, ready: threa
     await asyncio.gather(*(browser(i, u) for i, u in enumerate(urls)))
 
 
-def fan_out(emu, publisher: Publisher, settings: Settings, clients: int, per_client: int) -> None:
+def fan_out(
+    emu, publisher: Publisher, settings: Settings, clients: int, per_client: int
+) -> dict[str, Any]:
     sessions = [f"bench-s{i}" for i in range(clients)]
     urls = [negotiate_response(s, settings)["url"] for s in sessions]
     received: dict[int, list] = {i: [] for i in range(clients)}
@@ -132,12 +141,26 @@ def fan_out(emu, publisher: Publisher, settings: Settings, clients: int, per_cli
         if [m["sequence"] for _, m in items] != list(range(1, per_client + 1)):
             wrong += 1
     total = sum(len(items) for items in received.values())
-    print(
-        f"fan-out: {clients} browsers x {per_client} messages = {total} delivered "
-        f"(expected {clients * per_client}), misrouted/out-of-order={wrong}, "
-        f"{total / elapsed:,.0f} msg/s over {elapsed:.2f} s"
-    )
-    _summary(f"publish -> own browser ({clients} concurrent)", latencies)
+    return {
+        "clients": clients, "per_client": per_client, "delivered": total,
+        "expected": clients * per_client, "misrouted_or_out_of_order": wrong,
+        "messages_per_s": total / elapsed, "seconds": elapsed, "latency": _stats(latencies),
+    }
+
+
+def run(messages: int = 1000, clients: int = 100, per_client: int = 20) -> dict[str, Any]:
+    """Latency (through the Publisher and the bare SDK) and fan-out figures, as numbers."""
+    with tempfile.TemporaryDirectory() as tmp, EmulatorThread(access_key=KEY) as emu:
+        db_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        settings = Settings(database_url=db_url, webpubsub_connection_string=emu.connection_string)
+        publisher = Publisher(settings, get_engine(db_url))
+        try:
+            figures = latency(emu, publisher, settings, messages)
+            figures["fan_out"] = fan_out(emu, publisher, settings, clients, per_client)
+        finally:
+            publisher.close()
+            dispose_engine(db_url)
+    return figures
 
 
 def main() -> None:
@@ -146,15 +169,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--per-client", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, EmulatorThread(access_key=KEY) as emu:
-        db_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        settings = Settings(database_url=db_url, webpubsub_connection_string=emu.connection_string)
-        publisher = Publisher(settings, get_engine(db_url))
-        try:
-            latency(emu, publisher, settings, args.messages)
-            fan_out(emu, publisher, settings, args.clients, args.per_client)
-        finally:
-            publisher.close()
+    figures = run(args.messages, args.clients, args.per_client)
+    _summary("Publisher.publish -> browser (with DB)", figures["publisher"])
+    _summary("service SDK send_to_group -> browser", figures["sdk"])
+    fan = figures["fan_out"]
+    print(
+        f"fan-out: {fan['clients']} browsers x {fan['per_client']} messages = {fan['delivered']} "
+        f"delivered (expected {fan['expected']}), "
+        f"misrouted/out-of-order={fan['misrouted_or_out_of_order']}, "
+        f"{fan['messages_per_s']:,.0f} msg/s over {fan['seconds']:.2f} s"
+    )
+    _summary(f"publish -> own browser ({fan['clients']} concurrent)", fan["latency"])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,263 @@
+"""Every benchmark in a quick default mode and one table of the key figures against the targets.
+
+    python -m bench            # `make bench`: default sizes (a few minutes at most)
+    python -m bench --large    # adds the 2,000-store runs (context and workflow payloads)
+    python -m bench --json     # the table, then every figure as JSON
+    python -m bench --strict   # exit status 1 when a figure misses its target
+
+Each module also runs alone (`python -m bench.bench_context` ...). The agents benchmark is used
+through its `run()` when it offers one returning a dict; otherwise it runs as a subprocess and
+its printed figures are read back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import bench_context, bench_webpubsub, bench_workflow
+
+ROOT = Path(__file__).resolve().parents[1]
+AGENT_TIMEOUT_S = 30.0
+QUICK_PUBSUB = {"messages": 500, "clients": 100, "per_client": 10}
+_RUNTIME_LINE = re.compile(
+    r"^\s*(?P<label>\d+ stores)\s+\S+\s+demand\s+(?P<demand>[\d.]+) s\s+"
+    r"inventory\s+(?P<inventory>[\d.]+) s\s+pricing\s+(?P<pricing>[\d.]+) s"
+)
+_ACCURACY_LINE = re.compile(
+    r"WAPE (?P<wape>[\d.]+)% vs seasonal naive (?P<naive>[\d.]+)% \((?P<better>-?[\d.]+)% lower\);"
+    r" 80 % interval coverage (?P<c80>[\d.]+)%"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the summary: what, the measured value, the target and the verdict."""
+
+    figure: str
+    measured: str
+    target: str
+    ok: bool | None  # None: reported without a pass/fail target, or not measured
+
+
+def _verdict(ok: bool | None) -> str:
+    return {True: "ok", False: "MISSED", None: ""}[ok]
+
+
+# -- the agents benchmark (not owned here: called through its public surface) ----------------
+
+
+def agent_figures(large: bool) -> dict[str, Any]:
+    """{"runtimes": {label: {"demand_s", "inventory_s", "pricing_s"}}, "accuracy": {...}}, from
+    bench_agents.run() when it returns a dict, else parsed from `python -m bench.bench_agents`."""
+    from bench import bench_agents
+
+    runner = getattr(bench_agents, "run", None)
+    if callable(runner):
+        parameters = inspect.signature(runner).parameters
+        result = runner(large=large) if "large" in parameters else runner()
+        if isinstance(result, dict):
+            return result
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.bench_agents"], cwd=ROOT, capture_output=True, text=True,
+        timeout=1800, check=False,
+    )
+    return parse_agent_output(completed.stdout) | {"returncode": completed.returncode}
+
+
+def parse_agent_output(text: str) -> dict[str, Any]:
+    """The runtimes (slowest category per chain size) and the accuracy (mean over seeds)."""
+    runtimes: dict[str, dict[str, float]] = {}
+    accuracy: list[dict[str, float]] = []
+    for line in text.splitlines():
+        if match := _RUNTIME_LINE.search(line):
+            slowest = runtimes.setdefault(match["label"], {})
+            for agent in ("demand", "inventory", "pricing"):
+                key = f"{agent}_s"
+                slowest[key] = max(slowest.get(key, 0.0), float(match[agent]))
+        elif match := _ACCURACY_LINE.search(line):
+            accuracy.append({
+                "wape": float(match["wape"]) / 100, "wape_naive": float(match["naive"]) / 100,
+                "improvement": float(match["better"]) / 100, "coverage80": float(match["c80"]) / 100,
+            })
+    summary: dict[str, Any] = {"runtimes": runtimes, "output": text}
+    if accuracy:
+        summary["accuracy"] = {
+            key: statistics.fmean(a[key] for a in accuracy) for key in accuracy[0]
+        } | {"seeds": len(accuracy),
+             "improvement_min": min(a["improvement"] for a in accuracy),
+             "coverage80_range": [min(a["coverage80"] for a in accuracy),
+                                  max(a["coverage80"] for a in accuracy)]}
+    return summary
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, float]:
+    """Nested figures as {"a.b": number}, for finding a figure by the words in its path."""
+    if isinstance(value, dict):
+        out: dict[str, float] = {}
+        for key, item in value.items():
+            out |= _flat(item, f"{prefix}{key}.")
+        return out
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {prefix.rstrip(".").lower(): float(value)}
+    return {}
+
+
+def _find(flat: dict[str, float], *words: str) -> float | None:
+    for key, value in flat.items():
+        if all(word in key for word in words):
+            return value
+    return None
+
+
+# -- the summary table -----------------------------------------------------------------------
+
+
+def _context_rows(figures: dict[str, Any]) -> list[Row]:
+    default = figures["default"]
+    rows = [
+        Row("Context first load, default sample (50 x 156 x 3)",
+            f"{default['first_ms']:.1f} ms", "<= 100 ms",
+            default["first_ms"] <= bench_context.TARGETS["default_first_ms"]),
+        Row("Context cached (median / p99)",
+            f"{default['cached_median_us']:.0f} / {default['cached_p99_us']:.0f} us", "<= 1 ms",
+            default["cached_median_us"] <= bench_context.TARGETS["cached_ms"] * 1000),
+    ]
+    large = figures.get("large")
+    rows.append(
+        Row("Context first load, 2,000 x 156 x 10", f"{large['first_ms']:.0f} ms", "<= 1 s",
+            large["first_ms"] <= bench_context.TARGETS["large_first_ms"])
+        if large else Row("Context first load, 2,000 x 156 x 10", "(--large)", "<= 1 s", None)
+    )
+    return rows
+
+
+def _agent_rows(figures: dict[str, Any]) -> list[Row]:
+    flat = _flat(figures)
+    rows = []
+    for label in ("50 stores", "2000 stores"):
+        times = [_find(flat, label, agent) for agent in ("demand", "inventory", "pricing")]
+        if all(t is not None for t in times):
+            rows.append(Row(
+                f"Agent runtimes, {label} (demand / inventory / pricing)",
+                " / ".join(f"{t:.2f}" for t in times) + " s",
+                f"< {AGENT_TIMEOUT_S:.0f} s timeout each", max(times) < AGENT_TIMEOUT_S,
+            ))
+    better = _find(flat, "accuracy", "improvement")
+    coverage = _find(flat, "accuracy", "coverage80")
+    rows.append(Row("Forecast WAPE vs seasonal naive (mean of seeds)",
+                    "-" if better is None else f"{better:.0%} lower", ">= 15 % lower",
+                    None if better is None else better >= 0.15))
+    rows.append(Row("80 % interval coverage (mean of seeds)",
+                    "-" if coverage is None else f"{coverage:.0%}", "75-85 %",
+                    None if coverage is None else 0.75 <= coverage <= 0.85))
+    return rows
+
+
+def _largest_payload(payloads: dict[str, int]) -> tuple[str, int]:
+    name, size = max(
+        ((k, v) for k, v in payloads.items() if k != "whole history"), key=lambda kv: kv[1]
+    )
+    return name, size
+
+
+def _workflow_rows(figures: dict[str, Any]) -> list[Row]:
+    real, overhead = figures["real"], figures["overhead"]
+    target_s = bench_workflow.END_TO_END_TARGET_S
+    limit = bench_workflow.PAYLOAD_TARGET_BYTES
+    rows = [
+        Row(f"Workflow end-to-end, real agents (median of {real['runs']})",
+            f"{real['median_s'] * 1000:.0f} ms", f"< {target_s:.0f} s (spec < 10 s)",
+            real["runtime_status"] == "Completed" and real["median_s"] < target_s),
+        Row("Workflow end-to-end, first run (cold runtime, caches)",
+            f"{real['first_s'] * 1000:.0f} ms", "< 10 s (spec)", real["first_s"] < 10),
+        Row("Runtime overhead per activity step / per episode",
+            f"{overhead['per_step_ms']:.1f} / {overhead['per_episode_ms']:.1f} ms",
+            "(reported)", None),
+    ]
+    par = overhead["concurrent"]
+    rows.append(Row(f"{par['workflows']} concurrent workflows (instant activities)",
+                    f"{par['completed']}/{par['workflows']} in {par['wall_s']:.2f} s",
+                    "all complete", par["completed"] == par["workflows"]))
+    for key, label in (("real", "default sample"), ("large", "2,000 stores")):
+        if key not in figures:
+            rows.append(Row(f"Largest orchestrator payload, {label}", "(--large)", "< 16 KB", None))
+            continue
+        payloads = figures[key]["payload_bytes"]
+        name, size = _largest_payload(payloads)
+        rows.append(Row(f"Largest orchestrator payload, {label} ({name})", f"{size:,} B",
+                        "< 16 KB", size < limit))
+        rows.append(Row(f"Whole orchestration history, {label}",
+                        f"{payloads['whole history']:,} B", "(reported)", None))
+    return rows
+
+
+def _pubsub_rows(figures: dict[str, Any]) -> list[Row]:
+    fan = figures["fan_out"]
+    p99 = figures["publisher"]["p99_ms"]
+    return [
+        Row("Publish -> receive p99 (Publisher, with DB write)", f"{p99:.2f} ms", "< 10 ms",
+            p99 < bench_webpubsub.P99_TARGET_MS),
+        Row("Publish -> receive p99 (bare service SDK)",
+            f"{figures['sdk']['p99_ms']:.2f} ms", "(reported)", None),
+        Row(f"{fan['clients']} concurrent clients: delivered in order to the right browser",
+            f"{fan['delivered']}/{fan['expected']}, {fan['misrouted_or_out_of_order']} wrong",
+            "all, 0 wrong",
+            fan["delivered"] == fan["expected"] and fan["misrouted_or_out_of_order"] == 0),
+        Row(f"{fan['clients']} concurrent clients: publish -> receive p99 / throughput",
+            f"{fan['latency']['p99_ms']:.1f} ms / {fan['messages_per_s']:,.0f} msg/s",
+            "(reported)", None),
+    ]
+
+
+def print_table(rows: list[Row]) -> None:
+    widths = [max(len(getattr(r, f)) for r in rows) for f in ("figure", "measured", "target")]
+    header = ("Figure", "Measured", "Target", "")
+    lines = [header, tuple("-" * w for w in widths) + ("--",)]
+    lines += [(r.figure, r.measured, r.target, _verdict(r.ok)) for r in rows]
+    for figure, measured, target, verdict in lines:
+        print(f"{figure:<{widths[0]}}  {measured:>{widths[1]}}  {target:<{widths[2]}}  {verdict}")
+
+
+def _timed(name: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    print(f"running {name} ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    figures = call()
+    print(f"  {name} done in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--large", action="store_true", help="also the 2,000-store runs")
+    parser.add_argument("--json", action="store_true", help="also print every figure as JSON")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+    figures = {
+        "context": _timed("bench_context", lambda: bench_context.run(args.large)),
+        "workflow": _timed("bench_workflow", lambda: bench_workflow.run(large=args.large)),
+        "webpubsub": _timed("bench_webpubsub", lambda: bench_webpubsub.run(**QUICK_PUBSUB)),
+        "agents": _timed("bench_agents", lambda: agent_figures(args.large)),
+    }
+    rows = (
+        _context_rows(figures["context"]) + _agent_rows(figures["agents"])
+        + _workflow_rows(figures["workflow"]) + _pubsub_rows(figures["webpubsub"])
+    )
+    print_table(rows)
+    if args.json:
+        print(json.dumps(figures, indent=2, default=str))
+    return 1 if args.strict and any(r.ok is False for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
