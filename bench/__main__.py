@@ -5,39 +5,24 @@
     python -m bench --json     # the table, then every figure as JSON
     python -m bench --strict   # exit status 1 when a figure misses its target
 
-Each module also runs alone (`python -m bench.bench_context` ...). The agents benchmark is used
-through its `run()` when it offers one returning a dict; otherwise it runs as a subprocess and
-its printed figures are read back.
+Each module also runs alone (`python -m bench.bench_context` ...) and offers a `run()` that
+prints its own details and returns its figures, which this table summarises.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
-import re
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bench import bench_context, bench_webpubsub, bench_workflow
 
-ROOT = Path(__file__).resolve().parents[1]
 AGENT_TIMEOUT_S = 30.0
 QUICK_PUBSUB = {"messages": 500, "clients": 100, "per_client": 10}
-_RUNTIME_LINE = re.compile(
-    r"^\s*(?P<label>\d+ stores)\s+\S+\s+demand\s+(?P<demand>[\d.]+) s\s+"
-    r"inventory\s+(?P<inventory>[\d.]+) s\s+pricing\s+(?P<pricing>[\d.]+) s"
-)
-_ACCURACY_LINE = re.compile(
-    r"WAPE (?P<wape>[\d.]+)% vs seasonal naive (?P<naive>[\d.]+)% \((?P<better>-?[\d.]+)% lower\);"
-    r" 80 % interval coverage (?P<c80>[\d.]+)%"
-)
 
 
 @dataclass(frozen=True)
@@ -58,66 +43,10 @@ def _verdict(ok: bool | None) -> str:
 
 
 def agent_figures(large: bool) -> dict[str, Any]:
-    """{"runtimes": {label: {"demand_s", "inventory_s", "pricing_s"}}, "accuracy": {...}}, from
-    bench_agents.run() when it returns a dict, else parsed from `python -m bench.bench_agents`."""
+    """{"runtimes": {label: {"demand_s", "inventory_s", "pricing_s"}}, "accuracy": {...}}."""
     from bench import bench_agents
 
-    runner = getattr(bench_agents, "run", None)
-    if callable(runner):
-        parameters = inspect.signature(runner).parameters
-        result = runner(large=large) if "large" in parameters else runner()
-        if isinstance(result, dict):
-            return result
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.bench_agents"], cwd=ROOT, capture_output=True, text=True,
-        timeout=1800, check=False,
-    )
-    return parse_agent_output(completed.stdout) | {"returncode": completed.returncode}
-
-
-def parse_agent_output(text: str) -> dict[str, Any]:
-    """The runtimes (slowest category per chain size) and the accuracy (mean over seeds)."""
-    runtimes: dict[str, dict[str, float]] = {}
-    accuracy: list[dict[str, float]] = []
-    for line in text.splitlines():
-        if match := _RUNTIME_LINE.search(line):
-            slowest = runtimes.setdefault(match["label"], {})
-            for agent in ("demand", "inventory", "pricing"):
-                key = f"{agent}_s"
-                slowest[key] = max(slowest.get(key, 0.0), float(match[agent]))
-        elif match := _ACCURACY_LINE.search(line):
-            accuracy.append({
-                "wape": float(match["wape"]) / 100, "wape_naive": float(match["naive"]) / 100,
-                "improvement": float(match["better"]) / 100, "coverage80": float(match["c80"]) / 100,
-            })
-    summary: dict[str, Any] = {"runtimes": runtimes, "output": text}
-    if accuracy:
-        summary["accuracy"] = {
-            key: statistics.fmean(a[key] for a in accuracy) for key in accuracy[0]
-        } | {"seeds": len(accuracy),
-             "improvement_min": min(a["improvement"] for a in accuracy),
-             "coverage80_range": [min(a["coverage80"] for a in accuracy),
-                                  max(a["coverage80"] for a in accuracy)]}
-    return summary
-
-
-def _flat(value: Any, prefix: str = "") -> dict[str, float]:
-    """Nested figures as {"a.b": number}, for finding a figure by the words in its path."""
-    if isinstance(value, dict):
-        out: dict[str, float] = {}
-        for key, item in value.items():
-            out |= _flat(item, f"{prefix}{key}.")
-        return out
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return {prefix.rstrip(".").lower(): float(value)}
-    return {}
-
-
-def _find(flat: dict[str, float], *words: str) -> float | None:
-    for key, value in flat.items():
-        if all(word in key for word in words):
-            return value
-    return None
+    return bench_agents.run(large=large)
 
 
 # -- the summary table -----------------------------------------------------------------------
@@ -143,24 +72,20 @@ def _context_rows(figures: dict[str, Any]) -> list[Row]:
 
 
 def _agent_rows(figures: dict[str, Any]) -> list[Row]:
-    flat = _flat(figures)
     rows = []
-    for label in ("50 stores", "2000 stores"):
-        times = [_find(flat, label, agent) for agent in ("demand", "inventory", "pricing")]
-        if all(t is not None for t in times):
-            rows.append(Row(
-                f"Agent runtimes, {label} (demand / inventory / pricing)",
-                " / ".join(f"{t:.2f}" for t in times) + " s",
-                f"< {AGENT_TIMEOUT_S:.0f} s timeout each", max(times) < AGENT_TIMEOUT_S,
-            ))
-    better = _find(flat, "accuracy", "improvement")
-    coverage = _find(flat, "accuracy", "coverage80")
-    rows.append(Row("Forecast WAPE vs seasonal naive (mean of seeds)",
-                    "-" if better is None else f"{better:.0%} lower", ">= 15 % lower",
-                    None if better is None else better >= 0.15))
-    rows.append(Row("80 % interval coverage (mean of seeds)",
-                    "-" if coverage is None else f"{coverage:.0%}", "75-85 %",
-                    None if coverage is None else 0.75 <= coverage <= 0.85))
+    for label, times in figures["runtimes"].items():
+        seconds = [times[f"{agent}_s"] for agent in ("demand", "inventory", "pricing")]
+        rows.append(Row(
+            f"Agent runtimes, {label} (demand / inventory / pricing)",
+            " / ".join(f"{t:.2f}" for t in seconds) + " s",
+            f"< {AGENT_TIMEOUT_S:.0f} s timeout each", max(seconds) < AGENT_TIMEOUT_S,
+        ))
+    accuracy = figures["accuracy"]
+    better, coverage = accuracy["improvement"], accuracy["coverage80"]
+    rows.append(Row(f"Forecast WAPE vs seasonal naive ({accuracy['seeds']} seeds pooled)",
+                    f"{better:.0%} lower", ">= 15 % lower", better >= 0.15))
+    rows.append(Row(f"80 % interval coverage ({accuracy['seeds']} seeds pooled)",
+                    f"{coverage:.0%}", "75-85 %", 0.75 <= coverage <= 0.85))
     return rows
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import statistics
 import time
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +24,8 @@ import pandas as pd
 from activities.demand import run_demand_agent
 from activities.inventory import run_inventory_agent
 from activities.pricing import PricingInputs, run_pricing_agent
-from shared.schemas import DemandContext, InventoryContext, PricingContext, SeasonParameters
 from shared.sample_data import generate_sample
+from shared.schemas import DemandContext, InventoryContext, PricingContext, SeasonParameters
 
 SEASON_WEEKS = 13
 SEEDS = (42, 7, 123)
@@ -56,19 +58,24 @@ def _timed(fn, repeats: int = 3):
     return result, statistics.median(times)
 
 
-def runtimes(data, label: str, repeats: int = 3) -> None:
+def runtimes(data, label: str, repeats: int = 3) -> dict[str, float]:
+    """Each agent's median runtime per category, printed; returns the slowest category's."""
+    slowest = {"demand_s": 0.0, "inventory_s": 0.0, "pricing_s": 0.0}
     for category_id in data.categories["category_id"]:
         sales = _category_sales(data, category_id)
         start = (sales["week_start_date"].max() + timedelta(days=9)).date()
         p = _params(start, 12)
         dctx = DemandContext(category_id=category_id, parameters=p, sales=sales, stores=data.stores)
-        demand, t_d = _timed(lambda: run_demand_agent(dctx), repeats)
+        demand, t_d = _timed(partial(run_demand_agent, dctx), repeats)
         ictx = InventoryContext(category_id=category_id, parameters=p, stores=data.stores, demand=demand)
-        inventory, t_i = _timed(lambda: run_inventory_agent(ictx), repeats)
+        inventory, t_i = _timed(partial(run_inventory_agent, ictx), repeats)
         pctx = PricingContext(category_id=category_id, parameters=p, demand=demand, inventory=inventory)
-        _, t_p = _timed(lambda: run_pricing_agent(pctx, PricingInputs()), repeats)
+        _, t_p = _timed(partial(run_pricing_agent, pctx, PricingInputs()), repeats)
         print(f"  {label:<12} {category_id:<12} demand {t_d:6.3f} s  inventory {t_i:6.3f} s  "
               f"pricing {t_p:6.3f} s  ({len(inventory.clusters)} clusters, model {demand.model_used})")
+        for key, seconds in (("demand_s", t_d), ("inventory_s", t_i), ("pricing_s", t_p)):
+            slowest[key] = max(slowest[key], seconds)
+    return slowest
 
 
 def season_origins(weeks: int, season_weeks: int = SEASON_WEEKS) -> list[int]:
@@ -133,10 +140,15 @@ def print_holdout_table(seed: int, records: pd.DataFrame) -> dict[str, float]:
     return s
 
 
-def main() -> None:
+def run(large: bool = False) -> dict[str, Any]:
+    """Print the runtimes and the held-out accuracy; return {"runtimes": {label: {...}},
+    "accuracy": {...over all seeds}} for `python -m bench`. `large` adds 2,000 stores."""
     print("Runtimes (median of 3, after a warm-up call that pays numba compilation once):")
-    runtimes(load_data(stores=50), "50 stores")
-    runtimes(load_data(stores=2000, categories=1), "2000 stores", repeats=1)
+    figures: dict[str, Any] = {"runtimes": {"50 stores": runtimes(load_data(stores=50), "50 stores")}}
+    if large:
+        figures["runtimes"]["2000 stores"] = runtimes(
+            load_data(stores=2000, categories=1), "2000 stores", repeats=1
+        )
     print(f"Accuracy on the held-out last season ({SEASON_WEEKS}-week seasons, each forecast from "
           "all weeks before it; targets: WAPE >= 15 % below seasonal naive, 80 % interval 75-85 %):")
     overall = []
@@ -147,7 +159,9 @@ def main() -> None:
     s = summarise(pd.concat(overall))
     print(f"  all seeds: WAPE {s['wape']:.1%} vs {s['wape_naive']:.1%} ({s['improvement']:.0%} lower), "
           f"80 % coverage {s['coverage80']:.0%}, 95 % coverage {s['coverage95']:.0%}")
+    figures["accuracy"] = s | {"seeds": len(SEEDS)}
+    return figures
 
 
 if __name__ == "__main__":
-    main()
+    run(large=True)
