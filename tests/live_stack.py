@@ -23,8 +23,10 @@ from typing import Any, TypeVar
 from localdev.host import LocalOptions, free_port, start_host
 from localdev.stack import local_stack
 from shared.context import clear_context_cache
+from shared.data_import import write_frames
 from shared.db import dispose_engine, get_engine
 from shared.progress import get_publisher
+from shared.sample_data import generate_sample
 from shared.settings import get_settings
 
 T = TypeVar("T")
@@ -123,3 +125,15 @@ def live_stack(
                 thread.join(STARTUP_SECONDS)
             loop.close()
             reset_app_caches(database_url)
+
+
+def import_short_category(database_url: str, category_id: str, weeks: int) -> None:
+    """Add a category whose sales history (`weeks` weeks, for the sample's stores, ending before
+    the sample's end date) is too short to forecast: real data that makes the Demand agent fail."""
+    sample = generate_sample(weeks=weeks, categories=1)
+    original = sample.categories["category_id"].iloc[0]
+    categories = sample.categories.assign(category_id=category_id, name=f"{category_id} (short)")
+    sales = sample.sales.assign(
+        category_id=sample.sales["category_id"].replace({original: category_id})
+    )
+    write_frames(get_engine(database_url), categories=categories, sales=sales)
