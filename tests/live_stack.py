@@ -127,10 +127,13 @@ def live_stack(
             reset_app_caches(database_url)
 
 
-def import_short_category(database_url: str, category_id: str, weeks: int) -> None:
-    """Add a category whose sales history (`weeks` weeks, for the sample's stores, ending before
-    the sample's end date) is too short to forecast: real data that makes the Demand agent fail."""
-    sample = generate_sample(weeks=weeks, categories=1)
+def import_short_category(
+    database_url: str, category_id: str, weeks: int, stores: int = 50
+) -> None:
+    """Add a category whose sales history (`weeks` weeks, for the first `stores` of the sample's
+    stores, ending before the sample's end date) is too short to forecast: real data that makes
+    the Demand agent fail."""
+    sample = generate_sample(stores=stores, weeks=weeks, categories=1)
     original = sample.categories["category_id"].iloc[0]
     categories = sample.categories.assign(category_id=category_id, name=f"{category_id} (short)")
     sales = sample.sales.assign(

@@ -94,9 +94,12 @@ def test_console_plans_a_season_live_and_shows_the_plan(stack, browser):
     browser.find_element(By.ID, "run").click()
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".card.running"), timeout=30)
     drop_browser_connections(stack)
-    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3, timeout=30)
+    wait_for(
+        browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3, timeout=30
+    )
     wait_for(browser, lambda d: d.find_element(By.ID, "results").is_displayed())
-    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#forecast-table tbody tr")) == 13)
+    forecast_rows = (By.CSS_SELECTOR, "#forecast-table tbody tr")
+    wait_for(browser, lambda d: len(d.find_elements(*forecast_rows)) == 13)  # 12 weeks + total
     negotiations = browser.execute_script(
         "return performance.getEntriesByType('resource')"
         ".filter((e) => e.name.includes('/negotiate?')).length"
@@ -117,7 +120,7 @@ def test_console_plans_a_season_live_and_shows_the_plan(stack, browser):
     assert "total demand" in cards[0].text.lower()
     assert "manufacturing qty" in cards[1].text.lower()
 
-    forecast_rows = browser.find_elements(By.CSS_SELECTOR, "#forecast-table tbody tr")
+    forecast_rows = browser.find_elements(*forecast_rows)
     assert "2025-03-03" in forecast_rows[0].text and "2025-05-19" in forecast_rows[11].text
     clusters = browser.find_element(By.ID, "clusters-table").text
     assert all(c["cluster_label"] in clusters for c in inventory["clusters"])

@@ -50,7 +50,9 @@ def cli(*argv: str, cwd: Path, database_url: str) -> subprocess.Popen[str]:
 
 
 @pytest.fixture(scope="module")
-def embedded_cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+def embedded_cli(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     """The command line with its own embedded stack, started before anything else in this
     module so that its process (imports, stack start, plan) overlaps the in-process tests."""
     directory = tmp_path_factory.mktemp("cli")
@@ -172,13 +174,16 @@ def test_store_clusters_are_the_plans_clusters(stack: LiveStack, planned: PlanOu
         status, body = get_json(stack, "/api/stores/clusters", **params)
         assert status == 200, body
         assert body["workflow_id"] == planned.workflow_id
-        assert [(c["cluster_id"], c["cluster_label"], c["store_ids"]) for c in body["clusters"]] == expected
+        served = [(c["cluster_id"], c["cluster_label"], c["store_ids"]) for c in body["clusters"]]
+        assert served == expected
         assert [c["total_units"] for c in body["clusters"]] == [
             c["total_units"] for c in inventory["clusters"]
         ]
 
 
-def test_workflow_status_shows_completed_with_its_execution_log(stack: LiveStack, planned: PlanOutcome):
+def test_workflow_status_shows_completed_with_its_execution_log(
+    stack: LiveStack, planned: PlanOutcome
+):
     status, body = get_json(stack, f"/api/orchestrator/workflows/{planned.workflow_id}")
     assert status == 200, body
     assert body["runtime_status"] == "Completed" and body["status"] == "completed"

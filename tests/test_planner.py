@@ -129,7 +129,8 @@ def test_plan_renders_forecast_clusters_allocations_and_markdowns(planned):
     console = Console(record=True, width=160)
     console.print(plan_cli.render_plan(outcome, top=5))
     text = console.export_text()
-    forecast, inventory, pricing = (outcome.results[k] for k in ("forecast", "inventory", "pricing"))
+    results = outcome.results
+    forecast, inventory, pricing = results["forecast"], results["inventory"], results["pricing"]
     weeks = forecast["forecast_by_week"]
     assert weeks[0]["week_start"] == "2025-03-03" and weeks[-1]["week_start"] == "2025-05-19"
     assert "2025-03-03" in text and "2025-05-19" in text
