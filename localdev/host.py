@@ -80,15 +80,11 @@ class LocalOptions:
 
 @dataclass(frozen=True)
 class HostPlugins:
-    """What the integrator adds to a bare host.
-
-    `configure` callables get the aiohttp application before the function routes are added, so
-    a runtime can mount its own endpoints (e.g. the Durable HTTP API) ahead of the catch-all.
-    """
+    """What the integrator adds to a bare host: services that run beside it, and the Durable
+    client binding for functions that take one."""
 
     services: Sequence[Service] = ()
     durable_client: DurableClientProvider | None = None
-    configure: Sequence[Callable[[web.Application], None]] = ()
 
 
 PluginFactory = Callable[[LocalOptions], HostPlugins]
@@ -478,8 +474,6 @@ class FunctionsHost:
 
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=16 * 1024**2)
-        for configure in self.plugins.configure:
-            configure(app)
         app.router.add_get("/", self._console_index)
         app.router.add_static("/console/", self.console_dir, show_index=False)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)

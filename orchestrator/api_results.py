@@ -6,6 +6,8 @@ as soon as its agent finished, even while later agents still run.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import azure.durable_functions as df
@@ -39,14 +41,21 @@ def _workflow_id(raw: str | None) -> str:
         ) from None
 
 
-def _stored(workflow_id: str, agent: str, model: type[ModelT]) -> ModelT:
+@contextmanager
+def _reading_results() -> Iterator[None]:
+    """A database failure is a documented error without URLs, never a 500 with a traceback."""
     try:
-        result = load_result(get_engine(get_settings().database_url), workflow_id, agent, model)
+        yield
     except SQLAlchemyError:
         raise ContextAssemblyError(
             "The results database cannot be read",
             suggestions=["Check DATABASE_URL and that the database is reachable."],
         ) from None
+
+
+def _stored(workflow_id: str, agent: str, model: type[ModelT]) -> ModelT:
+    with _reading_results():
+        result = load_result(get_engine(get_settings().database_url), workflow_id, agent, model)
     if result is None:
         raise DataNotFoundError(
             f"No {agent} result for workflow {workflow_id}",
@@ -91,7 +100,8 @@ def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
     """Store clusters of `?workflow_id=` (default: the most recent inventory plan)."""
     requested = req.params.get("workflow_id")
     if requested is None:
-        requested = latest_workflow_with(get_engine(get_settings().database_url), "inventory")
+        with _reading_results():
+            requested = latest_workflow_with(get_engine(get_settings().database_url), "inventory")
         if requested is None:
             raise DataNotFoundError(
                 "No inventory plan has been made yet",

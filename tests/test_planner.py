@@ -1,22 +1,25 @@
-"""The command-line planner: message handling, rendering, and the whole flow over real HTTP and a
-real WebSocket against the local host serving the contract test harness."""
+"""The command-line planner: message handling and rendering, and the whole flow over real HTTP and
+a real WebSocket against the real app on the local stack (tests/live_stack.py)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from rich.console import Console
 
 from localdev import plan_cli
-from localdev.host import HostPlugins, LocalOptions, free_port, start_host
-from localdev.planner import PlanBoard, PlanOutcome, run_plan
-from tests.contract_harness import Harness, realistic_results
-from shared.schemas import SeasonParameters
+from localdev.host import free_port
+from localdev.planner import PlanBoard, PlanOutcome, default_connect, run_plan
+from tests.live_stack import LiveStack, import_short_category, live_stack
 
 STRATEGY = "Spring dresses, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
+SHORT_CATEGORY = "trial_capsule"  # sorts after the sample's categories: never the default
 
 
 def msg(seq: int | None, **fields):
@@ -54,31 +57,92 @@ def test_board_heartbeats_invalid_messages_and_errors():
     assert len(board.messages) == 2
 
 
-def outcome_with_results() -> PlanOutcome:
-    params = SeasonParameters(
-        forecast_horizon_weeks=12, season_start_date="2025-03-03",
-        replenishment_strategy="weekly", dc_holdback_percentage=0.45,
-    )
-    results = {k: v.model_dump(mode="json") for k, v in realistic_results(params).items()}
-    return PlanOutcome(
-        status="completed", parameters=params.model_dump(mode="json"), workflow_id="w1", results=results
-    )
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    with live_stack(tmp_path_factory.mktemp("planner")) as running:
+        import_short_category(running.database_url, SHORT_CATEGORY, weeks=30)
+        yield running
 
 
-def test_plan_renders_forecast_clusters_allocations_and_markdowns():
-    outcome = outcome_with_results()
-    console = Console(record=True, width=140)
+class DroppingConnect:
+    """Real WebSocket connections; the first one is cut after `after` frames, as a flaky
+    network would, so the planner has to reconnect and catch up on what it missed."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.opened = 0
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, url: str) -> AsyncIterator[Any]:
+        self.opened += 1
+        async with default_connect(url) as ws:
+            yield self._cut(ws) if self.opened == 1 else ws
+
+    async def _cut(self, ws: Any) -> AsyncIterator[Any]:
+        received = 0
+        async for frame in ws:
+            yield frame
+            received += 1
+            if received == self.after:
+                await ws.close()
+                return
+
+
+@pytest.fixture(scope="module")
+def dropped() -> DroppingConnect:
+    return DroppingConnect(after=6)
+
+
+@pytest.fixture(scope="module")
+def planned(stack: LiveStack, dropped: DroppingConnect) -> tuple[PlanOutcome, list[int]]:
+    updates: list[int] = []
+    outcome = asyncio.run(
+        run_plan(
+            stack.base_url, STRATEGY, timeout=60, poll_interval=0.5, connect=dropped,
+            on_update=lambda board: updates.append(len(board.messages)),
+        )
+    )
+    return outcome, updates
+
+
+def test_run_plan_streams_reconnects_catches_up_and_fetches_results(planned, dropped):
+    outcome, updates = planned
+    assert outcome.status == "completed", outcome.error
+    assert dropped.opened >= 2  # the cut connection was replaced
+    sequences = [m["sequence"] for m in outcome.board.messages if m["type"] != "heartbeat"]
+    assert sorted(sequences) == list(range(1, len(sequences) + 1))  # every message exactly once
+    assert all(a.status == "completed" and a.progress == 100 for a in outcome.board.agents.values())
+    assert outcome.runtime_status == "completed"
+    assert outcome.parameters["season_start_date"] == "2025-03-03"
+    assert outcome.results["forecast"]["horizon_weeks"] == 12
+    assert outcome.results["inventory"]["dc_holdback_total"] > 0
+    assert outcome.results["pricing"]["full_price"] > 0
+    assert updates and updates == sorted(updates)
+    document = outcome.document()
+    assert set(document) == {"parameters", "workflow_id", "status", "messages", "results", "error"}
+    assert set(document["results"]) == {"forecast", "inventory", "pricing"}
+    json.dumps(document)
+
+
+def test_plan_renders_forecast_clusters_allocations_and_markdowns(planned):
+    outcome, _ = planned
+    console = Console(record=True, width=160)
     console.print(plan_cli.render_plan(outcome, top=5))
     text = console.export_text()
-    forecast = outcome.results["forecast"]
-    assert "2025-03-03" in text and "2025-05-19" in text  # first and 12th week
-    first = forecast["forecast_by_week"][0]
-    assert f"{first['units']:,.0f}" in text and f"{first['upper']:,.0f}" in text
+    results = outcome.results
+    forecast, inventory, pricing = results["forecast"], results["inventory"], results["pricing"]
+    weeks = forecast["forecast_by_week"]
+    assert weeks[0]["week_start"] == "2025-03-03" and weeks[-1]["week_start"] == "2025-05-19"
+    assert "2025-03-03" in text and "2025-05-19" in text
+    assert f"{weeks[0]['units']:,.0f}" in text and f"{weeks[0]['upper']:,.0f}" in text
     assert f"{forecast['total_demand']:,}" in text
-    assert "Fashion-forward urban" in text and "Value rural" in text
-    assert "Store allocations (top 5 of 50)" in text
-    assert f"{outcome.results['inventory']['manufacturing_qty']:,}" in text
-    assert "40%" in text and "47.40" in text  # week-12 markdown and its price
+    assert all(c["cluster_label"] in text for c in inventory["clusters"])
+    stores = sum(len(c["stores"]) for c in inventory["clusters"])
+    assert f"Store allocations (top 5 of {stores})" in text
+    assert f"{inventory['manufacturing_qty']:,}" in text
+    assert f"{inventory['dc_holdback_total']:,}" in text
+    for step in pricing["markdowns"]:
+        assert f"{step['markdown_pct']:.0%}" in text and f"{step['price']:.2f}" in text
 
 
 def test_board_rendering_shows_each_agent_status_and_progress():
@@ -93,60 +157,37 @@ def test_board_rendering_shows_each_agent_status_and_progress():
     assert "failed" in lines[2] and "Data not found" in lines[2]
 
 
-@contextlib.asynccontextmanager
-async def harness_host(harness: Harness):
-    plugins = HostPlugins(configure=[harness.configure])
-    async with start_host(
-        LocalOptions(port=free_port()), functions_app=harness.function_app(), plugins=plugins, run_timers=False
-    ) as url:
-        yield url
-
-
-async def test_run_plan_streams_reconnects_catches_up_and_fetches_results():
-    harness = Harness(message_delay=0.02, drop_after=6)
-    updates: list[int] = []
-    async with harness_host(harness) as url:
-        outcome = await run_plan(
-            url, STRATEGY, category_id="womens_dresses", timeout=30, poll_interval=0.5,
-            on_update=lambda board: updates.append(len(board.messages)),
-        )
-    assert outcome.status == "completed", outcome.error
-    assert harness.drops == 1
-    sequences = [m["sequence"] for m in outcome.board.messages]
-    assert sorted(sequences) == list(range(1, 3 * 6 + 1))  # every message once, despite the drop
-    assert all(a.status == "completed" for a in outcome.board.agents.values())
-    assert outcome.runtime_status == "completed"
-    assert outcome.results["forecast"]["horizon_weeks"] == 12
-    assert len(outcome.results["inventory"]["clusters"]) == 3
-    assert outcome.results["pricing"]["full_price"] == 79.0
-    assert updates and updates == sorted(updates)
-    document = outcome.document()
-    assert set(document) == {"parameters", "workflow_id", "status", "messages", "results", "error"}
-    assert set(document["results"]) == {"forecast", "inventory", "pricing"}
-    json.dumps(document)
-
-
-async def test_run_plan_reports_a_failed_agent_and_keeps_finished_results():
-    harness = Harness(message_delay=0.01, fail_agent="Inventory Agent")
-    async with harness_host(harness) as url:
-        outcome = await run_plan(url, STRATEGY, timeout=30, poll_interval=0.5)
+async def test_run_plan_reports_a_failed_agent(stack):
+    outcome = await run_plan(
+        stack.base_url, STRATEGY, category_id=SHORT_CATEGORY, timeout=60, poll_interval=0.5
+    )
     assert outcome.status == "failed"
-    assert outcome.error["error_type"] == "DATA_NOT_FOUND"
-    assert outcome.error["details"] == {"agent_name": "Inventory Agent"}
-    assert outcome.results["forecast"] is not None and outcome.results["inventory"] is None
+    assert outcome.runtime_status == "failed"
+    assert outcome.error["error_type"] == "AGENT_EXECUTION_ERROR"
+    assert outcome.error["details"] == {"agent_name": "Demand Agent"}
+    assert "30 weeks of history" in outcome.error["message"]
+    demand = outcome.board.agents["Demand Agent"]
+    assert demand.status == "failed" and "at least 52" in demand.error
+    assert [a.status for a in outcome.board.agents.values()] == ["failed", "pending", "pending"]
+    assert outcome.results == {"forecast": None, "inventory": None, "pricing": None}
 
 
-async def test_run_plan_passes_the_api_error_response_through():
-    async with harness_host(Harness()) as url:
-        outcome = await run_plan(url, "too short", timeout=10)
+async def test_run_plan_passes_the_api_error_response_through(stack):
+    outcome = await run_plan(stack.base_url, "too short", timeout=10)
     assert outcome.status == "failed" and outcome.workflow_id is None
     assert outcome.error["error_type"] == "INVALID_PARAMETERS"
+    assert "strategy_description" in json.dumps(outcome.error["details"])
     assert outcome.error["request_id"]
 
 
-def test_run_plan_unreachable_app_is_a_connection_error():
-    import asyncio
+async def test_run_plan_reports_an_unknown_category_before_starting(stack):
+    outcome = await run_plan(stack.base_url, STRATEGY, category_id="no_such_category", timeout=10)
+    assert outcome.status == "failed" and outcome.workflow_id is None
+    assert outcome.error["error_type"] == "DATA_NOT_FOUND"
+    assert SHORT_CATEGORY in outcome.error["details"]["available_categories"]
 
+
+def test_run_plan_unreachable_app_is_a_connection_error():
     outcome = asyncio.run(run_plan(f"http://127.0.0.1:{free_port()}", STRATEGY, timeout=5))
     assert outcome.status == "failed" and outcome.error["error_type"] == "CONNECTION_ERROR"
 
@@ -157,24 +198,23 @@ def args_for(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-@pytest.mark.parametrize("fail_agent", [None, "Pricing Agent"])
-def test_json_mode_prints_one_document_and_sets_the_exit_code(capsys, fail_agent):
-    harness = Harness(message_delay=0.01, fail_agent=fail_agent)
-    code = plan_cli.main(args_for(STRATEGY, "--json", "--timeout", "30"), embedded=lambda: harness_host(harness))
-    out = capsys.readouterr().out
-    document = json.loads(out)  # exactly one JSON document, nothing else
-    assert out.count("\n") == 1
-    assert code == (0 if fail_agent is None else 1)
-    assert document["status"] == ("completed" if fail_agent is None else "failed")
-    assert document["messages"][0]["type"] == "agent_status"
-    assert document["parameters"]["forecast_horizon_weeks"] == 12
-
-
-def test_human_mode_shows_progress_then_tables_and_errors_on_stderr(capsys):
-    harness = Harness(message_delay=0.01, fail_agent="Pricing Agent")
-    code = plan_cli.main(args_for(STRATEGY, "--timeout", "30"), embedded=lambda: harness_host(harness))
+def test_human_mode_shows_live_progress_and_the_error_on_stderr(stack, capsys):
+    code = plan_cli.main(
+        args_for(STRATEGY, "--category", SHORT_CATEGORY, "--url", stack.base_url, "--timeout", "60")
+    )
     captured = capsys.readouterr()
     assert code == 1
-    assert "Demand Agent" in captured.out and "completed" in captured.out
-    assert "Demand forecast" in captured.out and "Store clusters" in captured.out
-    assert "DATA_NOT_FOUND" in captured.err and "DATA_NOT_FOUND" not in captured.out
+    assert "Demand Agent" in captured.out and "failed" in captured.out
+    assert "Inventory Agent" in captured.out and "pending" in captured.out
+    assert "AGENT_EXECUTION_ERROR" in captured.err and "request id" in captured.err
+    assert "AGENT_EXECUTION_ERROR" not in captured.out
+
+
+def test_embedded_host_is_used_without_url(stack, capsys):
+    @contextlib.asynccontextmanager
+    async def running_stack() -> AsyncIterator[str]:
+        yield stack.base_url
+
+    code = plan_cli.main(args_for("too short", "--json"), embedded=running_stack)
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1 and document["error"]["error_type"] == "INVALID_PARAMETERS"

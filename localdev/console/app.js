@@ -150,9 +150,16 @@ function drawAgent(name) {
   dl.replaceChildren();
   for (const [key, value] of Object.entries(agent.result || {})) {
     if (value == null || typeof value === "object") continue;
-    const shown = typeof value === "number" ? (Math.abs(value) < 1 && value !== 0 ? value.toFixed(3) : fmt(value)) : value;
-    dl.append(el("dt", {}, key.replaceAll("_", " ")), el("dd", {}, shown));
+    dl.append(el("dt", {}, key.replaceAll("_", " ")), el("dd", {}, summaryValue(key, value)));
   }
+}
+
+// Shares and rates (fractions 0-1 in the summaries) read as percentages, counts as numbers.
+const FRACTIONS = /(_pct|_percentage|sell_through|confidence|wape)$/;
+function summaryValue(key, value) {
+  if (typeof value !== "number") return value;
+  if (FRACTIONS.test(key)) return pct(value, 1);
+  return Number.isInteger(value) ? fmt(value) : fmt(value, 2);
 }
 
 function advance(agent, status) {
@@ -175,7 +182,9 @@ function applyMessage(msg) {
   if (msg.type === "agent_status") advance(agent, msg.status);
   else if (msg.type === "progress") {
     advance(agent, "running");
-    if (msg.progress >= agent.progress) { agent.progress = msg.progress; agent.message = msg.message; }
+    // A late progress message (a catch-up after a reconnect) never overwrites a final state.
+    const finished = agent.status === "completed" || agent.status === "failed";
+    if (!finished && msg.progress >= agent.progress) { agent.progress = msg.progress; agent.message = msg.message; }
   } else if (msg.type === "complete") {
     advance(agent, "completed"); agent.progress = 100; agent.result = msg.result; agent.message = "Done";
   } else if (msg.type === "error") {
@@ -288,7 +297,7 @@ async function showResults() {
   if (!forecast && !inventory && !pricing) return;
   $("results").classList.remove("hidden");
   const kpis = [];
-  if (forecast) kpis.push(["Total demand", fmt(forecast.total_demand)], ["Model", forecast.model_used]);
+  if (forecast) kpis.push(["Category", forecast.category_id], ["Total demand", fmt(forecast.total_demand)], ["Model", forecast.model_used]);
   if (inventory) kpis.push(["Manufacture", fmt(inventory.manufacturing_qty)]);
   if (pricing) kpis.push(["Sell-through", pct(pricing.expected_sell_through, 1)], ["Revenue", fmt(pricing.expected_revenue)]);
   $("summary").replaceChildren(...kpis.map(([k, v]) => el("div", { class: "kpi" }, el("b", {}, v), el("span", {}, k))));
@@ -316,6 +325,12 @@ async function showResults() {
   }
 }
 
+// The smallest round axis step (1, 2, 2.5 or 5 times a power of ten) of at least `raw`.
+function niceStep(raw) {
+  const power = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw);
+}
+
 // The forecast line with its 80 % interval band, as inline SVG.
 function drawChart(node, weeks) {
   const W = 900, H = 260, L = 56, R = 16, T = 14, B = 34;
@@ -331,11 +346,12 @@ function drawChart(node, weeks) {
     svg.append(n);
     return n;
   };
-  const max = Math.max(1, ...weeks.map((w) => w.upper)) * 1.08;
+  const step = niceStep(Math.max(1, ...weeks.map((w) => w.upper)) / 4);
+  const max = step * 4;
   const x = (i) => L + (weeks.length === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (weeks.length - 1));
   const y = (v) => T + (H - T - B) * (1 - v / max);
   for (let k = 0; k <= 4; k++) {
-    const v = (max * k) / 4;
+    const v = step * k;
     add("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "axis", "stroke-dasharray": k ? "3 4" : "" });
     add("text", { x: L - 8, y: y(v) + 4, "text-anchor": "end" }, fmt(v));
   }

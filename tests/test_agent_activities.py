@@ -1,0 +1,195 @@
+"""The real agent activities, driven by the local Durable runtime over the real function_app: the
+real orchestrator schedules them, they load their context from a seeded SQLite database, run the
+agents, persist the full results, publish progress to the Web PubSub emulator, and hand back
+summaries. The failure path uses real data too: a category whose history is too short to
+forecast."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+import function_app
+from localdev.durable import DurableRuntime
+from localdev.webpubsub.runner import RunningEmulator, start_emulator
+from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
+from shared.db import get_engine
+from shared.events import fetch_events
+from shared.results import DemandResult, InventoryResult, PricingResult
+from shared.results_store import list_results, load_result
+from shared.sample_data import ensure_sample_data
+from shared.schemas import AGENT_NAMES, SeasonParameters
+from shared.settings import Settings
+from tests.live_stack import import_short_category, reset_app_caches
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+ACCESS_KEY = "AgentActivitiesTestKey0123456789ABCDEFGHIJKLMN"
+SHORT_CATEGORY = "trial_capsule"
+SHORT_WEEKS = 30
+TASK_SCHEDULED = 4
+TASK_COMPLETED = 5
+PARAMETERS = SeasonParameters(
+    forecast_horizon_weeks=10,
+    season_start_date="2025-01-01",
+    replenishment_strategy="weekly",
+    dc_holdback_percentage=0.25,
+)
+# Test-sized pauses between attempts; the policy (3 attempts) and the timeouts stay as shipped.
+SETTINGS = Settings(agent_retry_interval_ms=20)
+
+
+@dataclass(frozen=True)
+class Hub:
+    runtime: DurableRuntime
+    database_url: str
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('activities') / 'app.db'}"
+    ensure_sample_data(get_engine(url), stores=20, weeks=104, categories=2)
+    import_short_category(url, SHORT_CATEGORY, weeks=SHORT_WEEKS, stores=20)
+    return url
+
+
+@pytest.fixture(scope="module")
+def app_settings(database_url: str) -> Iterator[None]:
+    """The activities read DATABASE_URL and the Web PubSub connection from app settings."""
+    names = ("DATABASE_URL", "WebPubSubConnectionString")
+    saved = {name: os.environ.get(name) for name in names}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    reset_app_caches(database_url)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def hub(database_url: str, app_settings: None) -> AsyncIterator[Hub]:
+    emulator: RunningEmulator = await start_emulator(access_key=ACCESS_KEY)
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["WebPubSubConnectionString"] = emulator.connection_string
+    reset_app_caches(database_url)
+    runtime = DurableRuntime(function_app.app, database_url)
+    await runtime.start()
+    try:
+        yield Hub(runtime, database_url)
+    finally:
+        await runtime.stop()
+        await emulator.stop()
+
+
+async def run_workflow(hub: Hub, category_id: str) -> tuple[str, dict[str, Any]]:
+    workflow_id = str(uuid.uuid4())
+    workflow_input = build_workflow_input(
+        workflow_id, f"session-{workflow_id[:8]}", category_id, PARAMETERS, SETTINGS
+    )
+    await hub.runtime.start_new(ORCHESTRATOR_NAME, workflow_id, json.dumps(workflow_input))
+    status = await hub.runtime.wait_for(workflow_id, 60)
+    assert status is not None
+    return workflow_id, status
+
+
+async def scheduled_activities(hub: Hub, workflow_id: str) -> list[str]:
+    history = await hub.runtime.history(workflow_id)
+    return [e["Name"] for e in history if e["EventType"] == TASK_SCHEDULED]
+
+
+async def publish_results(hub: Hub, workflow_id: str) -> list[dict[str, Any]]:
+    """What each publish_message activity returned ({"sequence", "delivered"})."""
+    history = await hub.runtime.history(workflow_id)
+    publishes = {
+        e["EventId"] for e in history
+        if e["EventType"] == TASK_SCHEDULED and e["Name"] == "publish_message"
+    }
+    return [
+        json.loads(e["Result"]) for e in history
+        if e["EventType"] == TASK_COMPLETED and e["TaskScheduledId"] in publishes
+    ]
+
+
+async def test_the_agents_run_persist_and_summarise(hub: Hub):
+    workflow_id, status = await run_workflow(hub, "outerwear")
+
+    assert status["runtimeStatus"] == "Completed", status["output"]
+    output = status["output"]
+    assert output["status"] == "completed" and output["category_id"] == "outerwear"
+    assert list(output["results"]) == list(AGENT_NAMES)
+    custom = status["customStatus"]
+    assert custom["results"] == output["results"]
+    assert [(e["agent_name"], e["status"], e["attempts"]) for e in custom["execution_log"]] == [
+        (name, "completed", 1) for name in AGENT_NAMES
+    ]
+
+    engine = get_engine(hub.database_url)
+    assert list(list_results(engine, workflow_id)) == ["demand", "inventory", "pricing"]
+    demand = load_result(engine, workflow_id, "demand", DemandResult)
+    inventory = load_result(engine, workflow_id, "inventory", InventoryResult)
+    pricing = load_result(engine, workflow_id, "pricing", PricingResult)
+    # What went through the orchestrator is exactly each persisted result's summary.
+    assert output["results"]["Demand Agent"] == demand.summary()
+    assert output["results"]["Inventory Agent"] == inventory.summary()
+    assert output["results"]["Pricing Agent"] == pricing.summary()
+    assert demand.category_id == "outerwear" and len(demand.forecast_by_week) == 10
+    assert inventory.manufacturing_qty == demand.total_demand + demand.safety_stock_units
+    assert sum(len(c.stores) for c in inventory.clusters) == 20
+    assert len(json.dumps(output)) < 4096  # summaries, never per-row data
+
+    messages = fetch_events(engine, workflow_id).events
+    progress = {
+        name: [
+            m["progress"] for m in messages if m["type"] == "progress" and m["agent_name"] == name
+        ]
+        for name in AGENT_NAMES
+    }
+    assert all(values and values == sorted(values) for values in progress.values()), progress
+    assert [m["agent_name"] for m in messages if m["type"] == "complete"] == list(AGENT_NAMES)
+    published = await publish_results(hub, workflow_id)
+    assert published and all(p["delivered"] for p in published)  # the emulator took them all
+
+
+async def test_a_too_short_history_fails_the_demand_agent_and_stops_the_chain(hub: Hub):
+    workflow_id, status = await run_workflow(hub, SHORT_CATEGORY)
+
+    assert status["runtimeStatus"] == "Failed"
+    assert "Demand Agent failed after 3 attempt(s)" in status["output"]
+    custom = status["customStatus"]
+    assert custom["status"] == "failed" and custom["results"] == {}
+    error = custom["error"]
+    assert error["error_type"] == "AGENT_EXECUTION_ERROR" and error["agent_name"] == "Demand Agent"
+    assert f"has {SHORT_WEEKS} weeks of history" in error["message"]
+    assert "at least 52" in error["message"] and "DataNotFoundError" in error["message"]
+    assert custom["execution_log"] == [
+        {**custom["execution_log"][0], "agent_name": "Demand Agent", "status": "failed",
+         "attempts": 3, "error_type": "AGENT_EXECUTION_ERROR"}
+    ]
+
+    scheduled = await scheduled_activities(hub, workflow_id)
+    agents = [name for name in scheduled if name != "publish_message"]
+    assert agents == ["demand_agent"] * 3  # retried, then the chain stopped
+    assert list_results(get_engine(hub.database_url), workflow_id) == {}
+    messages = fetch_events(get_engine(hub.database_url), workflow_id).events
+    assert {m["agent_name"] for m in messages} == {"Demand Agent"}
+    errors = [m for m in messages if m["type"] == "error"]
+    assert len(errors) == 1 and errors[0]["error_type"] == "AGENT_EXECUTION_ERROR"
+    assert "weeks of history" in errors[0]["error_message"]
+
+
+async def test_an_unknown_category_fails_with_the_categories_that_exist(hub: Hub):
+    workflow_id, status = await run_workflow(hub, "no_such_category")
+
+    assert status["runtimeStatus"] == "Failed"
+    error = status["customStatus"]["error"]
+    assert "Unknown category 'no_such_category'" in error["message"]
+    assert "outerwear" in error["message"]
+    assert list_results(get_engine(hub.database_url), workflow_id) == {}
