@@ -360,13 +360,21 @@ async def test_full_workflow_with_the_real_agents(url, monkeypatch):
 
     events = fetch_events(engine, "wf-real").events
     assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
-    kinds = [(e["type"], e["agent_name"]) for e in events if e["type"] != "progress"]
-    assert kinds == [(kind, agent) for agent in results for kind in ("agent_status", "complete")]
+    kinds = [(e["type"], e.get("status"), e["agent_name"]) for e in events if e["type"] != "progress"]
+    assert kinds == [
+        step
+        for agent in results
+        for step in (
+            ("agent_status", "running", agent),
+            ("complete", None, agent),
+            ("agent_status", "completed", agent),
+        )
+    ]
     publishes = [
         json.loads(e["Result"]) for e in history if e["EventType"] == h.EventType.TASK_COMPLETED
         and "delivered" in (e.get("Result") or "")
     ]
-    assert len(publishes) == 6 and all(p["delivered"] for p in publishes)
+    assert len(publishes) == 9 and all(p["delivered"] for p in publishes)
 
 
 def test_empty_and_unreachable_databases_are_clear_errors(url):
