@@ -18,6 +18,7 @@ import pytest_asyncio
 
 import function_app
 from localdev.durable import DurableRuntime
+from localdev.host import free_port
 from localdev.webpubsub.runner import RunningEmulator, start_emulator
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
 from shared.db import get_engine
@@ -193,3 +194,24 @@ async def test_an_unknown_category_fails_with_the_categories_that_exist(hub: Hub
     assert "Unknown category 'no_such_category'" in error["message"]
     assert "outerwear" in error["message"]
     assert list_results(get_engine(hub.database_url), workflow_id) == {}
+
+
+async def test_the_workflow_completes_while_web_pubsub_is_down(hub: Hub):
+    emulator_connection = os.environ["WebPubSubConnectionString"]
+    os.environ["WebPubSubConnectionString"] = (
+        f"Endpoint=http://127.0.0.1:{free_port()};AccessKey={ACCESS_KEY};Version=1.0;"
+    )
+    reset_app_caches(hub.database_url)
+    try:
+        workflow_id, status = await run_workflow(hub, "outerwear")
+    finally:
+        os.environ["WebPubSubConnectionString"] = emulator_connection
+        reset_app_caches(hub.database_url)
+
+    assert status["runtimeStatus"] == "Completed", status["output"]
+    published = await publish_results(hub, workflow_id)
+    assert len(published) == 9 and not any(p["delivered"] for p in published)
+    # Nothing is lost: every message is in the event log for clients to catch up from.
+    messages = fetch_events(get_engine(hub.database_url), workflow_id).events
+    assert [m["sequence"] for m in messages] == list(range(1, len(messages) + 1))
+    assert [m["agent_name"] for m in messages if m["type"] == "complete"] == list(AGENT_NAMES)
