@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import os
-import re
 import signal
 import socket
 import threading
@@ -33,6 +31,8 @@ from aiohttp import web
 from azure.functions.timer import TimerRequest
 
 from localdev.functions import FunctionEntry, index_app
+from localdev.ncrontab import Schedule, parse_schedule
+from localdev.routes import Route, build_routes, route_prefix_from
 from shared.http import REQUEST_ID_HEADER
 from shared.schemas import ErrorResponse
 
@@ -88,119 +88,6 @@ class HostPlugins:
 
 
 PluginFactory = Callable[[LocalOptions], HostPlugins]
-
-
-# --------------------------------------------------------------------------- routes
-
-_PARAM = re.compile(r"^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+)(?:\(([^)]*)\))?)?(\?)?\}$")
-_CONSTRAINTS: dict[str, str] = {
-    "int": r"-?\d+",
-    "long": r"-?\d+",
-    "double": r"-?\d+(?:\.\d+)?",
-    "float": r"-?\d+(?:\.\d+)?",
-    "decimal": r"-?\d+(?:\.\d+)?",
-    "bool": r"(?i:true|false)",
-    "alpha": r"[A-Za-z]+",
-    "guid": r"[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}",
-}
-
-
-@dataclass(frozen=True)
-class Route:
-    """One HTTP function's compiled route template."""
-
-    entry: FunctionEntry
-    template: str
-    pattern: re.Pattern[str]
-    methods: frozenset[str] | None
-    precedence: tuple[int, ...]
-
-    def match(self, path: str) -> dict[str, str] | None:
-        found = self.pattern.fullmatch(path)
-        if found is None:
-            return None
-        return {k: v for k, v in found.groupdict().items() if v is not None}
-
-
-def compile_route(template: str) -> tuple[re.Pattern[str], tuple[int, ...]]:
-    """Compile a Functions route template into a regex and its matching precedence.
-
-    Supported like the host's routing: literal segments (case-insensitive), `{name}`,
-    `{name:constraint}` (int, long, double, float, decimal, bool, alpha, guid, minlength(n),
-    maxlength(n), length(n), regex(...)), optional `{name?}` and catch-all `{*name}`.
-    Precedence ranks literal < constrained < plain < optional < catch-all per segment, so
-    `items/new` wins over `items/{id}` whatever order the functions were registered in.
-    """
-    parts = [p for p in template.strip("/").split("/") if p]
-    regex = ""
-    ranks: list[int] = []
-    for part in parts:
-        param = _PARAM.match(part)
-        if param is None:
-            regex += "/" + re.escape(part)
-            ranks.append(0)
-            continue
-        catch_all, name, constraint, argument, optional = param.groups()
-        if catch_all:
-            regex += f"(?:/(?P<{name}>.*))?"
-            ranks.append(4)
-            continue
-        body = _constraint_regex(constraint, argument)
-        if optional:
-            regex += f"(?:/(?P<{name}>{body}))?"
-            ranks.append(3)
-        else:
-            regex += f"/(?P<{name}>{body})"
-            ranks.append(1 if constraint else 2)
-    return re.compile(regex, re.IGNORECASE), tuple(ranks)
-
-
-def _constraint_regex(constraint: str | None, argument: str | None) -> str:
-    if constraint is None:
-        return r"[^/]+"
-    kind = constraint.lower()
-    if kind in _CONSTRAINTS:
-        return _CONSTRAINTS[kind]
-    if kind == "regex" and argument:
-        return f"(?:{argument})"
-    if kind in ("minlength", "maxlength", "length") and argument:
-        low, high = {"minlength": (argument, ""), "maxlength": ("1", argument)}.get(
-            kind, (argument, argument)
-        )
-        return rf"[^/]{{{low},{high}}}"
-    raise ValueError(f"unsupported route constraint: {constraint}")
-
-
-def build_routes(entries: Sequence[FunctionEntry], route_prefix: str) -> list[Route]:
-    """The HTTP functions' routes under the prefix, most specific first."""
-    routes = []
-    prefix = route_prefix.strip("/")
-    for entry in entries:
-        if entry.trigger_type != "httpTrigger":
-            continue
-        trigger = entry.trigger
-        template = "/".join(p for p in (prefix, trigger.get("route") or entry.name) if p)
-        pattern, precedence = compile_route(template)
-        methods = trigger.get("methods")
-        routes.append(
-            Route(
-                entry=entry,
-                template=template,
-                pattern=pattern,
-                methods=frozenset(m.upper() for m in methods) if methods else None,
-                precedence=precedence,
-            )
-        )
-    return sorted(routes, key=lambda r: (r.precedence + (5,) * 32)[:32])
-
-
-def route_prefix_from(host_json: Path) -> str:
-    """`extensions.http.routePrefix` from host.json; "api" when absent, like the host."""
-    try:
-        data = json.loads(host_json.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return "api"
-    return data.get("extensions", {}).get("http", {}).get("routePrefix", "api")
 
 
 # --------------------------------------------------------------------------- invocation
@@ -345,107 +232,6 @@ def error_json(
         content_type="application/json",
         headers={REQUEST_ID_HEADER: request_id, **(headers or {})},
     )
-
-
-# --------------------------------------------------------------------------- NCRONTAB
-
-_CRON_FIELDS = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
-_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
-_DAYS = "sun mon tue wed thu fri sat".split()
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A timer schedule: six NCRONTAB fields (sec min hour day month dow) or a fixed interval
-    ("hh:mm:ss", which the host also accepts)."""
-
-    fields: tuple[frozenset[int], ...] | None = None
-    interval: timedelta | None = None
-
-    def next_after(self, moment: datetime) -> datetime:
-        """The first fire time strictly after `moment` (UTC, whole seconds)."""
-        start = moment.replace(microsecond=0) + timedelta(seconds=1)
-        if self.interval is not None:
-            return start - timedelta(seconds=1) + self.interval
-        assert self.fields is not None
-        seconds, minutes, hours, days, months, weekdays = self.fields
-        t = start
-        limit = start + timedelta(days=366 * 5)
-        while t < limit:
-            if t.month not in months:
-                t = (t.replace(day=1, hour=0, minute=0, second=0) + timedelta(days=32)).replace(day=1)
-            elif t.day not in days or (t.isoweekday() % 7) not in weekdays:
-                t = t.replace(hour=0, minute=0, second=0) + timedelta(days=1)
-            elif t.hour not in hours:
-                t = t.replace(minute=0, second=0) + timedelta(hours=1)
-            elif t.minute not in minutes:
-                t = t.replace(second=0) + timedelta(minutes=1)
-            elif t.second not in seconds:
-                t += timedelta(seconds=1)
-            else:
-                return t
-        raise ValueError("schedule never fires")
-
-
-def parse_schedule(expression: str, environ: dict[str, str] | None = None) -> Schedule:
-    """Parse a timer trigger schedule; `%NAME%` is resolved from app settings like the host.
-
-    Fields accept `*`, `N`, `A-B`, lists `A,B`, steps `*/N` and `A-B/N`, and month/day names.
-    Day of month and day of week must both match (NCRONTAB semantics).
-    """
-    text = expression.strip()
-    setting = re.fullmatch(r"%([^%]+)%", text)
-    if setting:
-        env = os.environ if environ is None else environ
-        if setting.group(1) not in env:
-            raise ValueError(f"app setting {setting.group(1)} for the schedule is not set")
-        text = env[setting.group(1)].strip()
-    interval = re.fullmatch(r"(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})", text)
-    if interval:
-        d, h, m, s = (int(g or 0) for g in interval.groups())
-        span = timedelta(days=d, hours=h, minutes=m, seconds=s)
-        if span <= timedelta(0):
-            raise ValueError(f"timer interval must be positive: {expression!r}")
-        return Schedule(interval=span)
-    parts = text.split()
-    if len(parts) != 6:
-        raise ValueError(f"NCRONTAB schedule needs 6 fields (sec min hour day month dow): {expression!r}")
-    fields = []
-    for index, (part, (low, high)) in enumerate(zip(parts, _CRON_FIELDS)):
-        names = _MONTHS if index == 4 else _DAYS if index == 5 else None
-        fields.append(frozenset(_cron_field(part, low, high, names)))
-    return Schedule(fields=tuple(fields))
-
-
-def _cron_field(part: str, low: int, high: int, names: list[str] | None) -> set[int]:
-    def value(token: str) -> int:
-        if names and token.lower()[:3] in names:
-            return names.index(token.lower()[:3]) + (1 if names is _MONTHS else 0)
-        number = int(token)
-        if names is _DAYS and number == 7:
-            number = 0
-        if not low <= number <= high:
-            raise ValueError(f"{token} outside {low}-{high}")
-        return number
-
-    result: set[int] = set()
-    for item in part.split(","):
-        span, _, step_text = item.partition("/")
-        step = int(step_text) if step_text else 1
-        if step < 1:
-            raise ValueError(f"step must be >= 1: {item!r}")
-        if span == "*":
-            first, last = low, high
-        elif "-" in span:
-            a, b = span.split("-", 1)
-            first, last = value(a), value(b)
-        else:
-            first = value(span)
-            last = high if step_text else first
-        result.update(range(first, last + 1, step))
-    if not result:
-        raise ValueError(f"empty cron field: {part!r}")
-    return result
 
 
 # --------------------------------------------------------------------------- the host

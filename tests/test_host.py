@@ -22,16 +22,9 @@ import httpx
 import pytest
 
 from localdev.functions import index_app
-from localdev.host import (
-    HostPlugins,
-    LocalOptions,
-    Service,
-    build_routes,
-    compile_route,
-    free_port,
-    parse_schedule,
-    start_host,
-)
+from localdev.host import HostPlugins, LocalOptions, Service, free_port, start_host
+from localdev.ncrontab import parse_schedule
+from localdev.routes import build_routes, compile_route
 
 ROOT = Path(__file__).resolve().parents[1]
 
