@@ -20,9 +20,9 @@ import jwt
 from azure.messaging.webpubsubservice import WebPubSubServiceClient
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.db import get_engine
+from shared.db import ensure_schema, get_engine
 from shared.errors import DataNotFoundError, InvalidParametersError, invalid_from_validation
-from shared.events import MAX_FETCH, WorkflowId, create_event_tables, fetch_events
+from shared.events import MAX_FETCH, WorkflowId, fetch_events
 from shared.http import http_endpoint, json_response
 from shared.progress import group_for, iso_z
 from shared.schemas import SessionId
@@ -107,7 +107,7 @@ async def events_response(
     runtime does not know the instance: a workflow that just started may have none yet."""
     query = _validated(EventsQuery, {"workflow_id": workflow_id, "after": _parse_after(after)})
     engine = get_engine(database_url)
-    create_event_tables(engine)
+    ensure_schema(engine)
     page = fetch_events(engine, query.workflow_id, query.after)
     if page.last_sequence == 0 and not await _instance_known(client, query.workflow_id):
         raise DataNotFoundError(

@@ -62,8 +62,22 @@ def dispose_engine(url: str) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that is missing; safe to call on every start."""
+    """Create every app table that is missing; safe to call on every start."""
+    import shared.events  # noqa: F401 - registers the event-log tables on Base
+    import shared.tables  # noqa: F401 - registers the data and result tables on Base
+
     Base.metadata.create_all(engine)
+    _schema_ready.add(str(engine.url))
+
+
+_schema_ready: set[str] = set()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """`create_schema` once per database per process, for request paths that must not pay a
+    schema check on every call."""
+    if str(engine.url) not in _schema_ready:
+        create_schema(engine)
 
 
 @contextmanager

@@ -19,3 +19,17 @@ def fresh_durable_client_session():
         http_utils._client_session = None
         http_utils._session_lock = asyncio.Lock()
     yield
+
+
+@pytest.fixture
+async def runtime(tmp_path):
+    """The local Durable runtime over the test app (real orchestrator, scripted activities)."""
+    from localdev.durable import DurableRuntime
+    from tests.durable_app import SCRIPT, app
+
+    SCRIPT.reset()
+    rt = DurableRuntime(app, f"sqlite:///{tmp_path}/hub.db")
+    await rt.start()
+    yield rt
+    await rt.stop()
+    SCRIPT.reset()

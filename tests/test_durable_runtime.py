@@ -20,16 +20,6 @@ from shared.schemas import SeasonParameters
 from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 
 
-@pytest.fixture
-async def runtime(tmp_path):
-    SCRIPT.reset()
-    rt = DurableRuntime(app, f"sqlite:///{tmp_path}/hub.db")
-    await rt.start()
-    yield rt
-    await rt.stop()
-    SCRIPT.reset()
-
-
 def season_input(workflow_id, settings=None):
     parameters = SeasonParameters.model_validate(PARAMETERS)
     return json.dumps(

@@ -22,16 +22,6 @@ AGENTS = [
 ]
 
 
-@pytest.fixture
-async def runtime(tmp_path):
-    SCRIPT.reset()
-    rt = DurableRuntime(app, f"sqlite:///{tmp_path}/hub.db")
-    await rt.start()
-    yield rt
-    await rt.stop()
-    SCRIPT.reset()
-
-
 async def run(rt, workflow_id="wf-1", settings=None, weeks=12, timeout=15.0):
     parameters = SeasonParameters.model_validate({**PARAMETERS, "forecast_horizon_weeks": weeks})
     workflow_input = build_workflow_input(
