@@ -14,9 +14,8 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict
 
-from shared.events import WorkflowId
 from shared.progress import Publisher, get_publisher
-from shared.schemas import SessionId
+from shared.schemas import SessionId, WorkflowId
 
 logger = logging.getLogger(__name__)
 

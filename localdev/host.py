@@ -262,7 +262,7 @@ class FunctionsHost:
         app = web.Application(client_max_size=16 * 1024**2)
         app.router.add_get("/", self._console_index)
         app.router.add_static("/console/", self.console_dir, show_index=False)
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._dispatch)
         app.on_startup.append(self._start_timers)
         app.on_cleanup.append(self._stop_timers)
         return app

@@ -22,10 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.db import ensure_schema, get_engine
 from shared.errors import DataNotFoundError, InvalidParametersError, invalid_from_validation
-from shared.events import MAX_FETCH, WorkflowId, fetch_events
+from shared.events import MAX_FETCH, fetch_events
 from shared.http import http_endpoint, json_response
 from shared.progress import group_for, iso_z
-from shared.schemas import SessionId
+from shared.schemas import SessionId, WorkflowId
 from shared.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

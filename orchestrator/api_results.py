@@ -12,13 +12,12 @@ from typing import TypeVar
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.db import get_engine
-from shared.errors import ContextAssemblyError, DataNotFoundError, InvalidParametersError
-from shared.events import WorkflowId
-from shared.http import http_endpoint, json_response
+from shared.errors import ContextAssemblyError, DataNotFoundError
+from shared.http import http_endpoint, json_response, parse_workflow_id, route_workflow_id
 from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.results_store import latest_workflow_with, load_result
 from shared.settings import get_settings
@@ -26,19 +25,6 @@ from shared.settings import get_settings
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 bp = df.Blueprint()
-
-_WORKFLOW_ID = TypeAdapter(WorkflowId)
-
-
-def _workflow_id(raw: str | None) -> str:
-    try:
-        return _WORKFLOW_ID.validate_python(raw)
-    except ValidationError:
-        raise InvalidParametersError(
-            "Invalid workflow id",
-            details={"workflow_id": (raw or "")[:140]},
-            suggestions=["Use the workflow_id returned by POST /api/orchestrator/run-workflow."],
-        ) from None
 
 
 @contextmanager
@@ -51,7 +37,6 @@ def _reading_results() -> Iterator[None]:
             "The results database cannot be read",
             suggestions=["Check DATABASE_URL and that the database is reachable."],
         ) from None
-
 
 def _stored(workflow_id: str, agent: str, model: type[ModelT]) -> ModelT:
     with _reading_results():
@@ -69,7 +54,7 @@ def _stored(workflow_id: str, agent: str, model: type[ModelT]) -> ModelT:
 
 
 def _result_response(req: func.HttpRequest, agent: str, model: type[BaseModel]) -> func.HttpResponse:
-    workflow_id = _workflow_id(req.route_params.get("workflow_id"))
+    workflow_id = route_workflow_id(req)
     return json_response(_stored(workflow_id, agent, model))
 
 
@@ -107,7 +92,7 @@ def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
                 "No inventory plan has been made yet",
                 suggestions=["Run a workflow: POST /api/orchestrator/run-workflow."],
             )
-    workflow_id = _workflow_id(requested)
+    workflow_id = parse_workflow_id(requested)
     plan = _stored(workflow_id, "inventory", InventoryResult)
     clusters = [
         {

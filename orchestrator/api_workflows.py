@@ -31,7 +31,7 @@ from shared.errors import (
     InvalidParametersError,
     WorkflowFinishedError,
 )
-from shared.http import http_endpoint, json_response, parse_body, read_json
+from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
 from shared.schemas import RunWorkflowRequest
 from shared.settings import Settings, get_settings
 
@@ -211,7 +211,7 @@ async def get_workflow(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Runtime status plus what the orchestrator reported: progress, log, results, error."""
-    workflow_id = req.route_params.get("workflow_id", "")
+    workflow_id = route_workflow_id(req)
     status = await _status_or_none(client, workflow_id, show_input=True)
     if status is None:
         raise _not_found(workflow_id)
@@ -265,7 +265,7 @@ async def terminate_workflow(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Terminate a running workflow; 404 unknown, 409 when it already finished."""
-    workflow_id = req.route_params.get("workflow_id", "")
+    workflow_id = route_workflow_id(req)
     reason = _terminate_reason(req)
     status = await _status_or_none(client, workflow_id)
     if status is None:

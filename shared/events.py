@@ -16,9 +16,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import StringConstraints
 from sqlalchemy import (
     DateTime,
     Engine,
@@ -36,7 +35,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shared.db import Base, session_scope
 
 MAX_FETCH = 1000
-WorkflowId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 _INSERT_ATTEMPTS = 3
 
 

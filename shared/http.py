@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import azure.functions as func
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from shared.errors import InvalidParametersError, error_response, invalid_from_validation
+from shared.schemas import WorkflowId
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,27 @@ def parse_body(req: func.HttpRequest, model: type[ModelT]) -> ModelT:
         return model.model_validate(data)
     except ValidationError as exc:
         raise invalid_from_validation(exc) from None
+
+
+_WORKFLOW_ID = TypeAdapter(WorkflowId)
+
+
+def route_workflow_id(req: func.HttpRequest) -> str:
+    """The `{workflow_id}` route value (see `parse_workflow_id`)."""
+    return parse_workflow_id(req.route_params.get("workflow_id") or "")
+
+
+def parse_workflow_id(raw: str) -> str:
+    """A workflow id, or 422: a malformed id can name no workflow, and it must never reach the
+    Durable client or a query."""
+    try:
+        return _WORKFLOW_ID.validate_python(raw)
+    except ValidationError:
+        raise InvalidParametersError(
+            "Invalid workflow id",
+            details={"workflow_id": raw[:140]},
+            suggestions=["Use the workflow_id returned by POST /api/orchestrator/run-workflow."],
+        ) from None
 
 
 def _finish(response: func.HttpResponse, request_id: str) -> func.HttpResponse:

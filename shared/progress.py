@@ -25,8 +25,14 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Engine
 
 from shared.db import get_engine
-from shared.events import WorkflowId, create_event_tables, record_event
-from shared.schemas import WEBSOCKET_MESSAGE, HeartbeatMessage, ProgressMessage, SessionId
+from shared.events import create_event_tables, record_event
+from shared.schemas import (
+    WEBSOCKET_MESSAGE,
+    HeartbeatMessage,
+    ProgressMessage,
+    SessionId,
+    WorkflowId,
+)
 from shared.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

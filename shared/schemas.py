@@ -41,6 +41,7 @@ def _iso_date(value: Any) -> Any:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 SessionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+WorkflowId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 CategoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 

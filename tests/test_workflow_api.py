@@ -192,6 +192,16 @@ async def test_unknown_workflow_is_404(runtime):
         assert error["error_type"] == "DATA_NOT_FOUND"
 
 
+@pytest.mark.parametrize("workflow_id", ["{", "a/b", "x" * 129, "", "id with space"])
+async def test_malformed_workflow_ids_are_422_and_never_reach_the_task_hub(runtime, workflow_id):
+    for name, method in (("get_workflow", "GET"), ("terminate_workflow", "POST")):
+        response, error = await call(
+            runtime, name, method, route_params={"workflow_id": workflow_id}
+        )
+        assert response.status_code == 422, error
+        assert error["error_type"] == "INVALID_PARAMETERS"
+
+
 async def test_terminate_a_stuck_workflow_then_409(runtime, script):
     api_workflows.configure(settings=lambda: fast_settings())
     script.set("demand_agent", "hang")
