@@ -5,6 +5,7 @@ import azure.functions as func
 
 from activities.agent_activities import bp as agents_bp
 from activities.publish import bp as publish_bp
+from orchestrator.api_data import bp as data_bp
 from orchestrator.api_extraction import bp as extraction_bp
 from orchestrator.api_negotiate import bp as negotiate_bp
 from orchestrator.api_results import bp as results_bp
@@ -12,5 +13,15 @@ from orchestrator.api_workflows import bp as workflows_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (extraction_bp, workflows_bp, agents_bp, publish_bp, negotiate_bp, results_bp):
+BLUEPRINTS = (
+    extraction_bp,
+    workflows_bp,
+    agents_bp,
+    publish_bp,
+    negotiate_bp,
+    results_bp,
+    data_bp,
+)
+
+for blueprint in BLUEPRINTS:
     app.register_functions(blueprint)

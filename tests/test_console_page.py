@@ -80,6 +80,10 @@ def test_console_plans_a_season_live_and_shows_the_plan(stack, browser):
 
     browser.get(stack.base_url + "/")
     assert browser.title == "Season planning console"
+    options = (By.CSS_SELECTOR, "#categories option")
+    wait_for(browser, lambda d: len(d.find_elements(*options)) == 3)
+    listed = [o.get_attribute("value") for o in browser.find_elements(*options)]
+    assert listed == ["denim", "outerwear", "swimwear"]  # the sample's, from GET /api/categories
     browser.find_element(By.ID, "extract").click()
     wait_for(browser, lambda d: d.find_element(By.ID, "params-panel").is_displayed())
     weeks = browser.find_element(By.NAME, "forecast_horizon_weeks")

@@ -48,8 +48,13 @@ request_bodies = st.one_of(
     ).map(lambda v: json.dumps(v).encode()),
 )
 route_values = st.text(min_size=1, max_size=80)
+content_types = st.sampled_from(
+    ["application/json", "multipart/form-data; boundary=b0undary", "text/csv", "text/plain"]
+)
 queries = st.dictionaries(
-    st.sampled_from(["session_id", "after", "workflow_id", "x"]), st.text(max_size=40), max_size=3
+    st.sampled_from(["session_id", "after", "workflow_id", "mode", "x"]),
+    st.text(max_size=40),
+    max_size=3,
 )
 
 
@@ -72,8 +77,13 @@ def test_arbitrary_requests_get_documented_answers(client: httpx.Client, route: 
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-    @given(values=st.lists(route_values, min_size=3, max_size=3), query=queries, body=request_bodies)
-    def check(values: list[str], query: dict[str, str], body: bytes) -> None:
+    @given(
+        values=st.lists(route_values, min_size=3, max_size=3),
+        query=queries,
+        body=request_bodies,
+        content_type=content_types,
+    )
+    def check(values: list[str], query: dict[str, str], body: bytes, content_type: str) -> None:
         substitutes = iter(values)
         path = PLACEHOLDER.sub(lambda _m: quote(next(substitutes), safe=""), route)
         response = client.request(
@@ -81,7 +91,7 @@ def test_arbitrary_requests_get_documented_answers(client: httpx.Client, route: 
             f"/api/{path}",
             params=query,
             content=body if method != "GET" else None,
-            headers={"content-type": "application/json"},
+            headers={"content-type": content_type},
         )
         assert response.status_code < 500, (path, response.text)
         request_id = response.headers["x-request-id"]

@@ -411,7 +411,19 @@ async function onRun(event) {
   }
 }
 
+// The categories that can be planned, as suggestions for the category box.
+async function loadCategories() {
+  try {
+    const { categories, default_category_id: fallback } = await api("GET", "/api/categories");
+    $("categories").replaceChildren(...categories.map((c) => el("option", { value: c.category_id }, c.name)));
+    if (fallback) $("category").placeholder = `optional (default: ${fallback})`;
+  } catch (err) {
+    // No data yet: the run itself reports DATA_NOT_FOUND with how to load it.
+  }
+}
+
 $("extract").addEventListener("click", onExtract);
 $("run").addEventListener("click", onRun);
 $("params").addEventListener("input", updateEnd);
 resetAgents();
+loadCategories();

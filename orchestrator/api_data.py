@@ -1,0 +1,92 @@
+"""Data endpoints: which categories can be planned, and CSV upload into the same validated,
+all-or-nothing import path as `python -m localdev load`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared.context import get_assembler
+from shared.data_import import import_csv
+from shared.db import get_engine
+from shared.errors import InvalidParametersError
+from shared.http import MAX_BODY_BYTES, http_endpoint, json_response
+from shared.settings import get_settings
+
+bp = df.Blueprint()
+
+UPLOAD_FIELDS = ("stores", "sales", "categories")
+MAX_UPLOAD_BYTES = 50 * MAX_BODY_BYTES
+IMPORT_MODES = ("replace", "append")
+
+
+@bp.route(route="categories", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+def list_categories(req: func.HttpRequest) -> func.HttpResponse:
+    """The categories with sales history (what run-workflow accepts) and the default one."""
+    categories = get_assembler(get_settings().database_url).list_categories()
+    return json_response(
+        {
+            "default_category_id": categories[0].category_id if categories else None,
+            "categories": [c.model_dump() for c in categories],
+        }
+    )
+
+
+def _uploaded_files(req: func.HttpRequest) -> dict[str, bytes]:
+    content_type = req.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise InvalidParametersError(
+            "Upload CSV files as multipart/form-data",
+            details={"content_type": content_type[:100], "fields": list(UPLOAD_FIELDS)},
+            suggestions=[
+                "curl -F stores=@stores.csv -F sales=@sales.csv "
+                "http://localhost:7071/api/data/import"
+            ],
+        )
+    if len(req.get_body() or b"") > MAX_UPLOAD_BYTES:
+        raise InvalidParametersError(
+            "Upload too large",
+            details={"max_bytes": MAX_UPLOAD_BYTES},
+            suggestions=["Split the sales history by category and upload it in several calls."],
+        )
+    files = {name: req.files[name].read() for name in UPLOAD_FIELDS if name in req.files}
+    unknown = sorted(set(req.files) - set(UPLOAD_FIELDS))
+    if unknown or not files:
+        raise InvalidParametersError(
+            "Expected file fields stores, sales and/or categories",
+            details={"unknown_fields": unknown, "fields": list(UPLOAD_FIELDS)},
+            suggestions=["Name each file part stores, sales or categories."],
+        )
+    return files
+
+
+def _mode(req: func.HttpRequest) -> str:
+    mode = req.params.get("mode", "replace")
+    if mode not in IMPORT_MODES:
+        raise InvalidParametersError(
+            "mode must be replace or append",
+            details={"mode": mode[:40]},
+            suggestions=["replace (default) swaps the uploaded categories; append adds rows."],
+        )
+    return mode
+
+
+@bp.route(route="data/import", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@http_endpoint
+def import_data(req: func.HttpRequest) -> func.HttpResponse:
+    """Import stores/sales/categories CSV files; 422 lists the offending rows and changes
+    nothing. Function-key protected in Azure: it replaces planning data."""
+    mode = _mode(req)
+    files = _uploaded_files(req)
+    report = import_csv(
+        get_engine(get_settings().database_url),
+        stores_csv=files.get("stores"),
+        sales_csv=files.get("sales"),
+        categories_csv=files.get("categories"),
+        replace=mode == "replace",
+    )
+    body: dict[str, Any] = report.model_dump()
+    return json_response(body)
