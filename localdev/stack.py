@@ -48,8 +48,10 @@ def local_stack(options: LocalOptions) -> HostPlugins:
     emulator: list[RunningEmulator] = []
 
     async def seed() -> None:
-        if ensure_sample_data(get_engine(settings.database_url)):
-            logger.info("Created %s and loaded the sample data", settings.database_url)
+        engine = get_engine(settings.database_url)
+        if ensure_sample_data(engine):
+            # engine.url renders any password as ***
+            logger.info("Created %s and loaded the sample data", engine.url)
 
     async def start_pubsub() -> None:
         key = ConnectionString.parse(settings.webpubsub_connection_string.get_secret_value())
