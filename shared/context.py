@@ -19,6 +19,7 @@ database -> ContextAssemblyError (SQLite waits at most the 15 s busy timeout, ne
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -51,6 +52,8 @@ REQUIRED_COLUMNS = {
 SEED_HINT = "Load the sample data with `python -m localdev seed`"
 LOAD_HINT = "or import your own with `python -m localdev load --stores stores.csv --sales sales.csv`"
 _MAX_DERIVED = 64  # cached per-season frames per snapshot (bounded: seasons vary per request)
+
+logger = logging.getLogger(__name__)
 
 _SALES_SQL = text(
     "SELECT week_start_date, store_id, units_sold FROM historical_sales "
@@ -140,10 +143,19 @@ class ContextAssembler:
             raise self._diagnose(exc, action) from exc
 
     def _diagnose(self, exc: SQLAlchemyError, action: str) -> Exception:
-        """Turn a driver error into DataNotFoundError (no schema) or ContextAssemblyError."""
-        detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        """Turn a driver error into DataNotFoundError (no schema) or ContextAssemblyError.
+
+        The client sees the backend, the action and the driver's error class; the driver's text
+        (hosts, users, file paths) goes only to the log, with any password masked."""
+        orig = getattr(exc, "orig", exc)
+        detail = str(orig).splitlines()[0][:200] if str(orig) else type(orig).__name__
+        logger.warning("Database error while %s on %s: %s", action, self._where, detail)
         lowered = detail.lower()
-        base = {"database": self._where, "action": action, "driver_error": detail}
+        base = {
+            "database": self.engine.url.get_backend_name(),
+            "action": action,
+            "driver_error": type(orig).__name__,
+        }
         if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
             return ContextAssemblyError(
                 "The database file is corrupt or is not a database.",
@@ -206,7 +218,7 @@ class ContextAssembler:
                 if missing_tables:
                     raise DataNotFoundError(
                         f"The database has no sales data yet (tables missing: {', '.join(missing_tables)}).",
-                        details={"database": self._where, "missing_tables": missing_tables},
+                        details={"database": self.engine.url.get_backend_name(), "missing_tables": missing_tables},
                         suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
                     )
                 missing = {
@@ -217,7 +229,7 @@ class ContextAssembler:
         if missing:
             raise ContextAssemblyError(
                 "The database tables lack required columns.",
-                details={"database": self._where, "missing_columns": missing},
+                details={"database": self.engine.url.get_backend_name(), "missing_columns": missing},
                 suggestions=["Recreate the schema (`python -m localdev seed --force`) or migrate "
                              "the tables to the documented columns."],
             )
@@ -272,7 +284,7 @@ class ContextAssembler:
     def _empty_error(self) -> DataNotFoundError:
         return DataNotFoundError(
             "The database holds no sales history.",
-            details={"database": self._where},
+            details={"database": self.engine.url.get_backend_name()},
             suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
         )
 
@@ -376,7 +388,7 @@ class ContextAssembler:
         if stores.empty:
             raise DataNotFoundError(
                 "The stores table is empty.",
-                details={"database": self._where},
+                details={"database": self.engine.url.get_backend_name()},
                 suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
             )
         selling = pd.unique(sales["store_id"])

@@ -1,5 +1,6 @@
 """ContextAssembler: contexts, validation errors, caching, invalidation, broken databases."""
 
+import json
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -173,6 +174,7 @@ def test_corrupt_database_file_is_a_clear_error(tmp_path):
         with pytest.raises(ContextAssemblyError) as info:
             ContextAssembler(get_engine(url)).assemble_demand_context("outerwear", PARAMS)
         assert "corrupt" in info.value.message
-        assert info.value.details["database"] == url
+        assert info.value.details["database"] == "sqlite"
+        assert str(path) not in json.dumps(info.value.details)  # no file paths to clients
     finally:
         dispose_engine(url)
