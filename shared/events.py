@@ -66,13 +66,6 @@ class EventPage:
     last_sequence: int
 
 
-def create_event_tables(engine: Engine) -> None:
-    """Create this module's tables if missing (cheaper than the whole schema at publish time)."""
-    Base.metadata.create_all(
-        engine, tables=[WorkflowEventCounter.__table__, WorkflowEvent.__table__]
-    )
-
-
 def record_event(
     engine: Engine,
     *,

@@ -24,8 +24,8 @@ from azure.messaging.webpubsubservice import WebPubSubServiceClient
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Engine
 
-from shared.db import get_engine
-from shared.events import create_event_tables, record_event
+from shared.db import ensure_schema, get_engine
+from shared.events import record_event
 from shared.schemas import (
     WEBSOCKET_MESSAGE,
     HeartbeatMessage,
@@ -113,7 +113,7 @@ class Publisher:
         self._record_lock: AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
-        create_event_tables(engine)
+        ensure_schema(engine)
 
     @property
     def service_client(self) -> WebPubSubServiceClient:
