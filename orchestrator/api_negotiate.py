@@ -1,8 +1,10 @@
 """How a browser gets its progress stream: negotiate a Web PubSub URL, or catch up on events.
 
-`GET /api/orchestrator/negotiate?session_id=...` signs a client token locally with the access
-key (no call to the service, so it works while the service is unreachable): the connection joins
-the session's group on connect and has no roles, so it can neither send nor join another group.
+`GET /api/orchestrator/negotiate?session_id=...` returns a client token: signed locally with the
+access key when the app has one (no call to the service, so it works while the service is
+unreachable), or, keyless (`WebPubSubEndpoint` + managed identity), issued by the service's
+`:generateToken` REST call. Either way the connection joins the session's group on connect and
+has no roles, so it can neither send nor join another group.
 
 `GET /api/orchestrator/workflows/{workflow_id}/events?after=N` returns the recorded messages with
 sequence > N, oldest first, so a client that reconnects misses nothing.
@@ -17,20 +19,30 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 import jwt
-from azure.messaging.webpubsubservice import WebPubSubServiceClient
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.db import ensure_schema, get_engine
-from shared.errors import DataNotFoundError, InvalidParametersError, invalid_from_validation
+from shared.errors import (
+    DataNotFoundError,
+    InvalidParametersError,
+    WebSocketConnectionError,
+    invalid_from_validation,
+)
 from shared.events import MAX_FETCH, fetch_events
 from shared.http import http_endpoint, json_response
 from shared.progress import group_for, iso_z
 from shared.schemas import SessionId, WorkflowId
 from shared.settings import Settings, get_settings
+from shared.webpubsub_client import build_service_client
 
 logger = logging.getLogger(__name__)
 
 MAX_SEQUENCE = 2_147_483_647
+# Keyless tokens cost a REST call; a browser waiting on negotiate should not wait out the SDK's
+# default of ten retries.
+TOKEN_CALL_POLICY: dict[str, Any] = {"retry_total": 2, "connection_timeout": 5, "read_timeout": 5}
 
 bp = df.Blueprint()
 
@@ -53,16 +65,26 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
         raise invalid_from_validation(exc, "query") from None
 
 
-def negotiate_response(session_id: str, settings: Settings) -> dict[str, Any]:
-    """`{url, token, expires_at, hub, group}` for one session's browser."""
+def negotiate_response(
+    session_id: str, settings: Settings, *, credential: TokenCredential | None = None
+) -> dict[str, Any]:
+    """`{url, token, expires_at, hub, group}` for one session's browser. `credential` replaces
+    the managed identity when the app is keyless (tests, other identities)."""
     query = _validated(NegotiateQuery, {"session_id": session_id})
     group = group_for(query.session_id)
-    client = WebPubSubServiceClient.from_connection_string(
-        settings.webpubsub_connection_string.get_secret_value(), hub=settings.webpubsub_hub
-    )
-    access = client.get_client_access_token(
-        roles=[], groups=[group], minutes_to_expire=settings.negotiate_token_minutes
-    )
+    with build_service_client(settings, credential=credential, **TOKEN_CALL_POLICY) as client:
+        try:
+            access = client.get_client_access_token(
+                roles=[], groups=[group], minutes_to_expire=settings.negotiate_token_minutes
+            )
+        except (AzureError, ValueError) as exc:
+            logger.warning("Web PubSub client token not issued: %s", type(exc).__name__)
+            raise WebSocketConnectionError(
+                "Web PubSub did not issue a client token.",
+                details={"reason": type(exc).__name__},
+                suggestions=["Retry in a few seconds; progress is also available from the "
+                             "workflow's events endpoint."],
+            ) from None
     expires = jwt.decode(access["token"], options={"verify_signature": False})["exp"]
     return {
         "url": access["url"],

@@ -3,18 +3,31 @@
 One engine per database URL per process. SQLite gets WAL mode and a busy timeout so concurrent
 activities (threads or processes) wait for each other instead of failing with "database is
 locked"; any other URL (PostgreSQL, Azure SQL) is used as is.
+
+Azure Database for PostgreSQL with Microsoft Entra authentication has no password: a URL whose
+host is `*.postgres.database.azure.com` and that carries no password connects as the managed
+identity (the URL's user is the identity's name), with an Entra access token as the password.
+The token is fetched for each new pooled connection through SQLAlchemy's `do_connect` event and
+cached until shortly before it expires (tokens live about an hour; connections outlive them,
+which PostgreSQL allows: the password is checked only when a connection opens).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from azure.core.credentials import TokenCredential
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from shared.credentials import POSTGRES_SCOPE, CachedToken, default_credential
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+AZURE_POSTGRES_HOST_SUFFIX = ".postgres.database.azure.com"
+
+PasswordProvider = Callable[[], str]
 
 
 class Base(DeclarativeBase):
@@ -36,8 +49,32 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
-def get_engine(url: str) -> Engine:
-    """The process-wide engine for `url`, created on first use."""
+def uses_entra_auth(url: URL) -> bool:
+    """Azure Database for PostgreSQL reached without a password: Entra token authentication."""
+    return (
+        url.get_backend_name() == "postgresql"
+        and url.password is None
+        and (url.host or "").lower().endswith(AZURE_POSTGRES_HOST_SUFFIX)
+    )
+
+
+def _use_password_provider(engine: Engine, password: PasswordProvider) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _fresh_password(_dialect, _record, _cargs, cparams) -> None:  # type: ignore[no-untyped-def]
+        cparams["password"] = password()
+
+
+def entra_password(credential: TokenCredential) -> PasswordProvider:
+    """Entra access tokens for Azure Database for PostgreSQL, cached until near expiry."""
+    return CachedToken(credential, POSTGRES_SCOPE)
+
+
+def get_engine(url: str, *, password: PasswordProvider | None = None) -> Engine:
+    """The process-wide engine for `url`, created on first use.
+
+    `password` is asked for the password of every new connection (e.g. `entra_password(...)`);
+    without it, an Azure PostgreSQL URL without password uses the app's managed identity.
+    """
     with _engines_lock:
         engine = _engines.get(url)
         if engine is None:
@@ -49,6 +86,10 @@ def get_engine(url: str) -> Engine:
                 _configure_sqlite(engine)
             else:
                 engine = create_engine(url, pool_pre_ping=True)
+                if password is None and uses_entra_auth(make_url(url)):
+                    password = entra_password(default_credential())
+                if password is not None:
+                    _use_password_provider(engine, password)
             _engines[url] = engine
         return engine
 

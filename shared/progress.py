@@ -34,6 +34,7 @@ from shared.schemas import (
     WorkflowId,
 )
 from shared.settings import Settings, get_settings
+from shared.webpubsub_client import build_service_client
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +120,8 @@ class Publisher:
     def service_client(self) -> WebPubSubServiceClient:
         with self._client_lock:
             if self._client is None:
-                self._client = WebPubSubServiceClient.from_connection_string(
-                    self._settings.webpubsub_connection_string.get_secret_value(),
-                    hub=self._settings.webpubsub_hub,
+                self._client = build_service_client(
+                    self._settings,
                     retry_total=self._policy.retry_total,
                     retry_backoff_factor=self._policy.retry_backoff_factor,
                     retry_backoff_max=self._policy.retry_backoff_max,

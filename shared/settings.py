@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         SecretStr(DEFAULT_WEBPUBSUB_CONNECTION_STRING),
         validation_alias=_env("WebPubSubConnectionString"),
     )
+    webpubsub_endpoint: str | None = Field(
+        None, pattern=r"^(https?://.+)?$", validation_alias=_env("WebPubSubEndpoint")
+    )
     webpubsub_hub: str = Field("season_planning", validation_alias=_env("WebPubSubHub"))
     negotiate_token_minutes: int = Field(
         60, ge=1, le=1440, validation_alias=_env("NEGOTIATE_TOKEN_MINUTES")

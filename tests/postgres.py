@@ -31,8 +31,11 @@ def _as_postgres_user(args: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Start PostgreSQL on a free loopback port; yield its SQLAlchemy URL; stop and delete it."""
+def postgres_server(password: str | None = None) -> Iterator[str]:
+    """Start PostgreSQL on a free loopback port; yield its SQLAlchemy URL; stop and delete it.
+
+    With `password`, the server checks passwords (scram-sha-256) and the user `app` starts with
+    that one; the URL carries none, so the caller supplies it (as Entra token auth does)."""
     if not (PG_BIN / "initdb").exists():
         pytest.skip("PostgreSQL server binaries are not installed")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
@@ -44,8 +47,15 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(root, user="postgres")
     pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data)]
     try:
+        auth = ["-A", "trust"]
+        if password is not None:
+            pwfile = root / "pwfile"
+            pwfile.write_text(password + "\n")
+            if os.geteuid() == 0:
+                shutil.chown(pwfile, user="postgres")
+            auth = ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
         subprocess.run(
-            _as_postgres_user([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "app"]),
+            _as_postgres_user([str(PG_BIN / "initdb"), "-D", str(data), *auth, "-U", "app"]),
             check=True, capture_output=True, timeout=60,
         )
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"

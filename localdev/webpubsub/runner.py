@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from localdev.webpubsub.entra import EntraTrust
 from localdev.webpubsub.server import Emulator
 
 T = TypeVar("T")
@@ -37,10 +38,11 @@ class RunningEmulator:
 
 
 async def start_emulator(
-    host: str = "127.0.0.1", port: int = 0, *, access_key: str
+    host: str = "127.0.0.1", port: int = 0, *, access_key: str, entra: EntraTrust | None = None
 ) -> RunningEmulator:
-    """Serve the emulator on `host:port` (0 picks a free port) in the current event loop."""
-    emulator = Emulator(access_key)
+    """Serve the emulator on `host:port` (0 picks a free port) in the current event loop;
+    `entra` also admits Microsoft Entra tokens from that issuer on the REST API."""
+    emulator = Emulator(access_key, entra)
     runner = web.AppRunner(
         emulator.build_app(), handle_signals=False, access_log=None, shutdown_timeout=1.0
     )
@@ -58,8 +60,16 @@ class EmulatorThread:
     leaving the block stops the server and joins the thread.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, access_key: str) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        access_key: str,
+        entra: EntraTrust | None = None,
+    ) -> None:
         self._host, self._port, self._access_key = host, port, access_key
+        self._entra = entra
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, daemon=True, name="webpubsub"
@@ -73,7 +83,7 @@ class EmulatorThread:
     def start(self) -> RunningEmulator:
         self._thread.start()
         self.running = self.call(
-            start_emulator(self._host, self._port, access_key=self._access_key)
+            start_emulator(self._host, self._port, access_key=self._access_key, entra=self._entra)
         )
         return self.running
 

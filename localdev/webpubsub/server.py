@@ -2,8 +2,10 @@
 
 REST routes live under `/api/hubs/{hub}` exactly as the service SDK (api-version 2024-12-01)
 builds them and answer with the status codes the SDK expects (202 for sends, 200/204 for
-membership, 200/404 for HEAD checks). Every REST call must carry the service JWT. Clients connect
-to `/client/hubs/{hub}?access_token=...`; a bad token is refused at the handshake with 401.
+membership, 200/404 for HEAD checks). Every REST call must carry the service JWT signed with the
+access key, or, when the emulator is given an `EntraTrust`, a Microsoft Entra token (entra.py).
+Clients connect to `/client/hubs/{hub}?access_token=...`; a bad token is refused at the
+handshake with 401. `:generateToken` issues client tokens for keyless servers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from localdev.webpubsub.auth import (
     sign_client_token,
     verify_client_token,
     verify_service_token,
+)
+from localdev.webpubsub.entra import (
+    EntraAuthError,
+    EntraForbidden,
+    EntraTrust,
+    authorize,
+    is_entra_token,
 )
 from localdev.webpubsub.hub import Connection, Hub, close_connection, deliver_all
 from localdev.webpubsub.odata import compile_filter
@@ -50,8 +59,9 @@ def _error(status: int, code: str, message: str) -> web.Response:
 class Emulator:
     """All hubs of one emulated Web PubSub resource, keyed by the resource's access key."""
 
-    def __init__(self, access_key: str) -> None:
+    def __init__(self, access_key: str, entra: EntraTrust | None = None) -> None:
         self.access_key = access_key
+        self.entra = entra
         self.hubs: dict[str, Hub] = {}
 
     def hub(self, name: str) -> Hub:
@@ -100,15 +110,21 @@ class Emulator:
         if request.match_info.http_exception is not None:
             return _error(request.match_info.http_exception.status, "NotFound", "No such API")
         try:
-            verify_service_token(
-                bearer_token(request.headers.get("Authorization")),
-                self.access_key,
-                host=request.host,
-                path=request.raw_path.split("?", 1)[0],
-                query=list(request.query.items()),
-            )
-        except AuthError as exc:
+            token = bearer_token(request.headers.get("Authorization"))
+            if self.entra is not None and is_entra_token(token):
+                authorize(token, self.entra)
+            else:
+                verify_service_token(
+                    token,
+                    self.access_key,
+                    host=request.host,
+                    path=request.raw_path.split("?", 1)[0],
+                    query=list(request.query.items()),
+                )
+        except (AuthError, EntraAuthError) as exc:
             return _error(401, "Unauthorized", str(exc))
+        except EntraForbidden as exc:
+            return _error(403, "Forbidden", str(exc))
         if "api-version" not in request.query:
             return _error(400, "BadRequest", "api-version query parameter is required")
         if not HUB_NAME.match(request.match_info.get("hub", "")):
@@ -285,6 +301,8 @@ class Emulator:
         minutes = request.query.get("minutesToExpire", "60")
         if not minutes.isdigit() or int(minutes) < 1:
             raise ProtocolError("minutesToExpire must be a positive integer")
+        if request.query.get("clientType", "Default").lower() != "default":
+            raise ProtocolError("the emulator serves the Default client protocol only")
         scheme = "https" if request.secure else "http"
         token = sign_client_token(
             self.access_key,

@@ -5,6 +5,10 @@ The model fills a JSON schema through structured outputs; the schema carries onl
 contract's ranges are checked afterwards, in combine.py, exactly as for the rules extractor.
 Every SDK failure becomes a documented error: unreachable -> 503 with Retry-After, misconfigured
 -> an error naming the app setting to fix (never its value), unusable answer -> 400/422.
+
+Azure OpenAI is reached with its key when `AZURE_OPENAI_API_KEY` is set, otherwise keyless: the
+SDK asks an Entra token provider (the managed identity, which needs the "Cognitive Services
+OpenAI User" role) for a bearer token before each request.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from datetime import date
 
 import httpx2
 import openai
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ClientAuthenticationError
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,6 +30,7 @@ from shared.errors import (
     OrchestratorError,
     ParameterExtractionError,
 )
+from shared.credentials import COGNITIVE_SERVICES_SCOPE, default_credential
 from shared.extraction.combine import Draft, Finding
 from shared.settings import Settings
 
@@ -124,22 +131,31 @@ FEW_SHOT: tuple[tuple[str, SeasonAnswer], ...] = (
 
 
 def is_configured(settings: Settings) -> bool:
-    """An LLM is configured: Azure OpenAI endpoint and key, or an OpenAI(-compatible) key."""
-    azure = bool(settings.azure_openai_endpoint and settings.azure_openai_api_key)
-    return azure or settings.openai_api_key is not None
+    """An LLM is configured: an Azure OpenAI endpoint (with a key, or keyless through the
+    managed identity), or an OpenAI(-compatible) key."""
+    return _uses_azure(settings) or settings.openai_api_key is not None
 
 
 def _uses_azure(settings: Settings) -> bool:
-    return bool(settings.azure_openai_endpoint and settings.azure_openai_api_key)
+    return bool(settings.azure_openai_endpoint)
+
+
+def _uses_identity(settings: Settings) -> bool:
+    return _uses_azure(settings) and not settings.azure_openai_api_key
 
 
 def model_name(settings: Settings) -> str:
     return settings.azure_openai_deployment if _uses_azure(settings) else settings.openai_model
 
 
-def build_client(settings: Settings, http_client: httpx2.Client | None = None) -> openai.OpenAI:
+def build_client(
+    settings: Settings,
+    http_client: httpx2.Client | None = None,
+    credential: TokenCredential | None = None,
+) -> openai.OpenAI:
     """The SDK client, with the timeout and retry budget from settings (the SDK default is a
-    600 s timeout). Build once per process and reuse: it holds the connection pool."""
+    600 s timeout). Build once per process and reuse: it holds the connection pool.
+    `credential` replaces the managed identity for keyless Azure OpenAI."""
     common = {
         "timeout": settings.llm_timeout_seconds,
         "max_retries": settings.llm_max_retries,
@@ -149,6 +165,17 @@ def build_client(settings: Settings, http_client: httpx2.Client | None = None) -
         return openai.AzureOpenAI(
             azure_endpoint=settings.azure_openai_endpoint,
             api_key=settings.azure_openai_api_key.get_secret_value(),
+            api_version=settings.azure_openai_api_version,
+            **common,
+        )
+    if settings.azure_openai_endpoint:
+        from azure.identity import get_bearer_token_provider
+
+        return openai.AzureOpenAI(
+            azure_endpoint=settings.azure_openai_endpoint,
+            azure_ad_token_provider=get_bearer_token_provider(
+                credential or default_credential(), COGNITIVE_SERVICES_SCOPE
+            ),
             api_version=settings.azure_openai_api_version,
             **common,
         )
@@ -166,8 +193,9 @@ def not_configured() -> LanguageModelUnavailableError:
         "No language model is configured.",
         details={"settings": ["AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_KEY"]},
         suggestions=[
-            "Set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY (or OPENAI_API_KEY), "
-            "or set EXTRACTOR=rules to use the deterministic parser."
+            "Set AZURE_OPENAI_ENDPOINT (with AZURE_OPENAI_API_KEY, or keyless through the "
+            "managed identity) or OPENAI_API_KEY, or set EXTRACTOR=rules to use the "
+            "deterministic parser."
         ],
     )
 
@@ -195,7 +223,7 @@ def extract(text: str, client: openai.OpenAI, settings: Settings, today: date) -
             max_tokens=MAX_ANSWER_TOKENS,
             timeout=settings.llm_timeout_seconds,
         )
-    except (openai.OpenAIError, ValidationError) as exc:
+    except (openai.OpenAIError, ValidationError, ClientAuthenticationError) as exc:
         raise map_error(exc, settings) from None
     message = completion.choices[0].message
     if message.refusal:
@@ -288,6 +316,9 @@ def map_error(exc: Exception, settings: Settings) -> OrchestratorError:
     """One SDK exception -> the documented error. Upstream messages are never passed on: an
     authentication error can echo part of the key."""
     azure = _uses_azure(settings)
+    if isinstance(exc, ClientAuthenticationError):
+        logger.warning("No Entra token for Azure OpenAI: %s", type(exc).__name__)
+        return _misconfigured("AZURE_CLIENT_ID", "no managed identity token", 401)
     if isinstance(exc, openai.LengthFinishReasonError):
         return _unreadable("the answer was cut off at the token limit")
     if isinstance(exc, openai.ContentFilterFinishReasonError):
@@ -307,6 +338,12 @@ def map_error(exc: Exception, settings: Settings) -> OrchestratorError:
         status = exc.status_code
         logger.warning("Language model answered HTTP %s", status)
         if status in (401, 403):
+            if _uses_identity(settings):
+                return _misconfigured(
+                    "AZURE_CLIENT_ID",
+                    "identity rejected: it needs the Cognitive Services OpenAI User role",
+                    status,
+                )
             key = "AZURE_OPENAI_API_KEY" if azure else "OPENAI_API_KEY"
             return _misconfigured(key, "credentials rejected", status)
         if status == 404:
