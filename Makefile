@@ -3,8 +3,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# checkov (tests/test_infra.py scans infra/ with it) lives apart: its pins clash with the app's.
+INFRA_VENV := .venv-infra
 
-.PHONY: run test bench chromium
+.PHONY: run test bench chromium infra-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +18,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt | $(BI
 run: $(VENV)/.installed
 	$(BIN)/python -m localdev serve
 
-test: $(VENV)/.installed chromium
+test: $(VENV)/.installed chromium infra-tools
 	$(BIN)/python -m pytest -q
+
+$(INFRA_VENV)/bin/python:
+	$(PYTHON) -m venv $(INFRA_VENV)
+
+$(INFRA_VENV)/.installed: requirements-infra.txt constraints-infra.txt | $(INFRA_VENV)/bin/python
+	$(INFRA_VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements-infra.txt
+	touch $@
+
+infra-tools: $(INFRA_VENV)/.installed
 
 # Headless Chromium + chromedriver for the console page test (Debian packages). Installed with
 # apt-get when missing and apt-get is available; otherwise that test skips itself.

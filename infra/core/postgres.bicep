@@ -1,0 +1,77 @@
+// Azure Database for PostgreSQL flexible server with Microsoft Entra authentication only
+// (password authentication disabled, so there is no admin password anywhere). The app's runtime
+// identity is the Entra administrator; it connects with an access token as its password.
+// Flex Consumption apps without a virtual network have no fixed outbound addresses, hence the
+// "Azure services" firewall rule; TLS is required by the server's default parameters.
+param location string
+param tags object
+param name string
+param databaseName string
+param adminPrincipalId string
+param adminPrincipalName string
+param logAnalyticsWorkspaceId string
+
+@description('Burstable B1ms: 1 vCore, 2 GiB; enough for the planning tables.')
+param skuName string = 'Standard_B1ms'
+
+resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
+  name: name
+  location: location
+  tags: tags
+  sku: { name: skuName, tier: 'Burstable' }
+  properties: {
+    version: '16'
+    storage: { storageSizeGB: 32, autoGrow: 'Enabled' }
+    backup: { backupRetentionDays: 7, geoRedundantBackup: 'Disabled' }
+    highAvailability: { mode: 'Disabled' }
+    network: { publicNetworkAccess: 'Enabled' }
+    authConfig: {
+      activeDirectoryAuth: 'Enabled'
+      passwordAuth: 'Disabled'
+      tenantId: tenant().tenantId
+    }
+  }
+}
+
+resource allowAzureServices 'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules@2024-08-01' = {
+  parent: server
+  name: 'AllowAllAzureServicesAndResourcesWithinAzureIps'
+  properties: { startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0' }
+}
+
+resource administrator 'Microsoft.DBforPostgreSQL/flexibleServers/administrators@2024-08-01' = {
+  parent: server
+  name: adminPrincipalId
+  properties: {
+    principalName: adminPrincipalName
+    principalType: 'ServicePrincipal'
+    tenantId: tenant().tenantId
+  }
+  dependsOn: [allowAzureServices]
+}
+
+resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2024-08-01' = {
+  parent: server
+  name: databaseName
+  properties: { charset: 'UTF8', collation: 'en_US.utf8' }
+  dependsOn: [administrator]
+}
+
+resource logConnections 'Microsoft.DBforPostgreSQL/flexibleServers/configurations@2024-08-01' = {
+  parent: server
+  name: 'log_connections'
+  properties: { value: 'on', source: 'user-override' }
+  dependsOn: [database]
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: server
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [{ category: 'PostgreSQLLogs', enabled: true }]
+  }
+}
+
+output name string = server.name
+output host string = server.properties.fullyQualifiedDomainName
