@@ -157,7 +157,8 @@ module entraApp 'app/entra-app.bicep' = {
   params: {
     uniqueName: 'season-planner-${resourceToken}'
     displayName: 'Season Planner (${environmentName})'
-    redirectUri: 'https://${functionAppName}.azurewebsites.net/.auth/login/aad/callback'
+    // The host name Azure gave the app (Flex apps may get a unique one, not <name>.azurewebsites.net).
+    redirectUri: '${function.outputs.uri}/.auth/login/aad/callback'
     federatedIdentityPrincipalId: identities.outputs.authPrincipalId
     signedInUserId: principalId
   }

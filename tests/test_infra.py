@@ -364,7 +364,7 @@ def test_app_registration_carries_the_roles_and_trusts_the_auth_identity():
     assert all(r["allowedMemberTypes"] == ["User"] and r["isEnabled"] for r in roles.values())
     assert application["web"]["redirectUris"] == ["redirectUri"]
     redirect = bicep("main.bicep")["modules"]["entraApp"]["config"]["params"]["redirectUri"]
-    assert redirect == "https://${functionAppName}.azurewebsites.net/.auth/login/aad/callback"
+    assert redirect == "${function.outputs.uri}/.auth/login/aad/callback"
     credential = next(r for r in entra["resources"].values()
                       if "/federatedIdentityCredentials" in r["type"])
     assert body(credential)["subject"] == "federatedIdentityPrincipalId"

@@ -27,6 +27,8 @@ resource application 'Microsoft.Graph/applications@v1.0' = {
   uniqueName: uniqueName
   displayName: displayName
   signInAudience: 'AzureADMyOrg'
+  // The deployer owns it, so the same person can assign roles and run `azd up` again.
+  owners: { relationshipSemantics: 'append', relationships: [deployer().objectId] }
   web: {
     redirectUris: [redirectUri]
     implicitGrantSettings: { enableIdTokenIssuance: true, enableAccessTokenIssuance: false }
@@ -68,6 +70,7 @@ resource application 'Microsoft.Graph/applications@v1.0' = {
 resource servicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
   appId: application.appId
   appRoleAssignmentRequired: true
+  owners: { relationshipSemantics: 'append', relationships: [deployer().objectId] }
 }
 
 resource plannerForDeployer 'Microsoft.Graph/appRoleAssignedTo@v1.0' = if (!empty(signedInUserId)) {
