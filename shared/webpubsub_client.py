@@ -64,7 +64,7 @@ def build_service_client(
     credential = credential or default_credential()
     if endpoint.lower().startswith("http://"):
         if not is_loopback(endpoint):
-            raise ValueError("WebPubSubEndpoint must be https:// (http:// only for a local emulator)")
+            raise ValueError("WebPubSubEndpoint must be https:// (http:// for a local emulator)")
         options["authentication_policy"] = LoopbackBearerTokenPolicy(credential, WEBPUBSUB_SCOPE)
     return WebPubSubServiceClient(
         endpoint=endpoint, hub=settings.webpubsub_hub, credential=credential, **options

@@ -107,6 +107,11 @@ def resources_of(relative: str, type_: str) -> dict[str, dict[str, Any]]:
             if r["type"] == type_ and not r["existing"]}
 
 
+def declared(relative: str, type_: str, name: str) -> dict[str, Any]:
+    """The declaration of resource `name` (of `type_`) in `relative`."""
+    return body(resources_of(relative, type_)[name])
+
+
 def template_app_settings() -> dict[str, Any]:
     """Every app setting the Function App gets: the app's (main.bicep) and the platform's."""
     app = bicep("main.bicep")["modules"]["function"]["config"]["params"]["appSettings"]
@@ -226,7 +231,8 @@ def test_no_secret_in_app_settings():
 def _role_assignments() -> dict[str, tuple[str, str]]:
     """Role assignments of rbac.bicep: role name -> (scope resource, principal)."""
     found = {}
-    for resource in resources_of("core/rbac.bicep", "Microsoft.Authorization/roleAssignments").values():
+    assignments = resources_of("core/rbac.bicep", "Microsoft.Authorization/roleAssignments")
+    for resource in assignments.values():
         config = body(resource)
         role = dotted(config["properties"]["roleDefinitionId"]["function"]["parameters"]
                       ["resource_name_1"]).removeprefix("roles.")
@@ -267,20 +273,19 @@ def test_one_identity_runs_the_app_and_holds_the_roles():
     assert platform["AzureWebJobsStorage__clientId"] == "runtimeIdentityClientId"
     assert platform["AZURE_CLIENT_ID"] == "runtimeIdentityClientId"
     assert platform["OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"] == "authIdentityClientId"
-    site = body(resources_of("app/function.bicep", "Microsoft.Web/sites")["site"])
+    site = declared("app/function.bicep", "Microsoft.Web/sites", "site")
     deployment = site["properties"]["functionAppConfig"]["deployment"]["storage"]
     assert deployment["authentication"] == {
         "type": "UserAssignedIdentity", "userAssignedIdentityResourceId": "runtimeIdentityId"}
 
 
 def test_postgres_accepts_only_entra_and_the_app_identity_is_admin():
-    server = body(resources_of("core/postgres.bicep",
-                               "Microsoft.DBforPostgreSQL/flexibleServers")["server"])
+    server = declared("core/postgres.bicep", "Microsoft.DBforPostgreSQL/flexibleServers", "server")
     assert server["properties"]["authConfig"]["passwordAuth"] == "Disabled"
     assert server["properties"]["authConfig"]["activeDirectoryAuth"] == "Enabled"
     assert "administratorLoginPassword" not in server["properties"]
-    admin = body(resources_of("core/postgres.bicep",
-                              "Microsoft.DBforPostgreSQL/flexibleServers/administrators")["administrator"])
+    admin = declared("core/postgres.bicep",
+                     "Microsoft.DBforPostgreSQL/flexibleServers/administrators", "administrator")
     assert admin["name"] == "adminPrincipalId"
     assert admin["properties"]["principalType"] == "ServicePrincipal"
 
@@ -289,7 +294,7 @@ def test_postgres_accepts_only_entra_and_the_app_identity_is_admin():
 
 
 def test_function_app_security_defaults():
-    site = body(resources_of("app/function.bicep", "Microsoft.Web/sites")["site"])
+    site = declared("app/function.bicep", "Microsoft.Web/sites", "site")
     assert site["properties"]["httpsOnly"] is True
     config = site["properties"]["siteConfig"]
     assert (config["minTlsVersion"], config["scmMinTlsVersion"], config["ftpsState"]) == \
@@ -302,25 +307,26 @@ def test_function_app_security_defaults():
                             "Microsoft.Web/sites/basicPublishingCredentialsPolicies")
     assert {body(p)["name"]: body(p)["properties"]["allow"] for p in policies.values()} == \
         {"ftp": False, "scm": False}
-    plan = body(resources_of("app/function.bicep", "Microsoft.Web/serverfarms")["plan"])
+    plan = declared("app/function.bicep", "Microsoft.Web/serverfarms", "plan")
     assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
 
 
 def test_data_services_disable_keys():
-    storage = body(resources_of("core/storage.bicep", "Microsoft.Storage/storageAccounts")["account"])
+    storage = declared("core/storage.bicep", "Microsoft.Storage/storageAccounts", "account")
     props = storage["properties"]
     assert (props["allowBlobPublicAccess"], props["allowSharedKeyAccess"]) == (False, False)
     assert (props["minimumTlsVersion"], props["supportsHttpsTrafficOnly"]) == ("TLS1_2", True)
-    wps = body(resources_of("core/webpubsub.bicep", "Microsoft.SignalRService/webPubSub")["service"])
+    wps = declared("core/webpubsub.bicep", "Microsoft.SignalRService/webPubSub", "service")
     assert wps["properties"]["disableLocalAuth"] is True
-    hub = body(resources_of("core/webpubsub.bicep", "Microsoft.SignalRService/webPubSub/hubs")["hub"])
+    hub = declared("core/webpubsub.bicep", "Microsoft.SignalRService/webPubSub/hubs", "hub")
     assert hub["properties"]["anonymousConnectPolicy"] == "Deny"
-    oai = body(resources_of("core/openai.bicep", "Microsoft.CognitiveServices/accounts")["account"])
+    oai = declared("core/openai.bicep", "Microsoft.CognitiveServices/accounts", "account")
     assert oai["properties"]["disableLocalAuth"] is True
-    deployment = body(resources_of("core/openai.bicep",
-                                   "Microsoft.CognitiveServices/accounts/deployments")["deployment"])
+    deployment = declared("core/openai.bicep", "Microsoft.CognitiveServices/accounts/deployments",
+                          "deployment")
     assert deployment["properties"]["model"]["name"] == "gpt-4o-mini"
-    appi = body(resources_of("core/monitoring.bicep", "Microsoft.Insights/components")["applicationInsights"])
+    appi = declared("core/monitoring.bicep", "Microsoft.Insights/components",
+                    "applicationInsights")
     assert appi["properties"]["DisableLocalAuth"] is True
 
 
@@ -343,7 +349,7 @@ def test_diagnostic_logs_reach_log_analytics(module, scopes):
 
 
 def test_easy_auth_requires_entra_sign_in_without_a_secret():
-    auth = body(resources_of("app/auth.bicep", "Microsoft.Web/sites/config")["authSettings"])
+    auth = declared("app/auth.bicep", "Microsoft.Web/sites/config", "authSettings")
     assert auth["name"] == "authsettingsV2"
     props = auth["properties"]
     assert props["platform"]["enabled"] is True

@@ -130,7 +130,8 @@ def test_generate_token_call_matches_the_sdk_request(emulator, issuer, tmp_path)
     assert claims["role"] == ["webpubsub.joinLeaveGroup.g1"]
     assert claims["webpubsub.group"] == ["g1", "g2"]
     assert claims["exp"] - claims["iat"] == 7 * 60
-    assert access["url"].startswith(f"ws://127.0.0.1:{emulator.port}/client/hubs/{HUB}?access_token=")
+    client_url = f"ws://127.0.0.1:{emulator.port}/client/hubs/{HUB}"
+    assert access["url"].startswith(f"{client_url}?access_token=")
     assert credential.requests == [(WEBPUBSUB_SCOPE,)]
 
 
@@ -206,7 +207,8 @@ ANSWER = {
     "replenishment_strategy": "weekly", "dc_holdback_percentage": 0.15, "unit_target": 8000,
     "markdown_checkpoint_week": None, "markdown_threshold": None, "reasoning": "stated",
 }
-SPEC = "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
+SPEC = ("I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. "
+        "15% DC holdback.")
 
 
 def _completion() -> dict:
@@ -267,10 +269,11 @@ def test_azure_openai_identity_problems_name_the_setting(failure):
 
 
 def test_azure_postgres_url_without_password_means_entra():
+    azure_host = "pg-x.postgres.database.azure.com"
     assert uses_entra_auth(make_url(
-        "postgresql+psycopg://id-planner@pg-x.postgres.database.azure.com/planning?sslmode=require"))
+        f"postgresql+psycopg://id-planner@{azure_host}/planning?sslmode=require"))
     assert not uses_entra_auth(make_url(
-        "postgresql+psycopg://u:pw@pg-x.postgres.database.azure.com/planning"))
+        f"postgresql+psycopg://u:pw@{azure_host}/planning"))
     assert not uses_entra_auth(make_url("postgresql+psycopg://app@127.0.0.1:5432/postgres"))
     assert not uses_entra_auth(make_url("sqlite:///x.db"))
 
