@@ -22,6 +22,10 @@ param location string
 @description('Object id of the person running azd: gets the planner and data-admin app roles.')
 param principalId string = ''
 
+@description('Kind of principal running azd; app roles are for users only.')
+@allowed(['User', 'ServicePrincipal', 'Group'])
+param principalType string = 'User'
+
 @description('Web PubSub tier: Free_F1 (20 connections, 20k messages a day) or Standard_S1.')
 @allowed(['Free_F1', 'Standard_S1'])
 param webPubSubSku string = 'Free_F1'
@@ -160,7 +164,7 @@ module entraApp 'app/entra-app.bicep' = {
     // The host name Azure gave the app (Flex apps may get a unique one, not <name>.azurewebsites.net).
     redirectUri: '${function.outputs.uri}/.auth/login/aad/callback'
     federatedIdentityPrincipalId: identities.outputs.authPrincipalId
-    signedInUserId: principalId
+    signedInUserId: principalType == 'User' ? principalId : ''
   }
 }
 

@@ -20,7 +20,7 @@ import azure.durable_functions as df
 import azure.functions as func
 import jwt
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.db import ensure_schema, get_engine
@@ -65,6 +65,17 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
         raise invalid_from_validation(exc, "query") from None
 
 
+def _token_failure(exc: Exception) -> str:
+    """Why no token was issued, in words a client can act on (no exception names, no URLs)."""
+    if isinstance(exc, ClientAuthenticationError):
+        return "the app's identity could not get an Entra token"
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
+        return f"the service answered HTTP {exc.status_code}"
+    if isinstance(exc, AzureError):
+        return "the service is unreachable"
+    return "Web PubSub is not configured"
+
+
 def negotiate_response(
     session_id: str, settings: Settings, *, credential: TokenCredential | None = None
 ) -> dict[str, Any]:
@@ -72,19 +83,19 @@ def negotiate_response(
     the managed identity when the app is keyless (tests, other identities)."""
     query = _validated(NegotiateQuery, {"session_id": session_id})
     group = group_for(query.session_id)
-    with build_service_client(settings, credential=credential, **TOKEN_CALL_POLICY) as client:
-        try:
+    try:
+        with build_service_client(settings, credential=credential, **TOKEN_CALL_POLICY) as client:
             access = client.get_client_access_token(
                 roles=[], groups=[group], minutes_to_expire=settings.negotiate_token_minutes
             )
-        except (AzureError, ValueError) as exc:
-            logger.warning("Web PubSub client token not issued: %s", type(exc).__name__)
-            raise WebSocketConnectionError(
-                "Web PubSub did not issue a client token.",
-                details={"reason": type(exc).__name__},
-                suggestions=["Retry in a few seconds; progress is also available from the "
-                             "workflow's events endpoint."],
-            ) from None
+    except (AzureError, ValueError) as exc:
+        logger.warning("Web PubSub client token not issued: %s", type(exc).__name__)
+        raise WebSocketConnectionError(
+            "Web PubSub did not issue a client token.",
+            details={"reason": _token_failure(exc)},
+            suggestions=["Retry in a few seconds; progress is also available from the "
+                         "workflow's events endpoint."],
+        ) from None
     expires = jwt.decode(access["token"], options={"verify_signature": False})["exp"]
     return {
         "url": access["url"],

@@ -160,6 +160,16 @@ def azd_schema_validator() -> jsonschema.Draft201909Validator:
     return jsonschema.Draft201909Validator(schema, registry=Registry(retrieve=offline))
 
 
+def test_parameters_file_feeds_main_from_the_azd_environment():
+    params = bicep("main.bicep")["parameters"]
+    given = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert set(given) <= set(params), set(given) - set(params)
+    required = {name for name, p in params.items() if p["default"] is None}
+    assert required <= set(given), required - set(given)
+    for name, entry in given.items():
+        assert re.fullmatch(r"\$\{[A-Z_]+(=[^}]*)?\}", entry["value"]), name
+
+
 def test_azure_yaml_matches_azd_schema():
     document = yaml.safe_load((ROOT / "azure.yaml").read_text())
     validator = azd_schema_validator()

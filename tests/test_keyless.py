@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import time
 from datetime import date
 
@@ -168,7 +169,7 @@ def test_identity_without_role_assignment_is_refused(emulator, issuer, tmp_path)
     with pytest.raises(WebSocketConnectionError) as refused:
         negotiate_response("s-1", settings, credential=stranger)
     assert refused.value.status_code == 503
-    assert refused.value.details == {"reason": "HttpResponseError"}
+    assert refused.value.details == {"reason": "the service answered HTTP 403"}
     publisher = Publisher(settings, get_engine(settings.database_url),
                           service_client=build_service_client(settings, credential=stranger))
     try:
@@ -197,7 +198,18 @@ def test_unavailable_identity_is_a_503_not_a_crash(emulator, tmp_path):
     with pytest.raises(WebSocketConnectionError) as refused:
         negotiate_response("s-1", keyless_settings(emulator.endpoint, tmp_path),
                            credential=FakeCredential(no_identity))
+    assert refused.value.details == {"reason": "the app's identity could not get an Entra token"}
     assert "no identity" not in str(refused.value.to_response("r"))
+
+
+def test_unreachable_service_is_a_503(issuer, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with pytest.raises(WebSocketConnectionError) as refused:
+        negotiate_response("s-1", keyless_settings(closed, tmp_path),
+                           credential=issuer.credential(APP_IDENTITY))
+    assert refused.value.details == {"reason": "the service is unreachable"}
 
 
 # --- Azure OpenAI ------------------------------------------------------------------------------
