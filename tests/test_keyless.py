@@ -19,7 +19,7 @@ import jwt
 import psycopg
 import pytest
 from azure.core.credentials import AccessToken
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import make_url, text
@@ -184,8 +184,6 @@ def test_token_from_an_untrusted_issuer_is_unauthorized(emulator, tmp_path):
     forger = Issuer().credential(APP_IDENTITY)  # same claims, another signing key
     client = build_service_client(keyless_settings(emulator.endpoint, tmp_path),
                                   credential=forger, retry_total=0)
-    from azure.core.exceptions import HttpResponseError
-
     with pytest.raises(HttpResponseError) as refused:
         client.send_to_all(message={"x": 1}, content_type="application/json")
     assert refused.value.status_code == 401

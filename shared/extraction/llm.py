@@ -25,12 +25,12 @@ from azure.core.exceptions import ClientAuthenticationError
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.credentials import COGNITIVE_SERVICES_SCOPE, default_credential
 from shared.errors import (
     LanguageModelUnavailableError,
     OrchestratorError,
     ParameterExtractionError,
 )
-from shared.credentials import COGNITIVE_SERVICES_SCOPE, default_credential
 from shared.extraction.combine import Draft, Finding
 from shared.settings import Settings
 
