@@ -420,9 +420,14 @@ async function finish(wf, status) {
   if (status === "terminated" || AGENTS.some((n) => state.agents[n].status === "cancelled")) {
     for (const name of AGENTS) {
       const agent = state.agents[name];
-      if (agent.status === "running" || agent.status === "pending") { agent.status = "cancelled"; agent.message = "Cancelled"; drawAgent(name); }
+      if (agent.status === "running" || agent.status === "pending") {
+        agent.message = agent.status === "running" ? "Stopped while running" : "Not started";
+        agent.status = "cancelled";
+        drawAgent(name);
+      }
     }
-    showNotice("Plan cancelled", "The plan was stopped at your request. Results of agents that had already finished are shown below.");
+    const finished = AGENTS.filter((n) => state.agents[n].status === "completed");
+    showNotice("Plan cancelled", `The plan was stopped at your request. ${finished.length ? `The results of ${finished.join(", ")} are shown below.` : "No agent had finished yet."}`);
   } else {
     const failed = AGENTS.find((n) => state.agents[n].status === "failed");
     if (failed) {
@@ -498,7 +503,7 @@ function dataTable(root, { name, columns, rows, footer, filterPlaceholder }) {
     const list = shown();
     const head = el("tr", {}, ...columns.map((c) => {
       const sorted = view.sortKey === c.key ? (view.descending ? "descending" : "ascending") : "none";
-      const th = el("th", { "aria-sort": sorted, class: c.numeric ? "num" : "", title: "Sort" }, c.label, el("span", { class: "arrow" }, sorted === "ascending" ? " ▲" : sorted === "descending" ? " ▼" : ""));
+      const th = el("th", { "aria-sort": sorted, class: c.numeric && !c.labelLike ? "num" : "", title: "Sort" }, c.label, el("span", { class: "arrow" }, sorted === "ascending" ? " ▲" : sorted === "descending" ? " ▼" : ""));
       th.addEventListener("click", () => {
         view.descending = view.sortKey === c.key ? !view.descending : false;
         view.sortKey = c.key;
@@ -506,7 +511,7 @@ function dataTable(root, { name, columns, rows, footer, filterPlaceholder }) {
       });
       return th;
     }));
-    const body = el("tbody", {}, ...list.map((r) => el("tr", {}, ...columns.map((c) => el("td", { class: c.numeric ? "num" : "" }, c.format ? c.format(r[c.key], r) : r[c.key])))));
+    const body = el("tbody", {}, ...list.map((r) => el("tr", {}, ...columns.map((c) => el("td", { class: c.numeric && !c.labelLike ? "num" : "" }, c.format ? c.format(r[c.key], r) : r[c.key])))));
     const foot = el("tfoot", {}, ...(footer ? footer(rows, list) : []).map((cells) => el("tr", { class: "total" }, ...cells.map((cell, i) => el("td", { class: i ? "num" : "" }, cell)))));
     table.replaceChildren(el("thead", {}, head), body, foot);
     count.textContent = list.length === rows.length ? `${rows.length} rows` : `${list.length} of ${rows.length} rows`;
@@ -525,7 +530,7 @@ function forecastTable(forecast) {
   dataTable($("forecast-table"), {
     name: "Forecast by week", filterPlaceholder: "Filter weeks, e.g. 2025-04", rows,
     columns: [
-      { key: "week", label: "Week", numeric: true }, { key: "week_start", label: "Week starting" },
+      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
       { key: "units", label: "Forecast (units)", numeric: true, format: units },
       { key: "lower", label: "80% range, low", numeric: true, format: units },
       { key: "upper", label: "80% range, high", numeric: true, format: units },
@@ -582,7 +587,7 @@ function replenishmentTable(inventory) {
   dataTable($("replenishment-table"), {
     name: "Replenishment", filterPlaceholder: "Filter weeks", rows,
     columns: [
-      { key: "week", label: "Week", numeric: true }, { key: "week_start", label: "Week starting" },
+      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
       { key: "units", label: "Released from the DC (units)", numeric: true, format: units },
     ],
     footer: (all) => [[`All ${all.length} shipments`, "", units(sum(all, "units"))]],
@@ -594,7 +599,7 @@ function markdownTable(pricing, currency) {
   dataTable($("markdowns-table"), {
     name: "Markdown plan", filterPlaceholder: "Filter weeks", rows,
     columns: [
-      { key: "week", label: "Week", numeric: true }, { key: "week_start", label: "Week starting" },
+      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
       { key: "markdown", label: "Markdown", numeric: true, format: (v) => (v ? `${pct(v)} off` : "full price") },
       { key: "price", label: `Price (${currency})`, numeric: true, format: (v) => money(v, currency) },
     ],
@@ -650,7 +655,7 @@ function niceStep(raw) {
 
 // The forecast line with its 80 % range, titled axes and a legend, as inline SVG.
 function drawChart(node, weeks) {
-  const W = 900, H = 300, L = 78, R = 16, T = 30, B = 54;
+  const W = 900, H = 300, L = 78, R = 34, T = 30, B = 54;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
