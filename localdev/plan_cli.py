@@ -155,6 +155,8 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
         allocation.add_row("DC holdback", "", _num(inventory["dc_holdback_total"]))
         allocation.add_row("Manufacturing", "", _num(inventory["manufacturing_qty"]), style="bold")
         parts.append(allocation)
+        for warning in plan_warnings(outcome):
+            parts.append(Text(f"Warning: {warning}", style="bold yellow"))
     pricing = outcome.results.get("pricing")
     if pricing:
         currency = outcome.currency
@@ -175,6 +177,19 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
             )
         )
     return Group(*parts)
+
+
+def plan_warnings(outcome: PlanOutcome) -> list[str]:
+    """The Inventory agent's warnings, its unit-target check first (when its summary has one)."""
+    summary = outcome.board.agents["Inventory Agent"].result or {}
+    check = summary.get("target_check") or {}
+    sentences: list[str] = []
+    if check.get("message") and check.get("verdict") not in ("within_80", "no_target"):
+        sentences.append(check["message"])
+    if isinstance(summary.get("warnings"), list):
+        sentences += summary["warnings"]
+    sentences += (outcome.results.get("inventory") or {}).get("warnings") or []
+    return list(dict.fromkeys(sentences))
 
 
 def render_error(error: dict[str, Any]) -> Group:

@@ -283,3 +283,50 @@ def test_piped_output_is_plain_lines(stack):
     agent_rows = [line for line in lines if line.lstrip().startswith(("Demand Agent", "Inventory Agent", "Pricing Agent"))]
     assert len(agent_rows) == 3 and all("completed" in row and "100%" in row for row in agent_rows)
     assert "Season parameters" in out and "from your text" in out and "USD" in out
+
+
+def test_plan_warnings_show_the_unit_target_check_first():
+    outcome = PlanOutcome(status="completed")
+    outcome.board.agents["Inventory Agent"].result = {
+        "warnings": ["Holdback asked for but nothing is replenished."],
+        "target_check": {"verdict": "below_80", "message": "The unit target is below the forecast."},
+    }
+    outcome.results["inventory"] = {"warnings": ["Holdback asked for but nothing is replenished."]}
+    assert plan_cli.plan_warnings(outcome) == [
+        "The unit target is below the forecast.", "Holdback asked for but nothing is replenished.",
+    ]
+    outcome.board.agents["Inventory Agent"].result = {"warnings": 0}  # older summaries: a count
+    assert plan_cli.plan_warnings(outcome) == ["Holdback asked for but nothing is replenished."]
+
+
+def test_serve_logs_one_line_per_event_and_wire_logs_only_when_verbose(stack, caplog):
+    import logging
+
+    from localdev import serve_cli
+
+    wire = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+    saved = {name: logging.getLogger(name).level for name in serve_cli.WIRE_LOGGERS}
+    parser = argparse.ArgumentParser()
+    serve_cli.add_arguments(parser)
+    assert parser.parse_args(["--verbose"]).verbose
+    try:
+        serve_cli.configure_logging(verbose=True)
+        assert wire.isEnabledFor(logging.DEBUG)
+        serve_cli.configure_logging(verbose=False)
+        assert not wire.isEnabledFor(logging.INFO)
+        with caplog.at_level(logging.INFO):
+            outcome = asyncio.run(run_plan(stack.base_url, STRATEGY, timeout=60, poll_interval=0.5))
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+    assert outcome.status == "completed"
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    workflow = outcome.workflow_id
+    assert f"Workflow season_workflow started (instance {workflow})" in lines
+    assert any(line.startswith("Workflow season_workflow completed in") and workflow in line for line in lines)
+    for agent in ("demand_agent", "inventory_agent", "pricing_agent"):
+        assert sum(line.startswith(f"Activity {agent} completed") for line in lines) == 1
+    assert any(line.startswith("POST /api/orchestrator/run-workflow -> 202") for line in lines)
+    assert not any("publish_message" in line for line in lines)  # routine: DEBUG only
+    assert not any(line.startswith("GET ") for line in lines)  # successful polls: DEBUG only
+    assert not [r for r in caplog.records if r.name.startswith("azure.core") and r.levelno >= logging.INFO]
