@@ -431,11 +431,13 @@ async function finish(wf, status) {
   } else {
     const failed = AGENTS.find((n) => state.agents[n].status === "failed");
     if (failed) {
-      const agent = state.agents[failed];
+      // The agent's error message; else the workflow status's error (the message was lost).
       const fromStatus = wf && wf.error && typeof wf.error === "object" ? wf.error : {};
+      const error = state.agents[failed].error || { suggestions: [] };
       showError({
-        error_type: agent.error.error_type || fromStatus.error_type, message: agent.error.message,
-        suggestions: agent.error.suggestions.length ? agent.error.suggestions : fromStatus.suggestions || [],
+        error_type: error.error_type || fromStatus.error_type,
+        message: error.message || fromStatus.message || "The agent stopped without saying why.",
+        suggestions: error.suggestions.length ? error.suggestions : fromStatus.suggestions || [],
         request_id: state.workflowId,
       }, failed);
     } else if (status && status !== "completed") {

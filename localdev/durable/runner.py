@@ -351,7 +351,8 @@ class DurableRuntime:
             logger.log(level, "Activity %s completed in %.0f ms (instance %s)",
                        activity.name, elapsed_ms, live.instance.instance_id)
         else:
-            logger.log(max(level, logging.WARNING), "Activity %s failed in %.0f ms (instance %s): %s",
+            logger.log(max(level, logging.WARNING),
+                       "Activity %s failed in %.0f ms (instance %s): %s",
                        activity.name, elapsed_ms, live.instance.instance_id, reason)
         now = self.clock.now()
         if ok:
