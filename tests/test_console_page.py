@@ -292,6 +292,9 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
             assert check["message"] in warnings.text
     assert not browser.find_element(By.ID, "error").is_displayed()
     screenshot(browser, "3-results")
+    browser.execute_script("document.getElementById('allocations-table').scrollIntoView()")
+    browser.execute_script("window.scrollBy(0, -40)")
+    screenshot(browser, "3-store-allocations", whole_page=False)
 
 
 def test_a_second_extraction_replaces_the_whole_form(page):
