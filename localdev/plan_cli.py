@@ -261,7 +261,9 @@ def main(
     err: Console | None = None,
 ) -> int:
     """Plan, print, and exit 0 on success, 1 on failure (the ErrorResponse on stderr)."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # stderr carries the plan's error; the embedded app's own request warnings would repeat it.
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    logging.getLogger("localdev.planner").setLevel(logging.WARNING)
     out = out or Console()
     err = err or Console(stderr=True)
     outcome = asyncio.run(plan(args, out, embedded))

@@ -278,6 +278,7 @@ def test_piped_output_is_plain_lines(stack):
     )
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr == b""
     assert out.endswith("\n") and "\r" not in out and "\x1b[" not in out
     lines = out.splitlines()
     agent_rows = [line for line in lines if line.lstrip().startswith(("Demand Agent", "Inventory Agent", "Pricing Agent"))]
