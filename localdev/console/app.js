@@ -59,8 +59,8 @@ const ERROR_TITLES = {
   INVALID_PARAMETERS: "Some values need fixing",
   DATA_NOT_FOUND: "The data needed for this plan is not there",
   CONTEXT_ASSEMBLY_ERROR: "The planning data could not be read",
-  AGENT_TIMEOUT: "took too long and was stopped",
-  AGENT_EXECUTION_ERROR: "could not finish",
+  AGENT_TIMEOUT: "An agent took too long and was stopped",
+  AGENT_EXECUTION_ERROR: "An agent could not finish",
   LANGUAGE_MODEL_UNAVAILABLE: "The language model is unavailable right now",
   WORKFLOW_NOT_FOUND: "That plan no longer exists",
   ORCHESTRATION_UNAVAILABLE: "The planning service is not available right now",
@@ -126,7 +126,7 @@ function showError(body, agentName) {
   state.errorShown = true;
   const details = body.details || {};
   const title = agentName
-    ? `${agentName} ${ERROR_TITLES[body.error_type] || "could not finish"}`
+    ? `${agentName} ${body.error_type === "AGENT_TIMEOUT" ? "took too long and was stopped" : "could not finish"}`
     : ERROR_TITLES[body.error_type] || "Something went wrong";
   const fields = details.validation_errors || [];
   // Field problems are listed one by one in words; suggestions that point at the response's
