@@ -9,7 +9,7 @@ const TERMINAL = ["completed", "failed", "terminated", "canceled"];
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  sessionId: null, workflowId: null, terminateUrl: null, parameters: null, sources: {},
+  sessionId: null, workflowId: null, parameters: null,
   socket: null, backoff: 500, lastSequence: 0, seen: new Set(), agents: {}, finished: true,
   settling: false, pollTimer: null, categories: {}, defaultCategory: null, categoryId: null,
   errorShown: false,
@@ -709,7 +709,6 @@ async function onExtract() {
     const answer = await api("POST", `${API}/extract-parameters`, { strategy_description: text });
     const { field_sources: sources = {}, ...params } = answer;
     state.parameters = params;
-    state.sources = sources;
     fillForm(params, sources);
     const named = categoryFromText(text);
     if (named) $("category").value = named.category_id;
@@ -725,7 +724,7 @@ async function onRun(event) {
   event.preventDefault();
   if (!$("params").reportValidity()) return;
   clearMessages();
-  Object.assign(state, { workflowId: null, terminateUrl: null, lastSequence: 0, seen: new Set(), finished: false, settling: false, backoff: 500, socket: null });
+  Object.assign(state, { workflowId: null, lastSequence: 0, seen: new Set(), finished: false, settling: false, backoff: 500, socket: null });
   state.sessionId = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).replace(/[^A-Za-z0-9_-]/g, "");
   state.categoryId = $("category").value || state.defaultCategory;
   $("results").classList.add("hidden");
@@ -737,7 +736,6 @@ async function onRun(event) {
     if (state.categoryId) body.category_id = state.categoryId;
     const started = await api("POST", `${API}/run-workflow`, body);
     state.workflowId = started.workflow_id;
-    state.terminateUrl = started.terminate_url;
     $("cancel").classList.remove("hidden");
     await catchUp();
     state.pollTimer = setInterval(pollStatus, 2000);
