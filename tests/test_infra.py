@@ -67,7 +67,7 @@ DEFAULT_IN_AZURE = {
 PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__credential",
     "AzureWebJobsStorage__clientId", "APPLICATIONINSIGHTS_CONNECTION_STRING",
-    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "AZURE_CLIENT_ID",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "AZURE_CLIENT_ID", "AZURE_TOKEN_CREDENTIALS",
     "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID", "WEBSITE_AUTH_AAD_ALLOWED_TENANTS",
 }
 
@@ -282,6 +282,7 @@ def test_one_identity_runs_the_app_and_holds_the_roles():
     platform = settings["parameters"]["arg_2"]
     assert platform["AzureWebJobsStorage__clientId"] == "runtimeIdentityClientId"
     assert platform["AZURE_CLIENT_ID"] == "runtimeIdentityClientId"
+    assert platform["AZURE_TOKEN_CREDENTIALS"] == "ManagedIdentityCredential"
     assert platform["OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"] == "authIdentityClientId"
     site = declared("app/function.bicep", "Microsoft.Web/sites", "site")
     deployment = site["properties"]["functionAppConfig"]["deployment"]["storage"]

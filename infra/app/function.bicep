@@ -42,6 +42,8 @@ var allSettings = union(appSettings, {
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${runtimeIdentityClientId};Authorization=AAD'
   AZURE_CLIENT_ID: runtimeIdentityClientId
+  // DefaultAzureCredential tries only the managed identity here (no developer-tool fallbacks).
+  AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
   OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID: authIdentityClientId
   WEBSITE_AUTH_AAD_ALLOWED_TENANTS: tenant().tenantId
 })
