@@ -149,8 +149,8 @@ def test_main_wires_every_module_that_exists():
 
 
 def azd_schema_validator() -> jsonschema.Draft201909Validator:
-    """azd's published schema (schemas/v1.0/azure.yaml.json of Azure/azure-dev, vendored in
-    infra/schemas/). Its only remote $refs describe AI agent hosts, which this project does not
+    """azd's published schema (schemas/v1.0/azure.yaml.json of Azure/azure-dev at commit
+    ae35809f, vendored in infra/schemas/). Its only remote $refs describe AI agent hosts, which this project does not
     use: they resolve to an empty schema instead of being fetched (no network in tests)."""
     schema = json.loads((INFRA / "schemas" / "azure.yaml.v1.0.json").read_text())
 
