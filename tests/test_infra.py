@@ -160,6 +160,41 @@ def azd_schema_validator() -> jsonschema.Draft201909Validator:
     return jsonschema.Draft201909Validator(schema, registry=Registry(retrieve=offline))
 
 
+def _walk(node: Any):
+    """Every string and property-accessor chain in a parsed template, as text."""
+    if isinstance(node, dict):
+        chain = dotted(node)
+        if isinstance(chain, str):
+            yield chain
+        else:
+            for value in node.values():
+                yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+    elif isinstance(node, str):
+        yield node
+
+
+def test_modules_get_the_parameters_they_declare_and_give_the_outputs_used():
+    """What the Bicep compiler would refuse: unknown or missing module parameters, references
+    to outputs a module does not have."""
+    main = bicep("main.bicep")
+    outputs = {}
+    for name, module in main["modules"].items():
+        declared = bicep(module["detail"]["path"])
+        passed = set(body(module)["params"])
+        assert passed <= set(declared["parameters"]), (name, passed - set(declared["parameters"]))
+        required = {p for p, spec in declared["parameters"].items() if spec["default"] is None}
+        assert required <= passed, (name, required - passed)
+        outputs[name] = set(declared.get("outputs", {}))
+    used = {(m, o) for text in _walk(main)
+            for m, o in re.findall(r"\b(\w+)\.outputs\.(\w+)", text)}
+    assert used, "main.bicep uses no module outputs?"
+    for module, output in used:
+        assert output in outputs[module], f"{module}.outputs.{output} does not exist"
+
+
 def test_parameters_file_feeds_main_from_the_azd_environment():
     params = bicep("main.bicep")["parameters"]
     given = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
