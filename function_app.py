@@ -5,6 +5,7 @@ import azure.functions as func
 
 from activities.agent_activities import bp as agents_bp
 from activities.publish import bp as publish_bp
+from orchestrator.api_console import bp as console_bp
 from orchestrator.api_data import bp as data_bp
 from orchestrator.api_extraction import bp as extraction_bp
 from orchestrator.api_negotiate import bp as negotiate_bp
@@ -21,6 +22,7 @@ BLUEPRINTS = (
     negotiate_bp,
     results_bp,
     data_bp,
+    console_bp,
 )
 
 for blueprint in BLUEPRINTS:

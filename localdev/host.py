@@ -39,8 +39,8 @@ from shared.schemas import ErrorResponse
 
 logger = logging.getLogger(__name__)
 
-CONSOLE_DIR = Path(__file__).with_name("console")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONSOLE_DIR = PROJECT_ROOT / "orchestrator" / "console"  # also served in Azure (api_console.py)
 DEFAULT_PORT = 7071
 DEFAULT_PUBSUB_PORT = 8080
 
