@@ -33,6 +33,7 @@ from azure.functions.timer import TimerRequest
 from localdev.functions import FunctionEntry, index_app
 from localdev.ncrontab import Schedule, parse_schedule
 from localdev.routes import Route, build_routes, route_prefix_from
+from shared.errors import RequestTooLargeError
 from shared.http import REQUEST_ID_HEADER
 from shared.schemas import ErrorResponse
 
@@ -42,6 +43,10 @@ CONSOLE_DIR = Path(__file__).with_name("console")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PORT = 7071
 DEFAULT_PUBSUB_PORT = 8080
+DEFAULT_MAX_REQUEST_BODY_BYTES = 104_857_600
+"""The Functions host's default request body limit (app setting FUNCTIONS_REQUEST_BODY_SIZE_LIMIT,
+100 MB); Azure's front end also caps requests at 210 MB."""
+BODY_SIZE_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
 
 DurableClientProvider = Callable[[dict[str, Any]], str]
 """Given the function's `durableClient` binding (from function.json), the client binding JSON
@@ -72,6 +77,7 @@ class LocalOptions:
     port: int = DEFAULT_PORT
     pubsub_port: int = DEFAULT_PUBSUB_PORT
     database_url: str | None = None
+    max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
 
     @property
     def base_url(self) -> str:
@@ -174,6 +180,35 @@ class DurableRuntimeMissing(Exception):
     """A function takes a durable client but no Durable runtime is plugged into the host."""
 
 
+async def read_body(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it is known to exceed `limit` bytes: from the
+    Content-Length header before reading anything, else while streaming a chunked body, so an
+    oversized body is never held in memory."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body.extend(chunk)
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def too_large(request_id: str, limit: int) -> web.Response:
+    """The 413 ErrorResponse. The connection closes after it, so the rest of the body is only
+    drained (aiohttp's lingering close) and the socket is never reused."""
+    response = error_json(
+        RequestTooLargeError.status_code,
+        RequestTooLargeError.error_type,
+        f"Request body exceeds the host's limit of {limit} bytes",
+        request_id,
+        details={"max_bytes": limit},
+        suggestions=["Send a smaller body; large data sets go through several imports."],
+    )
+    response.force_close()
+    return response
+
+
 def to_http_request(request: web.Request, body: bytes, route_params: dict[str, str]) -> func.HttpRequest:
     headers: dict[str, str] = {}
     for key, value in request.headers.items():
@@ -247,6 +282,7 @@ class FunctionsHost:
     console_dir: Path = CONSOLE_DIR
     run_timers: bool = True
     max_workers: int = 8
+    max_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
 
     def __post_init__(self) -> None:
         entries = list(index_app(self.functions_app).values())
@@ -259,7 +295,7 @@ class FunctionsHost:
         self._timer_tasks: list[asyncio.Task[None]] = []
 
     def web_app(self) -> web.Application:
-        app = web.Application(client_max_size=16 * 1024**2)
+        app = web.Application(client_max_size=self.max_body_bytes)
         app.router.add_get("/", self._console_index)
         app.router.add_static("/console/", self.console_dir, show_index=False)
         app.router.add_route("*", r"/{tail:[\s\S]*}", self._dispatch)
@@ -299,7 +335,10 @@ class FunctionsHost:
     async def _invoke_http(
         self, route: Route, params: dict[str, str], request: web.Request, request_id: str
     ) -> web.Response:
-        http_request = to_http_request(request, await request.read(), params)
+        body = await read_body(request, self.max_body_bytes)
+        if body is None:
+            return too_large(request_id, self.max_body_bytes)
+        http_request = to_http_request(request, body, params)
         try:
             kwargs, invocation_id = self.invoker.arguments(route.entry, http_request)
         except DurableRuntimeMissing:
@@ -400,7 +439,13 @@ async def start_host(
     app = functions_app if functions_app is not None else default_app()
     if route_prefix is None:
         route_prefix = route_prefix_from(PROJECT_ROOT / "host.json")
-    host = FunctionsHost(app, plugins=plugins, route_prefix=route_prefix, run_timers=run_timers)
+    host = FunctionsHost(
+        app,
+        plugins=plugins,
+        route_prefix=route_prefix,
+        run_timers=run_timers,
+        max_body_bytes=options.max_request_body_bytes,
+    )
     started: list[Service] = []
     runner = web.AppRunner(host.web_app(), access_log=None)
     try:
