@@ -47,6 +47,12 @@ DEFAULT_MAX_REQUEST_BODY_BYTES = 104_857_600
 """The Functions host's default request body limit (app setting FUNCTIONS_REQUEST_BODY_SIZE_LIMIT,
 100 MB); Azure's front end also caps requests at 210 MB."""
 BODY_SIZE_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
+MAX_URL_CHARS = 8192
+MAX_QUERY_CHARS = 4096
+"""Azure's limits on the request URL and its query string; longer ones get a 414 ErrorResponse.
+The HTTP parser accepts request lines up to PARSER_LINE_BYTES so that they reach the host (a
+longer line is the parser's plain 400, as a front end's would be)."""
+PARSER_LINE_BYTES = 32 * 1024
 
 DurableClientProvider = Callable[[dict[str, Any]], str]
 """Given the function's `durableClient` binding (from function.json), the client binding JSON
@@ -308,6 +314,15 @@ class FunctionsHost:
 
     async def _dispatch(self, request: web.Request) -> web.Response:
         request_id = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
+        if len(request.raw_path) > MAX_URL_CHARS or len(request.query_string) > MAX_QUERY_CHARS:
+            return error_json(
+                414,
+                "URI_TOO_LONG",
+                "The request URL or its query string is too long",
+                request_id,
+                details={"max_url_chars": MAX_URL_CHARS, "max_query_chars": MAX_QUERY_CHARS},
+                suggestions=["Send long values in the request body."],
+            )
         path = "/" + request.match_info["tail"].strip("/")
         matched = [(route, params) for route in self.routes if (params := route.match(path)) is not None]
         if not matched:
@@ -447,7 +462,7 @@ async def start_host(
         max_body_bytes=options.max_request_body_bytes,
     )
     started: list[Service] = []
-    runner = web.AppRunner(host.web_app(), access_log=None)
+    runner = web.AppRunner(host.web_app(), access_log=None, max_line_size=PARSER_LINE_BYTES)
     try:
         for service in plugins.services:
             await service.start()

@@ -18,6 +18,8 @@ import function_app
 from localdev.functions import index_app
 from localdev.host import (
     DEFAULT_MAX_REQUEST_BODY_BYTES,
+    MAX_QUERY_CHARS,
+    MAX_URL_CHARS,
     LocalOptions,
     free_port,
     start_host,
@@ -117,8 +119,24 @@ def test_huge_or_non_finite_floats_are_a_422_on_the_field(client, number):
 
 
 def test_a_huge_integer_in_a_query_string_is_a_422(client):
-    error = error_of(client.get("/orchestrator/workflows/some-workflow/events", params={"after": HUGE}), 422)
+    after = "9" * (MAX_QUERY_CHARS - len("after="))
+    response = client.get("/orchestrator/workflows/some-workflow/events", params={"after": after})
+    error = error_of(response, 422)
     assert error.details["validation_errors"][0]["field"] == "after"
+
+
+@pytest.mark.parametrize(
+    "query", [{"after": "9" * MAX_QUERY_CHARS}, {"a": "x" * 3000, "b": "y" * 3000}]
+)
+def test_a_query_string_over_azures_limit_is_a_414(client, query):
+    response = client.get("/orchestrator/workflows/some-workflow/events", params=query)
+    error = error_of(response, 414)
+    assert error.details == {"max_url_chars": MAX_URL_CHARS, "max_query_chars": MAX_QUERY_CHARS}
+
+
+def test_a_url_over_azures_limit_is_a_414(client):
+    error = error_of(client.get(f"/orchestrator/workflows/{'w' * MAX_URL_CHARS}"), 414)
+    assert error.error_type == "URI_TOO_LONG"
 
 
 def test_a_huge_integer_in_an_imported_csv_is_a_422_naming_the_row(client):
