@@ -21,10 +21,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="Chromium not installed (`make chromium` installs it)",
-)
+pytestmark = [
+    pytest.mark.real_component("Chromium"),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="Chromium not installed (`make chromium` installs it)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -111,7 +111,8 @@ def test_integers_up_to_the_digit_limit_are_judged_by_the_schema(client):
 
 @pytest.mark.parametrize("number", ["1e999999", "-1e999999", "1" * 5000 + ".5", "NaN", "Infinity"])
 def test_huge_or_non_finite_floats_are_a_422_on_the_field(client, number):
-    body = json.dumps({"session_id": "s1", "parameters": {**PARAMETERS, "dc_holdback_percentage": 0}})
+    parameters = {**PARAMETERS, "dc_holdback_percentage": 0}
+    body = json.dumps({"session_id": "s1", "parameters": parameters})
     body = body.replace('"dc_holdback_percentage": 0', f'"dc_holdback_percentage": {number}')
     error = error_of(post_raw(client, "orchestrator/run-workflow", body), 422)
     fields = [e["field"] for e in error.details["validation_errors"]]
@@ -156,7 +157,10 @@ def test_a_huge_integer_in_an_imported_csv_is_a_422_naming_the_row(client):
     "parameters,field",
     [
         ({"season_start_date": "9999-12-31"}, "parameters.season_start_date"),
-        ({"season_start_date": "9999-12-01", "forecast_horizon_weeks": 52}, "parameters.season_start_date"),
+        (
+            {"season_start_date": "9999-12-01", "forecast_horizon_weeks": 52},
+            "parameters.season_start_date",
+        ),
         ({"season_start_date": "0001-01-01"}, "parameters.season_start_date"),
         ({"season_end_date": "9999-12-31"}, "parameters.season_end_date"),
         ({"season_start_date": "2199-12-31"}, "parameters"),
