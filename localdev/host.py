@@ -77,13 +77,16 @@ class Service:
 
 @dataclass(frozen=True)
 class LocalOptions:
-    """Where the local stack listens and which database it uses (ports fixed before start)."""
+    """Where the local stack listens, which database it uses (ports fixed before start), the
+    host's body limit, and an external Web PubSub (a real service, or an emulator started
+    elsewhere) to use instead of starting the emulator on `pubsub_port`."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     pubsub_port: int = DEFAULT_PUBSUB_PORT
     database_url: str | None = None
     max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
+    pubsub_connection_string: str | None = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
