@@ -12,6 +12,7 @@ from datetime import date
 
 import httpx
 import pytest
+import websockets
 from pydantic import ValidationError
 
 import function_app
@@ -148,6 +149,22 @@ def test_a_huge_integer_in_an_imported_csv_is_a_422_naming_the_row(client):
     response = client.post("/data/import", files={"sales": ("sales.csv", sales, "text/csv")})
     assert 400 <= response.status_code < 500, response.text
     error_of(response, response.status_code)
+
+
+async def join_after_a_huge_integer_frame(url: str) -> dict:
+    async with websockets.connect(url, subprotocols=["json.webpubsub.azure.v1"]) as ws:
+        assert json.loads(await ws.recv())["event"] == "connected"
+        await ws.send('{"type": "joinGroup", "group": "g", "ackId": %s}' % HUGE)
+        await ws.send('{"type": "joinGroup", "group": "g", "ackId": 1}')
+        return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+
+
+def test_the_web_pubsub_emulator_drops_a_frame_with_a_huge_integer_and_keeps_the_connection(
+    client,
+):
+    negotiated = client.get("/orchestrator/negotiate", params={"session_id": "hostile"}).json()
+    ack = asyncio.run(join_after_a_huge_integer_frame(negotiated["url"]))
+    assert (ack["type"], ack["ackId"]) == ("ack", 1)  # answered: the connection is still open
 
 
 # ------------------------------------------------------------------------- extreme dates
