@@ -34,7 +34,7 @@ from localdev.functions import FunctionEntry, index_app
 from localdev.ncrontab import Schedule, parse_schedule
 from localdev.routes import Route, build_routes, route_prefix_from
 from shared.errors import RequestTooLargeError
-from shared.http import REQUEST_ID_HEADER
+from shared.http import REQUEST_ID_HEADER, sane_request_id
 from shared.schemas import ErrorResponse
 
 logger = logging.getLogger(__name__)
@@ -316,7 +316,7 @@ class FunctionsHost:
         return web.FileResponse(self.console_dir / "index.html")
 
     async def _dispatch(self, request: web.Request) -> web.Response:
-        request_id = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
+        request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER)) or str(uuid.uuid4())
         if len(request.raw_path) > MAX_URL_CHARS or len(request.query_string) > MAX_QUERY_CHARS:
             return error_json(
                 414,

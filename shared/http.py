@@ -37,10 +37,19 @@ cheap (its cost grows with the square of the length) and independent of Python's
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+def sane_request_id(value: str | None) -> str | None:
+    """The caller's request id when it is safe to echo in a header and a JSON body (1-128
+    printable ASCII characters), else None."""
+    incoming = (value or "").strip()
+    if incoming and len(incoming) <= 128 and incoming.isascii() and incoming.isprintable():
+        return incoming
+    return None
+
+
 def request_id_for(req: func.HttpRequest, context: Any = None) -> str:
     """The caller's `x-request-id` when it is sane, else the invocation id, else a new uuid."""
-    incoming = (req.headers.get(REQUEST_ID_HEADER) or "").strip()
-    if incoming and len(incoming) <= 128 and incoming.isprintable():
+    incoming = sane_request_id(req.headers.get(REQUEST_ID_HEADER))
+    if incoming:
         return incoming
     invocation_id = getattr(context, "invocation_id", None)
     return str(invocation_id) if invocation_id else str(uuid.uuid4())

@@ -338,3 +338,24 @@ async def test_a_body_at_the_limit_reaches_the_function(small_host):
     assert len(body) == HOST_LIMIT
     assert response.status_code == 200, response.text
     assert response.json()["forecast_horizon_weeks"] == 12
+
+
+# ------------------------------------------------------------------------- request ids
+
+
+@pytest.mark.parametrize("request_id", [b"\xff\xfe", "caf\u00e9".encode(), b"x" * 4000])
+@pytest.mark.parametrize(
+    "request_line", [b"GET /api/no-such-route", b"POST /api/orchestrator/extract-parameters"]
+)
+def test_an_unusable_request_id_is_replaced_not_echoed(stack, request_line, request_id):
+    port = int(stack.base_url.rsplit(":", 1)[1])
+    head = (
+        request_line + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+        b"x-request-id: " + request_id + b"\r\n\r\n{}"
+    )
+    status, headers, body, _ = asyncio.run(raw_exchange(port, head))
+    assert status in (404, 422)
+    error = ErrorResponse.model_validate_json(body)
+    assert error.request_id == headers["x-request-id"]
+    assert request_id.decode("latin-1") not in error.request_id
+
