@@ -25,9 +25,11 @@ from localdev.host import (
     free_port,
     start_host,
 )
+from shared.errors import OrchestratorError
+from shared.extraction import extract_parameters
 from shared.http import MAX_BODY_BYTES, MAX_JSON_INTEGER_DIGITS
-from shared.settings import get_settings
 from shared.schemas import SEASON_DATE_MAX, SEASON_DATE_MIN, ErrorResponse, SeasonParameters
+from shared.settings import Settings, get_settings
 from tests.live_stack import LiveStack, live_stack
 
 HUGE = "9" * 5000
@@ -222,6 +224,17 @@ def test_extraction_never_fails_on_dates_near_the_end_of_the_calendar(client, te
     response = client.post("/orchestrator/extract-parameters", json={"strategy_description": text})
     assert response.status_code in (400, 422)
     error_of(response, response.status_code)
+
+
+@pytest.mark.parametrize("today", [date(9999, 12, 31), date(9999, 12, 27)])
+@pytest.mark.parametrize(
+    "when", ["next month", "next week", "next Monday", "tomorrow", "Jan 5", "today"]
+)
+def test_relative_dates_at_the_end_of_the_calendar_are_client_errors(today, when):
+    text = f"12 weeks starting {when}, weekly replenishment, 15% holdback"
+    with pytest.raises(OrchestratorError) as raised:
+        extract_parameters(text, Settings(EXTRACTOR="rules"), today=today)
+    assert raised.value.status_code in (400, 422)
 
 
 def test_the_season_range_is_inclusive_at_both_ends():
