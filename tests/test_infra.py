@@ -4,7 +4,8 @@ the security defaults, and checkov over infra/ with only the skips infra/.checko
 
 Bicep is read with pycep-parser (a Bicep grammar for Python); nothing here needs Azure or the
 Bicep CLI. checkov runs from its own virtualenv (`make infra-tools`), since its pins clash with
-the app's; it is required under CI and skipped loudly elsewhere when missing.
+the app's; when it is missing the test skips the loud way (tests/real_components.py), which
+fails the run under CI.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import os
 import re
 import subprocess
-import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from shared.db import uses_entra_auth
 from shared.extraction import llm
 from shared.settings import Settings
 from shared.webpubsub_client import uses_identity
+from tests.real_components import skip_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
@@ -150,8 +151,9 @@ def test_main_wires_every_module_that_exists():
 
 def azd_schema_validator() -> jsonschema.Draft201909Validator:
     """azd's published schema (schemas/v1.0/azure.yaml.json of Azure/azure-dev at commit
-    ae35809f, vendored in infra/schemas/). Its only remote $refs describe AI agent hosts, which this project does not
-    use: they resolve to an empty schema instead of being fetched (no network in tests)."""
+    ae35809f, vendored in infra/schemas/). Its only remote $refs describe AI agent hosts, which
+    this project does not use: they resolve to an empty schema instead of being fetched (no
+    network in tests)."""
     schema = json.loads((INFRA / "schemas" / "azure.yaml.v1.0.json").read_text())
 
     def offline(uri: str) -> Resource:
@@ -431,11 +433,7 @@ def test_app_registration_carries_the_roles_and_trusts_the_auth_identity():
 
 def test_checkov_finds_nothing_beyond_the_justified_skips():
     if not CHECKOV.exists():
-        message = f"checkov missing at {CHECKOV}: run `make infra-tools`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        warnings.warn(message, stacklevel=1)
-        pytest.skip(message)
+        skip_missing("checkov", f"not installed at {CHECKOV} (`make infra-tools` installs it)")
     result = subprocess.run(
         [str(CHECKOV), "--config-file", str(INFRA / ".checkov.yaml"), "-d", str(INFRA),
          "--skip-download", "--output", "json", "--quiet", "--compact"],
