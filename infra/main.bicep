@@ -162,13 +162,13 @@ module entraApp 'app/entra-app.bicep' = {
     uniqueName: 'season-planner-${resourceToken}'
     displayName: 'Season Planner (${environmentName})'
     // The host name Azure gave the app (Flex apps may get a unique one, not <name>.azurewebsites.net).
-    redirectUri: '${function.outputs.uri}/.auth/login/aad/callback'
+    redirectUri: '${functionApp.outputs.uri}/.auth/login/aad/callback'
     federatedIdentityPrincipalId: identities.outputs.authPrincipalId
     signedInUserId: principalType == 'User' ? principalId : ''
   }
 }
 
-module function 'app/function.bicep' = {
+module functionApp 'app/function.bicep' = {
   name: 'function'
   scope: rg
   params: {
@@ -200,7 +200,7 @@ module auth 'app/auth.bicep' = {
   name: 'auth'
   scope: rg
   params: {
-    functionAppName: function.outputs.name
+    functionAppName: functionApp.outputs.name
     clientId: entraApp.outputs.clientId
   }
 }
@@ -208,8 +208,8 @@ module auth 'app/auth.bicep' = {
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
-output AZURE_FUNCTION_APP_NAME string = function.outputs.name
-output SERVICE_API_URI string = function.outputs.uri
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output SERVICE_API_URI string = functionApp.outputs.uri
 output ENTRA_APP_CLIENT_ID string = entraApp.outputs.clientId
 output WEBPUBSUB_ENDPOINT string = webPubSubEndpoint
 output AZURE_OPENAI_ENDPOINT string = openAiEndpoint

@@ -115,7 +115,7 @@ def declared(relative: str, type_: str, name: str) -> dict[str, Any]:
 
 def template_app_settings() -> dict[str, Any]:
     """Every app setting the Function App gets: the app's (main.bicep) and the platform's."""
-    app = bicep("main.bicep")["modules"]["function"]["config"]["params"]["appSettings"]
+    app = bicep("main.bicep")["modules"]["functionApp"]["config"]["params"]["appSettings"]
     union = bicep("app/function.bicep")["variables"]["allSettings"]["value"]["function"]
     assert union["parameters"]["arg_1"] == "appSettings"
     return {**app, **union["parameters"]["arg_2"]}
@@ -146,7 +146,7 @@ def test_main_wires_every_module_that_exists():
     for name, module in modules.items():
         assert (INFRA / module["detail"]["path"]).is_file(), name
     assert set(modules) == {"identities", "monitoring", "storage", "webPubSub", "openAi",
-                            "postgres", "rbac", "entraApp", "function", "auth"}
+                            "postgres", "rbac", "entraApp", "functionApp", "auth"}
 
 
 def azd_schema_validator() -> jsonschema.Draft201909Validator:
@@ -254,7 +254,7 @@ def _sample(value: Any) -> Any:
 
 
 def test_template_settings_make_the_app_keyless():
-    app = bicep("main.bicep")["modules"]["function"]["config"]["params"]["appSettings"]
+    app = bicep("main.bicep")["modules"]["functionApp"]["config"]["params"]["appSettings"]
     names = setting_names()
     settings = Settings(**{field: _sample(app[name]) for field, name in names.items()
                            if name in app})
@@ -313,7 +313,7 @@ def test_one_identity_runs_the_app_and_holds_the_roles():
         "identities.outputs.runtimePrincipalId"
     assert dotted(body(main["postgres"])["params"]["adminPrincipalId"]) == \
         "identities.outputs.runtimePrincipalId"
-    function = main["function"]["config"]["params"]
+    function = main["functionApp"]["config"]["params"]
     assert dotted(function["runtimeIdentityClientId"]) == "identities.outputs.runtimeClientId"
     settings = bicep("app/function.bicep")["variables"]["allSettings"]["value"]["function"]
     platform = settings["parameters"]["arg_2"]
@@ -418,7 +418,7 @@ def test_app_registration_carries_the_roles_and_trusts_the_auth_identity():
     assert all(r["allowedMemberTypes"] == ["User"] and r["isEnabled"] for r in roles.values())
     assert application["web"]["redirectUris"] == ["redirectUri"]
     redirect = bicep("main.bicep")["modules"]["entraApp"]["config"]["params"]["redirectUri"]
-    assert redirect == "${function.outputs.uri}/.auth/login/aad/callback"
+    assert redirect == "${functionApp.outputs.uri}/.auth/login/aad/callback"
     credential = next(r for r in entra["resources"].values()
                       if "/federatedIdentityCredentials" in r["type"])
     assert body(credential)["subject"] == "federatedIdentityPrincipalId"
