@@ -73,7 +73,8 @@ def get_engine(url: str, *, password: PasswordProvider | None = None) -> Engine:
     """The process-wide engine for `url`, created on first use.
 
     `password` is asked for the password of every new connection (e.g. `entra_password(...)`);
-    without it, an Azure PostgreSQL URL without password uses the app's managed identity.
+    without it, an Azure PostgreSQL URL without password uses the app's managed identity. The
+    first call for a URL decides: later calls get that engine whatever they pass.
     """
     with _engines_lock:
         engine = _engines.get(url)
