@@ -24,7 +24,6 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input, season_workflow
-from shared.context import get_assembler
 from shared.errors import (
     DataNotFoundError,
     DurableUnavailableError,
@@ -48,7 +47,10 @@ bp = df.Blueprint()
 
 def check_category(category_id: str | None) -> str:
     """The category the workflow plans: `category_id` when it has sales history (404
-    DATA_NOT_FOUND naming the categories that exist otherwise), or the default category."""
+    DATA_NOT_FOUND naming the categories that exist otherwise), or the default category.
+    Imported here: the assembler is the data layer's pandas side, kept out of the app's import."""
+    from shared.context import get_assembler
+
     return get_assembler(_dependencies.settings().database_url).require_category(category_id)
 
 
