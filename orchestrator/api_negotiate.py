@@ -24,7 +24,8 @@ from shared.db import ensure_schema, get_engine
 from shared.errors import DataNotFoundError, InvalidParametersError, invalid_from_validation
 from shared.events import MAX_FETCH, fetch_events
 from shared.http import http_endpoint, json_response
-from shared.progress import group_for, iso_z
+from shared.listeners import note_listeners
+from shared.progress import group_for, iso_z, utc_now
 from shared.schemas import SessionId, WorkflowId
 from shared.settings import Settings, get_settings
 
@@ -127,7 +128,10 @@ async def events_response(
 @bp.route(route="orchestrator/negotiate", methods=["GET"])
 @http_endpoint
 def negotiate(req: func.HttpRequest) -> func.HttpResponse:
-    body = negotiate_response(req.params.get("session_id", ""), get_settings())
+    """The browser's stream URL; also tells the heartbeat timer someone is about to listen."""
+    settings = get_settings()
+    body = negotiate_response(req.params.get("session_id", ""), settings)
+    note_listeners(settings, utc_now())
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 

@@ -31,6 +31,8 @@ from shared.errors import (
     WorkflowFinishedError,
 )
 from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
+from shared.listeners import note_listeners
+from shared.progress import utc_now
 from shared.schemas import RunWorkflowRequest
 from shared.settings import Settings, get_settings
 
@@ -179,6 +181,7 @@ async def run_workflow(
         raise DurableUnavailableError(
             "The workflow could not be started", suggestions=["Retry in a few seconds."]
         ) from exc
+    await asyncio.to_thread(note_listeners, _dependencies.settings(), utc_now())
     payload = {
         "status": "started",
         "workflow_id": workflow_id,
