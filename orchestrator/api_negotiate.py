@@ -16,8 +16,6 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-import jwt
-from azure.messaging.webpubsubservice import WebPubSubServiceClient
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.db import ensure_schema, get_engine
@@ -55,7 +53,13 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
 
 def negotiate_response(session_id: str, settings: Settings) -> dict[str, Any]:
-    """`{url, token, expires_at, hub, group}` for one session's browser."""
+    """`{url, token, expires_at, hub, group}` for one session's browser.
+
+    The Web PubSub SDK and PyJWT (~0.1 s with cryptography) load with the first negotiate,
+    not with the app."""
+    import jwt
+    from azure.messaging.webpubsubservice import WebPubSubServiceClient
+
     query = _validated(NegotiateQuery, {"session_id": session_id})
     group = group_for(query.session_id)
     client = WebPubSubServiceClient.from_connection_string(
