@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -147,17 +148,28 @@ def _pubsub_rows(figures: dict[str, Any]) -> list[Row]:
 
 
 def _coldstart_rows(figures: dict[str, Any]) -> list[Row]:
+    """Wall-clock figures, with CPU time in brackets. On an overloaded machine (load average
+    above the CPU count, e.g. other jobs running) the verdict is taken on CPU time, which the
+    load does not stretch, and the row says so."""
     imp, answers, wf = figures["import"], figures["first_answer"], figures["first_workflow"]
     targeted = bench_coldstart.TARGETED_ROUTES
-    slowest = max(answers[route]["answer_s"] for route in targeted)
+    overloaded = max(figures["load_average"][0], figures["load_average_after"][0]) > (
+        os.cpu_count() or 1
+    )
+    basis = " (judged on CPU: machine overloaded)" if overloaded else ""
+    import_s = imp["overhead_cpu_s"] if overloaded else imp["overhead_s"]
+    answer_key = "cpu_s" if overloaded else "answer_s"
+    slowest = max(answers[route][answer_key] for route in targeted)
     ok_statuses = all(answers[route]["statuses"] == [200] for route in targeted)
     largest = figures["deployed"]["largest"][0]
     return [
-        Row(f"Import of function_app over the SDK floor (median of {imp['runs']})",
-            f"{imp['overhead_s']:.2f} s", f"<= {bench_coldstart.IMPORT_TARGET_S} s",
-            imp["overhead_s"] <= bench_coldstart.IMPORT_TARGET_S and not imp["heavy_loaded"]),
-        Row("First HTTP answer of a fresh process: " + " / ".join(targeted),
-            " / ".join(f"{answers[route]['answer_s']:.2f}" for route in targeted) + " s",
+        Row(f"Import of function_app over the SDK floor (median of {imp['runs']}){basis}",
+            f"{imp['overhead_s']:.2f} s ({imp['overhead_cpu_s']:.2f} s)",
+            f"<= {bench_coldstart.IMPORT_TARGET_S} s",
+            import_s <= bench_coldstart.IMPORT_TARGET_S and not imp["heavy_loaded"]),
+        Row("First HTTP answer of a fresh process: " + " / ".join(targeted) + basis,
+            " / ".join(f"{answers[route]['answer_s']:.2f}" for route in targeted) + " s ("
+            + " / ".join(f"{answers[route]['cpu_s']:.2f}" for route in targeted) + " s)",
             f"<= {bench_coldstart.FIRST_ANSWER_TARGET_S} s each",
             ok_statuses and slowest <= bench_coldstart.FIRST_ANSWER_TARGET_S),
         Row("First HTTP answer of a fresh process: categories (loads pandas)",
