@@ -80,7 +80,9 @@ def main() -> None:
         print(json.dumps({"url": url, "import_s": import_s, "binding": binding(),
                           "module_at": MODULE_AT}), flush=True)
 
-    asyncio.run(serve_forever(options, functions_app=function_app.app, plugins=plugins, ready=ready))
+    asyncio.run(
+        serve_forever(options, functions_app=function_app.app, plugins=plugins, ready=ready)
+    )
     print(json.dumps({"max_rss_kib": peak_rss_kib()}), flush=True)
 
 

@@ -61,8 +61,8 @@ def app_settings(monkeypatch, tmp_path, emu):
 
 def _negotiate(session_id):
     params = {"session_id": session_id}
-    req = func.HttpRequest("GET", f"http://localhost/api/orchestrator/negotiate?{urlencode(params)}",
-                           body=b"", params=params)
+    url = f"http://localhost/api/orchestrator/negotiate?{urlencode(params)}"
+    req = func.HttpRequest("GET", url, body=b"", params=params)
     response = index_app(app)["negotiate"].user_function(req=req)
     return response.status_code, json.loads(response.get_body())
 
