@@ -69,6 +69,7 @@ def create_schema(engine: Engine) -> None:
 
     with _schema_lock:  # create_all checks then creates: two threads would both create
         Base.metadata.create_all(engine)
+        shared.tables.add_missing_columns(engine)
     _schema_ready.add(str(engine.url))
 
 

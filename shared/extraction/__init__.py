@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING
 
 from shared.extraction import rules
-from shared.extraction.combine import Draft, finalize
+from shared.extraction.combine import Draft, FieldSource, field_sources, finalize
 from shared.schemas import SeasonParameters
 from shared.settings import Settings
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "extract_parameters",
+    "extract_with_sources",
     "language_model_client",
     "language_model_configured",
     "uses_language_model",
@@ -90,14 +91,26 @@ def extract_parameters(
     answer was unusable), InvalidParametersError (422: a value outside the contract) or
     LanguageModelUnavailableError (503, with Retry-After when retrying can help).
     """
+    return extract_with_sources(text, settings, today=today, http_client=http_client)[0]
+
+
+def extract_with_sources(
+    text: str,
+    settings: Settings,
+    *,
+    today: date | None = None,
+    http_client: httpx2.Client | None = None,
+) -> tuple[SeasonParameters, dict[str, FieldSource]]:
+    """`extract_parameters` plus where each value came from (see `combine.field_sources`):
+    the endpoint returns both, so a client never mistakes an absent value for a stated one."""
     today = today or datetime.now(timezone.utc).date()
     by_rules = rules.extract(text, today)
     if not uses_language_model(settings):
-        return finalize(by_rules)
+        return finalize(by_rules), field_sources(by_rules)
     from shared.extraction import llm
 
     if not language_model_configured(settings):
         raise llm.not_configured()
     client = language_model_client(settings, http_client)
     by_model: Draft = llm.extract(text, client, settings, today)
-    return finalize(by_model, cross_check=by_rules)
+    return finalize(by_model, cross_check=by_rules), field_sources(by_model)
