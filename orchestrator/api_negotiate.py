@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 import azure.functions as func
-import jwt
-from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.db import ensure_schema, get_engine
@@ -32,10 +29,13 @@ from shared.errors import (
 )
 from shared.events import MAX_FETCH, fetch_events
 from shared.http import http_endpoint, json_response
-from shared.progress import group_for, iso_z
+from shared.listeners import note_listeners
+from shared.progress import group_for, iso_z, utc_now
 from shared.schemas import SessionId, WorkflowId
 from shared.settings import Settings, get_settings
-from shared.webpubsub_client import build_service_client
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
 def _token_failure(exc: Exception) -> str:
     """Why no token was issued, in words a client can act on (no exception names, no URLs)."""
+    from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
+
     if isinstance(exc, ClientAuthenticationError):
         return "the app's identity could not get an Entra token"
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
@@ -80,7 +82,15 @@ def negotiate_response(
     session_id: str, settings: Settings, *, credential: TokenCredential | None = None
 ) -> dict[str, Any]:
     """`{url, token, expires_at, hub, group}` for one session's browser. `credential` replaces
-    the managed identity when the app is keyless (tests, other identities)."""
+    the managed identity when the app is keyless (tests, other identities).
+
+    The Web PubSub SDK, azure-core and PyJWT (~0.1 s with cryptography) load with the first
+    negotiate, not with the app."""
+    import jwt
+    from azure.core.exceptions import AzureError
+
+    from shared.webpubsub_client import build_service_client
+
     query = _validated(NegotiateQuery, {"session_id": session_id})
     group = group_for(query.session_id)
     try:
@@ -161,7 +171,10 @@ async def events_response(
 @bp.route(route="orchestrator/negotiate", methods=["GET"])
 @http_endpoint
 def negotiate(req: func.HttpRequest) -> func.HttpResponse:
-    body = negotiate_response(req.params.get("session_id", ""), get_settings())
+    """The browser's stream URL; also tells the heartbeat timer someone is about to listen."""
+    settings = get_settings()
+    body = negotiate_response(req.params.get("session_id", ""), settings)
+    note_listeners(settings, utc_now())
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 

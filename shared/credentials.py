@@ -13,8 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from azure.core.credentials import AccessToken, TokenCredential
+if TYPE_CHECKING:  # azure-core loads with the first keyless connection, not with the app
+    from azure.core.credentials import AccessToken, TokenCredential
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 POSTGRES_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"

@@ -17,12 +17,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from azure.core.credentials import TokenCredential
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from shared.credentials import POSTGRES_SCOPE, CachedToken, default_credential
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 AZURE_POSTGRES_HOST_SUFFIX = ".postgres.database.azure.com"
@@ -106,14 +109,17 @@ def dispose_engine(url: str) -> None:
 def create_schema(engine: Engine) -> None:
     """Create every app table that is missing; safe to call on every start."""
     import shared.events  # noqa: F401 - registers the event-log tables on Base
+    import shared.listeners  # noqa: F401 - registers the heartbeat's listener window on Base
     import shared.tables  # noqa: F401 - registers the data and result tables on Base
 
-    Base.metadata.create_all(engine)
-    shared.tables.add_missing_columns(engine)
+    with _schema_lock:  # create_all checks then creates: two threads would both create
+        Base.metadata.create_all(engine)
+        shared.tables.add_missing_columns(engine)
     _schema_ready.add(str(engine.url))
 
 
 _schema_ready: set[str] = set()
+_schema_lock = threading.Lock()
 
 
 def ensure_schema(engine: Engine) -> None:

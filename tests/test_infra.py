@@ -27,7 +27,7 @@ from referencing.jsonschema import DRAFT201909
 from sqlalchemy import make_url
 
 from shared.db import uses_entra_auth
-from shared.extraction import llm
+from shared.extraction import language_model_configured
 from shared.settings import Settings
 from shared.webpubsub_client import uses_identity
 from tests.real_components import skip_missing
@@ -259,7 +259,7 @@ def test_template_settings_make_the_app_keyless():
     settings = Settings(**{field: _sample(app[name]) for field, name in names.items()
                            if name in app})
     assert uses_identity(settings)
-    assert llm.is_configured(settings) and settings.azure_openai_api_key is None
+    assert language_model_configured(settings) and settings.azure_openai_api_key is None
     database = make_url(settings.database_url)
     assert uses_entra_auth(database) and database.query["sslmode"] == "require"
     assert settings.extractor == "auto"

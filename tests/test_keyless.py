@@ -36,7 +36,7 @@ from shared.credentials import (
 )
 from shared.db import dispose_engine, get_engine, uses_entra_auth
 from shared.errors import LanguageModelUnavailableError, WebSocketConnectionError
-from shared.extraction import llm
+from shared.extraction import language_model_configured, llm
 from shared.progress import Publisher
 from shared.settings import Settings
 from shared.webpubsub_client import build_service_client, uses_identity
@@ -243,7 +243,7 @@ def test_azure_openai_without_key_sends_the_entra_token():
         return httpx2.Response(200, json=_completion())
 
     settings = _keyless_openai()
-    assert llm.is_configured(settings)
+    assert language_model_configured(settings)
     credential = FakeCredential(lambda scopes, n, _exp: f"entra-token-{n}")
     client = llm.build_client(settings, httpx2.Client(transport=httpx2.MockTransport(upstream)),
                               credential=credential)

@@ -130,12 +130,6 @@ FEW_SHOT: tuple[tuple[str, SeasonAnswer], ...] = (
 )
 
 
-def is_configured(settings: Settings) -> bool:
-    """An LLM is configured: an Azure OpenAI endpoint (with a key, or keyless through the
-    managed identity), or an OpenAI(-compatible) key."""
-    return _uses_azure(settings) or settings.openai_api_key is not None
-
-
 def _uses_azure(settings: Settings) -> bool:
     return bool(settings.azure_openai_endpoint)
 
