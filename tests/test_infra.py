@@ -62,6 +62,7 @@ DEFAULT_IN_AZURE = {
     "PRICING_AGENT_TIMEOUT_SECONDS": "tuning",
     "AGENT_MAX_ATTEMPTS": "tuning",
     "AGENT_RETRY_INTERVAL_MS": "tuning",
+    "HEARTBEAT_WINDOW_MINUTES": "tuning; heartbeats only while someone may listen",
 }
 
 # Settings the template sets for the platform rather than for shared/settings.py.
