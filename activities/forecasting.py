@@ -382,13 +382,37 @@ def step_profile(errors: np.ndarray, horizon: int) -> np.ndarray:
     return np.sqrt(np.maximum(a + b * at, 1e-12))
 
 
-def conformal_quantile(scores: np.ndarray, level: int) -> float:
-    """The split-conformal quantile of non-negative scores: the ceil((n + 1) * level)-th
-    smallest, so with exchangeable errors a new score falls below it with at least that
-    probability (the largest score when n is too small to promise more)."""
-    ordered = np.sort(scores)
-    rank = math.ceil((len(ordered) + 1) * level / 100)
-    return float(ordered[min(rank, len(ordered)) - 1])
+def conformal_quantile(scores: np.ndarray, level: int, effective: float | None = None) -> float:
+    """The split-conformal quantile of non-negative scores: with n exchangeable scores the
+    ceil((n + 1) * level)-th smallest, so a new score falls below it with at least that
+    probability (the largest score when n is too small to promise more).
+
+    `effective` is the number of independent scores the sample is worth when they are
+    correlated; the finite-sample correction then uses it (ceil((n_eff + 1) * level) / n_eff as
+    the quantile level of the scores), which is larger when fewer of them are independent.
+    """
+    n = len(scores)
+    if effective is None or effective >= n:
+        ordered = np.sort(scores)
+        rank = math.ceil((n + 1) * level / 100)
+        return float(ordered[min(rank, n) - 1])
+    q = min(1.0, math.ceil((effective + 1) * level / 100) / effective)
+    return float(np.quantile(scores, q))
+
+
+def effective_scores(errors: np.ndarray) -> float:
+    """How many independent |error| scores the folds x steps errors are worth.
+
+    Steps of one fold err alike (a level missed at step 1 is missed at step 12). The
+    aggregation factor gives their mean correlation rho = (factor - 1) / (steps - 1); absolute
+    values of correlated normal errors correlate about rho squared, so the design effect for
+    the |error| quantile is 1 + (steps - 1) * rho^2.
+    """
+    folds, steps = errors.shape
+    if steps < 2:
+        return float(folds * steps)
+    rho = (aggregation_factor(errors) - 1.0) / (steps - 1)
+    return folds * steps / (1.0 + (steps - 1) * rho**2)
 
 
 def short_history_inflation(folds: int, level: int) -> float:
@@ -408,14 +432,16 @@ def calibrate(errors: np.ndarray, horizon: int, folds: int) -> dict[int, np.ndar
     """Relative half-widths per step for the 80 % and 95 % intervals.
 
     Errors are standardised by the step profile, pooled over folds and steps, and the conformal
-    quantile of their absolute values gives the multiplier. Symmetric on purpose: with a few
+    quantile of their absolute values (corrected for the scores' correlation within a fold)
+    gives the multiplier. Symmetric on purpose: with a few
     dozen errors a 2.5 % tail holds one or two of them, so estimating each tail alone is mostly
     noise; |error| uses them all.
     """
     profile = step_profile(errors, horizon)
     scores = np.abs(errors / profile[: errors.shape[1]]).ravel()
+    effective = effective_scores(errors)
     return {
-        lev: conformal_quantile(scores, lev) * profile * short_history_inflation(folds, lev)
+        lev: conformal_quantile(scores, lev, effective) * profile * short_history_inflation(folds, lev)
         for lev in (80, 95)
     }
 

@@ -1,10 +1,11 @@
 """Forecast accuracy on real data: the project's forecaster against statsforecast's baselines.
 
-    python -m bench accuracy                 # both real sets, table + JSON file
+    python -m bench accuracy                 # both real sets, table + bench/results/accuracy.json
     python -m bench.bench_accuracy --limit 20 --sets aus_retail   # a quick subset
 
-Data: `../shared/data/` beside the project root (see its README), or `--data DIR`. When the files
-are absent the benchmark says so and exits with status 2; nothing is downloaded.
+Data: `../shared/data/` beside the project root (see its README), or `--data DIR` (or the
+BENCH_DATA_DIR environment variable). When the files are absent the benchmark says so and exits
+with status 2; nothing is downloaded.
 
 Method: rolling origins at a season planner's horizons (12 months for the monthly set; 12 and 26
 weeks for the weekly one). At every origin each method sees only a window of history before it
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import sys
 import time
 import warnings
@@ -37,8 +39,8 @@ import numpy as np
 from activities.forecasting import forecast_series, seasonal_scale
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "data"
-DEFAULT_JSON = ROOT / "bench" / "accuracy.json"
+DEFAULT_DATA = Path(os.environ.get("BENCH_DATA_DIR") or ROOT.parent / "shared" / "data")
+DEFAULT_JSON = ROOT / "bench" / "results" / "accuracy.json"
 TARGET_VS_NAIVE = 0.80
 TARGET_COVERAGE = {80: (0.75, 0.85), 95: (0.90, 0.97)}
 BASELINES = ("SeasonalNaive", "AutoTheta", "MSTL", "Mean3")
@@ -59,8 +61,8 @@ class Setup:
 
 SETUPS = (
     Setup("aus_retail 12 months", "aus_retail_monthly.csv.gz", 12, 12, 120, 4, 6),
-    Setup("us_gasoline 12 weeks", "us_gasoline_weekly.csv.gz", 52, 12, 520, 16, 13),
-    Setup("us_gasoline 26 weeks", "us_gasoline_weekly.csv.gz", 52, 26, 520, 16, 13),
+    Setup("us_gasoline 12 weeks", "us_gasoline_weekly.csv.gz", 52, 12, 520, 32, 13),
+    Setup("us_gasoline 26 weeks", "us_gasoline_weekly.csv.gz", 52, 26, 520, 32, 13),
 )
 
 
@@ -257,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = run(args.data, tuple(args.sets), args.limit, args.jobs)
     if figures is None:
         return 2
+    args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(figures, indent=2))
     print(f"\nfigures written to {args.json}")
     return 0

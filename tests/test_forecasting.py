@@ -12,6 +12,7 @@ from activities.forecasting import (
     calibrate,
     clean_outliers,
     conformal_quantile,
+    effective_scores,
     forecast_series,
     no_events,
     plan_origins,
@@ -236,3 +237,36 @@ def test_season_total_interval_lies_between_independent_and_fully_correlated_err
     half = fc.upper[80] - fc.mean
     assert fc.mean.sum() + np.sqrt(np.sum(half**2)) - 1e-6 <= hi <= fc.upper[80].sum() + 1e-6
     assert lo < fc.mean.sum() < hi
+
+
+def test_accuracy_on_a_slice_of_real_monthly_retail_data():
+    """Regression guard on real data (the full figures are `python -m bench accuracy`): eight
+    ABS retail series, two 12-month origins each, 10 years of history."""
+    from bench.bench_accuracy import DEFAULT_DATA, SETUPS, load_series
+
+    setup = SETUPS[0]
+    if not (DEFAULT_DATA / setup.file).is_file():
+        pytest.skip(f"real data not found in {DEFAULT_DATA}")
+    series = list(load_series(DEFAULT_DATA, setup.file).values())[::15][:8]
+    err = err_naive = inside = points = 0.0
+    for values in series:
+        for k in (0, 1):
+            origin = len(values) - 12 - 6 * k
+            train, actual = values[origin - 120 : origin], values[origin : origin + 12]
+            fc = forecast_series(train, 12, 12)
+            err += np.abs(actual - fc.mean).sum()
+            err_naive += np.abs(actual - train[-12:]).sum()
+            inside += np.sum((actual >= fc.lower[80]) & (actual <= fc.upper[80]))
+            points += len(actual)
+    assert err <= 0.8 * err_naive
+    assert 0.6 <= inside / points <= 0.97
+
+
+def test_correlated_errors_count_as_fewer_scores_and_widen_the_quantile():
+    rng = np.random.default_rng(3)
+    independent = rng.normal(0, 1, size=(8, 12))
+    shared = rng.normal(0, 1, size=(8, 1)) + 0.3 * rng.normal(0, 1, size=(8, 12))
+    assert effective_scores(independent) > 0.8 * 96
+    assert effective_scores(shared) < 20
+    scores = np.abs(shared).ravel()
+    assert conformal_quantile(scores, 80, effective_scores(shared)) > conformal_quantile(scores, 80)
