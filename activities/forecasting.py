@@ -273,7 +273,8 @@ def run_backtest(
         rows = [_predict(cand, y[:o], hb, m, events) for o in origins]
         if origins and all(r is not None for r in rows):
             forecasts[cand.name] = np.array(rows)
-    mask = np.array([events[o : o + hb] != "" for o in origins], dtype=bool).reshape(len(origins), hb)
+    mask = np.array([events[o : o + hb] != "" for o in origins], dtype=bool)
+    mask = mask.reshape(len(origins), hb)
     return Backtest(origins, hb, actuals, forecasts, mask)
 
 
@@ -282,7 +283,9 @@ def event_reader(available: Sequence[str]) -> str | None:
     return next((c.name for c in CANDIDATES if c.reads_events and c.name in available), None)
 
 
-def with_events(combined: np.ndarray, forecasts: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
+def with_events(
+    combined: np.ndarray, forecasts: dict[str, np.ndarray], mask: np.ndarray
+) -> np.ndarray:
     """The combination, except on event periods, which take the event-reading model's forecast.
 
     Models that never see the calendar cannot know that a holiday moved into a period, so
@@ -323,8 +326,7 @@ class SeriesForecast:
     wape: float | None
     seasonal_naive_wape: float | None
     mase: float | None
-    rel_rmse: float  # RMSE of the combination's relative backtest errors
-    errors: np.ndarray = field(repr=False)  # folds x steps relative backtest errors of the combination
+    errors: np.ndarray = field(repr=False)  # folds x steps, relative errors of the combination
     aggregation: float = 1.0  # how the steps' errors add up over a season (1: independent)
     warnings: list[str] = field(default_factory=list)
 
@@ -441,7 +443,9 @@ def calibrate(errors: np.ndarray, horizon: int, folds: int) -> dict[int, np.ndar
     scores = np.abs(errors / profile[: errors.shape[1]]).ravel()
     effective = effective_scores(errors)
     return {
-        lev: conformal_quantile(scores, lev, effective) * profile * short_history_inflation(folds, lev)
+        lev: conformal_quantile(scores, lev, effective)
+        * profile
+        * short_history_inflation(folds, lev)
         for lev in (80, 95)
     }
 
@@ -483,7 +487,8 @@ def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
     mse = {k: float(np.mean((bt.actuals - bt.forecasts[k]) ** 2)) for k in chosen}
     inverse = {k: 1.0 / max(mse[k], 1e-12) for k in chosen}
     weights = {k: v / sum(inverse.values()) for k, v in inverse.items()}
-    fitted = with_events(sum(w * bt.forecasts[k] for k, w in weights.items()), bt.forecasts, bt.event_mask)
+    blend = sum(w * bt.forecasts[k] for k, w in weights.items())
+    fitted = with_events(blend, bt.forecasts, bt.event_mask)
     name = "Ensemble" if len(chosen) > 1 else best
     return name, weights, fitted
 
@@ -512,7 +517,9 @@ def _warnings(tier: str, folds: int, n: int, m: int, half80: np.ndarray, period:
                    "widened for the uncertainty of their own calibration.")
     typical = float(np.mean(half80)) if len(half80) else 0.0
     if typical > WIDE_INTERVAL:
-        out.append(f"The 80 % interval is wide: about ±{typical:.0%} of the forecast per {period}.")
+        out.append(
+            f"The 80 % interval is wide: about ±{typical:.0%} of the forecast per {period}."
+        )
     return out
 
 
@@ -606,7 +613,6 @@ def forecast_series(
         wape=chosen_wape,
         seasonal_naive_wape=sn_wape,
         mase=mase,
-        rel_rmse=float(np.sqrt(np.mean(errors**2))),
         errors=errors,
         aggregation=aggregation,
         warnings=_warnings(tier, folds, n, m, half[80], period),

@@ -112,7 +112,9 @@ def scenario_multipliers(total: float, lower80: float, upper80: float) -> np.nda
     return np.exp(sigma * np.array([NormalDist().inv_cdf(q) for q in SCENARIO_QUANTILES]))
 
 
-def remaining_interval(demand: DemandResult, observed: int, weeks: int) -> tuple[float, float, float]:
+def remaining_interval(
+    demand: DemandResult, observed: int, weeks: int
+) -> tuple[float, float, float]:
     """(forecast, lower 80, upper 80) of the demand still ahead. Before the season starts it is
     the Demand agent's season-total interval, calibrated on backtested season totals; in season
     the remaining weeks' bounds are summed, which is wider (every week assumed to err alike)."""

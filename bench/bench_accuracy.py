@@ -55,7 +55,7 @@ class Setup:
     season: int
     horizon: int
     history: int  # periods of history each forecast sees (at most)
-    origins: int  # rolling origins per series, `step` periods apart, the last ending at the data's end
+    origins: int  # rolling origins per series, `step` apart, the last ending at the data's end
     step: int
 
 
@@ -174,7 +174,8 @@ def summarise(s: Setup, total: dict[str, Any], seconds: float, series: int) -> d
     project = methods["Project"]
     fig = {
         "setup": s.name, "season": s.season, "horizon": s.horizon, "history": s.history,
-        "origins": s.origins, "series": series, "points": total["points"], "seconds": round(seconds, 1),
+        "origins": s.origins, "series": series, "points": total["points"],
+        "seconds": round(seconds, 1),
         "methods": methods,
         "vs_seasonal_naive": project["wape"] / methods["SeasonalNaive"]["wape"],
         "vs_mean3": project["wape"] / methods["Mean3"]["wape"],
@@ -220,14 +221,16 @@ def print_table(figures: list[dict[str, Any]]) -> None:
             print("  " + f"{name:>13}  {m[name]['wape']:>13.2%}  {m[name]['mase']:>13.3f}")
         ok = f["targets_met"]
         mark = {True: "ok", False: "MISSED"}
-        print(f"  Project vs SeasonalNaive {f['vs_seasonal_naive']:.2f}x (target <= {TARGET_VS_NAIVE:.2f}) "
+        print(f"  Project vs SeasonalNaive {f['vs_seasonal_naive']:.2f}x "
+              f"(target <= {TARGET_VS_NAIVE:.2f}) "
               f"{mark[ok['wape_vs_naive']]}; vs Mean3 {f['vs_mean3']:.2f}x (target <= 1.00) "
               f"{mark[ok['wape_vs_mean3']]}")
         print(f"  80 % interval covers {f['coverage80']:.1%} (75-85 %) {mark[ok['coverage80']]}, "
               f"width {f['width80']:.1%} of actual; 95 % covers {f['coverage95']:.1%} (90-97 %) "
               f"{mark[ok['coverage95']]}, width {f['width95']:.1%}")
         print(f"  horizon totals: 80 % interval covers {f['total_coverage80']:.0%}, 95 % covers "
-              f"{f['total_coverage95']:.0%} of {f['series'] * f['origins']} windows; tiers {f['tiers']}, "
+              f"{f['total_coverage95']:.0%} of {f['series'] * f['origins']} windows; "
+              f"tiers {f['tiers']}, "
               f"{f['forecasts_with_warnings']} forecasts with warnings")
 
 
@@ -251,10 +254,10 @@ def run(data_dir: Path = DEFAULT_DATA, sets: tuple[str, ...] = (), limit: int | 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the real data")
-    parser.add_argument("--sets", nargs="*", default=[], help="setup name prefixes, e.g. aus_retail")
-    parser.add_argument("--limit", type=int, default=None, help="first N series per set (quick runs)")
+    parser.add_argument("--sets", nargs="*", default=[], help="setup prefixes, e.g. aus_retail")
+    parser.add_argument("--limit", type=int, default=None, help="first N series per set")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the figures")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="figures file")
     args = parser.parse_args(argv)
     figures = run(args.data, tuple(args.sets), args.limit, args.jobs)
     if figures is None:

@@ -100,7 +100,9 @@ def compact_warnings(warnings: list[str]) -> list[str]:
     shown = [w if len(w) <= MAX_WARNING_CHARS else w[: MAX_WARNING_CHARS - 1] + "…"
              for w in warnings[:MAX_SUMMARY_WARNINGS]]
     rest = len(warnings) - len(shown)
-    return shown + ([f"{rest} more warning{'s' if rest > 1 else ''} in the full result."] if rest else [])
+    if rest:
+        shown.append(f"{rest} more warning{'s' if rest > 1 else ''} in the full result.")
+    return shown
 
 
 class TargetCheck(_Result):
