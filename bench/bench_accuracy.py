@@ -63,6 +63,7 @@ SETUPS = (
     Setup("aus_retail 12 months", "aus_retail_monthly.csv.gz", 12, 12, 120, 4, 6),
     Setup("us_gasoline 12 weeks", "us_gasoline_weekly.csv.gz", 52, 12, 520, 32, 13),
     Setup("us_gasoline 26 weeks", "us_gasoline_weekly.csv.gz", 52, 26, 520, 32, 13),
+    Setup("short aus_retail 12 months, 3 years", "aus_retail_monthly.csv.gz", 12, 12, 36, 4, 6),
 )
 
 
