@@ -12,6 +12,7 @@ import pandas as pd
 
 from activities.agent_progress import ProgressFn, report
 from activities.clustering import cluster_stores
+from shared.context import InventoryContext
 from shared.results import (
     ClusterAllocation,
     DemandResult,
@@ -20,7 +21,6 @@ from shared.results import (
     StoreAllocation,
     TargetCheck,
 )
-from shared.schemas import InventoryContext
 
 MIN_PRESENTATION_QTY = 2
 CADENCE_WEEKS = {"weekly": 1, "bi-weekly": 2}

@@ -16,8 +16,8 @@ from activities.pricing import (
     run_pricing_agent,
     scenario_multipliers,
 )
+from shared.context import PricingContext
 from shared.results import BacktestMetrics, DemandResult, InventoryResult, WeekForecast
-from shared.schemas import PricingContext
 from tests.agent_data import params
 
 START = date(2025, 1, 1)
