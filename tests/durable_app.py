@@ -44,7 +44,8 @@ class Script:
         self.release = threading.Event()
 
     def set(self, activity: str, mode: str, times: int = 0, workflow_id: str = "*") -> None:
-        """mode: "ok", "fail" (the first `times` calls fail), "fail_always", "hang"."""
+        """mode: "ok", "fail" (the first `times` calls fail), "fail_always", "hang",
+        "fail_then_hang" (the first `times` calls fail, later ones hang)."""
         self.modes[(workflow_id, activity)] = (mode, times)
 
     def calls_to(self, activity: str, workflow_id: str | None = None) -> list[dict[str, Any]]:
@@ -65,10 +66,11 @@ class Script:
                 (workflow_id, activity), self.modes.get(("*", activity), ("ok", 0))
             )
             failed_so_far = self.failures[(workflow_id, activity)]
-            if mode == "fail" and failed_so_far < times or mode == "fail_always":
+            failing = mode in ("fail", "fail_then_hang") and failed_so_far < times
+            if failing or mode == "fail_always":
                 self.failures[(workflow_id, activity)] += 1
                 raise RuntimeError(f"{activity} failure #{failed_so_far + 1}")
-        if mode == "hang":
+        if mode in ("hang", "fail_then_hang"):
             self.release.wait(HANG_SECONDS)
 
 
@@ -130,6 +132,14 @@ def retry_probe(context: df.DurableOrchestrationContext):
         [context.call_activity("echo_probe", 1), context.call_activity("echo_probe", 2)]
     )
     return {"first": first, "both": both}
+
+
+@app.orchestration_trigger(context_name="context", orchestration="status_probe")
+def status_probe(context: df.DurableOrchestrationContext):
+    """Sets a custom status of the requested number of characters, then runs one activity."""
+    context.set_custom_status({"text": "x" * context.get_input()})
+    value = yield context.call_activity("echo_probe", 1)
+    return value
 
 
 PARAMETERS = {
