@@ -38,7 +38,10 @@ from shared.settings import Settings
 ORCHESTRATOR_NAME = "season_workflow"
 PUBLISH_ACTIVITY = "publish_message"
 PUBLISH_TIMEOUT_SECONDS = 15.0
-MAX_SUMMARY_BYTES = 4096
+# The custom status carries every finished agent's summary, the execution log and the error, and
+# the extension refuses a custom status over 16 KB of UTF-16 (about 8,700 ASCII characters):
+# three summaries of this size plus the rest stay well under it (tests prove the worst case).
+MAX_SUMMARY_BYTES = 2048
 MAX_ERROR_CHARS = 300
 
 

@@ -8,6 +8,7 @@ It also registers `retry_probe`, a small orchestrator using `call_activity_with_
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class Script:
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    summary_bytes: int = 0
 
     def reset(self) -> None:
         self.release.set()
@@ -41,6 +43,7 @@ class Script:
             self.modes.clear()
             self.calls.clear()
             self.failures.clear()
+            self.summary_bytes = 0
         self.release = threading.Event()
 
     def set(self, activity: str, mode: str, times: int = 0, workflow_id: str = "*") -> None:
@@ -74,6 +77,14 @@ class Script:
             self.release.wait(HANG_SECONDS)
 
 
+def padded(summary: dict[str, Any]) -> dict[str, Any]:
+    """`summary` grown with a note to exactly `SCRIPT.summary_bytes` bytes of JSON, when set."""
+    if not SCRIPT.summary_bytes:
+        return summary
+    base = len(json.dumps({**summary, "note": ""}))
+    return {**summary, "note": "x" * (SCRIPT.summary_bytes - base)}
+
+
 def _workflow_of(payload: Any) -> str:
     return str(payload.get("workflow_id", "")) if isinstance(payload, dict) else ""
 
@@ -85,25 +96,27 @@ SCRIPT = Script()
 def demand_agent(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("demand_agent", payload)
     weeks = payload["parameters"]["forecast_horizon_weeks"]
-    return {
-        "total_demand": 100 * weeks,
-        "workflow_id": payload["workflow_id"],
-        "category_id": payload["category_id"],
-    }
+    return padded(
+        {
+            "total_demand": 100 * weeks,
+            "workflow_id": payload["workflow_id"],
+            "category_id": payload["category_id"],
+        }
+    )
 
 
 @app.activity_trigger(input_name="payload", activity="inventory_agent")
 def inventory_agent(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("inventory_agent", payload)
     demand = payload["previous"]["Demand Agent"]["total_demand"]
-    return {"manufacturing_qty": round(demand * 1.2), "workflow_id": payload["workflow_id"]}
+    return padded({"manufacturing_qty": round(demand * 1.2), "workflow_id": payload["workflow_id"]})
 
 
 @app.activity_trigger(input_name="payload", activity="pricing_agent")
 def pricing_agent(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("pricing_agent", payload)
     units = payload["previous"]["Inventory Agent"]["manufacturing_qty"]
-    return {"leftover_units": units // 10, "workflow_id": payload["workflow_id"]}
+    return padded({"leftover_units": units // 10, "workflow_id": payload["workflow_id"]})
 
 
 @app.activity_trigger(input_name="payload", activity="publish_message")

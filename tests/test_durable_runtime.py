@@ -16,7 +16,7 @@ from localdev.durable import (
 )
 from localdev.durable import history as h
 from localdev.durable.shim import ShimError, replay_actions
-from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
+from orchestrator.workflow import MAX_SUMMARY_BYTES, ORCHESTRATOR_NAME, build_workflow_input
 from shared.schemas import SeasonParameters
 from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 
@@ -245,6 +245,36 @@ async def test_history_events_have_the_fields_the_sdk_reads(runtime):
     assert events[0]["EventType"] == h.EventType.ORCHESTRATOR_STARTED
     fired = [e for e in events if e["EventType"] == h.EventType.TIMER_FIRED]
     assert fired == []
+
+
+def utf16_kb(value):
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode("utf-16-le")) / 1024
+
+
+async def test_worst_case_custom_status_fits_the_extensions_16_kb(runtime):
+    """Three summaries of the largest size the orchestrator accepts, ten attempts each, and the
+    longest error: the custom status the real extension stores stays under its 16 KB limit."""
+    SCRIPT.summary_bytes = MAX_SUMMARY_BYTES
+    SCRIPT.set("pricing_agent", "fail", times=1)
+    settings = fast_settings(agent_max_attempts=10, agent_retry_interval_ms=1)
+    await runtime.start_new(ORCHESTRATOR_NAME, "wf-big", season_input("wf-big", settings))
+    completed = await runtime.wait_for("wf-big", 20)
+
+    SCRIPT.set("pricing_agent", "fail_always")
+    await runtime.start_new(ORCHESTRATOR_NAME, "wf-big-f", season_input("wf-big-f", settings))
+    failed = await runtime.wait_for("wf-big-f", 20)
+
+    assert completed["runtimeStatus"] == "Completed"
+    assert all(
+        len(json.dumps(summary)) == MAX_SUMMARY_BYTES
+        for summary in completed["customStatus"]["results"].values()
+    )
+    assert failed["runtimeStatus"] == "Failed"
+    assert failed["customStatus"]["error"]["error_type"] == "AGENT_EXECUTION_ERROR"
+    assert len(failed["customStatus"]["results"]) == 2
+    assert utf16_kb(completed["customStatus"]) < 15
+    assert utf16_kb(failed["customStatus"]) < 15
 
 
 # The shim's replay rules on hand-made histories -------------------------------------------
