@@ -45,7 +45,15 @@ STARTUP_SECONDS = 120.0
 FINISH_SECONDS = 180.0
 LOCK_SECONDS = 20.0
 FINISHED = ("Completed", "Failed", "Terminated", "Canceled")
-SETTINGS = {"EXTRACTOR": "rules", "AGENT_RETRY_INTERVAL_MS": "20"}
+# Agent deadlines far beyond a restart on a loaded machine: these tests prove recovery (a restart
+# after the deadline rightly ends the workflow AGENT_TIMEOUT).
+SETTINGS = {
+    "EXTRACTOR": "rules",
+    "AGENT_RETRY_INTERVAL_MS": "20",
+    "DEMAND_AGENT_TIMEOUT_SECONDS": "900",
+    "INVENTORY_AGENT_TIMEOUT_SECONDS": "900",
+    "PRICING_AGENT_TIMEOUT_SECONDS": "900",
+}
 DROPPED_ENVIRONMENT = (
     "DATABASE_URL",
     "WebPubSubConnectionString",
