@@ -380,6 +380,9 @@ def test_a_20_second_sqlite_write_lock_mid_workflow_does_not_stop_it(tmp_path, r
 
 
 def test_a_20_second_postgres_table_lock_mid_workflow_does_not_stop_it(tmp_path, reference):
+    """PostgreSQL writers wait for a lock instead of failing, so after holding it for 20 s the
+    locker also drops every connection the stack has (blocked statements fail, as after a
+    failover); the stack carries on from there."""
     with postgres_server() as database_url:
         with served_stack(database_url, tmp_path / "stack.log") as served:
             workflow_id = start_workflow(served)
@@ -390,20 +393,20 @@ def test_a_20_second_postgres_table_lock_mid_workflow_does_not_stop_it(tmp_path,
                     text(f"LOCK TABLE {', '.join(WORKFLOW_TABLES)} IN ACCESS EXCLUSIVE MODE")
                 )
                 time.sleep(LOCK_SECONDS)
-                assert status_of_db(conn, workflow_id) == "Running"
+                dropped = conn.execute(
+                    text(
+                        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                        "FROM pg_stat_activity "
+                        "WHERE pid <> pg_backend_pid() AND datname = current_database()"
+                    )
+                ).scalar_one()
             locker.dispose()
             run = collect(served, workflow_id)
 
+    assert dropped > 0
     assert_same_plan(run, reference)
     sequences = [e["sequence"] for e in run.events]
     assert sequences == list(range(1, len(sequences) + 1))
-
-
-def status_of_db(conn: Any, workflow_id: str) -> str:
-    return conn.execute(
-        text("SELECT runtime_status FROM durable_instances WHERE instance_id = :i"),
-        {"i": workflow_id},
-    ).scalar_one()
 
 
 def test_kill_9_then_restart_on_postgres(tmp_path, reference):
