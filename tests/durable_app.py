@@ -8,7 +8,6 @@ It also registers `retry_probe`, a small orchestrator using `call_activity_with_
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,7 +34,6 @@ class Script:
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    summary_bytes: int = 0
 
     def reset(self) -> None:
         self.release.set()
@@ -43,12 +41,10 @@ class Script:
             self.modes.clear()
             self.calls.clear()
             self.failures.clear()
-            self.summary_bytes = 0
         self.release = threading.Event()
 
     def set(self, activity: str, mode: str, times: int = 0, workflow_id: str = "*") -> None:
-        """mode: "ok", "fail" (the first `times` calls fail), "fail_always", "hang",
-        "fail_then_hang" (the first `times` calls fail, later ones hang)."""
+        """mode: "ok", "fail" (the first `times` calls fail), "fail_always", "hang"."""
         self.modes[(workflow_id, activity)] = (mode, times)
 
     def calls_to(self, activity: str, workflow_id: str | None = None) -> list[dict[str, Any]]:
@@ -69,20 +65,11 @@ class Script:
                 (workflow_id, activity), self.modes.get(("*", activity), ("ok", 0))
             )
             failed_so_far = self.failures[(workflow_id, activity)]
-            failing = mode in ("fail", "fail_then_hang") and failed_so_far < times
-            if failing or mode == "fail_always":
+            if mode == "fail" and failed_so_far < times or mode == "fail_always":
                 self.failures[(workflow_id, activity)] += 1
                 raise RuntimeError(f"{activity} failure #{failed_so_far + 1}")
-        if mode in ("hang", "fail_then_hang"):
+        if mode == "hang":
             self.release.wait(HANG_SECONDS)
-
-
-def padded(summary: dict[str, Any]) -> dict[str, Any]:
-    """`summary` grown with a note to exactly `SCRIPT.summary_bytes` bytes of JSON, when set."""
-    if not SCRIPT.summary_bytes:
-        return summary
-    base = len(json.dumps({**summary, "note": ""}))
-    return {**summary, "note": "x" * (SCRIPT.summary_bytes - base)}
 
 
 def _workflow_of(payload: Any) -> str:
@@ -96,27 +83,25 @@ SCRIPT = Script()
 def demand_agent(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("demand_agent", payload)
     weeks = payload["parameters"]["forecast_horizon_weeks"]
-    return padded(
-        {
-            "total_demand": 100 * weeks,
-            "workflow_id": payload["workflow_id"],
-            "category_id": payload["category_id"],
-        }
-    )
+    return {
+        "total_demand": 100 * weeks,
+        "workflow_id": payload["workflow_id"],
+        "category_id": payload["category_id"],
+    }
 
 
 @app.activity_trigger(input_name="payload", activity="inventory_agent")
 def inventory_agent(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("inventory_agent", payload)
     demand = payload["previous"]["Demand Agent"]["total_demand"]
-    return padded({"manufacturing_qty": round(demand * 1.2), "workflow_id": payload["workflow_id"]})
+    return {"manufacturing_qty": round(demand * 1.2), "workflow_id": payload["workflow_id"]}
 
 
 @app.activity_trigger(input_name="payload", activity="pricing_agent")
 def pricing_agent(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("pricing_agent", payload)
     units = payload["previous"]["Inventory Agent"]["manufacturing_qty"]
-    return padded({"leftover_units": units // 10, "workflow_id": payload["workflow_id"]})
+    return {"leftover_units": units // 10, "workflow_id": payload["workflow_id"]}
 
 
 @app.activity_trigger(input_name="payload", activity="publish_message")

@@ -170,11 +170,12 @@ async def test_a_retry_that_hangs_is_stopped_by_the_deadline(strict_runtime, man
     task_any, so a deadline timer shared by the attempts would leave attempt 2 racing nothing:
     no timeout, no error message until the hung activity ends."""
     rt = strict_runtime
-    SCRIPT.set("demand_agent", "fail_then_hang", times=1)
+    SCRIPT.set("demand_agent", "fail", times=1)
     await rt.start_new(ORCHESTRATOR_NAME, "wf-rh", season_input("wf-rh"))
     assert await wait_until(lambda: SCRIPT.failures[("wf-rh", "demand_agent")] == 1)
+    SCRIPT.set("demand_agent", "hang")  # attempt 2 starts only when the clock passes the pause
     await asyncio.sleep(0.1)
-    manual_clock.advance(1)  # the pause between attempts
+    manual_clock.advance(1)
     assert await wait_until(lambda: len(SCRIPT.calls_to("demand_agent", "wf-rh")) == 2)
     manual_clock.advance(30)  # past the 30 s deadline while attempt 2 hangs
 
@@ -253,25 +254,27 @@ def utf16_kb(value):
 
 
 async def test_worst_case_custom_status_fits_the_extensions_16_kb(runtime):
-    """Three summaries of the largest size the orchestrator accepts, ten attempts each, and the
-    longest error: the custom status the real extension stores stays under its 16 KB limit."""
-    SCRIPT.summary_bytes = MAX_SUMMARY_BYTES
-    SCRIPT.set("pricing_agent", "fail", times=1)
+    """Three summaries of (almost) the largest size the orchestrator accepts, ten attempts
+    each, and the longest error: the custom status stays under the real extension's limit.
+    The test activities put the workflow id into their summaries, so a long workflow id in the
+    orchestration input makes every summary that long."""
+    long_id = "w" * (MAX_SUMMARY_BYTES - 80)
     settings = fast_settings(agent_max_attempts=10, agent_retry_interval_ms=1)
-    await runtime.start_new(ORCHESTRATOR_NAME, "wf-big", season_input("wf-big", settings))
+    SCRIPT.set("pricing_agent", "fail", times=1)
+    await runtime.start_new(ORCHESTRATOR_NAME, "wf-big", season_input(long_id, settings))
     completed = await runtime.wait_for("wf-big", 20)
 
     SCRIPT.set("pricing_agent", "fail_always")
-    await runtime.start_new(ORCHESTRATOR_NAME, "wf-big-f", season_input("wf-big-f", settings))
+    await runtime.start_new(ORCHESTRATOR_NAME, "wf-big-f", season_input(long_id, settings))
     failed = await runtime.wait_for("wf-big-f", 20)
 
-    assert completed["runtimeStatus"] == "Completed"
-    assert all(
-        len(json.dumps(summary)) == MAX_SUMMARY_BYTES
-        for summary in completed["customStatus"]["results"].values()
-    )
+    assert completed["runtimeStatus"] == "Completed", completed["output"]
+    sizes = [len(json.dumps(s)) for s in completed["customStatus"]["results"].values()]
+    assert len(sizes) == 3
+    assert all(MAX_SUMMARY_BYTES - 80 < size <= MAX_SUMMARY_BYTES for size in sizes), sizes
     assert failed["runtimeStatus"] == "Failed"
     assert failed["customStatus"]["error"]["error_type"] == "AGENT_EXECUTION_ERROR"
+    assert failed["customStatus"]["execution_log"][-1]["attempts"] == 10
     assert len(failed["customStatus"]["results"]) == 2
     assert utf16_kb(completed["customStatus"]) < 15
     assert utf16_kb(failed["customStatus"]) < 15
