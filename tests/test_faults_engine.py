@@ -1,9 +1,10 @@
 """Faults injected from outside into the real local stack, as an operator would meet them.
 
 The stack is `python -m localdev serve` in its own process (free ports, its own database), driven
-over HTTP. The faults: kill -9 at several points of a workflow then a restart; the history
-store's database write-locked for 20 s mid-workflow (SQLite: another connection holding
-BEGIN IMMEDIATE; PostgreSQL: LOCK TABLE on every table the workflow writes). A deterministic
+over HTTP. The faults: kill -9 at several points of a workflow then a restart; the database write-locked
+for 20 s mid-workflow (SQLite: another connection holding BEGIN IMMEDIATE; PostgreSQL: LOCK
+TABLE on every table of the app, then every connection of the stack dropped). The tests watch
+the workflow only through its public API (the events endpoint), as a client would. A deterministic
 variant of the lock fault drives the Durable runtime alone so that the episode itself is
 certain to hit the lock.
 """
@@ -36,6 +37,7 @@ from localdev.durable import DurableRuntime, ManualClock
 from localdev.durable import history as h
 from localdev.host import free_port
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
+from shared.db import Base
 from shared.schemas import SeasonParameters
 from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 from tests.postgres import postgres_server
@@ -72,13 +74,6 @@ BODY = {
 }
 IDEMPOTENCY_KEY = "engine-fault-suite"
 RESULT_ROUTES = ("forecasts", "allocations", "markdowns")
-WORKFLOW_TABLES = (
-    "durable_instances",
-    "durable_history",
-    "workflow_events",
-    "workflow_event_counters",
-    "agent_results",
-)
 
 
 # the stack in its own process -------------------------------------------------------------
@@ -234,36 +229,35 @@ def message_identity(event: dict[str, Any]) -> tuple[Any, ...]:
 # watching the workflow from outside -------------------------------------------------------
 
 
-def logged_messages(database_url: str, workflow_id: str) -> list[tuple[str, str | None]]:
-    """(type, agent) of the messages the event log holds, read straight from the database."""
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT message_type, payload FROM workflow_events "
-                    "WHERE workflow_id = :w ORDER BY sequence"
-                ),
-                {"w": workflow_id},
-            ).all()
-    finally:
-        engine.dispose()
-    return [(kind, json.loads(payload).get("agent_name")) for kind, payload in rows]
-
-
 def wait_for_message(
-    database_url: str, workflow_id: str, kind: str, agent: str, timeout: float = 120.0
+    served: Served, workflow_id: str, kind: str, agent: str, timeout: float = 120.0
 ) -> list[tuple[str, str | None]]:
+    """Poll the workflow's event log (the public events endpoint) until it holds a message of
+    `kind` from `agent`; returns the (type, agent) of everything logged by then."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            seen = logged_messages(database_url, workflow_id)
-        except Exception:  # noqa: BLE001 - the tables may not exist yet on a fresh database
-            seen = []
-        if (kind, agent) in seen:
-            return seen
-        time.sleep(0.005)
-    raise AssertionError(f"no {kind} from {agent} within {timeout} s")
+    seen: list[tuple[str, str | None]] = []
+    after = 0
+    with httpx.Client(base_url=served.base_url, timeout=30) as client:
+        while time.monotonic() < deadline:
+            response = client.get(
+                f"/api/orchestrator/workflows/{workflow_id}/events", params={"after": after}
+            )
+            if response.status_code == 200:
+                page = response.json()
+                seen += [(e["type"], e.get("agent_name")) for e in page["events"]]
+                after = page["last_sequence"]
+                if (kind, agent) in seen:
+                    return seen
+            time.sleep(0.005)
+    raise AssertionError(f"no {kind} from {agent} within {timeout} s: {seen}")
+
+
+def app_tables() -> list[str]:
+    """Every table of the app (data, results, event log, Durable task hub)."""
+    import shared.events  # noqa: F401 - registers the event-log tables on Base
+    import shared.tables  # noqa: F401 - registers the data and result tables on Base
+
+    return [table.name for table in Base.metadata.sorted_tables]
 
 
 # kill -9 at several points, then restart --------------------------------------------------
@@ -290,7 +284,7 @@ def killed_and_restarted(directory: Path, database_url: str, point: str) -> tupl
     served = serve(database_url, log)
     try:
         workflow_id = start_workflow(served)
-        seen = wait_for_message(database_url, workflow_id, *KILL_POINTS[point])
+        seen = wait_for_message(served, workflow_id, *KILL_POINTS[point])
         served.kill9()
     finally:
         served.stop()
@@ -367,7 +361,7 @@ def test_a_20_second_sqlite_write_lock_mid_workflow_does_not_stop_it(tmp_path, r
     database = tmp_path / "stack.db"
     with served_stack(f"sqlite:///{database}", tmp_path / "stack.log") as served:
         workflow_id = start_workflow(served)
-        wait_for_message(f"sqlite:///{database}", workflow_id, "agent_status", "Demand Agent")
+        wait_for_message(served, workflow_id, "agent_status", "Demand Agent")
         holder = hold_sqlite_write_lock(database, LOCK_SECONDS)
         holder.join()
         run = collect(served, workflow_id)
@@ -386,11 +380,11 @@ def test_a_20_second_postgres_table_lock_mid_workflow_does_not_stop_it(tmp_path,
     with postgres_server() as database_url:
         with served_stack(database_url, tmp_path / "stack.log") as served:
             workflow_id = start_workflow(served)
-            wait_for_message(database_url, workflow_id, "agent_status", "Demand Agent")
+            wait_for_message(served, workflow_id, "agent_status", "Demand Agent")
             locker = create_engine(database_url)
             with locker.connect() as conn, conn.begin():
                 conn.execute(
-                    text(f"LOCK TABLE {', '.join(WORKFLOW_TABLES)} IN ACCESS EXCLUSIVE MODE")
+                    text(f"LOCK TABLE {', '.join(app_tables())} IN ACCESS EXCLUSIVE MODE")
                 )
                 time.sleep(LOCK_SECONDS)
                 dropped = conn.execute(
