@@ -1,7 +1,8 @@
-"""Request, response, message and context models: the one source of truth for every contract.
+"""Request, response and message models: the one source of truth for every contract.
 
 The HTTP functions, the orchestrator, the local runtime and the tests all import these, so a
-contract changes in exactly one place.
+contract changes in exactly one place. Nothing here imports pandas: the HTTP functions load
+this module on a cold start (the DataFrame-carrying agent contexts live in shared.context).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import re
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Union
 
-import pandas as pd
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,7 +22,6 @@ from pydantic import (
     model_validator,
 )
 
-from shared.results import DemandResult, InventoryResult
 
 AGENT_NAMES = ("Demand Agent", "Inventory Agent", "Pricing Agent")
 AgentName = Literal["Demand Agent", "Inventory Agent", "Pricing Agent"]
@@ -45,6 +45,24 @@ WorkflowId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$
 CategoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
+SEASON_DATE_MIN = date(1900, 1, 1)
+SEASON_DATE_MAX = date(2199, 12, 31)
+"""Every day of a season lies in this range. The agents compute on pandas timestamps, which end
+in April 2262, and Python dates end in 9999, where start + 7 x weeks would overflow; a bound far
+from both (and from any real retail plan) makes such input a 422 instead of a crash."""
+
+
+def _in_season_range(value: date) -> date:
+    if not SEASON_DATE_MIN <= value <= SEASON_DATE_MAX:
+        raise ValueError(
+            f"must be between {SEASON_DATE_MIN.isoformat()} and {SEASON_DATE_MAX.isoformat()}"
+        )
+    return value
+
+
+SeasonDate = Annotated[IsoDate, AfterValidator(_in_season_range)]
+
+
 def season_end(start: date, weeks: int) -> date:
     """The specification's rule: the season ends 7 × weeks days after it starts."""
     return start + timedelta(days=7 * weeks)
@@ -56,8 +74,8 @@ class SeasonParameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     forecast_horizon_weeks: int = Field(ge=4, le=52, strict=True)
-    season_start_date: IsoDate
-    season_end_date: IsoDate | None = None
+    season_start_date: SeasonDate
+    season_end_date: SeasonDate | None = None
     replenishment_strategy: ReplenishmentStrategy
     dc_holdback_percentage: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
     extraction_reasoning: str | None = Field(None, max_length=4000)
@@ -66,9 +84,24 @@ class SeasonParameters(BaseModel):
     markdown_threshold: float | None = Field(None, gt=0.0, lt=1.0, allow_inf_nan=False)
     unit_target: int | None = Field(None, ge=1, le=100_000_000, strict=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _without_field_sources(cls, data: Any) -> Any:
+        """The extract endpoint adds `field_sources` (where each value came from) to its answer;
+        a client may send that answer back as the parameters unchanged."""
+        if isinstance(data, dict) and "field_sources" in data:
+            return {key: value for key, value in data.items() if key != "field_sources"}
+        return data
+
     @model_validator(mode="after")
     def _season_consistent(self) -> SeasonParameters:
         expected = season_end(self.season_start_date, self.forecast_horizon_weeks)
+        if expected > SEASON_DATE_MAX:
+            raise ValueError(
+                f"season_end_date must be on or before {SEASON_DATE_MAX.isoformat()}: "
+                f"{self.forecast_horizon_weeks} weeks from {self.season_start_date.isoformat()} "
+                f"end on {expected.isoformat()}"
+            )
         if self.season_end_date is None:
             self.season_end_date = expected
         elif self.season_end_date != expected:
@@ -160,39 +193,3 @@ WebSocketMessage = Annotated[
     Field(discriminator="type"),
 ]
 WEBSOCKET_MESSAGE = TypeAdapter(WebSocketMessage)
-
-
-class _Context(BaseModel):
-    """Contexts carry DataFrames, so they live only inside the activity process."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
-
-    category_id: str
-    parameters: SeasonParameters
-
-
-class DemandContext(_Context):
-    """History for one category.
-
-    `sales`: one row per (week_start_date, store_id) with `units_sold`, weeks ascending,
-    `week_start_date` as datetime64. `stores`: the stores table.
-    """
-
-    sales: pd.DataFrame
-    stores: pd.DataFrame
-
-
-class InventoryContext(_Context):
-    """The stores to allocate to and the persisted demand forecast to allocate from."""
-
-    stores: pd.DataFrame
-    demand: DemandResult
-
-
-class PricingContext(_Context):
-    """Forecast and allocation for the season; `actual_sales` (week_start_date, units_sold) when
-    the season is already under way."""
-
-    demand: DemandResult
-    inventory: InventoryResult
-    actual_sales: pd.DataFrame | None = None

@@ -40,11 +40,12 @@ def known_category(category_id):
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def runtime(tmp_path_factory):
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db"
     api_workflows.configure(
-        settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3),
+        settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3, database_url=database_url),
         category_check=known_category,
     )
-    rt = DurableRuntime(app, f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db")
+    rt = DurableRuntime(app, database_url)
     await rt.start()
     yield rt
     await rt.stop()

@@ -31,6 +31,7 @@ import dataclasses
 import inspect
 import json
 import logging
+import time
 import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -213,8 +214,12 @@ class DurableRuntime:
         orchestrator_workers: int = 4,
         host: str = "127.0.0.1",
         port: int = 0,
+        quiet_activities: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
+        # Activities whose every call is routine (publishing): their outcomes log at DEBUG, the
+        # others' at INFO, so the log shows one line per meaningful event.
+        self.quiet_activities = quiet_activities
         self.database_url = database_url
         self.clock: Clock = clock or SystemClock()
         self.task_hub = task_hub
@@ -298,6 +303,7 @@ class DurableRuntime:
             raise UnknownOrchestratorError(name)
         instance_id = instance_id or uuid.uuid4().hex
         await asyncio.to_thread(self.store.create, instance_id, name, input_json, self.clock.now())
+        logger.info("Workflow %s started (instance %s)", name, instance_id)
         await self._resume(instance_id)
         return instance_id
 
@@ -406,9 +412,19 @@ class DurableRuntime:
     async def _run_activity(self, live: _Live, activity: _Activity) -> None:
         loop = asyncio.get_running_loop()
         entry = self._activity_functions.get(activity.name)
+        started = time.monotonic()
         ok, result, reason, details = await loop.run_in_executor(
             self._activities, invoke_activity, entry, activity.name, activity.input
         )
+        elapsed_ms = (time.monotonic() - started) * 1000
+        level = logging.DEBUG if activity.name in self.quiet_activities else logging.INFO
+        if ok:
+            logger.log(level, "Activity %s completed in %.0f ms (instance %s)",
+                       activity.name, elapsed_ms, live.instance.instance_id)
+        else:
+            logger.log(max(level, logging.WARNING),
+                       "Activity %s failed in %.0f ms (instance %s): %s",
+                       activity.name, elapsed_ms, live.instance.instance_id, reason)
         now = self.clock.now()
         if ok:
             event = h.task_completed(now, activity.task_id, result)
@@ -484,6 +500,9 @@ class DurableRuntime:
             updated_at=now,
         )
         self.store.save(updated, new_events + decided)
+        if not updated.running:
+            logger.info("Workflow %s %s in %.2f s (instance %s)", instance.name, status.lower(),
+                        (now - instance.created_at).total_seconds(), instance.instance_id)
         return updated, work
 
     def _terminate(self, instance: Instance, message: _Terminate) -> Instance:
@@ -497,6 +516,8 @@ class DurableRuntime:
             updated_at=now,
         )
         self.store.save(updated, [event])
+        logger.info("Workflow %s terminated (instance %s): %s", instance.name,
+                    instance.instance_id, message.reason)
         return updated
 
 

@@ -3,6 +3,10 @@
 `settings.extractor` picks the reader: `rules` (deterministic), `llm` (a language model), or
 `auto` (the language model when one is configured, else rules). Behind a language model the
 rules extractor still reads the same text, as a cross-check that moves the confidence score.
+
+The language-model extractor (shared.extraction.llm) brings the openai SDK, about 0.4 s of
+imports, so it is imported where a request first needs it: the rules path, and the app's cold
+start, never load openai.
 """
 
 from __future__ import annotations
@@ -10,25 +14,39 @@ from __future__ import annotations
 import hashlib
 import threading
 from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING
 
-import httpx2
-import openai
-
-from shared.extraction import llm, rules
-from shared.extraction.combine import Draft, finalize
+from shared.extraction import rules
+from shared.extraction.combine import Draft, FieldSource, field_sources, finalize
 from shared.schemas import SeasonParameters
 from shared.settings import Settings
 
-__all__ = ["extract_parameters", "language_model_client", "uses_language_model"]
+if TYPE_CHECKING:
+    import httpx2
+    import openai
+
+__all__ = [
+    "extract_parameters",
+    "extract_with_sources",
+    "language_model_client",
+    "language_model_configured",
+    "uses_language_model",
+]
 
 _clients: dict[tuple[object, ...], openai.OpenAI] = {}
 _clients_lock = threading.Lock()
 
 
+def language_model_configured(settings: Settings) -> bool:
+    """An LLM is configured: Azure OpenAI endpoint and key, or an OpenAI(-compatible) key."""
+    azure = bool(settings.azure_openai_endpoint and settings.azure_openai_api_key)
+    return azure or settings.openai_api_key is not None
+
+
 def uses_language_model(settings: Settings) -> bool:
     """Whether `extract_parameters` will ask a language model under these settings."""
     if settings.extractor == "auto":
-        return llm.is_configured(settings)
+        return language_model_configured(settings)
     return settings.extractor == "llm"
 
 
@@ -39,6 +57,8 @@ def language_model_client(
     (it owns the connection pool). Keyed by the settings it was built from, so a changed
     configuration gets its own client; an injected `http_client` (tests) keys its own too, and
     the cached client keeps it alive, so its id cannot be reused."""
+    from shared.extraction import llm
+
     secret = settings.azure_openai_api_key or settings.openai_api_key
     key = (
         settings.azure_openai_endpoint,
@@ -71,12 +91,26 @@ def extract_parameters(
     answer was unusable), InvalidParametersError (422: a value outside the contract) or
     LanguageModelUnavailableError (503, with Retry-After when retrying can help).
     """
+    return extract_with_sources(text, settings, today=today, http_client=http_client)[0]
+
+
+def extract_with_sources(
+    text: str,
+    settings: Settings,
+    *,
+    today: date | None = None,
+    http_client: httpx2.Client | None = None,
+) -> tuple[SeasonParameters, dict[str, FieldSource]]:
+    """`extract_parameters` plus where each value came from (see `combine.field_sources`):
+    the endpoint returns both, so a client never mistakes an absent value for a stated one."""
     today = today or datetime.now(timezone.utc).date()
     by_rules = rules.extract(text, today)
     if not uses_language_model(settings):
-        return finalize(by_rules)
-    if not llm.is_configured(settings):
+        return finalize(by_rules), field_sources(by_rules)
+    from shared.extraction import llm
+
+    if not language_model_configured(settings):
         raise llm.not_configured()
     client = language_model_client(settings, http_client)
     by_model: Draft = llm.extract(text, client, settings, today)
-    return finalize(by_model, cross_check=by_rules)
+    return finalize(by_model, cross_check=by_rules), field_sources(by_model)
