@@ -107,6 +107,13 @@ def keyless_settings(endpoint: str, tmp_path) -> Settings:
 # --- Web PubSub ---------------------------------------------------------------------------------
 
 
+def test_neither_setting_is_a_503_naming_both(tmp_path):
+    unset = Settings(webpubsub_connection_string="", database_url=f"sqlite:///{tmp_path}/a.db")
+    with pytest.raises(WebSocketConnectionError) as refused:
+        negotiate_response("s-1", unset)
+    assert refused.value.details == {"reason": "Web PubSub is not configured"}
+
+
 def test_endpoint_setting_selects_the_identity(tmp_path):
     assert not uses_identity(Settings())
     assert uses_identity(keyless_settings("https://x.webpubsub.azure.com", tmp_path))
