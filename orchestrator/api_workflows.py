@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,17 +24,21 @@ from urllib.parse import quote, urlsplit
 import azure.durable_functions as df
 import azure.functions as func
 
-from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input, season_workflow
+from orchestrator.workflow import CHAIN, ORCHESTRATOR_NAME, build_workflow_input, season_workflow
 from shared.context import get_assembler
 from shared.errors import (
     DataNotFoundError,
     DurableUnavailableError,
     InvalidParametersError,
     WorkflowFinishedError,
+    WorkflowTerminatedError,
 )
 from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
-from shared.schemas import RunWorkflowRequest
+from shared.progress import Publisher, get_publisher
+from shared.schemas import AgentStatusMessage, ErrorMessage, RunWorkflowRequest
 from shared.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0a3f7e-2c1d-4f8e-9a6b-7d3c2e1f0a94")
@@ -56,19 +61,25 @@ def check_category(category_id: str | None) -> str:
 class _Dependencies:
     settings: Callable[[], Settings] = get_settings
     check_category: CategoryCheck = check_category
+    publisher: Callable[[], Publisher] = get_publisher
 
 
 _dependencies = _Dependencies()
 
 
 def configure(
-    *, settings: Callable[[], Settings] | None = None, category_check: CategoryCheck | None = None
+    *,
+    settings: Callable[[], Settings] | None = None,
+    category_check: CategoryCheck | None = None,
+    publisher: Callable[[], Publisher] | None = None,
 ) -> None:
-    """Swap the settings source or the category lookup (tests, integration)."""
+    """Swap the settings source, the category lookup or the publisher (tests, integration)."""
     if settings is not None:
         _dependencies.settings = settings
     if category_check is not None:
         _dependencies.check_category = category_check
+    if publisher is not None:
+        _dependencies.publisher = publisher
 
 
 bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR_NAME)(season_workflow)
@@ -225,7 +236,7 @@ async def get_workflow(
         "category_id": started_input.get("category_id"),
         "runtime_status": runtime_status,
         "status": custom.get("status", runtime_status.lower()),
-        "current_agent": custom.get("current_agent"),
+        "current_agent": None if runtime_status in FINISHED_STATES else custom.get("current_agent"),
         "progress": custom.get("progress", 0),
         "completed_agents": custom.get("completed_agents", []),
         "execution_log": custom.get("execution_log", []),
@@ -264,10 +275,12 @@ def _final_output(runtime_status: str, output: Any, custom: dict[str, Any]) -> A
 async def terminate_workflow(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """Terminate a running workflow; 404 unknown, 409 when it already finished."""
+    """Terminate a running workflow and tell its browser (an `error` WORKFLOW_TERMINATED and
+    `agent_status failed` for the agent that was running, which close its event stream: nothing
+    the stopped agent still does is recorded or sent); 404 unknown, 409 already finished."""
     workflow_id = route_workflow_id(req)
     reason = _terminate_reason(req)
-    status = await _status_or_none(client, workflow_id)
+    status = await _status_or_none(client, workflow_id, show_input=True)
     if status is None:
         raise _not_found(workflow_id)
     runtime_status = _runtime_status(status)
@@ -283,9 +296,35 @@ async def terminate_workflow(
         raise DurableUnavailableError(
             "The workflow could not be terminated", suggestions=["Retry in a few seconds."]
         ) from exc
+    await asyncio.to_thread(_announce_termination, status, reason)
     return json_response(
         {"status": "terminating", "workflow_id": workflow_id, "reason": reason}, 202
     )
+
+
+def _announce_termination(status: df.DurableOrchestrationStatus, reason: str) -> None:
+    """Publish the terminal messages for the agent that was running (the first one when none
+    had started). A publishing failure is logged: the workflow is terminated either way."""
+    started_input = _loads_maybe(status.input_)
+    session_id = started_input.get("session_id") if isinstance(started_input, dict) else None
+    if not session_id:
+        logger.warning("workflow %s has no session id; termination not published", status.instance_id)
+        return
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    agent_name = custom.get("current_agent") or CHAIN[0].agent_name
+    error = WorkflowTerminatedError(f"The workflow was terminated: {reason}")
+    messages = [
+        ErrorMessage(agent_name=agent_name, error_message=error.message, error_type=error.error_type),
+        AgentStatusMessage(agent_name=agent_name, status="failed"),
+    ]
+    try:
+        _dependencies.publisher().publish_all(
+            messages, session_id=session_id, workflow_id=status.instance_id, close=True
+        )
+    except Exception as exc:  # noqa: BLE001 - the termination itself has happened
+        logger.warning(
+            "termination of workflow %s not published: %s", status.instance_id, type(exc).__name__
+        )
 
 
 def _terminate_reason(req: func.HttpRequest) -> str:
