@@ -154,13 +154,14 @@ def _locked_stream(session: Session, workflow_id: str) -> _Stream:
             select(WorkflowEvent.message_key).where(WorkflowEvent.workflow_id == workflow_id)
         ).scalars()
     )
-    progress = dict(
-        session.execute(
+    progress = {
+        agent: int(percent)
+        for agent, percent in session.execute(
             select(WorkflowEvent.agent_name, func.max(WorkflowEvent.progress))
             .where(WorkflowEvent.workflow_id == workflow_id, WorkflowEvent.progress.is_not(None))
             .group_by(WorkflowEvent.agent_name)
-        ).tuples()
-    )
+        )
+    }
     return _Stream(row.last_sequence, bool(row.closed), keys, progress)
 
 
