@@ -302,16 +302,27 @@ async def terminate_workflow(
     )
 
 
+def _stopped_agent(custom: dict[str, Any]) -> str:
+    """The agent a termination stops: the current one unless it was already accepted, else the
+    first agent of the chain that has not completed (the last when all have)."""
+    completed = custom.get("completed_agents") or []
+    current = custom.get("current_agent")
+    if current and current not in completed:
+        return str(current)
+    waiting = [spec.agent_name for spec in CHAIN if spec.agent_name not in completed]
+    return waiting[0] if waiting else CHAIN[-1].agent_name
+
+
 def _announce_termination(status: df.DurableOrchestrationStatus, reason: str) -> None:
-    """Publish the terminal messages for the agent that was running (the first one when none
-    had started). A publishing failure is logged: the workflow is terminated either way."""
+    """Publish the terminal messages for the agent the termination stopped. A publishing
+    failure is logged: the workflow is terminated either way."""
     started_input = _loads_maybe(status.input_)
     session_id = started_input.get("session_id") if isinstance(started_input, dict) else None
     if not session_id:
         logger.warning("workflow %s has no session id; termination not published", status.instance_id)
         return
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-    agent_name = custom.get("current_agent") or CHAIN[0].agent_name
+    agent_name = _stopped_agent(custom)
     error = WorkflowTerminatedError(f"The workflow was terminated: {reason}")
     messages = [
         ErrorMessage(agent_name=agent_name, error_message=error.message, error_type=error.error_type),

@@ -11,6 +11,7 @@ after a crash) publishes the same messages again; the log records each identity 
 Three more rules keep what a client sees consistent whatever runs late:
 - an agent's progress never goes backwards: a percentage at or below one already recorded for
   that agent is skipped (a retried attempt starts again from 5 %);
+- an agent's `agent_status completed` is its last message: nothing more is recorded for it;
 - `agent_status failed` closes the workflow's stream, as does a batch recorded with
   `close=True` (the last agent's completion): nothing is recorded for the workflow after its
   terminal message — not a timed-out attempt's progress, not the work of a terminated run;
@@ -118,10 +119,11 @@ class _Stream:
     progress: dict[str, int]
 
     def admits(self, key: str, message: Mapping[str, Any]) -> bool:
-        if self.closed or key in self.keys:
+        agent = message["agent_name"]
+        if self.closed or key in self.keys or f"{agent}/agent_status/completed" in self.keys:
             return False
         if message["type"] == "progress":
-            return int(message["progress"]) > self.progress.get(message["agent_name"], -1)
+            return int(message["progress"]) > self.progress.get(agent, -1)
         return True
 
     def add(self, key: str, message: Mapping[str, Any]) -> int:

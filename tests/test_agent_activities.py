@@ -29,6 +29,7 @@ from shared.sample_data import ensure_sample_data
 from shared.schemas import AGENT_NAMES, SeasonParameters
 from shared.settings import Settings
 from tests.live_stack import import_short_category, reset_app_caches
+from tests.messages import assert_documented_order
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -112,22 +113,6 @@ async def timers_created(hub: Hub, workflow_id: str) -> int:
     return sum(1 for e in history if e["EventType"] == TIMER_CREATED)
 
 
-def assert_documented_order(messages: list[dict[str, Any]], agents: list[str], last: str) -> None:
-    """Per agent: agent_status running -> progress (rising) -> complete + completed, or, for
-    the agent that failed, error + agent_status failed; sequences gap-free."""
-    assert [m["sequence"] for m in messages] == list(range(1, len(messages) + 1))
-    for name in agents:
-        mine = [m for m in messages if m["agent_name"] == name]
-        kinds = [(m["type"], m.get("status")) for m in mine]
-        progress = [m["progress"] for m in mine if m["type"] == "progress"]
-        assert kinds[0] == ("agent_status", "running"), kinds
-        assert kinds[1:-2] == [("progress", None)] * len(progress), kinds
-        assert progress == sorted(set(progress)), progress
-        ending = [("error", None), ("agent_status", "failed")] if name == last else [
-            ("complete", None), ("agent_status", "completed")]
-        assert kinds[-2:] == ending, kinds
-
-
 async def publish_results(hub: Hub, workflow_id: str) -> list[dict[str, Any]]:
     """What each publish_message activity returned ({"sequences": [...]})."""
     history = await hub.runtime.history(workflow_id)
@@ -169,7 +154,7 @@ async def test_the_agents_run_persist_and_summarise(hub: Hub):
     assert len(json.dumps(output)) < 4096  # summaries, never per-row data
 
     messages = fetch_events(engine, workflow_id).events
-    assert_documented_order(messages, list(AGENT_NAMES), last="")
+    assert_documented_order(messages, list(AGENT_NAMES))
     assert [m["agent_name"] for m in messages if m["type"] == "complete"] == list(AGENT_NAMES)
     # Per agent: its activity, its deadline timer and one publishing activity, nothing else.
     scheduled = await scheduled_activities(hub, workflow_id)
@@ -203,7 +188,7 @@ async def test_a_too_short_history_fails_the_demand_agent_once_with_data_not_fou
     assert [name for name in scheduled if name != "publish_message"] == ["demand_agent"]
     assert list_results(get_engine(hub.database_url), workflow_id) == {}
     messages = fetch_events(get_engine(hub.database_url), workflow_id).events
-    assert_documented_order(messages, ["Demand Agent"], last="Demand Agent")
+    assert_documented_order(messages, ["Demand Agent"], failed="Demand Agent")
     errors = [m for m in messages if m["type"] == "error"]
     assert len(errors) == 1 and errors[0]["error_type"] == "DATA_NOT_FOUND"
     assert errors[0]["error_message"] == error["message"]
@@ -234,4 +219,4 @@ async def test_the_workflow_completes_while_web_pubsub_is_down(hub: Hub):
     assert status["runtimeStatus"] == "Completed", status["output"]
     # Nothing is lost: every message is in the event log for clients to catch up from.
     messages = fetch_events(get_engine(hub.database_url), workflow_id).events
-    assert_documented_order(messages, list(AGENT_NAMES), last="")
+    assert_documented_order(messages, list(AGENT_NAMES))
