@@ -27,7 +27,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from localdev.webpubsub.auth import ConnectionString
 from shared.db import get_engine
-from shared.progress import get_publisher
+from shared.progress import DeliveryPolicy, get_publisher
 from shared.results_store import list_results
 from shared.schemas import AGENT_NAMES
 from shared.settings import get_settings
@@ -51,9 +51,8 @@ CONCURRENT = 16
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    # Generous deadlines: an agent that waited on the black hole (about 1.5 s per message)
-    # would still blow them, one that does not never comes close.
-    settings = {**FAST_SETTINGS, **{f"{agent}_AGENT_TIMEOUT_SECONDS": "20"
+    # Generous deadlines, so that a machine under load never makes an agent time out.
+    settings = {**FAST_SETTINGS, **{f"{agent}_AGENT_TIMEOUT_SECONDS": "60"
                                     for agent in ("DEMAND", "INVENTORY", "PRICING")}}
     with live_stack(tmp_path_factory.mktemp("faults"), settings) as running:
         import_short_category(running.database_url, SHORT_CATEGORY, weeks=30)
@@ -156,9 +155,11 @@ def test_a_black_holed_web_pubsub_never_holds_an_agent(stack: LiveStack):
         statuses = [wait_finished(stack, workflow_id) for workflow_id in ids]
         assert hole.accepted >= 1  # the publisher really did try the black hole
 
-    # Alone, each agent took its usual fraction of a second, not seconds per message.
+    # Had the agents waited on the service, every message would have cost at least one read
+    # timeout; the whole chain took less than that for all its messages together.
     assert alone["runtime_status"] == "Completed", alone["error"]
-    assert all(entry["duration_ms"] < 3000 for entry in alone["execution_log"]), alone
+    waiting = len(events_of(stack, alone["workflow_id"])) * DeliveryPolicy().read_timeout * 1000
+    assert sum(entry["duration_ms"] for entry in alone["execution_log"]) < waiting, alone
     for workflow_id, status in zip(ids, statuses, strict=True):
         assert status["runtime_status"] == "Completed", status["error"]
         assert all(entry["attempts"] == 1 for entry in status["execution_log"]), status
