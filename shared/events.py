@@ -18,6 +18,10 @@ Three more rules keep what a client sees consistent whatever runs late:
 - a batch (e.g. `error` + `agent_status failed`) is recorded in one transaction, so nothing
   can land between its messages.
 
+The tables are `workflow_event_log` and `workflow_event_streams` (earlier versions kept a log
+without message identities in `workflow_events`; a database from then upgrades itself, since
+the new tables are simply created next to the old ones).
+
 Sequence numbers come from a one-row-per-workflow stream row that is updated as the
 transaction's first statement: on SQLite that takes the write lock before anything is read
 (concurrent writers queue on the busy timeout instead of reading a stale state), on a server
@@ -56,10 +60,10 @@ MAX_FETCH = 1000
 _INSERT_ATTEMPTS = 3
 
 
-class WorkflowEventCounter(Base):
+class WorkflowEventStream(Base):
     """A workflow's stream: the last sequence number and whether its terminal message is in."""
 
-    __tablename__ = "workflow_event_counters"
+    __tablename__ = "workflow_event_streams"
 
     workflow_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     last_sequence: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -67,10 +71,10 @@ class WorkflowEventCounter(Base):
 
 
 class WorkflowEvent(Base):
-    __tablename__ = "workflow_events"
+    __tablename__ = "workflow_event_log"
     __table_args__ = (
-        UniqueConstraint("workflow_id", "sequence", name="uq_workflow_event_seq"),
-        UniqueConstraint("workflow_id", "message_key", name="uq_workflow_event_key"),
+        UniqueConstraint("workflow_id", "sequence", name="uq_event_log_sequence"),
+        UniqueConstraint("workflow_id", "message_key", name="uq_event_log_message_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -139,14 +143,14 @@ class _Stream:
 def _locked_stream(session: Session, workflow_id: str) -> _Stream:
     """Lock the workflow's stream row (creating it) and read the log's state under the lock."""
     row = session.execute(
-        update(WorkflowEventCounter)
-        .where(WorkflowEventCounter.workflow_id == workflow_id)
-        .values(last_sequence=WorkflowEventCounter.last_sequence)
-        .returning(WorkflowEventCounter.last_sequence, WorkflowEventCounter.closed)
+        update(WorkflowEventStream)
+        .where(WorkflowEventStream.workflow_id == workflow_id)
+        .values(last_sequence=WorkflowEventStream.last_sequence)
+        .returning(WorkflowEventStream.last_sequence, WorkflowEventStream.closed)
     ).one_or_none()
     if row is None:
         session.execute(
-            insert(WorkflowEventCounter).values(
+            insert(WorkflowEventStream).values(
                 workflow_id=workflow_id, last_sequence=0, closed=False
             )
         )
@@ -211,8 +215,8 @@ def record_events(
                     )
                     stored.append(record)
                 session.execute(
-                    update(WorkflowEventCounter)
-                    .where(WorkflowEventCounter.workflow_id == workflow_id)
+                    update(WorkflowEventStream)
+                    .where(WorkflowEventStream.workflow_id == workflow_id)
                     .values(last_sequence=stream.last_sequence, closed=stream.closed or close)
                 )
             return stored
@@ -229,8 +233,8 @@ def fetch_events(
     """Messages with sequence > `after`, oldest first, at most `limit` of them."""
     with session_scope(engine) as session:
         last = session.execute(
-            select(WorkflowEventCounter.last_sequence).where(
-                WorkflowEventCounter.workflow_id == workflow_id
+            select(WorkflowEventStream.last_sequence).where(
+                WorkflowEventStream.workflow_id == workflow_id
             )
         ).scalar_one_or_none()
         rows = session.execute(

@@ -124,7 +124,7 @@ def test_schema_is_created_idempotently_with_every_table(url):
     tables = set(inspect(engine).get_table_names())
     assert {
         "stores", "categories", "historical_sales", "data_versions", "agent_results",
-        "workflow_events", "workflow_event_counters", "durable_instances", "durable_history",
+        "workflow_event_log", "workflow_event_streams", "durable_instances", "durable_history",
     } <= tables
     columns = {c["name"]: c for c in inspect(engine).get_columns("historical_sales")}
     assert str(columns["week_start_date"]["type"]) == "DATE"
