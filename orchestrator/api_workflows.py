@@ -253,19 +253,28 @@ async def get_workflow(
     return json_response(payload, 200)
 
 
+UNEXPECTED_WORKFLOW_FAILURE = "The workflow stopped with an unexpected error."
+
+
 def _final_output(runtime_status: str, output: Any, custom: dict[str, Any]) -> Any:
     """The orchestrator's output once finished. A failed or terminated run has only an error
-    string as Durable output, so the finished agents' results come from the custom status."""
+    string as Durable output, so the finished agents' results come from the custom status.
+    Durable's failure text carries host prefixes ("Orchestrator function ... failed: ..."), so a
+    failed run shows the orchestrator's own message for it (a terminated one, its reason)."""
     if runtime_status == "Completed":
         return output
     if runtime_status not in FINISHED_STATES:
         return None
+    error = custom.get("error")
+    failure = output
+    if runtime_status == "Failed":
+        failure = error.get("message") if isinstance(error, dict) else None
     return {
         "status": runtime_status.lower(),
         "results": custom.get("results", {}),
         "execution_log": custom.get("execution_log", []),
-        "error": custom.get("error"),
-        "failure": output,
+        "error": error,
+        "failure": failure or UNEXPECTED_WORKFLOW_FAILURE,
     }
 
 

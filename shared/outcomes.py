@@ -45,10 +45,10 @@ class AgentFailure(BaseModel):
     suggestions: list[str] = []
     retryable: bool
 
-    def to_error(self, message: str | None = None) -> OrchestratorError:
-        """The app error for this failure (its own error_type), optionally reworded."""
+    def to_error(self) -> OrchestratorError:
+        """The app error for this failure, of its own error_type."""
         cls = _ERROR_CLASSES.get(self.error_type, AgentExecutionError)
-        return cls(message or self.message, details=self.details, suggestions=self.suggestions)
+        return cls(self.message, details=self.details, suggestions=self.suggestions)
 
 
 class AgentOutcome(BaseModel):

@@ -19,7 +19,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrator.api_workflows import bp
-from shared.errors import DataNotFoundError
+from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.outcomes import run_agent_step
 from shared.settings import Settings
 
@@ -49,7 +49,8 @@ class Script:
 
     def set(self, activity: str, mode: str, times: int = 0, workflow_id: str = "*") -> None:
         """mode: "ok", "fail" (the first `times` calls fail), "fail_always", "data_error" (a
-        DataNotFoundError, not retryable), "hang"."""
+        DataNotFoundError, not retryable), "db_locked" (a ContextAssemblyError, retryable: the
+        first `times` calls, every call when 0), "hang"."""
         self.modes[(workflow_id, activity)] = (mode, times)
 
     def calls_to(self, activity: str, workflow_id: str | None = None) -> list[dict[str, Any]]:
@@ -73,6 +74,10 @@ class Script:
             if mode == "fail" and failed_so_far < times or mode == "fail_always":
                 self.failures[(workflow_id, activity)] += 1
                 raise RuntimeError(f"{activity} failure #{failed_so_far + 1}")
+        if mode == "db_locked" and (times == 0 or failed_so_far < times):
+            with self.lock:
+                self.failures[(workflow_id, activity)] += 1
+            raise ContextAssemblyError("The database stayed locked by another writer.")
         if mode == "data_error":
             raise DataNotFoundError(
                 f"{activity} found too little history",

@@ -44,7 +44,9 @@ PARAMETERS = {
 FINISHED = ("Completed", "Failed", "Terminated")
 ERROR_KEYS = {"error_type", "message", "details", "suggestions", "request_id"}
 # What the worker and host wrap around an exception; none of it may reach a client.
-WORKER_TEXT = re.compile(r"Activity function|Traceback|\b[A-Z]\w*(Error|Exception)\b")
+WORKER_TEXT = re.compile(
+    r"Activity function|Orchestrator function|Traceback|\b[A-Z]\w*(Error|Exception)\b"
+)
 SHORT_CATEGORY = "trial_capsule"
 CONCURRENT = 16
 
@@ -218,6 +220,7 @@ def test_terminate_sends_a_final_message_and_clears_the_current_agent(stack: Liv
     status = wait_finished(stack, workflow_id)
     assert status["runtime_status"] == "Terminated" and status["status"] == "terminated"
     assert status["current_agent"] is None
+    assert not WORKER_TEXT.search(json.dumps(status)), status
     error, failed = received[-2:]
     assert (error["type"], error["error_type"]) == ("error", "WORKFLOW_TERMINATED")
     assert "Planner cancelled the run" in error["error_message"]
@@ -245,6 +248,7 @@ def test_a_late_attempt_is_never_visible(stack: LiveStack):
     assert status["runtime_status"] == "Failed" and status["current_agent"] is None
     assert status["error"]["error_type"] == "AGENT_TIMEOUT"
     assert status["error"]["agent_name"] == "Inventory Agent"
+    assert not WORKER_TEXT.search(json.dumps(status)), status
     assert status["completed_agents"] == ["Demand Agent"]
     assert_documented_order(received, ["Demand Agent", "Inventory Agent"], failed="Inventory Agent")
     assert events_of(stack, workflow_id) == received

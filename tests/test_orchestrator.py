@@ -165,6 +165,26 @@ async def test_a_data_error_fails_on_the_first_attempt_with_its_own_type(runtime
     }
 
 
+async def test_a_retryable_error_is_retried_and_keeps_its_type_when_attempts_run_out(runtime):
+    SCRIPT.set("demand_agent", "db_locked", times=1, workflow_id="wf-once")
+    SCRIPT.set("demand_agent", "db_locked", workflow_id="wf-always")
+
+    once, always = await asyncio.gather(
+        run(runtime, "wf-once"), run(runtime, "wf-always", settings=fast_settings(agent_max_attempts=2))
+    )
+
+    assert once["runtimeStatus"] == "Completed"
+    assert once["output"]["execution_log"][0]["attempts"] == 2
+    assert always["runtimeStatus"] == "Failed"
+    assert always["customStatus"]["error"] == {
+        "error_type": "CONTEXT_ASSEMBLY_ERROR",
+        "message": "Demand Agent failed after 2 attempt(s): "
+                   "The database stayed locked by another writer.",
+        "agent_name": "Demand Agent",
+    }
+    assert len(SCRIPT.calls_to("demand_agent", "wf-always")) == 2
+
+
 async def test_publishing_failures_never_fail_the_workflow(runtime):
     SCRIPT.set("publish_message", "fail_always")
 
