@@ -74,10 +74,9 @@ class Script:
             if mode == "fail" and failed_so_far < times or mode == "fail_always":
                 self.failures[(workflow_id, activity)] += 1
                 raise RuntimeError(f"{activity} failure #{failed_so_far + 1}")
-        if mode == "db_locked" and (times == 0 or failed_so_far < times):
-            with self.lock:
+            if mode == "db_locked" and (times == 0 or failed_so_far < times):
                 self.failures[(workflow_id, activity)] += 1
-            raise ContextAssemblyError("The database stayed locked by another writer.")
+                raise ContextAssemblyError("The database stayed locked by another writer.")
         if mode == "data_error":
             raise DataNotFoundError(
                 f"{activity} found too little history",
