@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -271,6 +272,17 @@ class FunctionsHost:
         return web.FileResponse(self.console_dir / "index.html")
 
     async def _dispatch(self, request: web.Request) -> web.Response:
+        """Route one request to its function; one log line per request: INFO for changes and
+        errors, DEBUG for successful reads (status polls would drown everything else)."""
+        started = time.monotonic()
+        response = await self._route(request)
+        level = logging.DEBUG if request.method == "GET" and response.status < 400 else logging.INFO
+        logger.log(level, "%s %s -> %d in %.0f ms (request %s)", request.method, request.path,
+                   response.status, (time.monotonic() - started) * 1000,
+                   response.headers.get(REQUEST_ID_HEADER, "-"))
+        return response
+
+    async def _route(self, request: web.Request) -> web.Response:
         request_id = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
         path = "/" + request.match_info["tail"].strip("/")
         matched = [(route, params) for route in self.routes if (params := route.match(path)) is not None]

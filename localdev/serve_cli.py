@@ -22,6 +22,17 @@ from localdev.stack import local_stack
 
 PLUGINS: PluginFactory = local_stack
 HELP = "serve the app on localhost with the Durable runtime, Web PubSub emulator and sample data"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Libraries that log every HTTP exchange (the Azure SDK dumps request and response headers at
+# INFO, about 15 lines per published message): their lines only with --verbose.
+WIRE_LOGGERS = (
+    "azure.core.pipeline.policies.http_logging_policy",
+    "azure.functions.DurableFunctions",
+    "httpx",
+    "openai",
+    "aiohttp.access",
+    "websockets",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,10 +42,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pubsub-port", type=int, default=DEFAULT_PUBSUB_PORT, help="Web PubSub emulator port"
     )
     parser.add_argument("--database-url", default=None, help="SQLAlchemy URL (default: settings)")
+    parser.add_argument(
+        "--verbose", action="store_true",
+        help="log at DEBUG, including every HTTP request and the Azure SDK's wire logs",
+    )
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """One line per meaningful event at INFO (requests that change something or fail, workflow
+    start and end, agent outcomes, publish failures); everything, wire logs included, with
+    --verbose."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=LOG_FORMAT)
+    for name in WIRE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def main(args: argparse.Namespace, plugins: PluginFactory | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(getattr(args, "verbose", False))
     options = LocalOptions(
         host=args.host, port=args.port, pubsub_port=args.pubsub_port, database_url=args.database_url
     )

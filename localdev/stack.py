@@ -44,7 +44,9 @@ def local_stack(options: LocalOptions) -> HostPlugins:
     """Services and the durable-client binding for `python -m localdev serve` and `plan`."""
     _configure_environment(options)
     settings = get_settings()
-    runtime = DurableRuntime(default_app(), settings.database_url)
+    runtime = DurableRuntime(
+        default_app(), settings.database_url, quiet_activities=frozenset({"publish_message"})
+    )
     emulator: list[RunningEmulator] = []
 
     async def seed() -> None:

@@ -66,6 +66,15 @@ class SeasonParameters(BaseModel):
     markdown_threshold: float | None = Field(None, gt=0.0, lt=1.0, allow_inf_nan=False)
     unit_target: int | None = Field(None, ge=1, le=100_000_000, strict=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _without_field_sources(cls, data: Any) -> Any:
+        """The extract endpoint adds `field_sources` (where each value came from) to its answer;
+        a client may send that answer back as the parameters unchanged."""
+        if isinstance(data, dict) and "field_sources" in data:
+            return {key: value for key, value in data.items() if key != "field_sources"}
+        return data
+
     @model_validator(mode="after")
     def _season_consistent(self) -> SeasonParameters:
         expected = season_end(self.season_start_date, self.forecast_horizon_weeks)
