@@ -216,7 +216,7 @@ def test_human_mode_shows_live_progress_and_the_error_on_stderr(stack, capsys):
     assert code == 1
     assert "Demand Agent" in captured.out and "failed" in captured.out
     assert "Inventory Agent" in captured.out and "pending" in captured.out
-    assert "DATA_NOT_FOUND: Demand Agent failed: Category" in captured.err
+    assert "DATA_NOT_FOUND: Category 'trial_capsule' has 30 weeks of history" in captured.err
     assert "request id" in captured.err
     assert "DATA_NOT_FOUND" not in captured.out
 
