@@ -6,8 +6,10 @@ forecast."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from localdev.host import free_port
 from localdev.webpubsub.runner import RunningEmulator, start_emulator
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
 from shared.db import get_engine
-from shared.events import fetch_events
+from shared.events import complete_key, fetch_events, has_event, message_key
 from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.results_store import list_results, load_result
 from shared.sample_data import ensure_sample_data
@@ -201,7 +203,54 @@ async def test_an_unknown_category_fails_with_the_categories_that_exist(hub: Hub
     error = status["customStatus"]["error"]
     assert "Unknown category 'no_such_category'" in error["message"]
     assert "outerwear" in error["message"]
+    assert error["error_type"] == "DATA_NOT_FOUND"
+    assert status["customStatus"]["execution_log"][0]["attempts"] == 1
     assert list_results(get_engine(hub.database_url), workflow_id) == {}
+
+
+async def test_a_deadline_that_passes_while_the_host_is_down(hub: Hub):
+    """The host stops while the Inventory agent runs and comes back after its deadline: the
+    workflow fails with AGENT_TIMEOUT, and neither the abandoned attempt nor its re-run is
+    visible (no result accepted, nothing logged after the terminal message)."""
+    engine = get_engine(hub.database_url)
+    settings = Settings(agent_retry_interval_ms=20, inventory_agent_timeout_seconds=1.5)
+    workflow_id = str(uuid.uuid4())
+    workflow_input = build_workflow_input(
+        workflow_id, f"session-{workflow_id[:8]}", "outerwear", PARAMETERS, settings
+    )
+    first = DurableRuntime(function_app.app, hub.database_url)
+    await first.start()
+    await first.start_new(ORCHESTRATOR_NAME, workflow_id, json.dumps(workflow_input))
+    running = message_key(
+        {"type": "agent_status", "agent_name": "Inventory Agent", "status": "running"}
+    )
+    for _ in range(3000):
+        if has_event(engine, workflow_id, running):
+            break
+        await asyncio.sleep(0.005)
+    # The write lock stalls the Inventory agent at its next progress message while the host
+    # goes down; it stays down past the deadline, then the abandoned attempt runs on.
+    lock = sqlite3.connect(hub.database_url.removeprefix("sqlite:///"), isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    await first.stop()
+    await asyncio.sleep(2.0)
+    lock.execute("ROLLBACK")
+    lock.close()
+    async with DurableRuntime(function_app.app, hub.database_url) as second:
+        status = await second.wait_for(workflow_id, 60)
+        for _ in range(600):  # the re-run attempt finishes after the timeout, too
+            if "inventory" in list_results(engine, workflow_id):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+
+    assert status["runtimeStatus"] == "Failed"
+    error = status["customStatus"]["error"]
+    assert error["error_type"] == "AGENT_TIMEOUT" and error["agent_name"] == "Inventory Agent"
+    assert "inventory" in list_results(engine, workflow_id)  # stored by a late attempt ...
+    assert not has_event(engine, workflow_id, complete_key("Inventory Agent"))  # ... not accepted
+    messages = fetch_events(engine, workflow_id).events
+    assert_documented_order(messages, ["Demand Agent", "Inventory Agent"], failed="Inventory Agent")
 
 
 async def test_the_workflow_completes_while_web_pubsub_is_down(hub: Hub):
