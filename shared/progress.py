@@ -5,9 +5,10 @@ A message is one of the five documented WebSocket messages. The publisher valida
 the shared models, adds `session_id`, `workflow_id`, `timestamp` (UTC, ISO 8601 with `Z`) and the
 workflow's next `sequence`, and records it (shared/events.py: each message once, progress never
 backwards, nothing after the terminal message) — synchronously, so the log is always complete.
-Delivery happens afterwards on one sender thread per process, fed by a bounded queue: an agent
-that reports progress spends a database write and a queue append, never a network round trip,
-so a slow, refusing or black-holed Web PubSub cannot hold it. The sender gives each message a
+Delivery happens afterwards on a few sender threads per process ("lanes"; a session's messages
+always take the same lane, so they leave in order), each fed by a bounded queue: an agent that
+reports progress spends a database write and a queue append, never a network round trip, so a
+slow, refusing or black-holed Web PubSub cannot hold it. The sender gives each message a
 bounded number of tries with short timeouts (the service SDK's own retry policy), drops messages
 that waited longer than they are useful live (the client catches up from the log), and, when the
 queue is full, drops the new message with a log line. Nothing here ever fails a workflow.
@@ -19,6 +20,7 @@ import atexit
 import logging
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -74,8 +76,9 @@ class DeliveryPolicy:
     The first five go to the service SDK: its retry policy retries connection errors and
     408/429/5xx answers `retry_total` times with exponential backoff, and the timeouts bound
     each try. A message that waited in the queue longer than `max_age_seconds` is dropped
-    unsent (the client catches up from the event log); `queue_size` bounds the memory a dead
-    service can cost; `exit_flush_seconds` is how long process exit waits for the queue.
+    unsent (the client catches up from the event log); `queue_size` (split over the `lanes`)
+    bounds the memory a dead service can cost; `exit_flush_seconds` is how long process exit
+    waits for the queues.
     """
 
     retry_total: int = 2
@@ -84,6 +87,7 @@ class DeliveryPolicy:
     connection_timeout: float = 0.5
     read_timeout: float = 0.5
     queue_size: int = 1000
+    lanes: int = 8
     max_age_seconds: float = 10.0
     exit_flush_seconds: float = 2.0
 
@@ -113,18 +117,16 @@ class _Outgoing:
     queued_at: float
 
 
-class _Sender:
-    """A bounded queue drained by one daemon thread, started on first use.
-
-    Messages leave in the order they were queued. `flush` waits (bounded) until everything
-    queued has been handled; process exit flushes through `atexit`, bounded the same way.
-    """
+class _Lane:
+    """A bounded queue drained by one daemon thread, started on first use; messages leave in
+    the order they were queued."""
 
     def __init__(
-        self, deliver: Callable[[_Outgoing], None], policy: DeliveryPolicy
+        self, deliver: Callable[[_Outgoing], None], policy: DeliveryPolicy, capacity: int
     ) -> None:
         self._deliver = deliver
         self._policy = policy
+        self._capacity = capacity
         self._items: deque[_Outgoing] = deque()
         self._cond = threading.Condition()
         self._busy = False
@@ -135,10 +137,10 @@ class _Sender:
         with self._cond:
             if self._closed:
                 return False
-            if len(self._items) >= self._policy.queue_size:
+            if len(self._items) >= self._capacity:
                 logger.warning(
                     "Web PubSub delivery queue is full (%d); %s dropped (it stays in the event log)",
-                    self._policy.queue_size, what,
+                    self._capacity, what,
                 )
                 return False
             self._items.append(_Outgoing(what, call, time.monotonic()))
@@ -147,7 +149,6 @@ class _Sender:
                     target=self._run, name="webpubsub-sender", daemon=True
                 )
                 self._thread.start()
-                atexit.register(self.close)
             self._cond.notify_all()
             return True
 
@@ -174,9 +175,8 @@ class _Sender:
                     self._busy = False
                     self._cond.notify_all()
 
-    def flush(self, timeout: float) -> bool:
-        """Wait up to `timeout` s until nothing is queued or being sent; True if drained."""
-        deadline = time.monotonic() + timeout
+    def flush(self, deadline: float) -> bool:
+        """Wait until nothing is queued or being sent, or the monotonic `deadline`."""
         with self._cond:
             while self._items or self._busy:
                 remaining = deadline - time.monotonic()
@@ -185,9 +185,8 @@ class _Sender:
                 self._cond.wait(remaining)
         return True
 
-    def close(self) -> None:
-        """Flush (bounded), then stop the thread; what is still queued is dropped."""
-        self.flush(self._policy.exit_flush_seconds)
+    def stop(self) -> None:
+        """Stop the thread; what is still queued is dropped."""
         with self._cond:
             if self._items:
                 logger.warning(
@@ -197,8 +196,34 @@ class _Sender:
             self._items.clear()
             self._closed = True
             self._cond.notify_all()
-        if self._thread is not None:
-            atexit.unregister(self.close)
+
+
+class _Sender:
+    """The lanes of one publisher: a message goes to the lane of its `key` (the group), so a
+    session's messages leave in order while sessions do not wait for one another. `flush`
+    waits (bounded) for every lane; process exit flushes through `atexit`, bounded the same."""
+
+    def __init__(self, deliver: Callable[[_Outgoing], None], policy: DeliveryPolicy) -> None:
+        capacity = max(1, -(-policy.queue_size // policy.lanes))
+        self._lanes = [_Lane(deliver, policy, capacity) for _ in range(policy.lanes)]
+        self._policy = policy
+        atexit.register(self.close)
+
+    def submit(self, key: str, what: str, call: SendCall) -> bool:
+        lane = self._lanes[zlib.crc32(key.encode()) % len(self._lanes)]
+        return lane.submit(what, call)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait up to `timeout` s until no lane has anything queued or in flight."""
+        deadline = time.monotonic() + timeout
+        return all([lane.flush(deadline) for lane in self._lanes])
+
+    def close(self) -> None:
+        """Flush (bounded by the policy), then stop every lane."""
+        self.flush(self._policy.exit_flush_seconds)
+        for lane in self._lanes:
+            lane.stop()
+        atexit.unregister(self.close)
 
 
 class Publisher:
@@ -299,6 +324,7 @@ class Publisher:
                 sequence=record["sequence"],
                 recorded=True,
                 queued=self._sender.submit(
+                    group,
                     f"{record['type']} #{record['sequence']} of workflow {workflow_id}",
                     lambda client, record=record: client.send_to_group(
                         group, message=record, content_type="application/json"
@@ -312,6 +338,7 @@ class Publisher:
         """Queue `{"type": "heartbeat", "timestamp": ...}` for every connection (not recorded)."""
         message = HeartbeatMessage(timestamp=iso_z(self._clock())).model_dump(exclude_none=True)
         queued = self._sender.submit(
+            "heartbeat",
             "heartbeat",
             lambda client: client.send_to_all(message=message, content_type="application/json"),
         )
