@@ -96,6 +96,32 @@ def test_a_session_receives_nothing_of_another_session(emu, publisher):
             a.recv(timeout=0.3)
 
 
+def test_each_session_receives_its_messages_in_order_while_others_publish(emu, publisher):
+    sessions = [f"lane-{n}" for n in range(6)]
+    browsers = [_browser(publisher, session) for session in sessions]
+    try:
+        for session in sessions:
+            _wait_for_member(emu, group_for(session))
+
+        def publish(session):
+            report = publisher.progress_reporter(f"wf-{session}", session, "Demand Agent")
+            for percent in range(1, 16):
+                report(percent, "step")
+
+        threads = [threading.Thread(target=publish, args=(s,)) for s in sessions]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for session, ws in zip(sessions, browsers, strict=True):
+            got = [json.loads(ws.recv(timeout=5)) for _ in range(15)]
+            assert {m["session_id"] for m in got} == {session}
+            assert [m["sequence"] for m in got] == list(range(1, 16))
+    finally:
+        for ws in browsers:
+            ws.close()
+
+
 def test_heartbeat_goes_to_every_connection_and_is_not_recorded(emu, publisher, db_url):
     with _browser(publisher, "H1") as one, _browser(publisher, "H2") as two:
         _wait_for_member(emu, group_for("H2"))
