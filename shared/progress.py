@@ -201,7 +201,11 @@ class _Lane:
 class _Sender:
     """The lanes of one publisher: a message goes to the lane of its `key` (the group), so a
     session's messages leave in order while sessions do not wait for one another. `flush`
-    waits (bounded) for every lane; process exit flushes through `atexit`, bounded the same."""
+    waits (bounded) for every lane; process exit flushes through `atexit`, bounded the same.
+
+    Under the Functions host the worker process outlives each invocation, so deliveries go on
+    after the activity returned; a process the host freezes or recycles loses at most live
+    deliveries (daemon threads), never a log entry, and clients catch up from the log."""
 
     def __init__(self, deliver: Callable[[_Outgoing], None], policy: DeliveryPolicy) -> None:
         capacity = max(1, -(-policy.queue_size // policy.lanes))
