@@ -2,8 +2,10 @@
 emulator and the Durable runtime, wired the way Core Tools + Azurite + Azure would provide them.
 
 The app reads its configuration from the environment (as Functions does from app settings), so
-the stack writes the database URL and the emulator's connection string there before anything
-reads them, then drops the cached settings and publisher.
+the stack writes the database URL and the Web PubSub connection string there before anything
+reads them, then drops the cached settings and publisher. The connection string is the
+emulator's, or `options.pubsub_connection_string` (a real service) when given, in which case no
+emulator starts.
 """
 
 from __future__ import annotations
@@ -25,17 +27,22 @@ from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
+PUBSUB_SETTING = "WebPubSubConnectionString"
+
 
 def _configure_environment(options: LocalOptions) -> None:
     settings = get_settings()
     if options.database_url:
         os.environ["DATABASE_URL"] = options.database_url
-    connection = ConnectionString.parse(settings.webpubsub_connection_string.get_secret_value())
-    scheme = urlsplit(connection.endpoint).scheme or "http"
-    os.environ["WebPubSubConnectionString"] = (
-        f"Endpoint={scheme}://{options.host}:{options.pubsub_port};"
-        f"AccessKey={connection.access_key};Version=1.0;"
-    )
+    if options.pubsub_connection_string:
+        os.environ[PUBSUB_SETTING] = options.pubsub_connection_string
+    else:
+        connection = ConnectionString.parse(settings.webpubsub_connection_string.get_secret_value())
+        scheme = urlsplit(connection.endpoint).scheme or "http"
+        os.environ[PUBSUB_SETTING] = (
+            f"Endpoint={scheme}://{options.host}:{options.pubsub_port};"
+            f"AccessKey={connection.access_key};Version=1.0;"
+        )
     get_settings.cache_clear()
     get_publisher.cache_clear()
 
@@ -73,10 +80,13 @@ def local_stack(options: LocalOptions) -> HostPlugins:
         # The SDK's client session lives for the worker process; the embedded host ends first.
         await http_utils._close_session()
 
+    pubsub = () if options.pubsub_connection_string else (
+        Service("web-pubsub-emulator", start_pubsub, stop_pubsub),
+    )
     return HostPlugins(
         services=(
             Service("database", seed, nothing),
-            Service("web-pubsub-emulator", start_pubsub, stop_pubsub),
+            *pubsub,
             Service("durable-runtime", runtime.start, stop_durable),
         ),
         durable_client=lambda _binding: runtime.client_binding_json(),

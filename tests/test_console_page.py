@@ -28,10 +28,13 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 SHORT_CATEGORY = "trial_capsule"  # 30 weeks of history: the Demand agent cannot forecast it
 FEWER_VALUES = "12 weeks starting Jan 6, 2025, bi-weekly replenishment, 20% DC holdback"
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="Chromium not installed (`make chromium` installs it)",
-)
+pytestmark = [
+    pytest.mark.real_component("Chromium"),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="Chromium not installed (`make chromium` installs it)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
