@@ -140,8 +140,12 @@ class _Stream:
         return self.last_sequence
 
 
-def _locked_stream(session: Session, workflow_id: str) -> _Stream:
-    """Lock the workflow's stream row (creating it) and read the log's state under the lock."""
+def _locked_stream(
+    session: Session, workflow_id: str, messages: Sequence[Mapping[str, Any]]
+) -> _Stream:
+    """Lock the workflow's stream row (creating it) and read, under the lock, what the rules
+    need to judge `messages`: which of their identities (and their agents' completions) are
+    already logged, and their agents' highest progress."""
     row = session.execute(
         update(WorkflowEventStream)
         .where(WorkflowEventStream.workflow_id == workflow_id)
@@ -155,19 +159,30 @@ def _locked_stream(session: Session, workflow_id: str) -> _Stream:
             )
         )
         return _Stream(0, False, set(), {})
+    agents = {m["agent_name"] for m in messages}
+    wanted = {message_key(m) for m in messages} | {
+        f"{agent}/agent_status/completed" for agent in agents
+    }
     keys = set(
         session.execute(
-            select(WorkflowEvent.message_key).where(WorkflowEvent.workflow_id == workflow_id)
+            select(WorkflowEvent.message_key).where(
+                WorkflowEvent.workflow_id == workflow_id, WorkflowEvent.message_key.in_(wanted)
+            )
         ).scalars()
     )
-    progress = {
-        agent: int(percent)
-        for agent, percent in session.execute(
+    progress: dict[str, int] = {}
+    reporting = {m["agent_name"] for m in messages if m["type"] == "progress"}
+    if reporting:
+        highest = session.execute(
             select(WorkflowEvent.agent_name, func.max(WorkflowEvent.progress))
-            .where(WorkflowEvent.workflow_id == workflow_id, WorkflowEvent.progress.is_not(None))
+            .where(
+                WorkflowEvent.workflow_id == workflow_id,
+                WorkflowEvent.agent_name.in_(reporting),
+                WorkflowEvent.progress.is_not(None),
+            )
             .group_by(WorkflowEvent.agent_name)
         )
-    }
+        progress = {agent: int(percent) for agent, percent in highest}
     return _Stream(row.last_sequence, bool(row.closed), keys, progress)
 
 
@@ -193,7 +208,7 @@ def record_events(
         attempt += 1
         try:
             with session_scope(engine) as session:
-                stream = _locked_stream(session, workflow_id)
+                stream = _locked_stream(session, workflow_id, messages)
                 stored: list[dict[str, Any]] = []
                 for message in messages:
                     key = message_key(message)
