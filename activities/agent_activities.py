@@ -10,6 +10,10 @@ repeats of a retried or re-run attempt). It returns an AgentOutcome (shared/outc
 summary, or the failure it understood (missing data, invalid parameters: not retryable; a
 locked database: retryable), so the orchestrator gets the error type deterministically on every
 host. The persisted result is served only once the orchestrator has accepted it.
+
+This is the agents' implementation: importing it loads pandas, statsforecast (statsmodels,
+scipy) and scikit-learn, about 3 s. The functions the host registers live in
+activities.agent_functions, which imports this module on the first agent call.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import azure.durable_functions as df
 from pydantic import BaseModel, ConfigDict
 
 from activities.demand import run_demand_agent
@@ -32,11 +35,9 @@ from shared.progress import ProgressReporter, get_publisher
 from shared.results import DemandResult, InventoryResult
 from shared.results_store import load_result, save_result
 from shared.schemas import AgentStatusMessage, SeasonParameters
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-bp = df.Blueprint()
 
 
 class AgentTask(BaseModel):
@@ -103,7 +104,9 @@ def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter)
 AgentRun = Callable[[AgentTask, Settings, ProgressReporter], dict[str, Any]]
 
 
-def run_agent_activity(agent_name: str, run: AgentRun, payload: Any) -> dict[str, Any]:
+def run_agent_activity(
+    agent_name: str, run: AgentRun, payload: Any, settings: Settings
+) -> dict[str, Any]:
     """Announce the agent, run it with a progress reporter, and return its AgentOutcome."""
     task = AgentTask.model_validate(payload)
     publisher = get_publisher()
@@ -113,19 +116,4 @@ def run_agent_activity(agent_name: str, run: AgentRun, payload: Any) -> dict[str
         workflow_id=task.workflow_id,
     )
     progress = publisher.progress_reporter(task.workflow_id, task.session_id, agent_name)
-    return run_agent_step(agent_name, lambda: run(task, get_settings(), progress))
-
-
-@bp.activity_trigger(input_name="payload", activity="demand_agent")
-def demand_agent(payload: dict) -> dict:
-    return run_agent_activity("Demand Agent", run_demand, payload)
-
-
-@bp.activity_trigger(input_name="payload", activity="inventory_agent")
-def inventory_agent(payload: dict) -> dict:
-    return run_agent_activity("Inventory Agent", run_inventory, payload)
-
-
-@bp.activity_trigger(input_name="payload", activity="pricing_agent")
-def pricing_agent(payload: dict) -> dict:
-    return run_agent_activity("Pricing Agent", run_pricing, payload)
+    return run_agent_step(agent_name, lambda: run(task, settings, progress))

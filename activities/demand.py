@@ -15,9 +15,10 @@ import pandas as pd
 
 from activities.agent_progress import ProgressFn, report
 from activities.forecasting import SeriesForecast, forecast_series
+from shared.context import DemandContext
 from shared.errors import DataNotFoundError
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
-from shared.schemas import DemandContext, SeasonParameters
+from shared.schemas import SeasonParameters
 
 SEASON_LENGTH = 52
 SHARE_WINDOW_WEEKS = 26

@@ -12,13 +12,13 @@ import pandas as pd
 
 from activities.agent_progress import ProgressFn, report
 from activities.clustering import cluster_stores
+from shared.context import InventoryContext
 from shared.results import (
     ClusterAllocation,
     InventoryResult,
     ReplenishmentShipment,
     StoreAllocation,
 )
-from shared.schemas import InventoryContext
 
 MIN_PRESENTATION_QTY = 2
 CADENCE_WEEKS = {"weekly": 1, "bi-weekly": 2}

@@ -17,8 +17,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from activities.agent_progress import ProgressFn, report
+from shared.context import PricingContext
 from shared.results import MarkdownStep, PricingResult
-from shared.schemas import PricingContext
 
 DEFAULT_CHECKPOINT_FRACTION = 0.6
 DEFAULT_THRESHOLD = 0.6

@@ -16,15 +16,14 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-import jwt
-from azure.messaging.webpubsubservice import WebPubSubServiceClient
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.db import ensure_schema, get_engine
 from shared.errors import DataNotFoundError, InvalidParametersError, invalid_from_validation
 from shared.events import MAX_FETCH, fetch_events
 from shared.http import http_endpoint, json_response
-from shared.progress import group_for, iso_z
+from shared.listeners import note_listeners
+from shared.progress import group_for, iso_z, utc_now
 from shared.schemas import SessionId, WorkflowId
 from shared.settings import Settings, get_settings
 
@@ -54,7 +53,13 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
 
 def negotiate_response(session_id: str, settings: Settings) -> dict[str, Any]:
-    """`{url, token, expires_at, hub, group}` for one session's browser."""
+    """`{url, token, expires_at, hub, group}` for one session's browser.
+
+    The Web PubSub SDK and PyJWT (~0.1 s with cryptography) load with the first negotiate,
+    not with the app."""
+    import jwt
+    from azure.messaging.webpubsubservice import WebPubSubServiceClient
+
     query = _validated(NegotiateQuery, {"session_id": session_id})
     group = group_for(query.session_id)
     client = WebPubSubServiceClient.from_connection_string(
@@ -128,7 +133,10 @@ async def events_response(
 @bp.route(route="orchestrator/negotiate", methods=["GET"])
 @http_endpoint
 def negotiate(req: func.HttpRequest) -> func.HttpResponse:
-    body = negotiate_response(req.params.get("session_id", ""), get_settings())
+    """The browser's stream URL; also tells the heartbeat timer someone is about to listen."""
+    settings = get_settings()
+    body = negotiate_response(req.params.get("session_id", ""), settings)
+    note_listeners(settings, utc_now())
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 

@@ -25,7 +25,6 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrator.workflow import CHAIN, ORCHESTRATOR_NAME, build_workflow_input, season_workflow
-from shared.context import get_assembler
 from shared.errors import (
     DataNotFoundError,
     DurableUnavailableError,
@@ -34,7 +33,8 @@ from shared.errors import (
     WorkflowTerminatedError,
 )
 from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
-from shared.progress import Publisher, get_publisher
+from shared.listeners import note_listeners
+from shared.progress import Publisher, get_publisher, utc_now
 from shared.schemas import AgentStatusMessage, ErrorMessage, RunWorkflowRequest
 from shared.settings import Settings, get_settings
 
@@ -53,7 +53,10 @@ bp = df.Blueprint()
 
 def check_category(category_id: str | None) -> str:
     """The category the workflow plans: `category_id` when it has sales history (404
-    DATA_NOT_FOUND naming the categories that exist otherwise), or the default category."""
+    DATA_NOT_FOUND naming the categories that exist otherwise), or the default category.
+    Imported here: the assembler is the data layer's pandas side, kept out of the app's import."""
+    from shared.context import get_assembler
+
     return get_assembler(_dependencies.settings().database_url).require_category(category_id)
 
 
@@ -188,6 +191,7 @@ async def run_workflow(
         raise DurableUnavailableError(
             "The workflow could not be started", suggestions=["Retry in a few seconds."]
         ) from exc
+    await asyncio.to_thread(note_listeners, _dependencies.settings(), utc_now())
     payload = {
         "status": "started",
         "workflow_id": workflow_id,

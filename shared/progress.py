@@ -27,9 +27,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from azure.messaging.webpubsubservice import WebPubSubServiceClient
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Engine
 
@@ -43,6 +42,9 @@ from shared.schemas import (
 )
 from shared.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from azure.messaging.webpubsubservice import WebPubSubServiceClient
+
 logger = logging.getLogger(__name__)
 
 GROUP_PREFIX = "session-"
@@ -52,7 +54,7 @@ _WORKFLOW_ID = TypeAdapter(WorkflowId)
 
 Clock = Callable[[], datetime]
 ProgressReporter = Callable[[int, str], None]
-SendCall = Callable[[WebPubSubServiceClient], None]
+SendCall = Callable[["WebPubSubServiceClient"], None]
 
 
 def utc_now() -> datetime:
@@ -259,6 +261,10 @@ class Publisher:
     def service_client(self) -> WebPubSubServiceClient:
         with self._client_lock:
             if self._client is None:
+                # The SDK (with azure-core, PyJWT, cryptography: ~0.1 s) loads with the first
+                # delivery, not with the app: a fresh instance answers its first calls sooner.
+                from azure.messaging.webpubsubservice import WebPubSubServiceClient
+
                 self._client = WebPubSubServiceClient.from_connection_string(
                     self._settings.webpubsub_connection_string.get_secret_value(),
                     hub=self._settings.webpubsub_hub,

@@ -15,7 +15,7 @@ from activities.inventory import (
     plan_units,
     run_inventory_agent,
 )
-from shared.schemas import InventoryContext
+from shared.context import InventoryContext
 from tests.agent_data import demand_context, make_chain, make_stores, next_season_start, params
 
 shares_st = st.lists(

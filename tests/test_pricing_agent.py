@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from activities.pricing import PricingInputs, demand_multiplier, price_at, run_pricing_agent
+from shared.context import PricingContext
 from shared.results import BacktestMetrics, DemandResult, InventoryResult, WeekForecast
-from shared.schemas import PricingContext
 from tests.agent_data import params
 
 START = date(2025, 1, 1)

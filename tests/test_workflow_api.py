@@ -45,16 +45,17 @@ REFUSED = "Endpoint=http://127.0.0.1:9;AccessKey=" + "k" * 44 + ";Version=1.0;"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def runtime(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db"
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db"
     publisher = Publisher(
-        Settings(database_url=url, webpubsub_connection_string=REFUSED), get_engine(url)
+        Settings(database_url=database_url, webpubsub_connection_string=REFUSED),
+        get_engine(database_url),
     )
     api_workflows.configure(
-        settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3),
+        settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3, database_url=database_url),
         category_check=known_category,
         publisher=lambda: publisher,
     )
-    rt = DurableRuntime(app, url)
+    rt = DurableRuntime(app, database_url)
     await rt.start()
     yield rt
     await rt.stop()
