@@ -4,6 +4,8 @@
     python -m bench --large    # adds the 2,000-store runs (context and workflow payloads)
     python -m bench --json     # the table, then every figure as JSON
     python -m bench --strict   # exit status 1 when a figure misses its target
+    python -m bench accuracy   # forecast accuracy on the real data sets (bench.bench_accuracy;
+                               # its own options follow, e.g. --limit 20 --jobs 2)
 
 Each module also runs alone (`python -m bench.bench_context` ...) and offers a `run()` that
 prints its own details and returns its figures, which this table summarises.
@@ -209,6 +211,10 @@ def _timed(name: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["accuracy"]:
+        from bench import bench_accuracy
+
+        return bench_accuracy.main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also the 2,000-store runs")
     parser.add_argument("--json", action="store_true", help="also print every figure as JSON")
