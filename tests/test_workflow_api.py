@@ -218,12 +218,15 @@ async def test_malformed_workflow_ids_are_422_and_never_reach_the_task_hub(runti
 
 
 async def test_terminate_a_stuck_workflow_then_409(runtime, script):
-    api_workflows.configure(settings=lambda: fast_settings())
+    database_url = runtime.database_url
+    api_workflows.configure(settings=lambda: fast_settings(database_url=database_url))
     script.set("demand_agent", "hang")
     try:
         _, body = await call(runtime, "run_workflow", "POST", run_body())
     finally:
-        api_workflows.configure(settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3))
+        api_workflows.configure(
+            settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3, database_url=database_url)
+        )
     workflow_id = body["workflow_id"]
     route = {"workflow_id": workflow_id}
 
