@@ -107,6 +107,14 @@ def browser(stack: LiveStack, session_id: str) -> Iterator[ClientConnection]:
         yield ws
 
 
+def next_message(ws: ClientConnection, timeout: float = 30) -> dict[str, Any]:
+    """The next workflow message (the heartbeat timer may speak in between)."""
+    while True:
+        message = json.loads(ws.recv(timeout=timeout))
+        if message["type"] != "heartbeat":
+            return message
+
+
 def receive_until_terminal(ws: ClientConnection, timeout: float = 60) -> list[dict[str, Any]]:
     """Workflow messages until an `agent_status failed` (or the last agent's completed)."""
     received: list[dict[str, Any]] = []
@@ -197,7 +205,7 @@ def test_terminate_sends_a_final_message_and_clears_the_current_agent(stack: Liv
     database = stack.database_url.removeprefix("sqlite:///")
     with browser(stack, "terminate") as ws:
         workflow_id = start(stack, "terminate")
-        first = json.loads(ws.recv(timeout=30))
+        first = next_message(ws)
         assert (first["type"], first["status"]) == ("agent_status", "running")
         # Hold the database's write lock: the running agent stalls at its next progress
         # message, so the plan is certainly still running when the terminate arrives.

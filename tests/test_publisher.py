@@ -183,7 +183,7 @@ def test_a_full_queue_drops_the_delivery_with_a_log_line_not_the_record(db_url, 
 
 
 def test_stale_messages_are_skipped_not_sent(db_url, caplog):
-    policy = DeliveryPolicy(read_timeout=0.3, retry_total=0, max_age_seconds=0.1)
+    policy = DeliveryPolicy(read_timeout=0.3, retry_total=0, max_age_seconds=0.2)
     with BlackHole() as hole, caplog.at_level(logging.WARNING, logger="shared.progress"):
         pub = Publisher(_settings(db_url, hole.connection_string(KEY)), get_engine(db_url),
                         policy=policy)
@@ -192,8 +192,10 @@ def test_stale_messages_are_skipped_not_sent(db_url, caplog):
                          "message": "x"}, session_id="s", workflow_id="wf-stale")
         assert pub.flush(3)  # one try times out (0.3 s); the rest are too old and skipped
         pub.close()
-    assert hole.accepted == 1
-    assert "skipped after" in caplog.text
+    # At most the first was tried (a loaded machine may start the thread late enough to find it
+    # stale too); the others waited behind its 0.3 s timeout and went unsent.
+    assert hole.accepted <= 1
+    assert caplog.text.count("skipped after") >= 4
 
 
 def test_each_message_is_recorded_and_sent_once(emu, publisher, db_url):
