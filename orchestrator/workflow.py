@@ -13,8 +13,9 @@ happy-path workflow schedules per agent only its activity, its deadline timer an
 publishing activity: 6 activities + 3 timers (it was 12 + 12 when the orchestrator published
 every status message itself, each raced against a timer).
 
-Timeout and retry: each agent gets ONE deadline covering all its attempts and the pauses
-between them. Retries are an explicit loop of `call_activity` + a back-off timer rather than
+Timeout and retry: each agent gets ONE deadline (an absolute moment) covering all its attempts
+and the pauses between them; each attempt races its own timer for that moment. Retries are an
+explicit loop of `call_activity` + a back-off timer rather than
 `call_activity_with_retry`, because only the loop lets the orchestrator (a) count attempts
 exactly, for the execution log, (b) stop retrying the moment the deadline passes and (c) retry
 only what may succeed: an activity reports the errors it understands as a typed AgentOutcome
@@ -51,7 +52,12 @@ PUBLISH_ACTIVITY = "publish_message"
 # Publishing is a database write (delivery happens in the background): retried, with the
 # agents' retry interval, over a database locked for tens of seconds; never raced against a timer.
 PUBLISH_ATTEMPTS = 5
-MAX_SUMMARY_BYTES = 4096
+# The custom status carries every finished agent's summary, the execution log and the error, and
+# the extension refuses a custom status over 16 KB of UTF-16 (about 8,700 ASCII characters):
+# three summaries of this size plus the rest stay well under it (tests prove the worst case).
+MAX_SUMMARY_BYTES = 2048
+# Errors travel in the custom status too: an agent's message is cut to this length.
+MAX_ERROR_CHARS = 300
 UNEXPECTED_FAILURE = "it stopped with an unexpected error (the function log has the details)"
 
 
@@ -148,6 +154,11 @@ class _Outcome:
     retryable: bool = False
 
 
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+
+
 def _failed(task: Any) -> bool:
     """`task_any` hands back the winner even when it failed; its result is then the exception."""
     return isinstance(task.result, Exception)
@@ -177,32 +188,32 @@ def _run_agent(
     context: df.DurableOrchestrationContext, policy: AgentPolicy, agent_input: dict[str, Any]
 ) -> Generator[Any, Any, _Outcome]:
     """Attempt the agent until it succeeds, fails for good, runs out of attempts, or its
-    deadline passes."""
+    deadline passes.
+
+    The deadline is one absolute moment, but every attempt races its OWN timer for it: the SDK
+    leaves an already-scheduled task out of a new `task_any`, and the extension awaits each
+    yielded action in order, so a timer shared between attempts would not stop a later attempt
+    that hangs. The losing timer is cancelled (an open timer keeps the instance from finishing),
+    and the pause between attempts is a single timer that never ends after the deadline."""
     retry = policy.retry_options
-    deadline = context.create_timer(
-        context.current_utc_datetime + timedelta(seconds=policy.timeout_seconds)
-    )
+    deadline = context.current_utc_datetime + timedelta(seconds=policy.timeout_seconds)
     attempts = 0
     while True:
         attempts += 1
         call = context.call_activity(policy.activity, agent_input)
-        winner = yield context.task_any([call, deadline])
-        if winner is deadline:
+        timer = context.create_timer(deadline)
+        winner = yield context.task_any([call, timer])
+        if winner is timer:
             return _Outcome(attempts, error=_timeout(policy, attempts))
+        timer.cancel()
         outcome = _attempt_outcome(policy, attempts, call)
         if outcome.error is None or not outcome.retryable:
-            deadline.cancel()
             return outcome
         if attempts >= retry.max_number_of_attempts:
-            deadline.cancel()
             return _exhausted(policy, attempts, outcome.error)
-        pause = context.create_timer(
-            context.current_utc_datetime
-            + timedelta(milliseconds=retry.first_retry_interval_in_milliseconds)
-        )
-        winner = yield context.task_any([pause, deadline])
-        if winner is deadline:
-            pause.cancel()
+        pause = timedelta(milliseconds=retry.first_retry_interval_in_milliseconds)
+        yield context.create_timer(min(context.current_utc_datetime + pause, deadline))
+        if context.current_utc_datetime >= deadline:
             return _Outcome(attempts, error=_timeout(policy, attempts))
 
 
@@ -222,6 +233,7 @@ def _attempt_outcome(policy: AgentPolicy, attempts: int, call: Any) -> _Outcome:
         return _Outcome(attempts, error=error)
     if outcome.failure is not None:
         error = outcome.failure.to_error()
+        error.message = _short(error.message)
         error.details = {**error.details, **details}
         return _Outcome(attempts, error=error, retryable=outcome.failure.retryable)
     return _check_summary(policy, attempts, outcome.summary)
@@ -229,7 +241,9 @@ def _attempt_outcome(policy: AgentPolicy, attempts: int, call: Any) -> _Outcome:
 
 def _exhausted(policy: AgentPolicy, attempts: int, error: OrchestratorError) -> _Outcome:
     """The last attempt's error, its message saying that every attempt failed."""
-    error.message = f"{policy.agent_name} failed after {attempts} attempt(s): {error.message}"
+    error.message = _short(
+        f"{policy.agent_name} failed after {attempts} attempt(s): {error.message}"
+    )
     error.args = (error.message,)
     return _Outcome(attempts, error=error)
 
