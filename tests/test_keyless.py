@@ -9,6 +9,7 @@ mock transport, and psycopg against a throwaway PostgreSQL that checks passwords
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import socket
 import time
@@ -158,7 +159,7 @@ def test_negotiate_and_publish_keyless_reach_the_browser(emulator, issuer, tmp_p
                 assert time.monotonic() < deadline, "the connection never joined its group"
                 time.sleep(0.02)
             sent = publisher.publish(RUNNING, session_id="s-keyless", workflow_id="wf-keyless-1")
-            assert sent.delivered
+            assert sent.recorded and sent.queued
             received = json.loads(ws.recv(timeout=5))
         assert received == sent.message
         # The bearer policy caches the token: one token for negotiate, one for the publisher.
@@ -168,9 +169,9 @@ def test_negotiate_and_publish_keyless_reach_the_browser(emulator, issuer, tmp_p
         dispose_engine(settings.database_url)
 
 
-def test_identity_without_role_assignment_is_refused(emulator, issuer, tmp_path):
+def test_identity_without_role_assignment_is_refused(emulator, issuer, tmp_path, caplog):
     """403 from the service (no "Web PubSub Service Owner"): negotiate answers 503, the
-    publisher records the message and reports it undelivered."""
+    publisher records the message and logs the refused delivery."""
     settings = keyless_settings(emulator.endpoint, tmp_path)
     stranger = issuer.credential("22222222-2222-2222-2222-222222222222")
     with pytest.raises(WebSocketConnectionError) as refused:
@@ -180,8 +181,11 @@ def test_identity_without_role_assignment_is_refused(emulator, issuer, tmp_path)
     publisher = Publisher(settings, get_engine(settings.database_url),
                           service_client=build_service_client(settings, credential=stranger))
     try:
-        sent = publisher.publish(RUNNING, session_id="s-1", workflow_id="wf-keyless-2")
-        assert not sent.delivered and sent.sequence == 1
+        with caplog.at_level(logging.WARNING, logger="shared.progress"):
+            sent = publisher.publish(RUNNING, session_id="s-1", workflow_id="wf-keyless-2")
+            assert sent.recorded and sent.sequence == 1
+            assert publisher.flush(10)
+        assert "HttpResponseError (HTTP 403)" in caplog.text
     finally:
         publisher.close()
         dispose_engine(settings.database_url)

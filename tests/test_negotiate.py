@@ -141,9 +141,12 @@ async def _events(workflow_id, query, client_json):
 async def test_events_endpoint(configured):
     settings = configured("Endpoint=http://127.0.0.1:9;AccessKey=" + KEY + ";Version=1.0;")
     publisher = Publisher(settings, get_engine(settings.database_url))
-    for i in range(5):
-        publisher.publish({**RUNNING, "status": "completed" if i == 4 else "running"},
-                          session_id="s", workflow_id="wf-1")
+    publisher.publish(RUNNING, session_id="s", workflow_id="wf-1")
+    for percent in (10, 50, 90):
+        publisher.publish({"type": "progress", "agent_name": "Demand Agent", "progress": percent,
+                           "message": "working"}, session_id="s", workflow_id="wf-1")
+    publisher.publish({**RUNNING, "status": "completed"}, session_id="s", workflow_id="wf-1")
+    publisher.close()
     stub = DurableRuntimeStub({"wf-new": "Running"})
     client_json = await stub.start()
     try:

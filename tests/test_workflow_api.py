@@ -18,9 +18,11 @@ from localdev.durable import DurableRuntime
 from localdev.durable.store import InstanceRow
 from localdev.functions import index_app
 from orchestrator import api_workflows
-from shared.db import session_scope
+from shared.db import get_engine, session_scope
 from shared.errors import DataNotFoundError
-from shared.settings import get_settings
+from shared.events import fetch_events
+from shared.progress import Publisher, get_publisher
+from shared.settings import Settings, get_settings
 from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 
 # The SDK keeps one process-wide aiohttp session, bound to the loop that first used it, as the
@@ -38,19 +40,31 @@ def known_category(category_id):
     return category_id
 
 
+REFUSED = "Endpoint=http://127.0.0.1:9;AccessKey=" + "k" * 44 + ";Version=1.0;"
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def runtime(tmp_path_factory):
     database_url = f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db"
+    publisher = Publisher(
+        Settings(database_url=database_url, webpubsub_connection_string=REFUSED),
+        get_engine(database_url),
+    )
     api_workflows.configure(
         settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3, database_url=database_url),
         category_check=known_category,
+        publisher=lambda: publisher,
     )
     rt = DurableRuntime(app, database_url)
     await rt.start()
     yield rt
     await rt.stop()
+    publisher.close()
     SCRIPT.reset()
-    api_workflows.configure(settings=get_settings, category_check=api_workflows.check_category)
+    api_workflows.configure(
+        settings=get_settings, category_check=api_workflows.check_category,
+        publisher=get_publisher,
+    )
     await http_utils._close_session()
 
 
@@ -204,12 +218,15 @@ async def test_malformed_workflow_ids_are_422_and_never_reach_the_task_hub(runti
 
 
 async def test_terminate_a_stuck_workflow_then_409(runtime, script):
-    api_workflows.configure(settings=lambda: fast_settings())
+    database_url = runtime.database_url
+    api_workflows.configure(settings=lambda: fast_settings(database_url=database_url))
     script.set("demand_agent", "hang")
     try:
         _, body = await call(runtime, "run_workflow", "POST", run_body())
     finally:
-        api_workflows.configure(settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3))
+        api_workflows.configure(
+            settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3, database_url=database_url)
+        )
     workflow_id = body["workflow_id"]
     route = {"workflow_id": workflow_id}
 
@@ -222,6 +239,14 @@ async def test_terminate_a_stuck_workflow_then_409(runtime, script):
     _, status = await call(runtime, "get_workflow", route_params=route)
     assert status["runtime_status"] == "Terminated" and status["status"] == "terminated"
     assert status["output"]["failure"] == "stuck"
+    assert status["current_agent"] is None
+    # The browser is told: the running agent failed because the workflow was terminated.
+    events = fetch_events(get_engine(runtime.database_url), workflow_id).events
+    assert [(e["type"], e["agent_name"], e.get("status")) for e in events] == [
+        ("error", "Demand Agent", None), ("agent_status", "Demand Agent", "failed")
+    ]
+    assert events[0]["error_type"] == "WORKFLOW_TERMINATED"
+    assert events[0]["error_message"] == "The workflow was terminated: stuck"
     response, error = await call(runtime, "terminate_workflow", "POST", route_params=route)
     assert response.status_code == 409 and error["error_type"] == "WORKFLOW_ALREADY_FINISHED"
     response, error = await call(
