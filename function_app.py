@@ -7,6 +7,7 @@ from activities.agent_activities import bp as agents_bp
 from activities.publish import bp as publish_bp
 from orchestrator.api_data import bp as data_bp
 from orchestrator.api_extraction import bp as extraction_bp
+from orchestrator.api_identity import bp as identity_bp
 from orchestrator.api_negotiate import bp as negotiate_bp
 from orchestrator.api_results import bp as results_bp
 from orchestrator.api_workflows import bp as workflows_bp
@@ -21,6 +22,7 @@ BLUEPRINTS = (
     negotiate_bp,
     results_bp,
     data_bp,
+    identity_bp,
 )
 
 for blueprint in BLUEPRINTS:

@@ -37,6 +37,7 @@ class AgentTask(BaseModel):
 
     workflow_id: str
     session_id: str
+    owner_id: str
     category_id: str
     parameters: SeasonParameters
     previous: dict[str, Any] = {}
@@ -54,7 +55,9 @@ def _earlier_result(settings: Settings, task: AgentTask, agent: str, model: type
 
 
 def run_demand(task: AgentTask, settings: Settings) -> dict[str, Any]:
-    progress = get_publisher().progress_reporter(task.workflow_id, task.session_id, "Demand Agent")
+    progress = get_publisher().progress_reporter(
+        task.workflow_id, task.session_id, "Demand Agent", owner_id=task.owner_id
+    )
     ctx = get_assembler(settings.database_url).assemble_demand_context(
         task.category_id, task.parameters
     )
@@ -65,7 +68,7 @@ def run_demand(task: AgentTask, settings: Settings) -> dict[str, Any]:
 
 def run_inventory(task: AgentTask, settings: Settings) -> dict[str, Any]:
     progress = get_publisher().progress_reporter(
-        task.workflow_id, task.session_id, "Inventory Agent"
+        task.workflow_id, task.session_id, "Inventory Agent", owner_id=task.owner_id
     )
     demand = _earlier_result(settings, task, "demand", DemandResult)
     ctx = get_assembler(settings.database_url).assemble_inventory_context(
@@ -77,7 +80,9 @@ def run_inventory(task: AgentTask, settings: Settings) -> dict[str, Any]:
 
 
 def run_pricing(task: AgentTask, settings: Settings) -> dict[str, Any]:
-    progress = get_publisher().progress_reporter(task.workflow_id, task.session_id, "Pricing Agent")
+    progress = get_publisher().progress_reporter(
+        task.workflow_id, task.session_id, "Pricing Agent", owner_id=task.owner_id
+    )
     demand = _earlier_result(settings, task, "demand", DemandResult)
     inventory = _earlier_result(settings, task, "inventory", InventoryResult)
     assembler = get_assembler(settings.database_url)

@@ -31,6 +31,7 @@ class PublishRequest(BaseModel):
 
     workflow_id: WorkflowId
     session_id: SessionId
+    owner_id: str
     message: dict[str, Any]
 
 
@@ -43,7 +44,10 @@ def publish_payload(payload: Any, publisher: Publisher) -> dict[str, Any]:
     data = json.loads(payload) if isinstance(payload, (str, bytes)) else payload
     request = PublishRequest.model_validate(data)
     event = publisher.publish(
-        request.message, session_id=request.session_id, workflow_id=request.workflow_id
+        request.message,
+        session_id=request.session_id,
+        workflow_id=request.workflow_id,
+        owner_id=request.owner_id,
     )
     return {"sequence": event.sequence, "delivered": event.delivered}
 

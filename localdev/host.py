@@ -34,6 +34,7 @@ from localdev.functions import FunctionEntry, index_app
 from localdev.ncrontab import Schedule, parse_schedule
 from localdev.routes import Route, build_routes, route_prefix_from
 from shared.http import REQUEST_ID_HEADER
+from shared.identity import APP_ROLES, PRINCIPAL_HEADERS, principal_headers
 from shared.schemas import ErrorResponse
 
 logger = logging.getLogger(__name__)
@@ -65,13 +66,28 @@ class Service:
 
 
 @dataclass(frozen=True)
+class LocalDeveloper:
+    """Who the host signs a request in as when it carries no principal headers: the host plays
+    App Service Authentication, which injects the signed-in caller's X-MS-CLIENT-PRINCIPAL-*."""
+
+    user_id: str = "local-developer"
+    name: str = "Local Developer"
+    roles: tuple[str, ...] = APP_ROLES
+
+    def headers(self) -> dict[str, str]:
+        return {k.lower(): v for k, v in principal_headers(self.user_id, self.name, self.roles).items()}
+
+
+@dataclass(frozen=True)
 class LocalOptions:
-    """Where the local stack listens and which database it uses (ports fixed before start)."""
+    """Where the local stack listens, which database it uses (ports fixed before start), and
+    who a request without principal headers is signed in as (None: nobody, 401)."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     pubsub_port: int = DEFAULT_PUBSUB_PORT
     database_url: str | None = None
+    developer: LocalDeveloper | None = field(default_factory=LocalDeveloper)
 
     @property
     def base_url(self) -> str:
@@ -174,11 +190,21 @@ class DurableRuntimeMissing(Exception):
     """A function takes a durable client but no Durable runtime is plugged into the host."""
 
 
-def to_http_request(request: web.Request, body: bytes, route_params: dict[str, str]) -> func.HttpRequest:
+def to_http_request(
+    request: web.Request,
+    body: bytes,
+    route_params: dict[str, str],
+    developer: LocalDeveloper | None = None,
+) -> func.HttpRequest:
+    """The request as the worker hands it over. Principal headers the client sent are kept
+    (that is the user); without any, `developer` is signed in, as Easy Auth would sign in a
+    user with a session."""
     headers: dict[str, str] = {}
     for key, value in request.headers.items():
         lower = key.lower()
         headers[lower] = f"{headers[lower]}, {value}" if lower in headers else value
+    if developer is not None and not any(name in headers for name in PRINCIPAL_HEADERS):
+        headers.update(developer.headers())
     params: dict[str, str] = {}
     for key, value in request.query.items():
         params.setdefault(key, value)
@@ -247,6 +273,7 @@ class FunctionsHost:
     console_dir: Path = CONSOLE_DIR
     run_timers: bool = True
     max_workers: int = 8
+    developer: LocalDeveloper | None = None
 
     def __post_init__(self) -> None:
         entries = list(index_app(self.functions_app).values())
@@ -299,7 +326,7 @@ class FunctionsHost:
     async def _invoke_http(
         self, route: Route, params: dict[str, str], request: web.Request, request_id: str
     ) -> web.Response:
-        http_request = to_http_request(request, await request.read(), params)
+        http_request = to_http_request(request, await request.read(), params, self.developer)
         try:
             kwargs, invocation_id = self.invoker.arguments(route.entry, http_request)
         except DurableRuntimeMissing:
@@ -400,7 +427,13 @@ async def start_host(
     app = functions_app if functions_app is not None else default_app()
     if route_prefix is None:
         route_prefix = route_prefix_from(PROJECT_ROOT / "host.json")
-    host = FunctionsHost(app, plugins=plugins, route_prefix=route_prefix, run_timers=run_timers)
+    host = FunctionsHost(
+        app,
+        plugins=plugins,
+        route_prefix=route_prefix,
+        run_timers=run_timers,
+        developer=options.developer,
+    )
     started: list[Service] = []
     runner = web.AppRunner(host.web_app(), access_log=None)
     try:

@@ -14,6 +14,7 @@ import sys
 from localdev.host import (
     DEFAULT_PORT,
     DEFAULT_PUBSUB_PORT,
+    LocalDeveloper,
     LocalOptions,
     PluginFactory,
     serve_forever,
@@ -31,12 +32,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pubsub-port", type=int, default=DEFAULT_PUBSUB_PORT, help="Web PubSub emulator port"
     )
     parser.add_argument("--database-url", default=None, help="SQLAlchemy URL (default: settings)")
+    parser.add_argument(
+        "--user-id",
+        default=LocalDeveloper.user_id,
+        help="who a request without X-MS-CLIENT-PRINCIPAL headers is signed in as",
+    )
+    parser.add_argument("--user-name", default=LocalDeveloper.name, help="that user's name")
+    parser.add_argument(
+        "--no-default-user",
+        action="store_true",
+        help="sign nobody in by default: requests without principal headers get 401",
+    )
 
 
 def main(args: argparse.Namespace, plugins: PluginFactory | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    developer = None if args.no_default_user else LocalDeveloper(args.user_id, args.user_name)
     options = LocalOptions(
-        host=args.host, port=args.port, pubsub_port=args.pubsub_port, database_url=args.database_url
+        host=args.host,
+        port=args.port,
+        pubsub_port=args.pubsub_port,
+        database_url=args.database_url,
+        developer=developer,
     )
 
     def ready(url: str) -> None:

@@ -2,8 +2,9 @@
 emulator and the Durable runtime, wired the way Core Tools + Azurite + Azure would provide them.
 
 The app reads its configuration from the environment (as Functions does from app settings), so
-the stack writes the database URL and the emulator's connection string there before anything
-reads them, then drops the cached settings and publisher.
+the stack writes the database URL, the emulator's connection string (a random access key per
+start unless one is configured) and the Easy Auth marker there before anything reads them, then
+drops the cached settings and publisher.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from azure.durable_functions.models.utils import http_utils
 
 from localdev.durable import DurableRuntime
 from localdev.host import HostPlugins, LocalOptions, Service, default_app
-from localdev.webpubsub.auth import ConnectionString
+from localdev.webpubsub.auth import ConnectionString, generate_access_key
 from localdev.webpubsub.runner import RunningEmulator, start_emulator
 from shared.db import get_engine
 from shared.progress import get_publisher
@@ -27,15 +28,24 @@ logger = logging.getLogger(__name__)
 
 
 def _configure_environment(options: LocalOptions) -> None:
+    """DATABASE_URL; the emulator's connection string, with the configured access key or a
+    fresh random one (never a published constant); WEBSITE_AUTH_ENABLED, because the host
+    plays App Service Authentication (it decides who the caller is), as the platform says
+    when Easy Auth is on."""
     settings = get_settings()
     if options.database_url:
         os.environ["DATABASE_URL"] = options.database_url
-    connection = ConnectionString.parse(settings.webpubsub_connection_string.get_secret_value())
-    scheme = urlsplit(connection.endpoint).scheme or "http"
+    configured = settings.webpubsub_connection_string
+    if configured is not None:
+        connection = ConnectionString.parse(configured.get_secret_value())
+        scheme, access_key = urlsplit(connection.endpoint).scheme or "http", connection.access_key
+    else:
+        scheme, access_key = "http", generate_access_key()
     os.environ["WebPubSubConnectionString"] = (
         f"Endpoint={scheme}://{options.host}:{options.pubsub_port};"
-        f"AccessKey={connection.access_key};Version=1.0;"
+        f"AccessKey={access_key};Version=1.0;"
     )
+    os.environ["WEBSITE_AUTH_ENABLED"] = "True"
     get_settings.cache_clear()
     get_publisher.cache_clear()
 
@@ -54,7 +64,7 @@ def local_stack(options: LocalOptions) -> HostPlugins:
             logger.info("Created %s and loaded the sample data", engine.url)
 
     async def start_pubsub() -> None:
-        key = ConnectionString.parse(settings.webpubsub_connection_string.get_secret_value())
+        key = ConnectionString.parse(settings.webpubsub_connection())
         emulator.append(
             await start_emulator(options.host, options.pubsub_port, access_key=key.access_key)
         )

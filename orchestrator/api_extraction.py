@@ -12,6 +12,7 @@ import azure.functions as func
 
 from shared.extraction import extract_parameters
 from shared.http import http_endpoint, json_response, parse_body
+from shared.identity import PLANNER, authorize
 from shared.schemas import ExtractionRequest
 from shared.settings import get_settings
 
@@ -26,7 +27,10 @@ bp = df.Blueprint()
 )
 @http_endpoint
 def extract_parameters_http(req: func.HttpRequest) -> func.HttpResponse:
-    """200 SeasonParameters; 400 incomplete; 422 bad body or out-of-range values; 503 LLM down."""
+    """200 SeasonParameters; 400 incomplete; 422 bad body or out-of-range values; 503 LLM down.
+    Planners only: every call may spend language-model tokens."""
+    settings = get_settings()
+    authorize(req, PLANNER, settings)
     body = parse_body(req, ExtractionRequest)
-    params = extract_parameters(body.strategy_description, get_settings())
+    params = extract_parameters(body.strategy_description, settings)
     return json_response(params.model_dump(mode="json"))

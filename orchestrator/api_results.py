@@ -1,7 +1,9 @@
 """Result endpoints: the full plans the agents persisted under each workflow id.
 
 They read the database only; nothing here touches the orchestration, so a result is available
-as soon as its agent finished, even while later agents still run.
+as soon as its agent finished, even while later agents still run. Every route needs the
+`planner` role and serves only the caller's own plans: another planner's workflow id gets the
+same 404 as an unknown one, and "the latest plan" is the caller's latest.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from shared.db import get_engine
 from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.http import http_endpoint, json_response, parse_workflow_id, route_workflow_id
+from shared.identity import PLANNER, authorize
+from shared.ownership import is_owner
 from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.results_store import latest_workflow_with, load_result
 from shared.settings import get_settings
@@ -38,9 +42,11 @@ def _reading_results() -> Iterator[None]:
             suggestions=["Check DATABASE_URL and that the database is reachable."],
         ) from None
 
-def _stored(workflow_id: str, agent: str, model: type[ModelT]) -> ModelT:
+def _stored(workflow_id: str, owner_id: str, agent: str, model: type[ModelT]) -> ModelT:
     with _reading_results():
-        result = load_result(get_engine(get_settings().database_url), workflow_id, agent, model)
+        engine = get_engine(get_settings().database_url)
+        owned = is_owner(engine, workflow_id, owner_id)
+        result = load_result(engine, workflow_id, agent, model) if owned else None
     if result is None:
         raise DataNotFoundError(
             f"No {agent} result for workflow {workflow_id}",
@@ -54,8 +60,9 @@ def _stored(workflow_id: str, agent: str, model: type[ModelT]) -> ModelT:
 
 
 def _result_response(req: func.HttpRequest, agent: str, model: type[BaseModel]) -> func.HttpResponse:
+    principal = authorize(req, PLANNER, get_settings())
     workflow_id = route_workflow_id(req)
-    return json_response(_stored(workflow_id, agent, model))
+    return json_response(_stored(workflow_id, principal.user_id, agent, model))
 
 
 @bp.route(route="forecasts/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -82,18 +89,21 @@ def get_markdowns(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="stores/clusters", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
-    """Store clusters of `?workflow_id=` (default: the most recent inventory plan)."""
+    """Store clusters of `?workflow_id=` (default: the caller's most recent inventory plan)."""
+    principal = authorize(req, PLANNER, get_settings())
     requested = req.params.get("workflow_id")
     if requested is None:
         with _reading_results():
-            requested = latest_workflow_with(get_engine(get_settings().database_url), "inventory")
+            requested = latest_workflow_with(
+                get_engine(get_settings().database_url), "inventory", principal.user_id
+            )
         if requested is None:
             raise DataNotFoundError(
                 "No inventory plan has been made yet",
                 suggestions=["Run a workflow: POST /api/orchestrator/run-workflow."],
             )
     workflow_id = parse_workflow_id(requested)
-    plan = _stored(workflow_id, "inventory", InventoryResult)
+    plan = _stored(workflow_id, principal.user_id, "inventory", InventoryResult)
     clusters = [
         {
             "cluster_id": c.cluster_id,

@@ -83,6 +83,20 @@ class InvalidParametersError(OrchestratorError):
     status_code = 422
 
 
+class UnauthenticatedError(OrchestratorError):
+    """No signed-in caller (or a principal header that is not what App Service sends)."""
+
+    error_type = "UNAUTHENTICATED"
+    status_code = 401
+
+
+class ForbiddenError(OrchestratorError):
+    """The caller is signed in but lacks the app role the route needs."""
+
+    error_type = "FORBIDDEN"
+    status_code = 403
+
+
 class DurableUnavailableError(OrchestratorError):
     """The Durable task hub could not be reached or refused the request."""
 

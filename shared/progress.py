@@ -11,6 +11,7 @@ browser catch up through the events endpoint.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -38,6 +39,7 @@ from shared.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 GROUP_PREFIX = "session-"
+GROUP_DIGEST_CHARS = 32
 ENVELOPE_FIELDS = frozenset({"session_id", "workflow_id", "timestamp", "sequence"})
 _SESSION_ID = TypeAdapter(SessionId)
 _WORKFLOW_ID = TypeAdapter(WorkflowId)
@@ -55,9 +57,16 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def group_for(session_id: str) -> str:
-    """The Web PubSub group a session's browser joins (and the only one its token allows)."""
-    return GROUP_PREFIX + _SESSION_ID.validate_python(session_id)
+def group_for(session_id: str, *, owner_id: str) -> str:
+    """The Web PubSub group an owner's session joins (and the only one its token allows).
+
+    Derived from both, so two planners who pick the same session_id never share a group.
+    """
+    session = _SESSION_ID.validate_python(session_id)
+    if not owner_id:
+        raise ValueError("a group needs its owner")
+    digest = hashlib.sha256(f"{owner_id}\x00{session}".encode()).hexdigest()
+    return GROUP_PREFIX + digest[:GROUP_DIGEST_CHARS]
 
 
 @dataclass(frozen=True)
@@ -120,7 +129,7 @@ class Publisher:
         with self._client_lock:
             if self._client is None:
                 self._client = WebPubSubServiceClient.from_connection_string(
-                    self._settings.webpubsub_connection_string.get_secret_value(),
+                    self._settings.webpubsub_connection(),
                     hub=self._settings.webpubsub_hub,
                     retry_total=self._policy.retry_total,
                     retry_backoff_factor=self._policy.retry_backoff_factor,
@@ -131,14 +140,19 @@ class Publisher:
             return self._client
 
     def publish(
-        self, message: Mapping[str, Any] | BaseModel, *, session_id: str, workflow_id: str
+        self,
+        message: Mapping[str, Any] | BaseModel,
+        *,
+        session_id: str,
+        workflow_id: str,
+        owner_id: str,
     ) -> PublishedEvent:
         """Validate, record (first), then send one message to the session's group.
 
         Raises pydantic.ValidationError for a message that is not one of the five documented
         ones or for malformed ids (a caller bug); never raises because delivery failed.
         """
-        group = group_for(session_id)
+        group = group_for(session_id, owner_id=owner_id)
         _WORKFLOW_ID.validate_python(workflow_id)
         body = self._validated(message)
         now = self._clock()
@@ -178,7 +192,7 @@ class Publisher:
         return PublishedEvent(message=message, sequence=None, delivered=delivered)
 
     def progress_reporter(
-        self, workflow_id: str, session_id: str, agent_name: str
+        self, workflow_id: str, session_id: str, agent_name: str, *, owner_id: str
     ) -> ProgressReporter:
         """`report(percent, text)` for an agent; it never raises, so reporting cannot fail an
         agent (a bad call or a database outage is logged and skipped)."""
@@ -189,6 +203,7 @@ class Publisher:
                     ProgressMessage(agent_name=agent_name, progress=progress, message=text),
                     session_id=session_id,
                     workflow_id=workflow_id,
+                    owner_id=owner_id,
                 )
             except Exception as exc:  # noqa: BLE001 - progress must never break the agent
                 logger.warning(

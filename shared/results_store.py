@@ -16,7 +16,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.errors import InvalidParametersError
-from shared.tables import AGENTS, AgentResultRow
+from shared.tables import AGENTS, AgentResultRow, WorkflowOwnerRow
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -81,14 +81,14 @@ def list_results(engine: Engine, workflow_id: str) -> dict[str, str]:
     return {agent: rows[agent] for agent in AGENTS if agent in rows}
 
 
-
-def latest_workflow_with(engine: Engine, agent: str) -> str | None:
-    """The workflow whose `agent` result was stored most recently, or None."""
+def latest_workflow_with(engine: Engine, agent: str, owner_id: str) -> str | None:
+    """The owner's workflow whose `agent` result was stored most recently, or None."""
     _check_agent(agent)
     with engine.connect() as conn:
         return conn.execute(
             select(AgentResultRow.workflow_id)
-            .where(AgentResultRow.agent == agent)
+            .join(WorkflowOwnerRow, WorkflowOwnerRow.workflow_id == AgentResultRow.workflow_id)
+            .where((AgentResultRow.agent == agent) & (WorkflowOwnerRow.owner_id == owner_id))
             .order_by(AgentResultRow.created_at.desc())
             .limit(1)
         ).scalar_one_or_none()

@@ -3,12 +3,19 @@
 The Durable SDK keeps one process-wide aiohttp session (as the Functions worker, with its one
 event loop, expects). Tests run on many event loops, so a test never inherits a session bound to
 a loop that an earlier test already closed.
+
+HTTP functions called in-process run as under Core Tools with `local.settings.json` copied from
+the example: no Easy Auth in front, and a request without principal headers is the developer
+LOCAL_DEVELOPER_ID names. (The live stack plays Easy Auth instead; see tests/live_stack.py.)
 """
 
 import asyncio
+import os
 
 import pytest
 from azure.durable_functions.models.utils import http_utils
+
+os.environ.setdefault("LOCAL_DEVELOPER_ID", "local-developer")
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from activities.pricing import PricingInputs, run_pricing_agent
 from localdev.functions import index_app
 from shared.context import ContextAssembler, clear_context_cache
 from shared.db import dispose_engine, get_engine
+from shared.ownership import record_workflow
 from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.results_store import save_result
 from shared.sample_data import generate_sample, load_sample
@@ -33,6 +34,8 @@ from shared.settings import get_settings
 
 WORKFLOW = "0b6f2d0e-5d0c-4a59-9d43-2d1f6c1e7a10"
 EARLIER = "wf-earlier"
+OTHERS = "wf-of-another-planner"
+DEVELOPER = "local-developer"  # who an in-process call without principal is (tests/conftest.py)
 PARAMETERS = SeasonParameters(
     forecast_horizon_weeks=8,
     season_start_date=date(2025, 1, 1),
@@ -86,6 +89,10 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     save_result(engine, EARLIER, "inventory", one_cluster, now=earlier)
     for agent, result in (("demand", demand), ("inventory", inventory), ("pricing", pricing)):
         save_result(engine, WORKFLOW, agent, result)
+        save_result(engine, OTHERS, agent, result, now=datetime.now(UTC) + timedelta(days=1))
+    for workflow_id in (WORKFLOW, EARLIER):
+        record_workflow(engine, workflow_id=workflow_id, owner_id=DEVELOPER, session_id="s")
+    record_workflow(engine, workflow_id=OTHERS, owner_id="another-planner", session_id="s")
     yield Plan(database_url, demand, inventory, pricing)
     clear_context_cache(engine)
     dispose_engine(database_url)
@@ -182,6 +189,17 @@ def test_unknown_workflow_is_a_404_error_response(route: str):
     assert body["details"] == {"workflow_id": "no-such-workflow", "agent": agent}
 
 
+@pytest.mark.parametrize("route", sorted(ENDPOINTS))
+def test_another_planners_result_is_the_same_404_as_an_unknown_one(route: str):
+    function_name, _, _ = ENDPOINTS[route]
+    response, body = call(function_name, route_params={"workflow_id": OTHERS})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    _, unknown = call(function_name, route_params={"workflow_id": "wf-never-started"})
+    assert body["message"] == unknown["message"].replace("wf-never-started", OTHERS)
+    response, body = call("get_store_clusters", params={"workflow_id": OTHERS})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+
+
 def test_a_result_of_another_agent_is_not_served():
     response, body = call("get_markdowns", route_params={"workflow_id": EARLIER})
     assert_error(response, body, 404, "DATA_NOT_FOUND")
@@ -216,7 +234,8 @@ def test_clusters_of_a_workflow(plan: Plan):
     assert sum(c["store_count"] for c in body["clusters"]) == 16
 
 
-def test_clusters_default_to_the_latest_inventory_plan():
+def test_clusters_default_to_the_callers_latest_inventory_plan():
+    """Another planner's plan is newer; the caller's latest is still the caller's own."""
     _, latest = call("get_store_clusters")
     _, explicit = call("get_store_clusters", params={"workflow_id": WORKFLOW})
     assert latest == explicit

@@ -20,6 +20,7 @@ from localdev.functions import index_app
 from orchestrator import api_workflows
 from shared.db import session_scope
 from shared.errors import DataNotFoundError
+from shared.identity import principal_headers
 from shared.settings import get_settings
 from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 
@@ -28,6 +29,7 @@ from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 CATEGORIES = {"CAT-1", "CAT-2"}
+DATABASE_URL = ""  # set by the `runtime` fixture
 
 
 def known_category(category_id):
@@ -38,13 +40,20 @@ def known_category(category_id):
     return category_id
 
 
+def api_settings(**overrides):
+    """The functions' settings: test-sized policies, the module's database (owners, keys)."""
+    return fast_settings(database_url=DATABASE_URL, **overrides)
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def runtime(tmp_path_factory):
+    global DATABASE_URL
+    DATABASE_URL = f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db"
     api_workflows.configure(
-        settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3),
+        settings=lambda: api_settings(demand_agent_timeout_seconds=0.3),
         category_check=known_category,
     )
-    rt = DurableRuntime(app, f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db")
+    rt = DurableRuntime(app, DATABASE_URL)
     await rt.start()
     yield rt
     await rt.stop()
@@ -153,6 +162,43 @@ async def test_same_idempotency_key_returns_the_existing_workflow(runtime, scrip
     assert len(script.calls_to("demand_agent", body1["workflow_id"])) == 1
 
 
+async def test_an_idempotency_key_reused_with_another_body_is_422(runtime, script):
+    headers = {"Idempotency-Key": "plan-reused"}
+    first, body1 = await call(runtime, "run_workflow", "POST", run_body(), headers)
+    before = instance_count(runtime)
+
+    response, error = await call(
+        runtime, "run_workflow", "POST", run_body(session_id="sess-2"), headers
+    )
+
+    assert first.status_code == 202
+    assert response.status_code == 422 and error["error_type"] == "INVALID_PARAMETERS"
+    assert "already used with a different request body" in error["message"]
+    assert error["details"] == {"idempotency_key": "plan-reused", "workflow_id": body1["workflow_id"]}
+    assert instance_count(runtime) == before
+    reordered = json.dumps({"parameters": PARAMETERS, "session_id": "sess-1"}, indent=2).encode()
+    again, body2 = await call(runtime, "run_workflow", "POST", reordered, headers)
+    assert again.status_code == 200 and body2["workflow_id"] == body1["workflow_id"]
+    await runtime.wait_for(body1["workflow_id"], 10)
+
+
+async def test_the_same_key_from_another_planner_is_another_workflow(runtime, script):
+    key = {"Idempotency-Key": "shared-key"}
+    other = {**key, **principal_headers("planner-b", "Planner B", ["planner"])}
+    _, mine = await call(runtime, "run_workflow", "POST", run_body(), key)
+    response, theirs = await call(runtime, "run_workflow", "POST", run_body(), other)
+
+    assert response.status_code == 202 and theirs["workflow_id"] != mine["workflow_id"]
+    for workflow_id in (mine["workflow_id"], theirs["workflow_id"]):
+        await runtime.wait_for(workflow_id, 10)
+    route = {"workflow_id": mine["workflow_id"]}
+    for name, method in (("get_workflow", "GET"), ("terminate_workflow", "POST")):
+        response, error = await call(runtime, name, method, headers=other, route_params=route)
+        assert response.status_code == 404 and error["error_type"] == "DATA_NOT_FOUND"
+    response, status = await call(runtime, "get_workflow", route_params=route)
+    assert response.status_code == 200 and status["runtime_status"] == "Completed"
+
+
 @pytest.mark.parametrize(
     "body,status,error_type",
     [
@@ -203,12 +249,12 @@ async def test_malformed_workflow_ids_are_422_and_never_reach_the_task_hub(runti
 
 
 async def test_terminate_a_stuck_workflow_then_409(runtime, script):
-    api_workflows.configure(settings=lambda: fast_settings())
+    api_workflows.configure(settings=lambda: api_settings())
     script.set("demand_agent", "hang")
     try:
         _, body = await call(runtime, "run_workflow", "POST", run_body())
     finally:
-        api_workflows.configure(settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3))
+        api_workflows.configure(settings=lambda: api_settings(demand_agent_timeout_seconds=0.3))
     workflow_id = body["workflow_id"]
     route = {"workflow_id": workflow_id}
 

@@ -1,7 +1,8 @@
 """`python -m localdev.webpubsub --port 8080 --connection-string "Endpoint=...;AccessKey=...;"`.
 
-Without `--connection-string` the app's own setting (`WebPubSubConnectionString`, default
-`Endpoint=http://localhost:8080;...`) supplies the access key, so the app and the emulator agree.
+Without `--connection-string` the app's own setting (`WebPubSubConnectionString`) supplies the
+access key, so the app and the emulator agree; without either, the emulator makes up a random
+key and prints the connection string to give the app (never a published constant key).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from localdev.webpubsub.auth import ConnectionString
+from localdev.webpubsub.auth import ConnectionString, generate_access_key
 from localdev.webpubsub.server import Emulator
 from shared.settings import get_settings
 
@@ -34,7 +35,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=None, help="default: the endpoint's port")
     parser.add_argument("--connection-string", default=None)
     args = parser.parse_args(argv)
-    text = args.connection_string or get_settings().webpubsub_connection_string.get_secret_value()
+    configured = get_settings().webpubsub_connection_string
+    text = args.connection_string or (configured.get_secret_value() if configured else None)
+    if text is None:
+        text = (
+            f"Endpoint=http://localhost:{args.port or 8080};"
+            f"AccessKey={generate_access_key()};Version=1.0;"
+        )
+        print(f"WebPubSubConnectionString={text}", flush=True)
     conn = ConnectionString.parse(text)
     port = args.port or urlsplit(conn.endpoint).port or 8080
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
