@@ -75,7 +75,8 @@ class LocalDeveloper:
     roles: tuple[str, ...] = APP_ROLES
 
     def headers(self) -> dict[str, str]:
-        return {k.lower(): v for k, v in principal_headers(self.user_id, self.name, self.roles).items()}
+        headers = principal_headers(self.user_id, self.name, self.roles)
+        return {name.lower(): value for name, value in headers.items()}
 
 
 @dataclass(frozen=True)

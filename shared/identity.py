@@ -115,7 +115,7 @@ def _tampered(reason: str) -> UnauthenticatedError:
     return UnauthenticatedError(
         "The sign-in headers are not valid",
         details={"reason": reason},
-        suggestions=["Sign in again; the app accepts the identity App Service Authentication sends."],
+        suggestions=["Sign in again: only the identity App Service Authentication sends counts."],
     )
 
 

@@ -188,7 +188,8 @@ def test_progress_reporter_never_raises(publisher, db_url):
 
 def test_publish_activity_contract(publisher):
     result = publish_payload(
-        {"workflow_id": "wf-act", "session_id": "sess-act", "owner_id": OWNER, "message": RUNNING}, publisher
+        {"workflow_id": "wf-act", "session_id": "sess-act", "owner_id": OWNER, "message": RUNNING},
+        publisher,
     )
     assert result == {"sequence": 1, "delivered": True}
     as_json = json.dumps({"workflow_id": "wf-act", "session_id": "sess-act", "owner_id": OWNER,

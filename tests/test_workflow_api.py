@@ -174,7 +174,9 @@ async def test_an_idempotency_key_reused_with_another_body_is_422(runtime, scrip
     assert first.status_code == 202
     assert response.status_code == 422 and error["error_type"] == "INVALID_PARAMETERS"
     assert "already used with a different request body" in error["message"]
-    assert error["details"] == {"idempotency_key": "plan-reused", "workflow_id": body1["workflow_id"]}
+    assert error["details"] == {
+        "idempotency_key": "plan-reused", "workflow_id": body1["workflow_id"]
+    }
     assert instance_count(runtime) == before
     reordered = json.dumps({"parameters": PARAMETERS, "session_id": "sess-1"}, indent=2).encode()
     again, body2 = await call(runtime, "run_workflow", "POST", reordered, headers)
