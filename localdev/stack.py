@@ -35,11 +35,10 @@ def _configure_environment(options: LocalOptions) -> None:
     settings = get_settings()
     if options.database_url:
         os.environ["DATABASE_URL"] = options.database_url
-    configured = settings.webpubsub_connection_string
-    if configured is not None:
-        connection = ConnectionString.parse(configured.get_secret_value())
+    try:
+        connection = ConnectionString.parse(settings.webpubsub_connection())
         scheme, access_key = urlsplit(connection.endpoint).scheme or "http", connection.access_key
-    else:
+    except ValueError:
         scheme, access_key = "http", generate_access_key()
     os.environ["WebPubSubConnectionString"] = (
         f"Endpoint={scheme}://{options.host}:{options.pubsub_port};"

@@ -80,9 +80,10 @@ class Settings(BaseSettings):
 
     def webpubsub_connection(self) -> str:
         """The Web PubSub connection string; ValueError naming the setting when it is unset."""
-        if self.webpubsub_connection_string is None:
+        value = self.webpubsub_connection_string
+        if value is None or not value.get_secret_value().strip():
             raise ValueError("the WebPubSubConnectionString setting is not set")
-        return self.webpubsub_connection_string.get_secret_value()
+        return value.get_secret_value()
 
     @property
     def easy_auth_enabled(self) -> bool:
