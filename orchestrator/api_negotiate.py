@@ -13,7 +13,6 @@ owner (anyone else gets the 404 of an unknown workflow).
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,8 +36,6 @@ from shared.ownership import is_owner
 from shared.progress import group_for, iso_z
 from shared.schemas import SessionId, WorkflowId
 from shared.settings import Settings, get_settings
-
-logger = logging.getLogger(__name__)
 
 MAX_SEQUENCE = 2_147_483_647
 

@@ -25,6 +25,7 @@ from shared.identity import (
     Principal,
     authenticate,
     authorize,
+    local_developer,
     principal_from_headers,
     principal_headers,
 )
@@ -164,6 +165,8 @@ def test_with_easy_auth_the_headers_are_the_caller_and_nothing_else():
 
 def test_in_azure_without_easy_auth_nobody_is_signed_in():
     in_azure = Settings(local_developer_id="dev", website_instance_id="a1b2c3")
+    assert local_developer(in_azure) is None
+    assert local_developer(Settings(local_developer_id="dev", website_site_name="app")) is None
     with pytest.raises(UnauthenticatedError):
         authenticate(entra_headers(["planner"]), in_azure)
     with pytest.raises(UnauthenticatedError):

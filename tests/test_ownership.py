@@ -4,6 +4,7 @@ Anyone else gets exactly the 404 of a workflow that does not exist."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -94,8 +95,11 @@ def alice_and_bob(client: httpx.Client) -> tuple[Planner, Planner]:
         )
         assert answer.status_code == 200, answer.text
         who.negotiated = answer.json()
-    sockets = [connect(who.negotiated["url"], open_timeout=10) for who in (alice, bob)]
-    try:
+    with contextlib.ExitStack() as stack:
+        sockets = [
+            stack.enter_context(connect(who.negotiated["url"], open_timeout=10))
+            for who in (alice, bob)
+        ]
         time.sleep(0.2)  # the emulator adds each connection to its group on connect
         for who in (alice, bob):
             answer = client.post(
@@ -109,9 +113,6 @@ def alice_and_bob(client: httpx.Client) -> tuple[Planner, Planner]:
             assert wait_finished(client, who)["runtime_status"] == "Completed"
         for who, ws in zip((alice, bob), sockets):
             who.received = drain(ws)
-    finally:
-        for ws in sockets:
-            ws.close()
     return alice, bob
 
 
