@@ -29,7 +29,6 @@ from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 CATEGORIES = {"CAT-1", "CAT-2"}
-DATABASE_URL = ""  # set by the `runtime` fixture
 
 
 def known_category(category_id):
@@ -40,20 +39,21 @@ def known_category(category_id):
     return category_id
 
 
-def api_settings(**overrides):
-    """The functions' settings: test-sized policies, the module's database (owners, keys)."""
-    return fast_settings(database_url=DATABASE_URL, **overrides)
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory):
+    """The module's database: the task hub, and the owners and keys the functions record."""
+    return f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db"
+
+
+def configure_settings(database_url, **overrides):
+    api_workflows.configure(settings=lambda: fast_settings(database_url=database_url, **overrides))
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def runtime(tmp_path_factory):
-    global DATABASE_URL
-    DATABASE_URL = f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db"
-    api_workflows.configure(
-        settings=lambda: api_settings(demand_agent_timeout_seconds=0.3),
-        category_check=known_category,
-    )
-    rt = DurableRuntime(app, DATABASE_URL)
+async def runtime(database_url):
+    configure_settings(database_url, demand_agent_timeout_seconds=0.3)
+    api_workflows.configure(category_check=known_category)
+    rt = DurableRuntime(app, database_url)
     await rt.start()
     yield rt
     await rt.stop()
@@ -250,13 +250,13 @@ async def test_malformed_workflow_ids_are_422_and_never_reach_the_task_hub(runti
         assert error["error_type"] == "INVALID_PARAMETERS"
 
 
-async def test_terminate_a_stuck_workflow_then_409(runtime, script):
-    api_workflows.configure(settings=lambda: api_settings())
+async def test_terminate_a_stuck_workflow_then_409(runtime, script, database_url):
+    configure_settings(database_url)
     script.set("demand_agent", "hang")
     try:
         _, body = await call(runtime, "run_workflow", "POST", run_body())
     finally:
-        api_workflows.configure(settings=lambda: api_settings(demand_agent_timeout_seconds=0.3))
+        configure_settings(database_url, demand_agent_timeout_seconds=0.3)
     workflow_id = body["workflow_id"]
     route = {"workflow_id": workflow_id}
 
