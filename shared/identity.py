@@ -18,9 +18,12 @@ When the headers are trusted (`authenticate`):
   none means not signed in.
 * In Azure without Easy Auth (WEBSITE_INSTANCE_ID / WEBSITE_SITE_NAME set, no
   WEBSITE_AUTH_ENABLED): anyone could forge the headers, so nobody is signed in.
-* Elsewhere (a developer's machine): the headers are the caller (the local host plays Easy
-  Auth and sets WEBSITE_AUTH_ENABLED itself); without them, the developer named by
-  LOCAL_DEVELOPER_ID (Core Tools' zero set-up), else nobody.
+* `python -m localdev serve` plays Easy Auth and sets WEBSITE_AUTH_ENABLED=True for the app:
+  the headers it passes on are the caller, as in Azure.
+* Anywhere else (Core Tools on a developer's machine, or a host that is not App Service): no
+  one vouches for the headers, so they are refused (401) rather than believed; a request
+  without them is the developer LOCAL_DEVELOPER_ID names (Core Tools' zero set-up), else
+  nobody. Trusting client-sent principal headers is thus only ever done by the local host.
 A principal header that is not base64 of that JSON is answered 401, as a missing one is.
 """
 
@@ -213,11 +216,20 @@ def _not_signed_in() -> UnauthenticatedError:
 
 def authenticate(headers: Mapping[str, str], settings: Settings) -> Principal:
     """The caller, trusted as the module docstring explains; UnauthenticatedError otherwise."""
-    if settings.running_in_azure and not settings.easy_auth_enabled:
-        logger.error("App Service Authentication is off: principal headers cannot be trusted")
-        raise _not_signed_in()
-    principal = principal_from_headers(headers)
-    if principal is None and not settings.easy_auth_enabled:
+    if settings.easy_auth_enabled:
+        principal = principal_from_headers(headers)
+    elif settings.running_in_azure:
+        logger.error("App Service Authentication is off: nobody can be signed in")
+        principal = None
+    elif any(headers.get(name) for name in PRINCIPAL_HEADERS):
+        raise UnauthenticatedError(
+            "Principal headers are trusted only behind App Service Authentication",
+            suggestions=[
+                "Use `python -m localdev serve` to sign in as someone else locally.",
+                "Under Core Tools, leave them out: LOCAL_DEVELOPER_ID signs you in.",
+            ],
+        )
+    else:
         principal = local_developer(settings)
     if principal is None:
         raise _not_signed_in()

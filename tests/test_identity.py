@@ -179,18 +179,25 @@ def test_under_core_tools_the_local_developer_has_every_role():
         user_id="dev", name="Dee", identity_provider="localdev",
         roles=frozenset({PLANNER, DATA_ADMIN}),
     )
-    assert authenticate(entra_headers([]), Settings(local_developer_id="dev")).user_id != "dev"
     with pytest.raises(UnauthenticatedError):
         authenticate({}, Settings(local_developer_id=""))
 
 
+def test_without_easy_auth_or_the_local_host_principal_headers_are_not_believed():
+    """Core Tools (or any host that is not App Service) has nobody who strips forged headers."""
+    for configured in (Settings(local_developer_id="dev"), Settings()):
+        with pytest.raises(UnauthenticatedError) as refused:
+            authenticate(entra_headers(["planner"]), configured)
+        assert "App Service Authentication" in refused.value.message
+
+
 def test_authorize_needs_the_role():
     req = func.HttpRequest("GET", "http://x/api/me", body=b"", headers=entra_headers(["planner"]))
-    local = Settings()
-    assert authorize(req, PLANNER, local).user_id == "0d5c7a52-1f0e-4b4e-9d7a-3c2f5e6a7b81"
-    assert authorize(req, None, local).roles == {"planner"}
+    easy_auth = Settings(**EASY_AUTH)
+    assert authorize(req, PLANNER, easy_auth).user_id == "0d5c7a52-1f0e-4b4e-9d7a-3c2f5e6a7b81"
+    assert authorize(req, None, easy_auth).roles == {"planner"}
     with pytest.raises(ForbiddenError) as refused:
-        authorize(req, DATA_ADMIN, local)
+        authorize(req, DATA_ADMIN, easy_auth)
     assert refused.value.status_code == 403 and refused.value.error_type == "FORBIDDEN"
 
 

@@ -184,10 +184,22 @@ async def test_an_idempotency_key_reused_with_another_body_is_422(runtime, scrip
     await runtime.wait_for(body1["workflow_id"], 10)
 
 
-async def test_the_same_key_from_another_planner_is_another_workflow(runtime, script):
+async def test_the_same_key_from_another_planner_is_another_workflow(
+    runtime, script, database_url
+):
+    """Behind Easy Auth (WEBSITE_AUTH_ENABLED), as two signed-in planners."""
+    configure_settings(database_url, website_auth_enabled="True", demand_agent_timeout_seconds=0.3)
     key = {"Idempotency-Key": "shared-key"}
+    me = {**key, **principal_headers("planner-a", "Planner A", ["planner"])}
     other = {**key, **principal_headers("planner-b", "Planner B", ["planner"])}
-    _, mine = await call(runtime, "run_workflow", "POST", run_body(), key)
+    try:
+        await _same_key_from_two_planners(runtime, me, other)
+    finally:
+        configure_settings(database_url, demand_agent_timeout_seconds=0.3)
+
+
+async def _same_key_from_two_planners(runtime, me, other):
+    _, mine = await call(runtime, "run_workflow", "POST", run_body(), me)
     response, theirs = await call(runtime, "run_workflow", "POST", run_body(), other)
 
     assert response.status_code == 202 and theirs["workflow_id"] != mine["workflow_id"]
@@ -197,7 +209,7 @@ async def test_the_same_key_from_another_planner_is_another_workflow(runtime, sc
     for name, method in (("get_workflow", "GET"), ("terminate_workflow", "POST")):
         response, error = await call(runtime, name, method, headers=other, route_params=route)
         assert response.status_code == 404 and error["error_type"] == "DATA_NOT_FOUND"
-    response, status = await call(runtime, "get_workflow", route_params=route)
+    response, status = await call(runtime, "get_workflow", headers=me, route_params=route)
     assert response.status_code == 200 and status["runtime_status"] == "Completed"
 
 
