@@ -10,17 +10,46 @@ the key for something else (different body).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from shared.db import ensure_schema
+from shared.errors import ContextAssemblyError
 from shared.tables import IdempotencyKeyRow, WorkflowOwnerRow
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _database_errors_documented(fn: Callable[P, R]) -> Callable[P, R]:
+    """A database failure is the documented CONTEXT_ASSEMBLY_ERROR naming the error class only
+    (URLs, hosts and paths stay in the log), never an INTERNAL_ERROR."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            logger.warning("workflow records unavailable: %s", type(exc).__name__)
+            raise ContextAssemblyError(
+                "The workflow records cannot be read",
+                details={"error": type(exc).__name__},
+                suggestions=["Check DATABASE_URL and that the database is reachable; retry."],
+            ) from None
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -38,6 +67,7 @@ def request_fingerprint(request: BaseModel) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@_database_errors_documented
 def find_keyed_run(engine: Engine, owner_id: str, key: str) -> KeyedRun | None:
     ensure_schema(engine)
     with engine.connect() as conn:
@@ -50,6 +80,7 @@ def find_keyed_run(engine: Engine, owner_id: str, key: str) -> KeyedRun | None:
     return None if row is None else KeyedRun(row.workflow_id, row.request_sha256)
 
 
+@_database_errors_documented
 def record_workflow(
     engine: Engine,
     *,
@@ -98,6 +129,7 @@ def record_workflow(
     return KeyedRun(workflow_id, fingerprint)
 
 
+@_database_errors_documented
 def owner_of(engine: Engine, workflow_id: str) -> str | None:
     ensure_schema(engine)
     with engine.connect() as conn:

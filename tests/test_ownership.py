@@ -17,7 +17,11 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from shared.db import get_engine
+from shared.errors import ContextAssemblyError
 from shared.identity import principal_headers
+from shared.ownership import KeyedRun, is_owner, owner_of, record_workflow, request_fingerprint
+from shared.schemas import RunWorkflowRequest
 from tests.live_stack import LiveStack, live_stack
 
 SESSION = "shared-session"
@@ -226,3 +230,43 @@ def test_import_is_refused_to_a_planner(client, alice_and_bob):
         files={"categories": ("c.csv", b"category_id,name\n", "text/csv")},
     )
     assert answer.status_code == 403 and answer.json()["error_type"] == "FORBIDDEN"
+
+
+# ------------------------------------------------------------------ the records themselves
+
+
+def test_a_concurrent_twin_with_the_same_key_gets_the_first_workflow(tmp_path):
+    engine = get_engine(f"sqlite:///{tmp_path / 'owners.db'}")
+    first = record_workflow(
+        engine, workflow_id="wf-1", owner_id="alice", session_id="s", key="k", fingerprint="f1"
+    )
+    twin = record_workflow(
+        engine, workflow_id="wf-2", owner_id="alice", session_id="s", key="k", fingerprint="f1"
+    )
+    other = record_workflow(
+        engine, workflow_id="wf-3", owner_id="bob", session_id="s", key="k", fingerprint="f1"
+    )
+    retried = record_workflow(
+        engine, workflow_id="wf-1", owner_id="alice", session_id="s", key="k", fingerprint="f1"
+    )
+    assert first == twin == retried == KeyedRun("wf-1", "f1") and other.workflow_id == "wf-3"
+    assert owner_of(engine, "wf-1") == "alice" and owner_of(engine, "wf-2") is None
+    assert is_owner(engine, "wf-3", "bob") and not is_owner(engine, "wf-3", "alice")
+
+
+def test_the_fingerprint_is_of_the_validated_request():
+    def request(**body: Any) -> RunWorkflowRequest:
+        return RunWorkflowRequest.model_validate(body)
+
+    same = request(parameters=dict(reversed(PARAMETERS.items())), session_id=SESSION)
+    assert request_fingerprint(request(**BODY)) == request_fingerprint(same)
+    assert request_fingerprint(request(**BODY)) != request_fingerprint(
+        request(**{**BODY, "category_id": "denim"})
+    )
+
+
+def test_an_unreachable_database_is_a_documented_error(tmp_path):
+    engine = get_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'owners.db'}")
+    with pytest.raises(ContextAssemblyError) as failed:
+        is_owner(engine, "wf-1", "alice")
+    assert "missing-dir" not in str(failed.value.to_response("r").model_dump())
