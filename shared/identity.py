@@ -246,7 +246,7 @@ def authorize(req: func.HttpRequest, role: str | None, settings: Settings) -> Pr
     if role is not None and not principal.has_role(role):
         raise ForbiddenError(
             f"This action needs the '{role}' app role",
-            details={"required_role": role, "roles": sorted(principal.roles)},
+            details={"required_role": role, "roles": sorted(principal.roles & set(APP_ROLES))},
             suggestions=[f"Ask an administrator to assign you the '{role}' app role."],
         )
     return principal
