@@ -3,8 +3,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Where Debian's postgresql packages put the server binaries (one directory per major version).
+PG_LIB ?= /usr/lib/postgresql
 
-.PHONY: run test bench chromium
+.PHONY: run test bench chromium postgresql
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,20 +18,33 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt | $(BI
 run: $(VENV)/.installed
 	$(BIN)/python -m localdev serve
 
-test: $(VENV)/.installed chromium
+test: $(VENV)/.installed chromium postgresql
 	$(BIN)/python -m pytest -q
 
-# Headless Chromium + chromedriver for the console page test (Debian packages). Installed with
-# apt-get when missing and apt-get is available; otherwise that test skips itself.
+# $(call apt_install,<Debian packages>,<what happens without them>): install with apt-get (via
+# sudo unless root) when apt-get exists; otherwise, or when that fails, say what will skip.
+# Skipped real-component tests are listed at the end of the test run and fail it under CI=true.
+define apt_install
+	if command -v apt-get >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(1) \
+			|| echo "installing $(1) failed: $(2)"; \
+	else \
+		echo "$(1) missing and apt-get unavailable: $(2)"; \
+	fi
+endef
+
+# Headless Chromium + chromedriver for the console page test (Debian packages).
 chromium:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
-		if command -v apt-get >/dev/null 2>&1; then \
-			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-			$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver \
-				|| echo "installing chromium failed: the console page test will skip"; \
-		else \
-			echo "chromium/chromedriver missing and apt-get unavailable: the console page test will skip"; \
-		fi; \
+		$(call apt_install,chromium chromium-driver,the console page test will skip); \
+	fi
+
+# The PostgreSQL server the deployed app's database tests start (tests/postgres.py looks for
+# initdb on PATH, then in $(PG_LIB)/<version>/bin, as here).
+postgresql:
+	@if ! command -v initdb >/dev/null 2>&1 && ! ls $(PG_LIB)/*/bin/initdb >/dev/null 2>&1; then \
+		$(call apt_install,postgresql,the PostgreSQL tests will skip); \
 	fi
 
 bench: $(VENV)/.installed

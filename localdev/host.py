@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,8 @@ from azure.functions.timer import TimerRequest
 from localdev.functions import FunctionEntry, index_app
 from localdev.ncrontab import Schedule, parse_schedule
 from localdev.routes import Route, build_routes, route_prefix_from
-from shared.http import REQUEST_ID_HEADER
+from shared.errors import RequestTooLargeError
+from shared.http import REQUEST_ID_HEADER, sane_request_id
 from shared.identity import APP_ROLES, PRINCIPAL_HEADERS, principal_headers
 from shared.schemas import ErrorResponse
 
@@ -43,6 +45,16 @@ CONSOLE_DIR = Path(__file__).with_name("console")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PORT = 7071
 DEFAULT_PUBSUB_PORT = 8080
+DEFAULT_MAX_REQUEST_BODY_BYTES = 104_857_600
+"""The Functions host's default request body limit (app setting FUNCTIONS_REQUEST_BODY_SIZE_LIMIT,
+100 MB); Azure's front end also caps requests at 210 MB."""
+BODY_SIZE_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
+MAX_URL_CHARS = 8192
+MAX_QUERY_CHARS = 4096
+"""Azure's limits on the request URL and its query string; longer ones get a 414 ErrorResponse.
+The HTTP parser accepts request lines up to PARSER_LINE_BYTES so that they reach the host (a
+longer line is the parser's plain 400, as a front end's would be)."""
+PARSER_LINE_BYTES = 32 * 1024
 
 DurableClientProvider = Callable[[dict[str, Any]], str]
 """Given the function's `durableClient` binding (from function.json), the client binding JSON
@@ -81,14 +93,18 @@ class LocalDeveloper:
 
 @dataclass(frozen=True)
 class LocalOptions:
-    """Where the local stack listens, which database it uses (ports fixed before start), and
-    who a request without principal headers is signed in as (None: nobody, 401)."""
+    """Where the local stack listens, which database it uses (ports fixed before start), the
+    host's body limit, an external Web PubSub (a real service, or an emulator started
+    elsewhere) to use instead of starting the emulator on `pubsub_port`, and who a request
+    without principal headers is signed in as (None: nobody, 401)."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     pubsub_port: int = DEFAULT_PUBSUB_PORT
     database_url: str | None = None
     developer: LocalDeveloper | None = field(default_factory=LocalDeveloper)
+    max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
+    pubsub_connection_string: str | None = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -191,6 +207,35 @@ class DurableRuntimeMissing(Exception):
     """A function takes a durable client but no Durable runtime is plugged into the host."""
 
 
+async def read_body(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it is known to exceed `limit` bytes: from the
+    Content-Length header before reading anything, else while streaming a chunked body, so an
+    oversized body is never held in memory."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body.extend(chunk)
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def too_large(request_id: str, limit: int) -> web.Response:
+    """The 413 ErrorResponse. The connection closes after it, so the rest of the body is only
+    drained (aiohttp's lingering close) and the socket is never reused."""
+    response = error_json(
+        RequestTooLargeError.status_code,
+        RequestTooLargeError.error_type,
+        f"Request body exceeds the host's limit of {limit} bytes",
+        request_id,
+        details={"max_bytes": limit},
+        suggestions=["Send a smaller body; large data sets go through several imports."],
+    )
+    response.force_close()
+    return response
+
+
 def to_http_request(
     request: web.Request,
     body: bytes,
@@ -275,6 +320,7 @@ class FunctionsHost:
     run_timers: bool = True
     max_workers: int = 8
     developer: LocalDeveloper | None = None
+    max_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
 
     def __post_init__(self) -> None:
         entries = list(index_app(self.functions_app).values())
@@ -287,7 +333,7 @@ class FunctionsHost:
         self._timer_tasks: list[asyncio.Task[None]] = []
 
     def web_app(self) -> web.Application:
-        app = web.Application(client_max_size=16 * 1024**2)
+        app = web.Application(client_max_size=self.max_body_bytes)
         app.router.add_get("/", self._console_index)
         app.router.add_static("/console/", self.console_dir, show_index=False)
         app.router.add_route("*", r"/{tail:[\s\S]*}", self._dispatch)
@@ -299,7 +345,27 @@ class FunctionsHost:
         return web.FileResponse(self.console_dir / "index.html")
 
     async def _dispatch(self, request: web.Request) -> web.Response:
-        request_id = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
+        """Route one request to its function; one log line per request: INFO for changes and
+        errors, DEBUG for successful reads (status polls would drown everything else)."""
+        started = time.monotonic()
+        response = await self._route(request)
+        level = logging.DEBUG if request.method == "GET" and response.status < 400 else logging.INFO
+        logger.log(level, "%s %s -> %d in %.0f ms (request %s)", request.method, request.path,
+                   response.status, (time.monotonic() - started) * 1000,
+                   response.headers.get(REQUEST_ID_HEADER, "-"))
+        return response
+
+    async def _route(self, request: web.Request) -> web.Response:
+        request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER)) or str(uuid.uuid4())
+        if len(request.raw_path) > MAX_URL_CHARS or len(request.query_string) > MAX_QUERY_CHARS:
+            return error_json(
+                414,
+                "URI_TOO_LONG",
+                "The request URL or its query string is too long",
+                request_id,
+                details={"max_url_chars": MAX_URL_CHARS, "max_query_chars": MAX_QUERY_CHARS},
+                suggestions=["Send long values in the request body."],
+            )
         path = "/" + request.match_info["tail"].strip("/")
         matched = [(route, params) for route in self.routes if (params := route.match(path)) is not None]
         if not matched:
@@ -327,7 +393,10 @@ class FunctionsHost:
     async def _invoke_http(
         self, route: Route, params: dict[str, str], request: web.Request, request_id: str
     ) -> web.Response:
-        http_request = to_http_request(request, await request.read(), params, self.developer)
+        body = await read_body(request, self.max_body_bytes)
+        if body is None:
+            return too_large(request_id, self.max_body_bytes)
+        http_request = to_http_request(request, body, params, self.developer)
         try:
             kwargs, invocation_id = self.invoker.arguments(route.entry, http_request)
         except DurableRuntimeMissing:
@@ -434,9 +503,10 @@ async def start_host(
         route_prefix=route_prefix,
         run_timers=run_timers,
         developer=options.developer,
+        max_body_bytes=options.max_request_body_bytes,
     )
     started: list[Service] = []
-    runner = web.AppRunner(host.web_app(), access_log=None)
+    runner = web.AppRunner(host.web_app(), access_log=None, max_line_size=PARSER_LINE_BYTES)
     try:
         for service in plugins.services:
             await service.start()

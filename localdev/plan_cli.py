@@ -1,8 +1,9 @@
 """`python -m localdev plan "<strategy>"`: plan a season from the command line.
 
 Without --url it starts the app on free ports in this process (the same stack as `serve`, from
-`serve_cli.PLUGINS`), plans, and stops it. Human mode shows live agent progress and then the plan
-as tables; --json prints one JSON document and nothing else on stdout.
+`serve_cli.PLUGINS`), plans, and stops it. Human mode shows live agent progress (on a terminal;
+piped, the agents' final state once) and then the plan as tables; --json prints one JSON
+document and nothing else on stdout. Errors go to stderr in both modes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ HELP = "plan a season from a strategy in plain words, with live agent progress"
 EmbeddedHost = Callable[[], AbstractAsyncContextManager[str]]
 
 _STYLE = {"pending": "dim", "running": "yellow", "completed": "green", "failed": "red"}
+PARAMETER_LABELS = {
+    "forecast_horizon_weeks": "Season length (weeks)",
+    "season_start_date": "Season starts",
+    "season_end_date": "Season ends",
+    "replenishment_strategy": "Store replenishment",
+    "dc_holdback_percentage": "Held back at the DC",
+    "unit_target": "Unit target (units)",
+    "markdown_checkpoint_week": "Markdown checkpoint (week)",
+    "markdown_threshold": "Mark down if sell-through is below",
+    "confidence_score": "Extraction confidence",
+}
+SOURCE_WORDS = {
+    "stated": "from your text",
+    "inferred": "inferred - please check",
+    "computed": "computed",
+    "not_mentioned": "not in your text",
+}
+_SHARES = ("dc_holdback_percentage", "markdown_threshold", "confidence_score")
 
 
 @contextlib.asynccontextmanager
@@ -70,15 +89,36 @@ def _num(value: Any, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _money(value: Any, currency: str) -> str:
+    return "-" if value is None else f"{value:,.2f} {currency}"
+
+
+def _parameter_value(name: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if name in _SHARES:
+        return f"{value:.0%}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def render_parameters(outcome: PlanOutcome) -> Table:
+    """The season parameters in words, each with where its value came from."""
+    params = Table(title="Season parameters")
+    params.add_column("Parameter")
+    params.add_column("Value", justify="right")
+    params.add_column("Source", style="dim")
+    for name, label in PARAMETER_LABELS.items():
+        value = (outcome.parameters or {}).get(name)
+        source = SOURCE_WORDS.get(outcome.field_sources.get(name, ""), "")
+        params.add_row(label, _parameter_value(name, value), source)
+    return params
+
+
 def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
     """The plan as tables: parameters, forecast by week, clusters, allocations, markdowns."""
     parts: list[Any] = []
     if outcome.parameters:
-        params = Table(title="Season parameters", show_header=False)
-        for key, value in outcome.parameters.items():
-            if value is not None and key != "extraction_reasoning":
-                params.add_row(key, str(value))
-        parts.append(params)
+        parts.append(render_parameters(outcome))
     forecast = outcome.results.get("forecast")
     if forecast:
         weeks = Table(title=f"Demand forecast - {forecast['category_id']} ({forecast['model_used']})")
@@ -115,30 +155,51 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
         allocation.add_row("DC holdback", "", _num(inventory["dc_holdback_total"]))
         allocation.add_row("Manufacturing", "", _num(inventory["manufacturing_qty"]), style="bold")
         parts.append(allocation)
+        for warning in plan_warnings(outcome):
+            parts.append(Text(f"Warning: {warning}", style="bold yellow"))
     pricing = outcome.results.get("pricing")
     if pricing:
-        markdowns = Table(title=f"Markdowns (full price {pricing['full_price']:.2f})")
-        for col in ("Week", "Starts", "Markdown", "Price"):
+        currency = outcome.currency
+        markdowns = Table(title=f"Markdowns (full price {_money(pricing['full_price'], currency)})")
+        for col in ("Week", "Starts", "Markdown", f"Price ({currency})"):
             markdowns.add_column(col, justify="right")
         for step in pricing["markdowns"]:
             markdowns.add_row(
                 str(step["week_number"]), step["week_start"],
-                f"{step['markdown_pct']:.0%}", f"{step['price']:.2f}",
+                f"{step['markdown_pct']:.0%}", f"{step['price']:,.2f}",
             )
         parts.append(markdowns)
         parts.append(
             Text(
                 f"Expected sell-through {pricing['expected_sell_through']:.1%}, revenue "
-                f"{pricing['expected_revenue']:,.2f}, leftover {pricing['leftover_units']:,} units"
+                f"{_money(pricing['expected_revenue'], currency)}, "
+                f"leftover {pricing['leftover_units']:,} units"
             )
         )
     return Group(*parts)
 
 
+def plan_warnings(outcome: PlanOutcome) -> list[str]:
+    """The Inventory agent's warnings, its unit-target check first (when its summary has one)."""
+    summary = outcome.board.agents["Inventory Agent"].result or {}
+    check = summary.get("target_check") or {}
+    sentences: list[str] = []
+    if check.get("message") and check.get("verdict") not in ("within_80", "no_target"):
+        sentences.append(check["message"])
+    if isinstance(summary.get("warnings"), list):
+        sentences += summary["warnings"]
+    sentences += (outcome.results.get("inventory") or {}).get("warnings") or []
+    return list(dict.fromkeys(sentences))
+
+
 def render_error(error: dict[str, Any]) -> Group:
+    """The error in words: its message, each field problem, the suggestions, the request id."""
     lines: list[Any] = [Text(f"{error.get('error_type')}: {error.get('message')}", style="bold red")]
-    if error.get("details"):
-        lines.append(Text(json.dumps(error["details"], indent=2, default=str), style="red"))
+    details = error.get("details") or {}
+    for problem in details.get("validation_errors") or []:
+        lines.append(Text(f"  {problem.get('field')}: {problem.get('message')}", style="red"))
+    for name in details.get("missing_parameters") or []:
+        lines.append(Text(f"  missing: {PARAMETER_LABELS.get(name, name)}", style="red"))
     for suggestion in error.get("suggestions") or []:
         lines.append(Text(f"- {suggestion}"))
     if error.get("request_id"):
@@ -146,36 +207,70 @@ def render_error(error: dict[str, Any]) -> Group:
     return Group(*lines)
 
 
+class BoardView:
+    """The agents' progress on `out`: redrawn live on a terminal, from the first update on (so
+    nothing is drawn when no workflow started); elsewhere (a pipe, a file) drawn once at the end,
+    so the output is plain lines, each ending with a newline."""
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+        self.live: Live | None = None
+
+    def update(self, board: PlanBoard) -> None:
+        if not self.out.is_terminal:
+            return
+        if self.live is None:
+            self.live = Live(console=self.out, refresh_per_second=8, transient=False)
+            self.live.start()
+        self.live.update(render_board(board))
+
+    def close(self, outcome: PlanOutcome) -> None:
+        if self.live is not None:
+            self.live.update(render_board(outcome.board))
+            self.live.stop()
+        elif outcome.workflow_id is not None:
+            self.out.print(render_board(outcome.board))
+
+
 async def plan(
     args: argparse.Namespace,
     out: Console,
     embedded: EmbeddedHost = embedded_host,
 ) -> PlanOutcome:
-    """Run one plan, showing live progress on `out` unless --json."""
+    """Run one plan, showing the agents' progress on `out` unless --json."""
     async with contextlib.AsyncExitStack() as stack:
         url = args.url or await stack.enter_async_context(embedded())
         if args.json:
             return await run_plan(url, args.strategy, category_id=args.category_id, timeout=args.timeout)
-        board = PlanBoard()
-        with Live(render_board(board), console=out, refresh_per_second=8, transient=False) as live:
-            outcome = await run_plan(
-                url,
-                args.strategy,
-                category_id=args.category_id,
-                timeout=args.timeout,
-                on_update=lambda b: live.update(render_board(b)),
-            )
-            live.update(render_board(outcome.board))
+        view = BoardView(out)
+        outcome = await run_plan(
+            url,
+            args.strategy,
+            category_id=args.category_id,
+            timeout=args.timeout,
+            on_update=view.update,
+        )
+        view.close(outcome)
         return outcome
 
 
-def main(args: argparse.Namespace, embedded: EmbeddedHost = embedded_host) -> int:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    out = Console()
-    err = Console(stderr=True)
+def main(
+    args: argparse.Namespace,
+    embedded: EmbeddedHost = embedded_host,
+    out: Console | None = None,
+    err: Console | None = None,
+) -> int:
+    """Plan, print, and exit 0 on success, 1 on failure (the ErrorResponse on stderr)."""
+    # stderr carries the plan's error; the embedded app's own request warnings would repeat it.
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    logging.getLogger("localdev.planner").setLevel(logging.WARNING)
+    out = out or Console()
+    err = err or Console(stderr=True)
     outcome = asyncio.run(plan(args, out, embedded))
     if args.json:
         sys.stdout.write(json.dumps(outcome.document(), default=str) + "\n")
+        if not outcome.ok and outcome.error:
+            sys.stderr.write(json.dumps(outcome.error, default=str) + "\n")
         return 0 if outcome.ok else 1
     if outcome.results and any(outcome.results.values()):
         out.print(render_plan(outcome, args.top))

@@ -127,6 +127,8 @@ class PlanOutcome:
 
     status: str
     parameters: dict[str, Any] | None = None
+    field_sources: dict[str, str] = field(default_factory=dict)
+    currency: str = "USD"
     session_id: str | None = None
     workflow_id: str | None = None
     runtime_status: str | None = None
@@ -144,6 +146,7 @@ class PlanOutcome:
     def document(self) -> dict[str, Any]:
         return {
             "parameters": self.parameters,
+            "field_sources": self.field_sources,
             "workflow_id": self.workflow_id,
             "status": self.status,
             "messages": self.board.messages,
@@ -282,7 +285,9 @@ async def _flow(
     response = await client.post(f"{API}/extract-parameters", json={"strategy_description": strategy})
     if response.status_code != 200:
         raise PlanFailed(_error_from(response, "extract-parameters"))
-    outcome.parameters = response.json()
+    extracted = response.json()
+    outcome.field_sources = extracted.pop("field_sources", None) or {}
+    outcome.parameters = extracted
 
     async def negotiate() -> str:
         answer = await client.get(f"{API}/negotiate", params={"session_id": outcome.session_id})
@@ -386,17 +391,24 @@ async def _poll(client: httpx.AsyncClient, outcome: PlanOutcome) -> str | None:
 
 
 async def _settle(client: httpx.AsyncClient, outcome: PlanOutcome, poll_interval: float) -> None:
-    """Wait briefly for the orchestration itself to end, then decide the outcome."""
+    """Wait briefly for the orchestration itself to end, take from the event log what the
+    socket has not delivered yet, then decide the outcome.
+
+    The last agent's `complete` already finishes the board, but its `agent_status completed`
+    (and, on failure, `agent_status failed`) is published after it: every message is in the event
+    log before the orchestration ends, so one catch-up after the end gets them all.
+    """
     deadline = time.monotonic() + 10.0
     while (await _poll(client, outcome)) not in TERMINAL_RUNTIME and time.monotonic() < deadline:
         await asyncio.sleep(min(poll_interval, 0.5))
+    await _catch_up(client, outcome)
     board = outcome.board
     failed = board.failed_agent
     if failed is not None:
         outcome.status = "failed"
         outcome.error = _error(
             failed.error_type or "AGENT_EXECUTION_ERROR",
-            f"{failed.name} failed: {failed.error}",
+            failed.error or f"{failed.name} did not finish",
             outcome.workflow_id or "",
             agent_name=failed.name,
         )
@@ -413,7 +425,7 @@ async def _settle(client: httpx.AsyncClient, outcome: PlanOutcome, poll_interval
 
 
 async def _fetch_results(client: httpx.AsyncClient, outcome: PlanOutcome) -> None:
-    """The persisted results of every agent that completed."""
+    """The persisted results of every agent that completed, and the category's currency."""
     for key, (agent, path) in RESULT_PATHS.items():
         if outcome.board.agents[agent].status != "completed":
             continue
@@ -422,3 +434,10 @@ async def _fetch_results(client: httpx.AsyncClient, outcome: PlanOutcome) -> Non
             outcome.results[key] = response.json()
         else:
             logger.warning("%s answered %s", path, response.status_code)
+    forecast = outcome.results.get("forecast")
+    if forecast:
+        response = await client.get("/api/categories")
+        if response.status_code == 200:
+            for category in response.json().get("categories", []):
+                if category.get("category_id") == forecast.get("category_id"):
+                    outcome.currency = category.get("currency") or outcome.currency

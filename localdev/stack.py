@@ -2,16 +2,17 @@
 emulator and the Durable runtime, wired the way Core Tools + Azurite + Azure would provide them.
 
 The app reads its configuration from the environment (as Functions does from app settings), so
-the stack writes the database URL, the emulator's connection string (a random access key per
-start unless one is configured) and the Easy Auth marker there before anything reads them, then
-drops the cached settings and publisher.
+the stack writes the database URL, the Web PubSub connection string and the Easy Auth marker
+there before anything reads them, then drops the cached settings and publisher. The connection
+string is the emulator's, with a fresh random access key on every start (never a published
+constant), or `options.pubsub_connection_string` (a real service) when given, in which case no
+emulator starts.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import urlsplit
 
 from azure.durable_functions.models.utils import http_utils
 
@@ -26,24 +27,22 @@ from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
+PUBSUB_SETTING = "WebPubSubConnectionString"
+
 
 def _configure_environment(options: LocalOptions) -> None:
-    """DATABASE_URL; the emulator's connection string, with the configured access key or a
-    fresh random one (never a published constant); WEBSITE_AUTH_ENABLED, because the host
-    plays App Service Authentication (it decides who the caller is), as the platform says
-    when Easy Auth is on."""
-    settings = get_settings()
+    """DATABASE_URL; the Web PubSub connection string; WEBSITE_AUTH_ENABLED, because the host
+    plays App Service Authentication (it decides who the caller is), as the platform says when
+    Easy Auth is on."""
     if options.database_url:
         os.environ["DATABASE_URL"] = options.database_url
-    try:
-        connection = ConnectionString.parse(settings.webpubsub_connection())
-        scheme, access_key = urlsplit(connection.endpoint).scheme or "http", connection.access_key
-    except ValueError:
-        scheme, access_key = "http", generate_access_key()
-    os.environ["WebPubSubConnectionString"] = (
-        f"Endpoint={scheme}://{options.host}:{options.pubsub_port};"
-        f"AccessKey={access_key};Version=1.0;"
-    )
+    if options.pubsub_connection_string:
+        os.environ[PUBSUB_SETTING] = options.pubsub_connection_string
+    else:
+        os.environ[PUBSUB_SETTING] = (
+            f"Endpoint=http://{options.host}:{options.pubsub_port};"
+            f"AccessKey={generate_access_key()};Version=1.0;"
+        )
     os.environ["WEBSITE_AUTH_ENABLED"] = "True"
     get_settings.cache_clear()
     get_publisher.cache_clear()
@@ -53,7 +52,9 @@ def local_stack(options: LocalOptions) -> HostPlugins:
     """Services and the durable-client binding for `python -m localdev serve` and `plan`."""
     _configure_environment(options)
     settings = get_settings()
-    runtime = DurableRuntime(default_app(), settings.database_url)
+    runtime = DurableRuntime(
+        default_app(), settings.database_url, quiet_activities=frozenset({"publish_message"})
+    )
     emulator: list[RunningEmulator] = []
 
     async def seed() -> None:
@@ -80,10 +81,13 @@ def local_stack(options: LocalOptions) -> HostPlugins:
         # The SDK's client session lives for the worker process; the embedded host ends first.
         await http_utils._close_session()
 
+    pubsub = () if options.pubsub_connection_string else (
+        Service("web-pubsub-emulator", start_pubsub, stop_pubsub),
+    )
     return HostPlugins(
         services=(
             Service("database", seed, nothing),
-            Service("web-pubsub-emulator", start_pubsub, stop_pubsub),
+            *pubsub,
             Service("durable-runtime", runtime.start, stop_durable),
         ),
         durable_client=lambda _binding: runtime.client_binding_json(),

@@ -12,7 +12,7 @@ import azure.functions as func
 from shared.context import get_assembler
 from shared.data_import import import_csv
 from shared.db import get_engine
-from shared.errors import InvalidParametersError
+from shared.errors import InvalidParametersError, RequestTooLargeError
 from shared.http import MAX_BODY_BYTES, http_endpoint, json_response
 from shared.identity import DATA_ADMIN, authorize
 from shared.settings import get_settings
@@ -53,7 +53,7 @@ def _uploaded_files(req: func.HttpRequest) -> dict[str, bytes]:
             ],
         )
     if len(req.get_body() or b"") > MAX_UPLOAD_BYTES:
-        raise InvalidParametersError(
+        raise RequestTooLargeError(
             "Upload too large",
             details={"max_bytes": MAX_UPLOAD_BYTES},
             suggestions=["Split the sales history by category and upload it in several calls."],

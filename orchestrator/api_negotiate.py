@@ -95,7 +95,8 @@ def negotiate_response(session_id: str, owner_id: str, settings: Settings) -> di
 def _parse_after(raw: str | None) -> int:
     if raw is None or raw == "":
         return 0
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_SEQUENCE:
+    too_long = len(raw) > len(str(MAX_SEQUENCE))  # before int(), which refuses 4,300+ digits
+    if too_long or not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_SEQUENCE:
         raise InvalidParametersError(
             "Invalid query: after must be a non-negative integer",
             details={

@@ -72,6 +72,7 @@ class CategoryInfo(BaseModel):
     unit_cost: float
     salvage_fraction: float
     price_elasticity: float
+    currency: str = "USD"
 
 
 @dataclass

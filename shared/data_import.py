@@ -34,7 +34,7 @@ from sqlalchemy.sql.schema import Table
 
 from shared.db import create_schema
 from shared.errors import InvalidParametersError
-from shared.tables import Category, HistoricalSale, Store, bump_data_version
+from shared.tables import DEFAULT_CURRENCY, Category, HistoricalSale, Store, bump_data_version
 
 CsvSource = str | Path | bytes | IO[str] | IO[bytes]
 
@@ -45,9 +45,13 @@ STORE_COLUMNS = (
 SALES_COLUMNS = ("week_start_date", "store_id", "category_id", "units_sold")
 CATEGORY_COLUMNS = (
     "category_id", "name", "full_price", "unit_cost", "salvage_fraction", "price_elasticity",
+    "currency",
 )
+# Columns a file may leave out, with the value every row then gets.
+OPTIONAL_COLUMNS = {"categories": {"currency": DEFAULT_CURRENCY}}
 DEFAULT_CATEGORY = {
     "full_price": 50.0, "unit_cost": 20.0, "salvage_fraction": 0.3, "price_elasticity": -2.0,
+    "currency": DEFAULT_CURRENCY,
 }
 MAX_LISTED_PROBLEMS = 20
 INT32_MAX = 2**31 - 1
@@ -123,6 +127,9 @@ def _read(source: CsvSource, name: str, columns: tuple[str, ...], problems: _Pro
         problems.header(f"not a readable UTF-8 CSV file: {str(exc).strip()[:200]}")
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
+    for column, default in OPTIONAL_COLUMNS.get(name, {}).items():
+        if column not in frame.columns:
+            frame[column] = default
     missing = [c for c in columns if c not in frame.columns]
     extra = [c for c in frame.columns if c not in columns]
     for column in missing:
@@ -203,7 +210,13 @@ def _validate_categories(frame: pd.DataFrame, problems: _Problems) -> pd.DataFra
     _text(frame, "category_id", problems, 64, _CATEGORY_ID)
     _text(frame, "name", problems, 200)
     _duplicates(frame, ["category_id"], problems)
+    currency = frame["currency"].str.strip().str.upper()
+    problems.add(
+        ~currency.str.fullmatch(r"[A-Z]{3}"), "currency",
+        lambda i: f"{_show(frame['currency'][i])} is not a three-letter ISO 4217 code such as USD",
+    )
     return frame.assign(
+        currency=currency,
         full_price=_number(frame, "full_price", problems, integer=False, low=0, low_inclusive=False),
         unit_cost=_number(frame, "unit_cost", problems, integer=False, low=0),
         salvage_fraction=_number(frame, "salvage_fraction", problems, integer=False, low=0, high=1),
@@ -432,6 +445,8 @@ def write_frames(
 
     create_schema(engine)
     sales_categories = [] if sales is None else sorted(sales["category_id"].unique())
+    if categories is not None and "currency" not in categories.columns:
+        categories = categories.assign(currency=DEFAULT_CURRENCY)
     with engine.begin() as conn:
         if categories is not None:
             _upsert(conn, Category.__table__, "category_id", categories, CATEGORY_COLUMNS)

@@ -67,6 +67,7 @@ def create_schema(engine: Engine) -> None:
     import shared.tables  # noqa: F401 - registers the data and result tables on Base
 
     Base.metadata.create_all(engine)
+    shared.tables.add_missing_columns(engine)
     _schema_ready.add(str(engine.url))
 
 

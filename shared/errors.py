@@ -97,6 +97,13 @@ class ForbiddenError(OrchestratorError):
     status_code = 403
 
 
+class RequestTooLargeError(OrchestratorError):
+    """The request body is over a limit: refused before anything parses it."""
+
+    error_type = "REQUEST_TOO_LARGE"
+    status_code = 413
+
+
 class DurableUnavailableError(OrchestratorError):
     """The Durable task hub could not be reached or refused the request."""
 

@@ -17,21 +17,39 @@ from typing import Any, TypeVar
 import azure.functions as func
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from shared.errors import InvalidParametersError, error_response, invalid_from_validation
+from shared.errors import (
+    InvalidParametersError,
+    RequestTooLargeError,
+    error_response,
+    invalid_from_validation,
+)
 from shared.schemas import WorkflowId
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
 MAX_BODY_BYTES = 1_000_000
+MAX_JSON_INTEGER_DIGITS = 100
+"""No field takes an integer of more than 9 digits. Bounding digits while parsing keeps int()
+cheap (its cost grows with the square of the length) and independent of Python's own
+4,300-digit limit, whose ValueError would otherwise surface as a 500."""
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+def sane_request_id(value: str | None) -> str | None:
+    """The caller's request id when it is safe to echo in a header and a JSON body (1-128
+    printable ASCII characters), else None."""
+    incoming = (value or "").strip()
+    if incoming and len(incoming) <= 128 and incoming.isascii() and incoming.isprintable():
+        return incoming
+    return None
+
+
 def request_id_for(req: func.HttpRequest, context: Any = None) -> str:
     """The caller's `x-request-id` when it is sane, else the invocation id, else a new uuid."""
-    incoming = (req.headers.get(REQUEST_ID_HEADER) or "").strip()
-    if incoming and len(incoming) <= 128 and incoming.isprintable():
+    incoming = sane_request_id(req.headers.get(REQUEST_ID_HEADER))
+    if incoming:
         return incoming
     invocation_id = getattr(context, "invocation_id", None)
     return str(invocation_id) if invocation_id else str(uuid.uuid4())
@@ -49,11 +67,25 @@ def json_response(
     )
 
 
+class _IntegerTooLong(ValueError):
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_JSON_INTEGER_DIGITS:
+        raise _IntegerTooLong(digits)
+    return int(text)
+
+
 def read_json(req: func.HttpRequest) -> Any:
-    """The request body as JSON, or InvalidParametersError (422) saying what is wrong with it."""
+    """The request body as JSON, or an error saying what is wrong with it: 413 over
+    MAX_BODY_BYTES, 422 empty, not JSON or holding an integer over MAX_JSON_INTEGER_DIGITS."""
     raw = req.get_body() or b""
     if len(raw) > MAX_BODY_BYTES:
-        raise InvalidParametersError(
+        raise RequestTooLargeError(
             "Request body too large",
             details={"max_bytes": MAX_BODY_BYTES, "received_bytes": len(raw)},
             suggestions=["Send a smaller JSON body."],
@@ -63,8 +95,14 @@ def read_json(req: func.HttpRequest) -> Any:
             "Request body is empty", suggestions=["Send a JSON object in the request body."]
         )
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return json.loads(raw.decode("utf-8"), parse_int=_bounded_int)
+    except _IntegerTooLong as exc:
+        raise InvalidParametersError(
+            "Request body holds an integer too long to be a valid value",
+            details={"max_integer_digits": MAX_JSON_INTEGER_DIGITS, "received_digits": exc.digits},
+            suggestions=["Send numbers within the documented ranges."],
+        ) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidParametersError(
             "Request body is not valid JSON",
             details={"reason": str(exc)[:200]},

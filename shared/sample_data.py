@@ -56,7 +56,7 @@ from sqlalchemy import Engine, func, select
 
 from shared.data_import import write_frames
 from shared.db import create_schema
-from shared.tables import HistoricalSale, Store
+from shared.tables import DEFAULT_CURRENCY, HistoricalSale, Store
 
 DEFAULT_END_DATE = date(2025, 1, 1)
 REGIONS = ("Northeast", "Southeast", "Midwest", "West", "Southwest")
@@ -304,6 +304,7 @@ def generate_sample(
             "unit_cost": [s.unit_cost for s in specs],
             "salvage_fraction": [s.salvage_fraction for s in specs],
             "price_elasticity": [s.price_elasticity for s in specs],
+            "currency": DEFAULT_CURRENCY,
         }
     )
     promotions = pd.DataFrame(promo_rows, columns=["week_start_date", "category_id", "uplift"])

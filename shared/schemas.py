@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Union
 
 import pandas as pd
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -45,6 +46,24 @@ WorkflowId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$
 CategoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
+SEASON_DATE_MIN = date(1900, 1, 1)
+SEASON_DATE_MAX = date(2199, 12, 31)
+"""Every day of a season lies in this range. The agents compute on pandas timestamps, which end
+in April 2262, and Python dates end in 9999, where start + 7 x weeks would overflow; a bound far
+from both (and from any real retail plan) makes such input a 422 instead of a crash."""
+
+
+def _in_season_range(value: date) -> date:
+    if not SEASON_DATE_MIN <= value <= SEASON_DATE_MAX:
+        raise ValueError(
+            f"must be between {SEASON_DATE_MIN.isoformat()} and {SEASON_DATE_MAX.isoformat()}"
+        )
+    return value
+
+
+SeasonDate = Annotated[IsoDate, AfterValidator(_in_season_range)]
+
+
 def season_end(start: date, weeks: int) -> date:
     """The specification's rule: the season ends 7 × weeks days after it starts."""
     return start + timedelta(days=7 * weeks)
@@ -56,8 +75,8 @@ class SeasonParameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     forecast_horizon_weeks: int = Field(ge=4, le=52, strict=True)
-    season_start_date: IsoDate
-    season_end_date: IsoDate | None = None
+    season_start_date: SeasonDate
+    season_end_date: SeasonDate | None = None
     replenishment_strategy: ReplenishmentStrategy
     dc_holdback_percentage: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
     extraction_reasoning: str | None = Field(None, max_length=4000)
@@ -66,9 +85,24 @@ class SeasonParameters(BaseModel):
     markdown_threshold: float | None = Field(None, gt=0.0, lt=1.0, allow_inf_nan=False)
     unit_target: int | None = Field(None, ge=1, le=100_000_000, strict=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _without_field_sources(cls, data: Any) -> Any:
+        """The extract endpoint adds `field_sources` (where each value came from) to its answer;
+        a client may send that answer back as the parameters unchanged."""
+        if isinstance(data, dict) and "field_sources" in data:
+            return {key: value for key, value in data.items() if key != "field_sources"}
+        return data
+
     @model_validator(mode="after")
     def _season_consistent(self) -> SeasonParameters:
         expected = season_end(self.season_start_date, self.forecast_horizon_weeks)
+        if expected > SEASON_DATE_MAX:
+            raise ValueError(
+                f"season_end_date must be on or before {SEASON_DATE_MAX.isoformat()}: "
+                f"{self.forecast_horizon_weeks} weeks from {self.season_start_date.isoformat()} "
+                f"end on {expected.isoformat()}"
+            )
         if self.season_end_date is None:
             self.season_end_date = expected
         elif self.season_end_date != expected:

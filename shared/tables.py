@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     CheckConstraint,
     Connection,
+    Engine,
     Date,
     DateTime,
     Float,
@@ -20,8 +21,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    inspect,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -30,6 +33,7 @@ from shared.db import Base
 
 AGENTS = ("demand", "inventory", "pricing")
 SALES_DATASET = "sales"
+DEFAULT_CURRENCY = "USD"
 
 
 class Store(Base):
@@ -54,7 +58,8 @@ class Category(Base):
 
     `full_price` is the base (unmarked) selling price; `salvage_fraction` the share of full price
     recovered for a unit left at season end; `price_elasticity` the prior for how demand responds
-    to price (negative: a 10 % markdown lifts units by about -10 % x elasticity).
+    to price (negative: a 10 % markdown lifts units by about -10 % x elasticity); `currency` the
+    ISO 4217 code the prices are in (what the console and CLI show money in).
     """
 
     __tablename__ = "categories"
@@ -65,6 +70,9 @@ class Category(Base):
     unit_cost: Mapped[float] = mapped_column(Float)
     salvage_fraction: Mapped[float] = mapped_column(Float)
     price_elasticity: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(
+        String(3), default=DEFAULT_CURRENCY, server_default=DEFAULT_CURRENCY
+    )
 
     __table_args__ = (
         CheckConstraint("full_price > 0", name="ck_categories_price_positive"),
@@ -169,3 +177,21 @@ def bump_data_version(conn: Connection, now: datetime, dataset: str = SALES_DATA
     if result.rowcount == 0:
         conn.execute(insert(DataVersion).values(dataset=dataset, version=1, updated_at=now))
     return read_data_version(conn, dataset)
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """Columns added to existing tables after their first release, added in place (create_all
+    never alters a table): a database seeded before `categories.currency` existed gets it, set
+    to the default currency."""
+    inspector = inspect(engine)
+    if not inspector.has_table(Category.__tablename__):
+        return
+    present = {column["name"] for column in inspector.get_columns(Category.__tablename__)}
+    if "currency" not in present:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "ALTER TABLE categories ADD COLUMN currency VARCHAR(3) NOT NULL "
+                    f"DEFAULT '{DEFAULT_CURRENCY}'"
+                )
+            )

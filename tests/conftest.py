@@ -1,4 +1,4 @@
-"""Suite-wide isolation.
+"""Suite-wide isolation, the PostgreSQL fixtures, and loud reporting of real-component skips.
 
 The Durable SDK keeps one process-wide aiohttp session (as the Functions worker, with its one
 event loop, expects). Tests run on many event loops, so a test never inherits a session bound to
@@ -7,13 +7,35 @@ a loop that an earlier test already closed.
 HTTP functions called in-process run as under Core Tools with `local.settings.json` copied from
 the example: no Easy Auth in front, and a request without principal headers is the developer
 LOCAL_DEVELOPER_ID names. (The live stack plays Easy Auth instead; see tests/live_stack.py.)
+
+A real-component test (PostgreSQL, Chromium: see tests/real_components.py) that skips is listed
+under a banner at the end of the run, and fails the run when CI=true.
 """
 
 import asyncio
 import os
+import uuid
+from collections.abc import Iterator
 
 import pytest
 from azure.durable_functions.models.utils import http_utils
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shared.context import clear_context_cache
+from shared.db import dispose_engine
+from tests.postgres import COMPONENT as POSTGRES
+from tests.postgres import postgres_server
+from tests.real_components import (
+    MARKER,
+    MissingComponent,
+    describe_skip,
+    is_ci,
+    summary_lines,
+)
+
+MISSING = pytest.StashKey[list[MissingComponent]]()
+POSTGRES_FIXTURES = ("postgres_server_url", "postgres_url")
 
 os.environ.setdefault("LOCAL_DEVELOPER_ID", "local-developer")
 
@@ -40,3 +62,82 @@ async def runtime(tmp_path):
     yield rt
     await rt.stop()
     SCRIPT.reset()
+
+
+# ------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """One throwaway PostgreSQL server for the whole run (tests/postgres.py); its admin URL."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty database on the run's PostgreSQL server, dropped (connections and all)
+    after the test; the app's engine and context caches for it are released first."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    database_url = make_url(postgres_server_url).set(database=name).render_as_string(
+        hide_password=False
+    )
+    try:
+        yield database_url
+    finally:
+        clear_context_cache()
+        dispose_engine(database_url)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# ------------------------------------------------------------------------- real components
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(name): needs a real component (PostgreSQL, Chromium); skipping it is "
+        "reported at the end of the run and fails the run when CI=true",
+    )
+    config.stash[MISSING] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        uses_postgres = any(f in fixtures for f in POSTGRES_FIXTURES)
+        if uses_postgres and item.get_closest_marker(MARKER) is None:
+            item.add_marker(pytest.mark.real_component(POSTGRES))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    report = yield
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        marker = item.get_closest_marker(MARKER)
+        described = describe_skip(marker.args[0] if marker else None, reason)
+        if described is not None:
+            component, why = described
+            item.config.stash[MISSING].append(MissingComponent(component, item.nodeid, why))
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.stash[MISSING] and is_ci() and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    missing = config.stash[MISSING]
+    if not missing:
+        return
+    terminalreporter.write_sep("!", "REAL COMPONENTS MISSING: TESTS SKIPPED", red=True, bold=True)
+    for line in summary_lines(missing, is_ci()):
+        terminalreporter.write_line(line, red=True, bold=True)
+    terminalreporter.write_sep("!", red=True, bold=True)

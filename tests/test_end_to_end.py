@@ -31,7 +31,9 @@ STRATEGY = (
     "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
 )
 INCOMPLETE_STRATEGY = "Plan the spring dresses season for our stores please."
-DOCUMENT_KEYS = {"parameters", "workflow_id", "status", "messages", "results", "error"}
+DOCUMENT_KEYS = {
+    "parameters", "field_sources", "workflow_id", "status", "messages", "results", "error"
+}
 ERROR_KEYS = {"error_type", "message", "details", "suggestions", "request_id"}
 
 

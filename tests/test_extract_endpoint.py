@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import function_app
 from localdev.functions import index_app
 from shared.extraction import language_model_client
+from shared.schemas import SeasonParameters
 from shared.settings import get_settings
 
 SPEC = "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
@@ -149,6 +150,21 @@ def test_spec_example_returns_the_parameters(extract):
     }
     assert body["confidence_score"] == 0.95 and body["extraction_reasoning"]
     assert resp.headers["x-request-id"]
+
+
+def test_answer_says_where_each_value_came_from_and_can_be_sent_back(extract):
+    body = payload(post(extract, {"strategy_description":
+                                  "12-week season from next Monday, bi-weekly, 20% DC holdback"}))
+    assert body["field_sources"] == {
+        "forecast_horizon_weeks": "stated", "season_start_date": "inferred",
+        "replenishment_strategy": "stated", "dc_holdback_percentage": "stated",
+        "season_end_date": "computed", "unit_target": "not_mentioned",
+        "markdown_checkpoint_week": "not_mentioned", "markdown_threshold": "not_mentioned",
+    }
+    assert body["unit_target"] is None and body["markdown_threshold"] is None
+    # The whole answer is valid run-workflow parameters: the provenance is dropped, not rejected.
+    params = SeasonParameters.model_validate(body)
+    assert params.dc_holdback_percentage == 0.2 and "field_sources" not in params.model_dump()
 
 
 def test_caller_request_id_is_echoed(extract):

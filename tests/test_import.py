@@ -151,3 +151,44 @@ def test_missing_file_and_nothing_to_import(engine, tmp_path):
     assert "not found" in info.value.details["problems"][0]["problem"]
     with pytest.raises(DataImportError):
         import_csv(engine)
+
+
+CATEGORIES_HEADER = "category_id,name,full_price,unit_cost,salvage_fraction,price_elasticity"
+
+
+def test_categories_carry_a_currency_defaulting_to_usd(engine):
+    with_currency = (CATEGORIES_HEADER + ",currency\nkilts,Kilts,120,40,0.3,-1.5, gbp \n").encode()
+    without = (CATEGORIES_HEADER + "\nsocks,Socks,8,2,0.1,-2.5\n").encode()
+    import_csv(engine, categories_csv=with_currency)
+    import_csv(engine, categories_csv=without)
+    with engine.connect() as conn:
+        currencies = dict(conn.execute(text("SELECT category_id, currency FROM categories")).all())
+    assert currencies["kilts"] == "GBP" and currencies["socks"] == "USD"
+    assert currencies["outerwear"] == "USD"  # the sample's
+
+
+def test_a_bad_currency_is_rejected_with_the_row(engine):
+    before = _dump(engine)
+    bad = (CATEGORIES_HEADER + ",currency\nkilts,Kilts,120,40,0.3,-1.5,pounds\n").encode()
+    with pytest.raises(DataImportError) as caught:
+        import_csv(engine, categories_csv=bad)
+    problem = caught.value.details["problems"][0]
+    assert (problem["file"], problem["row"], problem["column"]) == ("categories", 2, "currency")
+    _assert_unchanged(engine, before)
+
+
+def test_a_database_from_before_the_currency_column_gets_it(tmp_path):
+    from shared.db import create_schema
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = get_engine(url)
+    with old.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE categories (category_id VARCHAR(64) PRIMARY KEY, name VARCHAR(200), "
+            "full_price FLOAT, unit_cost FLOAT, salvage_fraction FLOAT, price_elasticity FLOAT)"
+        ))
+        conn.execute(text("INSERT INTO categories VALUES ('denim', 'Denim', 69, 24, 0.3, -1.6)"))
+    create_schema(old)
+    with old.connect() as conn:
+        assert conn.execute(text("SELECT currency FROM categories")).scalar() == "USD"
+    dispose_engine(url)

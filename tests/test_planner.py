@@ -119,7 +119,12 @@ def test_run_plan_streams_reconnects_catches_up_and_fetches_results(planned, dro
     assert outcome.results["pricing"]["full_price"] > 0
     assert updates and updates == sorted(updates)
     document = outcome.document()
-    assert set(document) == {"parameters", "workflow_id", "status", "messages", "results", "error"}
+    assert set(document) == {
+        "parameters", "field_sources", "workflow_id", "status", "messages", "results", "error"
+    }
+    assert "field_sources" not in document["parameters"]  # what was sent to run-workflow
+    assert document["field_sources"]["season_start_date"] == "stated"
+    assert document["field_sources"]["unit_target"] == "not_mentioned"
     assert set(document["results"]) == {"forecast", "inventory", "pricing"}
     json.dumps(document)
 
@@ -166,6 +171,9 @@ async def test_run_plan_reports_a_failed_agent(stack):
     assert outcome.error["error_type"] == "AGENT_EXECUTION_ERROR"
     assert outcome.error["details"] == {"agent_name": "Demand Agent"}
     assert "30 weeks of history" in outcome.error["message"]
+    assert not outcome.error["message"].startswith("Demand Agent failed: Demand Agent")
+    statuses = [(m["agent_name"], m["status"]) for m in outcome.board.messages if m["type"] == "agent_status"]
+    assert statuses[-1] == ("Demand Agent", "failed")  # the final message, after the error
     demand = outcome.board.agents["Demand Agent"]
     assert demand.status == "failed" and "at least 52" in demand.error
     assert [a.status for a in outcome.board.agents.values()] == ["failed", "pending", "pending"]
@@ -218,3 +226,108 @@ def test_embedded_host_is_used_without_url(stack, capsys):
     code = plan_cli.main(args_for("too short", "--json"), embedded=running_stack)
     document = json.loads(capsys.readouterr().out)
     assert code == 1 and document["error"]["error_type"] == "INVALID_PARAMETERS"
+
+
+def test_json_holds_every_message_up_to_the_final_agent_status(stack, capsys):
+    code = plan_cli.main(args_for(STRATEGY, "--url", stack.base_url, "--json", "--timeout", "60"))
+    captured = capsys.readouterr()
+    assert code == 0 and captured.err == ""
+    document = json.loads(captured.out)
+    messages = [m for m in document["messages"] if m["type"] != "heartbeat"]
+    logged = asyncio.run(_events(stack.base_url, document["workflow_id"]))
+    assert [m["sequence"] for m in messages] == [m["sequence"] for m in logged]
+    last = messages[-1]
+    assert (last["type"], last["agent_name"], last["status"]) == ("agent_status", "Pricing Agent", "completed")
+
+
+async def _events(base_url: str, workflow_id: str) -> list[dict[str, Any]]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        response = await client.get(f"/api/orchestrator/workflows/{workflow_id}/events?after=0")
+    return [m for m in response.json()["events"] if m["type"] != "heartbeat"]
+
+
+def test_json_mode_writes_the_error_to_stderr_too(stack, capsys):
+    code = plan_cli.main(args_for("too short", "--url", stack.base_url, "--json"))
+    captured = capsys.readouterr()
+    assert code == 1
+    assert json.loads(captured.out)["error"]["error_type"] == "INVALID_PARAMETERS"
+    error = json.loads(captured.err)
+    assert error["error_type"] == "INVALID_PARAMETERS" and error["request_id"]
+
+
+def test_no_agent_rows_when_nothing_ran(stack, capsys):
+    code = plan_cli.main(args_for("Weekly replenishment with 10% held back.", "--url", stack.base_url))
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Agent" not in captured.out and "pending" not in captured.out
+    assert "PARAMETER_EXTRACTION_ERROR" in captured.err
+    assert "missing: Season length (weeks)" in captured.err
+
+
+def test_piped_output_is_plain_lines(stack):
+    """Through a real pipe: no cursor movement or colour codes, every line ends with a newline."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-m", "localdev", "plan", STRATEGY, "--url", stack.base_url, "--top", "3"],
+        capture_output=True, timeout=120, cwd=Path(__file__).resolve().parents[1],
+    )
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr == b""
+    assert out.endswith("\n") and "\r" not in out and "\x1b[" not in out
+    lines = out.splitlines()
+    agent_rows = [line for line in lines if line.lstrip().startswith(("Demand Agent", "Inventory Agent", "Pricing Agent"))]
+    assert len(agent_rows) == 3 and all("completed" in row and "100%" in row for row in agent_rows)
+    assert "Season parameters" in out and "from your text" in out and "USD" in out
+
+
+def test_plan_warnings_show_the_unit_target_check_first():
+    outcome = PlanOutcome(status="completed")
+    outcome.board.agents["Inventory Agent"].result = {
+        "warnings": ["Holdback asked for but nothing is replenished."],
+        "target_check": {"verdict": "below_80", "message": "The unit target is below the forecast."},
+    }
+    outcome.results["inventory"] = {"warnings": ["Holdback asked for but nothing is replenished."]}
+    assert plan_cli.plan_warnings(outcome) == [
+        "The unit target is below the forecast.", "Holdback asked for but nothing is replenished.",
+    ]
+    outcome.board.agents["Inventory Agent"].result = {"warnings": 0}  # older summaries: a count
+    assert plan_cli.plan_warnings(outcome) == ["Holdback asked for but nothing is replenished."]
+
+
+def test_serve_logs_one_line_per_event_and_wire_logs_only_when_verbose(stack, caplog):
+    import logging
+
+    from localdev import serve_cli
+
+    wire = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+    saved = {name: logging.getLogger(name).level for name in serve_cli.WIRE_LOGGERS}
+    parser = argparse.ArgumentParser()
+    serve_cli.add_arguments(parser)
+    assert parser.parse_args(["--verbose"]).verbose
+    try:
+        serve_cli.configure_logging(verbose=True)
+        assert wire.isEnabledFor(logging.DEBUG)
+        serve_cli.configure_logging(verbose=False)
+        assert not wire.isEnabledFor(logging.INFO)
+        with caplog.at_level(logging.INFO):
+            outcome = asyncio.run(run_plan(stack.base_url, STRATEGY, timeout=60, poll_interval=0.5))
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+    assert outcome.status == "completed"
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    workflow = outcome.workflow_id
+    assert f"Workflow season_workflow started (instance {workflow})" in lines
+    assert any(line.startswith("Workflow season_workflow completed in") and workflow in line for line in lines)
+    for agent in ("demand_agent", "inventory_agent", "pricing_agent"):
+        assert sum(line.startswith(f"Activity {agent} completed") for line in lines) == 1
+    assert any(line.startswith("POST /api/orchestrator/run-workflow -> 202") for line in lines)
+    assert not any("publish_message" in line for line in lines)  # routine: DEBUG only
+    assert not any(line.startswith("GET ") for line in lines)  # successful polls: DEBUG only
+    assert not [r for r in caplog.records if r.name.startswith("azure.core") and r.levelno >= logging.INFO]

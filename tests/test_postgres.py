@@ -1,8 +1,9 @@
 """The real data layer, the local Durable task hub and one real workflow on PostgreSQL.
 
 Proof that nothing the app runs is SQLite-only: the same functions the SQLite tests cover run
-against a throwaway PostgreSQL 15 server (tests/postgres.py), each test in a fresh database.
-Skips when the PostgreSQL server binaries are not installed.
+against a throwaway PostgreSQL server (tests/postgres.py, the `postgres_url` fixture of
+conftest.py), each test in a fresh database. `make test` installs PostgreSQL when it is missing;
+a skip here is reported loudly and fails the run under CI=true (tests/real_components.py).
 """
 
 from __future__ import annotations
@@ -10,15 +11,12 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 import function_app
 from localdev.__main__ import main as localdev_main
@@ -27,7 +25,7 @@ from localdev.durable import history as h
 from localdev.durable.store import DurableStore
 from localdev.webpubsub import EmulatorThread
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
-from shared.context import ContextAssembler, clear_context_cache
+from shared.context import ContextAssembler
 from shared.data_import import DataImportError, import_csv
 from shared.db import create_schema, dispose_engine, get_engine
 from shared.errors import ContextAssemblyError, DataNotFoundError
@@ -42,7 +40,6 @@ from shared.settings import Settings, get_settings
 from shared.tables import bump_data_version, read_data_version
 from tests.durable_app import PARAMETERS, SCRIPT, fast_settings
 from tests.durable_app import app as scripted_app
-from tests.postgres import postgres_server
 
 PARAMS = SeasonParameters(forecast_horizon_weeks=12, season_start_date=date(2025, 1, 1),
                           replenishment_strategy="weekly", dc_holdback_percentage=0.15)
@@ -55,32 +52,10 @@ TABLES = ("stores", "categories", "historical_sales", "data_versions")
 PUBSUB_KEY = "postgres-test-access-key-0123456789abcdefgh"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
 @pytest.fixture
-def url(server: str) -> Iterator[str]:
-    """A fresh, empty database on the module's server; dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    database_url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    yield database_url
-    clear_context_cache()
-    dispose_engine(database_url)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture
-def seeded(url: str) -> str:
-    load_sample(get_engine(url), generate_sample(stores=6, weeks=60, categories=2))
-    return url
+def seeded(postgres_url: str) -> str:
+    load_sample(get_engine(postgres_url), generate_sample(stores=6, weeks=60, categories=2))
+    return postgres_url
 
 
 def _dump(engine) -> dict[str, pd.DataFrame]:
@@ -118,8 +93,8 @@ INVENTORY = InventoryResult(
 # -- schema and sample data ------------------------------------------------------------------
 
 
-def test_schema_is_created_idempotently_with_every_table(url):
-    engine = get_engine(url)
+def test_schema_is_created_idempotently_with_every_table(postgres_url):
+    engine = get_engine(postgres_url)
     create_schema(engine)
     create_schema(engine)
     tables = set(inspect(engine).get_table_names())
@@ -133,8 +108,8 @@ def test_schema_is_created_idempotently_with_every_table(url):
         assert read_data_version(conn) == 0
 
 
-def test_sample_loads_once_and_a_reload_replaces_it(url):
-    engine = get_engine(url)
+def test_sample_loads_once_and_a_reload_replaces_it(postgres_url):
+    engine = get_engine(postgres_url)
     assert ensure_sample_data(engine, stores=6, weeks=60, categories=2) is True
     assert ensure_sample_data(engine, stores=6, weeks=60, categories=2) is False
     with engine.connect() as conn:
@@ -147,13 +122,15 @@ def test_sample_loads_once_and_a_reload_replaces_it(url):
         assert read_data_version(conn) == 2
 
 
-def test_the_data_commands_work_on_a_postgres_url(url, tmp_path, capsys):
-    seed = ["seed", "--database-url", url, "--stores", "5", "--weeks", "60", "--categories", "1"]
+def test_the_data_commands_work_on_a_postgres_url(postgres_url, tmp_path, capsys):
+    seed = ["seed", "--database-url", postgres_url, "--stores", "5", "--weeks", "60",
+            "--categories", "1"]
     assert localdev_main(seed) == 0
     (tmp_path / "sales.csv").write_bytes(_weekly("socks", "S0001", 2, weeks=3))
-    assert localdev_main(["load", "--database-url", url, "--sales", str(tmp_path / "sales.csv")]) == 0
+    load = ["load", "--database-url", postgres_url, "--sales", str(tmp_path / "sales.csv")]
+    assert localdev_main(load) == 0
     capsys.readouterr()
-    assert localdev_main(["info", "--database-url", url]) == 0
+    assert localdev_main(["info", "--database-url", postgres_url]) == 0
     shown = capsys.readouterr().out
     assert "data version: 2, stores: 5" in shown
     assert "outerwear: 300 rows, 60 weeks" in shown and "socks: 3 rows, 3 weeks" in shown
@@ -237,8 +214,8 @@ def test_contexts_errors_and_cache_invalidation(seeded):
 # -- results store and event log -------------------------------------------------------------
 
 
-def test_results_store_round_trip_upsert_and_latest(url):
-    engine = get_engine(url)
+def test_results_store_round_trip_upsert_and_latest(postgres_url):
+    engine = get_engine(postgres_url)
     create_schema(engine)
     assert load_result(engine, "wf-1", "demand", DemandResult) is None
     save_result(engine, "wf-1", "demand", _demand("c", 100), now=NOW)
@@ -268,8 +245,8 @@ def test_results_store_round_trip_upsert_and_latest(url):
     assert load_result(engine, "wf-race", "demand", DemandResult).total_demand in range(6)
 
 
-def test_event_sequences_are_gap_free_under_concurrent_writers(url):
-    engine = get_engine(url)
+def test_event_sequences_are_gap_free_under_concurrent_writers(postgres_url):
+    engine = get_engine(postgres_url)
     create_schema(engine)
     threads, per_thread = 8, 15
     barrier = threading.Barrier(threads)
@@ -298,7 +275,7 @@ def test_event_sequences_are_gap_free_under_concurrent_writers(url):
 # -- the local Durable task hub --------------------------------------------------------------
 
 
-async def test_durable_runtime_persists_and_a_new_runtime_reads_it(url):
+async def test_durable_runtime_persists_and_a_new_runtime_reads_it(postgres_url):
     SCRIPT.reset()
     parameters = SeasonParameters.model_validate(PARAMETERS)
     payload = build_workflow_input(
@@ -306,7 +283,7 @@ async def test_durable_runtime_persists_and_a_new_runtime_reads_it(url):
     )
     SCRIPT.set("inventory_agent", "fail", times=1)
     try:
-        async with DurableRuntime(scripted_app, url) as runtime:
+        async with DurableRuntime(scripted_app, postgres_url) as runtime:
             await runtime.start_new(ORCHESTRATOR_NAME, "wf-pg", json.dumps(payload))
             status = await runtime.wait_for("wf-pg", 15)
             await runtime.start_new("retry_probe", "probe", json.dumps({"workflow_id": "probe"}))
@@ -319,21 +296,21 @@ async def test_durable_runtime_persists_and_a_new_runtime_reads_it(url):
     assert attempts == {"Demand Agent": 1, "Inventory Agent": 2, "Pricing Agent": 1}
     assert probe["output"] == {"first": {"attempt": 1}, "both": [10, 20]}
 
-    stored = DurableStore(get_engine(url)).load("wf-pg")
+    stored = DurableStore(get_engine(postgres_url)).load("wf-pg")
     assert stored.runtime_status == "Completed" and stored.created_at.tzinfo is not None
     kinds = [e["EventType"] for e in stored.history]
     assert kinds[0] == h.EventType.ORCHESTRATOR_STARTED
     assert kinds.count(h.EventType.TASK_FAILED) == 1
-    async with DurableRuntime(scripted_app, url) as again:
+    async with DurableRuntime(scripted_app, postgres_url) as again:
         assert (await again.get_status("wf-pg"))["output"] == status["output"]
         assert len(await again.history("wf-pg")) == len(stored.history)
 
 
-async def test_full_workflow_with_the_real_agents(url, monkeypatch):
+async def test_full_workflow_with_the_real_agents(postgres_url, monkeypatch):
     """function_app.app end to end: real context, agents, results store, publisher, events."""
-    ensure_sample_data(get_engine(url), stores=12, weeks=104, categories=1)
+    ensure_sample_data(get_engine(postgres_url), stores=12, weeks=104, categories=1)
     with EmulatorThread(access_key=PUBSUB_KEY) as emulator:
-        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("DATABASE_URL", postgres_url)
         monkeypatch.setenv("WebPubSubConnectionString", emulator.connection_string)
         get_settings.cache_clear()
         get_publisher.cache_clear()
@@ -342,9 +319,12 @@ async def test_full_workflow_with_the_real_agents(url, monkeypatch):
                 "wf-real", "s-real", "outerwear", PARAMS, Settings(), owner_id="planner-pg"
             )
             record_workflow(
-                get_engine(url), workflow_id="wf-real", owner_id="planner-pg", session_id="s-real"
+                get_engine(postgres_url),
+                workflow_id="wf-real",
+                owner_id="planner-pg",
+                session_id="s-real",
             )
-            async with DurableRuntime(function_app.app, url) as runtime:
+            async with DurableRuntime(function_app.app, postgres_url) as runtime:
                 await runtime.start_new(ORCHESTRATOR_NAME, "wf-real", json.dumps(payload))
                 status = await runtime.wait_for("wf-real", 60)
                 history = await runtime.history("wf-real")
@@ -356,7 +336,7 @@ async def test_full_workflow_with_the_real_agents(url, monkeypatch):
     assert status["runtimeStatus"] == "Completed", status["output"]
     results = status["output"]["results"]
     assert list(results) == ["Demand Agent", "Inventory Agent", "Pricing Agent"]
-    engine = get_engine(url)
+    engine = get_engine(postgres_url)
     stored = list_results(engine, "wf-real")
     assert list(stored) == ["demand", "inventory", "pricing"]
     demand = load_result(engine, "wf-real", "demand", DemandResult)
@@ -388,9 +368,9 @@ async def test_full_workflow_with_the_real_agents(url, monkeypatch):
     assert len(publishes) == 9 and all(p["delivered"] for p in publishes)
 
 
-def test_empty_and_unreachable_databases_are_clear_errors(url):
+def test_empty_and_unreachable_databases_are_clear_errors(postgres_url):
     with pytest.raises(DataNotFoundError) as empty:
-        ContextAssembler(get_engine(url)).list_categories()
+        ContextAssembler(get_engine(postgres_url)).list_categories()
     assert "data_versions" in empty.value.details["missing_tables"]
 
     unreachable = f"postgresql+psycopg://app:s3cret-pw@127.0.0.1:{_closed_port()}/postgres"

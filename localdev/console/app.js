@@ -1,39 +1,95 @@
-// Season planning console: extract -> edit parameters -> run -> live agent cards -> plan.
+// Season planning console: describe -> check the details -> run -> live agent cards -> the plan.
 // Plain browser JavaScript, no build step, no network beyond this app's own API and WebSocket.
 "use strict";
 
 const API = "/api/orchestrator";
 const AGENTS = ["Demand Agent", "Inventory Agent", "Pricing Agent"];
-const RANK = { pending: 0, running: 1, completed: 2, failed: 2 };
+const RANK = { pending: 0, running: 1, completed: 2, failed: 2, cancelled: 2 };
+const TERMINAL = ["completed", "failed", "terminated", "canceled"];
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  sessionId: null, workflowId: null, parameters: null, socket: null, backoff: 500,
-  lastSequence: 0, seen: new Set(), agents: {}, finished: false, pollTimer: null,
+  sessionId: null, workflowId: null, parameters: null,
+  socket: null, backoff: 500, lastSequence: 0, seen: new Set(), agents: {}, finished: true,
+  settling: false, pollTimer: null, categories: {}, defaultCategory: null, categoryId: null,
+  errorShown: false,
 };
 
-// ---------------------------------------------------------------- small DOM helpers
+// ---------------------------------------------------------------- formatting
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
+    if (value == null) continue;
     if (key === "class") node.className = value; else node.setAttribute(key, value);
   }
   for (const child of children) node.append(child instanceof Node ? child : String(child ?? ""));
   return node;
 }
-const fmt = (n, digits = 0) => (n == null ? "-" : Number(n).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }));
-const pct = (x, digits = 0) => (x == null ? "-" : `${(x * 100).toFixed(digits)}%`);
+const units = (n) => (n == null ? "–" : Math.round(Number(n)).toLocaleString("en-US"));
+const pct = (x, digits = 0) => (x == null ? "–" : `${(Number(x) * 100).toFixed(digits)}%`);
+function currencyOf(categoryId) {
+  const category = state.categories[categoryId];
+  return (category && category.currency) || "USD";
+}
+function money(x, currency, digits = 2) {
+  if (x == null) return "–";
+  try {
+    return Number(x).toLocaleString("en-US", { style: "currency", currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
+  } catch {
+    return `${Number(x).toFixed(digits)} ${currency}`;
+  }
+}
+const longDate = (iso) => (iso ? new Date(`${iso}T00:00:00Z`).toLocaleDateString("en-US", { month: "short", day: "numeric", year: "numeric", timeZone: "UTC" }) : "–");
 
-function table(node, headers, rows, totalRow) {
-  node.replaceChildren(el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", {}, h)))));
-  const body = el("tbody");
-  for (const row of rows) body.append(el("tr", {}, ...row.map((c) => el("td", {}, c))));
-  if (totalRow) body.append(el("tr", { class: "total" }, ...totalRow.map((c) => el("td", {}, c))));
-  node.append(body);
+// ---------------------------------------------------------------- plain-language labels
+
+const FIELD_LABELS = {
+  forecast_horizon_weeks: "season length", season_start_date: "season start", season_end_date: "season end",
+  replenishment_strategy: "replenishment", dc_holdback_percentage: "DC holdback", unit_target: "unit target",
+  markdown_checkpoint_week: "markdown checkpoint", markdown_threshold: "markdown sell-through threshold",
+  strategy_description: "Season description", category_id: "Category", session_id: "Session",
+};
+const SOURCE_LABELS = {
+  stated: "from your text", inferred: "inferred from your text — please check", computed: "computed from start and length",
+  not_mentioned: "not in your text", edited: "edited by you",
+};
+const ERROR_TITLES = {
+  PARAMETER_EXTRACTION_ERROR: "Some plan details are missing from the description",
+  INVALID_PARAMETERS: "Some values need fixing",
+  DATA_NOT_FOUND: "The data needed for this plan is not there",
+  CONTEXT_ASSEMBLY_ERROR: "The planning data could not be read",
+  AGENT_TIMEOUT: "An agent took too long and was stopped",
+  AGENT_EXECUTION_ERROR: "An agent could not finish",
+  LANGUAGE_MODEL_UNAVAILABLE: "The language model is unavailable right now",
+  WORKFLOW_NOT_FOUND: "That plan no longer exists",
+  ORCHESTRATION_UNAVAILABLE: "The planning service is not available right now",
+  WORKFLOW_FAILED: "The plan stopped before it finished",
+  CONNECTION_ERROR: "The app cannot be reached",
+  WEBSOCKET_CONNECTION_ERROR: "Live updates are unavailable",
+};
+// The agents' summaries, in words a planner uses; `kind` picks the number format.
+const SUMMARY_LABELS = {
+  total_demand: ["Forecast demand", "units"], safety_stock_pct: ["Safety stock", "pct"],
+  confidence: ["Forecast confidence", "pct"], model_used: ["Forecasting method", "text"],
+  weeks: ["Weeks forecast", "int"], wape: ["Typical forecast error", "pct"],
+  manufacturing_qty: ["Units to manufacture", "units"], initial_allocation_total: ["Shipped to stores at launch", "units"],
+  dc_holdback_total: ["Held back at the DC", "units"], clusters: ["Store groups", "int"], stores: ["Stores", "int"],
+  replenishment_shipments: ["Replenishment shipments", "int"],
+  first_markdown_week: ["First markdown", "week"], first_markdown_pct: ["First markdown depth", "pct"],
+  expected_sell_through: ["Expected sell-through", "pct"], expected_revenue: ["Expected revenue", "money"],
+  leftover_units: ["Units left over", "units"],
+};
+
+function summaryValue(kind, value) {
+  if (kind === "units" || kind === "int") return units(value);
+  if (kind === "pct") return pct(value, 1);
+  if (kind === "money") return money(value, currencyOf(state.categoryId), 0);
+  if (kind === "week") return value == null ? "none planned" : `week ${value}`;
+  return String(value);
 }
 
-// ---------------------------------------------------------------- errors
+// ---------------------------------------------------------------- errors and notices
 
 class ApiError extends Error {
   constructor(body) { super(body.message); this.body = body; }
@@ -46,95 +102,176 @@ async function api(method, path, body) {
       method, headers: body ? { "Content-Type": "application/json" } : {},
       body: body ? JSON.stringify(body) : undefined,
     });
-  } catch (err) {
-    throw new ApiError({ error_type: "CONNECTION_ERROR", message: `Cannot reach the app: ${err.message}`, details: {}, suggestions: ["Is `python -m localdev serve` running?"], request_id: "-" });
+  } catch {
+    throw new ApiError({ error_type: "CONNECTION_ERROR", message: "The app did not answer.", details: {}, suggestions: ["Check that `python -m localdev serve` (or `make run`) is still running, then try again."] });
   }
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) {
     throw new ApiError(data && data.error_type ? data : {
-      error_type: "UNEXPECTED_RESPONSE", message: `${method} ${path} answered HTTP ${response.status}`,
-      details: {}, suggestions: [], request_id: response.headers.get("x-request-id") || "-",
+      error_type: "UNEXPECTED_RESPONSE", message: `The app answered with HTTP ${response.status}.`,
+      details: {}, suggestions: ["Try again; if it keeps happening, check the app's log."],
+      request_id: response.headers.get("x-request-id"),
     });
   }
   return data;
 }
 
-function showError(err) {
-  const body = err instanceof ApiError ? err.body : { error_type: "CLIENT_ERROR", message: String(err), details: {}, suggestions: [] };
-  const box = $("error");
-  const parts = [el("strong", {}, `${body.error_type}: `), body.message];
-  const problems = (body.details && body.details.validation_errors) || [];
-  const missing = (body.details && body.details.missing) || [];
-  const items = [
-    ...problems.map((p) => `${p.field}: ${p.message}`),
-    ...missing.map((m) => `missing: ${m}`),
-    ...(body.suggestions || []),
-  ];
-  if (items.length) parts.push(el("ul", {}, ...items.map((i) => el("li", {}, i))));
-  if (body.request_id) parts.push(el("div", {}, el("code", {}, `request id ${body.request_id}`)));
-  box.replaceChildren(...parts);
-  box.classList.remove("hidden");
-}
-const clearError = () => $("error").classList.add("hidden");
+const fieldLabel = (name) => FIELD_LABELS[name] || String(name).replaceAll("_", " ");
+const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
-// ---------------------------------------------------------------- parameters form
+// One error at a time, in words: a title, what went wrong, what to do; the reference id last.
+function showError(body, agentName) {
+  state.errorShown = true;
+  const details = body.details || {};
+  const title = agentName
+    ? `${agentName} ${body.error_type === "AGENT_TIMEOUT" ? "took too long and was stopped" : "could not finish"}`
+    : ERROR_TITLES[body.error_type] || "Something went wrong";
+  const fields = details.validation_errors || [];
+  // Field problems are listed one by one in words; suggestions that point at the response's
+  // own structure (written for API clients) are left to them.
+  const items = [
+    ...fields.map((p) => `${capital(fieldLabel(p.field))}: ${p.message}`),
+    ...Object.entries(details.invalid_parameters || {}).map(([f, m]) => `${capital(fieldLabel(f))}: ${m}`),
+    ...(body.suggestions || []).filter((s) => !s.includes("details.")),
+  ];
+  const parts = [el("strong", {}, title)];
+  if (!fields.length) parts.push(el("p", {}, body.message));
+  if (items.length) parts.push(el("ul", {}, ...items.map((i) => el("li", {}, i))));
+  if (body.request_id && body.request_id !== "-") parts.push(el("small", { class: "reference" }, `Reference: ${body.request_id}`));
+  $("error").replaceChildren(...parts);
+  $("error").classList.remove("hidden");
+}
+function clearMessages() {
+  state.errorShown = false;
+  for (const id of ["error", "notice", "plan-warnings"]) $(id).classList.add("hidden");
+}
+function showNotice(title, text) {
+  $("notice").replaceChildren(el("strong", {}, title), el("p", {}, text));
+  $("notice").classList.remove("hidden");
+}
+
+// ---------------------------------------------------------------- the parameters form
 
 function addDays(isoDate, days) {
   const d = new Date(`${isoDate}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() + days);
   return d.toISOString().slice(0, 10);
 }
+// Shares travel as fractions (0.3) and are edited as percentages (30).
+const PERCENT_FIELDS = ["dc_holdback_percentage", "markdown_threshold"];
+const toPercent = (x) => String(Math.round(x * 10000) / 100);
 
-function fillForm(params) {
+function markSource(name, source) {
+  const label = document.querySelector(`[data-field="${name}"]`);
+  if (!label) return;
+  label.dataset.source = source;
+  label.querySelector(".source").textContent = SOURCE_LABELS[source] || "";
+}
+
+// Every extraction replaces the whole form: what the text did not give is cleared, never kept
+// from an earlier plan, and each field says where its value came from.
+function fillForm(params, sources) {
   const form = $("params");
   for (const input of form.elements) {
-    if (input.name && params[input.name] != null) input.value = params[input.name];
+    if (!input.name) continue;
+    const value = params[input.name];
+    input.value = value == null ? "" : PERCENT_FIELDS.includes(input.name) ? toPercent(value) : value;
+    markSource(input.name, sources[input.name] || (value == null ? "not_mentioned" : "stated"));
   }
-  $("reasoning").textContent = [
-    params.extraction_reasoning, params.confidence_score != null ? `confidence ${pct(params.confidence_score)}` : "",
-  ].filter(Boolean).join(" - ");
   updateEnd();
+  const named = (kinds) => Object.keys(sources).filter((n) => kinds.includes(sources[n])).map(fieldLabel);
+  const read = named(["stated", "inferred"]);
+  const absent = named(["not_mentioned"]);
+  $("sources-summary").textContent = [
+    read.length ? `Read from your text: ${read.join(", ")}.` : "",
+    absent.length ? `Not in your text, left empty: ${absent.join(", ")}.` : "",
+  ].filter(Boolean).join(" ");
+  $("confidence").textContent = params.confidence_score != null ? `Extraction confidence ${pct(params.confidence_score)}` : "";
 }
 
 function updateEnd() {
-  const form = $("params");
-  const weeks = parseInt(form.elements.forecast_horizon_weeks.value, 10);
-  const start = form.elements.season_start_date.value;
-  form.elements.season_end_date.value = start && weeks ? addDays(start, 7 * weeks) : "";
+  const f = $("params").elements;
+  const weeks = parseInt(f.forecast_horizon_weeks.value, 10);
+  const start = f.season_start_date.value;
+  f.season_end_date.value = start && weeks ? addDays(start, 7 * weeks) : "";
+}
+
+function onFormInput(event) {
+  if (event.target.name && event.target.name !== "season_end_date") markSource(event.target.name, "edited");
+  updateEnd();
 }
 
 function readForm() {
   const f = $("params").elements;
   const num = (name, parse) => (f[name].value === "" ? undefined : parse(f[name].value));
+  const share = (name) => num(name, (v) => Math.round(parseFloat(v) * 100) / 10000);
   const params = {
     forecast_horizon_weeks: num("forecast_horizon_weeks", (v) => parseInt(v, 10)),
-    season_start_date: f.season_start_date.value,
-    replenishment_strategy: f.replenishment_strategy.value,
-    dc_holdback_percentage: num("dc_holdback_percentage", parseFloat),
+    season_start_date: f.season_start_date.value || undefined,
+    replenishment_strategy: f.replenishment_strategy.value || undefined,
+    dc_holdback_percentage: share("dc_holdback_percentage"),
     markdown_checkpoint_week: num("markdown_checkpoint_week", (v) => parseInt(v, 10)),
-    markdown_threshold: num("markdown_threshold", parseFloat),
+    markdown_threshold: share("markdown_threshold"),
     unit_target: num("unit_target", (v) => parseInt(v, 10)),
   };
-  for (const key of ["extraction_reasoning", "confidence_score"]) {
-    if (state.parameters && state.parameters[key] != null) params[key] = state.parameters[key];
-  }
+  if (state.parameters && state.parameters.confidence_score != null) params.confidence_score = state.parameters.confidence_score;
   return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined));
 }
 
+// ---------------------------------------------------------------- categories and the signed-in user
+
+async function loadCategories() {
+  const select = $("category");
+  try {
+    const data = await api("GET", "/api/categories");
+    state.categories = Object.fromEntries(data.categories.map((c) => [c.category_id, c]));
+    state.defaultCategory = data.default_category_id;
+    select.replaceChildren(...data.categories.map((c) => el("option", { value: c.category_id }, `${c.name} (${c.currency || "USD"})`)));
+    select.value = data.default_category_id || "";
+  } catch (err) {
+    select.replaceChildren(el("option", { value: "" }, "No categories loaded yet"));
+  }
+}
+
+// The category the text names (by id or name), preselected in the picker.
+function categoryFromText(text) {
+  const lower = text.toLowerCase();
+  return Object.values(state.categories).find((c) => {
+    const words = [c.category_id, c.name].map((w) => w.toLowerCase().replaceAll("_", " "));
+    return words.some((w) => new RegExp(`\\b${w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`).test(lower));
+  });
+}
+
+async function loadUser() {
+  try {
+    const response = await fetch("/api/me");
+    if (!response.ok) return;
+    const me = await response.json();
+    if (me && me.name) {
+      $("user").textContent = `Signed in as ${me.name}`;
+      $("user").classList.remove("hidden");
+    }
+  } catch {
+    // No identity route here: nothing to show.
+  }
+}
+
 // ---------------------------------------------------------------- agent cards
+
+const STATUS_WORDS = { pending: "waiting", running: "running", completed: "done", failed: "failed", cancelled: "cancelled" };
 
 function resetAgents() {
   state.agents = {};
   const root = $("agents");
   root.replaceChildren();
   for (const name of AGENTS) {
-    state.agents[name] = { status: "pending", progress: 0, message: "Waiting", result: null };
+    state.agents[name] = { status: "pending", progress: 0, message: "Waiting to start", result: null };
     root.append(el("article", { class: "card pending", "data-agent": name },
-      el("header", {}, el("h4", {}, name), el("span", { class: "status" }, "pending")),
+      el("div", { class: "card-head" }, el("h4", {}, name), el("span", { class: "status" }, STATUS_WORDS.pending)),
       el("div", { class: "bar" }, el("div")),
-      el("div", { class: "message" }, "Waiting"),
+      el("div", { class: "message" }, "Waiting to start"),
       el("dl")));
   }
 }
@@ -143,27 +280,21 @@ function drawAgent(name) {
   const agent = state.agents[name];
   const card = document.querySelector(`[data-agent="${name}"]`);
   card.className = `card ${agent.status}`;
-  card.querySelector(".status").textContent = agent.status;
+  card.querySelector(".status").textContent = STATUS_WORDS[agent.status];
   card.querySelector(".bar > div").style.width = `${agent.progress}%`;
-  card.querySelector(".message").textContent = agent.error || agent.message;
+  card.querySelector(".message").textContent = agent.status === "failed" ? "See the message above." : agent.message;
   const dl = card.querySelector("dl");
   dl.replaceChildren();
   for (const [key, value] of Object.entries(agent.result || {})) {
-    if (value == null || typeof value === "object") continue;
-    dl.append(el("dt", {}, key.replaceAll("_", " ")), el("dd", {}, summaryValue(key, value)));
+    const label = SUMMARY_LABELS[key];
+    if (!label || (value != null && typeof value === "object")) continue;
+    dl.append(el("dt", {}, label[0]), el("dd", {}, summaryValue(label[1], value)));
   }
-}
-
-// Shares and rates (fractions 0-1 in the summaries) read as percentages, counts as numbers.
-const FRACTIONS = /(_pct|_percentage|sell_through|confidence|wape)$/;
-function summaryValue(key, value) {
-  if (typeof value !== "number") return value;
-  if (FRACTIONS.test(key)) return pct(value, 1);
-  return Number.isInteger(value) ? fmt(value) : fmt(value, 2);
+  if (name === "Inventory Agent" && agent.result) showPlanWarnings(agent.result);
 }
 
 function advance(agent, status) {
-  if (RANK[status] > RANK[agent.status] || status === "failed") agent.status = status;
+  if (RANK[status] > RANK[agent.status] || status === "failed" || status === "cancelled") agent.status = status;
 }
 
 // One message, applied once (by sequence); progress never goes backwards.
@@ -179,55 +310,60 @@ function applyMessage(msg) {
   }
   if (msg.type === "heartbeat" || !state.agents[msg.agent_name]) return;
   const agent = state.agents[msg.agent_name];
-  if (msg.type === "agent_status") advance(agent, msg.status);
-  else if (msg.type === "progress") {
+  if (msg.type === "agent_status") {
+    if (!(msg.status === "failed" && agent.status === "cancelled")) advance(agent, msg.status);
+  } else if (msg.type === "progress") {
     advance(agent, "running");
-    // A late progress message (a catch-up after a reconnect) never overwrites a final state.
-    const finished = agent.status === "completed" || agent.status === "failed";
+    const finished = RANK[agent.status] === 2;
     if (!finished && msg.progress >= agent.progress) { agent.progress = msg.progress; agent.message = msg.message; }
   } else if (msg.type === "complete") {
-    advance(agent, "completed"); agent.progress = 100; agent.result = msg.result; agent.message = "Done";
+    advance(agent, "completed"); agent.progress = 100; agent.result = msg.result; agent.message = "Finished";
   } else if (msg.type === "error") {
-    advance(agent, "failed"); agent.error = msg.error_message; agent.errorType = msg.error_type;
+    const cancelled = msg.error_type === "WORKFLOW_TERMINATED";
+    advance(agent, cancelled ? "cancelled" : "failed");
+    agent.error = { error_type: msg.error_type, message: msg.error_message, suggestions: msg.suggestions || [] };
+    if (cancelled) agent.message = "Cancelled";
   }
   if (agent.status === "completed") agent.progress = 100;
   drawAgent(msg.agent_name);
-  checkFinished();
+  const statuses = AGENTS.map((n) => state.agents[n].status);
+  if (statuses.every((s) => s === "completed") || statuses.some((s) => s === "failed" || s === "cancelled")) settle();
 }
 
-// ---------------------------------------------------------------- WebSocket + catch-up
+// ---------------------------------------------------------------- connection, catch-up, status
 
-function setConnection(text, cls) {
+function setConnection(status) {
   const pill = $("connection");
-  pill.textContent = text;
-  pill.className = `pill ${cls}`;
+  pill.textContent = status;
+  pill.className = `pill ${status}`;
 }
 
 async function connect() {
+  setConnection(state.socket ? "reconnecting" : "connecting");
   const info = await api("GET", `${API}/negotiate?session_id=${encodeURIComponent(state.sessionId)}`);
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(info.url);
     let opened = false;
-    socket.onopen = () => { opened = true; state.socket = socket; state.backoff = 500; setConnection("live", "live"); resolve(socket); };
+    socket.onopen = () => { opened = true; state.socket = socket; state.backoff = 500; setConnection("live"); resolve(socket); };
     socket.onmessage = (event) => {
       try { applyMessage(JSON.parse(event.data)); } catch (err) { console.warn("ignoring frame", err); }
     };
     socket.onclose = () => {
-      if (!opened) { reject(new Error("WebSocket connection refused")); return; }
-      if (!state.finished) reconnect();
+      if (!opened) { reject(new Error("The live connection was refused.")); return; }
+      if (!state.finished) reconnect(); else setConnection("idle");
     };
   });
 }
 
 async function reconnect() {
-  setConnection(`reconnecting in ${(state.backoff / 1000).toFixed(1)}s`, "retry");
+  setConnection("reconnecting");
   await new Promise((r) => setTimeout(r, state.backoff));
   state.backoff = Math.min(state.backoff * 2, 10000);
   if (state.finished) return;
   try {
     await connect();
     await catchUp();
-  } catch (err) {
+  } catch {
     reconnect();
   }
 }
@@ -236,56 +372,256 @@ async function catchUp() {
   if (!state.workflowId) return;
   try {
     const data = await api("GET", `${API}/workflows/${encodeURIComponent(state.workflowId)}/events?after=${state.lastSequence}`);
-    const events = (data && data.events) || [];
-    events.sort((a, b) => (a.sequence || 0) - (b.sequence || 0)).forEach(applyMessage);
+    ((data && data.events) || []).sort((a, b) => (a.sequence || 0) - (b.sequence || 0)).forEach(applyMessage);
   } catch (err) {
     console.warn("catch-up failed", err);
   }
 }
 
+async function workflowStatus() {
+  const wf = await api("GET", `${API}/workflows/${encodeURIComponent(state.workflowId)}`);
+  return { wf, status: String(wf.runtime_status || wf.runtimeStatus || "").toLowerCase() };
+}
+
 async function pollStatus() {
-  if (state.finished || !state.workflowId) return;
+  if (state.finished || state.settling || !state.workflowId) return;
   try {
-    const wf = await api("GET", `${API}/workflows/${encodeURIComponent(state.workflowId)}`);
-    const status = String(wf.runtime_status || wf.runtimeStatus || "").toLowerCase();
-    if (["completed", "failed", "terminated", "canceled"].includes(status)) {
-      await catchUp();
-      if (!state.finished) finish(status === "completed" ? null : {
-        error_type: "WORKFLOW_FAILED", message: `The workflow ended ${status}.`, details: {}, suggestions: [], request_id: state.workflowId,
-      });
-    }
+    const { status } = await workflowStatus();
+    if (TERMINAL.includes(status)) settle();
   } catch (err) {
     console.warn("status poll failed", err);
   }
 }
 
-function checkFinished() {
-  if (state.finished) return;
-  const agents = Object.values(state.agents);
-  const failed = AGENTS.find((n) => state.agents[n].status === "failed");
-  if (failed) {
-    const a = state.agents[failed];
-    finish({ error_type: a.errorType || "AGENT_EXECUTION_ERROR", message: `${failed} failed: ${a.error || "unknown error"}`, details: {}, suggestions: [], request_id: state.workflowId || "-" });
-  } else if (agents.every((a) => a.status === "completed")) {
-    finish(null);
+// The agents are done (or the workflow ended): wait for the orchestration to end, take what the
+// event log holds beyond what the socket delivered, then show one outcome.
+async function settle() {
+  if (state.settling || state.finished) return;
+  state.settling = true;
+  let wf = null, status = "";
+  for (let i = 0; i < 40; i++) {
+    try { ({ wf, status } = await workflowStatus()); } catch { status = ""; }
+    if (TERMINAL.includes(status)) break;
+    await new Promise((r) => setTimeout(r, 250));
   }
+  await catchUp();
+  await finish(wf, status);
 }
 
-async function finish(error) {
+async function finish(wf, status) {
   state.finished = true;
+  state.settling = false;
   clearInterval(state.pollTimer);
   if (state.socket) state.socket.close();
-  setConnection("done", "idle");
+  state.socket = null;
+  setConnection("idle");
   $("run").disabled = false;
-  if (error) showError(new ApiError(error));
+  $("cancel").classList.add("hidden");
+  if (status === "terminated" || AGENTS.some((n) => state.agents[n].status === "cancelled")) {
+    for (const name of AGENTS) {
+      const agent = state.agents[name];
+      if (agent.status === "running" || agent.status === "pending") {
+        agent.message = agent.status === "running" ? "Stopped while running" : "Not started";
+        agent.status = "cancelled";
+        drawAgent(name);
+      }
+    }
+    const finished = AGENTS.filter((n) => state.agents[n].status === "completed");
+    showNotice("Plan cancelled", `The plan was stopped at your request. ${finished.length ? `The results of ${finished.join(", ")} are shown below.` : "No agent had finished yet."}`);
+  } else {
+    const failed = AGENTS.find((n) => state.agents[n].status === "failed");
+    if (failed) {
+      // The agent's error message; else the workflow status's error (the message was lost).
+      const fromStatus = wf && wf.error && typeof wf.error === "object" ? wf.error : {};
+      const error = state.agents[failed].error || { suggestions: [] };
+      showError({
+        error_type: error.error_type || fromStatus.error_type,
+        message: error.message || fromStatus.message || "The agent stopped without saying why.",
+        suggestions: error.suggestions.length ? error.suggestions : fromStatus.suggestions || [],
+        request_id: state.workflowId,
+      }, failed);
+    } else if (status && status !== "completed") {
+      showError({ error_type: "WORKFLOW_FAILED", message: `The plan ended as ${status} before its agents finished.`, suggestions: ["Run the plan again."], request_id: state.workflowId });
+    }
+  }
   await showResults();
+}
+
+// ---------------------------------------------------------------- the unit-target warning
+
+// The Inventory agent's warnings (sentences) and its unit-target check, shown above the plan.
+function showPlanWarnings(result, fullWarnings = []) {
+  const check = result.target_check;
+  const sentences = [
+    ...(check && check.message && !["within_80", "no_target"].includes(check.verdict) ? [check.message] : []),
+    ...(Array.isArray(result.warnings) ? result.warnings : []),
+    ...fullWarnings,
+  ];
+  const unique = [...new Set(sentences)];
+  if (!unique.length) return;
+  const box = $("plan-warnings");
+  const parts = [el("strong", {}, "Check before you order")];
+  if (check && check.target_units != null && !["within_80", "no_target"].includes(check.verdict)) {
+    parts.push(el("p", { class: "target" },
+      `Unit target ${units(check.target_units)} · forecast ${units(check.forecast_units)} · 80% likely range ${units(check.lower_80)}–${units(check.upper_80)}`));
+  }
+  parts.push(el("ul", {}, ...unique.map((s) => el("li", {}, s))));
+  box.replaceChildren(...parts);
+  box.classList.remove("hidden");
+}
+
+// ---------------------------------------------------------------- tables
+
+const csvCell = (value) => {
+  const text = value == null ? "" : String(value);
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+};
+
+// A sortable, filterable table with total rows and a CSV download of the rows shown.
+// columns: [{key, label, format(value,row), numeric}], footer(rows, shown) -> [[label, ...cells]]
+function dataTable(root, { name, columns, rows, footer, filterPlaceholder }) {
+  const view = { sortKey: null, descending: false, filter: "" };
+  const search = el("input", { type: "search", placeholder: filterPlaceholder || "Filter rows", "aria-label": `Filter ${name}` });
+  const count = el("span", { class: "muted count" });
+  const download = el("a", { class: "download", download: `${name.toLowerCase().replaceAll(" ", "-")}.csv`, href: "#" }, "Download CSV");
+  const table = el("table");
+  root.replaceChildren(el("div", { class: "table-tools" }, search, count, download), table);
+
+  const shown = () => {
+    const needle = view.filter.trim().toLowerCase();
+    let list = needle ? rows.filter((r) => columns.some((c) => String(c.format ? c.format(r[c.key], r) : r[c.key]).toLowerCase().includes(needle))) : rows.slice();
+    if (view.sortKey) {
+      const column = columns.find((c) => c.key === view.sortKey);
+      list.sort((a, b) => {
+        const x = a[column.key], y = b[column.key];
+        const order = column.numeric ? (x ?? -Infinity) - (y ?? -Infinity) : String(x).localeCompare(String(y), "en", { numeric: true });
+        return view.descending ? -order : order;
+      });
+    }
+    return list;
+  };
+
+  function render() {
+    const list = shown();
+    const head = el("tr", {}, ...columns.map((c) => {
+      const sorted = view.sortKey === c.key ? (view.descending ? "descending" : "ascending") : "none";
+      const th = el("th", { "aria-sort": sorted, class: c.numeric && !c.labelLike ? "num" : "", title: "Sort" }, c.label, el("span", { class: "arrow" }, sorted === "ascending" ? " ▲" : sorted === "descending" ? " ▼" : ""));
+      th.addEventListener("click", () => {
+        view.descending = view.sortKey === c.key ? !view.descending : false;
+        view.sortKey = c.key;
+        render();
+      });
+      return th;
+    }));
+    const body = el("tbody", {}, ...list.map((r) => el("tr", {}, ...columns.map((c) => el("td", { class: c.numeric && !c.labelLike ? "num" : "" }, c.format ? c.format(r[c.key], r) : r[c.key])))));
+    const foot = el("tfoot", {}, ...(footer ? footer(rows, list) : []).map((cells) => el("tr", { class: "total" }, ...cells.map((cell, i) => el("td", { class: i ? "num" : "" }, cell)))));
+    table.replaceChildren(el("thead", {}, head), body, foot);
+    count.textContent = list.length === rows.length ? `${rows.length} rows` : `${list.length} of ${rows.length} rows`;
+    const csv = [columns.map((c) => c.label), ...list.map((r) => columns.map((c) => r[c.key]))].map((line) => line.map(csvCell).join(",")).join("\n");
+    if (download.href.startsWith("blob:")) URL.revokeObjectURL(download.href);
+    download.href = URL.createObjectURL(new Blob([`${csv}\n`], { type: "text/csv" }));
+  }
+  search.addEventListener("input", () => { view.filter = search.value; render(); });
+  render();
+}
+
+const sum = (list, key) => list.reduce((total, r) => total + (Number(r[key]) || 0), 0);
+
+function forecastTable(forecast) {
+  const rows = forecast.forecast_by_week.map((w, i) => ({ week: i + 1, week_start: w.week_start, units: Math.round(w.units), lower: Math.round(w.lower), upper: Math.round(w.upper) }));
+  dataTable($("forecast-table"), {
+    name: "Forecast by week", filterPlaceholder: "Filter weeks, e.g. 2025-04", rows,
+    columns: [
+      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
+      { key: "units", label: "Forecast (units)", numeric: true, format: units },
+      { key: "lower", label: "80% range, low", numeric: true, format: units },
+      { key: "upper", label: "80% range, high", numeric: true, format: units },
+    ],
+    footer: (all, list) => [
+      ...(list.length !== all.length ? [[`Shown weeks (${list.length})`, "", units(sum(list, "units")), "", ""]] : []),
+      [`Season total (${all.length} weeks)`, "", units(forecast.total_demand), "", ""],
+    ],
+  });
+}
+
+function clusterTable(inventory) {
+  const rows = inventory.clusters.map((c) => ({ label: c.cluster_label, stores: c.stores.length, share: c.allocation_percentage, units: c.total_units }));
+  dataTable($("clusters-table"), {
+    name: "Store groups", filterPlaceholder: "Filter groups", rows,
+    columns: [
+      { key: "label", label: "Store group" }, { key: "stores", label: "Stores", numeric: true, format: units },
+      { key: "share", label: "Share of launch", numeric: true, format: (v) => pct(v, 1) },
+      { key: "units", label: "Launch allocation (units)", numeric: true, format: units },
+    ],
+    footer: (all) => [["All store groups", units(sum(all, "stores")), pct(sum(all, "share"), 1), units(sum(all, "units"))]],
+  });
+}
+
+// Every store: its group, its season forecast, its launch allocation and share, with totals
+// that add up: stores + DC holdback = manufacturing quantity.
+function allocationTable(inventory, forecast) {
+  const byStore = Object.fromEntries(((forecast && forecast.store_forecast) || []).map((s) => [s.store_id, s.units]));
+  const launch = inventory.initial_allocation_total;
+  const rows = inventory.clusters.flatMap((c) => c.stores.map((s) => ({
+    store_id: s.store_id, group: c.cluster_label, forecast: byStore[s.store_id] == null ? null : Math.round(byStore[s.store_id]),
+    allocation: s.initial_allocation, share: launch ? s.initial_allocation / launch : 0,
+  })));
+  rows.sort((a, b) => b.allocation - a.allocation);
+  dataTable($("allocations-table"), {
+    name: "Store allocations", filterPlaceholder: "Filter stores or groups", rows,
+    columns: [
+      { key: "store_id", label: "Store" }, { key: "group", label: "Store group" },
+      { key: "forecast", label: "Season forecast (units)", numeric: true, format: units },
+      { key: "allocation", label: "Launch allocation (units)", numeric: true, format: units },
+      { key: "share", label: "Share of launch", numeric: true, format: (v) => pct(v, 2) },
+    ],
+    footer: (all, list) => [
+      ...(list.length !== all.length ? [[`Shown stores (${list.length})`, "", units(sum(list, "forecast")), units(sum(list, "allocation")), pct(sum(list, "share"), 1)]] : []),
+      [`All ${all.length} stores`, "", units(sum(all, "forecast")), units(sum(all, "allocation")), pct(sum(all, "share"), 1)],
+      ["+ Held back at the DC", "", "", units(inventory.dc_holdback_total), ""],
+      ["= Manufacturing quantity", "", "", units(inventory.manufacturing_qty), ""],
+    ],
+  });
+}
+
+function replenishmentTable(inventory) {
+  const rows = inventory.replenishment_schedule.map((s) => ({ week: s.week_number, week_start: s.week_start, units: s.units }));
+  dataTable($("replenishment-table"), {
+    name: "Replenishment", filterPlaceholder: "Filter weeks", rows,
+    columns: [
+      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
+      { key: "units", label: "Released from the DC (units)", numeric: true, format: units },
+    ],
+    footer: (all) => [[`All ${all.length} shipments`, "", units(sum(all, "units"))]],
+  });
+}
+
+function markdownTable(pricing, currency) {
+  const rows = pricing.markdowns.map((m) => ({ week: m.week_number, week_start: m.week_start, markdown: m.markdown_pct, price: m.price }));
+  dataTable($("markdowns-table"), {
+    name: "Markdown plan", filterPlaceholder: "Filter weeks", rows,
+    columns: [
+      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
+      { key: "markdown", label: "Markdown", numeric: true, format: (v) => (v ? `${pct(v)} off` : "full price") },
+      { key: "price", label: `Price (${currency})`, numeric: true, format: (v) => money(v, currency) },
+    ],
+    footer: () => [
+      ["Expected units sold", "", "", units(pricing.expected_units_sold)],
+      ["Expected sell-through", "", "", pct(pricing.expected_sell_through, 1)],
+      ["Expected revenue", "", "", money(pricing.expected_revenue, currency)],
+      ["Units left over", "", "", units(pricing.leftover_units)],
+    ],
+  });
 }
 
 // ---------------------------------------------------------------- results
 
 async function fetchResult(agent, path) {
   if (state.agents[agent].status !== "completed") return null;
-  try { return await api("GET", `${path}/${encodeURIComponent(state.workflowId)}`); } catch (err) { showError(err); return null; }
+  try { return await api("GET", `${path}/${encodeURIComponent(state.workflowId)}`); } catch (err) {
+    if (!state.errorShown) showError(err.body || { message: String(err) });
+    return null;
+  }
 }
 
 async function showResults() {
@@ -296,33 +632,21 @@ async function showResults() {
   ]);
   if (!forecast && !inventory && !pricing) return;
   $("results").classList.remove("hidden");
-  const kpis = [];
-  if (forecast) kpis.push(["Category", forecast.category_id], ["Total demand", fmt(forecast.total_demand)], ["Model", forecast.model_used]);
-  if (inventory) kpis.push(["Manufacture", fmt(inventory.manufacturing_qty)]);
-  if (pricing) kpis.push(["Sell-through", pct(pricing.expected_sell_through, 1)], ["Revenue", fmt(pricing.expected_revenue)]);
+  const categoryId = forecast ? forecast.category_id : state.categoryId;
+  const currency = currencyOf(categoryId);
+  const category = state.categories[categoryId];
+  const kpis = [["Category", category ? category.name : categoryId]];
+  if (forecast) kpis.push(["Forecast demand (units)", units(forecast.total_demand)], ["Season", `${longDate(forecast.forecast_by_week[0].week_start)} · ${forecast.horizon_weeks} weeks`]);
+  if (inventory) kpis.push(["Units to manufacture", units(inventory.manufacturing_qty)]);
+  if (pricing) kpis.push(["Expected sell-through", pct(pricing.expected_sell_through, 1)], [`Expected revenue (${currency})`, money(pricing.expected_revenue, currency, 0)]);
   $("summary").replaceChildren(...kpis.map(([k, v]) => el("div", { class: "kpi" }, el("b", {}, v), el("span", {}, k))));
-  if (forecast) {
-    drawChart($("chart"), forecast.forecast_by_week);
-    table($("forecast-table"), ["Week", "Starts", "Units", "80% low", "80% high"],
-      forecast.forecast_by_week.map((w, i) => [i + 1, w.week_start, fmt(w.units), fmt(w.lower), fmt(w.upper)]),
-      ["", "Total", fmt(forecast.total_demand), "", ""]);
-  }
+  for (const id of ["forecast-table", "clusters-table", "allocations-table", "replenishment-table", "markdowns-table"]) $(id).replaceChildren();
+  if (forecast) { drawChart($("chart"), forecast.forecast_by_week); forecastTable(forecast); }
   if (inventory) {
-    table($("clusters-table"), ["Cluster", "Stores", "Share", "Units"],
-      inventory.clusters.map((c) => [c.cluster_label, c.stores.length, pct(c.allocation_percentage, 1), fmt(c.total_units)]));
-    const stores = inventory.clusters.flatMap((c) => c.stores).sort((a, b) => b.initial_allocation - a.initial_allocation);
-    table($("allocations-table"), ["", "Units"], [
-      ["Stores", fmt(stores.length)],
-      ["Largest store", stores.length ? `${stores[0].store_id}: ${fmt(stores[0].initial_allocation)}` : "-"],
-      ["Initial allocation", fmt(inventory.initial_allocation_total)],
-      ["DC holdback", fmt(inventory.dc_holdback_total)],
-      ["Replenishment shipments", fmt(inventory.replenishment_schedule.length)],
-    ], ["Manufacturing", fmt(inventory.manufacturing_qty)]);
+    clusterTable(inventory); allocationTable(inventory, forecast); replenishmentTable(inventory);
+    showPlanWarnings(state.agents["Inventory Agent"].result || {}, inventory.warnings || []);
   }
-  if (pricing) {
-    table($("markdowns-table"), ["Week", "Starts", "Markdown", "Price"],
-      pricing.markdowns.map((m) => [m.week_number, m.week_start, pct(m.markdown_pct), m.price.toFixed(2)]));
-  }
+  if (pricing) markdownTable(pricing, currency);
 }
 
 // The smallest round axis step (1, 2, 2.5 or 5 times a power of ten) of at least `raw`.
@@ -331,14 +655,14 @@ function niceStep(raw) {
   return [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw);
 }
 
-// The forecast line with its 80 % interval band, as inline SVG.
+// The forecast line with its 80 % range, titled axes and a legend, as inline SVG.
 function drawChart(node, weeks) {
-  const W = 900, H = 260, L = 56, R = 16, T = 14, B = 34;
+  const W = 900, H = 300, L = 78, R = 34, T = 30, B = 54;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Demand forecast by week with 80% interval");
+  svg.setAttribute("aria-label", "Forecast units per week with the 80% likely range");
   const add = (tag, attrs, text) => {
     const n = document.createElementNS(ns, tag);
     for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
@@ -353,7 +677,7 @@ function drawChart(node, weeks) {
   for (let k = 0; k <= 4; k++) {
     const v = step * k;
     add("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "axis", "stroke-dasharray": k ? "3 4" : "" });
-    add("text", { x: L - 8, y: y(v) + 4, "text-anchor": "end" }, fmt(v));
+    add("text", { x: L - 8, y: y(v) + 4, "text-anchor": "end" }, units(v));
   }
   const upper = weeks.map((w, i) => `${x(i)},${y(w.upper)}`);
   const lower = weeks.map((w, i) => `${x(i)},${y(w.lower)}`).reverse();
@@ -362,24 +686,35 @@ function drawChart(node, weeks) {
   weeks.forEach((w, i) => {
     add("circle", { cx: x(i), cy: y(w.units), r: 3, class: "dot" });
     if (weeks.length <= 16 || i % Math.ceil(weeks.length / 12) === 0) {
-      add("text", { x: x(i), y: H - 12, "text-anchor": "middle" }, w.week_start.slice(5));
+      add("text", { x: x(i), y: H - 32, "text-anchor": "middle" }, longDate(w.week_start).replace(/, \d{4}$/, ""));
     }
   });
+  add("text", { x: (L + W - R) / 2, y: H - 8, "text-anchor": "middle", class: "axis-title" }, "Week starting");
+  add("text", { x: 16, y: (T + H - B) / 2, "text-anchor": "middle", class: "axis-title", transform: `rotate(-90 16 ${(T + H - B) / 2})` }, "Units per week");
+  add("rect", { x: W - R - 300, y: 6, width: 14, height: 10, class: "band" });
+  add("text", { x: W - R - 280, y: 15 }, "80% likely range");
+  add("line", { x1: W - R - 150, x2: W - R - 130, y1: 11, y2: 11, class: "line" });
+  add("text", { x: W - R - 124, y: 15 }, "Forecast (units)");
   node.replaceChildren(svg);
 }
 
 // ---------------------------------------------------------------- actions
 
 async function onExtract() {
-  clearError();
+  clearMessages();
   const button = $("extract");
   button.disabled = true;
   try {
-    state.parameters = await api("POST", `${API}/extract-parameters`, { strategy_description: $("strategy").value.trim() });
-    fillForm(state.parameters);
+    const text = $("strategy").value.trim();
+    const answer = await api("POST", `${API}/extract-parameters`, { strategy_description: text });
+    const { field_sources: sources = {}, ...params } = answer;
+    state.parameters = params;
+    fillForm(params, sources);
+    const named = categoryFromText(text);
+    if (named) $("category").value = named.category_id;
     $("params-panel").classList.remove("hidden");
   } catch (err) {
-    showError(err);
+    showError(err instanceof ApiError ? err.body : { message: String(err) });
   } finally {
     button.disabled = false;
   }
@@ -387,43 +722,52 @@ async function onExtract() {
 
 async function onRun(event) {
   event.preventDefault();
-  clearError();
-  Object.assign(state, { workflowId: null, lastSequence: 0, seen: new Set(), finished: false, backoff: 500 });
+  if (!$("params").reportValidity()) return;
+  clearMessages();
+  Object.assign(state, { workflowId: null, lastSequence: 0, seen: new Set(), finished: false, settling: false, backoff: 500, socket: null });
   state.sessionId = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).replace(/[^A-Za-z0-9_-]/g, "");
+  state.categoryId = $("category").value || state.defaultCategory;
   $("results").classList.add("hidden");
   $("run").disabled = true;
   resetAgents();
   try {
     await connect();
     const body = { session_id: state.sessionId, parameters: readForm() };
-    const category = $("category").value.trim();
-    if (category) body.category_id = category;
+    if (state.categoryId) body.category_id = state.categoryId;
     const started = await api("POST", `${API}/run-workflow`, body);
     state.workflowId = started.workflow_id;
+    $("cancel").classList.remove("hidden");
     await catchUp();
-    state.pollTimer = setInterval(pollStatus, 3000);
+    state.pollTimer = setInterval(pollStatus, 2000);
   } catch (err) {
     state.finished = true;
     if (state.socket) state.socket.close();
-    setConnection("offline", "idle");
+    setConnection("idle");
     $("run").disabled = false;
-    showError(err instanceof ApiError ? err : new ApiError({ error_type: "WEBSOCKET_CONNECTION_ERROR", message: err.message, details: {}, suggestions: ["Check that the Web PubSub emulator is running."], request_id: "-" }));
+    showError(err instanceof ApiError ? err.body : {
+      error_type: "WEBSOCKET_CONNECTION_ERROR", message: err.message, suggestions: ["Check that the Web PubSub emulator (or service) is running, then run the plan again."],
+    });
   }
 }
 
-// The categories that can be planned, as suggestions for the category box.
-async function loadCategories() {
+async function onCancel() {
+  if (!state.workflowId || state.finished) return;
+  $("cancel").disabled = true;
   try {
-    const { categories, default_category_id: fallback } = await api("GET", "/api/categories");
-    $("categories").replaceChildren(...categories.map((c) => el("option", { value: c.category_id }, c.name)));
-    if (fallback) $("category").placeholder = `optional (default: ${fallback})`;
+    await api("POST", `${API}/workflows/${encodeURIComponent(state.workflowId)}/terminate`, { reason: "Cancelled by the planner from the console" });
+    settle();
   } catch (err) {
-    // No data yet: the run itself reports DATA_NOT_FOUND with how to load it.
+    // 409: it finished meanwhile; the status poll shows the outcome.
+    if (!(err.body && err.body.error_type === "WORKFLOW_ALREADY_FINISHED")) showError(err.body || { message: String(err) });
+  } finally {
+    $("cancel").disabled = false;
   }
 }
 
 $("extract").addEventListener("click", onExtract);
 $("run").addEventListener("click", onRun);
-$("params").addEventListener("input", updateEnd);
+$("cancel").addEventListener("click", onCancel);
+$("params").addEventListener("input", onFormInput);
 resetAgents();
 loadCategories();
+loadUser();

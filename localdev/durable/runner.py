@@ -22,6 +22,7 @@ import asyncio
 import inspect
 import json
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -152,8 +153,12 @@ class DurableRuntime:
         orchestrator_workers: int = 4,
         host: str = "127.0.0.1",
         port: int = 0,
+        quiet_activities: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
+        # Activities whose every call is routine (publishing): their outcomes log at DEBUG, the
+        # others' at INFO, so the log shows one line per meaningful event.
+        self.quiet_activities = quiet_activities
         self.database_url = database_url
         self.clock: Clock = clock or SystemClock()
         self.task_hub = task_hub
@@ -237,6 +242,7 @@ class DurableRuntime:
             raise UnknownOrchestratorError(name)
         instance_id = instance_id or uuid.uuid4().hex
         await asyncio.to_thread(self.store.create, instance_id, name, input_json, self.clock.now())
+        logger.info("Workflow %s started (instance %s)", name, instance_id)
         await self._resume(instance_id)
         return instance_id
 
@@ -335,9 +341,19 @@ class DurableRuntime:
     async def _run_activity(self, live: _Live, activity: _Activity) -> None:
         loop = asyncio.get_running_loop()
         entry = self._activity_functions.get(activity.name)
+        started = time.monotonic()
         ok, result, reason, details = await loop.run_in_executor(
             self._activities, invoke_activity, entry, activity.name, activity.input
         )
+        elapsed_ms = (time.monotonic() - started) * 1000
+        level = logging.DEBUG if activity.name in self.quiet_activities else logging.INFO
+        if ok:
+            logger.log(level, "Activity %s completed in %.0f ms (instance %s)",
+                       activity.name, elapsed_ms, live.instance.instance_id)
+        else:
+            logger.log(max(level, logging.WARNING),
+                       "Activity %s failed in %.0f ms (instance %s): %s",
+                       activity.name, elapsed_ms, live.instance.instance_id, reason)
         now = self.clock.now()
         if ok:
             event = h.task_completed(now, activity.task_id, result)
@@ -389,6 +405,9 @@ class DurableRuntime:
                 h.execution_completed(now, instance.runtime_status, json.dumps(instance.output))
             )
             work = []
+            logger.info("Workflow %s %s in %.2f s (instance %s)", instance.name,
+                        instance.runtime_status.lower(),
+                        (now - instance.created_at).total_seconds(), instance.instance_id)
         instance.history = replay + decided
         instance.updated_at = now
         self.store.save(instance, new_events + decided)
@@ -399,6 +418,8 @@ class DurableRuntime:
         event = h.execution_terminated(now, message.reason)
         instance.runtime_status = "Terminated"
         instance.output = message.reason
+        logger.info("Workflow %s terminated (instance %s): %s", instance.name,
+                    instance.instance_id, message.reason)
         instance.history = [*instance.history, event]
         instance.updated_at = now
         self.store.save(instance, [event])

@@ -127,7 +127,7 @@ def parse_upstream(text: str) -> dict[str, Any]:
     """Decode a client frame and check the fields its type needs."""
     try:
         frame = json.loads(text)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or an integer over Python's 4,300-digit limit
         raise ProtocolError("frame is not JSON") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise ProtocolError("frame has no type")

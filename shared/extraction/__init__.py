@@ -15,11 +15,16 @@ import httpx2
 import openai
 
 from shared.extraction import llm, rules
-from shared.extraction.combine import Draft, finalize
+from shared.extraction.combine import Draft, FieldSource, field_sources, finalize
 from shared.schemas import SeasonParameters
 from shared.settings import Settings
 
-__all__ = ["extract_parameters", "language_model_client", "uses_language_model"]
+__all__ = [
+    "extract_parameters",
+    "extract_with_sources",
+    "language_model_client",
+    "uses_language_model",
+]
 
 _clients: dict[tuple[object, ...], openai.OpenAI] = {}
 _clients_lock = threading.Lock()
@@ -71,12 +76,24 @@ def extract_parameters(
     answer was unusable), InvalidParametersError (422: a value outside the contract) or
     LanguageModelUnavailableError (503, with Retry-After when retrying can help).
     """
+    return extract_with_sources(text, settings, today=today, http_client=http_client)[0]
+
+
+def extract_with_sources(
+    text: str,
+    settings: Settings,
+    *,
+    today: date | None = None,
+    http_client: httpx2.Client | None = None,
+) -> tuple[SeasonParameters, dict[str, FieldSource]]:
+    """`extract_parameters` plus where each value came from (see `combine.field_sources`):
+    the endpoint returns both, so a client never mistakes an absent value for a stated one."""
     today = today or datetime.now(timezone.utc).date()
     by_rules = rules.extract(text, today)
     if not uses_language_model(settings):
-        return finalize(by_rules)
+        return finalize(by_rules), field_sources(by_rules)
     if not llm.is_configured(settings):
         raise llm.not_configured()
     client = language_model_client(settings, http_client)
     by_model: Draft = llm.extract(text, client, settings, today)
-    return finalize(by_model, cross_check=by_rules)
+    return finalize(by_model, cross_check=by_rules), field_sources(by_model)

@@ -45,6 +45,7 @@ INVALID_SUGGESTIONS = {
 }
 
 ExtractorName = Literal["rules", "llm"]
+FieldSource = Literal["stated", "inferred", "computed", "not_mentioned"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,20 @@ def _json_safe(value: Any) -> Any:
 def extracted_parameters(draft: Draft) -> dict[str, Any]:
     """The values found so far, JSON-safe, for error details."""
     return {name: _json_safe(f.value) for name, f in draft.findings.items()}
+
+
+def field_sources(draft: Draft) -> dict[str, FieldSource]:
+    """Where each parameter's value came from, so a form can show the planner which values the
+    text gave (stated or inferred), which were computed (the season end) and which the text did
+    not mention (left empty, never carried over from an earlier extraction)."""
+    sources: dict[str, FieldSource] = {}
+    for name in (*REQUIRED_FIELDS, "season_end_date", *OPTIONAL_FIELDS):
+        found = draft.findings.get(name)
+        if found is not None:
+            sources[name] = "inferred" if found.inferred else "stated"
+        else:
+            sources[name] = "computed" if name == "season_end_date" else "not_mentioned"
+    return sources
 
 
 def finalize(draft: Draft, *, cross_check: Draft | None = None) -> SeasonParameters:

@@ -139,6 +139,12 @@ _END_CUE = re.compile(
 )
 
 
+_FIRST_DAY_OF_NEXT: dict[str, Callable[[date], date]] = {
+    "week": lambda d: d + timedelta(days=7 - d.weekday()),
+    "month": lambda d: date(d.year + d.month // 12, d.month % 12 + 1, 1),
+}
+
+
 def _date_mentions(t: _Text, today: date) -> list[_DateMention]:
     found: list[_DateMention] = []
 
@@ -162,22 +168,26 @@ def _date_mentions(t: _Text, today: date) -> list[_DateMention]:
         add(m, _MONTHS[m[2][:3]], int(m[1]), int(m[3]) if m[3] else None)
     for m in list(t.find(rf"\b({MONTH})\.?\s*,?\s+(\d{{4}})\b")):
         add(m, _MONTHS[m[1][:3]], 1, int(m[2]), note="day assumed to be the 1st")
+
+    def relative(m: re.Match[str], resolve: Callable[[date], date], note: str) -> None:
+        """A day resolved from today; none past the end of the calendar (an injected `today`
+        in year 9999), where the mention is dropped rather than raising."""
+        try:
+            day = resolve(today)
+        except (OverflowError, ValueError):
+            return
+        add(m, day.month, day.day, day.year, fixed=day, note=note)
+
     weekday = "|".join(_WEEKDAYS)
     for m in list(t.find(rf"\b(?:next|this\s+coming|coming|this|on)\s+({weekday})\b")):
         ahead = (_WEEKDAYS.index(m[1]) - today.weekday() - 1) % 7 + 1
-        day = today + timedelta(days=ahead)
-        add(m, day.month, day.day, day.year, fixed=day, note=f"resolved from today {today}")
+        relative(m, lambda d: d + timedelta(days=ahead), f"resolved from today {today}")
     start_cue = r"\b(?:start\w*|from|begin\w*|launch\w*|kick\w*\s+off)"
     for m in list(t.find(rf"{start_cue}\s+(today|tomorrow)\b")):
-        day = today + timedelta(days=1 if m[1] == "tomorrow" else 0)
-        add(m, day.month, day.day, day.year, fixed=day, note=f"resolved from today {today}")
+        shift = 1 if m[1] == "tomorrow" else 0
+        relative(m, lambda d: d + timedelta(days=shift), f"resolved from today {today}")
     for m in list(t.find(r"\bnext\s+(week|month)\b")):
-        if m[1] == "week":
-            day = today + timedelta(days=7 - today.weekday())
-        else:
-            day = date(today.year + today.month // 12, today.month % 12 + 1, 1)
-        add(m, day.month, day.day, day.year, fixed=day,
-            note=f"the first day of next {m[1]}, from today {today}")
+        relative(m, _FIRST_DAY_OF_NEXT[m[1]], f"the first day of next {m[1]}, from today {today}")
     return sorted(found, key=lambda d: d.pos)
 
 
