@@ -28,6 +28,9 @@ from shared.settings import get_settings
 logger = logging.getLogger(__name__)
 
 PUBSUB_SETTING = "WebPubSubConnectionString"
+EASY_AUTH_SETTING = "WEBSITE_AUTH_ENABLED"
+STACK_ENVIRONMENT = ("DATABASE_URL", PUBSUB_SETTING, EASY_AUTH_SETTING)
+"""What `local_stack` writes into the environment (for whoever must restore it)."""
 
 
 def _configure_environment(options: LocalOptions) -> None:
@@ -43,7 +46,7 @@ def _configure_environment(options: LocalOptions) -> None:
             f"Endpoint=http://{options.host}:{options.pubsub_port};"
             f"AccessKey={generate_access_key()};Version=1.0;"
         )
-    os.environ["WEBSITE_AUTH_ENABLED"] = "True"
+    os.environ[EASY_AUTH_SETTING] = "True"
     get_settings.cache_clear()
     get_publisher.cache_clear()
 

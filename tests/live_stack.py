@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from localdev.host import LocalDeveloper, LocalOptions, free_port, start_host
-from localdev.stack import local_stack
+from localdev.stack import STACK_ENVIRONMENT, local_stack
 from shared.context import clear_context_cache
 from shared.data_import import write_frames
 from shared.db import dispose_engine, get_engine
@@ -39,7 +39,6 @@ FAST_SETTINGS = {
     # Test-sized pauses between agent attempts (the policy itself stays 3 attempts).
     "AGENT_RETRY_INTERVAL_MS": "20",
 }
-STACK_ENVIRONMENT = ("DATABASE_URL", "WebPubSubConnectionString", "WEBSITE_AUTH_ENABLED")
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from localdev.host import LocalOptions
-from localdev.stack import local_stack
+from localdev.stack import STACK_ENVIRONMENT, local_stack
 from localdev.webpubsub.auth import ConnectionString
 from shared.progress import get_publisher
 from shared.settings import Settings, get_settings
-
-STACK_ENVIRONMENT = ("DATABASE_URL", "WebPubSubConnectionString", "WEBSITE_AUTH_ENABLED")
 
 
 @pytest.fixture
@@ -30,11 +28,11 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]
     get_publisher.cache_clear()
 
 
-def started_key(tmp_path, environment: pytest.MonkeyPatch) -> str:
-    local_stack(LocalOptions(database_url=f"sqlite:///{tmp_path / 'stack.db'}", pubsub_port=8123))
-    text = get_settings().webpubsub_connection()
-    assert ConnectionString.parse(text).endpoint == "http://127.0.0.1:8123"
-    return ConnectionString.parse(text).access_key
+def started_key(tmp_path, **options: str) -> str:
+    local_stack(
+        LocalOptions(database_url=f"sqlite:///{tmp_path / 'stack.db'}", pubsub_port=8123, **options)
+    )
+    return ConnectionString.parse(get_settings().webpubsub_connection()).access_key
 
 
 def test_the_app_has_no_default_connection_string(environment):
@@ -42,18 +40,16 @@ def test_the_app_has_no_default_connection_string(environment):
         Settings().webpubsub_connection()
 
 
-def test_every_start_makes_a_new_random_key(tmp_path, environment):
-    first = started_key(tmp_path, environment)
-    environment.delenv("WebPubSubConnectionString")
-    get_settings.cache_clear()
-    second = started_key(tmp_path, environment)
+def test_every_start_gives_the_emulator_a_new_random_key(tmp_path, environment):
+    first, second = started_key(tmp_path), started_key(tmp_path)
     assert first != second
     assert all(len(base64.b64decode(key, validate=True)) == 32 for key in (first, second))
-
-
-def test_a_configured_key_is_kept(tmp_path, environment):
-    given = "Endpoint=http://localhost:8080;AccessKey=given-key;Version=1.0;"
-    environment.setenv("WebPubSubConnectionString", given)
-    get_settings.cache_clear()
-    assert started_key(tmp_path, environment) == "given-key"
+    endpoint = ConnectionString.parse(get_settings().webpubsub_connection()).endpoint
+    assert endpoint == "http://127.0.0.1:8123"
     assert get_settings().easy_auth_enabled  # the local host plays App Service Authentication
+
+
+def test_an_external_service_is_used_as_given(tmp_path, environment):
+    given = "Endpoint=https://season.webpubsub.azure.com;AccessKey=given-key;Version=1.0;"
+    assert started_key(tmp_path, pubsub_connection_string=given) == "given-key"
+    assert get_settings().webpubsub_connection() == given
