@@ -292,6 +292,10 @@ def test_the_default_local_user_is_the_developer_with_every_role(tmp_path):
         as_given = httpx.get(
             f"{stack.base_url}/api/me", headers=entra_headers(["planner"]), timeout=30
         ).json()
+        tampered = httpx.get(
+            f"{stack.base_url}/api/me", headers={PRINCIPAL: "bm90IGpzb24="}, timeout=30
+        )
+    assert tampered.status_code == 401  # given headers are never replaced by the default user
     assert me == {"user_id": "dev-7", "name": "Dev Seven", "identity_provider": "localdev",
                   "roles": ["data-admin", "planner"]}
     assert as_given["name"] == "avery@contoso.example" and as_given["roles"] == ["planner"]
