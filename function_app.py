@@ -3,7 +3,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities.agent_activities import bp as agents_bp
+from activities.agent_functions import bp as agents_bp
 from activities.publish import bp as publish_bp
 from orchestrator.api_data import bp as data_bp
 from orchestrator.api_extraction import bp as extraction_bp

@@ -3,6 +3,10 @@ a compact summary.
 
 Everything bulky (history DataFrames, per-store allocations, forecasts by week) stays inside
 this process and the database; the orchestrator only ever sees ids and summaries.
+
+This is the agents' implementation: importing it loads pandas, statsforecast (statsmodels,
+scipy) and scikit-learn, about 3 s. The functions the host registers live in
+activities.agent_functions, which imports this module on the first agent call.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import azure.durable_functions as df
 from pydantic import BaseModel, ConfigDict
 
 from activities.demand import run_demand_agent
@@ -23,11 +26,9 @@ from shared.progress import get_publisher
 from shared.results import DemandResult, InventoryResult
 from shared.results_store import load_result, save_result
 from shared.schemas import SeasonParameters
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-bp = df.Blueprint()
 
 
 class AgentTask(BaseModel):
@@ -97,18 +98,3 @@ def run_pricing(task: AgentTask, settings: Settings) -> dict[str, Any]:
     result = run_pricing_agent(ctx, inputs, progress)
     save_result(get_engine(settings.database_url), task.workflow_id, "pricing", result)
     return result.summary()
-
-
-@bp.activity_trigger(input_name="payload", activity="demand_agent")
-def demand_agent(payload: dict) -> dict:
-    return run_demand(AgentTask.model_validate(payload), get_settings())
-
-
-@bp.activity_trigger(input_name="payload", activity="inventory_agent")
-def inventory_agent(payload: dict) -> dict:
-    return run_inventory(AgentTask.model_validate(payload), get_settings())
-
-
-@bp.activity_trigger(input_name="payload", activity="pricing_agent")
-def pricing_agent(payload: dict) -> dict:
-    return run_pricing(AgentTask.model_validate(payload), get_settings())

@@ -15,9 +15,10 @@ import pandas as pd
 
 from activities.agent_progress import ProgressFn, report
 from activities.forecasting import SeriesForecast, forecast_series
+from shared.context import DemandContext
 from shared.errors import DataNotFoundError
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
-from shared.schemas import DemandContext, SeasonParameters
+from shared.schemas import SeasonParameters
 
 SEASON_LENGTH = 52
 SHARE_WINDOW_WEEKS = 26
@@ -102,11 +103,14 @@ def cover_weeks(parameters: SeasonParameters) -> int:
     return COVER_WEEKS.get(parameters.replenishment_strategy, parameters.forecast_horizon_weeks)
 
 
-def safety_stock(fc: SeriesForecast, weekly_mean: float, cover: int, service_level: float) -> int:
-    """z * sigma * sqrt(cover): sigma is the backtest RMSE of weekly errors at this volume."""
+def safety_stock(fc: SeriesForecast, keep: slice, cover: int, service_level: float) -> int:
+    """z * sigma * sqrt(cover): sigma is the weekly standard deviation implied by the calibrated
+    80 % interval over the season's weeks, so stock follows the intervals the planner sees
+    (and widens with them when history is short)."""
     z = NormalDist().inv_cdf(service_level)
-    sigma = fc.rel_rmse * weekly_mean
-    return int(math.ceil(z * sigma * math.sqrt(cover))) if sigma > 0 else 0
+    sigma = fc.sigma(keep)
+    typical = float(np.sqrt(np.mean(sigma**2))) if len(sigma) else 0.0
+    return int(math.ceil(z * typical * math.sqrt(cover))) if typical > 0 else 0
 
 
 def _confidence(fc: SeriesForecast) -> float:
@@ -134,7 +138,14 @@ def _no_data(ctx: DemandContext, weeks: int) -> DataNotFoundError:
 
 
 def _explain(
-    ctx: DemandContext, fc: SeriesForecast, total: int, ss: int, cover: int, n_weeks: int, gap: int
+    ctx: DemandContext,
+    fc: SeriesForecast,
+    total: int,
+    ss: int,
+    cover: int,
+    n_weeks: int,
+    gap: int,
+    total_80: tuple[float, float],
 ) -> str:
     p = ctx.parameters
     parts = [
@@ -149,7 +160,7 @@ def _explain(
             "and the interval is deliberately wide."
         )
     else:
-        model = fc.model_used if fc.model_used != "Ensemble" else "a blend of " + ", ".join(
+        model = fc.model_used if fc.model_used != "Ensemble" else "a combination of " + ", ".join(
             f"{k} {v:.0%}" for k, v in fc.weights.items()
         )
         parts.append(
@@ -163,9 +174,17 @@ def _explain(
         )
     if fc.tier == "short":
         parts.append("Under two years of history: only the one-season models could be validated.")
+    lo, hi = total_80
+    parts.append(
+        f"80 % interval for the season: {lo:,.0f}–{hi:,.0f} units, calibrated per week ahead "
+        f"on {fc.folds} backtest folds."
+        if fc.tier != "unvalidated"
+        else f"80 % interval for the season: {lo:,.0f}–{hi:,.0f} units."
+    )
+    parts.extend(fc.warnings)
     parts.append(
         f"Safety stock {ss:,} units ({SERVICE_LEVEL:.0%} service, {cover}-week cover, "
-        f"weekly error {fc.rel_rmse:.1%})."
+        "from the calibrated weekly interval)."
     )
     return " ".join(parts)
 
@@ -187,11 +206,11 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressFn | None = None) -> 
         )
     report(progress, 15, f"Aggregated {len(series)} weeks across {ctx.sales['store_id'].nunique()} stores")
     h = p.forecast_horizon_weeks
-    report(progress, 25, "Backtesting 5 models on the last season...")
+    report(progress, 25, "Backtesting 5 models on rolling origins...")
     horizon = offset - 1 + h
     calendar = pd.date_range(series.index[0], periods=len(series) + horizon, freq="7D")
     fc = forecast_series(
-        series.to_numpy(), SEASON_LENGTH, horizon, events=retail_events(calendar)
+        series.to_numpy(), SEASON_LENGTH, horizon, events=retail_events(calendar), period="week"
     )
     keep = slice(offset - 1, offset - 1 + h)
     mean = fc.mean[keep]
@@ -215,10 +234,9 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressFn | None = None) -> 
         for sid, s in shares.items()
     ]
     cover = min(cover_weeks(p), h)
-    ss = safety_stock(fc, float(mean.mean()) if h else 0.0, cover, SERVICE_LEVEL)
-    warnings = []
-    if fc.tier != "full":
-        warnings.append(f"Only {len(series)} weeks of history: forecast confidence is reduced.")
+    ss = safety_stock(fc, keep, cover, SERVICE_LEVEL)
+    total_80, total_95 = fc.total_interval(80, keep), fc.total_interval(95, keep)
+    warnings = list(fc.warnings)
     if total == 0:
         warnings.append("The category sold nothing comparable: the forecast is zero.")
     report(progress, 95, f"Safety stock {ss:,} units for {cover}-week cover")
@@ -246,7 +264,11 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressFn | None = None) -> 
         service_level=SERVICE_LEVEL,
         cover_weeks=cover,
         warnings=warnings,
-        explanation=_explain(ctx, fc, total, ss, cover, len(series), offset - 1),
+        explanation=_explain(ctx, fc, total, ss, cover, len(series), offset - 1, total_80),
+        total_lower_80=round(total_80[0], 2),
+        total_upper_80=round(total_80[1], 2),
+        total_lower_95=round(total_95[0], 2),
+        total_upper_95=round(total_95[1], 2),
     )
     report(progress, 100, f"Forecast complete: {total:,} units")
     return result

@@ -12,13 +12,15 @@ import pandas as pd
 
 from activities.agent_progress import ProgressFn, report
 from activities.clustering import cluster_stores
+from shared.context import InventoryContext
 from shared.results import (
     ClusterAllocation,
+    DemandResult,
     InventoryResult,
     ReplenishmentShipment,
     StoreAllocation,
+    TargetCheck,
 )
-from shared.schemas import InventoryContext
 
 MIN_PRESENTATION_QTY = 2
 CADENCE_WEEKS = {"weekly": 1, "bi-weekly": 2}
@@ -152,10 +154,53 @@ def plan_units(
     return UnitPlan(allocation, holdback, launch, shipments, warnings)
 
 
+def season_interval(demand: DemandResult, weeks: int) -> tuple[int, int]:
+    """The season total's 80 % interval: the Demand agent's own (calibrated on season totals)
+    when it gave one, else the sum of the weekly bounds (wider: it assumes every week errs the
+    same way)."""
+    if demand.total_lower_80 is not None and demand.total_upper_80 is not None:
+        lo, hi = demand.total_lower_80, demand.total_upper_80
+    else:
+        season = demand.forecast_by_week[:weeks]
+        lo, hi = sum(w.lower for w in season), sum(w.upper for w in season)
+    return int(math.floor(lo)), int(math.ceil(hi))
+
+
+def check_target(target: int | None, demand: DemandResult, weeks: int) -> TargetCheck:
+    """Where the planner's unit target falls against forecast demand: below the 80 % lower
+    bound the season most likely stocks out, above the upper bound units are most likely left
+    for markdown. The figures say how many units at the forecast and at the bound."""
+    forecast = demand.total_demand
+    lo, hi = season_interval(demand, weeks)
+    band = f"80 % interval {lo:,}–{hi:,}, forecast {forecast:,}"
+    if target is None:
+        verdict = "no_target"
+        message = (f"No unit target: manufacturing covers forecast demand of {forecast:,} units "
+                   f"plus safety stock ({band}).")
+    elif target < lo:
+        verdict = "below_80"
+        message = (f"The unit target of {target:,} is below the 80 % lower bound of demand "
+                   f"({band}): expect stock-outs, about {forecast - target:,} units of demand "
+                   f"lost at the forecast and {lo - target:,} even at the lower bound.")
+    elif target > hi:
+        verdict = "above_80"
+        message = (f"The unit target of {target:,} is above the 80 % upper bound of demand "
+                   f"({band}): expect about {target - forecast:,} units left over at the "
+                   f"forecast and {target - hi:,} even at the upper bound, exposed to markdowns.")
+    else:
+        verdict = "within_80"
+        message = f"The unit target of {target:,} lies within the 80 % interval of demand ({band})."
+    return TargetCheck(verdict=verdict, target_units=target, forecast_units=forecast,
+                       lower_80=lo, upper_80=hi, message=message)
+
+
 def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = None) -> InventoryResult:
     p, demand = ctx.parameters, ctx.demand
     report(progress, 5, "Reading demand forecast and store attributes...")
     warnings: list[str] = []
+    target_check = check_target(p.unit_target, demand, p.forecast_horizon_weeks)
+    if target_check.verdict in ("below_80", "above_80"):
+        warnings.append(target_check.message)
     if p.unit_target is not None:
         manufacturing = p.unit_target
         basis = f"the planner's unit target of {manufacturing:,}"
@@ -226,6 +271,7 @@ def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = Non
             if schedule
             else "."
         )
+        + (f" {target_check.message}" if target_check.verdict != "no_target" else "")
     )
     result = InventoryResult(
         manufacturing_qty=manufacturing,
@@ -236,6 +282,7 @@ def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = Non
         silhouette_score=clustering.silhouette,
         warnings=warnings,
         explanation=explanation,
+        target_check=target_check,
     )
     report(progress, 100, "Inventory plan complete")
     return result

@@ -17,8 +17,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from activities.agent_progress import ProgressFn, report
-from shared.results import MarkdownStep, PricingResult
-from shared.schemas import PricingContext
+from shared.context import PricingContext
+from shared.results import DemandResult, MarkdownStep, PricingResult
 
 DEFAULT_CHECKPOINT_FRACTION = 0.6
 DEFAULT_THRESHOLD = 0.6
@@ -100,17 +100,31 @@ def evaluate(
     return revenue, sold, stock - sold
 
 
-def scenario_multipliers(units: np.ndarray, upper80: np.ndarray, lower80: np.ndarray) -> np.ndarray:
+def scenario_multipliers(total: float, lower80: float, upper80: float) -> np.ndarray:
     """Season-level demand multipliers at fixed quantiles of a lognormal whose spread matches
-    the forecast's 80 % interval on the season total."""
-    total = float(units.sum())
+    the forecast's 80 % interval on the (remaining) season total."""
     if total <= 0:
         return np.ones(1)
-    hi, lo = float(upper80.sum()) / total, max(float(lower80.sum()) / total, 1e-6)
+    hi, lo = upper80 / total, max(lower80 / total, 1e-6)
     sigma = (np.log(max(hi, 1.0)) - np.log(min(lo, 1.0))) / (2 * NormalDist().inv_cdf(0.9))
     if sigma <= 0:
         return np.ones(1)
     return np.exp(sigma * np.array([NormalDist().inv_cdf(q) for q in SCENARIO_QUANTILES]))
+
+
+def remaining_interval(
+    demand: DemandResult, observed: int, weeks: int
+) -> tuple[float, float, float]:
+    """(forecast, lower 80, upper 80) of the demand still ahead. Before the season starts it is
+    the Demand agent's season-total interval, calibrated on backtested season totals; in season
+    the remaining weeks' bounds are summed, which is wider (every week assumed to err alike)."""
+    season = demand.forecast_by_week[:weeks]
+    ahead = season[observed:]
+    total = float(sum(w.units for w in ahead))
+    if observed == 0 and demand.total_lower_80 is not None and demand.total_upper_80 is not None:
+        scale = total / demand.total_demand if demand.total_demand else 1.0
+        return total, demand.total_lower_80 * scale, demand.total_upper_80 * scale
+    return total, float(sum(w.lower for w in ahead)), float(sum(w.upper for w in ahead))
 
 
 def actuals_by_week(actual: pd.DataFrame | None, season_start: date, weeks: int) -> np.ndarray:
@@ -133,8 +147,6 @@ def run_pricing_agent(
     h = p.forecast_horizon_weeks
     report(progress, 5, "Reading forecast, inventory and sales to date...")
     units = np.array([w.units for w in demand.forecast_by_week[:h]], dtype=float)
-    upper = np.array([w.upper for w in demand.forecast_by_week[:h]], dtype=float)
-    lower = np.array([w.lower for w in demand.forecast_by_week[:h]], dtype=float)
     stock_total = float(inv.manufacturing_qty)
 
     actual = actuals_by_week(ctx.actual_sales, p.season_start_date, h)
@@ -152,7 +164,7 @@ def run_pricing_agent(
     on_track = st_cp >= threshold
     report(progress, 25, f"Projected sell-through at week {checkpoint}: {st_cp:.0%} (threshold {threshold:.0%})")
 
-    scen = scenario_multipliers(units[k:], upper[k:], lower[k:])
+    scen = scenario_multipliers(*remaining_interval(demand, k, h))
     first = max(checkpoint, k) - k  # first future week index a markdown may start
     paths = candidate_paths(len(future), min(first, len(future)), pricing.ladder, pricing.max_steps)
     report(progress, 45, f"Evaluating {len(paths):,} markdown paths over {len(scen)} demand scenarios...")

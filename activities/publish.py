@@ -2,20 +2,30 @@
 
 The orchestrator cannot publish itself (it replays, so it would publish again on every replay);
 it calls this activity instead, which runs once per message.
+
+The timer fires every 30 s but sends only while someone may be listening (a browser negotiated
+or a workflow started within `HEARTBEAT_WINDOW_MINUTES`, see shared.listeners): an idle app reads
+one database row per tick and makes no Web PubSub call.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine
 
-from shared.progress import Publisher, get_publisher
+from shared.db import get_engine
+from shared.listeners import listeners_expected
+from shared.progress import PublishedEvent, Publisher, get_publisher, utc_now
 from shared.schemas import SessionId, WorkflowId
+from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +62,16 @@ def publish_payload(payload: Any, publisher: Publisher) -> dict[str, Any]:
     return {"sequence": event.sequence, "delivered": event.delivered}
 
 
+def send_heartbeat(
+    engine: Engine, now: datetime, publisher: Callable[[], Publisher]
+) -> PublishedEvent | None:
+    """The heartbeat to every connection while listeners are expected at `now`; otherwise
+    None, without building a publisher or touching Web PubSub."""
+    if not listeners_expected(engine, now):
+        return None
+    return publisher().heartbeat()
+
+
 @bp.activity_trigger(input_name="payload")
 def publish_message(payload: dict) -> dict:
     return publish_payload(payload, get_publisher())
@@ -60,5 +80,5 @@ def publish_message(payload: dict) -> dict:
 @bp.timer_trigger(schedule=HEARTBEAT_SCHEDULE, arg_name="timer", use_monitor=False)
 def heartbeat(timer: func.TimerRequest) -> None:
     if timer.past_due:
-        logger.info("heartbeat timer is past due; sending one now")
-    get_publisher().heartbeat()
+        logger.info("heartbeat timer is past due; sending one now if anyone listens")
+    send_heartbeat(get_engine(get_settings().database_url), utc_now(), get_publisher)

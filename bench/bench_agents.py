@@ -24,8 +24,9 @@ import pandas as pd
 from activities.demand import run_demand_agent
 from activities.inventory import run_inventory_agent
 from activities.pricing import PricingInputs, run_pricing_agent
+from shared.context import DemandContext, InventoryContext, PricingContext
 from shared.sample_data import generate_sample
-from shared.schemas import DemandContext, InventoryContext, PricingContext, SeasonParameters
+from shared.schemas import SeasonParameters
 
 SEASON_WEEKS = 13
 SEEDS = (42, 7, 123)

@@ -1,5 +1,9 @@
 """Data endpoints: which categories can be planned, and CSV upload into the same validated,
-all-or-nothing import path as `python -m localdev load`."""
+all-or-nothing import path as `python -m localdev load`.
+
+Both read the data layer's pandas side (shared.context, shared.data_import), so each function
+imports it where it runs: the app's import stays free of pandas (see function_app).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,6 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.context import get_assembler
-from shared.data_import import import_csv
 from shared.db import get_engine
 from shared.errors import InvalidParametersError, RequestTooLargeError
 from shared.http import MAX_BODY_BYTES, http_endpoint, json_response
@@ -32,6 +34,8 @@ def list_categories(req: func.HttpRequest) -> func.HttpResponse:
     """The categories with sales history (what run-workflow accepts) and the default one;
     any signed-in caller may read them."""
     authorize(req, None, get_settings())
+    from shared.context import get_assembler
+
     categories = get_assembler(get_settings().database_url).list_categories()
     return json_response(
         {
@@ -87,6 +91,8 @@ def import_data(req: func.HttpRequest) -> func.HttpResponse:
     nothing. It replaces planning data, so it needs the `data-admin` app role (locally too);
     the role, unlike a shared function key, says who imported."""
     principal = authorize(req, DATA_ADMIN, get_settings())
+    from shared.data_import import import_csv
+
     mode = _mode(req)
     files = _uploaded_files(req)
     report = import_csv(

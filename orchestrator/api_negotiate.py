@@ -18,8 +18,6 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-import jwt
-from azure.messaging.webpubsubservice import WebPubSubServiceClient
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.db import ensure_schema, get_engine
@@ -32,8 +30,9 @@ from shared.errors import (
 from shared.events import MAX_FETCH, fetch_events
 from shared.http import http_endpoint, json_response
 from shared.identity import PLANNER, authorize
+from shared.listeners import note_listeners
 from shared.ownership import is_owner
-from shared.progress import group_for, iso_z
+from shared.progress import group_for, iso_z, utc_now
 from shared.schemas import SessionId, WorkflowId
 from shared.settings import Settings, get_settings
 
@@ -61,7 +60,13 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
 
 def negotiate_response(session_id: str, owner_id: str, settings: Settings) -> dict[str, Any]:
-    """`{url, token, expires_at, hub, group}` for the browser of `owner_id`'s session."""
+    """`{url, token, expires_at, hub, group}` for the browser of `owner_id`'s session.
+
+    The Web PubSub SDK and PyJWT (~0.1 s with cryptography) load with the first negotiate,
+    not with the app."""
+    import jwt
+    from azure.messaging.webpubsubservice import WebPubSubServiceClient
+
     query = _validated(NegotiateQuery, {"session_id": session_id})
     group = group_for(query.session_id, owner_id=owner_id)
     try:
@@ -136,9 +141,11 @@ def events_response(
 @bp.route(route="orchestrator/negotiate", methods=["GET"])
 @http_endpoint
 def negotiate(req: func.HttpRequest) -> func.HttpResponse:
+    """The browser's stream URL; also tells the heartbeat timer someone is about to listen."""
     settings = get_settings()
     principal = authorize(req, PLANNER, settings)
     body = negotiate_response(req.params.get("session_id", ""), principal.user_id, settings)
+    note_listeners(settings, utc_now())
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 

@@ -28,7 +28,6 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input, season_workflow
-from shared.context import get_assembler
 from shared.db import get_engine
 from shared.errors import (
     DataNotFoundError,
@@ -38,6 +37,7 @@ from shared.errors import (
 )
 from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
 from shared.identity import PLANNER, authorize
+from shared.listeners import note_listeners
 from shared.ownership import (
     KeyedRun,
     find_keyed_run,
@@ -45,6 +45,7 @@ from shared.ownership import (
     record_workflow,
     request_fingerprint,
 )
+from shared.progress import utc_now
 from shared.schemas import RunWorkflowRequest
 from shared.settings import Settings, get_settings
 
@@ -60,7 +61,10 @@ bp = df.Blueprint()
 
 def check_category(category_id: str | None) -> str:
     """The category the workflow plans: `category_id` when it has sales history (404
-    DATA_NOT_FOUND naming the categories that exist otherwise), or the default category."""
+    DATA_NOT_FOUND naming the categories that exist otherwise), or the default category.
+    Imported here: the assembler is the data layer's pandas side, kept out of the app's import."""
+    from shared.context import get_assembler
+
     return get_assembler(_dependencies.settings().database_url).require_category(category_id)
 
 
@@ -217,6 +221,7 @@ async def run_workflow(
         raise DurableUnavailableError(
             "The workflow could not be started", suggestions=["Retry in a few seconds."]
         ) from exc
+    await asyncio.to_thread(note_listeners, _dependencies.settings(), utc_now())
     payload = {
         "status": "started",
         "workflow_id": workflow_id,

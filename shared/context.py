@@ -10,7 +10,8 @@ an import in this process also clears the cache directly. On a remote database s
 within that many seconds).
 
 The cached DataFrames are shared between calls: treat them as read-only. They never leave the
-activity process (contexts are not serialisable on purpose).
+activity process (contexts are not serialisable on purpose). This module is the data layer's
+pandas side: HTTP functions import it at the point of use (see function_app), never at import.
 
 Failures become the app's errors: no tables, no rows, an unknown category or too little history
 -> DataNotFoundError with what exists and how to load data; a corrupt, locked or unreachable
@@ -37,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from shared.db import get_engine
 from shared.errors import ContextAssemblyError, DataNotFoundError, InvalidParametersError
 from shared.results import DemandResult, InventoryResult
-from shared.schemas import DemandContext, InventoryContext, PricingContext, SeasonParameters
+from shared.schemas import SeasonParameters
 from shared.tables import Category, HistoricalSale, Store, read_data_version
 
 MIN_HISTORY_WEEKS = 52
@@ -73,6 +74,42 @@ class CategoryInfo(BaseModel):
     salvage_fraction: float
     price_elasticity: float
     currency: str = "USD"
+
+
+class _Context(BaseModel):
+    """Contexts carry DataFrames, so they live only inside the activity process."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    category_id: str
+    parameters: SeasonParameters
+
+
+class DemandContext(_Context):
+    """History for one category.
+
+    `sales`: one row per (week_start_date, store_id) with `units_sold`, weeks ascending,
+    `week_start_date` as datetime64. `stores`: the stores table.
+    """
+
+    sales: pd.DataFrame
+    stores: pd.DataFrame
+
+
+class InventoryContext(_Context):
+    """The stores to allocate to and the persisted demand forecast to allocate from."""
+
+    stores: pd.DataFrame
+    demand: DemandResult
+
+
+class PricingContext(_Context):
+    """Forecast and allocation for the season; `actual_sales` (week_start_date, units_sold) when
+    the season is already under way."""
+
+    demand: DemandResult
+    inventory: InventoryResult
+    actual_sales: pd.DataFrame | None = None
 
 
 @dataclass

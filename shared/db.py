@@ -64,14 +64,17 @@ def dispose_engine(url: str) -> None:
 def create_schema(engine: Engine) -> None:
     """Create every app table that is missing; safe to call on every start."""
     import shared.events  # noqa: F401 - registers the event-log tables on Base
+    import shared.listeners  # noqa: F401 - registers the heartbeat's listener window on Base
     import shared.tables  # noqa: F401 - registers the data and result tables on Base
 
-    Base.metadata.create_all(engine)
-    shared.tables.add_missing_columns(engine)
+    with _schema_lock:  # create_all checks then creates: two threads would both create
+        Base.metadata.create_all(engine)
+        shared.tables.add_missing_columns(engine)
     _schema_ready.add(str(engine.url))
 
 
 _schema_ready: set[str] = set()
+_schema_lock = threading.Lock()
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -19,9 +19,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from azure.messaging.webpubsubservice import WebPubSubServiceClient
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Engine
 
@@ -35,6 +34,9 @@ from shared.schemas import (
     WorkflowId,
 )
 from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from azure.messaging.webpubsubservice import WebPubSubServiceClient
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +130,10 @@ class Publisher:
     def service_client(self) -> WebPubSubServiceClient:
         with self._client_lock:
             if self._client is None:
+                # The SDK (with azure-core, PyJWT, cryptography: ~0.1 s) loads with the first
+                # delivery, not with the app: a fresh instance answers its first calls sooner.
+                from azure.messaging.webpubsubservice import WebPubSubServiceClient
+
                 self._client = WebPubSubServiceClient.from_connection_string(
                     self._settings.webpubsub_connection(),
                     hub=self._settings.webpubsub_hub,

@@ -4,7 +4,7 @@ that are all the orchestrator ever carries."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,6 +55,10 @@ class DemandResult(_Result):
     service_level: float = Field(0.95, gt=0, lt=1)
     cover_weeks: int = Field(1, ge=1)
     warnings: list[str] = Field(default_factory=list)
+    total_lower_80: float | None = Field(None, ge=0, description="season total, 80 % interval")
+    total_upper_80: float | None = Field(None, ge=0)
+    total_lower_95: float | None = Field(None, ge=0)
+    total_upper_95: float | None = Field(None, ge=0)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -86,6 +90,32 @@ class ReplenishmentShipment(_Result):
     units: int = Field(ge=0)
 
 
+MAX_SUMMARY_WARNINGS = 3
+MAX_WARNING_CHARS = 240
+
+
+def compact_warnings(warnings: list[str]) -> list[str]:
+    """The first few warnings, each cut to a sentence a console can show, and a count of the
+    rest: the orchestrator limits a summary's size, the full list stays in the stored result."""
+    shown = [w if len(w) <= MAX_WARNING_CHARS else w[: MAX_WARNING_CHARS - 1] + "…"
+             for w in warnings[:MAX_SUMMARY_WARNINGS]]
+    rest = len(warnings) - len(shown)
+    if rest:
+        shown.append(f"{rest} more warning{'s' if rest > 1 else ''} in the full result.")
+    return shown
+
+
+class TargetCheck(_Result):
+    """The planner's unit target against the season's forecast demand and its 80 % interval."""
+
+    verdict: Literal["below_80", "within_80", "above_80", "no_target"]
+    target_units: int | None = Field(None, ge=0)
+    forecast_units: int = Field(ge=0)
+    lower_80: int = Field(ge=0)
+    upper_80: int = Field(ge=0)
+    message: str
+
+
 class InventoryResult(_Result):
     manufacturing_qty: int = Field(ge=0)
     initial_allocation_total: int = Field(ge=0)
@@ -95,6 +125,7 @@ class InventoryResult(_Result):
     silhouette_score: float | None = None
     warnings: list[str] = Field(default_factory=list)
     explanation: str
+    target_check: TargetCheck | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -104,7 +135,8 @@ class InventoryResult(_Result):
             "clusters": len(self.clusters),
             "stores": sum(len(c.stores) for c in self.clusters),
             "replenishment_shipments": len(self.replenishment_schedule),
-            "warnings": len(self.warnings),
+            "warnings": compact_warnings(self.warnings),
+            "target_check": None if self.target_check is None else self.target_check.model_dump(),
         }
 
 

@@ -1,7 +1,8 @@
-"""Request, response, message and context models: the one source of truth for every contract.
+"""Request, response and message models: the one source of truth for every contract.
 
 The HTTP functions, the orchestrator, the local runtime and the tests all import these, so a
-contract changes in exactly one place.
+contract changes in exactly one place. Nothing here imports pandas: the HTTP functions load
+this module on a cold start (the DataFrame-carrying agent contexts live in shared.context).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import re
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Union
 
-import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -22,7 +22,6 @@ from pydantic import (
     model_validator,
 )
 
-from shared.results import DemandResult, InventoryResult
 
 AGENT_NAMES = ("Demand Agent", "Inventory Agent", "Pricing Agent")
 AgentName = Literal["Demand Agent", "Inventory Agent", "Pricing Agent"]
@@ -194,39 +193,3 @@ WebSocketMessage = Annotated[
     Field(discriminator="type"),
 ]
 WEBSOCKET_MESSAGE = TypeAdapter(WebSocketMessage)
-
-
-class _Context(BaseModel):
-    """Contexts carry DataFrames, so they live only inside the activity process."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
-
-    category_id: str
-    parameters: SeasonParameters
-
-
-class DemandContext(_Context):
-    """History for one category.
-
-    `sales`: one row per (week_start_date, store_id) with `units_sold`, weeks ascending,
-    `week_start_date` as datetime64. `stores`: the stores table.
-    """
-
-    sales: pd.DataFrame
-    stores: pd.DataFrame
-
-
-class InventoryContext(_Context):
-    """The stores to allocate to and the persisted demand forecast to allocate from."""
-
-    stores: pd.DataFrame
-    demand: DemandResult
-
-
-class PricingContext(_Context):
-    """Forecast and allocation for the season; `actual_sales` (week_start_date, units_sold) when
-    the season is already under way."""
-
-    demand: DemandResult
-    inventory: InventoryResult
-    actual_sales: pd.DataFrame | None = None

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     negotiate_token_minutes: int = Field(
         60, ge=1, le=1440, validation_alias=_env("NEGOTIATE_TOKEN_MINUTES")
     )
+    heartbeat_window_minutes: int = Field(
+        60, ge=1, le=1440, validation_alias=_env("HEARTBEAT_WINDOW_MINUTES")
+    )
 
     demand_agent_timeout_seconds: float = Field(
         30.0, gt=0, validation_alias=_env("DEMAND_AGENT_TIMEOUT_SECONDS")

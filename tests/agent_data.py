@@ -15,7 +15,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from shared.schemas import DemandContext, SeasonParameters
+from shared.context import DemandContext
+from shared.schemas import SeasonParameters
 
 REGIONS = ("North", "South", "East", "West")
 TIERS = ("A", "B", "C")

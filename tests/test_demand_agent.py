@@ -130,7 +130,40 @@ def test_short_history_degrades_to_a_simpler_model_with_lower_confidence(chain, 
     assert result.history_weeks == 80 and result.backtest.tier == "short"
     assert result.model_used in {"SeasonalNaive", "SeasonalNaiveDrift", "RobustSeasonal", "Ensemble"}
     assert result.confidence < weekly[0].confidence
-    assert result.warnings
+    assert any("Only 80 weeks of history" in w for w in result.warnings)
+    assert "Only 80 weeks of history" in result.explanation
+
+
+def test_short_history_gets_a_wider_interval_and_more_safety_stock(chain, weekly):
+    sales = chain.sales[chain.sales["category_id"] == "outerwear"]
+    recent = sales[sales["week_start_date"] > sales["week_start_date"].max() - pd.Timedelta(weeks=60)]
+    short = run(chain, sales=recent[["week_start_date", "store_id", "units_sold"]])
+    full = weekly[0]
+
+    def relative_width(r):
+        return sum(w.upper - w.lower for w in r.forecast_by_week) / r.total_demand
+
+    assert any("widened" in w for w in short.warnings)
+    assert relative_width(short) > relative_width(full)
+    assert short.safety_stock_units / short.total_demand > full.safety_stock_units / full.total_demand
+
+
+def test_season_total_interval_is_narrower_than_the_summed_weekly_bounds(weekly):
+    result, _ = weekly
+    summed_lo = sum(w.lower for w in result.forecast_by_week)
+    summed_hi = sum(w.upper for w in result.forecast_by_week)
+    assert summed_lo - 1e-6 <= result.total_lower_80 < result.total_demand < result.total_upper_80 <= summed_hi + 1e-6
+    assert result.total_lower_95 <= result.total_lower_80 and result.total_upper_95 >= result.total_upper_80
+    assert f"{result.total_lower_80:,.0f}" in result.explanation
+
+
+def test_safety_stock_follows_the_calibrated_interval(weekly):
+    """z(95 %) * sigma * sqrt(cover) with sigma from the 80 % half-width (1-week cover)."""
+    result, _ = weekly
+    half = np.array([w.upper - w.units for w in result.forecast_by_week])
+    sigma = float(np.sqrt(np.mean((half / 1.2815516) ** 2)))
+    assert result.cover_weeks == 1
+    assert result.safety_stock_units == pytest.approx(1.6448536 * sigma, abs=1.5)
 
 
 def test_under_a_year_of_history_is_data_not_found(chain):

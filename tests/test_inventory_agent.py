@@ -1,6 +1,7 @@
 """Inventory agent: exact unit conservation (Hypothesis), clustering, edge chains."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -11,11 +12,12 @@ from activities.clustering import cluster_stores, feature_matrix
 from activities.demand import run_demand_agent
 from activities.inventory import (
     allocate_with_minimum,
+    check_target,
     largest_remainder,
     plan_units,
     run_inventory_agent,
 )
-from shared.schemas import InventoryContext
+from shared.context import InventoryContext
 from tests.agent_data import demand_context, make_chain, make_stores, next_season_start, params
 
 shares_st = st.lists(
@@ -125,8 +127,64 @@ def test_clusters_are_labelled_and_partition_the_stores(result, chain):
     assert sum(c.allocation_percentage for c in r.clusters) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_summary_is_tiny_whatever_the_store_count(result):
-    assert len(json.dumps(result[0].summary())) < 300
+def test_summary_is_compact_whatever_the_store_count_or_warnings(result):
+    r = result[0]
+    assert len(json.dumps(r.summary())) < 700
+    noisy = r.model_copy(update={"warnings": [f"warning {i} " + "x" * 500 for i in range(40)]})
+    summary = noisy.summary()
+    assert len(json.dumps(summary)) < 1500  # the orchestrator allows 4,096 bytes
+    assert len(summary["warnings"]) == 4 and summary["warnings"][-1].startswith("37 more warnings")
+
+
+def test_no_target_is_checked_against_forecast_demand_in_the_summary(result, demand):
+    _, d = demand
+    check = result[0].summary()["target_check"]
+    assert check["verdict"] == "no_target" and check["target_units"] is None
+    assert check["forecast_units"] == d.total_demand
+    assert check["lower_80"] == int(d.total_lower_80) and check["upper_80"] == math.ceil(d.total_upper_80)
+    assert result[0].summary()["warnings"] == []
+
+
+def test_target_below_the_80_lower_bound_warns_of_stock_outs_with_the_figures(chain, demand):
+    _, d = demand
+    target = int(d.total_lower_80 * 0.8)
+    p = params(next_season_start(chain), 12, "weekly", 0.25, unit_target=target)
+    r = inventory(chain, d, p)
+    check = r.target_check
+    assert check.verdict == "below_80" and check.target_units == target
+    assert f"{d.total_demand - target:,} units" in check.message and "stock-outs" in check.message
+    assert f"{check.lower_80:,}" in check.message
+    summary = r.summary()
+    assert summary["target_check"]["message"] == check.message
+    assert check.message in summary["warnings"] and check.message in r.explanation
+
+
+def test_target_above_the_80_upper_bound_warns_of_leftovers_and_markdowns(chain, demand):
+    _, d = demand
+    target = int(d.total_upper_80 * 1.3)
+    p = params(next_season_start(chain), 12, "weekly", 0.25, unit_target=target)
+    r = inventory(chain, d, p)
+    check = r.target_check
+    assert check.verdict == "above_80"
+    assert f"{target - d.total_demand:,} units left over" in check.message and "markdown" in check.message
+    assert f"{target - check.upper_80:,} even at the upper bound" in check.message
+    assert check.message in r.summary()["warnings"]
+
+
+def test_target_within_the_interval_does_not_warn(chain, demand):
+    _, d = demand
+    p = params(next_season_start(chain), 12, "weekly", 0.25, unit_target=d.total_demand)
+    r = inventory(chain, d, p)
+    assert r.target_check.verdict == "within_80"
+    assert not any("80 %" in w for w in r.warnings)
+
+
+def test_target_check_sums_weekly_bounds_when_the_demand_has_no_season_interval(demand):
+    _, d = demand
+    bare = d.model_copy(update={"total_lower_80": None, "total_upper_80": None})
+    check = check_target(None, bare, 12)
+    assert check.lower_80 == math.floor(sum(w.lower for w in d.forecast_by_week))
+    assert check.upper_80 == math.ceil(sum(w.upper for w in d.forecast_by_week))
 
 
 def test_categoricals_are_one_hot_not_ordinal():

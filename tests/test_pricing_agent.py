@@ -8,9 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activities.pricing import PricingInputs, demand_multiplier, price_at, run_pricing_agent
+from activities.pricing import (
+    PricingInputs,
+    demand_multiplier,
+    price_at,
+    remaining_interval,
+    run_pricing_agent,
+    scenario_multipliers,
+)
+from shared.context import PricingContext
 from shared.results import BacktestMetrics, DemandResult, InventoryResult, WeekForecast
-from shared.schemas import PricingContext
 from tests.agent_data import params
 
 START = date(2025, 1, 1)
@@ -104,3 +111,20 @@ def test_zero_inventory_and_zero_forecast_do_not_crash():
     assert r.expected_sell_through == 0 and r.expected_revenue == 0 and r.leftover_units == 0
     r = plan([0.0] * 8, 100)
     assert r.leftover_units == 100 and r.salvage_value == pytest.approx(600.0)
+
+
+def test_scenarios_before_the_season_use_the_calibrated_season_total_interval():
+    d = forecast([100.0] * 10).model_copy(update={"total_lower_80": 900.0, "total_upper_80": 1100.0})
+    assert remaining_interval(d, 0, 10) == (1000.0, 900.0, 1100.0)
+    spread = scenario_multipliers(*remaining_interval(d, 0, 10))
+    assert spread[0] == pytest.approx(0.9, rel=0.02) and spread[-1] == pytest.approx(1.1, rel=0.02)
+
+
+def test_scenarios_in_season_sum_the_remaining_weeks_bounds():
+    d = forecast([100.0] * 10).model_copy(update={"total_lower_80": 900.0, "total_upper_80": 1100.0})
+    total, lo, hi = remaining_interval(d, 4, 10)
+    assert total == 600.0 and lo == pytest.approx(510.0) and hi == pytest.approx(690.0)
+
+
+def test_a_demand_result_without_a_season_interval_falls_back_to_the_weekly_bounds():
+    assert remaining_interval(forecast([100.0] * 10), 0, 10) == pytest.approx((1000.0, 850.0, 1150.0))

@@ -3,6 +3,10 @@
 `settings.extractor` picks the reader: `rules` (deterministic), `llm` (a language model), or
 `auto` (the language model when one is configured, else rules). Behind a language model the
 rules extractor still reads the same text, as a cross-check that moves the confidence score.
+
+The language-model extractor (shared.extraction.llm) brings the openai SDK, about 0.4 s of
+imports, so it is imported where a request first needs it: the rules path, and the app's cold
+start, never load openai.
 """
 
 from __future__ import annotations
@@ -10,19 +14,22 @@ from __future__ import annotations
 import hashlib
 import threading
 from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING
 
-import httpx2
-import openai
-
-from shared.extraction import llm, rules
+from shared.extraction import rules
 from shared.extraction.combine import Draft, FieldSource, field_sources, finalize
 from shared.schemas import SeasonParameters
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx2
+    import openai
 
 __all__ = [
     "extract_parameters",
     "extract_with_sources",
     "language_model_client",
+    "language_model_configured",
     "uses_language_model",
 ]
 
@@ -30,10 +37,16 @@ _clients: dict[tuple[object, ...], openai.OpenAI] = {}
 _clients_lock = threading.Lock()
 
 
+def language_model_configured(settings: Settings) -> bool:
+    """An LLM is configured: Azure OpenAI endpoint and key, or an OpenAI(-compatible) key."""
+    azure = bool(settings.azure_openai_endpoint and settings.azure_openai_api_key)
+    return azure or settings.openai_api_key is not None
+
+
 def uses_language_model(settings: Settings) -> bool:
     """Whether `extract_parameters` will ask a language model under these settings."""
     if settings.extractor == "auto":
-        return llm.is_configured(settings)
+        return language_model_configured(settings)
     return settings.extractor == "llm"
 
 
@@ -44,6 +57,8 @@ def language_model_client(
     (it owns the connection pool). Keyed by the settings it was built from, so a changed
     configuration gets its own client; an injected `http_client` (tests) keys its own too, and
     the cached client keeps it alive, so its id cannot be reused."""
+    from shared.extraction import llm
+
     secret = settings.azure_openai_api_key or settings.openai_api_key
     key = (
         settings.azure_openai_endpoint,
@@ -92,7 +107,9 @@ def extract_with_sources(
     by_rules = rules.extract(text, today)
     if not uses_language_model(settings):
         return finalize(by_rules), field_sources(by_rules)
-    if not llm.is_configured(settings):
+    from shared.extraction import llm
+
+    if not language_model_configured(settings):
         raise llm.not_configured()
     client = language_model_client(settings, http_client)
     by_model: Draft = llm.extract(text, client, settings, today)

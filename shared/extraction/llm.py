@@ -123,12 +123,6 @@ FEW_SHOT: tuple[tuple[str, SeasonAnswer], ...] = (
 )
 
 
-def is_configured(settings: Settings) -> bool:
-    """An LLM is configured: Azure OpenAI endpoint and key, or an OpenAI(-compatible) key."""
-    azure = bool(settings.azure_openai_endpoint and settings.azure_openai_api_key)
-    return azure or settings.openai_api_key is not None
-
-
 def _uses_azure(settings: Settings) -> bool:
     return bool(settings.azure_openai_endpoint and settings.azure_openai_api_key)
 
