@@ -8,8 +8,8 @@ orchestration input (read from settings by the HTTP starter, never here), and ev
 Per agent the planner's browser receives, in order: agent_status running, the activity's own
 progress messages, then complete + agent_status completed, or error + agent_status failed.
 
-Timeout and retry: each agent gets ONE deadline timer covering all its attempts and the pauses
-between them. Retries are an explicit loop of `call_activity` + a back-off timer rather than
+Timeout and retry: each agent gets ONE deadline (an absolute moment) covering all its attempts
+and the pauses between them; each attempt races its own timer for that moment. Retries are an explicit loop of `call_activity` + a back-off timer rather than
 `call_activity_with_retry`, because only the loop lets the orchestrator (a) count attempts
 exactly, for the execution log, and (b) stop retrying the moment the deadline passes. The policy
 itself is still a `df.RetryOptions` (first interval, max attempts).
@@ -38,7 +38,10 @@ from shared.settings import Settings
 ORCHESTRATOR_NAME = "season_workflow"
 PUBLISH_ACTIVITY = "publish_message"
 PUBLISH_TIMEOUT_SECONDS = 15.0
-MAX_SUMMARY_BYTES = 4096
+# The custom status carries every finished agent's summary, the execution log and the error, and
+# the extension refuses a custom status over 16 KB of UTF-16 (about 8,700 ASCII characters):
+# three summaries of this size plus the rest stay well under it (tests prove the worst case).
+MAX_SUMMARY_BYTES = 2048
 MAX_ERROR_CHARS = 300
 
 
@@ -170,24 +173,28 @@ def _publish(
 def _run_agent(
     context: df.DurableOrchestrationContext, policy: AgentPolicy, agent_input: dict[str, Any]
 ) -> Generator[Any, Any, _Outcome]:
-    """Attempt the agent until it succeeds, runs out of attempts, or its deadline passes."""
+    """Attempt the agent until it succeeds, runs out of attempts, or its deadline passes.
+
+    The deadline is one absolute moment, but every attempt races its OWN timer for it: the SDK
+    leaves an already-scheduled task out of a new `task_any`, and the extension awaits each
+    yielded action in order, so a timer shared between attempts would not stop a later attempt
+    that hangs. The losing timer is cancelled (an open timer keeps the instance from finishing),
+    and the pause between attempts is a single timer that never ends after the deadline."""
     retry = policy.retry_options
-    deadline = context.create_timer(
-        context.current_utc_datetime + timedelta(seconds=policy.timeout_seconds)
-    )
+    deadline = context.current_utc_datetime + timedelta(seconds=policy.timeout_seconds)
     attempts = 0
     while True:
         attempts += 1
         call = context.call_activity(policy.activity, agent_input)
-        winner = yield context.task_any([call, deadline])
-        if winner is deadline:
+        timer = context.create_timer(deadline)
+        winner = yield context.task_any([call, timer])
+        if winner is timer:
             return _Outcome(attempts, error=_timeout(policy, attempts))
+        timer.cancel()
         if not _failed(call):
-            deadline.cancel()
             return _check_summary(policy, attempts, call.result)
         reason = _failure_reason(call.result)
         if attempts >= retry.max_number_of_attempts:
-            deadline.cancel()
             return _Outcome(
                 attempts,
                 error=AgentExecutionError(
@@ -195,13 +202,9 @@ def _run_agent(
                     details={"agent_name": policy.agent_name, "attempts": attempts},
                 ),
             )
-        pause = context.create_timer(
-            context.current_utc_datetime
-            + timedelta(milliseconds=retry.first_retry_interval_in_milliseconds)
-        )
-        winner = yield context.task_any([pause, deadline])
-        if winner is deadline:
-            pause.cancel()
+        pause = timedelta(milliseconds=retry.first_retry_interval_in_milliseconds)
+        yield context.create_timer(min(context.current_utc_datetime + pause, deadline))
+        if context.current_utc_datetime >= deadline:
             return _Outcome(attempts, error=_timeout(policy, attempts))
 
 

@@ -132,6 +132,14 @@ def retry_probe(context: df.DurableOrchestrationContext):
     return {"first": first, "both": both}
 
 
+@app.orchestration_trigger(context_name="context", orchestration="status_probe")
+def status_probe(context: df.DurableOrchestrationContext):
+    """Sets a custom status of the requested number of characters, then runs one activity."""
+    context.set_custom_status({"text": "x" * context.get_input()})
+    value = yield context.call_activity("echo_probe", 1)
+    return value
+
+
 PARAMETERS = {
     "forecast_horizon_weeks": 12,
     "season_start_date": "2025-01-01",

@@ -4,29 +4,39 @@ It does what the Durable extension does for an out-of-process (Python) worker:
 - builds the orchestration history and hands the registered orchestrator function the same
   JSON context the host sends, reads back `isDone`, `actions`, `output`, `customStatus` (or the
   failure the SDK raises with its `$OutOfProcData$` state),
-- turns new actions into TaskScheduled / TimerCreated events and work: activities run in a
-  thread pool (a hung activity occupies one thread, nothing else; its late result is appended
-  to the history only while the instance still runs, as in Azure), timers fire from the clock,
-- appends each completion in a new episode (one completion per episode, which keeps the task
-  ids of `CallActivityWithRetry` bookkeeping identical to the SDK's) and replays until done,
-- persists history and bookkeeping per episode, so a new runtime over the same database
-  resumes unfinished instances without repeating what already completed.
+- replays the returned actions the way the extension's out-of-process shim does (see
+  `localdev.durable.shim`: top-level actions awaited in order, compound actions over their
+  listed children, cancelled timers, retries, no completion while a task is open), rejects a
+  custom status over the extension's 16 KB limit, and turns newly issued tasks into
+  TaskScheduled / TimerCreated events and work: activities run in a thread pool (a hung
+  activity occupies one thread, nothing else; its late result is appended to the history only
+  while the instance still runs, as in Azure), timers fire from the clock (cancelled ones too,
+  as Azure's do; the replay then ignores them),
+- records an activity failure as the extension does: Reason "Activity function '<name>' failed:
+  <worker message>" and Details the serialized exception (message and Python stack trace),
+- appends each completion in a new episode and replays until done,
+- persists history per episode, so a new runtime over the same database resumes unfinished
+  instances without repeating what already completed; an episode that fails for an
+  infrastructure reason (a locked or unreachable database) is retried with back-off, so no
+  instance is left Running with nothing scheduled.
 
 Many instances run at once: each has an asyncio driver task; episodes run in a small thread
-pool (SQLite and the replay are blocking), activities in a larger one.
+pool (the database and the replay are blocking), activities in a larger one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import json
 import logging
 import time
+import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import azure.functions as func
@@ -41,14 +51,19 @@ from sqlalchemy import Engine
 from localdev.durable import history as h
 from localdev.durable.client_api import client_binding_json, create_api_app
 from localdev.durable.clock import Clock, SystemClock
+from localdev.durable.shim import ACTIVITY, ShimError, replay_actions
 from localdev.durable.store import DurableStore, Instance, UnknownOrchestratorError
 from localdev.functions import FunctionEntry, functions_of_type
 from shared.db import create_schema, get_engine
 
 logger = logging.getLogger(__name__)
 
-MAX_REASON_CHARS = 1000
 TERMINAL_STATES = ("Completed", "Failed", "Terminated", "Canceled")
+MAX_CUSTOM_STATUS_KB = 16
+EPISODE_RETRY_FIRST_SECONDS = 0.05
+EPISODE_RETRY_MAX_SECONDS = 5.0
+EXCEPTION_HRESULT = -2146233088
+RPC_EXCEPTION = "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException"
 
 
 @dataclass(frozen=True)
@@ -65,11 +80,6 @@ class _Timer:
 
 
 @dataclass(frozen=True)
-class _CancelTimer:
-    timer_id: int
-
-
-@dataclass(frozen=True)
 class _Start:
     """Inbox message: run the first episode (ExecutionStarted)."""
 
@@ -79,7 +89,7 @@ class _Terminate:
     reason: str
 
 
-Work = _Activity | _Timer | _CancelTimer
+Work = _Activity | _Timer
 
 
 @dataclass
@@ -120,8 +130,59 @@ def invoke_activity(
         encoded = ActivityTriggerConverter.encode(result, expected_type=None)
         return True, encoded.value, "", ""
     except Exception as exc:  # noqa: BLE001 - an activity failure becomes a TaskFailed event
-        reason = f"Activity function '{name}' failed: {exc}"[:MAX_REASON_CHARS]
-        return False, None, reason, type(exc).__name__
+        return False, None, *activity_failure(name, exc)
+
+
+def _serialized_exception(class_name: str, message: str, inner: dict[str, Any] | None) -> dict:
+    """A .NET exception as the extension's error converter writes it (Newtonsoft, type names)."""
+    return {
+        "$type": f"{class_name}, {class_name.rsplit('.', 1)[0]}",
+        "ClassName": class_name,
+        "Message": message,
+        "Data": None,
+        "InnerException": inner,
+        "HelpURL": None,
+        "StackTraceString": None,
+        "RemoteStackTraceString": None,
+        "RemoteStackIndex": 0,
+        "ExceptionMethod": None,
+        "HResult": EXCEPTION_HRESULT,
+        "Source": None,
+        "WatsonBuckets": None,
+    }
+
+
+def activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
+    """(Reason, Details) of the TaskFailed event the extension records for a Python activity.
+
+    The worker reports "<ExceptionType>: <message>" and the stack; the host wraps them in an
+    RpcException ("Result: Failure\nException: ...\nStack: ..."); the extension's friendly
+    message is the text between "\nException:" and "\nStack:" (with its leading space), the
+    Reason is "Activity function '<name>' failed: <friendly message>", and Details is the
+    serialized exception with the RpcException inside."""
+    worker_message = f"{type(exc).__name__}: {exc}"
+    stack = "".join(traceback.format_exception(exc))
+    friendly = f" {worker_message}"
+    rpc = _serialized_exception(
+        RPC_EXCEPTION, f"Result: Failure\nException: {worker_message}\nStack: {stack}", None
+    )
+    details = _serialized_exception("System.Exception", friendly, rpc)
+    return f"Activity function '{name}' failed: {friendly}", json.dumps(details, separators=(",", ":"))
+
+
+def custom_status_error(custom_status: Any) -> str | None:
+    """The extension's refusal of a custom status whose compact JSON exceeds 16 KB of UTF-16
+    (whole KB, rounded down), or None when it fits."""
+    if custom_status is None:
+        return None
+    text = json.dumps(custom_status, separators=(",", ":"), ensure_ascii=False)
+    size_kb = len(text.encode("utf-16-le")) // 1024
+    if size_kb <= MAX_CUSTOM_STATUS_KB:
+        return None
+    return (
+        "The UTF-16 size of the JSON-serialized payload must not exceed "
+        f"{MAX_CUSTOM_STATUS_KB:,} KB. The current payload size is {size_kb:,} KB."
+    )
 
 
 def invoke_orchestrator(
@@ -291,7 +352,7 @@ class DurableRuntime:
     # driving instances ---------------------------------------------------------------------
 
     async def _resume(self, instance_id: str) -> None:
-        instance = await asyncio.to_thread(self.store.load, instance_id, True)
+        instance = await self._retrying(self.store.load, instance_id, True)
         if instance is None or not instance.running:
             return
         live = _Live(instance)
@@ -302,28 +363,42 @@ class DurableRuntime:
             self._dispatch(live, _outstanding(instance))
         live.driver = asyncio.create_task(self._drive(live), name=f"durable-{instance_id}")
 
-    async def _drive(self, live: _Live) -> None:
+    async def _retrying(self, operation: Any, *args: Any) -> Any:
+        """Run a blocking store or episode operation in the episode pool until it succeeds,
+        with back-off: the history store being locked or unreachable is transient, and giving
+        up would leave the instance Running with nothing scheduled."""
         loop = asyncio.get_running_loop()
-        instance = live.instance
+        delay = EPISODE_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                return await loop.run_in_executor(self._episodes, operation, *args)
+            except Exception as exc:  # noqa: BLE001 - any failure here is retried, never fatal
+                logger.warning(
+                    "Durable runtime: %s failed (%s: %s); retrying in %.2f s",
+                    getattr(operation, "__name__", "operation"),
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, EPISODE_RETRY_MAX_SECONDS)
+
+    async def _drive(self, live: _Live) -> None:
         try:
-            while instance.running:
+            while live.instance.running:
                 message = await live.inbox.get()
                 if isinstance(message, _Terminate):
-                    await loop.run_in_executor(self._episodes, self._terminate, instance, message)
+                    live.instance = await self._retrying(self._terminate, live.instance, message)
                     break
-                work = await loop.run_in_executor(self._episodes, self._episode, instance, message)
+                live.instance, work = await self._retrying(self._episode, live.instance, message)
                 self._dispatch(live, work)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - keep the runtime alive; the instance resumes on restart
-            logger.exception("Durable episode failed for instance %s", instance.instance_id)
         finally:
             for task in live.timers.values():
                 task.cancel()
             live.timers.clear()
             live.finished.set()
-            if self._live.get(instance.instance_id) is live:
-                del self._live[instance.instance_id]
+            if self._live.get(live.instance.instance_id) is live:
+                del self._live[live.instance.instance_id]
 
     def _dispatch(self, live: _Live, work: list[Work]) -> None:
         for item in work:
@@ -331,12 +406,8 @@ class DurableRuntime:
                 task = asyncio.create_task(self._run_activity(live, item))
                 live.activities.add(task)
                 task.add_done_callback(live.activities.discard)
-            elif isinstance(item, _Timer):
-                live.timers[item.timer_id] = asyncio.create_task(self._fire(live, item))
             else:
-                timer = live.timers.pop(item.timer_id, None)
-                if timer is not None:
-                    timer.cancel()
+                live.timers[item.timer_id] = asyncio.create_task(self._fire(live, item))
 
     async def _run_activity(self, live: _Live, activity: _Activity) -> None:
         loop = asyncio.get_running_loop()
@@ -370,18 +441,18 @@ class DurableRuntime:
 
     # one episode (runs in the episode thread pool) -----------------------------------------
 
-    def _episode(self, instance: Instance, message: Any) -> list[Work]:
+    def _episode(self, instance: Instance, message: Any) -> tuple[Instance, list[Work]]:
+        """Replay the orchestrator with `message` appended, decide, and persist. Works on a
+        copy: the caller adopts the new state only once it is saved, so a failed save leaves
+        the instance exactly as it was for the retry."""
         now = self.clock.now()
-        book = _bookkeeping(instance)
         new_events = [h.orchestrator_started(now)]
-        decided: list[dict[str, Any]] = []
-        work: list[Work] = []
+        status = instance.runtime_status
         if isinstance(message, _Start):
             new_events.append(h.execution_started(now, instance.name, instance.input))
-            instance.runtime_status = "Running"
+            status = "Running"
         else:
             new_events.append(message)
-            work.extend(_retry_step(book, message, now, decided))
         replay = instance.history + new_events
         state, error = invoke_orchestrator(
             self._orchestrators[instance.name],
@@ -389,150 +460,81 @@ class DurableRuntime:
                 instance.instance_id, replay, len(instance.history), instance.input
             ),
         )
-        instance.custom_status = state.get("customStatus")
-        actions = h.flatten_actions(state.get("actions"))
-        unsupported = _schedule(book, actions, now, decided, work)
-        if unsupported is not None and error is None:
-            error = f"The local Durable runtime does not support action type {unsupported}"
-        if error is not None:
-            instance.runtime_status = "Failed"
-            instance.output = f"Orchestrator function '{instance.name}' failed: {error}"
-        elif state.get("isDone"):
-            instance.runtime_status = "Completed"
-            instance.output = state.get("output")
-        if not instance.running:
-            decided.append(
-                h.execution_completed(now, instance.runtime_status, json.dumps(instance.output))
-            )
+        custom_status = state.get("customStatus")
+        output = instance.output
+        decided: list[dict[str, Any]] = []
+        work: list[Work] = []
+        failure = custom_status_error(custom_status)
+        if failure is not None:
+            custom_status = None
+        else:
+            try:
+                outcome = replay_actions(state.get("actions"), replay)
+            except ShimError as exc:
+                failure = str(exc)
+            else:
+                for leaf in outcome.new_leaves:
+                    if leaf.kind == ACTIVITY:
+                        decided.append(h.task_scheduled(now, leaf.task_id, leaf.name, leaf.input))
+                        work.append(_Activity(leaf.task_id, leaf.name or "", leaf.input))
+                    else:
+                        decided.append(h.timer_created(now, leaf.task_id, leaf.fire_at or ""))
+                        work.append(_Timer(leaf.task_id, leaf.fire_at or ""))
+                if outcome.replayed_all and not outcome.open_leaves:
+                    if error is not None:
+                        failure = error
+                    elif state.get("isDone"):
+                        status, output = "Completed", state.get("output")
+        if failure is not None:
+            status = "Failed"
+            output = f"Orchestrator function '{instance.name}' failed: {failure}"
+        if status not in ("Pending", "Running"):
+            decided.append(h.execution_completed(now, status, json.dumps(output)))
             work = []
-            logger.info("Workflow %s %s in %.2f s (instance %s)", instance.name,
-                        instance.runtime_status.lower(),
+        updated = dataclasses.replace(
+            instance,
+            runtime_status=status,
+            output=output,
+            custom_status=custom_status,
+            history=replay + decided,
+            updated_at=now,
+        )
+        self.store.save(updated, new_events + decided)
+        if not updated.running:
+            logger.info("Workflow %s %s in %.2f s (instance %s)", instance.name, status.lower(),
                         (now - instance.created_at).total_seconds(), instance.instance_id)
-        instance.history = replay + decided
-        instance.updated_at = now
-        self.store.save(instance, new_events + decided)
-        return work
+        return updated, work
 
-    def _terminate(self, instance: Instance, message: _Terminate) -> None:
+    def _terminate(self, instance: Instance, message: _Terminate) -> Instance:
         now = self.clock.now()
         event = h.execution_terminated(now, message.reason)
-        instance.runtime_status = "Terminated"
-        instance.output = message.reason
+        updated = dataclasses.replace(
+            instance,
+            runtime_status="Terminated",
+            output=message.reason,
+            history=[*instance.history, event],
+            updated_at=now,
+        )
+        self.store.save(updated, [event])
         logger.info("Workflow %s terminated (instance %s): %s", instance.name,
                     instance.instance_id, message.reason)
-        instance.history = [*instance.history, event]
-        instance.updated_at = now
-        self.store.save(instance, [event])
-
-
-def _bookkeeping(instance: Instance) -> dict[str, Any]:
-    book = instance.bookkeeping
-    book.setdefault("next_id", 0)
-    book.setdefault("action_ids", [])
-    book.setdefault("retries", {})
-    book.setdefault("retry_timers", {})
-    book.setdefault("cancelled", [])
-    return book
-
-
-def _retry_step(
-    book: dict[str, Any], event: dict[str, Any], now: datetime, decided: list[dict[str, Any]]
-) -> list[Work]:
-    """The extension's side of CallActivityWithRetry, in the SDK's id order: a failed attempt
-    gets a retry timer (next id, taken before the orchestrator resumes); when that timer fires,
-    another attempt (next id) unless the attempts are used up."""
-    kind = event["EventType"]
-    if kind == h.EventType.TASK_COMPLETED:
-        book["retries"].pop(str(event["TaskScheduledId"]), None)
-    elif kind == h.EventType.TASK_FAILED:
-        retry = book["retries"].pop(str(event["TaskScheduledId"]), None)
-        if retry is not None:
-            timer_id = _next_id(book)
-            fire_at = h.iso(now + timedelta(milliseconds=retry["interval_ms"]))
-            book["retry_timers"][str(timer_id)] = retry
-            decided.append(h.timer_created(now, timer_id, fire_at))
-            return [_Timer(timer_id, fire_at)]
-    elif kind == h.EventType.TIMER_FIRED:
-        retry = book["retry_timers"].pop(str(event["TimerId"]), None)
-        if retry is not None and retry["attempts"] < retry["max_attempts"]:
-            task_id = _next_id(book)
-            retry["attempts"] += 1
-            book["retries"][str(task_id)] = retry
-            decided.append(h.task_scheduled(now, task_id, retry["name"], retry["input"]))
-            return [_Activity(task_id, retry["name"], retry["input"])]
-    return []
-
-
-def _next_id(book: dict[str, Any]) -> int:
-    task_id = book["next_id"]
-    book["next_id"] = task_id + 1
-    return task_id
-
-
-def _schedule(
-    book: dict[str, Any],
-    actions: list[dict[str, Any]],
-    now: datetime,
-    decided: list[dict[str, Any]],
-    work: list[Work],
-) -> int | None:
-    """Give each new action the next task id, record it, queue its work; honour timer
-    cancellations of earlier actions. Returns an unsupported action type, if any."""
-    known = len(book["action_ids"])
-    for index, action in enumerate(actions[:known]):
-        timer_id = book["action_ids"][index]
-        if (
-            action.get("actionType") == h.ActionType.CREATE_TIMER
-            and action.get("isCanceled")
-            and timer_id not in book["cancelled"]
-        ):
-            book["cancelled"].append(timer_id)
-            work.append(_CancelTimer(timer_id))
-    for action in actions[known:]:
-        kind = action.get("actionType")
-        task_id = _next_id(book)
-        book["action_ids"].append(task_id)
-        if kind in (h.ActionType.CALL_ACTIVITY, h.ActionType.CALL_ACTIVITY_WITH_RETRY):
-            name, input_json = action["functionName"], action.get("input")
-            decided.append(h.task_scheduled(now, task_id, name, input_json))
-            work.append(_Activity(task_id, name, input_json))
-            if kind == h.ActionType.CALL_ACTIVITY_WITH_RETRY:
-                options = action["retryOptions"]
-                book["retries"][str(task_id)] = {
-                    "name": name,
-                    "input": input_json,
-                    "interval_ms": options["firstRetryIntervalInMilliseconds"],
-                    "max_attempts": options["maxNumberOfAttempts"],
-                    "attempts": 1,
-                }
-        elif kind == h.ActionType.CREATE_TIMER:
-            decided.append(h.timer_created(now, task_id, action["fireAt"]))
-            if action.get("isCanceled"):
-                book["cancelled"].append(task_id)
-            else:
-                work.append(_Timer(task_id, action["fireAt"]))
-        else:
-            return int(kind) if kind is not None else -1
-    return None
+        return updated
 
 
 def _outstanding(instance: Instance) -> list[Work]:
-    """Work in flight when the runtime stopped, read back from the history."""
+    """Work in flight when the runtime stopped, read back from the history: every scheduled
+    task without a result runs again, every timer that has not fired is re-armed (cancelled
+    ones too: Azure's still fire)."""
     done = {
         e["TaskScheduledId"]
         for e in instance.history
         if e["EventType"] in (h.EventType.TASK_COMPLETED, h.EventType.TASK_FAILED)
     }
     fired = {e["TimerId"] for e in instance.history if e["EventType"] == h.EventType.TIMER_FIRED}
-    cancelled = set(instance.bookkeeping.get("cancelled", []))
     work: list[Work] = []
     for event in instance.history:
         if event["EventType"] == h.EventType.TASK_SCHEDULED and event["EventId"] not in done:
             work.append(_Activity(event["EventId"], event["Name"], event.get("Input")))
-        elif (
-            event["EventType"] == h.EventType.TIMER_CREATED
-            and event["EventId"] not in fired
-            and event["EventId"] not in cancelled
-        ):
+        elif event["EventType"] == h.EventType.TIMER_CREATED and event["EventId"] not in fired:
             work.append(_Timer(event["EventId"], event["FireAt"]))
     return work

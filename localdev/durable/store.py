@@ -1,10 +1,10 @@
 """The local task hub: orchestration instances and their history, in the app's database.
 
-Everything the runtime needs to resume after a restart is here: the history (what the
-orchestrator has seen), and the runtime's bookkeeping (next task id, which action got which id,
-retry state, cancelled timers). Work in flight (running activities, armed timers) is rebuilt
-from the history: a scheduled task without a result runs again, a created timer without a
-TimerFired is re-armed — the at-least-once contract Durable Functions gives activities.
+Everything the runtime needs to resume after a restart is the history: task ids and retry state
+are re-derived by replaying it every episode, as the extension does. Work in flight (running
+activities, armed timers) is rebuilt from the history too: a scheduled task without a result
+runs again, a created timer without a TimerFired is re-armed — the at-least-once contract
+Durable Functions gives activities.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class InstanceRow(Base):
     input: Mapped[str | None] = mapped_column(Text, nullable=True)
     output: Mapped[str | None] = mapped_column(Text, nullable=True)
     custom_status: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Written as "{}" and never read: databases created before the runtime re-derived its state
+    # from the history have this NOT NULL column.
     bookkeeping: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -60,7 +62,6 @@ class Instance:
     output: Any = None
     custom_status: Any = None
     history: list[dict[str, Any]] = field(default_factory=list)
-    bookkeeping: dict[str, Any] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
@@ -142,11 +143,10 @@ class DurableStore:
                 output=_loads(row.output),
                 custom_status=_loads(row.custom_status),
                 history=history,
-                bookkeeping=json.loads(row.bookkeeping or "{}"),
             )
 
     def save(self, instance: Instance, new_events: list[dict[str, Any]]) -> None:
-        """Append `new_events` and write the instance's status, output and bookkeeping."""
+        """Append `new_events` and write the instance's status, output and custom status."""
         with session_scope(self.engine) as session:
             row = session.get(InstanceRow, instance.instance_id)
             if row is None:
@@ -159,7 +159,6 @@ class DurableStore:
             row.runtime_status = instance.runtime_status
             row.output = _dumps(instance.output)
             row.custom_status = _dumps(instance.custom_status)
-            row.bookkeeping = json.dumps(instance.bookkeeping)
             row.updated_at = instance.updated_at
 
     def unfinished(self) -> list[str]:
