@@ -1,8 +1,15 @@
-"""The three agent activities: load context, run the pure agent, persist the full result, return
-a compact summary.
+"""The three agent activities: announce the agent, load context, run the pure agent (streaming
+its progress), persist the full result, return a compact summary.
 
 Everything bulky (history DataFrames, per-store allocations, forecasts by week) stays inside
 this process and the database; the orchestrator only ever sees ids and summaries.
+
+Each activity publishes its own `agent_status running` and progress messages (one queue round
+trip fewer per message on Azure than an orchestrator-side publish; shared/events.py drops the
+repeats of a retried or re-run attempt). It returns an AgentOutcome (shared/outcomes.py): the
+summary, or the failure it understood (missing data, invalid parameters: not retryable; a
+locked database: retryable), so the orchestrator gets the error type deterministically on every
+host. The persisted result is served only once the orchestrator has accepted it.
 
 This is the agents' implementation: importing it loads pandas, statsforecast (statsmodels,
 scipy) and scikit-learn, about 3 s. The functions the host registers live in
@@ -12,6 +19,7 @@ activities.agent_functions, which imports this module on the first agent call.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -22,10 +30,11 @@ from activities.pricing import PricingInputs, run_pricing_agent
 from shared.context import get_assembler
 from shared.db import get_engine
 from shared.errors import DataNotFoundError
-from shared.progress import get_publisher
+from shared.outcomes import run_agent_step
+from shared.progress import ProgressReporter, get_publisher
 from shared.results import DemandResult, InventoryResult
 from shared.results_store import load_result, save_result
-from shared.schemas import SeasonParameters
+from shared.schemas import AgentStatusMessage, SeasonParameters
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -55,10 +64,7 @@ def _earlier_result(settings: Settings, task: AgentTask, agent: str, model: type
     return result
 
 
-def run_demand(task: AgentTask, settings: Settings) -> dict[str, Any]:
-    progress = get_publisher().progress_reporter(
-        task.workflow_id, task.session_id, "Demand Agent", owner_id=task.owner_id
-    )
+def run_demand(task: AgentTask, settings: Settings, progress: ProgressReporter) -> dict[str, Any]:
     ctx = get_assembler(settings.database_url).assemble_demand_context(
         task.category_id, task.parameters
     )
@@ -67,10 +73,9 @@ def run_demand(task: AgentTask, settings: Settings) -> dict[str, Any]:
     return result.summary()
 
 
-def run_inventory(task: AgentTask, settings: Settings) -> dict[str, Any]:
-    progress = get_publisher().progress_reporter(
-        task.workflow_id, task.session_id, "Inventory Agent", owner_id=task.owner_id
-    )
+def run_inventory(
+    task: AgentTask, settings: Settings, progress: ProgressReporter
+) -> dict[str, Any]:
     demand = _earlier_result(settings, task, "demand", DemandResult)
     ctx = get_assembler(settings.database_url).assemble_inventory_context(
         task.category_id, task.parameters, demand
@@ -80,10 +85,7 @@ def run_inventory(task: AgentTask, settings: Settings) -> dict[str, Any]:
     return result.summary()
 
 
-def run_pricing(task: AgentTask, settings: Settings) -> dict[str, Any]:
-    progress = get_publisher().progress_reporter(
-        task.workflow_id, task.session_id, "Pricing Agent", owner_id=task.owner_id
-    )
+def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter) -> dict[str, Any]:
     demand = _earlier_result(settings, task, "demand", DemandResult)
     inventory = _earlier_result(settings, task, "inventory", InventoryResult)
     assembler = get_assembler(settings.database_url)
@@ -98,3 +100,24 @@ def run_pricing(task: AgentTask, settings: Settings) -> dict[str, Any]:
     result = run_pricing_agent(ctx, inputs, progress)
     save_result(get_engine(settings.database_url), task.workflow_id, "pricing", result)
     return result.summary()
+
+
+AgentRun = Callable[[AgentTask, Settings, ProgressReporter], dict[str, Any]]
+
+
+def run_agent_activity(
+    agent_name: str, run: AgentRun, payload: Any, settings: Settings
+) -> dict[str, Any]:
+    """Announce the agent, run it with a progress reporter, and return its AgentOutcome."""
+    task = AgentTask.model_validate(payload)
+    publisher = get_publisher()
+    publisher.publish_quietly(
+        AgentStatusMessage(agent_name=agent_name, status="running"),
+        session_id=task.session_id,
+        workflow_id=task.workflow_id,
+        owner_id=task.owner_id,
+    )
+    progress = publisher.progress_reporter(
+        task.workflow_id, task.session_id, agent_name, owner_id=task.owner_id
+    )
+    return run_agent_step(agent_name, lambda: run(task, settings, progress))

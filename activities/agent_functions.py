@@ -22,8 +22,8 @@ bp = df.Blueprint()
 def demand_agent(payload: dict) -> dict:
     from activities import agent_activities
 
-    return agent_activities.run_demand(
-        agent_activities.AgentTask.model_validate(payload), get_settings()
+    return agent_activities.run_agent_activity(
+        "Demand Agent", agent_activities.run_demand, payload, get_settings()
     )
 
 
@@ -31,8 +31,8 @@ def demand_agent(payload: dict) -> dict:
 def inventory_agent(payload: dict) -> dict:
     from activities import agent_activities
 
-    return agent_activities.run_inventory(
-        agent_activities.AgentTask.model_validate(payload), get_settings()
+    return agent_activities.run_agent_activity(
+        "Inventory Agent", agent_activities.run_inventory, payload, get_settings()
     )
 
 
@@ -40,6 +40,6 @@ def inventory_agent(payload: dict) -> dict:
 def pricing_agent(payload: dict) -> dict:
     from activities import agent_activities
 
-    return agent_activities.run_pricing(
-        agent_activities.AgentTask.model_validate(payload), get_settings()
+    return agent_activities.run_agent_activity(
+        "Pricing Agent", agent_activities.run_pricing, payload, get_settings()
     )

@@ -1,7 +1,10 @@
 """Publishing from the workflow: the `publish_message` activity and the `heartbeat` timer.
 
 The orchestrator cannot publish itself (it replays, so it would publish again on every replay);
-it calls this activity instead, which runs once per message.
+it calls this activity instead. The orchestrator only announces its own decisions — an agent's
+accepted result (`complete` + `agent_status completed`) or its failure (`error` + `agent_status
+failed`) — each as one batch, recorded in one transaction. Everything an agent reports while it
+runs, it publishes itself (activities/agent_activities.py).
 
 The timer fires every 30 s but sends only while someone may be listening (a browser negotiated
 or a workflow started within `HEARTBEAT_WINDOW_MINUTES`, see shared.listeners): an idle app reads
@@ -18,7 +21,7 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from shared.db import get_engine
@@ -35,31 +38,35 @@ bp = df.Blueprint()
 
 
 class PublishRequest(BaseModel):
-    """The activity input: one documented message (no envelope fields) and where it belongs."""
+    """The activity input: documented messages (no envelope fields), where they belong, and
+    whether they end the workflow's stream."""
 
     model_config = ConfigDict(extra="forbid")
 
     workflow_id: WorkflowId
     session_id: SessionId
     owner_id: str
-    message: dict[str, Any]
+    messages: list[dict[str, Any]] = Field(min_length=1, max_length=10)
+    close: bool = False
 
 
 def publish_payload(payload: Any, publisher: Publisher) -> dict[str, Any]:
-    """Validate the activity input and publish it: `{"sequence": n, "delivered": bool}`.
+    """Validate the activity input and publish it: `{"sequences": [recorded sequence numbers]}`.
 
     An invalid input raises (it is a bug in the caller, and the orchestrator should see it);
-    a delivery failure never does — it comes back as `delivered: false`.
+    delivery never does: it happens in the background, after the messages are recorded.
+    Messages the log already holds (a re-run of this activity) are not recorded again.
     """
     data = json.loads(payload) if isinstance(payload, (str, bytes)) else payload
     request = PublishRequest.model_validate(data)
-    event = publisher.publish(
-        request.message,
+    events = publisher.publish_all(
+        request.messages,
         session_id=request.session_id,
         workflow_id=request.workflow_id,
         owner_id=request.owner_id,
+        close=request.close,
     )
-    return {"sequence": event.sequence, "delivered": event.delivered}
+    return {"sequences": [event.sequence for event in events]}
 
 
 def send_heartbeat(

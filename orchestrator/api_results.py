@@ -1,9 +1,12 @@
 """Result endpoints: the full plans the agents persisted under each workflow id.
 
-They read the database only; nothing here touches the orchestration, so a result is available
-as soon as its agent finished, even while later agents still run. Every route needs the
-`planner` role and serves only the caller's own plans: another planner's workflow id gets the
-same 404 as an unknown one, and "the latest plan" is the caller's latest.
+They read the database only. Every route needs the `planner` role and serves only the caller's
+own plans: another planner's workflow id gets the same 404 as an unknown one, and "the latest
+plan" is the caller's latest. An agent's activity persists its result before the orchestrator
+has decided to accept it (its deadline may already have passed, or the workflow may have been
+terminated), so a result is served only once the orchestrator has published the agent's
+`complete` message: the event log is the record of what the orchestrator accepted. A result is
+available as soon as its agent was accepted, even while later agents still run.
 """
 
 from __future__ import annotations
@@ -19,12 +22,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shared.db import get_engine
 from shared.errors import ContextAssemblyError, DataNotFoundError
+from shared.events import complete_key, has_event
 from shared.http import http_endpoint, json_response, parse_workflow_id, route_workflow_id
 from shared.identity import PLANNER, authorize
 from shared.ownership import is_owner
 from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.results_store import latest_workflow_with, load_result
+from shared.schemas import AGENT_NAMES
 from shared.settings import get_settings
+from shared.tables import AGENTS
+
+AGENT_NAME_OF = dict(zip(AGENTS, AGENT_NAMES, strict=True))
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -43,10 +51,14 @@ def _reading_results() -> Iterator[None]:
         ) from None
 
 def _stored(workflow_id: str, owner_id: str, agent: str, model: type[ModelT]) -> ModelT:
+    """The caller's agent result, if the orchestrator accepted it (404 DATA_NOT_FOUND
+    otherwise, and for another planner's workflow)."""
+    engine = get_engine(get_settings().database_url)
     with _reading_results():
-        engine = get_engine(get_settings().database_url)
-        owned = is_owner(engine, workflow_id, owner_id)
-        result = load_result(engine, workflow_id, agent, model) if owned else None
+        accepted = is_owner(engine, workflow_id, owner_id) and has_event(
+            engine, workflow_id, complete_key(AGENT_NAME_OF[agent])
+        )
+        result = load_result(engine, workflow_id, agent, model) if accepted else None
     if result is None:
         raise DataNotFoundError(
             f"No {agent} result for workflow {workflow_id}",
@@ -95,7 +107,10 @@ def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
     if requested is None:
         with _reading_results():
             requested = latest_workflow_with(
-                get_engine(get_settings().database_url), "inventory", principal.user_id
+                get_engine(get_settings().database_url),
+                "inventory",
+                principal.user_id,
+                accepted_by=complete_key(AGENT_NAME_OF["inventory"]),
             )
         if requested is None:
             raise DataNotFoundError(

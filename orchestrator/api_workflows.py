@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,13 +28,14 @@ from urllib.parse import quote, urlsplit
 import azure.durable_functions as df
 import azure.functions as func
 
-from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input, season_workflow
+from orchestrator.workflow import CHAIN, ORCHESTRATOR_NAME, build_workflow_input, season_workflow
 from shared.db import get_engine
 from shared.errors import (
     DataNotFoundError,
     DurableUnavailableError,
     InvalidParametersError,
     WorkflowFinishedError,
+    WorkflowTerminatedError,
 )
 from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
 from shared.identity import PLANNER, authorize
@@ -45,9 +47,11 @@ from shared.ownership import (
     record_workflow,
     request_fingerprint,
 )
-from shared.progress import utc_now
-from shared.schemas import RunWorkflowRequest
+from shared.progress import Publisher, get_publisher, utc_now
+from shared.schemas import AgentStatusMessage, ErrorMessage, RunWorkflowRequest
 from shared.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 128
@@ -72,19 +76,25 @@ def check_category(category_id: str | None) -> str:
 class _Dependencies:
     settings: Callable[[], Settings] = get_settings
     check_category: CategoryCheck = check_category
+    publisher: Callable[[], Publisher] = get_publisher
 
 
 _dependencies = _Dependencies()
 
 
 def configure(
-    *, settings: Callable[[], Settings] | None = None, category_check: CategoryCheck | None = None
+    *,
+    settings: Callable[[], Settings] | None = None,
+    category_check: CategoryCheck | None = None,
+    publisher: Callable[[], Publisher] | None = None,
 ) -> None:
-    """Swap the settings source or the category lookup (tests, integration)."""
+    """Swap the settings source, the category lookup or the publisher (tests, integration)."""
     if settings is not None:
         _dependencies.settings = settings
     if category_check is not None:
         _dependencies.check_category = category_check
+    if publisher is not None:
+        _dependencies.publisher = publisher
 
 
 bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR_NAME)(season_workflow)
@@ -292,7 +302,7 @@ async def get_workflow(
         "category_id": started_input.get("category_id"),
         "runtime_status": runtime_status,
         "status": custom.get("status", runtime_status.lower()),
-        "current_agent": custom.get("current_agent"),
+        "current_agent": None if runtime_status in FINISHED_STATES else custom.get("current_agent"),
         "progress": custom.get("progress", 0),
         "completed_agents": custom.get("completed_agents", []),
         "execution_log": custom.get("execution_log", []),
@@ -309,19 +319,28 @@ async def get_workflow(
     return json_response(payload, 200)
 
 
+UNEXPECTED_WORKFLOW_FAILURE = "The workflow stopped with an unexpected error."
+
+
 def _final_output(runtime_status: str, output: Any, custom: dict[str, Any]) -> Any:
     """The orchestrator's output once finished. A failed or terminated run has only an error
-    string as Durable output, so the finished agents' results come from the custom status."""
+    string as Durable output, so the finished agents' results come from the custom status.
+    Durable's failure text carries host prefixes ("Orchestrator function ... failed: ..."), so a
+    failed run shows the orchestrator's own message for it (a terminated one, its reason)."""
     if runtime_status == "Completed":
         return output
     if runtime_status not in FINISHED_STATES:
         return None
+    error = custom.get("error")
+    failure = output
+    if runtime_status == "Failed":
+        failure = error.get("message") if isinstance(error, dict) else None
     return {
         "status": runtime_status.lower(),
         "results": custom.get("results", {}),
         "execution_log": custom.get("execution_log", []),
-        "error": custom.get("error"),
-        "failure": output,
+        "error": error,
+        "failure": failure or UNEXPECTED_WORKFLOW_FAILURE,
     }
 
 
@@ -331,12 +350,15 @@ def _final_output(runtime_status: str, output: Any, custom: dict[str, Any]) -> A
 async def terminate_workflow(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """Terminate a running workflow; 404 unknown or not the caller's, 409 already finished."""
+    """Terminate a running workflow and tell its browser (an `error` WORKFLOW_TERMINATED and
+    `agent_status failed` for the agent that was running, which close its event stream: nothing
+    the stopped agent still does is recorded or sent); 404 unknown or not the caller's, 409
+    already finished."""
     principal = authorize(req, PLANNER, _dependencies.settings())
     workflow_id = route_workflow_id(req)
     reason = _terminate_reason(req)
     await _owned(workflow_id, principal.user_id)
-    status = await _status_or_none(client, workflow_id)
+    status = await _status_or_none(client, workflow_id, show_input=True)
     if status is None:
         raise _not_found(workflow_id)
     runtime_status = _runtime_status(status)
@@ -352,9 +374,52 @@ async def terminate_workflow(
         raise DurableUnavailableError(
             "The workflow could not be terminated", suggestions=["Retry in a few seconds."]
         ) from exc
+    await asyncio.to_thread(_announce_termination, status, reason, principal.user_id)
     return json_response(
         {"status": "terminating", "workflow_id": workflow_id, "reason": reason}, 202
     )
+
+
+def _stopped_agent(custom: dict[str, Any]) -> str:
+    """The agent a termination stops: the current one unless it was already accepted, else the
+    first agent of the chain that has not completed (the last when all have)."""
+    completed = custom.get("completed_agents") or []
+    current = custom.get("current_agent")
+    if current and current not in completed:
+        return str(current)
+    waiting = [spec.agent_name for spec in CHAIN if spec.agent_name not in completed]
+    return waiting[0] if waiting else CHAIN[-1].agent_name
+
+
+def _announce_termination(
+    status: df.DurableOrchestrationStatus, reason: str, owner_id: str
+) -> None:
+    """Publish the terminal messages for the agent the termination stopped, to the owner's
+    group. A publishing failure is logged: the workflow is terminated either way."""
+    started_input = _loads_maybe(status.input_)
+    session_id = started_input.get("session_id") if isinstance(started_input, dict) else None
+    if not session_id:
+        logger.warning("workflow %s has no session id; termination not published", status.instance_id)
+        return
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    agent_name = _stopped_agent(custom)
+    error = WorkflowTerminatedError(f"The workflow was terminated: {reason}")
+    messages = [
+        ErrorMessage(agent_name=agent_name, error_message=error.message, error_type=error.error_type),
+        AgentStatusMessage(agent_name=agent_name, status="failed"),
+    ]
+    try:
+        _dependencies.publisher().publish_all(
+            messages,
+            session_id=session_id,
+            workflow_id=status.instance_id,
+            owner_id=owner_id,
+            close=True,
+        )
+    except Exception as exc:  # noqa: BLE001 - the termination itself has happened
+        logger.warning(
+            "termination of workflow %s not published: %s", status.instance_id, type(exc).__name__
+        )
 
 
 def _terminate_reason(req: func.HttpRequest) -> str:

@@ -5,19 +5,30 @@ deterministic: the only clock is `context.current_utc_datetime`, policies arrive
 orchestration input (read from settings by the HTTP starter, never here), and every side effect
 (running an agent, publishing progress) happens in an activity.
 
-Per agent the planner's browser receives, in order: agent_status running, the activity's own
-progress messages, then complete + agent_status completed, or error + agent_status failed.
+Per agent the planner's browser receives, in order: agent_status running and the agent's
+progress messages (published by the agent's own activity), then complete + agent_status
+completed, or error + agent_status failed (published by the orchestrator, as one batch, once it
+has decided). On Azure every activity call and timer is a storage-queue round trip, so a
+happy-path workflow schedules per agent only its activity, its deadline timer and that one
+publishing activity: 6 activities + 3 timers (it was 12 + 12 when the orchestrator published
+every status message itself, each raced against a timer).
 
 Timeout and retry: each agent gets ONE deadline (an absolute moment) covering all its attempts
-and the pauses between them; each attempt races its own timer for that moment. Retries are an explicit loop of `call_activity` + a back-off timer rather than
+and the pauses between them; each attempt races its own timer for that moment. Retries are an
+explicit loop of `call_activity` + a back-off timer rather than
 `call_activity_with_retry`, because only the loop lets the orchestrator (a) count attempts
-exactly, for the execution log, and (b) stop retrying the moment the deadline passes. The policy
-itself is still a `df.RetryOptions` (first interval, max attempts).
+exactly, for the execution log, (b) stop retrying the moment the deadline passes and (c) retry
+only what may succeed: an activity reports the errors it understands as a typed AgentOutcome
+failure (shared/outcomes.py); missing data or invalid parameters fail on the first attempt with
+their own error_type and message, a locked database or an unexpected exception is retried.
 
 How a failed run ends: the orchestrator records the failure in its custom status (status
-"failed", the error, the finished agents' results and the execution log) and then raises the
-AgentTimeoutError / AgentExecutionError. Durable marks the instance Failed and keeps the last
-custom status, so `GET /workflows/{id}` shows runtimeStatus Failed AND what did finish.
+"failed", the error, the finished agents' results and the execution log), publishes it, and
+then raises the error. Durable marks the instance Failed and keeps the last custom status, so
+`GET /workflows/{id}` shows runtimeStatus Failed AND what did finish. A late attempt (its
+deadline passed) can still finish in the background; nothing it does is visible: the event log
+is closed by the terminal `agent_status failed`, and result endpoints serve only results whose
+`complete` message the orchestrator published.
 """
 
 from __future__ import annotations
@@ -29,20 +40,25 @@ from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import AgentExecutionError, AgentTimeoutError, OrchestratorError
+from shared.outcomes import AgentOutcome
 from shared.schemas import AgentStatusMessage, CompleteMessage, ErrorMessage, SeasonParameters
 from shared.settings import Settings
 
 ORCHESTRATOR_NAME = "season_workflow"
 PUBLISH_ACTIVITY = "publish_message"
-PUBLISH_TIMEOUT_SECONDS = 15.0
+# Publishing is a database write (delivery happens in the background): retried, with the
+# agents' retry interval, over a database locked for tens of seconds; never raced against a timer.
+PUBLISH_ATTEMPTS = 5
 # The custom status carries every finished agent's summary, the execution log and the error, and
 # the extension refuses a custom status over 16 KB of UTF-16 (about 8,700 ASCII characters):
 # three summaries of this size plus the rest stay well under it (tests prove the worst case).
 MAX_SUMMARY_BYTES = 2048
+# Errors travel in the custom status too: an agent's message is cut to this length.
 MAX_ERROR_CHARS = 300
+UNEXPECTED_FAILURE = "it stopped with an unexpected error (the function log has the details)"
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,11 @@ class WorkflowInput(BaseModel):
     category_id: str
     parameters: dict[str, Any]
     chain: list[AgentPolicy] = Field(min_length=1)
-    publish_timeout_seconds: float = Field(PUBLISH_TIMEOUT_SECONDS, gt=0)
+    publish_retry_interval_ms: int = Field(ge=1)
+
+    @property
+    def publish_retry(self) -> df.RetryOptions:
+        return df.RetryOptions(self.publish_retry_interval_ms, PUBLISH_ATTEMPTS)
 
 
 def chain_policies(settings: Settings) -> list[AgentPolicy]:
@@ -124,16 +144,19 @@ def build_workflow_input(
         category_id=category_id,
         parameters=parameters.model_dump(mode="json", exclude_none=True),
         chain=chain_policies(settings),
+        publish_retry_interval_ms=settings.agent_retry_interval_ms,
     ).model_dump(mode="json")
 
 
 @dataclass
 class _Outcome:
-    """What one agent's run came to: its summary, or the error that stopped the chain."""
+    """What one attempt or one agent's run came to: its summary, or the error that stopped it
+    (and whether another attempt could help)."""
 
     attempts: int
     result: Any = None
     error: OrchestratorError | None = None
+    retryable: bool = False
 
 
 def _short(text: str) -> str:
@@ -141,39 +164,37 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
 
 
-def _failure_reason(task_result: Any) -> str:
-    """The activity's failure text; the SDK turns a TaskFailed event into Exception(reason)."""
-    return _short(str(task_result)) or "activity failed"
-
-
 def _failed(task: Any) -> bool:
     """`task_any` hands back the winner even when it failed; its result is then the exception."""
     return isinstance(task.result, Exception)
 
 
-def _publish(
-    context: df.DurableOrchestrationContext, run: WorkflowInput, message: BaseModel
+def _announce(
+    context: df.DurableOrchestrationContext,
+    run: WorkflowInput,
+    messages: list[BaseModel],
+    close: bool = False,
 ) -> Generator[Any, Any, None]:
-    """Publish one WebSocket message through the activity; never fails or stalls the workflow."""
+    """Publish the orchestrator's decision as one batch through the activity. The decision is
+    in the custom status either way, so a publishing failure never fails the workflow."""
     payload = {
         "workflow_id": run.workflow_id,
         "session_id": run.session_id,
         "owner_id": run.owner_id,
-        "message": message.model_dump(mode="json", exclude_none=True),
+        "messages": [m.model_dump(mode="json", exclude_none=True) for m in messages],
+        "close": close,
     }
-    call = context.call_activity(PUBLISH_ACTIVITY, payload)
-    deadline = context.create_timer(
-        context.current_utc_datetime + timedelta(seconds=run.publish_timeout_seconds)
-    )
-    winner = yield context.task_any([call, deadline])
-    if winner is call and not deadline.is_completed:
-        deadline.cancel()
+    try:
+        yield context.call_activity_with_retry(PUBLISH_ACTIVITY, run.publish_retry, payload)
+    except Exception:  # noqa: BLE001 - the SDK throws the failed task into the generator
+        return
 
 
 def _run_agent(
     context: df.DurableOrchestrationContext, policy: AgentPolicy, agent_input: dict[str, Any]
 ) -> Generator[Any, Any, _Outcome]:
-    """Attempt the agent until it succeeds, runs out of attempts, or its deadline passes.
+    """Attempt the agent until it succeeds, fails for good, runs out of attempts, or its
+    deadline passes.
 
     The deadline is one absolute moment, but every attempt races its OWN timer for it: the SDK
     leaves an already-scheduled task out of a new `task_any`, and the extension awaits each
@@ -191,21 +212,46 @@ def _run_agent(
         if winner is timer:
             return _Outcome(attempts, error=_timeout(policy, attempts))
         timer.cancel()
-        if not _failed(call):
-            return _check_summary(policy, attempts, call.result)
-        reason = _failure_reason(call.result)
+        outcome = _attempt_outcome(policy, attempts, call)
+        if outcome.error is None or not outcome.retryable:
+            return outcome
         if attempts >= retry.max_number_of_attempts:
-            return _Outcome(
-                attempts,
-                error=AgentExecutionError(
-                    f"{policy.agent_name} failed after {attempts} attempt(s): {reason}",
-                    details={"agent_name": policy.agent_name, "attempts": attempts},
-                ),
-            )
+            return _exhausted(policy, attempts, outcome.error)
         pause = timedelta(milliseconds=retry.first_retry_interval_in_milliseconds)
         yield context.create_timer(min(context.current_utc_datetime + pause, deadline))
         if context.current_utc_datetime >= deadline:
             return _Outcome(attempts, error=_timeout(policy, attempts))
+
+
+def _attempt_outcome(policy: AgentPolicy, attempts: int, call: Any) -> _Outcome:
+    """Read one finished attempt: the summary, the typed failure the activity reported, or an
+    unexpected failure (a failed task: retryable, and its text never reaches a client)."""
+    details = {"agent_name": policy.agent_name, "attempts": attempts}
+    if _failed(call):
+        error = AgentExecutionError(UNEXPECTED_FAILURE, details=details)
+        return _Outcome(attempts, error=error, retryable=True)
+    try:
+        outcome = AgentOutcome.model_validate(call.result)
+    except ValidationError:
+        error = AgentExecutionError(
+            f"{policy.agent_name} returned an invalid outcome", details=details
+        )
+        return _Outcome(attempts, error=error)
+    if outcome.failure is not None:
+        error = outcome.failure.to_error()
+        error.message = _short(error.message)
+        error.details = {**error.details, **details}
+        return _Outcome(attempts, error=error, retryable=outcome.failure.retryable)
+    return _check_summary(policy, attempts, outcome.summary)
+
+
+def _exhausted(policy: AgentPolicy, attempts: int, error: OrchestratorError) -> _Outcome:
+    """The last attempt's error, its message saying that every attempt failed."""
+    error.message = _short(
+        f"{policy.agent_name} failed after {attempts} attempt(s): {error.message}"
+    )
+    error.args = (error.message,)
+    return _Outcome(attempts, error=error)
 
 
 def _timeout(policy: AgentPolicy, attempts: int) -> AgentTimeoutError:
@@ -222,12 +268,12 @@ def _timeout(policy: AgentPolicy, attempts: int) -> AgentTimeoutError:
 def _check_summary(policy: AgentPolicy, attempts: int, result: Any) -> _Outcome:
     """Only compact summaries may flow through the orchestrator (every replay re-reads them)."""
     size = len(json.dumps(result, default=str))
-    if not isinstance(result, dict) or size > MAX_SUMMARY_BYTES:
+    if size > MAX_SUMMARY_BYTES:
         return _Outcome(
             attempts,
             error=AgentExecutionError(
-                f"{policy.agent_name} returned an invalid summary "
-                f"(a JSON object of at most {MAX_SUMMARY_BYTES} bytes is required)",
+                f"{policy.agent_name} returned a summary of {size} bytes "
+                f"(at most {MAX_SUMMARY_BYTES} are allowed)",
                 details={"agent_name": policy.agent_name, "summary_bytes": size},
             ),
         )
@@ -258,14 +304,14 @@ def _status(
 
 def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Run Demand -> Inventory -> Pricing, each fed the previous summaries; stop at the first
-    failure (see the module docstring for how failure is reported)."""
+    failure (see the module docstring for how failure is reported). The custom status always
+    lists an agent among `completed_agents` before its `complete` message goes out."""
     run = WorkflowInput.model_validate(context.get_input())
     results: dict[str, Any] = {}
     log: list[dict[str, Any]] = []
-    for policy in run.chain:
+    for index, policy in enumerate(run.chain):
         name = policy.agent_name
         context.set_custom_status(_status(run, "running", name, results, log))
-        yield from _publish(context, run, AgentStatusMessage(agent_name=name, status="running"))
         started = context.current_utc_datetime
         agent_input = {
             "workflow_id": run.workflow_id,
@@ -285,26 +331,34 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
             "status": "completed" if outcome.error is None else "failed",
             "attempts": outcome.attempts,
         }
+        # `running` first in each batch: already recorded by the agent's activity in the normal
+        # case (the event log skips it), it keeps the documented order when the deadline passed
+        # before the activity even started.
+        running = AgentStatusMessage(agent_name=name, status="running")
         error = outcome.error
         if error is None:
             log.append(entry)
             results[name] = outcome.result
-            complete = CompleteMessage(agent_name=name, result=outcome.result)
-            yield from _publish(context, run, complete)
-            done = AgentStatusMessage(agent_name=name, status="completed")
-            yield from _publish(context, run, done)
+            last = index == len(run.chain) - 1
+            state, current = ("completed", None) if last else ("running", name)
+            context.set_custom_status(_status(run, state, current, results, log))
+            accepted = [
+                running,
+                CompleteMessage(agent_name=name, result=outcome.result),
+                AgentStatusMessage(agent_name=name, status="completed"),
+            ]
+            yield from _announce(context, run, accepted, close=last)
             continue
         log.append({**entry, "error_type": error.error_type})
         failure = {"error_type": error.error_type, "message": error.message, "agent_name": name}
-        context.set_custom_status(_status(run, "failed", name, results, log, failure))
-        yield from _publish(
-            context,
-            run,
+        context.set_custom_status(_status(run, "failed", None, results, log, failure))
+        failed = [
+            running,
             ErrorMessage(agent_name=name, error_message=error.message, error_type=error.error_type),
-        )
-        yield from _publish(context, run, AgentStatusMessage(agent_name=name, status="failed"))
+            AgentStatusMessage(agent_name=name, status="failed"),
+        ]
+        yield from _announce(context, run, failed)
         raise error
-    context.set_custom_status(_status(run, "completed", None, results, log))
     return {
         "status": "completed",
         "workflow_id": run.workflow_id,

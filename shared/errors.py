@@ -18,6 +18,9 @@ class OrchestratorError(Exception):
 
     error_type: ClassVar[str] = "ORCHESTRATOR_ERROR"
     status_code: ClassVar[int] = 500
+    # Whether running the same step again may succeed: a locked or unreachable database may
+    # recover, missing data or invalid parameters will not (an agent fails on its first try).
+    retryable: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -56,6 +59,7 @@ class ParameterExtractionError(OrchestratorError):
 class DataNotFoundError(OrchestratorError):
     error_type = "DATA_NOT_FOUND"
     status_code = 404
+    retryable = False
 
 
 class AgentTimeoutError(OrchestratorError):
@@ -81,6 +85,7 @@ class WebSocketConnectionError(OrchestratorError):
 class InvalidParametersError(OrchestratorError):
     error_type = "INVALID_PARAMETERS"
     status_code = 422
+    retryable = False
 
 
 class UnauthenticatedError(OrchestratorError):
@@ -116,6 +121,14 @@ class WorkflowFinishedError(OrchestratorError):
 
     error_type = "WORKFLOW_ALREADY_FINISHED"
     status_code = 409
+
+
+class WorkflowTerminatedError(OrchestratorError):
+    """The workflow was stopped on request; its running agent's work is discarded."""
+
+    error_type = "WORKFLOW_TERMINATED"
+    status_code = 409
+    retryable = False
 
 
 class LanguageModelUnavailableError(ParameterExtractionError):

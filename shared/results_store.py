@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.errors import InvalidParametersError
+from shared.events import WorkflowEvent
 from shared.tables import AGENTS, AgentResultRow, WorkflowOwnerRow
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -81,14 +82,26 @@ def list_results(engine: Engine, workflow_id: str) -> dict[str, str]:
     return {agent: rows[agent] for agent in AGENTS if agent in rows}
 
 
-def latest_workflow_with(engine: Engine, agent: str, owner_id: str) -> str | None:
-    """The owner's workflow whose `agent` result was stored most recently, or None."""
+def latest_workflow_with(
+    engine: Engine, agent: str, owner_id: str, *, accepted_by: str | None = None
+) -> str | None:
+    """The owner's workflow whose `agent` result was stored most recently, or None; with
+    `accepted_by` (an event-log message key) only among workflows whose log holds that
+    message."""
     _check_agent(agent)
+    query = (
+        select(AgentResultRow.workflow_id)
+        .join(WorkflowOwnerRow, WorkflowOwnerRow.workflow_id == AgentResultRow.workflow_id)
+        .where((AgentResultRow.agent == agent) & (WorkflowOwnerRow.owner_id == owner_id))
+    )
+    if accepted_by is not None:
+        query = query.where(
+            exists().where(
+                WorkflowEvent.workflow_id == AgentResultRow.workflow_id,
+                WorkflowEvent.message_key == accepted_by,
+            )
+        )
     with engine.connect() as conn:
         return conn.execute(
-            select(AgentResultRow.workflow_id)
-            .join(WorkflowOwnerRow, WorkflowOwnerRow.workflow_id == AgentResultRow.workflow_id)
-            .where((AgentResultRow.agent == agent) & (WorkflowOwnerRow.owner_id == owner_id))
-            .order_by(AgentResultRow.created_at.desc())
-            .limit(1)
+            query.order_by(AgentResultRow.created_at.desc()).limit(1)
         ).scalar_one_or_none()

@@ -1,6 +1,8 @@
 """A test function app: the REAL orchestrator and workflow HTTP functions, plus test activities
 under the contract names whose behaviour each test scripts (succeed, fail N times, always fail,
-hang past the deadline). It exercises the orchestrator and the local runtime, not the agents.
+report a data error, hang past the deadline). The agent activities return their outcome
+through the real `run_agent_step`, as the real ones do. It exercises the orchestrator and the
+local runtime, not the agents.
 
 It also registers `retry_probe`, a small orchestrator using `call_activity_with_retry` and
 `task_all`, so the runtime's handling of those actions is tested too.
@@ -17,6 +19,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrator.api_workflows import bp
+from shared.errors import ContextAssemblyError, DataNotFoundError
+from shared.outcomes import run_agent_step
 from shared.settings import Settings
 
 HANG_SECONDS = 10.0
@@ -44,7 +48,9 @@ class Script:
         self.release = threading.Event()
 
     def set(self, activity: str, mode: str, times: int = 0, workflow_id: str = "*") -> None:
-        """mode: "ok", "fail" (the first `times` calls fail), "fail_always", "hang"."""
+        """mode: "ok", "fail" (the first `times` calls fail), "fail_always", "data_error" (a
+        DataNotFoundError, not retryable), "db_locked" (a ContextAssemblyError, retryable: the
+        first `times` calls, every call when 0), "hang"."""
         self.modes[(workflow_id, activity)] = (mode, times)
 
     def calls_to(self, activity: str, workflow_id: str | None = None) -> list[dict[str, Any]]:
@@ -68,6 +74,15 @@ class Script:
             if mode == "fail" and failed_so_far < times or mode == "fail_always":
                 self.failures[(workflow_id, activity)] += 1
                 raise RuntimeError(f"{activity} failure #{failed_so_far + 1}")
+            if mode == "db_locked" and (times == 0 or failed_so_far < times):
+                self.failures[(workflow_id, activity)] += 1
+                raise ContextAssemblyError("The database stayed locked by another writer.")
+        if mode == "data_error":
+            raise DataNotFoundError(
+                f"{activity} found too little history",
+                details={"weeks_found": 30},
+                suggestions=["Load more history."],
+            )
         if mode == "hang":
             self.release.wait(HANG_SECONDS)
 
@@ -79,8 +94,7 @@ def _workflow_of(payload: Any) -> str:
 SCRIPT = Script()
 
 
-@app.activity_trigger(input_name="payload", activity="demand_agent")
-def demand_agent(payload: dict[str, Any]) -> dict[str, Any]:
+def _demand(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("demand_agent", payload)
     weeks = payload["parameters"]["forecast_horizon_weeks"]
     return {
@@ -90,24 +104,37 @@ def demand_agent(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@app.activity_trigger(input_name="payload", activity="inventory_agent")
-def inventory_agent(payload: dict[str, Any]) -> dict[str, Any]:
+def _inventory(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("inventory_agent", payload)
     demand = payload["previous"]["Demand Agent"]["total_demand"]
     return {"manufacturing_qty": round(demand * 1.2), "workflow_id": payload["workflow_id"]}
 
 
-@app.activity_trigger(input_name="payload", activity="pricing_agent")
-def pricing_agent(payload: dict[str, Any]) -> dict[str, Any]:
+def _pricing(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("pricing_agent", payload)
     units = payload["previous"]["Inventory Agent"]["manufacturing_qty"]
     return {"leftover_units": units // 10, "workflow_id": payload["workflow_id"]}
 
 
+@app.activity_trigger(input_name="payload", activity="demand_agent")
+def demand_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    return run_agent_step("Demand Agent", lambda: _demand(payload))
+
+
+@app.activity_trigger(input_name="payload", activity="inventory_agent")
+def inventory_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    return run_agent_step("Inventory Agent", lambda: _inventory(payload))
+
+
+@app.activity_trigger(input_name="payload", activity="pricing_agent")
+def pricing_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    return run_agent_step("Pricing Agent", lambda: _pricing(payload))
+
+
 @app.activity_trigger(input_name="payload", activity="publish_message")
 def publish_message(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("publish_message", payload)
-    return {"sequence": len(SCRIPT.calls_to("publish_message", payload["workflow_id"]))}
+    return {"sequences": []}
 
 
 @app.activity_trigger(input_name="payload", activity="flaky_probe")

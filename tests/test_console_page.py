@@ -9,7 +9,9 @@ and screenshotted to test-artifacts/console-*.png.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -321,27 +323,35 @@ def test_a_second_extraction_replaces_the_whole_form(page):
     screenshot(browser, "4-second-extraction", whole_page=False)
 
 
-def test_cancel_stops_a_running_plan(page, monkeypatch):
-    """A long back-off between the Demand agent's attempts keeps the plan running long enough
-    for the planner to cancel it."""
+def test_cancel_stops_a_running_plan(page, stack):
+    """The database's write lock, taken as soon as the plan's first message is logged, stalls
+    the running agent at its next progress message: the plan is certainly still running when
+    the planner cancels it (the lock goes once the cancel is on its way)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
     browser = page
-    monkeypatch.setenv("AGENT_RETRY_INTERVAL_MS", "15000")
-    get_settings.cache_clear()
+    database = stack.database_url.removeprefix("sqlite:///")
+    logged = logged_events(database)
+    Select(browser.find_element(By.ID, "category")).select_by_value("denim")
+    browser.find_element(By.ID, "run").click()
+    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
     try:
-        Select(browser.find_element(By.ID, "category")).select_by_value(SHORT_CATEGORY)
-        browser.find_element(By.ID, "run").click()
+        deadline = time.monotonic() + 20
+        while logged_events(database) == logged:
+            assert time.monotonic() < deadline, "the plan logged nothing"
+            time.sleep(0.005)
+        lock.execute("BEGIN IMMEDIATE")
         cancel = browser.find_element(By.ID, "cancel")
         wait_for(browser, lambda d: cancel.is_displayed() and d.find_elements(By.CSS_SELECTOR, ".card.running"))
         assert browser.find_element(By.ID, "connection").text == "live"
         cancel.click()
-        notice = browser.find_element(By.ID, "notice")
-        wait_for(browser, lambda d: notice.is_displayed(), timeout=15)
+        time.sleep(0.5)
     finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
+        lock.execute("ROLLBACK")
+        lock.close()
+    notice = browser.find_element(By.ID, "notice")
+    wait_for(browser, lambda d: notice.is_displayed(), timeout=15)
     assert "Plan cancelled" in notice.text
     statuses = [s.text.lower() for s in browser.find_elements(By.CSS_SELECTOR, ".card .status")]
     assert statuses == ["cancelled", "cancelled", "cancelled"]
@@ -352,6 +362,11 @@ def test_cancel_stops_a_running_plan(page, monkeypatch):
     assert status.json()["runtime_status"] == "Terminated"
     wait_for(browser, lambda d: d.find_element(By.ID, "connection").text == "idle")
     screenshot(browser, "5-cancelled", whole_page=False)
+
+
+def logged_events(database: str) -> int:
+    with sqlite3.connect(database) as conn:
+        return conn.execute("SELECT COUNT(*) FROM workflow_event_log").fetchone()[0]
 
 
 def page_url(browser) -> str:

@@ -115,7 +115,8 @@ async def wait_until(predicate, timeout=5.0):
 
 
 def published(workflow_id):
-    return [p["message"] for p in SCRIPT.calls_to("publish_message", workflow_id)]
+    """The messages the orchestrator asked the publishing activity for (one batch per call)."""
+    return [m for p in SCRIPT.calls_to("publish_message", workflow_id) for m in p["messages"]]
 
 
 def timeout_error_published(workflow_id):

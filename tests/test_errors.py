@@ -17,6 +17,7 @@ SUBCLASSES = {
     errors.ContextAssemblyError: (500, "CONTEXT_ASSEMBLY_ERROR"),
     errors.WebSocketConnectionError: (503, "WEBSOCKET_CONNECTION_ERROR"),
     errors.InvalidParametersError: (422, "INVALID_PARAMETERS"),
+    errors.WorkflowTerminatedError: (409, "WORKFLOW_TERMINATED"),
 }
 
 
@@ -26,6 +27,13 @@ def test_each_error_maps_to_its_status_and_type(cls, expected):
     status, body, _ = errors.error_response(exc, "rid-1")
     assert (status, body.error_type) == expected
     assert body.details == {"k": 1} and body.suggestions == ["do x"] and body.request_id == "rid-1"
+
+
+def test_only_data_and_validation_errors_are_not_worth_retrying():
+    not_retryable = {cls for cls in SUBCLASSES if not cls.retryable}
+    assert not_retryable == {
+        errors.DataNotFoundError, errors.InvalidParametersError, errors.WorkflowTerminatedError
+    }
 
 
 def test_unexpected_exception_reveals_nothing():

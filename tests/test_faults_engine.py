@@ -322,11 +322,6 @@ def test_kill_9_then_restart_completes_with_the_same_plan_and_gap_free_events(ki
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs idempotent publishing (issue 14, 'promises' helper): a re-run activity logs "
-    "its messages again under new sequence numbers",
-)
 def test_kill_9_then_restart_logs_every_message_exactly_once(killed, reference):
     _, run, _ = killed
     identities = [message_identity(e) for e in run.events]

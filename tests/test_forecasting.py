@@ -231,6 +231,25 @@ def test_a_model_that_wins_every_fold_is_used_alone():
     assert _combine(_backtest(actual, forecasts))[:2] == ("A", {"A": 1.0})
 
 
+def test_members_are_ranked_and_weighted_on_the_ordinary_periods_where_they_are_used():
+    """Calendar-blind models that miss a moved holiday are still the best on ordinary weeks, where
+    the combination is used; on the holiday the calendar-aware model's forecast stands."""
+    actual = np.full((4, 13), 100.0)
+    event = np.zeros(actual.shape, bool)
+    event[:, 9] = True
+    early = np.array([1.0, 1.0, 3.0, 3.0])[:, None]  # neither of the two best wins every fold
+    blind = {"MSTL": actual + early, "AutoTheta": actual + 4.0 - early,
+             "SeasonalNaive": actual + 4.0, "SeasonalNaiveDrift": actual - 12.0}
+    forecasts = {k: np.where(event, actual - 60.0, f) for k, f in blind.items()}
+    forecasts["RobustSeasonal"] = np.where(event, actual, actual + 6.0)
+    name, weights, fitted = _combine(Backtest(list(range(4)), 13, actual, forecasts, event))
+    assert name == "Ensemble" and set(weights) == {"MSTL", "AutoTheta", "SeasonalNaive"}
+    assert weights["MSTL"] == pytest.approx(weights["AutoTheta"])
+    assert weights["MSTL"] > weights["SeasonalNaive"]
+    assert np.array_equal(fitted[event], actual[event])
+    assert wape(actual, fitted) < min(wape(actual, f) for f in forecasts.values())
+
+
 def test_season_total_interval_lies_between_independent_and_fully_correlated_errors():
     fc = forecast_series(ar1_series(130, 12, 4, 0.05), 12, 12)
     lo, hi = fc.total_interval(80)

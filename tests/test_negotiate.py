@@ -130,10 +130,14 @@ def test_events_endpoint(configured):
     publisher = Publisher(settings, engine)
     for workflow_id, owner in (("wf-1", DEVELOPER), ("wf-new", DEVELOPER), ("wf-2", "other")):
         record_workflow(engine, workflow_id=workflow_id, owner_id=owner, session_id="s")
-    for i in range(5):
-        publisher.publish({**RUNNING, "status": "completed" if i == 4 else "running"},
-                          session_id="s", workflow_id="wf-1", owner_id=DEVELOPER)
+    mine = {"session_id": "s", "workflow_id": "wf-1", "owner_id": DEVELOPER}
+    publisher.publish(RUNNING, **mine)
+    for percent in (10, 50, 90):
+        publisher.publish({"type": "progress", "agent_name": "Demand Agent", "progress": percent,
+                           "message": "working"}, **mine)
+    publisher.publish({**RUNNING, "status": "completed"}, **mine)
     publisher.publish(RUNNING, session_id="s", workflow_id="wf-2", owner_id="other")
+    publisher.close()
 
     status, body = _events("wf-1", "after=2")
     assert status == 200 and body["workflow_id"] == "wf-1" and body["last_sequence"] == 5

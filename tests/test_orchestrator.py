@@ -34,9 +34,14 @@ async def run(rt, workflow_id="wf-1", settings=None, weeks=12, timeout=15.0):
 
 def published(workflow_id):
     return [
-        (p["message"]["type"], p["message"]["agent_name"], p["message"].get("status"))
-        for p in SCRIPT.calls_to("publish_message", workflow_id)
+        (m["type"], m["agent_name"], m.get("status"))
+        for m in published_messages(workflow_id)
     ]
+
+
+def published_messages(workflow_id):
+    """What the orchestrator asked the publishing activity to publish, in order."""
+    return [m for p in SCRIPT.calls_to("publish_message", workflow_id) for m in p["messages"]]
 
 
 async def test_happy_path_runs_three_agents_in_order(runtime):
@@ -58,7 +63,7 @@ async def test_happy_path_runs_three_agents_in_order(runtime):
         ("complete", "Pricing Agent", None),
         ("agent_status", "Pricing Agent", "completed"),
     ]
-    complete = SCRIPT.calls_to("publish_message", "wf-1")[1]["message"]
+    complete = published_messages("wf-1")[1]
     assert complete["result"] == output["results"]["Demand Agent"]
     custom = status["customStatus"]
     assert custom["status"] == "completed" and custom["progress"] == 100
@@ -99,8 +104,9 @@ async def test_agent_hanging_past_its_timeout_fails_the_workflow(runtime, index)
         ("error", agent_name, None),
         ("agent_status", agent_name, "failed"),
     ]
-    error = SCRIPT.calls_to("publish_message", "wf-1")[-2]["message"]
+    error = published_messages("wf-1")[-2]
     assert error["error_type"] == "AGENT_TIMEOUT"
+    assert custom["current_agent"] is None
 
 
 async def test_agent_failing_once_succeeds_on_retry(runtime):
@@ -122,13 +128,62 @@ async def test_retries_exhausted_is_an_execution_error(runtime):
     assert status["runtimeStatus"] == "Failed"
     custom = status["customStatus"]
     assert custom["error"]["error_type"] == "AGENT_EXECUTION_ERROR"
-    assert "demand_agent failure #2" in custom["error"]["message"]
+    # The worker's text (exception class, "Activity function ... failed") never reaches a client.
+    assert custom["error"]["message"] == (
+        "Demand Agent failed after 2 attempt(s): it stopped with an unexpected error "
+        "(the function log has the details)"
+    )
     assert custom["execution_log"] == [
         {**custom["execution_log"][0], "status": "failed", "attempts": 2}
     ]
     assert custom["results"] == {}
     assert len(SCRIPT.calls_to("demand_agent")) == 2
     assert SCRIPT.calls_to("inventory_agent") == []
+
+
+async def test_a_data_error_fails_on_the_first_attempt_with_its_own_type(runtime):
+    SCRIPT.set("inventory_agent", "data_error")
+
+    status = await run(runtime)
+
+    assert status["runtimeStatus"] == "Failed"
+    custom = status["customStatus"]
+    assert custom["error"] == {
+        "error_type": "DATA_NOT_FOUND",
+        "message": "inventory_agent found too little history",
+        "agent_name": "Inventory Agent",
+    }
+    assert custom["execution_log"][-1]["attempts"] == 1
+    assert custom["execution_log"][-1]["error_type"] == "DATA_NOT_FOUND"
+    assert len(SCRIPT.calls_to("inventory_agent")) == 1
+    assert SCRIPT.calls_to("pricing_agent") == []
+    error = published_messages("wf-1")[-2]
+    assert error == {
+        "type": "error",
+        "agent_name": "Inventory Agent",
+        "error_message": "inventory_agent found too little history",
+        "error_type": "DATA_NOT_FOUND",
+    }
+
+
+async def test_a_retryable_error_is_retried_and_keeps_its_type_when_attempts_run_out(runtime):
+    SCRIPT.set("demand_agent", "db_locked", times=1, workflow_id="wf-once")
+    SCRIPT.set("demand_agent", "db_locked", workflow_id="wf-always")
+
+    once, always = await asyncio.gather(
+        run(runtime, "wf-once"), run(runtime, "wf-always", settings=fast_settings(agent_max_attempts=2))
+    )
+
+    assert once["runtimeStatus"] == "Completed"
+    assert once["output"]["execution_log"][0]["attempts"] == 2
+    assert always["runtimeStatus"] == "Failed"
+    assert always["customStatus"]["error"] == {
+        "error_type": "CONTEXT_ASSEMBLY_ERROR",
+        "message": "Demand Agent failed after 2 attempt(s): "
+                   "The database stayed locked by another writer.",
+        "agent_name": "Demand Agent",
+    }
+    assert len(SCRIPT.calls_to("demand_agent", "wf-always")) == 2
 
 
 async def test_publishing_failures_never_fail_the_workflow(runtime):

@@ -168,12 +168,14 @@ async def test_run_plan_reports_a_failed_agent(stack):
     )
     assert outcome.status == "failed"
     assert outcome.runtime_status == "failed"
-    assert outcome.error["error_type"] == "AGENT_EXECUTION_ERROR"
+    # A data error: its own type, in words, after one attempt (no worker text, no class names).
+    assert outcome.error["error_type"] == "DATA_NOT_FOUND"
     assert outcome.error["details"] == {"agent_name": "Demand Agent"}
     assert "30 weeks of history" in outcome.error["message"]
     assert not outcome.error["message"].startswith("Demand Agent failed: Demand Agent")
     statuses = [(m["agent_name"], m["status"]) for m in outcome.board.messages if m["type"] == "agent_status"]
     assert statuses[-1] == ("Demand Agent", "failed")  # the final message, after the error
+    assert "Error" not in outcome.error["message"]
     demand = outcome.board.agents["Demand Agent"]
     assert demand.status == "failed" and "at least 52" in demand.error
     assert [a.status for a in outcome.board.agents.values()] == ["failed", "pending", "pending"]
@@ -214,8 +216,9 @@ def test_human_mode_shows_live_progress_and_the_error_on_stderr(stack, capsys):
     assert code == 1
     assert "Demand Agent" in captured.out and "failed" in captured.out
     assert "Inventory Agent" in captured.out and "pending" in captured.out
-    assert "AGENT_EXECUTION_ERROR" in captured.err and "request id" in captured.err
-    assert "AGENT_EXECUTION_ERROR" not in captured.out
+    assert "DATA_NOT_FOUND: Category 'trial_capsule' has 30 weeks of history" in captured.err
+    assert "request id" in captured.err
+    assert "DATA_NOT_FOUND" not in captured.out
 
 
 def test_embedded_host_is_used_without_url(stack, capsys):

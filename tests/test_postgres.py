@@ -29,7 +29,7 @@ from shared.context import ContextAssembler
 from shared.data_import import DataImportError, import_csv
 from shared.db import create_schema, dispose_engine, get_engine
 from shared.errors import ContextAssemblyError, DataNotFoundError
-from shared.events import fetch_events, record_event
+from shared.events import fetch_events, record_events
 from shared.ownership import record_workflow
 from shared.progress import get_publisher
 from shared.results import BacktestMetrics, DemandResult, InventoryResult, PricingResult
@@ -100,7 +100,7 @@ def test_schema_is_created_idempotently_with_every_table(postgres_url):
     tables = set(inspect(engine).get_table_names())
     assert {
         "stores", "categories", "historical_sales", "data_versions", "agent_results",
-        "workflow_events", "workflow_event_counters", "durable_instances", "durable_history",
+        "workflow_event_log", "workflow_event_streams", "durable_instances", "durable_history",
     } <= tables
     columns = {c["name"]: c for c in inspect(engine).get_columns("historical_sales")}
     assert str(columns["week_start_date"]["type"]) == "DATE"
@@ -246,28 +246,39 @@ def test_results_store_round_trip_upsert_and_latest(postgres_url):
 
 
 def test_event_sequences_are_gap_free_under_concurrent_writers(postgres_url):
+    """Eight writers replay the same two agents' progress at once (a re-run racing the
+    original): every message is recorded once, numbers are gap-free, progress only rises."""
     engine = get_engine(postgres_url)
     create_schema(engine)
-    threads, per_thread = 8, 15
+    threads, steps = 8, 15
     barrier = threading.Barrier(threads)
+    agents = ("Demand Agent", "Pricing Agent")
 
     def write(worker: int) -> list[int]:
-        barrier.wait()  # every first write races to create the workflow's counter
+        barrier.wait()  # every first write races to create the workflow's stream row
+        agent = agents[worker % 2]
         return [
-            record_event(
+            stored["sequence"]
+            for i in range(1, steps + 1)
+            for stored in record_events(
                 engine, workflow_id="wf-conc", session_id="s1", created_at=NOW,
-                build=lambda seq, i=i: {"type": "progress", "agent_name": "Demand Agent",
-                                        "progress": i, "message": f"w{worker}", "sequence": seq},
-            )["sequence"]
-            for i in range(per_thread)
+                messages=[{"type": "progress", "agent_name": agent, "progress": i,
+                           "message": f"w{worker}"}],
+                build=lambda message, seq: {**message, "sequence": seq},
+            )
         ]
 
     with ThreadPoolExecutor(threads) as pool:
         got = [seq for seqs in pool.map(write, range(threads)) for seq in seqs]
-    total = threads * per_thread
+    total = len(agents) * steps
     assert sorted(got) == list(range(1, total + 1))
-    page = fetch_events(engine, "wf-conc", after=100, limit=10)
-    assert [e["sequence"] for e in page.events] == list(range(101, 111))
+    events = fetch_events(engine, "wf-conc").events
+    for agent in agents:
+        assert [e["progress"] for e in events if e["agent_name"] == agent] == list(
+            range(1, steps + 1)
+        )
+    page = fetch_events(engine, "wf-conc", after=20, limit=5)
+    assert [e["sequence"] for e in page.events] == list(range(21, 26))
     assert page.last_sequence == total
     assert fetch_events(engine, "wf-none").last_sequence == 0
 
@@ -363,9 +374,9 @@ async def test_full_workflow_with_the_real_agents(postgres_url, monkeypatch):
     ]
     publishes = [
         json.loads(e["Result"]) for e in history if e["EventType"] == h.EventType.TASK_COMPLETED
-        and "delivered" in (e.get("Result") or "")
+        and "sequences" in (e.get("Result") or "")
     ]
-    assert len(publishes) == 9 and all(p["delivered"] for p in publishes)
+    assert [len(p["sequences"]) for p in publishes] == [2, 2, 2]  # complete + completed
 
 
 def test_empty_and_unreachable_databases_are_clear_errors(postgres_url):

@@ -3,7 +3,9 @@ GET /api/stores/clusters[?workflow_id=]), invoked as the host invokes them: from
 real function_app with an azure.functions.HttpRequest.
 
 What they serve is real: the three agents run on a small generated sample through the
-ContextAssembler, and their results are saved with the store the activities use.
+ContextAssembler, and their results are saved with the store the activities use. A result is
+served only once the orchestrator accepted it (its `complete` message is in the event log); a
+result that a late attempt saved without being accepted is a 404.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from activities.pricing import PricingInputs, run_pricing_agent
 from localdev.functions import index_app
 from shared.context import ContextAssembler, clear_context_cache
 from shared.db import dispose_engine, get_engine
+from shared.events import record_events
 from shared.ownership import record_workflow
 from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.results_store import save_result
@@ -34,8 +37,10 @@ from shared.settings import get_settings
 
 WORKFLOW = "0b6f2d0e-5d0c-4a59-9d43-2d1f6c1e7a10"
 EARLIER = "wf-earlier"
+LATE = "wf-late-attempt"
 OTHERS = "wf-of-another-planner"
 DEVELOPER = "local-developer"  # who an in-process call without principal is (tests/conftest.py)
+AGENT_NAMES = {"demand": "Demand Agent", "inventory": "Inventory Agent", "pricing": "Pricing Agent"}
 PARAMETERS = SeasonParameters(
     forecast_horizon_weeks=8,
     season_start_date=date(2025, 1, 1),
@@ -78,6 +83,15 @@ def run_agents(database_url: str) -> tuple[DemandResult, InventoryResult, Pricin
     return demand, inventory, pricing
 
 
+def accept(engine, workflow_id: str, *agents: str) -> None:
+    """What the orchestrator's publishing does when it accepts agents: log their `complete`."""
+    record_events(
+        engine, workflow_id=workflow_id, session_id="s", created_at=datetime.now(UTC),
+        messages=[{"type": "complete", "agent_name": AGENT_NAMES[a], "result": {}} for a in agents],
+        build=lambda message, sequence: {**message, "sequence": sequence},
+    )
+
+
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     database_url = f"sqlite:///{tmp_path_factory.mktemp('results') / 'results.db'}"
@@ -87,10 +101,17 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     earlier = datetime(2024, 12, 1, tzinfo=UTC)
     one_cluster = inventory.model_copy(update={"clusters": inventory.clusters[:1]})
     save_result(engine, EARLIER, "inventory", one_cluster, now=earlier)
+    accept(engine, EARLIER, "inventory")
     for agent, result in (("demand", demand), ("inventory", inventory), ("pricing", pricing)):
         save_result(engine, WORKFLOW, agent, result)
         save_result(engine, OTHERS, agent, result, now=datetime.now(UTC) + timedelta(days=1))
-    for workflow_id in (WORKFLOW, EARLIER):
+    accept(engine, WORKFLOW, "demand", "inventory", "pricing")
+    accept(engine, OTHERS, "demand", "inventory", "pricing")
+    # A timed-out attempt that finished after its deadline: saved last, never accepted.
+    save_result(engine, LATE, "demand", demand)
+    save_result(engine, LATE, "inventory", inventory)
+    accept(engine, LATE, "demand")
+    for workflow_id in (WORKFLOW, EARLIER, LATE):
         record_workflow(engine, workflow_id=workflow_id, owner_id=DEVELOPER, session_id="s")
     record_workflow(engine, workflow_id=OTHERS, owner_id="another-planner", session_id="s")
     yield Plan(database_url, demand, inventory, pricing)
@@ -200,6 +221,15 @@ def test_another_planners_result_is_the_same_404_as_an_unknown_one(route: str):
     assert_error(response, body, 404, "DATA_NOT_FOUND")
 
 
+def test_a_result_the_orchestrator_did_not_accept_is_not_served(plan: Plan):
+    response, body = call("get_allocation", route_params={"workflow_id": LATE})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    response, body = call("get_forecast", route_params={"workflow_id": LATE})
+    assert response.status_code == 200 and body == plan.demand.model_dump(mode="json")
+    response, body = call("get_store_clusters", params={"workflow_id": LATE})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+
+
 def test_a_result_of_another_agent_is_not_served():
     response, body = call("get_markdowns", route_params={"workflow_id": EARLIER})
     assert_error(response, body, 404, "DATA_NOT_FOUND")
@@ -234,8 +264,9 @@ def test_clusters_of_a_workflow(plan: Plan):
     assert sum(c["store_count"] for c in body["clusters"]) == 16
 
 
-def test_clusters_default_to_the_callers_latest_inventory_plan():
-    """Another planner's plan is newer; the caller's latest is still the caller's own."""
+def test_clusters_default_to_the_callers_latest_accepted_inventory_plan():
+    """Another planner's plan and an unaccepted late attempt are newer; the latest is still
+    the caller's own accepted plan."""
     _, latest = call("get_store_clusters")
     _, explicit = call("get_store_clusters", params={"workflow_id": WORKFLOW})
     assert latest == explicit

@@ -18,10 +18,12 @@ from localdev.durable import DurableRuntime
 from localdev.durable.store import InstanceRow
 from localdev.functions import index_app
 from orchestrator import api_workflows
-from shared.db import session_scope
+from shared.db import get_engine, session_scope
 from shared.errors import DataNotFoundError
+from shared.events import fetch_events
 from shared.identity import principal_headers
-from shared.settings import get_settings
+from shared.progress import Publisher, get_publisher
+from shared.settings import Settings, get_settings
 from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 
 # The SDK keeps one process-wide aiohttp session, bound to the loop that first used it, as the
@@ -39,6 +41,9 @@ def known_category(category_id):
     return category_id
 
 
+REFUSED = "Endpoint=http://127.0.0.1:9;AccessKey=" + "k" * 44 + ";Version=1.0;"
+
+
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory):
     """The module's database: the task hub, and the owners and keys the functions record."""
@@ -51,14 +56,22 @@ def configure_settings(database_url, **overrides):
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def runtime(database_url):
+    publisher = Publisher(
+        Settings(database_url=database_url, webpubsub_connection_string=REFUSED),
+        get_engine(database_url),
+    )
     configure_settings(database_url, demand_agent_timeout_seconds=0.3)
-    api_workflows.configure(category_check=known_category)
+    api_workflows.configure(category_check=known_category, publisher=lambda: publisher)
     rt = DurableRuntime(app, database_url)
     await rt.start()
     yield rt
     await rt.stop()
+    publisher.close()
     SCRIPT.reset()
-    api_workflows.configure(settings=get_settings, category_check=api_workflows.check_category)
+    api_workflows.configure(
+        settings=get_settings, category_check=api_workflows.check_category,
+        publisher=get_publisher,
+    )
     await http_utils._close_session()
 
 
@@ -281,6 +294,14 @@ async def test_terminate_a_stuck_workflow_then_409(runtime, script, database_url
     _, status = await call(runtime, "get_workflow", route_params=route)
     assert status["runtime_status"] == "Terminated" and status["status"] == "terminated"
     assert status["output"]["failure"] == "stuck"
+    assert status["current_agent"] is None
+    # The browser is told: the running agent failed because the workflow was terminated.
+    events = fetch_events(get_engine(runtime.database_url), workflow_id).events
+    assert [(e["type"], e["agent_name"], e.get("status")) for e in events] == [
+        ("error", "Demand Agent", None), ("agent_status", "Demand Agent", "failed")
+    ]
+    assert events[0]["error_type"] == "WORKFLOW_TERMINATED"
+    assert events[0]["error_message"] == "The workflow was terminated: stuck"
     response, error = await call(runtime, "terminate_workflow", "POST", route_params=route)
     assert response.status_code == 409 and error["error_type"] == "WORKFLOW_ALREADY_FINISHED"
     response, error = await call(
