@@ -8,6 +8,7 @@ from activities.publish import bp as publish_bp
 from orchestrator.api_console import bp as console_bp
 from orchestrator.api_data import bp as data_bp
 from orchestrator.api_extraction import bp as extraction_bp
+from orchestrator.api_identity import bp as identity_bp
 from orchestrator.api_negotiate import bp as negotiate_bp
 from orchestrator.api_results import bp as results_bp
 from orchestrator.api_workflows import bp as workflows_bp
@@ -22,6 +23,7 @@ BLUEPRINTS = (
     negotiate_bp,
     results_bp,
     data_bp,
+    identity_bp,
     console_bp,
 )
 

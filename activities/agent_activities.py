@@ -47,6 +47,7 @@ class AgentTask(BaseModel):
 
     workflow_id: str
     session_id: str
+    owner_id: str
     category_id: str
     parameters: SeasonParameters
     previous: dict[str, Any] = {}
@@ -114,6 +115,9 @@ def run_agent_activity(
         AgentStatusMessage(agent_name=agent_name, status="running"),
         session_id=task.session_id,
         workflow_id=task.workflow_id,
+        owner_id=task.owner_id,
     )
-    progress = publisher.progress_reporter(task.workflow_id, task.session_id, agent_name)
+    progress = publisher.progress_reporter(
+        task.workflow_id, task.session_id, agent_name, owner_id=task.owner_id
+    )
     return run_agent_step(agent_name, lambda: run(task, settings, progress))

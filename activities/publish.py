@@ -45,6 +45,7 @@ class PublishRequest(BaseModel):
 
     workflow_id: WorkflowId
     session_id: SessionId
+    owner_id: str
     messages: list[dict[str, Any]] = Field(min_length=1, max_length=10)
     close: bool = False
 
@@ -62,6 +63,7 @@ def publish_payload(payload: Any, publisher: Publisher) -> dict[str, Any]:
         request.messages,
         session_id=request.session_id,
         workflow_id=request.workflow_id,
+        owner_id=request.owner_id,
         close=request.close,
     )
     return {"sequences": [event.sequence for event in events]}

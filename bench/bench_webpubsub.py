@@ -40,6 +40,8 @@ from tests.black_hole import BlackHole
 KEY = "bench-access-key-0123456789abcdefghijklmnopq"
 P99_TARGET_MS = 10.0
 
+BENCH_OWNER = "bench-planner"
+
 
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -67,8 +69,8 @@ def _wait_member(emu, hub: str, group: str) -> None:
 
 
 def latency(emu, publisher: Publisher, settings: Settings, messages: int) -> dict[str, Any]:
-    url = negotiate_response("bench-latency", settings)["url"]
-    group = group_for("bench-latency")
+    url = negotiate_response("bench-latency", BENCH_OWNER, settings)["url"]
+    group = group_for("bench-latency", owner_id=BENCH_OWNER)
     with connect(url, open_timeout=5) as ws:
         _wait_member(emu, settings.webpubsub_hub, group)
         through_publisher, through_sdk = [], []
@@ -78,6 +80,7 @@ def latency(emu, publisher: Publisher, settings: Settings, messages: int) -> dic
                 {"type": "progress", "agent_name": "Demand Agent", "progress": i % 100 + 1,
                  "message": f"step {i}"},
                 session_id="bench-latency", workflow_id=f"bench-latency-{i // 100}",
+                owner_id=BENCH_OWNER,
             )
             json.loads(ws.recv(timeout=5))
             through_publisher.append(time.perf_counter() - started)
@@ -108,7 +111,7 @@ def fan_out(
     emu, publisher: Publisher, settings: Settings, clients: int, per_client: int
 ) -> dict[str, Any]:
     sessions = [f"bench-s{i}" for i in range(clients)]
-    urls = [negotiate_response(s, settings)["url"] for s in sessions]
+    urls = [negotiate_response(s, BENCH_OWNER, settings)["url"] for s in sessions]
     received: dict[int, list] = {i: [] for i in range(clients)}
     ready = threading.Event()
     loop_thread = threading.Thread(
@@ -117,7 +120,7 @@ def fan_out(
     loop_thread.start()
     ready.wait(30)
     for s in sessions:
-        _wait_member(emu, settings.webpubsub_hub, group_for(s))
+        _wait_member(emu, settings.webpubsub_hub, group_for(s, owner_id=BENCH_OWNER))
     sent_at: dict[tuple[str, int], float] = {}
 
     def publish_session(index: int) -> None:
@@ -127,6 +130,7 @@ def fan_out(
                 {"type": "progress", "agent_name": "Pricing Agent", "progress": step,
                  "message": f"session {index}"},
                 session_id=sessions[index], workflow_id=f"bench-wf-{index}",
+                owner_id=BENCH_OWNER,
             )
             sent_at[(sessions[index], event.sequence)] = started
 
@@ -163,6 +167,7 @@ def held_by_black_hole(db_url: str, messages: int) -> dict[str, float]:
                 {"type": "progress", "agent_name": "Pricing Agent", "progress": i % 100 + 1,
                  "message": f"step {i}"},
                 session_id="bench-hole", workflow_id=f"bench-hole-{i // 100}",
+                owner_id=BENCH_OWNER,
             )
             held.append(time.perf_counter() - started)
         publisher.close()

@@ -72,7 +72,9 @@ async def _run_one(
     rt: DurableRuntime, workflow_id: str, category: str, parameters: SeasonParameters,
     settings: Settings,
 ) -> tuple[float, dict[str, Any]]:
-    payload = build_workflow_input(workflow_id, f"s-{workflow_id}", category, parameters, settings)
+    payload = build_workflow_input(
+        workflow_id, f"s-{workflow_id}", category, parameters, settings, owner_id="bench-planner"
+    )
     start = time.perf_counter()
     await rt.start_new(ORCHESTRATOR_NAME, workflow_id, json.dumps(payload))
     status = await rt.wait_for(workflow_id, 900)

@@ -36,6 +36,7 @@ from localdev.ncrontab import Schedule, parse_schedule
 from localdev.routes import Route, build_routes, route_prefix_from
 from shared.errors import RequestTooLargeError
 from shared.http import REQUEST_ID_HEADER, sane_request_id
+from shared.identity import APP_ROLES, PRINCIPAL_HEADERS, principal_headers
 from shared.schemas import ErrorResponse
 
 logger = logging.getLogger(__name__)
@@ -77,15 +78,31 @@ class Service:
 
 
 @dataclass(frozen=True)
+class LocalDeveloper:
+    """Who the host signs a request in as when it carries no principal headers: the host plays
+    App Service Authentication, which injects the signed-in caller's X-MS-CLIENT-PRINCIPAL-*."""
+
+    user_id: str = "local-developer"
+    name: str = "Local Developer"
+    roles: tuple[str, ...] = APP_ROLES
+
+    def headers(self) -> dict[str, str]:
+        headers = principal_headers(self.user_id, self.name, self.roles)
+        return {name.lower(): value for name, value in headers.items()}
+
+
+@dataclass(frozen=True)
 class LocalOptions:
     """Where the local stack listens, which database it uses (ports fixed before start), the
-    host's body limit, and an external Web PubSub (a real service, or an emulator started
-    elsewhere) to use instead of starting the emulator on `pubsub_port`."""
+    host's body limit, an external Web PubSub (a real service, or an emulator started
+    elsewhere) to use instead of starting the emulator on `pubsub_port`, and who a request
+    without principal headers is signed in as (None: nobody, 401)."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     pubsub_port: int = DEFAULT_PUBSUB_PORT
     database_url: str | None = None
+    developer: LocalDeveloper | None = field(default_factory=LocalDeveloper)
     max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
     pubsub_connection_string: str | None = field(default=None, repr=False)
 
@@ -219,11 +236,21 @@ def too_large(request_id: str, limit: int) -> web.Response:
     return response
 
 
-def to_http_request(request: web.Request, body: bytes, route_params: dict[str, str]) -> func.HttpRequest:
+def to_http_request(
+    request: web.Request,
+    body: bytes,
+    route_params: dict[str, str],
+    developer: LocalDeveloper | None = None,
+) -> func.HttpRequest:
+    """The request as the worker hands it over. Principal headers the client sent are kept
+    (that is the user); without any, `developer` is signed in, as Easy Auth would sign in a
+    user with a session."""
     headers: dict[str, str] = {}
     for key, value in request.headers.items():
         lower = key.lower()
         headers[lower] = f"{headers[lower]}, {value}" if lower in headers else value
+    if developer is not None and not any(name in headers for name in PRINCIPAL_HEADERS):
+        headers.update(developer.headers())
     params: dict[str, str] = {}
     for key, value in request.query.items():
         params.setdefault(key, value)
@@ -292,6 +319,7 @@ class FunctionsHost:
     console_dir: Path = CONSOLE_DIR
     run_timers: bool = True
     max_workers: int = 8
+    developer: LocalDeveloper | None = None
     max_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
 
     def __post_init__(self) -> None:
@@ -368,7 +396,7 @@ class FunctionsHost:
         body = await read_body(request, self.max_body_bytes)
         if body is None:
             return too_large(request_id, self.max_body_bytes)
-        http_request = to_http_request(request, body, params)
+        http_request = to_http_request(request, body, params, self.developer)
         try:
             kwargs, invocation_id = self.invoker.arguments(route.entry, http_request)
         except DurableRuntimeMissing:
@@ -474,6 +502,7 @@ async def start_host(
         plugins=plugins,
         route_prefix=route_prefix,
         run_timers=run_timers,
+        developer=options.developer,
         max_body_bytes=options.max_request_body_bytes,
     )
     started: list[Service] = []

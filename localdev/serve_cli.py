@@ -22,6 +22,7 @@ from localdev.host import (
     DEFAULT_MAX_REQUEST_BODY_BYTES,
     DEFAULT_PORT,
     DEFAULT_PUBSUB_PORT,
+    LocalDeveloper,
     LocalOptions,
     PluginFactory,
     serve_forever,
@@ -61,6 +62,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--verbose", action="store_true",
         help="log at DEBUG, including every HTTP request and the Azure SDK's wire logs",
+    )
+    parser.add_argument(
+        "--user-id",
+        default=LocalDeveloper.user_id,
+        help="who a request without X-MS-CLIENT-PRINCIPAL headers is signed in as",
+    )
+    parser.add_argument("--user-name", default=LocalDeveloper.name, help="that user's name")
+    parser.add_argument(
+        "--no-default-user",
+        action="store_true",
+        help="sign nobody in by default: requests without principal headers get 401",
     )
 
 
@@ -111,6 +123,7 @@ def options_from(args: argparse.Namespace, environ: Mapping[str, str]) -> LocalO
         database_url=args.database_url,
         max_request_body_bytes=body_limit(environ),
         pubsub_connection_string=external,
+        developer=None if args.no_default_user else LocalDeveloper(args.user_id, args.user_name),
     )
 
 

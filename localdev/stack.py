@@ -2,9 +2,10 @@
 emulator and the Durable runtime, wired the way Core Tools + Azurite + Azure would provide them.
 
 The app reads its configuration from the environment (as Functions does from app settings), so
-the stack writes the database URL and the Web PubSub connection string there before anything
-reads them, then drops the cached settings and publisher. The connection string is the
-emulator's, or `options.pubsub_connection_string` (a real service) when given, in which case no
+the stack writes the database URL, the Web PubSub connection string and the Easy Auth marker
+there before anything reads them, then drops the cached settings and publisher. The connection
+string is the emulator's, with a fresh random access key on every start (never a published
+constant), or `options.pubsub_connection_string` (a real service) when given, in which case no
 emulator starts.
 """
 
@@ -12,13 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import urlsplit
 
 from azure.durable_functions.models.utils import http_utils
 
 from localdev.durable import DurableRuntime
 from localdev.host import HostPlugins, LocalOptions, Service, default_app
-from localdev.webpubsub.auth import ConnectionString
+from localdev.webpubsub.auth import ConnectionString, generate_access_key
 from localdev.webpubsub.runner import RunningEmulator, start_emulator
 from shared.db import get_engine
 from shared.progress import get_publisher
@@ -28,21 +28,25 @@ from shared.settings import get_settings
 logger = logging.getLogger(__name__)
 
 PUBSUB_SETTING = "WebPubSubConnectionString"
+EASY_AUTH_SETTING = "WEBSITE_AUTH_ENABLED"
+STACK_ENVIRONMENT = ("DATABASE_URL", PUBSUB_SETTING, EASY_AUTH_SETTING)
+"""What `local_stack` writes into the environment (for whoever must restore it)."""
 
 
 def _configure_environment(options: LocalOptions) -> None:
-    settings = get_settings()
+    """DATABASE_URL; the Web PubSub connection string; WEBSITE_AUTH_ENABLED, because the host
+    plays App Service Authentication (it decides who the caller is), as the platform says when
+    Easy Auth is on."""
     if options.database_url:
         os.environ["DATABASE_URL"] = options.database_url
     if options.pubsub_connection_string:
         os.environ[PUBSUB_SETTING] = options.pubsub_connection_string
     else:
-        connection = ConnectionString.parse(settings.webpubsub_connection_string.get_secret_value())
-        scheme = urlsplit(connection.endpoint).scheme or "http"
         os.environ[PUBSUB_SETTING] = (
-            f"Endpoint={scheme}://{options.host}:{options.pubsub_port};"
-            f"AccessKey={connection.access_key};Version=1.0;"
+            f"Endpoint=http://{options.host}:{options.pubsub_port};"
+            f"AccessKey={generate_access_key()};Version=1.0;"
         )
+    os.environ[EASY_AUTH_SETTING] = "True"
     get_settings.cache_clear()
     get_publisher.cache_clear()
 
@@ -63,7 +67,7 @@ def local_stack(options: LocalOptions) -> HostPlugins:
             logger.info("Created %s and loaded the sample data", engine.url)
 
     async def start_pubsub() -> None:
-        key = ConnectionString.parse(settings.webpubsub_connection_string.get_secret_value())
+        key = ConnectionString.parse(settings.webpubsub_connection())
         emulator.append(
             await start_emulator(options.host, options.pubsub_port, access_key=key.access_key)
         )

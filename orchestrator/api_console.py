@@ -6,8 +6,9 @@ host, which serves the same files from `/`. In Azure, App Service Authentication
 browser in before anything is served and the page's API calls ride on that session; the Web
 PubSub connection goes straight to the service with the token negotiate hands out.
 
-Only the page's own three files are served, chosen by the last path segment (so a trailing
-slash, `/api/console/`, still finds them); any other name is a 404 ErrorResponse.
+Any signed-in caller gets it (the page asks /api/me who that is; the API checks roles). Only
+the page's own three files are served, chosen by the last path segment (so a trailing slash,
+`/api/console/`, still finds them); any other name is a 404 ErrorResponse.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import azure.functions as func
 
 from shared.errors import DataNotFoundError
 from shared.http import http_endpoint
+from shared.identity import authorize
+from shared.settings import get_settings
 
 CONSOLE_DIR = Path(__file__).with_name("console")
 FILES = {
@@ -45,6 +48,7 @@ def console_file(path: str) -> tuple[bytes, str]:
 @bp.route(route="console/{*path}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 def console(req: func.HttpRequest) -> func.HttpResponse:
+    authorize(req, None, get_settings())
     body, media_type = console_file(req.route_params.get("path") or "")
     return func.HttpResponse(
         body,

@@ -13,6 +13,7 @@ import azure.functions as func
 
 from shared.extraction import extract_with_sources
 from shared.http import http_endpoint, json_response, parse_body
+from shared.identity import PLANNER, authorize
 from shared.schemas import ExtractionRequest
 from shared.settings import get_settings
 
@@ -28,7 +29,9 @@ bp = df.Blueprint()
 @http_endpoint
 def extract_parameters_http(req: func.HttpRequest) -> func.HttpResponse:
     """200 SeasonParameters + `field_sources`; 400 incomplete; 422 bad body or out-of-range
-    values; 503 LLM down."""
+    values; 503 LLM down. Planners only: every call may spend language-model tokens."""
+    settings = get_settings()
+    authorize(req, PLANNER, settings)
     body = parse_body(req, ExtractionRequest)
-    params, sources = extract_with_sources(body.strategy_description, get_settings())
+    params, sources = extract_with_sources(body.strategy_description, settings)
     return json_response({**params.model_dump(mode="json"), "field_sources": sources})

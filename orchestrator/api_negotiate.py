@@ -3,11 +3,14 @@
 `GET /api/orchestrator/negotiate?session_id=...` returns a client token: signed locally with the
 access key when the app has one (no call to the service, so it works while the service is
 unreachable), or, keyless (`WebPubSubEndpoint` + managed identity), issued by the service's
-`:generateToken` REST call. Either way the connection joins the session's group on connect and
-has no roles, so it can neither send nor join another group.
+`:generateToken` REST call. Either way the token names the caller as its user and joins the
+group of the caller's own session on connect (derived from the caller and the session, so
+another planner's same session_id is another group); it has no roles, so the connection can
+neither send nor join another group.
 
 `GET /api/orchestrator/workflows/{workflow_id}/events?after=N` returns the recorded messages with
-sequence > N, oldest first, so a client that reconnects misses nothing.
+sequence > N, oldest first, so a client that reconnects misses nothing; only to the workflow's
+owner (anyone else gets the 404 of an unknown workflow).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from shared.errors import (
 )
 from shared.events import MAX_FETCH, fetch_events
 from shared.http import http_endpoint, json_response
+from shared.identity import PLANNER, authorize
 from shared.listeners import note_listeners
+from shared.ownership import is_owner
 from shared.progress import group_for, iso_z, utc_now
 from shared.schemas import SessionId, WorkflowId
 from shared.settings import Settings, get_settings
@@ -67,22 +72,25 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
 def _token_failure(exc: Exception) -> str:
     """Why no token was issued, in words a client can act on (no exception names, no URLs)."""
-    from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
     if isinstance(exc, ClientAuthenticationError):
         return "the app's identity could not get an Entra token"
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         return f"the service answered HTTP {exc.status_code}"
-    if isinstance(exc, AzureError):
-        return "the service is unreachable"
-    return "Web PubSub is not configured"
+    return "the service is unreachable"
 
 
 def negotiate_response(
-    session_id: str, settings: Settings, *, credential: TokenCredential | None = None
+    session_id: str,
+    owner_id: str,
+    settings: Settings,
+    *,
+    credential: TokenCredential | None = None,
 ) -> dict[str, Any]:
-    """`{url, token, expires_at, hub, group}` for one session's browser. `credential` replaces
-    the managed identity when the app is keyless (tests, other identities).
+    """`{url, token, expires_at, hub, group}` for the browser of `owner_id`'s session.
+    `credential` replaces the managed identity when the app is keyless (tests, other
+    identities).
 
     The Web PubSub SDK, azure-core and PyJWT (~0.1 s with cryptography) load with the first
     negotiate, not with the app."""
@@ -92,13 +100,26 @@ def negotiate_response(
     from shared.webpubsub_client import build_service_client
 
     query = _validated(NegotiateQuery, {"session_id": session_id})
-    group = group_for(query.session_id)
+    group = group_for(query.session_id, owner_id=owner_id)
     try:
-        with build_service_client(settings, credential=credential, **TOKEN_CALL_POLICY) as client:
+        client = build_service_client(settings, credential=credential, **TOKEN_CALL_POLICY)
+    except ValueError:
+        raise WebSocketConnectionError(
+            "Live updates are not configured",
+            suggestions=[
+                "Set WebPubSubEndpoint or WebPubSubConnectionString; "
+                "GET .../workflows/{id}/events still works."
+            ],
+        ) from None
+    try:
+        with client:
             access = client.get_client_access_token(
-                roles=[], groups=[group], minutes_to_expire=settings.negotiate_token_minutes
+                user_id=owner_id,
+                roles=[],
+                groups=[group],
+                minutes_to_expire=settings.negotiate_token_minutes,
             )
-    except (AzureError, ValueError) as exc:
+    except AzureError as exc:
         logger.warning("Web PubSub client token not issued: %s", type(exc).__name__)
         raise WebSocketConnectionError(
             "Web PubSub did not issue a client token.",
@@ -133,32 +154,21 @@ def _parse_after(raw: str | None) -> int:
     return int(raw)
 
 
-async def _instance_known(client: Any, workflow_id: str) -> bool:
-    """Whether the Durable runtime knows the instance; if it cannot be asked, assume it does
-    (an empty list is a safer answer than a false 404 for a workflow that is starting)."""
-    try:
-        status = await client.get_status(workflow_id)
-    except Exception as exc:  # noqa: BLE001 - the lookup is a refinement, not a requirement
-        logger.warning("workflow status lookup failed: %s", type(exc).__name__)
-        return True
-    return status is not None and status.runtime_status is not None
-
-
-async def events_response(
-    workflow_id: str, after: str | None, database_url: str, client: Any
+def events_response(
+    workflow_id: str, after: str | None, database_url: str, owner_id: str
 ) -> dict[str, Any]:
-    """Events with sequence > `after`. 404 only when the workflow has no events AND the Durable
-    runtime does not know the instance: a workflow that just started may have none yet."""
+    """Events with sequence > `after` of one of `owner_id`'s workflows; 404 for any other id.
+    A workflow that has just started may have no events yet (an empty page)."""
     query = _validated(EventsQuery, {"workflow_id": workflow_id, "after": _parse_after(after)})
     engine = get_engine(database_url)
     ensure_schema(engine)
-    page = fetch_events(engine, query.workflow_id, query.after)
-    if page.last_sequence == 0 and not await _instance_known(client, query.workflow_id):
+    if not is_owner(engine, query.workflow_id, owner_id):
         raise DataNotFoundError(
             f"Workflow {query.workflow_id} not found",
             details={"workflow_id": query.workflow_id},
             suggestions=["Use the workflow_id returned by POST /api/orchestrator/run-workflow."],
         )
+    page = fetch_events(engine, query.workflow_id, query.after)
     return {
         "workflow_id": query.workflow_id,
         "events": page.events,
@@ -173,21 +183,21 @@ async def events_response(
 def negotiate(req: func.HttpRequest) -> func.HttpResponse:
     """The browser's stream URL; also tells the heartbeat timer someone is about to listen."""
     settings = get_settings()
-    body = negotiate_response(req.params.get("session_id", ""), settings)
+    principal = authorize(req, PLANNER, settings)
+    body = negotiate_response(req.params.get("session_id", ""), principal.user_id, settings)
     note_listeners(settings, utc_now())
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 
 @bp.route(route="orchestrator/workflows/{workflow_id}/events", methods=["GET"])
-@bp.durable_client_input(client_name="client")
 @http_endpoint
-async def workflow_events(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    body = await events_response(
+def workflow_events(req: func.HttpRequest) -> func.HttpResponse:
+    settings = get_settings()
+    principal = authorize(req, PLANNER, settings)
+    body = events_response(
         req.route_params.get("workflow_id", ""),
         req.params.get("after"),
-        get_settings().database_url,
-        client,
+        settings.database_url,
+        principal.user_id,
     )
     return json_response(body)

@@ -1,6 +1,8 @@
 """Result endpoints: the full plans the agents persisted under each workflow id.
 
-They read the database only. An agent's activity persists its result before the orchestrator
+They read the database only. Every route needs the `planner` role and serves only the caller's
+own plans: another planner's workflow id gets the same 404 as an unknown one, and "the latest
+plan" is the caller's latest. An agent's activity persists its result before the orchestrator
 has decided to accept it (its deadline may already have passed, or the workflow may have been
 terminated), so a result is served only once the orchestrator has published the agent's
 `complete` message: the event log is the record of what the orchestrator accepted. A result is
@@ -22,6 +24,8 @@ from shared.db import get_engine
 from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.events import complete_key, has_event
 from shared.http import http_endpoint, json_response, parse_workflow_id, route_workflow_id
+from shared.identity import PLANNER, authorize
+from shared.ownership import is_owner
 from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.results_store import latest_workflow_with, load_result
 from shared.schemas import AGENT_NAMES
@@ -46,11 +50,14 @@ def _reading_results() -> Iterator[None]:
             suggestions=["Check DATABASE_URL and that the database is reachable."],
         ) from None
 
-def _stored(workflow_id: str, agent: str, model: type[ModelT]) -> ModelT:
-    """The agent's result, if the orchestrator accepted it (404 DATA_NOT_FOUND otherwise)."""
+def _stored(workflow_id: str, owner_id: str, agent: str, model: type[ModelT]) -> ModelT:
+    """The caller's agent result, if the orchestrator accepted it (404 DATA_NOT_FOUND
+    otherwise, and for another planner's workflow)."""
     engine = get_engine(get_settings().database_url)
     with _reading_results():
-        accepted = has_event(engine, workflow_id, complete_key(AGENT_NAME_OF[agent]))
+        accepted = is_owner(engine, workflow_id, owner_id) and has_event(
+            engine, workflow_id, complete_key(AGENT_NAME_OF[agent])
+        )
         result = load_result(engine, workflow_id, agent, model) if accepted else None
     if result is None:
         raise DataNotFoundError(
@@ -65,8 +72,9 @@ def _stored(workflow_id: str, agent: str, model: type[ModelT]) -> ModelT:
 
 
 def _result_response(req: func.HttpRequest, agent: str, model: type[BaseModel]) -> func.HttpResponse:
+    principal = authorize(req, PLANNER, get_settings())
     workflow_id = route_workflow_id(req)
-    return json_response(_stored(workflow_id, agent, model))
+    return json_response(_stored(workflow_id, principal.user_id, agent, model))
 
 
 @bp.route(route="forecasts/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -93,13 +101,15 @@ def get_markdowns(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="stores/clusters", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
-    """Store clusters of `?workflow_id=` (default: the most recent inventory plan)."""
+    """Store clusters of `?workflow_id=` (default: the caller's most recent inventory plan)."""
+    principal = authorize(req, PLANNER, get_settings())
     requested = req.params.get("workflow_id")
     if requested is None:
         with _reading_results():
             requested = latest_workflow_with(
                 get_engine(get_settings().database_url),
                 "inventory",
+                principal.user_id,
                 accepted_by=complete_key(AGENT_NAME_OF["inventory"]),
             )
         if requested is None:
@@ -108,7 +118,7 @@ def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
                 suggestions=["Run a workflow: POST /api/orchestrator/run-workflow."],
             )
     workflow_id = parse_workflow_id(requested)
-    plan = _stored(workflow_id, "inventory", InventoryResult)
+    plan = _stored(workflow_id, principal.user_id, "inventory", InventoryResult)
     clusters = [
         {
             "cluster_id": c.cluster_id,

@@ -1,10 +1,13 @@
 """Workflow HTTP API and the orchestrator registration.
 
     POST /api/orchestrator/run-workflow                      start (202), or the existing run
-                                                             for a repeated Idempotency-Key (200)
+                                                             for a repeated Idempotency-Key (200,
+                                                             422 when its body differs)
     GET  /api/orchestrator/workflows/{workflow_id}           status, progress, log, results
     POST /api/orchestrator/workflows/{workflow_id}/terminate stop a stuck workflow
 
+Every function needs the `planner` app role, and a workflow is visible only to the planner who
+started it: anyone else gets the same 404 as for an id that does not exist (shared/ownership.py).
 The functions talk to Durable only through the `durableClient` binding, so they run unchanged
 in Azure and on the local runtime (localdev.durable), which serves the same client HTTP API.
 Dependencies that need I/O (settings, the category lookup) are injectable via `configure`.
@@ -13,6 +16,7 @@ Dependencies that need I/O (settings, the category lookup) are injectable via `c
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import uuid
@@ -25,6 +29,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrator.workflow import CHAIN, ORCHESTRATOR_NAME, build_workflow_input, season_workflow
+from shared.db import get_engine
 from shared.errors import (
     DataNotFoundError,
     DurableUnavailableError,
@@ -33,7 +38,15 @@ from shared.errors import (
     WorkflowTerminatedError,
 )
 from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
+from shared.identity import PLANNER, authorize
 from shared.listeners import note_listeners
+from shared.ownership import (
+    KeyedRun,
+    find_keyed_run,
+    is_owner,
+    record_workflow,
+    request_fingerprint,
+)
 from shared.progress import Publisher, get_publisher, utc_now
 from shared.schemas import AgentStatusMessage, ErrorMessage, RunWorkflowRequest
 from shared.settings import Settings, get_settings
@@ -41,7 +54,6 @@ from shared.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0a3f7e-2c1d-4f8e-9a6b-7d3c2e1f0a94")
 MAX_IDEMPOTENCY_KEY = 128
 MAX_REASON_CHARS = 500
 FINISHED_STATES = ("Completed", "Failed", "Terminated", "Canceled")
@@ -106,7 +118,7 @@ def _links(req: func.HttpRequest, workflow_id: str, session_id: str) -> dict[str
     }
 
 
-def _idempotent_instance_id(req: func.HttpRequest) -> str | None:
+def _idempotency_key(req: func.HttpRequest) -> str | None:
     key = req.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         return None
@@ -117,7 +129,7 @@ def _idempotent_instance_id(req: func.HttpRequest) -> str | None:
             details={"max_length": MAX_IDEMPOTENCY_KEY},
             suggestions=[f"Send 1-{MAX_IDEMPOTENCY_KEY} printable characters, e.g. a UUID."],
         )
-    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, key))
+    return key
 
 
 async def _status_or_none(
@@ -170,23 +182,51 @@ def _loads_maybe(value: Any) -> Any:
 async def run_workflow(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    """Validate, resolve the category, start `season_workflow` under a server-side id."""
+    """Validate, resolve the category, record the caller as owner, start `season_workflow`
+    under a random id (or the id the caller's Idempotency-Key already maps to)."""
+    settings = _dependencies.settings()
+    principal = authorize(req, PLANNER, settings)
     body = parse_body(req, RunWorkflowRequest)
-    instance_id = _idempotent_instance_id(req)
-    if instance_id is not None:
-        existing = await _status_or_none(client, instance_id, show_input=True)
-        if existing is not None:
-            return _started(req, existing, replayed=True)
-    workflow_id = instance_id or str(uuid.uuid4())
+    key = _idempotency_key(req)
+    fingerprint = request_fingerprint(body)
+    engine = get_engine(settings.database_url)
+    workflow_id = str(uuid.uuid4())
+    if key is not None:
+        previous = await asyncio.to_thread(find_keyed_run, engine, principal.user_id, key)
+        if previous is not None:
+            _check_same_request(key, previous, fingerprint)
+            existing = await _status_or_none(client, previous.workflow_id, show_input=True)
+            if existing is not None:
+                return _started(req, existing, replayed=True)
+            workflow_id = previous.workflow_id
     category_id = await asyncio.to_thread(_dependencies.check_category, body.category_id)
+    recorded = await asyncio.to_thread(
+        functools.partial(
+            record_workflow,
+            engine,
+            workflow_id=workflow_id,
+            owner_id=principal.user_id,
+            session_id=body.session_id,
+            key=key,
+            fingerprint=fingerprint,
+        )
+    )
+    if key is not None:
+        _check_same_request(key, recorded, fingerprint)
+    workflow_id = recorded.workflow_id
     workflow_input = build_workflow_input(
-        workflow_id, body.session_id, category_id, body.parameters, _dependencies.settings()
+        workflow_id,
+        body.session_id,
+        category_id,
+        body.parameters,
+        settings,
+        owner_id=principal.user_id,
     )
     try:
         await client.start_new(ORCHESTRATOR_NAME, workflow_id, workflow_input)
     except Exception as exc:  # noqa: BLE001 - a concurrent duplicate or an unreachable hub
         existing = await _status_or_none(client, workflow_id, show_input=True)
-        if instance_id is not None and existing is not None:
+        if key is not None and existing is not None:
             return _started(req, existing, replayed=True)
         raise DurableUnavailableError(
             "The workflow could not be started", suggestions=["Retry in a few seconds."]
@@ -200,6 +240,26 @@ async def run_workflow(
         **_links(req, workflow_id, body.session_id),
     }
     return json_response(payload, 202, {"Location": payload["status_url"]})
+
+
+def _check_same_request(key: str, run: KeyedRun, fingerprint: str) -> None:
+    """A reused Idempotency-Key must come with the request it was first used for."""
+    if run.request_sha256 != fingerprint:
+        raise InvalidParametersError(
+            f"{IDEMPOTENCY_HEADER} '{key}' was already used with a different request body",
+            details={"idempotency_key": key, "workflow_id": run.workflow_id},
+            suggestions=[
+                f"Send a new {IDEMPOTENCY_HEADER} for a different plan, or repeat the original "
+                "request unchanged to get its workflow back."
+            ],
+        )
+
+
+async def _owned(workflow_id: str, owner_id: str) -> None:
+    """404 (the same as for an unknown id) unless `owner_id` started the workflow."""
+    engine = get_engine(_dependencies.settings().database_url)
+    if not await asyncio.to_thread(is_owner, engine, workflow_id, owner_id):
+        raise _not_found(workflow_id)
 
 
 def _started(
@@ -226,7 +286,9 @@ async def get_workflow(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Runtime status plus what the orchestrator reported: progress, log, results, error."""
+    principal = authorize(req, PLANNER, _dependencies.settings())
     workflow_id = route_workflow_id(req)
+    await _owned(workflow_id, principal.user_id)
     status = await _status_or_none(client, workflow_id, show_input=True)
     if status is None:
         raise _not_found(workflow_id)
@@ -290,9 +352,12 @@ async def terminate_workflow(
 ) -> func.HttpResponse:
     """Terminate a running workflow and tell its browser (an `error` WORKFLOW_TERMINATED and
     `agent_status failed` for the agent that was running, which close its event stream: nothing
-    the stopped agent still does is recorded or sent); 404 unknown, 409 already finished."""
+    the stopped agent still does is recorded or sent); 404 unknown or not the caller's, 409
+    already finished."""
+    principal = authorize(req, PLANNER, _dependencies.settings())
     workflow_id = route_workflow_id(req)
     reason = _terminate_reason(req)
+    await _owned(workflow_id, principal.user_id)
     status = await _status_or_none(client, workflow_id, show_input=True)
     if status is None:
         raise _not_found(workflow_id)
@@ -309,7 +374,7 @@ async def terminate_workflow(
         raise DurableUnavailableError(
             "The workflow could not be terminated", suggestions=["Retry in a few seconds."]
         ) from exc
-    await asyncio.to_thread(_announce_termination, status, reason)
+    await asyncio.to_thread(_announce_termination, status, reason, principal.user_id)
     return json_response(
         {"status": "terminating", "workflow_id": workflow_id, "reason": reason}, 202
     )
@@ -326,9 +391,11 @@ def _stopped_agent(custom: dict[str, Any]) -> str:
     return waiting[0] if waiting else CHAIN[-1].agent_name
 
 
-def _announce_termination(status: df.DurableOrchestrationStatus, reason: str) -> None:
-    """Publish the terminal messages for the agent the termination stopped. A publishing
-    failure is logged: the workflow is terminated either way."""
+def _announce_termination(
+    status: df.DurableOrchestrationStatus, reason: str, owner_id: str
+) -> None:
+    """Publish the terminal messages for the agent the termination stopped, to the owner's
+    group. A publishing failure is logged: the workflow is terminated either way."""
     started_input = _loads_maybe(status.input_)
     session_id = started_input.get("session_id") if isinstance(started_input, dict) else None
     if not session_id:
@@ -343,7 +410,11 @@ def _announce_termination(status: df.DurableOrchestrationStatus, reason: str) ->
     ]
     try:
         _dependencies.publisher().publish_all(
-            messages, session_id=session_id, workflow_id=status.instance_id, close=True
+            messages,
+            session_id=session_id,
+            workflow_id=status.instance_id,
+            owner_id=owner_id,
+            close=True,
         )
     except Exception as exc:  # noqa: BLE001 - the termination itself has happened
         logger.warning(

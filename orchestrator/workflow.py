@@ -100,6 +100,7 @@ class WorkflowInput(BaseModel):
 
     workflow_id: str
     session_id: str
+    owner_id: str = Field(min_length=1)
     category_id: str
     parameters: dict[str, Any]
     chain: list[AgentPolicy] = Field(min_length=1)
@@ -130,12 +131,16 @@ def build_workflow_input(
     category_id: str,
     parameters: SeasonParameters,
     settings: Settings,
+    *,
+    owner_id: str,
 ) -> dict[str, Any]:
     """The JSON input the HTTP starter passes to `start_new` (settings are read here, not in
-    the orchestrator, so a replay never sees a changed policy)."""
+    the orchestrator, so a replay never sees a changed policy). `owner_id` travels with the
+    run so that every message reaches only the owner's Web PubSub group."""
     return WorkflowInput(
         workflow_id=workflow_id,
         session_id=session_id,
+        owner_id=owner_id,
         category_id=category_id,
         parameters=parameters.model_dump(mode="json", exclude_none=True),
         chain=chain_policies(settings),
@@ -175,6 +180,7 @@ def _announce(
     payload = {
         "workflow_id": run.workflow_id,
         "session_id": run.session_id,
+        "owner_id": run.owner_id,
         "messages": [m.model_dump(mode="json", exclude_none=True) for m in messages],
         "close": close,
     }
@@ -310,6 +316,7 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
         agent_input = {
             "workflow_id": run.workflow_id,
             "session_id": run.session_id,
+            "owner_id": run.owner_id,
             "category_id": run.category_id,
             "parameters": run.parameters,
             "previous": dict(results),

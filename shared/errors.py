@@ -88,6 +88,20 @@ class InvalidParametersError(OrchestratorError):
     retryable = False
 
 
+class UnauthenticatedError(OrchestratorError):
+    """No signed-in caller (or a principal header that is not what App Service sends)."""
+
+    error_type = "UNAUTHENTICATED"
+    status_code = 401
+
+
+class ForbiddenError(OrchestratorError):
+    """The caller is signed in but lacks the app role the route needs."""
+
+    error_type = "FORBIDDEN"
+    status_code = 403
+
+
 class RequestTooLargeError(OrchestratorError):
     """The request body is over a limit: refused before anything parses it."""
 

@@ -17,6 +17,7 @@ queue is full, drops the new message with a log line. Nothing here ever fails a 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import threading
 import time
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 GROUP_PREFIX = "session-"
+GROUP_DIGEST_CHARS = 32
 ENVELOPE_FIELDS = frozenset({"session_id", "workflow_id", "timestamp", "sequence"})
 _SESSION_ID = TypeAdapter(SessionId)
 _WORKFLOW_ID = TypeAdapter(WorkflowId)
@@ -66,9 +68,16 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def group_for(session_id: str) -> str:
-    """The Web PubSub group a session's browser joins (and the only one its token allows)."""
-    return GROUP_PREFIX + _SESSION_ID.validate_python(session_id)
+def group_for(session_id: str, *, owner_id: str) -> str:
+    """The Web PubSub group an owner's session joins (and the only one its token allows).
+
+    Derived from both, so two planners who pick the same session_id never share a group.
+    """
+    session = _SESSION_ID.validate_python(session_id)
+    if not owner_id:
+        raise ValueError("a group needs its owner")
+    digest = hashlib.sha256(f"{owner_id}\x00{session}".encode()).hexdigest()
+    return GROUP_PREFIX + digest[:GROUP_DIGEST_CHARS]
 
 
 @dataclass(frozen=True)
@@ -276,7 +285,12 @@ class Publisher:
             return self._client
 
     def publish(
-        self, message: Mapping[str, Any] | BaseModel, *, session_id: str, workflow_id: str
+        self,
+        message: Mapping[str, Any] | BaseModel,
+        *,
+        session_id: str,
+        workflow_id: str,
+        owner_id: str,
     ) -> PublishedEvent:
         """Validate, record (first), then queue one message for the session's group.
 
@@ -284,7 +298,9 @@ class Publisher:
         ones or for malformed ids (a caller bug); never raises because delivery failed. A
         message the log already holds or no longer admits comes back with `recorded=False`.
         """
-        events = self.publish_all([message], session_id=session_id, workflow_id=workflow_id)
+        events = self.publish_all(
+            [message], session_id=session_id, workflow_id=workflow_id, owner_id=owner_id
+        )
         if events:
             return events[0]
         return PublishedEvent(
@@ -297,11 +313,13 @@ class Publisher:
         *,
         session_id: str,
         workflow_id: str,
+        owner_id: str,
         close: bool = False,
     ) -> list[PublishedEvent]:
         """`publish` for several messages recorded in one transaction (nothing can come between
-        them); `close=True` ends the workflow's stream after them. Returns the recorded ones."""
-        group = group_for(session_id)
+        them); `close=True` ends the workflow's stream after them. Returns the recorded ones.
+        They go to the group of the owner's session (`group_for`)."""
+        group = group_for(session_id, owner_id=owner_id)
         _WORKFLOW_ID.validate_python(workflow_id)
         bodies = [self._validated(message) for message in messages]
         if any(body["type"] == "heartbeat" for body in bodies):
@@ -354,12 +372,19 @@ class Publisher:
         return PublishedEvent(message=message, sequence=None, recorded=False, queued=queued)
 
     def publish_quietly(
-        self, message: Mapping[str, Any] | BaseModel, *, session_id: str, workflow_id: str
+        self,
+        message: Mapping[str, Any] | BaseModel,
+        *,
+        session_id: str,
+        workflow_id: str,
+        owner_id: str,
     ) -> PublishedEvent | None:
         """`publish` for code that must go on whatever happens (an agent reporting on itself):
         a bad message or a database outage is logged and skipped, never raised."""
         try:
-            return self.publish(message, session_id=session_id, workflow_id=workflow_id)
+            return self.publish(
+                message, session_id=session_id, workflow_id=workflow_id, owner_id=owner_id
+            )
         except Exception as exc:  # noqa: BLE001 - reporting must never break the agent
             logger.warning(
                 "message for workflow %s not recorded: %s", workflow_id, _describe(exc)
@@ -367,7 +392,7 @@ class Publisher:
             return None
 
     def progress_reporter(
-        self, workflow_id: str, session_id: str, agent_name: str
+        self, workflow_id: str, session_id: str, agent_name: str, *, owner_id: str
     ) -> ProgressReporter:
         """`report(percent, text)` for an agent; it never raises (see `publish_quietly`)."""
 
@@ -377,6 +402,7 @@ class Publisher:
                  "message": text},
                 session_id=session_id,
                 workflow_id=workflow_id,
+                owner_id=owner_id,
             )
 
         return report

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.errors import InvalidParametersError
 from shared.events import WorkflowEvent
-from shared.tables import AGENTS, AgentResultRow
+from shared.tables import AGENTS, AgentResultRow, WorkflowOwnerRow
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -81,13 +81,19 @@ def list_results(engine: Engine, workflow_id: str) -> dict[str, str]:
         )
     return {agent: rows[agent] for agent in AGENTS if agent in rows}
 
+
 def latest_workflow_with(
-    engine: Engine, agent: str, *, accepted_by: str | None = None
+    engine: Engine, agent: str, owner_id: str, *, accepted_by: str | None = None
 ) -> str | None:
-    """The workflow whose `agent` result was stored most recently, or None; with `accepted_by`
-    (an event-log message key) only among workflows whose log holds that message."""
+    """The owner's workflow whose `agent` result was stored most recently, or None; with
+    `accepted_by` (an event-log message key) only among workflows whose log holds that
+    message."""
     _check_agent(agent)
-    query = select(AgentResultRow.workflow_id).where(AgentResultRow.agent == agent)
+    query = (
+        select(AgentResultRow.workflow_id)
+        .join(WorkflowOwnerRow, WorkflowOwnerRow.workflow_id == AgentResultRow.workflow_id)
+        .where((AgentResultRow.agent == agent) & (WorkflowOwnerRow.owner_id == owner_id))
+    )
     if accepted_by is not None:
         query = query.where(
             exists().where(

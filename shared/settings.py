@@ -13,12 +13,6 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_WEBPUBSUB_CONNECTION_STRING = (
-    "Endpoint=http://localhost:8080;"
-    "AccessKey=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH;Version=1.0;"
-)
-
-
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name, name.upper(), name.lower())
 
@@ -47,9 +41,10 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(20.0, gt=0, validation_alias=_env("LLM_TIMEOUT_SECONDS"))
     llm_max_retries: int = Field(2, ge=0, le=5, validation_alias=_env("LLM_MAX_RETRIES"))
 
-    webpubsub_connection_string: SecretStr = Field(
-        SecretStr(DEFAULT_WEBPUBSUB_CONNECTION_STRING),
-        validation_alias=_env("WebPubSubConnectionString"),
+    # No default: a published constant key would be one a forgotten setting makes the deployed
+    # app sign with. The local stack generates a key per start (localdev/stack.py).
+    webpubsub_connection_string: SecretStr | None = Field(
+        None, validation_alias=_env("WebPubSubConnectionString")
     )
     webpubsub_endpoint: str | None = Field(
         None, pattern=r"^(https?://.+)?$", validation_alias=_env("WebPubSubEndpoint")
@@ -75,6 +70,37 @@ class Settings(BaseSettings):
     agent_retry_interval_ms: int = Field(
         1000, ge=1, validation_alias=_env("AGENT_RETRY_INTERVAL_MS")
     )
+
+    # Identity (shared/identity.py). Under Core Tools, with no Easy Auth in front, a request
+    # without a principal is this developer (every role); never honoured in Azure.
+    local_developer_id: str | None = Field(None, validation_alias=_env("LOCAL_DEVELOPER_ID"))
+    local_developer_name: str = Field(
+        "Local Developer", validation_alias=_env("LOCAL_DEVELOPER_NAME")
+    )
+    # Set by the platform, never by hand: App Service injects WEBSITE_AUTH_ENABLED=True when
+    # App Service Authentication is on, and WEBSITE_INSTANCE_ID / WEBSITE_SITE_NAME on every
+    # app it runs (learn.microsoft.com/azure/app-service/reference-app-settings).
+    website_auth_enabled: str | None = Field(None, validation_alias=_env("WEBSITE_AUTH_ENABLED"))
+    website_instance_id: str | None = Field(None, validation_alias=_env("WEBSITE_INSTANCE_ID"))
+    website_site_name: str | None = Field(None, validation_alias=_env("WEBSITE_SITE_NAME"))
+
+    def webpubsub_connection(self) -> str:
+        """The Web PubSub connection string; ValueError naming the setting when it is unset."""
+        value = self.webpubsub_connection_string
+        if value is None or not value.get_secret_value().strip():
+            raise ValueError("the WebPubSubConnectionString setting is not set")
+        return value.get_secret_value()
+
+    @property
+    def easy_auth_enabled(self) -> bool:
+        """App Service Authentication is in front of the app (it strips client-sent X-MS-*
+        headers and injects the signed-in caller's)."""
+        return (self.website_auth_enabled or "").strip().lower() == "true"
+
+    @property
+    def running_in_azure(self) -> bool:
+        """The app runs on App Service / Azure Functions infrastructure."""
+        return bool(self.website_instance_id or self.website_site_name)
 
 
 @lru_cache(maxsize=1)

@@ -126,6 +126,29 @@ class AgentResultRow(Base):
     )
 
 
+class WorkflowOwnerRow(Base):
+    """Who started a workflow: every read of it (status, events, results) checks this row."""
+
+    __tablename__ = "workflow_owners"
+
+    workflow_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(256), index=True)
+    session_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyKeyRow(Base):
+    """An owner's Idempotency-Key, the workflow it started and a fingerprint of its request."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(128))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class DataVersion(Base):
     """A counter per dataset, bumped by every import (see module docstring)."""
 

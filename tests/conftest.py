@@ -4,11 +4,16 @@ The Durable SDK keeps one process-wide aiohttp session (as the Functions worker,
 event loop, expects). Tests run on many event loops, so a test never inherits a session bound to
 a loop that an earlier test already closed.
 
+HTTP functions called in-process run as under Core Tools with `local.settings.json` copied from
+the example: no Easy Auth in front, and a request without principal headers is the developer
+LOCAL_DEVELOPER_ID names. (The live stack plays Easy Auth instead; see tests/live_stack.py.)
+
 A real-component test (PostgreSQL, Chromium: see tests/real_components.py) that skips is listed
 under a banner at the end of the run, and fails the run when CI=true.
 """
 
 import asyncio
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -31,6 +36,8 @@ from tests.real_components import (
 
 MISSING = pytest.StashKey[list[MissingComponent]]()
 POSTGRES_FIXTURES = ("postgres_server_url", "postgres_url")
+
+os.environ.setdefault("LOCAL_DEVELOPER_ID", "local-developer")
 
 
 @pytest.fixture(autouse=True)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from localdev.host import LocalOptions, free_port, start_host
-from localdev.stack import local_stack
+from localdev.host import LocalDeveloper, LocalOptions, free_port, start_host
+from localdev.stack import STACK_ENVIRONMENT, local_stack
 from shared.context import clear_context_cache
 from shared.data_import import write_frames
 from shared.db import dispose_engine, get_engine
@@ -39,7 +39,6 @@ FAST_SETTINGS = {
     # Test-sized pauses between agent attempts (the policy itself stays 3 attempts).
     "AGENT_RETRY_INTERVAL_MS": "20",
 }
-STACK_ENVIRONMENT = ("DATABASE_URL", "WebPubSubConnectionString")
 
 
 @dataclass(frozen=True)
@@ -84,11 +83,16 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def live_stack(
-    directory: Path, settings: Mapping[str, str] = FAST_SETTINGS
+    directory: Path,
+    settings: Mapping[str, str] = FAST_SETTINGS,
+    developer: LocalDeveloper | None = LocalDeveloper(),
 ) -> Iterator[LiveStack]:
-    """Start the stack with a fresh SQLite database in `directory`; stop it on exit."""
+    """Start the stack with a fresh SQLite database in `directory`; stop it on exit.
+    `developer` is who a request without principal headers is signed in as (None: 401)."""
     database_url = f"sqlite:///{directory / 'stack.db'}"
-    options = LocalOptions(port=free_port(), pubsub_port=free_port(), database_url=database_url)
+    options = LocalOptions(
+        port=free_port(), pubsub_port=free_port(), database_url=database_url, developer=developer
+    )
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     stop = asyncio.Event()

@@ -97,7 +97,8 @@ async def hub(database_url: str, app_settings: None) -> AsyncIterator[Hub]:
 async def run_workflow(hub: Hub, category_id: str) -> tuple[str, dict[str, Any]]:
     workflow_id = str(uuid.uuid4())
     workflow_input = build_workflow_input(
-        workflow_id, f"session-{workflow_id[:8]}", category_id, PARAMETERS, SETTINGS
+        workflow_id, f"session-{workflow_id[:8]}", category_id, PARAMETERS, SETTINGS,
+        owner_id="planner-1",
     )
     await hub.runtime.start_new(ORCHESTRATOR_NAME, workflow_id, json.dumps(workflow_input))
     status = await hub.runtime.wait_for(workflow_id, 60)
@@ -216,7 +217,8 @@ async def test_a_deadline_that_passes_while_the_host_is_down(hub: Hub):
     settings = Settings(agent_retry_interval_ms=20, inventory_agent_timeout_seconds=1.5)
     workflow_id = str(uuid.uuid4())
     workflow_input = build_workflow_input(
-        workflow_id, f"session-{workflow_id[:8]}", "outerwear", PARAMETERS, settings
+        workflow_id, f"session-{workflow_id[:8]}", "outerwear", PARAMETERS, settings,
+        owner_id="planner-1",
     )
     first = DurableRuntime(function_app.app, hub.database_url)
     await first.start()

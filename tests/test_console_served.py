@@ -1,6 +1,7 @@
 """The console page as the deployed app serves it (`GET /api/console`), over real HTTP through
-the local host running the real function_app: the page's relative links resolve to its own
-files both there and at the local host's `/`, and nothing else is served."""
+the local host running the real function_app behind its Easy Auth stand-in: the page's relative
+links resolve to its own files both there and at the local host's `/`, nothing else is served,
+and nobody unsigned gets it."""
 
 from __future__ import annotations
 
@@ -13,12 +14,22 @@ import pytest
 
 import function_app
 from localdev.host import LocalOptions, free_port, start_host
+from shared.settings import get_settings
 
 CONSOLE = Path(function_app.__file__).resolve().parent / "orchestrator" / "console"
 
 
 @pytest.fixture
-async def base_url():
+def behind_easy_auth(monkeypatch):
+    """As in Azure and under `localdev serve`: principal headers are the caller."""
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+async def base_url(behind_easy_auth):
     async with start_host(LocalOptions(port=free_port()), functions_app=function_app.app,
                           run_timers=False) as url:
         yield url
@@ -53,3 +64,12 @@ async def test_nothing_but_the_console_files(base_url, path):
     body = resp.json()
     assert body["error_type"] in ("DATA_NOT_FOUND", "NOT_FOUND")  # by the route, or no route
     assert body["request_id"] == resp.headers["x-request-id"]
+
+
+async def test_nobody_unsigned_gets_the_page(behind_easy_auth):
+    options = LocalOptions(port=free_port(), developer=None)
+    async with start_host(options, functions_app=function_app.app, run_timers=False) as url:
+        async with httpx.AsyncClient() as client:
+            resp = await client.get(f"{url}/api/console")
+    assert resp.status_code == 401
+    assert resp.json()["error_type"] == "UNAUTHENTICATED"

@@ -24,7 +24,9 @@ from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 def season_input(workflow_id, settings=None):
     parameters = SeasonParameters.model_validate(PARAMETERS)
     return json.dumps(
-        build_workflow_input(workflow_id, "s", "CAT-1", parameters, settings or fast_settings())
+        build_workflow_input(
+            workflow_id, "s", "CAT-1", parameters, settings or fast_settings(), owner_id="p"
+        )
     )
 
 

@@ -420,7 +420,11 @@ def test_kill_9_then_restart_on_postgres(tmp_path, reference):
 
 def season_input(workflow_id: str) -> str:
     parameters = SeasonParameters.model_validate(PARAMETERS)
-    return json.dumps(build_workflow_input(workflow_id, "s", "CAT-1", parameters, fast_settings()))
+    return json.dumps(
+        build_workflow_input(
+            workflow_id, "s", "CAT-1", parameters, fast_settings(), owner_id="planner-1"
+        )
+    )
 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float = 30.0) -> bool:

@@ -1,7 +1,8 @@
 """Bad input never crashes: every HTTP function of the real app, served by the local stack over
-real HTTP, answers arbitrary route values, query strings and bodies (among them integers of
-thousands of digits and dates from year 1 to 9999, in bodies, parameters and strategy texts) with
-a documented ErrorResponse (or success), never a 5xx, and always with its request id."""
+real HTTP, answers arbitrary route values, query strings, bodies (among them integers of
+thousands of digits and dates from year 1 to 9999, in bodies, parameters and strategy texts) and
+principals (none, any roles, garbage) with a documented ErrorResponse (or success), never a 5xx,
+and always with its request id."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 import function_app
 from localdev.functions import index_app
+from shared.identity import principal_headers
 from shared.schemas import ErrorResponse
 from tests.live_stack import LiveStack, live_stack
 
@@ -99,6 +101,23 @@ route_values = st.text(min_size=1, max_size=80)
 content_types = st.sampled_from(
     ["application/json", "multipart/form-data; boundary=b0undary", "text/csv", "text/plain"]
 )
+header_text = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60
+).map(str.strip)  # what a header value can carry on the wire
+principals = st.one_of(
+    st.just({}),  # the local host signs the default developer in
+    st.builds(
+        principal_headers,
+        header_text.filter(bool),
+        header_text,
+        st.lists(st.sampled_from(["planner", "data-admin", "viewer"]), max_size=3),
+    ),
+    st.dictionaries(
+        st.sampled_from(["X-MS-CLIENT-PRINCIPAL-ID", "X-MS-CLIENT-PRINCIPAL"]),
+        header_text,
+        min_size=1,
+    ),
+)
 queries = st.dictionaries(
     st.sampled_from(["session_id", "after", "workflow_id", "mode", "x"]),
     st.text(max_size=40) | st.integers(1000, 6000).map(lambda n: "9" * n),
@@ -130,8 +149,15 @@ def test_arbitrary_requests_get_documented_answers(client: httpx.Client, route: 
         query=queries,
         body=request_bodies,
         content_type=content_types,
+        principal=principals,
     )
-    def check(values: list[str], query: dict[str, str], body: bytes, content_type: str) -> None:
+    def check(
+        values: list[str],
+        query: dict[str, str],
+        body: bytes,
+        content_type: str,
+        principal: dict[str, str],
+    ) -> None:
         substitutes = iter(values)
         path = PLACEHOLDER.sub(lambda _m: quote(next(substitutes), safe=""), route)
         response = client.request(
@@ -139,7 +165,7 @@ def test_arbitrary_requests_get_documented_answers(client: httpx.Client, route: 
             f"/api/{path}",
             params=query,
             content=body if method != "GET" else None,
-            headers={"content-type": content_type},
+            headers={"content-type": content_type, **principal},
         )
         assert response.status_code < 500, (path, response.text)
         request_id = response.headers["x-request-id"]

@@ -28,6 +28,7 @@ from sqlalchemy import make_url
 
 from shared.db import uses_entra_auth
 from shared.extraction import language_model_configured
+from shared.identity import APP_ROLES
 from shared.settings import Settings
 from shared.webpubsub_client import uses_identity
 from tests.real_components import skip_missing
@@ -63,6 +64,11 @@ DEFAULT_IN_AZURE = {
     "AGENT_MAX_ATTEMPTS": "tuning",
     "AGENT_RETRY_INTERVAL_MS": "tuning",
     "HEARTBEAT_WINDOW_MINUTES": "tuning; heartbeats only while someone may listen",
+    "LOCAL_DEVELOPER_ID": "must stay unset in Azure (and is refused there): Easy Auth signs in",
+    "LOCAL_DEVELOPER_NAME": "only with LOCAL_DEVELOPER_ID",
+    "WEBSITE_AUTH_ENABLED": "set by the platform when App Service Authentication is on",
+    "WEBSITE_INSTANCE_ID": "set by the platform",
+    "WEBSITE_SITE_NAME": "set by the platform",
 }
 
 # Settings the template sets for the platform rather than for shared/settings.py.
@@ -415,7 +421,7 @@ def test_app_registration_carries_the_roles_and_trusts_the_auth_identity():
     entra = bicep("app/entra-app.bicep")
     application = body(entra["resources"]["application"])
     roles = {r["value"]: r for r in application["appRoles"]}
-    assert set(roles) == {"planner", "data-admin"}
+    assert set(roles) == set(APP_ROLES) == {"planner", "data-admin"}
     assert all(r["allowedMemberTypes"] == ["User"] and r["isEnabled"] for r in roles.values())
     assert application["web"]["redirectUris"] == ["redirectUri"]
     redirect = bicep("main.bicep")["modules"]["entraApp"]["config"]["params"]["redirectUri"]

@@ -46,6 +46,7 @@ from tests.postgres import postgres_server
 HUB = "season_planning"
 ISSUER = "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0"
 APP_IDENTITY = "11111111-1111-1111-1111-111111111111"
+OWNER = "planner-avery"
 RUNNING = {"type": "agent_status", "agent_name": "Demand Agent", "status": "running"}
 
 
@@ -111,8 +112,9 @@ def keyless_settings(endpoint: str, tmp_path) -> Settings:
 def test_neither_setting_is_a_503_naming_both(tmp_path):
     unset = Settings(webpubsub_connection_string="", database_url=f"sqlite:///{tmp_path}/a.db")
     with pytest.raises(WebSocketConnectionError) as refused:
-        negotiate_response("s-1", unset)
-    assert refused.value.details == {"reason": "Web PubSub is not configured"}
+        negotiate_response("s-1", OWNER, unset)
+    assert refused.value.status_code == 503
+    assert "WebPubSubEndpoint or WebPubSubConnectionString" in refused.value.suggestions[0]
 
 
 def test_endpoint_setting_selects_the_identity(tmp_path):
@@ -147,7 +149,8 @@ def test_generate_token_call_matches_the_sdk_request(emulator, issuer, tmp_path)
 def test_negotiate_and_publish_keyless_reach_the_browser(emulator, issuer, tmp_path):
     settings = keyless_settings(emulator.endpoint, tmp_path)
     credential = issuer.credential(APP_IDENTITY)
-    body = negotiate_response("s-keyless", settings, credential=credential)
+    body = negotiate_response("s-keyless", OWNER, settings, credential=credential)
+    assert jwt.decode(body["token"], options={"verify_signature": False})["sub"] == OWNER
     publisher = Publisher(
         settings, get_engine(settings.database_url),
         service_client=build_service_client(settings, credential=credential),
@@ -158,7 +161,8 @@ def test_negotiate_and_publish_keyless_reach_the_browser(emulator, issuer, tmp_p
             while not emulator.emulator.hub(HUB).group_connections(body["group"]):
                 assert time.monotonic() < deadline, "the connection never joined its group"
                 time.sleep(0.02)
-            sent = publisher.publish(RUNNING, session_id="s-keyless", workflow_id="wf-keyless-1")
+            sent = publisher.publish(RUNNING, session_id="s-keyless", workflow_id="wf-keyless-1",
+                                     owner_id=OWNER)
             assert sent.recorded and sent.queued
             received = json.loads(ws.recv(timeout=5))
         assert received == sent.message
@@ -175,14 +179,15 @@ def test_identity_without_role_assignment_is_refused(emulator, issuer, tmp_path,
     settings = keyless_settings(emulator.endpoint, tmp_path)
     stranger = issuer.credential("22222222-2222-2222-2222-222222222222")
     with pytest.raises(WebSocketConnectionError) as refused:
-        negotiate_response("s-1", settings, credential=stranger)
+        negotiate_response("s-1", OWNER, settings, credential=stranger)
     assert refused.value.status_code == 503
     assert refused.value.details == {"reason": "the service answered HTTP 403"}
     publisher = Publisher(settings, get_engine(settings.database_url),
                           service_client=build_service_client(settings, credential=stranger))
     try:
         with caplog.at_level(logging.WARNING, logger="shared.progress"):
-            sent = publisher.publish(RUNNING, session_id="s-1", workflow_id="wf-keyless-2")
+            sent = publisher.publish(RUNNING, session_id="s-1", workflow_id="wf-keyless-2",
+                                     owner_id=OWNER)
             assert sent.recorded and sent.sequence == 1
             assert publisher.flush(10)
         assert "HttpResponseError (HTTP 403)" in caplog.text
@@ -205,7 +210,7 @@ def test_unavailable_identity_is_a_503_not_a_crash(emulator, tmp_path):
         raise ClientAuthenticationError("ManagedIdentityCredential: no identity assigned")
 
     with pytest.raises(WebSocketConnectionError) as refused:
-        negotiate_response("s-1", keyless_settings(emulator.endpoint, tmp_path),
+        negotiate_response("s-1", OWNER, keyless_settings(emulator.endpoint, tmp_path),
                            credential=FakeCredential(no_identity))
     assert refused.value.details == {"reason": "the app's identity could not get an Entra token"}
     assert "no identity" not in str(refused.value.to_response("r"))
@@ -216,7 +221,7 @@ def test_unreachable_service_is_a_503(issuer, tmp_path):
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with pytest.raises(WebSocketConnectionError) as refused:
-        negotiate_response("s-1", keyless_settings(closed, tmp_path),
+        negotiate_response("s-1", OWNER, keyless_settings(closed, tmp_path),
                            credential=issuer.credential(APP_IDENTITY))
     assert refused.value.details == {"reason": "the service is unreachable"}
 

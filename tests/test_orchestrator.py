@@ -25,7 +25,8 @@ AGENTS = [
 async def run(rt, workflow_id="wf-1", settings=None, weeks=12, timeout=15.0):
     parameters = SeasonParameters.model_validate({**PARAMETERS, "forecast_horizon_weeks": weeks})
     workflow_input = build_workflow_input(
-        workflow_id, f"session-{workflow_id}", "CAT-1", parameters, settings or fast_settings()
+        workflow_id, f"session-{workflow_id}", "CAT-1", parameters, settings or fast_settings(),
+        owner_id="planner-1",
     )
     await rt.start_new(ORCHESTRATOR_NAME, workflow_id, json.dumps(workflow_input))
     return await rt.wait_for(workflow_id, timeout)
@@ -241,7 +242,9 @@ async def test_restart_mid_workflow_resumes_without_repeating_agent_one(tmp_path
     SCRIPT.set("inventory_agent", "hang")
     parameters = SeasonParameters.model_validate(PARAMETERS)
     workflow_input = json.dumps(
-        build_workflow_input("wf-r", "session-r", "CAT-1", parameters, fast_settings())
+        build_workflow_input(
+            "wf-r", "session-r", "CAT-1", parameters, fast_settings(), owner_id="planner-1"
+        )
     )
     first = DurableRuntime(app, url)
     await first.start()

@@ -30,6 +30,7 @@ from shared.data_import import DataImportError, import_csv
 from shared.db import create_schema, dispose_engine, get_engine
 from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.events import fetch_events, record_events
+from shared.ownership import record_workflow
 from shared.progress import get_publisher
 from shared.results import BacktestMetrics, DemandResult, InventoryResult, PricingResult
 from shared.results_store import latest_workflow_with, list_results, load_result, save_result
@@ -223,8 +224,10 @@ def test_results_store_round_trip_upsert_and_latest(postgres_url):
     assert load_result(engine, "wf-1", "demand", DemandResult) == _demand("c", 250)
     assert list(list_results(engine, "wf-1")) == ["demand", "inventory"]
     save_result(engine, "wf-2", "inventory", INVENTORY, now=NOW + timedelta(minutes=1))
-    assert latest_workflow_with(engine, "inventory") == "wf-2"
-    assert latest_workflow_with(engine, "pricing") is None
+    for workflow_id in ("wf-1", "wf-2"):
+        record_workflow(engine, workflow_id=workflow_id, owner_id="planner-pg", session_id="s")
+    assert latest_workflow_with(engine, "inventory", "planner-pg") == "wf-2"
+    assert latest_workflow_with(engine, "pricing", "planner-pg") is None
 
     # A replayed activity racing its first run: update-then-insert must not lose or duplicate.
     barrier = threading.Barrier(6)
@@ -286,7 +289,9 @@ def test_event_sequences_are_gap_free_under_concurrent_writers(postgres_url):
 async def test_durable_runtime_persists_and_a_new_runtime_reads_it(postgres_url):
     SCRIPT.reset()
     parameters = SeasonParameters.model_validate(PARAMETERS)
-    payload = build_workflow_input("wf-pg", "s-pg", "CAT-1", parameters, fast_settings())
+    payload = build_workflow_input(
+        "wf-pg", "s-pg", "CAT-1", parameters, fast_settings(), owner_id="planner-pg"
+    )
     SCRIPT.set("inventory_agent", "fail", times=1)
     try:
         async with DurableRuntime(scripted_app, postgres_url) as runtime:
@@ -321,7 +326,15 @@ async def test_full_workflow_with_the_real_agents(postgres_url, monkeypatch):
         get_settings.cache_clear()
         get_publisher.cache_clear()
         try:
-            payload = build_workflow_input("wf-real", "s-real", "outerwear", PARAMS, Settings())
+            payload = build_workflow_input(
+                "wf-real", "s-real", "outerwear", PARAMS, Settings(), owner_id="planner-pg"
+            )
+            record_workflow(
+                get_engine(postgres_url),
+                workflow_id="wf-real",
+                owner_id="planner-pg",
+                session_id="s-real",
+            )
             async with DurableRuntime(function_app.app, postgres_url) as runtime:
                 await runtime.start_new(ORCHESTRATOR_NAME, "wf-real", json.dumps(payload))
                 status = await runtime.wait_for("wf-real", 60)
@@ -344,7 +357,8 @@ async def test_full_workflow_with_the_real_agents(postgres_url, monkeypatch):
     assert {s.store_id for s in demand.store_forecast} <= {f"S{i:04d}" for i in range(1, 13)}
     assert inventory.manufacturing_qty == results["Inventory Agent"]["manufacturing_qty"]
     assert pricing.inventory_units == inventory.manufacturing_qty
-    assert latest_workflow_with(engine, "pricing") == "wf-real"
+    assert latest_workflow_with(engine, "pricing", "planner-pg") == "wf-real"
+    assert latest_workflow_with(engine, "pricing", "someone-else") is None
 
     events = fetch_events(engine, "wf-real").events
     assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))

@@ -27,6 +27,7 @@ from tests.black_hole import BlackHole
 KEY = "publisher-test-access-key-0123456789abcdefgh"
 FIXED = datetime(2025, 11, 4, 10, 30, 0, 123000, tzinfo=timezone.utc)
 RUNNING = {"type": "agent_status", "agent_name": "Demand Agent", "status": "running"}
+OWNER = "planner-1"
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +57,9 @@ def publisher(emu, db_url):
     pub.close()
 
 
-def _browser(publisher, session_id):
+def _browser(publisher, session_id, owner_id=OWNER):
     """What the browser does: negotiate, then open a plain WebSocket (no subprotocol)."""
-    url = negotiate_response(session_id, publisher._settings)["url"]
+    url = negotiate_response(session_id, owner_id, publisher._settings)["url"]
     return connect(url, open_timeout=5)
 
 
@@ -71,7 +72,7 @@ def _wait_for_member(emu, group):
 
 def test_browser_receives_exactly_the_documented_messages(emu, publisher):
     with _browser(publisher, "sess-1") as ws:
-        _wait_for_member(emu, group_for("sess-1"))
+        _wait_for_member(emu, group_for("sess-1", owner_id=OWNER))
         messages = [
             RUNNING,
             {"type": "progress", "agent_name": "Demand Agent", "progress": 45,
@@ -80,7 +81,9 @@ def test_browser_receives_exactly_the_documented_messages(emu, publisher):
             {"type": "error", "agent_name": "Pricing Agent", "error_message": "Data not found"},
         ]
         for i, message in enumerate(messages, start=1):
-            event = publisher.publish(message, session_id="sess-1", workflow_id="wf-1")
+            event = publisher.publish(
+                message, session_id="sess-1", workflow_id="wf-1", owner_id=OWNER
+            )
             assert event.recorded and event.queued and event.sequence == i
             envelope = {"session_id": "sess-1", "workflow_id": "wf-1",
                         "timestamp": "2025-11-04T10:30:00.123Z", "sequence": i}
@@ -89,10 +92,21 @@ def test_browser_receives_exactly_the_documented_messages(emu, publisher):
 
 def test_a_session_receives_nothing_of_another_session(emu, publisher):
     with _browser(publisher, "A") as a, _browser(publisher, "B") as b:
-        _wait_for_member(emu, group_for("A"))
-        _wait_for_member(emu, group_for("B"))
-        publisher.publish(RUNNING, session_id="B", workflow_id="wf-b")
+        _wait_for_member(emu, group_for("A", owner_id=OWNER))
+        _wait_for_member(emu, group_for("B", owner_id=OWNER))
+        publisher.publish(RUNNING, session_id="B", workflow_id="wf-b", owner_id=OWNER)
         assert json.loads(b.recv(timeout=2))["session_id"] == "B"
+        with pytest.raises(TimeoutError):
+            a.recv(timeout=0.3)
+
+
+def test_the_same_session_id_of_another_owner_receives_nothing(emu, publisher):
+    with _browser(publisher, "S", "planner-a") as a, _browser(publisher, "S", "planner-b") as b:
+        assert group_for("S", owner_id="planner-a") != group_for("S", owner_id="planner-b")
+        _wait_for_member(emu, group_for("S", owner_id="planner-a"))
+        _wait_for_member(emu, group_for("S", owner_id="planner-b"))
+        publisher.publish(RUNNING, session_id="S", workflow_id="wf-s", owner_id="planner-b")
+        assert json.loads(b.recv(timeout=2))["workflow_id"] == "wf-s"
         with pytest.raises(TimeoutError):
             a.recv(timeout=0.3)
 
@@ -102,10 +116,12 @@ def test_each_session_receives_its_messages_in_order_while_others_publish(emu, p
     with contextlib.ExitStack() as stack:
         browsers = [stack.enter_context(_browser(publisher, session)) for session in sessions]
         for session in sessions:
-            _wait_for_member(emu, group_for(session))
+            _wait_for_member(emu, group_for(session, owner_id=OWNER))
 
         def publish(session):
-            report = publisher.progress_reporter(f"wf-{session}", session, "Demand Agent")
+            report = publisher.progress_reporter(
+                f"wf-{session}", session, "Demand Agent", owner_id=OWNER
+            )
             for percent in range(1, 16):
                 report(percent, "step")
 
@@ -122,7 +138,7 @@ def test_each_session_receives_its_messages_in_order_while_others_publish(emu, p
 
 def test_heartbeat_goes_to_every_connection_and_is_not_recorded(emu, publisher, db_url):
     with _browser(publisher, "H1") as one, _browser(publisher, "H2") as two:
-        _wait_for_member(emu, group_for("H2"))
+        _wait_for_member(emu, group_for("H2", owner_id=OWNER))
         event = publisher.heartbeat()
         expected = {"type": "heartbeat", "timestamp": "2025-11-04T10:30:00.123Z"}
         assert event.queued and not event.recorded and event.sequence is None
@@ -134,7 +150,7 @@ def test_service_down_records_the_event_and_returns_quickly(db_url):
     down = "Endpoint=http://127.0.0.1:9;AccessKey=" + KEY + ";Version=1.0;"
     pub = Publisher(_settings(db_url, down), get_engine(db_url), policy=DeliveryPolicy())
     started = time.monotonic()
-    first = pub.publish(RUNNING, session_id="s", workflow_id="wf-down")
+    first = pub.publish(RUNNING, session_id="s", workflow_id="wf-down", owner_id=OWNER)
     second = pub.heartbeat()
     elapsed = time.monotonic() - started
     assert first.recorded and first.queued and second.queued
@@ -148,7 +164,7 @@ def test_service_down_records_the_event_and_returns_quickly(db_url):
 def test_a_black_holed_service_never_holds_the_publisher(db_url):
     with BlackHole() as hole:
         pub = Publisher(_settings(db_url, hole.connection_string(KEY)), get_engine(db_url))
-        report = pub.progress_reporter("wf-hole", "sess-hole", "Demand Agent")
+        report = pub.progress_reporter("wf-hole", "sess-hole", "Demand Agent", owner_id=OWNER)
         durations = []
         for percent in range(1, 31):
             started = time.perf_counter()
@@ -173,7 +189,7 @@ def test_a_full_queue_drops_the_delivery_with_a_log_line_not_the_record(db_url, 
                         policy=policy)
         events = [
             pub.publish({"type": "progress", "agent_name": "Pricing Agent", "progress": p,
-                         "message": "x"}, session_id="s", workflow_id="wf-full")
+                         "message": "x"}, session_id="s", workflow_id="wf-full", owner_id=OWNER)
             for p in range(1, 6)
         ]
         pub.close()
@@ -189,7 +205,7 @@ def test_stale_messages_are_skipped_not_sent(db_url, caplog):
                         policy=policy)
         for p in range(1, 6):
             pub.publish({"type": "progress", "agent_name": "Pricing Agent", "progress": p,
-                         "message": "x"}, session_id="s", workflow_id="wf-stale")
+                         "message": "x"}, session_id="s", workflow_id="wf-stale", owner_id=OWNER)
         assert pub.flush(3)  # one try times out (0.3 s); the rest are too old and skipped
         pub.close()
     # At most the first was tried (a loaded machine may start the thread late enough to find it
@@ -203,12 +219,14 @@ def test_each_message_is_recorded_and_sent_once(emu, publisher, db_url):
     progress never goes backwards, and the browser receives nothing twice."""
     progress = {"type": "progress", "agent_name": "Demand Agent", "message": "m"}
     with _browser(publisher, "sess-once") as ws:
-        _wait_for_member(emu, group_for("sess-once"))
+        _wait_for_member(emu, group_for("sess-once", owner_id=OWNER))
         for _ in range(2):  # the attempt, then its re-run
             for message in (RUNNING, {**progress, "progress": 5}, {**progress, "progress": 25}):
-                publisher.publish(message, session_id="sess-once", workflow_id="wf-once")
+                publisher.publish(
+                    message, session_id="sess-once", workflow_id="wf-once", owner_id=OWNER
+                )
         again = publisher.publish({**progress, "progress": 15}, session_id="sess-once",
-                                  workflow_id="wf-once")
+                                  workflow_id="wf-once", owner_id=OWNER)
         assert not again.recorded and again.sequence is None
         received = [json.loads(ws.recv(timeout=2)) for _ in range(3)]
         with pytest.raises(TimeoutError):
@@ -226,14 +244,16 @@ def test_nothing_is_recorded_after_the_terminal_message(publisher, db_url):
          "error_type": "AGENT_TIMEOUT"},
         {"type": "agent_status", "agent_name": "Inventory Agent", "status": "failed"},
     ]
-    recorded = publisher.publish_all(failed, session_id="s", workflow_id="wf-end")
+    recorded = publisher.publish_all(failed, session_id="s", workflow_id="wf-end", owner_id=OWNER)
     assert [e.sequence for e in recorded] == [1, 2]
     late = [
         {"type": "progress", "agent_name": "Inventory Agent", "progress": 90, "message": "late"},
         {"type": "complete", "agent_name": "Inventory Agent", "result": {}},
         {"type": "agent_status", "agent_name": "Inventory Agent", "status": "completed"},
     ]
-    assert publisher.publish_all(late, session_id="s", workflow_id="wf-end") == []
+    assert publisher.publish_all(
+        late, session_id="s", workflow_id="wf-end", owner_id=OWNER
+    ) == []
     assert fetch_events(get_engine(db_url), "wf-end").last_sequence == 2
 
 
@@ -242,10 +262,10 @@ def test_a_closing_batch_ends_the_stream(publisher, db_url):
         {"type": "complete", "agent_name": "Pricing Agent", "result": {"x": 1}},
         {"type": "agent_status", "agent_name": "Pricing Agent", "status": "completed"},
     ]
-    publisher.publish_all(done, session_id="s", workflow_id="wf-done", close=True)
+    publisher.publish_all(done, session_id="s", workflow_id="wf-done", owner_id=OWNER, close=True)
     late = publisher.publish(
         {"type": "error", "agent_name": "Pricing Agent", "error_message": "terminated"},
-        session_id="s", workflow_id="wf-done",
+        session_id="s", workflow_id="wf-done", owner_id=OWNER,
     )
     assert not late.recorded
     assert [e["type"] for e in fetch_events(get_engine(db_url), "wf-done").events] == [
@@ -264,15 +284,15 @@ def test_a_closing_batch_ends_the_stream(publisher, db_url):
 )
 def test_undocumented_messages_are_refused_and_not_recorded(publisher, db_url, message):
     with pytest.raises(ValidationError):
-        publisher.publish(message, session_id="s", workflow_id="wf-bad")
+        publisher.publish(message, session_id="s", workflow_id="wf-bad", owner_id=OWNER)
     assert fetch_events(get_engine(db_url), "wf-bad").last_sequence == 0
 
 
 def test_bad_ids_are_refused(publisher):
     with pytest.raises(ValidationError):
-        publisher.publish(RUNNING, session_id="has space", workflow_id="wf")
+        publisher.publish(RUNNING, session_id="has space", workflow_id="wf", owner_id=OWNER)
     with pytest.raises(ValidationError):
-        publisher.publish(RUNNING, session_id="s", workflow_id="a/b")
+        publisher.publish(RUNNING, session_id="s", workflow_id="a/b", owner_id=OWNER)
 
 
 def test_sequences_are_gap_free_under_concurrent_publishing(publisher, db_url):
@@ -283,7 +303,7 @@ def test_sequences_are_gap_free_under_concurrent_publishing(publisher, db_url):
     agents = ["Demand Agent", "Inventory Agent", "Pricing Agent", "Demand Agent"]
 
     def worker(n):
-        report = publisher.progress_reporter("wf-c", "sess-c", agents[n])
+        report = publisher.progress_reporter("wf-c", "sess-c", agents[n], owner_id=OWNER)
         try:
             for i in range(1, 51):
                 report(i, f"step {i}")
@@ -305,7 +325,7 @@ def test_sequences_are_gap_free_under_concurrent_publishing(publisher, db_url):
 
 
 def test_progress_reporter_never_raises(publisher, db_url):
-    report = publisher.progress_reporter("wf-r", "sess-r", "Pricing Agent")
+    report = publisher.progress_reporter("wf-r", "sess-r", "Pricing Agent", owner_id=OWNER)
     report(150, "out of range is logged, not raised")
     report(60, "fine")
     page = fetch_events(get_engine(db_url), "wf-r")
@@ -313,11 +333,14 @@ def test_progress_reporter_never_raises(publisher, db_url):
 
 
 def test_publish_activity_contract(publisher):
-    batch = {"workflow_id": "wf-act", "session_id": "sess-act",
+    batch = {"workflow_id": "wf-act", "session_id": "sess-act", "owner_id": OWNER,
              "messages": [RUNNING, {**RUNNING, "status": "completed"}]}
     assert publish_payload(batch, publisher) == {"sequences": [1, 2]}
     assert publish_payload(json.dumps(batch), publisher) == {"sequences": []}  # a re-run
     with pytest.raises(ValidationError):
         publish_payload({"workflow_id": "wf-act", "messages": [RUNNING]}, publisher)
     with pytest.raises(ValidationError):
-        publish_payload({"workflow_id": "wf-act", "session_id": "s", "messages": []}, publisher)
+        publish_payload(
+            {"workflow_id": "wf-act", "session_id": "s", "owner_id": OWNER, "messages": []},
+            publisher,
+        )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from localdev.functions import index_app
 from shared.context import ContextAssembler, clear_context_cache
 from shared.db import dispose_engine, get_engine
 from shared.events import record_events
+from shared.ownership import record_workflow
 from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.results_store import save_result
 from shared.sample_data import generate_sample, load_sample
@@ -37,6 +38,8 @@ from shared.settings import get_settings
 WORKFLOW = "0b6f2d0e-5d0c-4a59-9d43-2d1f6c1e7a10"
 EARLIER = "wf-earlier"
 LATE = "wf-late-attempt"
+OTHERS = "wf-of-another-planner"
+DEVELOPER = "local-developer"  # who an in-process call without principal is (tests/conftest.py)
 AGENT_NAMES = {"demand": "Demand Agent", "inventory": "Inventory Agent", "pricing": "Pricing Agent"}
 PARAMETERS = SeasonParameters(
     forecast_horizon_weeks=8,
@@ -101,11 +104,16 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     accept(engine, EARLIER, "inventory")
     for agent, result in (("demand", demand), ("inventory", inventory), ("pricing", pricing)):
         save_result(engine, WORKFLOW, agent, result)
+        save_result(engine, OTHERS, agent, result, now=datetime.now(UTC) + timedelta(days=1))
     accept(engine, WORKFLOW, "demand", "inventory", "pricing")
+    accept(engine, OTHERS, "demand", "inventory", "pricing")
     # A timed-out attempt that finished after its deadline: saved last, never accepted.
     save_result(engine, LATE, "demand", demand)
     save_result(engine, LATE, "inventory", inventory)
     accept(engine, LATE, "demand")
+    for workflow_id in (WORKFLOW, EARLIER, LATE):
+        record_workflow(engine, workflow_id=workflow_id, owner_id=DEVELOPER, session_id="s")
+    record_workflow(engine, workflow_id=OTHERS, owner_id="another-planner", session_id="s")
     yield Plan(database_url, demand, inventory, pricing)
     clear_context_cache(engine)
     dispose_engine(database_url)
@@ -202,6 +210,17 @@ def test_unknown_workflow_is_a_404_error_response(route: str):
     assert body["details"] == {"workflow_id": "no-such-workflow", "agent": agent}
 
 
+@pytest.mark.parametrize("route", sorted(ENDPOINTS))
+def test_another_planners_result_is_the_same_404_as_an_unknown_one(route: str):
+    function_name, _, _ = ENDPOINTS[route]
+    response, body = call(function_name, route_params={"workflow_id": OTHERS})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    _, unknown = call(function_name, route_params={"workflow_id": "wf-never-started"})
+    assert body["message"] == unknown["message"].replace("wf-never-started", OTHERS)
+    response, body = call("get_store_clusters", params={"workflow_id": OTHERS})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+
+
 def test_a_result_the_orchestrator_did_not_accept_is_not_served(plan: Plan):
     response, body = call("get_allocation", route_params={"workflow_id": LATE})
     assert_error(response, body, 404, "DATA_NOT_FOUND")
@@ -245,7 +264,9 @@ def test_clusters_of_a_workflow(plan: Plan):
     assert sum(c["store_count"] for c in body["clusters"]) == 16
 
 
-def test_clusters_default_to_the_latest_accepted_inventory_plan():
+def test_clusters_default_to_the_callers_latest_accepted_inventory_plan():
+    """Another planner's plan and an unaccepted late attempt are newer; the latest is still
+    the caller's own accepted plan."""
     _, latest = call("get_store_clusters")
     _, explicit = call("get_store_clusters", params={"workflow_id": WORKFLOW})
     assert latest == explicit

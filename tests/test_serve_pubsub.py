@@ -23,7 +23,7 @@ from localdev.__main__ import build_parser
 from localdev.__main__ import main as localdev_main
 from localdev.host import free_port
 from localdev.serve_cli import describe_pubsub, options_from
-from localdev.stack import local_stack
+from localdev.stack import STACK_ENVIRONMENT, local_stack
 from shared.progress import get_publisher
 from shared.settings import get_settings
 from localdev.webpubsub import EmulatorThread
@@ -131,8 +131,9 @@ def test_serve_publishes_to_the_configured_service_and_starts_no_emulator(tmp_pa
 @pytest.fixture
 def stack_environment(monkeypatch) -> Iterator[None]:
     """`local_stack` writes the app's settings into the environment: restore them afterwards."""
-    for name in ("WebPubSubConnectionString", "DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+    for name in STACK_ENVIRONMENT:
+        monkeypatch.setenv(name, "")  # recorded, so whatever the stack writes is undone
+        monkeypatch.delenv(name)
     yield
     get_settings.cache_clear()
     get_publisher.cache_clear()

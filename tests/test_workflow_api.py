@@ -21,6 +21,7 @@ from orchestrator import api_workflows
 from shared.db import get_engine, session_scope
 from shared.errors import DataNotFoundError
 from shared.events import fetch_events
+from shared.identity import principal_headers
 from shared.progress import Publisher, get_publisher
 from shared.settings import Settings, get_settings
 from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
@@ -43,18 +44,24 @@ def known_category(category_id):
 REFUSED = "Endpoint=http://127.0.0.1:9;AccessKey=" + "k" * 44 + ";Version=1.0;"
 
 
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory):
+    """The module's database: the task hub, and the owners and keys the functions record."""
+    return f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db"
+
+
+def configure_settings(database_url, **overrides):
+    api_workflows.configure(settings=lambda: fast_settings(database_url=database_url, **overrides))
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def runtime(tmp_path_factory):
-    database_url = f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db"
+async def runtime(database_url):
     publisher = Publisher(
         Settings(database_url=database_url, webpubsub_connection_string=REFUSED),
         get_engine(database_url),
     )
-    api_workflows.configure(
-        settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3, database_url=database_url),
-        category_check=known_category,
-        publisher=lambda: publisher,
-    )
+    configure_settings(database_url, demand_agent_timeout_seconds=0.3)
+    api_workflows.configure(category_check=known_category, publisher=lambda: publisher)
     rt = DurableRuntime(app, database_url)
     await rt.start()
     yield rt
@@ -168,6 +175,57 @@ async def test_same_idempotency_key_returns_the_existing_workflow(runtime, scrip
     assert len(script.calls_to("demand_agent", body1["workflow_id"])) == 1
 
 
+async def test_an_idempotency_key_reused_with_another_body_is_422(runtime, script):
+    headers = {"Idempotency-Key": "plan-reused"}
+    first, body1 = await call(runtime, "run_workflow", "POST", run_body(), headers)
+    before = instance_count(runtime)
+
+    response, error = await call(
+        runtime, "run_workflow", "POST", run_body(session_id="sess-2"), headers
+    )
+
+    assert first.status_code == 202
+    assert response.status_code == 422 and error["error_type"] == "INVALID_PARAMETERS"
+    assert "already used with a different request body" in error["message"]
+    assert error["details"] == {
+        "idempotency_key": "plan-reused", "workflow_id": body1["workflow_id"]
+    }
+    assert instance_count(runtime) == before
+    reordered = json.dumps({"parameters": PARAMETERS, "session_id": "sess-1"}, indent=2).encode()
+    again, body2 = await call(runtime, "run_workflow", "POST", reordered, headers)
+    assert again.status_code == 200 and body2["workflow_id"] == body1["workflow_id"]
+    await runtime.wait_for(body1["workflow_id"], 10)
+
+
+async def test_the_same_key_from_another_planner_is_another_workflow(
+    runtime, script, database_url
+):
+    """Behind Easy Auth (WEBSITE_AUTH_ENABLED), as two signed-in planners."""
+    configure_settings(database_url, website_auth_enabled="True", demand_agent_timeout_seconds=0.3)
+    key = {"Idempotency-Key": "shared-key"}
+    me = {**key, **principal_headers("planner-a", "Planner A", ["planner"])}
+    other = {**key, **principal_headers("planner-b", "Planner B", ["planner"])}
+    try:
+        await _same_key_from_two_planners(runtime, me, other)
+    finally:
+        configure_settings(database_url, demand_agent_timeout_seconds=0.3)
+
+
+async def _same_key_from_two_planners(runtime, me, other):
+    _, mine = await call(runtime, "run_workflow", "POST", run_body(), me)
+    response, theirs = await call(runtime, "run_workflow", "POST", run_body(), other)
+
+    assert response.status_code == 202 and theirs["workflow_id"] != mine["workflow_id"]
+    for workflow_id in (mine["workflow_id"], theirs["workflow_id"]):
+        await runtime.wait_for(workflow_id, 10)
+    route = {"workflow_id": mine["workflow_id"]}
+    for name, method in (("get_workflow", "GET"), ("terminate_workflow", "POST")):
+        response, error = await call(runtime, name, method, headers=other, route_params=route)
+        assert response.status_code == 404 and error["error_type"] == "DATA_NOT_FOUND"
+    response, status = await call(runtime, "get_workflow", headers=me, route_params=route)
+    assert response.status_code == 200 and status["runtime_status"] == "Completed"
+
+
 @pytest.mark.parametrize(
     "body,status,error_type",
     [
@@ -217,16 +275,13 @@ async def test_malformed_workflow_ids_are_422_and_never_reach_the_task_hub(runti
         assert error["error_type"] == "INVALID_PARAMETERS"
 
 
-async def test_terminate_a_stuck_workflow_then_409(runtime, script):
-    database_url = runtime.database_url
-    api_workflows.configure(settings=lambda: fast_settings(database_url=database_url))
+async def test_terminate_a_stuck_workflow_then_409(runtime, script, database_url):
+    configure_settings(database_url)
     script.set("demand_agent", "hang")
     try:
         _, body = await call(runtime, "run_workflow", "POST", run_body())
     finally:
-        api_workflows.configure(
-            settings=lambda: fast_settings(demand_agent_timeout_seconds=0.3, database_url=database_url)
-        )
+        configure_settings(database_url, demand_agent_timeout_seconds=0.3)
     workflow_id = body["workflow_id"]
     route = {"workflow_id": workflow_id}
 

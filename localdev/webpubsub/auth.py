@@ -15,6 +15,8 @@ emulator's endpoint signs.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -23,6 +25,11 @@ import jwt
 GROUP_CLAIM = "webpubsub.group"
 ROLE_CLAIM = "role"
 CLOCK_SKEW_SECONDS = 5
+
+
+def generate_access_key() -> str:
+    """A fresh access key (256 random bits, base64 like the service's own keys)."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class AuthError(Exception):
