@@ -41,12 +41,12 @@ from shared.db import Base
 from shared.schemas import SeasonParameters
 from tests.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 from tests.postgres import postgres_server
+from tests.workflow_http import events_of, wait_finished
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 120.0
 FINISH_SECONDS = 180.0
 LOCK_SECONDS = 20.0
-FINISHED = ("Completed", "Failed", "Terminated", "Canceled")
 # Agent deadlines far beyond a restart on a loaded machine: these tests prove recovery (a restart
 # after the deadline rightly ends the workflow AGENT_TIMEOUT).
 SETTINGS = {
@@ -152,39 +152,6 @@ def start_workflow(served: Served) -> str:
     return response.json()["workflow_id"]
 
 
-def status_of(served: Served, workflow_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{served.base_url}/api/orchestrator/workflows/{workflow_id}", timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def wait_finished(served: Served, workflow_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + FINISH_SECONDS
-    while time.monotonic() < deadline:
-        status = status_of(served, workflow_id)
-        if status["runtime_status"] in FINISHED:
-            return status
-        time.sleep(0.25)
-    raise AssertionError(f"not finished in {FINISH_SECONDS} s: {status_of(served, workflow_id)}")
-
-
-def events_of(served: Served, workflow_id: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        response = httpx.get(
-            f"{served.base_url}/api/orchestrator/workflows/{workflow_id}/events",
-            params={"after": after},
-            timeout=30,
-        )
-        assert response.status_code == 200, response.text
-        page = response.json()
-        events += page["events"]
-        after = page["last_sequence"]
-        if not page["has_more"]:
-            return events
-
-
 def without_ids(value: Any) -> Any:
     """`value` without workflow ids (two databases, two runs: the only field that may differ)."""
     if isinstance(value, dict):
@@ -205,13 +172,13 @@ class Run:
 
 
 def collect(served: Served, workflow_id: str) -> Run:
-    status = wait_finished(served, workflow_id)
+    status = wait_finished(served.base_url, workflow_id, FINISH_SECONDS, poll=0.25)
     results = {}
     for route in RESULT_ROUTES:
         response = httpx.get(f"{served.base_url}/api/{route}/{workflow_id}", timeout=30)
         assert response.status_code == 200, (route, response.text)
         results[route] = response.json()
-    return Run(status, results, events_of(served, workflow_id), served.log_text())
+    return Run(status, results, events_of(served.base_url, workflow_id), served.log_text())
 
 
 def message_identity(event: dict[str, Any]) -> tuple[Any, ...]:

@@ -34,6 +34,7 @@ from shared.settings import get_settings
 from tests.black_hole import BlackHole
 from tests.live_stack import FAST_SETTINGS, LiveStack, import_short_category, live_stack
 from tests.messages import assert_documented_order
+from tests.workflow_http import events_of, wait_finished
 
 PARAMETERS = {
     "forecast_horizon_weeks": 12,
@@ -41,7 +42,7 @@ PARAMETERS = {
     "replenishment_strategy": "weekly",
     "dc_holdback_percentage": 0.15,
 }
-FINISHED = ("Completed", "Failed", "Terminated")
+FINISH_SECONDS = 120.0
 ERROR_KEYS = {"error_type", "message", "details", "suggestions", "request_id"}
 # What the worker and host wrap around an exception; none of it may reach a client.
 WORKER_TEXT = re.compile(
@@ -68,31 +69,6 @@ def start(stack: LiveStack, session_id: str, category_id: str | None = None) -> 
     response = httpx.post(f"{stack.base_url}/api/orchestrator/run-workflow", json=body, timeout=30)
     assert response.status_code == 202, response.text
     return response.json()["workflow_id"]
-
-
-def status_of(stack: LiveStack, workflow_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{stack.base_url}/api/orchestrator/workflows/{workflow_id}", timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def wait_finished(stack: LiveStack, workflow_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = status_of(stack, workflow_id)
-        if status["runtime_status"] in FINISHED:
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"workflow {workflow_id} did not finish within {timeout} s")
-
-
-def events_of(stack: LiveStack, workflow_id: str) -> list[dict[str, Any]]:
-    response = httpx.get(
-        f"{stack.base_url}/api/orchestrator/workflows/{workflow_id}/events",
-        params={"after": "0"}, timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["events"]
 
 
 @contextmanager
@@ -160,20 +136,23 @@ def app_setting(name: str, value: str) -> Iterator[None]:
 def test_a_black_holed_web_pubsub_never_holds_an_agent(stack: LiveStack):
     key = ConnectionString.parse(stack.pubsub_connection_string).access_key
     with BlackHole() as hole, app_setting("WebPubSubConnectionString", hole.connection_string(key)):
-        alone = wait_finished(stack, start(stack, "hole-alone"))
+        alone = wait_finished(stack.base_url, start(stack, "hole-alone"), FINISH_SECONDS)
         ids = [start(stack, f"hole-{n}") for n in range(CONCURRENT)]
-        statuses = [wait_finished(stack, workflow_id) for workflow_id in ids]
+        statuses = [
+            wait_finished(stack.base_url, workflow_id, FINISH_SECONDS) for workflow_id in ids
+        ]
         assert hole.accepted >= 1  # the publisher really did try the black hole
 
     # Had the agents waited on the service, every message would have cost at least one read
     # timeout; the whole chain took less than that for all its messages together.
     assert alone["runtime_status"] == "Completed", alone["error"]
-    waiting = len(events_of(stack, alone["workflow_id"])) * DeliveryPolicy().read_timeout * 1000
+    events_alone = events_of(stack.base_url, alone["workflow_id"])
+    waiting = len(events_alone) * DeliveryPolicy().read_timeout * 1000
     assert sum(entry["duration_ms"] for entry in alone["execution_log"]) < waiting, alone
     for workflow_id, status in zip(ids, statuses, strict=True):
         assert status["runtime_status"] == "Completed", status["error"]
         assert all(entry["attempts"] == 1 for entry in status["execution_log"]), status
-        events = events_of(stack, workflow_id)
+        events = events_of(stack.base_url, workflow_id)
         assert_documented_order(events, list(AGENT_NAMES))
         assert [e["result"] for e in events if e["type"] == "complete"] == [
             status["results"][name] for name in AGENT_NAMES
@@ -184,7 +163,7 @@ def test_a_short_history_fails_once_with_data_not_found_in_words(stack: LiveStac
     with browser(stack, "short-history") as ws:
         workflow_id = start(stack, "short-history", SHORT_CATEGORY)
         received = receive_until_terminal(ws)
-        status = wait_finished(stack, workflow_id)
+        status = wait_finished(stack.base_url, workflow_id, FINISH_SECONDS)
 
     assert status["runtime_status"] == "Failed" and status["current_agent"] is None
     error = status["error"]
@@ -198,7 +177,7 @@ def test_a_short_history_fails_once_with_data_not_found_in_words(stack: LiveStac
     assert_documented_order(received, ["Demand Agent"], failed="Demand Agent")
     sent = next(m for m in received if m["type"] == "error")
     assert sent["error_type"] == "DATA_NOT_FOUND" and sent["error_message"] == error["message"]
-    assert events_of(stack, workflow_id) == received
+    assert events_of(stack.base_url, workflow_id) == received
 
 
 def test_terminate_sends_a_final_message_and_clears_the_current_agent(stack: LiveStack):
@@ -225,7 +204,7 @@ def test_terminate_sends_a_final_message_and_clears_the_current_agent(stack: Liv
         assert_nothing_more(ws, 1.0)
 
     assert answer and answer[0].status_code == 202, answer
-    status = wait_finished(stack, workflow_id)
+    status = wait_finished(stack.base_url, workflow_id, FINISH_SECONDS)
     assert status["runtime_status"] == "Terminated" and status["status"] == "terminated"
     assert status["current_agent"] is None
     assert not WORKER_TEXT.search(json.dumps(status)), status
@@ -236,7 +215,7 @@ def test_terminate_sends_a_final_message_and_clears_the_current_agent(stack: Liv
     assert failed["agent_name"] == error["agent_name"]
     assert error["agent_name"] not in status["completed_agents"]
     time.sleep(1.0)  # whatever the stopped agent still does is neither logged nor sent
-    assert events_of(stack, workflow_id) == received
+    assert events_of(stack.base_url, workflow_id) == received
 
 
 def test_a_late_attempt_is_never_visible(stack: LiveStack):
@@ -244,7 +223,7 @@ def test_a_late_attempt_is_never_visible(stack: LiveStack):
     with app_setting("INVENTORY_AGENT_TIMEOUT_SECONDS", "0.01"), browser(stack, "late") as ws:
         workflow_id = start(stack, "late")
         received = receive_until_terminal(ws)
-        status = wait_finished(stack, workflow_id)
+        status = wait_finished(stack.base_url, workflow_id, FINISH_SECONDS)
         # The late attempt runs on: wait until it has saved its result, then a little more.
         engine = get_engine(stack.database_url)
         deadline = time.monotonic() + 30
@@ -259,7 +238,7 @@ def test_a_late_attempt_is_never_visible(stack: LiveStack):
     assert not WORKER_TEXT.search(json.dumps(status)), status
     assert status["completed_agents"] == ["Demand Agent"]
     assert_documented_order(received, ["Demand Agent", "Inventory Agent"], failed="Inventory Agent")
-    assert events_of(stack, workflow_id) == received
+    assert events_of(stack.base_url, workflow_id) == received
 
     late = httpx.get(f"{stack.base_url}/api/allocations/{workflow_id}", timeout=30)
     assert late.status_code == 404 and set(late.json()) == ERROR_KEYS
