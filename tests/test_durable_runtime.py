@@ -349,3 +349,17 @@ def test_shim_rejects_unknown_actions_and_v1_payloads():
         replay_actions([[{"actionType": 6, "externalEventName": "e"}]], _started())
     with pytest.raises(ShimError, match="length 1 in outer layer"):
         replay_actions([[_activity("a")], [_activity("b")]], _started())
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"\xff\xfe", b"9" * 5000], ids=["malformed", "not-utf8", "huge-integer"]
+)
+async def test_the_start_webhook_answers_an_unreadable_body_with_400(runtime, body):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from localdev.durable.client_api import WEBHOOK_PREFIX, create_api_app
+
+    async with TestClient(TestServer(create_api_app(runtime))) as client:
+        response = await client.post(f"{WEBHOOK_PREFIX}orchestrators/{ORCHESTRATOR_NAME}", data=body)
+        assert response.status == 400
+        assert (await response.json())["ExceptionMessage"] == "The request body is not JSON."

@@ -101,7 +101,7 @@ async def start_orchestration(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     try:
         input_json = await _read_input(request)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:  # not UTF-8, not JSON, or an integer past Python's digit limit
         return web.json_response({"ExceptionMessage": "The request body is not JSON."}, status=400)
     try:
         instance_id = await runtime.start_new(
