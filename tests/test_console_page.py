@@ -386,6 +386,8 @@ def test_a_failing_plan_shows_one_clear_error(page):
     assert text.startswith("Demand Agent could not finish") or text.startswith("Demand Agent took too long")
     assert "Demand Agent failed: Demand Agent" not in text
     assert "Traceback" not in text and "AGENT_EXECUTION_ERROR" not in text
+    # No worker wrapping and no exception class names reach the planner (issue 14).
+    assert "Activity function" not in text and "Error:" not in text and "attempt(s)" not in text
     assert len(browser.find_elements(By.CSS_SELECTOR, "[role=alert].error:not(.hidden)")) == 1
     statuses = [s.text.lower() for s in browser.find_elements(By.CSS_SELECTOR, ".card .status")]
     assert statuses == ["failed", "waiting", "waiting"]
