@@ -88,7 +88,10 @@ class Settings(BaseSettings):
         """The Web PubSub connection string; ValueError naming the setting when it is unset."""
         value = self.webpubsub_connection_string
         if value is None or not value.get_secret_value().strip():
-            raise ValueError("the WebPubSubConnectionString setting is not set")
+            raise ValueError(
+                "the WebPubSubConnectionString setting is not set "
+                "(or set WebPubSubEndpoint to use an identity)"
+            )
         return value.get_secret_value()
 
     @property

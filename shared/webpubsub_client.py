@@ -55,11 +55,8 @@ def build_service_client(
     """A service client for `settings.webpubsub_hub`; `options` go to the SDK (retry policy,
     timeouts). `credential` replaces the managed identity (tests, other identities)."""
     if not uses_identity(settings):
-        connection = settings.webpubsub_connection_string
-        if connection is None or not connection.get_secret_value().strip():
-            raise ValueError("set WebPubSubEndpoint or WebPubSubConnectionString")
         return WebPubSubServiceClient.from_connection_string(
-            connection.get_secret_value(), hub=settings.webpubsub_hub, **options
+            settings.webpubsub_connection(), hub=settings.webpubsub_hub, **options
         )
     endpoint = str(settings.webpubsub_endpoint).rstrip("/")
     credential = credential or default_credential()
