@@ -51,7 +51,7 @@ chromium:
 		$(call apt_install,chromium chromium-driver,the console page test will skip); \
 	fi
 
-# The PostgreSQL server the deployed app's database tests start (tests/postgres.py looks for
+# The PostgreSQL server the deployed app's database tests start (tests/support/postgres.py looks for
 # initdb on PATH, then in $(PG_LIB)/<version>/bin, as here).
 postgresql:
 	@if ! command -v initdb >/dev/null 2>&1 && ! ls $(PG_LIB)/*/bin/initdb >/dev/null 2>&1; then \

@@ -3,15 +3,15 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities.agent_functions import bp as agents_bp
-from activities.publish import bp as publish_bp
-from orchestrator.api_console import bp as console_bp
-from orchestrator.api_data import bp as data_bp
-from orchestrator.api_extraction import bp as extraction_bp
-from orchestrator.api_identity import bp as identity_bp
-from orchestrator.api_negotiate import bp as negotiate_bp
-from orchestrator.api_results import bp as results_bp
-from orchestrator.api_workflows import bp as workflows_bp
+from activities.agent_triggers import bp as agents_bp
+from activities.publishing import bp as publish_bp
+from orchestrator.http.console import bp as console_bp
+from orchestrator.http.data import bp as data_bp
+from orchestrator.http.extraction import bp as extraction_bp
+from orchestrator.http.identity import bp as identity_bp
+from orchestrator.http.negotiate import bp as negotiate_bp
+from orchestrator.http.results import bp as results_bp
+from orchestrator.http.runs import bp as workflows_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 

@@ -72,17 +72,21 @@ def name_clusters(stores: pd.DataFrame, labels: np.ndarray) -> list[str]:
     tertiles, the dominant format, and the dominant region when it holds most of the cluster."""
     size = pd.to_numeric(stores.get("store_size_sqft"), errors="coerce")
     income = pd.to_numeric(stores.get("median_income"), errors="coerce")
-    s_lo, s_hi = (size.quantile([1 / 3, 2 / 3]).tolist() if size is not None else (0, 0))
-    i_lo, i_hi = (income.quantile([1 / 3, 2 / 3]).tolist() if income is not None else (0, 0))
+    s_lo, s_hi = size.quantile([1 / 3, 2 / 3]).tolist() if size is not None else (0, 0)
+    i_lo, i_hi = income.quantile([1 / 3, 2 / 3]).tolist() if income is not None else (0, 0)
     names: list[str] = []
     for k in range(int(labels.max()) + 1 if len(labels) else 0):
         rows = stores[labels == k]
         parts = []
         if size is not None and size.notna().any():
-            parts.append(_band(size[labels == k].median(), s_lo, s_hi, ("Large", "Mid-size", "Small")))
+            parts.append(
+                _band(size[labels == k].median(), s_lo, s_hi, ("Large", "Mid-size", "Small"))
+            )
         if income is not None and income.notna().any():
             parts.append(
-                _band(income[labels == k].median(), i_lo, i_hi, ("high-income", "mid-income", "value"))
+                _band(
+                    income[labels == k].median(), i_lo, i_hi, ("high-income", "mid-income", "value")
+                )
             )
         if "store_format" in rows and len(rows):
             parts.append(str(rows["store_format"].mode().iloc[0]))

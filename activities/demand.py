@@ -13,9 +13,9 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from activities.agent_progress import ProgressFn, report
 from activities.forecasting import SeriesForecast, forecast_series
-from shared.context import DemandContext
+from activities.progress import ProgressFn, report
+from shared.data.context import DemandContext
 from shared.errors import DataNotFoundError
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
 from shared.schemas import SeasonParameters
@@ -84,8 +84,10 @@ def store_shares(sales: pd.DataFrame, stores: pd.DataFrame, last_week: pd.Timest
     Shares are over the stores table (sales of unknown stores are dropped and the rest
     renormalised); a category with no recent sales anywhere is split evenly.
     """
-    ids = [str(s) for s in stores["store_id"]] if not stores.empty else sorted(
-        {str(s) for s in sales["store_id"]}
+    ids = (
+        [str(s) for s in stores["store_id"]]
+        if not stores.empty
+        else sorted({str(s) for s in sales["store_id"]})
     )
     start = last_week - pd.Timedelta(weeks=SHARE_WINDOW_WEEKS - 1)
     weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
@@ -153,15 +155,19 @@ def _explain(
         f"weeks from {p.season_start_date.isoformat()}, from {n_weeks} weeks of history."
     ]
     if gap:
-        parts.append(f"History ends {gap} weeks before the season; the gap was forecast and dropped.")
+        parts.append(
+            f"History ends {gap} weeks before the season; the gap was forecast and dropped."
+        )
     if fc.tier == "unvalidated":
         parts.append(
             "History is too short to backtest, so last season scaled by its recent growth is used "
             "and the interval is deliberately wide."
         )
     else:
-        model = fc.model_used if fc.model_used != "Ensemble" else "a combination of " + ", ".join(
-            f"{k} {v:.0%}" for k, v in fc.weights.items()
+        model = (
+            fc.model_used
+            if fc.model_used != "Ensemble"
+            else "a combination of " + ", ".join(f"{k} {v:.0%}" for k, v in fc.weights.items())
         )
         parts.append(
             f"Chosen by a {fc.folds}-fold rolling backtest ({fc.backtest_horizon}-week horizon): "
@@ -204,7 +210,11 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressFn | None = None) -> 
             details={"category_id": ctx.category_id, "history_end": last_week.date().isoformat()},
             suggestions=["Load recent sales history.", "Plan a season closer to the data."],
         )
-    report(progress, 15, f"Aggregated {len(series)} weeks across {ctx.sales['store_id'].nunique()} stores")
+    report(
+        progress,
+        15,
+        f"Aggregated {len(series)} weeks across {ctx.sales['store_id'].nunique()} stores",
+    )
     h = p.forecast_horizon_weeks
     report(progress, 25, "Backtesting 5 models on rolling origins...")
     horizon = offset - 1 + h

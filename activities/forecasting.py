@@ -56,7 +56,9 @@ def _seasonal_naive(y: np.ndarray, h: int, m: int, events: Events | None = None)
     return SeasonalNaive(season_length=m).forecast(y=y, h=h)["mean"]
 
 
-def _seasonal_naive_drift(y: np.ndarray, h: int, m: int, events: Events | None = None) -> np.ndarray:
+def _seasonal_naive_drift(
+    y: np.ndarray, h: int, m: int, events: Events | None = None
+) -> np.ndarray:
     """Last season repeated, scaled by the year-over-year growth of the overlapping weeks.
 
     Works from one season plus a few points, which is why it is the short-history model; the
@@ -214,7 +216,9 @@ CANDIDATES: tuple[Candidate, ...] = (
 )
 
 
-def _predict(candidate: Candidate, y: np.ndarray, h: int, m: int, events: Events) -> np.ndarray | None:
+def _predict(
+    candidate: Candidate, y: np.ndarray, h: int, m: int, events: Events
+) -> np.ndarray | None:
     """A model's forecast, or None when it fails or returns non-finite values (constant or
     all-zero series can trip the statistical models; the caller simply drops them)."""
     try:
@@ -516,19 +520,23 @@ def _warnings(tier: str, folds: int, n: int, m: int, half80: np.ndarray, period:
     """Plain sentences for the planner: short history, widened or wide intervals."""
     out = []
     if tier == "unvalidated":
-        out.append(f"Only {n} {period}s of history (a season is {m}): nothing could be backtested, "
-                   "so the interval is a deliberately wide guess from the series' own noise.")
+        out.append(
+            f"Only {n} {period}s of history (a season is {m}): nothing could be backtested, "
+            "so the interval is a deliberately wide guess from the series' own noise."
+        )
     elif tier == "short":
-        out.append(f"Only {n} {period}s of history (under two seasons): only the one-season "
-                   f"models could be backtested ({folds} folds).")
+        out.append(
+            f"Only {n} {period}s of history (under two seasons): only the one-season "
+            f"models could be backtested ({folds} folds)."
+        )
     if tier != "unvalidated" and folds < MIN_FOLDS:
-        out.append(f"Only {folds} backtest fold{'s' if folds != 1 else ''}: the intervals were "
-                   "widened for the uncertainty of their own calibration.")
+        out.append(
+            f"Only {folds} backtest fold{'s' if folds != 1 else ''}: the intervals were "
+            "widened for the uncertainty of their own calibration."
+        )
     typical = float(np.mean(half80)) if len(half80) else 0.0
     if typical > WIDE_INTERVAL:
-        out.append(
-            f"The 80 % interval is wide: about ±{typical:.0%} of the forecast per {period}."
-        )
+        out.append(f"The 80 % interval is wide: about ±{typical:.0%} of the forecast per {period}.")
     return out
 
 
@@ -563,7 +571,11 @@ def forecast_series(
         raise ValueError(f"events must label {n + h} periods (history and horizon), got {len(ev)}")
     full = [c for c in CANDIDATES if c.min_seasons <= 2]
     short = [c for c in CANDIDATES if c.min_seasons == 1]
-    bt = run_backtest(y, m, h, full, max_folds, ev) if plan_origins(n, m, h, 2, max_folds)[0] else None
+    bt = (
+        run_backtest(y, m, h, full, max_folds, ev)
+        if plan_origins(n, m, h, 2, max_folds)[0]
+        else None
+    )
     tier = "full"
     if bt is None or not bt.forecasts:
         bt, tier = run_backtest(y, m, h, short, max_folds, ev), "short"
@@ -582,7 +594,11 @@ def forecast_series(
         half = calibrate(errors, h, folds)
         aggregation = aggregation_factor(errors)
         chosen_wape = wape(bt.actuals, fitted)
-        sn_wape = wape(bt.actuals, bt.forecasts["SeasonalNaive"]) if "SeasonalNaive" in bt.forecasts else None
+        sn_wape = (
+            wape(bt.actuals, bt.forecasts["SeasonalNaive"])
+            if "SeasonalNaive" in bt.forecasts
+            else None
+        )
         scale = seasonal_scale(y, m)
         mae = float(np.mean(np.abs(bt.actuals - fitted)))
         mase = mae / scale if scale > 0 else None
@@ -594,7 +610,11 @@ def forecast_series(
             used[model_name] = w
             mean += w * pred
     if not used:  # final fit failed for every weighted model: seasonal naive always works
-        mean, used, name = np.clip(_seasonal_naive(y, h, m), 0, None), {"SeasonalNaive": 1.0}, "SeasonalNaive"
+        mean, used, name = (
+            np.clip(_seasonal_naive(y, h, m), 0, None),
+            {"SeasonalNaive": 1.0},
+            "SeasonalNaive",
+        )
     else:
         total_w = sum(used.values())
         mean /= total_w

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from activities.agent_progress import ProgressFn, report
 from activities.clustering import cluster_stores
-from shared.context import InventoryContext
+from activities.progress import ProgressFn, report
+from shared.data.context import InventoryContext
 from shared.results import (
     ClusterAllocation,
     DemandResult,
@@ -94,7 +94,9 @@ def replenishment_weeks(horizon: int, strategy: str) -> list[int]:
     return list(range(1 + cadence, horizon + 1, cadence))
 
 
-def plan_replenishment(holdback: int, weekly_units: np.ndarray, strategy: str) -> list[tuple[int, int]]:
+def plan_replenishment(
+    holdback: int, weekly_units: np.ndarray, strategy: str
+) -> list[tuple[int, int]]:
     """(week_number, units): the holdback released in proportion to the forecast demand each
     shipment covers (from its week to the next shipment)."""
     weeks = replenishment_weeks(len(weekly_units), strategy)
@@ -175,26 +177,40 @@ def check_target(target: int | None, demand: DemandResult, weeks: int) -> Target
     band = f"80 % interval {lo:,}–{hi:,}, forecast {forecast:,}"
     if target is None:
         verdict = "no_target"
-        message = (f"No unit target: manufacturing covers forecast demand of {forecast:,} units "
-                   f"plus safety stock ({band}).")
+        message = (
+            f"No unit target: manufacturing covers forecast demand of {forecast:,} units "
+            f"plus safety stock ({band})."
+        )
     elif target < lo:
         verdict = "below_80"
-        message = (f"The unit target of {target:,} is below the 80 % lower bound of demand "
-                   f"({band}): expect stock-outs, about {forecast - target:,} units of demand "
-                   f"lost at the forecast and {lo - target:,} even at the lower bound.")
+        message = (
+            f"The unit target of {target:,} is below the 80 % lower bound of demand "
+            f"({band}): expect stock-outs, about {forecast - target:,} units of demand "
+            f"lost at the forecast and {lo - target:,} even at the lower bound."
+        )
     elif target > hi:
         verdict = "above_80"
-        message = (f"The unit target of {target:,} is above the 80 % upper bound of demand "
-                   f"({band}): expect about {target - forecast:,} units left over at the "
-                   f"forecast and {target - hi:,} even at the upper bound, exposed to markdowns.")
+        message = (
+            f"The unit target of {target:,} is above the 80 % upper bound of demand "
+            f"({band}): expect about {target - forecast:,} units left over at the "
+            f"forecast and {target - hi:,} even at the upper bound, exposed to markdowns."
+        )
     else:
         verdict = "within_80"
         message = f"The unit target of {target:,} lies within the 80 % interval of demand ({band})."
-    return TargetCheck(verdict=verdict, target_units=target, forecast_units=forecast,
-                       lower_80=lo, upper_80=hi, message=message)
+    return TargetCheck(
+        verdict=verdict,
+        target_units=target,
+        forecast_units=forecast,
+        lower_80=lo,
+        upper_80=hi,
+        message=message,
+    )
 
 
-def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = None) -> InventoryResult:
+def run_inventory_agent(
+    ctx: InventoryContext, progress: ProgressFn | None = None
+) -> InventoryResult:
     p, demand = ctx.parameters, ctx.demand
     report(progress, 5, "Reading demand forecast and store attributes...")
     warnings: list[str] = []
@@ -206,18 +222,20 @@ def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = Non
         basis = f"the planner's unit target of {manufacturing:,}"
     else:
         manufacturing = demand.total_demand + demand.safety_stock_units
-        basis = (
-            f"forecast {demand.total_demand:,} + safety stock {demand.safety_stock_units:,}"
-        )
+        basis = f"forecast {demand.total_demand:,} + safety stock {demand.safety_stock_units:,}"
     share_map = {s.store_id: s.share for s in demand.store_forecast}
     if ctx.stores.empty:
         stores = pd.DataFrame({"store_id": list(share_map)})
     else:
-        stores = ctx.stores.assign(store_id=ctx.stores["store_id"].astype(str)).reset_index(drop=True)
+        stores = ctx.stores.assign(store_id=ctx.stores["store_id"].astype(str)).reset_index(
+            drop=True
+        )
     stores["sales_share"] = stores["store_id"].map(share_map).fillna(0.0)
     missing = int((~stores["store_id"].isin(list(share_map))).sum())
     if missing:
-        warnings.append(f"{missing} stores have no demand forecast share; they get the minimum only.")
+        warnings.append(
+            f"{missing} stores have no demand forecast share; they get the minimum only."
+        )
 
     report(progress, 20, f"Clustering {len(stores)} stores...")
     clustering = cluster_stores(stores)
@@ -228,7 +246,9 @@ def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = Non
         p.dc_holdback_percentage,
         p.replenishment_strategy,
         stores["sales_share"].to_numpy(),
-        np.array([w.units for w in demand.forecast_by_week[: p.forecast_horizon_weeks]], dtype=float),
+        np.array(
+            [w.units for w in demand.forecast_by_week[: p.forecast_horizon_weeks]], dtype=float
+        ),
         MIN_PRESENTATION_QTY,
     )
     warnings += plan.warnings
@@ -262,7 +282,11 @@ def run_inventory_agent(ctx: InventoryContext, progress: ProgressFn | None = Non
     explanation = (
         f"Manufacture {manufacturing:,} units ({basis}). {launch:,} ship to {len(stores)} stores "
         f"at launch in {len(clusters)} clusters"
-        + (f" (silhouette {clustering.silhouette:.2f})" if clustering.silhouette is not None else "")
+        + (
+            f" (silhouette {clustering.silhouette:.2f})"
+            if clustering.silhouette is not None
+            else ""
+        )
         + f", split by each store's share of recent sales with at least {MIN_PRESENTATION_QTY} "
         f"per store; {holdback:,} are held at the DC"
         + (

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from activities.agent_progress import ProgressFn, report
-from shared.context import PricingContext
+from activities.progress import ProgressFn, report
+from shared.data.context import PricingContext
 from shared.results import DemandResult, MarkdownStep, PricingResult
 
 DEFAULT_CHECKPOINT_FRACTION = 0.6
@@ -34,7 +34,9 @@ class PricingInputs(BaseModel):
 
     full_price: float = Field(50.0, gt=0, allow_inf_nan=False)
     unit_cost: float = Field(20.0, ge=0, allow_inf_nan=False)
-    salvage_fraction: float = Field(0.3, ge=0, le=1, description="salvage value per leftover unit, as a fraction of unit cost")
+    salvage_fraction: float = Field(
+        0.3, ge=0, le=1, description="salvage value per leftover unit, as a fraction of unit cost"
+    )
     elasticity: float = Field(-2.0, lt=0, ge=-10, allow_inf_nan=False)
     ladder: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
     max_steps: int = Field(2, ge=1, le=2)
@@ -61,7 +63,9 @@ def demand_multiplier(markdown: float | np.ndarray, elasticity: float) -> float 
     return (1.0 - np.asarray(markdown, dtype=float)) ** elasticity
 
 
-def candidate_paths(weeks: int, first_week: int, ladder: tuple[float, ...], max_steps: int) -> np.ndarray:
+def candidate_paths(
+    weeks: int, first_week: int, ladder: tuple[float, ...], max_steps: int
+) -> np.ndarray:
     """Markdown per week for every path: none, one step (start, depth), or two steps deepening.
 
     Row 0 is "no markdown"; rows are ordered simplest first so ties go to the simpler plan.
@@ -131,7 +135,9 @@ def actuals_by_week(actual: pd.DataFrame | None, season_start: date, weeks: int)
     """Actual units per season week observed so far (contiguous from week 1)."""
     if actual is None or actual.empty:
         return np.zeros(0)
-    idx = ((pd.to_datetime(actual["week_start_date"]) - pd.Timestamp(season_start)).dt.days / 7).round()
+    idx = (
+        (pd.to_datetime(actual["week_start_date"]) - pd.Timestamp(season_start)).dt.days / 7
+    ).round()
     frame = actual.assign(idx=idx.astype(int))
     frame = frame[(frame["idx"] >= 0) & (frame["idx"] < weeks)]
     if frame.empty:
@@ -162,12 +168,20 @@ def run_pricing_agent(
     through_cp = sold + min(float(future[: max(0, checkpoint - k)].sum()), stock)
     st_cp = min(1.0, through_cp / stock_total) if stock_total else 0.0
     on_track = st_cp >= threshold
-    report(progress, 25, f"Projected sell-through at week {checkpoint}: {st_cp:.0%} (threshold {threshold:.0%})")
+    report(
+        progress,
+        25,
+        f"Projected sell-through at week {checkpoint}: {st_cp:.0%} (threshold {threshold:.0%})",
+    )
 
     scen = scenario_multipliers(*remaining_interval(demand, k, h))
     first = max(checkpoint, k) - k  # first future week index a markdown may start
     paths = candidate_paths(len(future), min(first, len(future)), pricing.ladder, pricing.max_steps)
-    report(progress, 45, f"Evaluating {len(paths):,} markdown paths over {len(scen)} demand scenarios...")
+    report(
+        progress,
+        45,
+        f"Evaluating {len(paths):,} markdown paths over {len(scen)} demand scenarios...",
+    )
     revenue, units_sold, leftover = evaluate(paths, np.outer(scen, future), stock, pricing)
     value = revenue + leftover * pricing.salvage_per_unit
     best = int(np.argmax(value))
@@ -203,8 +217,20 @@ def run_pricing_agent(
         salvage_value=round(left * pricing.salvage_per_unit, 2),
         markdown_threshold=threshold,
         scenarios=len(scen),
-        reasoning=_reasoning(steps, st_cp, threshold, checkpoint, sell_through, revenue_total,
-                             left, value, best, k, update, pricing),
+        reasoning=_reasoning(
+            steps,
+            st_cp,
+            threshold,
+            checkpoint,
+            sell_through,
+            revenue_total,
+            left,
+            value,
+            best,
+            k,
+            update,
+            pricing,
+        ),
     )
     report(progress, 100, "Pricing plan complete")
     return result
@@ -235,16 +261,22 @@ def _reasoning(
         f"Projected full-price sell-through at week {checkpoint} is {st_cp:.0%} against a "
         f"{threshold:.0%} threshold ({status})."
     )
-    changes = [s for i, s in enumerate(steps) if s.markdown_pct != (steps[i - 1].markdown_pct if i else 0)]
+    changes = [
+        s for i, s in enumerate(steps) if s.markdown_pct != (steps[i - 1].markdown_pct if i else 0)
+    ]
     if changes:
-        plan = ", then ".join(f"{s.markdown_pct:.0%} off from week {s.week_number} (${s.price:.2f})" for s in changes)
+        plan = ", then ".join(
+            f"{s.markdown_pct:.0%} off from week {s.week_number} (${s.price:.2f})" for s in changes
+        )
         gain = value[best] - value[0]
         parts.append(
             f"Recommend {plan}: with elasticity {pricing.elasticity:g} this adds "
             f"${gain:,.0f} of revenue plus salvage over holding full price."
         )
     else:
-        parts.append("Hold full price: no markdown on the ladder improves revenue plus salvage enough.")
+        parts.append(
+            "Hold full price: no markdown on the ladder improves revenue plus salvage enough."
+        )
     parts.append(
         f"Expected sell-through {sell_through:.0%}, revenue ${revenue:,.0f}, about {left:,.0f} "
         f"units left for salvage at ${pricing.salvage_per_unit:.2f} each."

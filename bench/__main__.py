@@ -59,18 +59,29 @@ def agent_figures(large: bool) -> dict[str, Any]:
 def _context_rows(figures: dict[str, Any]) -> list[Row]:
     default = figures["default"]
     rows = [
-        Row("Context first load, default sample (50 x 156 x 3)",
-            f"{default['first_ms']:.1f} ms", "<= 100 ms",
-            default["first_ms"] <= bench_context.TARGETS["default_first_ms"]),
-        Row("Context cached (median / p99)",
-            f"{default['cached_median_us']:.0f} / {default['cached_p99_us']:.0f} us", "<= 1 ms",
-            default["cached_median_us"] <= bench_context.TARGETS["cached_ms"] * 1000),
+        Row(
+            "Context first load, default sample (50 x 156 x 3)",
+            f"{default['first_ms']:.1f} ms",
+            "<= 100 ms",
+            default["first_ms"] <= bench_context.TARGETS["default_first_ms"],
+        ),
+        Row(
+            "Context cached (median / p99)",
+            f"{default['cached_median_us']:.0f} / {default['cached_p99_us']:.0f} us",
+            "<= 1 ms",
+            default["cached_median_us"] <= bench_context.TARGETS["cached_ms"] * 1000,
+        ),
     ]
     large = figures.get("large")
     rows.append(
-        Row("Context first load, 2,000 x 156 x 10", f"{large['first_ms']:.0f} ms", "<= 1 s",
-            large["first_ms"] <= bench_context.TARGETS["large_first_ms"])
-        if large else Row("Context first load, 2,000 x 156 x 10", "(--large)", "<= 1 s", None)
+        Row(
+            "Context first load, 2,000 x 156 x 10",
+            f"{large['first_ms']:.0f} ms",
+            "<= 1 s",
+            large["first_ms"] <= bench_context.TARGETS["large_first_ms"],
+        )
+        if large
+        else Row("Context first load, 2,000 x 156 x 10", "(--large)", "<= 1 s", None)
     )
     return rows
 
@@ -79,17 +90,32 @@ def _agent_rows(figures: dict[str, Any]) -> list[Row]:
     rows = []
     for label, times in figures["runtimes"].items():
         seconds = [times[f"{agent}_s"] for agent in ("demand", "inventory", "pricing")]
-        rows.append(Row(
-            f"Agent runtimes, {label} (demand / inventory / pricing)",
-            " / ".join(f"{t:.2f}" for t in seconds) + " s",
-            f"< {AGENT_TIMEOUT_S:.0f} s timeout each", max(seconds) < AGENT_TIMEOUT_S,
-        ))
+        rows.append(
+            Row(
+                f"Agent runtimes, {label} (demand / inventory / pricing)",
+                " / ".join(f"{t:.2f}" for t in seconds) + " s",
+                f"< {AGENT_TIMEOUT_S:.0f} s timeout each",
+                max(seconds) < AGENT_TIMEOUT_S,
+            )
+        )
     accuracy = figures["accuracy"]
     better, coverage = accuracy["improvement"], accuracy["coverage80"]
-    rows.append(Row(f"Forecast WAPE vs seasonal naive ({accuracy['seeds']} seeds pooled)",
-                    f"{better:.0%} lower", ">= 15 % lower", better >= 0.15))
-    rows.append(Row(f"80 % interval coverage ({accuracy['seeds']} seeds pooled)",
-                    f"{coverage:.0%}", "75-85 %", 0.75 <= coverage <= 0.85))
+    rows.append(
+        Row(
+            f"Forecast WAPE vs seasonal naive ({accuracy['seeds']} seeds pooled)",
+            f"{better:.0%} lower",
+            ">= 15 % lower",
+            better >= 0.15,
+        )
+    )
+    rows.append(
+        Row(
+            f"80 % interval coverage ({accuracy['seeds']} seeds pooled)",
+            f"{coverage:.0%}",
+            "75-85 %",
+            0.75 <= coverage <= 0.85,
+        )
+    )
     return rows
 
 
@@ -105,29 +131,56 @@ def _workflow_rows(figures: dict[str, Any]) -> list[Row]:
     target_s = bench_workflow.END_TO_END_TARGET_S
     limit = bench_workflow.PAYLOAD_TARGET_BYTES
     rows = [
-        Row(f"Workflow end-to-end, real agents (median of {real['runs']})",
-            f"{real['median_s'] * 1000:.0f} ms", f"< {target_s:.0f} s (spec < 10 s)",
-            real["runtime_status"] == "Completed" and real["median_s"] < target_s),
-        Row("Workflow end-to-end, first run (cold runtime, caches)",
-            f"{real['first_s'] * 1000:.0f} ms", "< 10 s (spec)", real["first_s"] < 10),
-        Row("Runtime overhead per activity step / per episode",
+        Row(
+            f"Workflow end-to-end, real agents (median of {real['runs']})",
+            f"{real['median_s'] * 1000:.0f} ms",
+            f"< {target_s:.0f} s (spec < 10 s)",
+            real["runtime_status"] == "Completed" and real["median_s"] < target_s,
+        ),
+        Row(
+            "Workflow end-to-end, first run (cold runtime, caches)",
+            f"{real['first_s'] * 1000:.0f} ms",
+            "< 10 s (spec)",
+            real["first_s"] < 10,
+        ),
+        Row(
+            "Runtime overhead per activity step / per episode",
             f"{overhead['per_step_ms']:.1f} / {overhead['per_episode_ms']:.1f} ms",
-            "(reported)", None),
+            "(reported)",
+            None,
+        ),
     ]
     par = overhead["concurrent"]
-    rows.append(Row(f"{par['workflows']} concurrent workflows (instant activities)",
-                    f"{par['completed']}/{par['workflows']} in {par['wall_s']:.2f} s",
-                    "all complete", par["completed"] == par["workflows"]))
+    rows.append(
+        Row(
+            f"{par['workflows']} concurrent workflows (instant activities)",
+            f"{par['completed']}/{par['workflows']} in {par['wall_s']:.2f} s",
+            "all complete",
+            par["completed"] == par["workflows"],
+        )
+    )
     for key, label in (("real", "default sample"), ("large", "2,000 stores")):
         if key not in figures:
             rows.append(Row(f"Largest orchestrator payload, {label}", "(--large)", "< 16 KB", None))
             continue
         payloads = figures[key]["payload_bytes"]
         name, size = _largest_payload(payloads)
-        rows.append(Row(f"Largest orchestrator payload, {label} ({name})", f"{size:,} B",
-                        "< 16 KB", size < limit))
-        rows.append(Row(f"Whole orchestration history, {label}",
-                        f"{payloads['whole history']:,} B", "(reported)", None))
+        rows.append(
+            Row(
+                f"Largest orchestrator payload, {label} ({name})",
+                f"{size:,} B",
+                "< 16 KB",
+                size < limit,
+            )
+        )
+        rows.append(
+            Row(
+                f"Whole orchestration history, {label}",
+                f"{payloads['whole history']:,} B",
+                "(reported)",
+                None,
+            )
+        )
     return rows
 
 
@@ -135,20 +188,36 @@ def _pubsub_rows(figures: dict[str, Any]) -> list[Row]:
     fan = figures["fan_out"]
     p99 = figures["publisher"]["p99_ms"]
     return [
-        Row("Publish -> receive p99 (Publisher, with DB write)", f"{p99:.2f} ms", "< 10 ms",
-            p99 < bench_webpubsub.P99_TARGET_MS),
-        Row("Publish -> receive p99 (bare service SDK)",
-            f"{figures['sdk']['p99_ms']:.2f} ms", "(reported)", None),
-        Row(f"{fan['clients']} concurrent clients: delivered in order to the right browser",
+        Row(
+            "Publish -> receive p99 (Publisher, with DB write)",
+            f"{p99:.2f} ms",
+            "< 10 ms",
+            p99 < bench_webpubsub.P99_TARGET_MS,
+        ),
+        Row(
+            "Publish -> receive p99 (bare service SDK)",
+            f"{figures['sdk']['p99_ms']:.2f} ms",
+            "(reported)",
+            None,
+        ),
+        Row(
+            f"{fan['clients']} concurrent clients: delivered in order to the right browser",
             f"{fan['delivered']}/{fan['expected']}, {fan['misrouted_or_out_of_order']} wrong",
             "all, 0 wrong",
-            fan["delivered"] == fan["expected"] and fan["misrouted_or_out_of_order"] == 0),
-        Row(f"{fan['clients']} concurrent clients: publish -> receive p99 / throughput",
+            fan["delivered"] == fan["expected"] and fan["misrouted_or_out_of_order"] == 0,
+        ),
+        Row(
+            f"{fan['clients']} concurrent clients: publish -> receive p99 / throughput",
             f"{fan['latency']['p99_ms']:.1f} ms / {fan['messages_per_s']:,.0f} msg/s",
-            "(reported)", None),
-        Row("Publish call held by a black-holed Web PubSub, p99",
-            f"{figures['black_hole']['p99_ms']:.2f} ms", "< 10 ms",
-            figures["black_hole"]["p99_ms"] < bench_webpubsub.P99_TARGET_MS),
+            "(reported)",
+            None,
+        ),
+        Row(
+            "Publish call held by a black-holed Web PubSub, p99",
+            f"{figures['black_hole']['p99_ms']:.2f} ms",
+            "< 10 ms",
+            figures["black_hole"]["p99_ms"] < bench_webpubsub.P99_TARGET_MS,
+        ),
     ]
 
 
@@ -168,28 +237,52 @@ def _coldstart_rows(figures: dict[str, Any]) -> list[Row]:
     ok_statuses = all(answers[route]["statuses"] == [200] for route in targeted)
     largest = figures["deployed"]["largest"][0]
     return [
-        Row(f"Import of function_app over the SDK floor (median of {imp['runs']}){basis}",
+        Row(
+            f"Import of function_app over the SDK floor (median of {imp['runs']}){basis}",
             f"{imp['overhead_s']:.2f} s ({imp['overhead_cpu_s']:.2f} s)",
             f"<= {bench_coldstart.IMPORT_TARGET_S} s",
-            import_s <= bench_coldstart.IMPORT_TARGET_S and not imp["heavy_loaded"]),
-        Row("First HTTP answer of a fresh process: " + " / ".join(targeted) + basis,
-            " / ".join(f"{answers[route]['answer_s']:.2f}" for route in targeted) + " s ("
-            + " / ".join(f"{answers[route]['cpu_s']:.2f}" for route in targeted) + " s)",
+            import_s <= bench_coldstart.IMPORT_TARGET_S and not imp["heavy_loaded"],
+        ),
+        Row(
+            "First HTTP answer of a fresh process: " + " / ".join(targeted) + basis,
+            " / ".join(f"{answers[route]['answer_s']:.2f}" for route in targeted)
+            + " s ("
+            + " / ".join(f"{answers[route]['cpu_s']:.2f}" for route in targeted)
+            + " s)",
             f"<= {bench_coldstart.FIRST_ANSWER_TARGET_S} s each",
-            ok_statuses and slowest <= bench_coldstart.FIRST_ANSWER_TARGET_S),
-        Row("First HTTP answer of a fresh process: categories (loads pandas)",
-            f"{answers['categories']['answer_s']:.2f} s", "(reported)", None),
-        Row("First workflow in a fresh process: spawn -> Completed (workflow alone)",
+            ok_statuses and slowest <= bench_coldstart.FIRST_ANSWER_TARGET_S,
+        ),
+        Row(
+            "First HTTP answer of a fresh process: categories (loads pandas)",
+            f"{answers['categories']['answer_s']:.2f} s",
+            "(reported)",
+            None,
+        ),
+        Row(
+            "First workflow in a fresh process: spawn -> Completed (workflow alone)",
             f"{wf['first']['since_spawn_s']:.2f} s ({wf['first']['workflow_s']:.2f} s)",
-            "(reported)", None),
-        Row("Second workflow in that process", f"{wf['second']['workflow_s']:.2f} s",
-            "(reported)", None),
-        Row("Peak memory: imported / first answer / after two workflows",
+            "(reported)",
+            None,
+        ),
+        Row(
+            "Second workflow in that process",
+            f"{wf['second']['workflow_s']:.2f} s",
+            "(reported)",
+            None,
+        ),
+        Row(
+            "Peak memory: imported / first answer / after two workflows",
             f"{imp['app_rss_mib']:.0f} / {answers['negotiate']['rss_mib']:.0f} / "
-            f"{wf['rss_mib']:.0f} MiB", "(reported)", None),
-        Row("Deployed dependency set (requirements.txt closure)",
-            f"{figures['deployed']['total_mb']:.0f} MB, {largest['name']} "
-            f"{largest['mb']:.0f} MB", "(reported)", None),
+            f"{wf['rss_mib']:.0f} MiB",
+            "(reported)",
+            None,
+        ),
+        Row(
+            "Deployed dependency set (requirements.txt closure)",
+            f"{figures['deployed']['total_mb']:.0f} MB, {largest['name']} {largest['mb']:.0f} MB",
+            "(reported)",
+            None,
+        ),
     ]
 
 
@@ -228,8 +321,10 @@ def main() -> int:
         "coldstart": _timed("bench_coldstart", lambda: bench_coldstart.run(**QUICK_COLDSTART)),
     }
     rows = (
-        _context_rows(figures["context"]) + _agent_rows(figures["agents"])
-        + _workflow_rows(figures["workflow"]) + _pubsub_rows(figures["webpubsub"])
+        _context_rows(figures["context"])
+        + _agent_rows(figures["agents"])
+        + _workflow_rows(figures["workflow"])
+        + _pubsub_rows(figures["webpubsub"])
         + _coldstart_rows(figures["coldstart"])
     )
     print_table(rows)

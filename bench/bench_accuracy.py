@@ -65,8 +65,16 @@ SETUPS = (
     Setup("aus_retail 12 months", "aus_retail_monthly.csv.gz", 12, 12, 120, 4, 6),
     Setup("us_gasoline 12 weeks", "us_gasoline_weekly.csv.gz", 52, 12, 520, 32, 13),
     Setup("us_gasoline 26 weeks", "us_gasoline_weekly.csv.gz", 52, 26, 520, 32, 13),
-    Setup("short aus_retail 12 months, 3 years", "aus_retail_monthly.csv.gz", 12, 12, 36, 4, 6,
-          targeted=False),
+    Setup(
+        "short aus_retail 12 months, 3 years",
+        "aus_retail_monthly.csv.gz",
+        12,
+        12,
+        36,
+        4,
+        6,
+        targeted=False,
+    ),
 )
 
 
@@ -130,10 +138,21 @@ def evaluate_series(args: tuple[Setup, np.ndarray]) -> dict[str, Any]:
     """Sums for one series over its origins (pooled later): per method abs error and scaled
     abs error; for the project also interval hits and widths, and the tiers it used."""
     s, values = args
-    sums: dict[str, Any] = {"actual": 0.0, "points": 0, "abs": {}, "scaled": {},
-                            "in80": 0, "in95": 0, "width80": 0.0, "width95": 0.0,
-                            "tiers": {}, "warnings": 0, "windows": 0, "total_in80": 0,
-                            "total_in95": 0}
+    sums: dict[str, Any] = {
+        "actual": 0.0,
+        "points": 0,
+        "abs": {},
+        "scaled": {},
+        "in80": 0,
+        "in95": 0,
+        "width80": 0.0,
+        "width95": 0.0,
+        "tiers": {},
+        "warnings": 0,
+        "windows": 0,
+        "total_in80": 0,
+        "total_in95": 0,
+    }
     for train, actual in _windows(values, s):
         scale = seasonal_scale(train, s.season) or 1e-9
         fc = forecast_series(train, s.season, s.horizon)
@@ -160,8 +179,18 @@ def evaluate_series(args: tuple[Setup, np.ndarray]) -> dict[str, Any]:
 def _pool(parts: list[dict[str, Any]]) -> dict[str, Any]:
     total = parts[0]
     for p in parts[1:]:
-        for key in ("actual", "points", "in80", "in95", "width80", "width95", "warnings", "windows",
-                    "total_in80", "total_in95"):
+        for key in (
+            "actual",
+            "points",
+            "in80",
+            "in95",
+            "width80",
+            "width95",
+            "warnings",
+            "windows",
+            "total_in80",
+            "total_in95",
+        ):
             total[key] += p[key]
         for key in ("abs", "scaled", "tiers"):
             for name, v in p[key].items():
@@ -171,16 +200,24 @@ def _pool(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def summarise(s: Setup, total: dict[str, Any], seconds: float, series: int) -> dict[str, Any]:
     methods = {
-        name: {"wape": total["abs"][name] / total["actual"],
-               "mase": total["scaled"][name] / total["points"]}
+        name: {
+            "wape": total["abs"][name] / total["actual"],
+            "mase": total["scaled"][name] / total["points"],
+        }
         for name in ("Project",) + BASELINES
     }
     project = methods["Project"]
     fig = {
-        "setup": s.name, "season": s.season, "horizon": s.horizon, "history": s.history,
-        "origins": s.origins, "series": series, "points": total["points"],
+        "setup": s.name,
+        "season": s.season,
+        "horizon": s.horizon,
+        "history": s.history,
+        "origins": s.origins,
+        "series": series,
+        "points": total["points"],
         "seconds": round(seconds, 1),
-        "methods": methods, "targeted": s.targeted,
+        "methods": methods,
+        "targeted": s.targeted,
         "vs_seasonal_naive": project["wape"] / methods["SeasonalNaive"]["wape"],
         "vs_mean3": project["wape"] / methods["Mean3"]["wape"],
         "coverage80": total["in80"] / total["points"],
@@ -189,7 +226,8 @@ def summarise(s: Setup, total: dict[str, Any], seconds: float, series: int) -> d
         "width95": total["width95"] / total["actual"],
         "total_coverage80": total["total_in80"] / total["windows"],
         "total_coverage95": total["total_in95"] / total["windows"],
-        "tiers": total["tiers"], "forecasts_with_warnings": total["warnings"],
+        "tiers": total["tiers"],
+        "forecasts_with_warnings": total["warnings"],
     }
     lo80, hi80 = TARGET_COVERAGE[80]
     lo95, hi95 = TARGET_COVERAGE[95]
@@ -218,33 +256,47 @@ def run_setup(s: Setup, data_dir: Path, limit: int | None, jobs: int) -> dict[st
 def print_table(figures: list[dict[str, Any]]) -> None:
     for f in figures:
         m = f["methods"]
-        print(f"\n{f['setup']}: {f['series']} series x {f['origins']} origins, "
-              f"{f['points']:,} held-out points, history {f['history']}, {f['seconds']:.0f} s")
+        print(
+            f"\n{f['setup']}: {f['series']} series x {f['origins']} origins, "
+            f"{f['points']:,} held-out points, history {f['history']}, {f['seconds']:.0f} s"
+        )
         print("  " + "  ".join(f"{n:>13}" for n in ("method", "WAPE", "MASE")))
         for name in ("Project",) + BASELINES:
             print("  " + f"{name:>13}  {m[name]['wape']:>13.2%}  {m[name]['mase']:>13.3f}")
         ok = f["targets_met"]
         mark = {True: "ok", False: "MISSED"} if f["targeted"] else {True: "", False: "(no target)"}
-        print(f"  Project vs SeasonalNaive {f['vs_seasonal_naive']:.2f}x "
-              f"(target <= {TARGET_VS_NAIVE:.2f}) "
-              f"{mark[ok['wape_vs_naive']]}; vs Mean3 {f['vs_mean3']:.2f}x (target <= 1.00) "
-              f"{mark[ok['wape_vs_mean3']]}")
-        print(f"  80 % interval covers {f['coverage80']:.1%} (75-85 %) {mark[ok['coverage80']]}, "
-              f"width {f['width80']:.1%} of actual; 95 % covers {f['coverage95']:.1%} (90-97 %) "
-              f"{mark[ok['coverage95']]}, width {f['width95']:.1%}")
-        print(f"  horizon totals: 80 % interval covers {f['total_coverage80']:.0%}, 95 % covers "
-              f"{f['total_coverage95']:.0%} of {f['series'] * f['origins']} windows; "
-              f"tiers {f['tiers']}, "
-              f"{f['forecasts_with_warnings']} forecasts with warnings")
+        print(
+            f"  Project vs SeasonalNaive {f['vs_seasonal_naive']:.2f}x "
+            f"(target <= {TARGET_VS_NAIVE:.2f}) "
+            f"{mark[ok['wape_vs_naive']]}; vs Mean3 {f['vs_mean3']:.2f}x (target <= 1.00) "
+            f"{mark[ok['wape_vs_mean3']]}"
+        )
+        print(
+            f"  80 % interval covers {f['coverage80']:.1%} (75-85 %) {mark[ok['coverage80']]}, "
+            f"width {f['width80']:.1%} of actual; 95 % covers {f['coverage95']:.1%} (90-97 %) "
+            f"{mark[ok['coverage95']]}, width {f['width95']:.1%}"
+        )
+        print(
+            f"  horizon totals: 80 % interval covers {f['total_coverage80']:.0%}, 95 % covers "
+            f"{f['total_coverage95']:.0%} of {f['series'] * f['origins']} windows; "
+            f"tiers {f['tiers']}, "
+            f"{f['forecasts_with_warnings']} forecasts with warnings"
+        )
 
 
-def run(data_dir: Path = DEFAULT_DATA, sets: tuple[str, ...] = (), limit: int | None = None,
-        jobs: int = 1) -> list[dict[str, Any]] | None:
+def run(
+    data_dir: Path = DEFAULT_DATA,
+    sets: tuple[str, ...] = (),
+    limit: int | None = None,
+    jobs: int = 1,
+) -> list[dict[str, Any]] | None:
     """Figures per setup, printed; None (and a message) when the real data are absent."""
     missing = sorted({s.file for s in SETUPS if not (data_dir / s.file).is_file()})
     if missing:
-        print(f"Real data not found in {data_dir}: {', '.join(missing)} missing. Put the shared "
-              "data beside the project root (../shared/data) or pass --data DIR.")
+        print(
+            f"Real data not found in {data_dir}: {', '.join(missing)} missing. Put the shared "
+            "data beside the project root (../shared/data) or pass --data DIR."
+        )
         return None
     chosen = [s for s in SETUPS if not sets or any(s.name.startswith(x) for x in sets)]
     figures = []

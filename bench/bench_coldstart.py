@@ -49,12 +49,12 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 IMPORT_TARGET_S = 0.5
 FIRST_ANSWER_TARGET_S = 1.5
-HEAVY = ("statsforecast", "statsmodels", "scipy", "sklearn", "pandas", "numpy", "openai",
-         "pyarrow")
+HEAVY = ("statsforecast", "statsmodels", "scipy", "sklearn", "pandas", "numpy", "openai", "pyarrow")
 FLOOR = "import azure.functions, azure.durable_functions"
 APP = "import function_app"
-SPEC_TEXT = ("I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. "
-             "15% DC holdback.")
+SPEC_TEXT = (
+    "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
+)
 PUBSUB_KEY = "bench-coldstart-access-key-0123456789abcdefg"
 READY_TIMEOUT_S = 60.0
 WORKFLOW_TIMEOUT_S = 300.0
@@ -75,8 +75,15 @@ def _probe(statement: str) -> dict[str, Any]:
         "from bench.coldstart_host import peak_rss_kib\n"
         "print(json.dumps({'s': s, 'cpu_s': cpu, 'rss_kib': peak_rss_kib(), 'heavy': heavy}))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env({}),
-                            capture_output=True, text=True, check=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=_env({}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return json.loads(result.stdout.splitlines()[-1])
 
 
@@ -134,8 +141,12 @@ class Host:
 def start_host(env: dict[str, str], *args: str) -> Host:
     spawned, spawned_at = time.perf_counter(), time.time()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.coldstart_host", *args], cwd=ROOT, env=_env(env),
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [sys.executable, "-m", "bench.coldstart_host", *args],
+        cwd=ROOT,
+        env=_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -144,8 +155,15 @@ def start_host(env: dict[str, str], *args: str) -> Host:
         process.kill()
         raise RuntimeError(f"coldstart_host did not start (exit {process.wait()})")
     ready = json.loads(line)
-    return Host(process, spawned, ready_s, ready["module_at"] - spawned_at, ready["url"],
-                ready["import_s"], ready["binding"])
+    return Host(
+        process,
+        spawned,
+        ready_s,
+        ready["module_at"] - spawned_at,
+        ready["url"],
+        ready["import_s"],
+        ready["binding"],
+    )
 
 
 def _cpu_s(pid: int) -> float:
@@ -160,8 +178,9 @@ def _cpu_s(pid: int) -> float:
 
 def _call(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -174,16 +193,20 @@ def _call(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[in
 
 def _route_requests(workflow_id: str) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
     return {
-        "extract": ("POST", "/api/orchestrator/extract-parameters",
-                    {"strategy_description": SPEC_TEXT}),
+        "extract": (
+            "POST",
+            "/api/orchestrator/extract-parameters",
+            {"strategy_description": SPEC_TEXT},
+        ),
         "negotiate": ("GET", "/api/orchestrator/negotiate?session_id=bench-cold", None),
         "status": ("GET", f"/api/orchestrator/workflows/{workflow_id}", None),
         "categories": ("GET", "/api/categories", None),
     }
 
 
-def first_answers(env: dict[str, str], binding: str, workflow_id: str, repeats: int
-                  ) -> dict[str, Any]:
+def first_answers(
+    env: dict[str, str], binding: str, workflow_id: str, repeats: int
+) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for route, (method, path, body) in _route_requests(workflow_id).items():
         samples = []
@@ -193,15 +216,32 @@ def first_answers(env: dict[str, str], binding: str, workflow_id: str, repeats: 
             status, _ = _call(method, host.url + path, body)
             answered = time.perf_counter()
             cpu_s = _cpu_s(host.process.pid)
-            samples.append({"status": status, "answer_s": answered - host.spawned, "cpu_s": cpu_s,
-                            "ready_s": host.ready_s, "startup_s": host.startup_s,
-                            "request_s": answered - sent, "import_s": host.import_s,
-                            "rss_mib": host.stop()})
+            samples.append(
+                {
+                    "status": status,
+                    "answer_s": answered - host.spawned,
+                    "cpu_s": cpu_s,
+                    "ready_s": host.ready_s,
+                    "startup_s": host.startup_s,
+                    "request_s": answered - sent,
+                    "import_s": host.import_s,
+                    "rss_mib": host.stop(),
+                }
+            )
         figures[route] = {
             "statuses": sorted({s["status"] for s in samples}),
-            **{key: statistics.median(s[key] for s in samples) for key in
-               ("answer_s", "cpu_s", "ready_s", "startup_s", "request_s", "import_s",
-                "rss_mib")},
+            **{
+                key: statistics.median(s[key] for s in samples)
+                for key in (
+                    "answer_s",
+                    "cpu_s",
+                    "ready_s",
+                    "startup_s",
+                    "request_s",
+                    "import_s",
+                    "rss_mib",
+                )
+            },
         }
     return figures
 
@@ -211,8 +251,11 @@ def first_answers(env: dict[str, str], binding: str, workflow_id: str, repeats: 
 
 def _run_workflow(host: Host, parameters: dict[str, Any], session_id: str) -> dict[str, Any]:
     sent = time.perf_counter()
-    status, started = _call("POST", host.url + "/api/orchestrator/run-workflow",
-                            {"session_id": session_id, "parameters": parameters})
+    status, started = _call(
+        "POST",
+        host.url + "/api/orchestrator/run-workflow",
+        {"session_id": session_id, "parameters": parameters},
+    )
     if status != 202:
         raise RuntimeError(f"run-workflow answered {status}: {started}")
     workflow_id = started["workflow_id"]
@@ -223,9 +266,13 @@ def _run_workflow(host: Host, parameters: dict[str, Any], session_id: str) -> di
             break
         time.sleep(0.02)
     done = time.perf_counter()
-    return {"workflow_id": workflow_id, "runtime_status": body.get("runtime_status"),
-            "workflow_s": done - sent, "since_spawn_s": done - host.spawned,
-            "cpu_since_spawn_s": _cpu_s(host.process.pid)}
+    return {
+        "workflow_id": workflow_id,
+        "runtime_status": body.get("runtime_status"),
+        "workflow_s": done - sent,
+        "since_spawn_s": done - host.spawned,
+        "cpu_since_spawn_s": _cpu_s(host.process.pid),
+    }
 
 
 # -- 4. deployed dependency set --------------------------------------------------------------
@@ -273,8 +320,9 @@ def deployed_set(requirements: Path = ROOT / "requirements.txt") -> dict[str, An
     return {
         "distributions": len(dists),
         "total_mb": sum(sizes.values()) / 1e6,
-        "largest": [{"name": n, "mb": sizes[n] / 1e6, "via": " -> ".join(via[n])}
-                    for n in largest[:10]],
+        "largest": [
+            {"name": n, "mb": sizes[n] / 1e6, "via": " -> ".join(via[n])} for n in largest[:10]
+        ],
     }
 
 
@@ -284,9 +332,9 @@ def deployed_set(requirements: Path = ROOT / "requirements.txt") -> dict[str, An
 @contextmanager
 def _platform(directory: Path) -> Iterator[dict[str, str]]:
     """A seeded database and the Web PubSub emulator; yields the app settings for hosts."""
+    from localdev.sample_data import generate_sample, load_sample
     from localdev.webpubsub import EmulatorThread
-    from shared.db import dispose_engine, get_engine
-    from shared.sample_data import generate_sample, load_sample
+    from shared.data.db import dispose_engine, get_engine
 
     url = f"sqlite:///{directory / 'coldstart.db'}"
     load_sample(get_engine(url), generate_sample())
@@ -311,12 +359,14 @@ def run(runs: int = 15, repeats: int = 3) -> dict[str, Any]:
             first = _run_workflow(hub, parameters, "bench-first")
             second = _run_workflow(hub, parameters, "bench-second")
             assert hub.binding is not None
-            figures["first_answer"] = first_answers(env, hub.binding, first["workflow_id"],
-                                                    repeats)
+            figures["first_answer"] = first_answers(env, hub.binding, first["workflow_id"], repeats)
         finally:
             peak = hub.stop()
         figures["first_workflow"] = {
-            "ready_s": hub.ready_s, "import_s": hub.import_s, "first": first, "second": second,
+            "ready_s": hub.ready_s,
+            "import_s": hub.import_s,
+            "first": first,
+            "second": second,
             "rss_mib": peak,
         }
     figures["deployed"] = deployed_set()
@@ -326,39 +376,55 @@ def run(runs: int = 15, repeats: int = 3) -> dict[str, Any]:
 
 def _print(figures: dict[str, Any]) -> None:
     before, after = figures["load_average"][0], figures["load_average_after"][0]
-    print(f"Machine: {os.cpu_count()} CPUs, 1-minute load average {before:.1f} at the start, "
-          f"{after:.1f} at the end (figures stretch with load)")
+    print(
+        f"Machine: {os.cpu_count()} CPUs, 1-minute load average {before:.1f} at the start, "
+        f"{after:.1f} at the end (figures stretch with load)"
+    )
     imp = figures["import"]
     print(f"Import (median of {imp['runs']} fresh interpreters each, interleaved):")
     print(f"  SDK floor (azure.functions + azure.durable_functions): {imp['floor_s']:.3f} s")
-    print(f"  import function_app: {imp['app_s']:.3f} s -> the app's own cost "
-          f"{imp['overhead_s']:.3f} s (target <= {IMPORT_TARGET_S} s)")
-    print(f"  CPU time (what load does not stretch): floor {imp['floor_cpu_s']:.3f} s, app "
-          f"{imp['app_cpu_s']:.3f} s -> {imp['overhead_cpu_s']:.3f} s")
+    print(
+        f"  import function_app: {imp['app_s']:.3f} s -> the app's own cost "
+        f"{imp['overhead_s']:.3f} s (target <= {IMPORT_TARGET_S} s)"
+    )
+    print(
+        f"  CPU time (what load does not stretch): floor {imp['floor_cpu_s']:.3f} s, app "
+        f"{imp['app_cpu_s']:.3f} s -> {imp['overhead_cpu_s']:.3f} s"
+    )
     print(f"  heavy libraries loaded by the import: {', '.join(imp['heavy_loaded']) or 'none'}")
-    print(f"  peak memory after the import: floor {imp['floor_rss_mib']:.0f} MiB, "
-          f"app {imp['app_rss_mib']:.0f} MiB")
+    print(
+        f"  peak memory after the import: floor {imp['floor_rss_mib']:.0f} MiB, "
+        f"app {imp['app_rss_mib']:.0f} MiB"
+    )
     print("First HTTP answer of a fresh host process (spawn -> answer; median):")
     for route, f in figures["first_answer"].items():
         target = f"target <= {FIRST_ANSWER_TARGET_S} s" if route in TARGETED_ROUTES else "reported"
-        print(f"  {route:>10}: {f['answer_s']:.3f} s ({target}), CPU {f['cpu_s']:.2f} s; "
-              f"HTTP {f['statuses']}; "
-              f"interpreter up {f['startup_s']:.3f} s, app imported +{f['import_s']:.3f} s, "
-              f"listening at {f['ready_s']:.3f} s, request {f['request_s'] * 1000:.0f} ms; "
-              f"peak {f['rss_mib']:.0f} MiB")
+        print(
+            f"  {route:>10}: {f['answer_s']:.3f} s ({target}), CPU {f['cpu_s']:.2f} s; "
+            f"HTTP {f['statuses']}; "
+            f"interpreter up {f['startup_s']:.3f} s, app imported +{f['import_s']:.3f} s, "
+            f"listening at {f['ready_s']:.3f} s, request {f['request_s'] * 1000:.0f} ms; "
+            f"peak {f['rss_mib']:.0f} MiB"
+        )
     wf = figures["first_workflow"]
     first, second = wf["first"], wf["second"]
     print("First workflow in a fresh process (Durable runtime and agents in that process):")
-    print(f"  listening after {wf['ready_s']:.3f} s; first workflow {first['workflow_s']:.2f} s "
-          f"({first['runtime_status']}), completed {first['since_spawn_s']:.2f} s after spawn "
-          f"(process CPU by then {first['cpu_since_spawn_s']:.2f} s)")
+    print(
+        f"  listening after {wf['ready_s']:.3f} s; first workflow {first['workflow_s']:.2f} s "
+        f"({first['runtime_status']}), completed {first['since_spawn_s']:.2f} s after spawn "
+        f"(process CPU by then {first['cpu_since_spawn_s']:.2f} s)"
+    )
     second_cpu = second["cpu_since_spawn_s"] - first["cpu_since_spawn_s"]
-    print(f"  second workflow, same process: {second['workflow_s']:.2f} s "
-          f"({second['runtime_status']}, CPU {second_cpu:.2f} s); peak memory "
-          f"{wf['rss_mib']:.0f} MiB")
+    print(
+        f"  second workflow, same process: {second['workflow_s']:.2f} s "
+        f"({second['runtime_status']}, CPU {second_cpu:.2f} s); peak memory "
+        f"{wf['rss_mib']:.0f} MiB"
+    )
     dep = figures["deployed"]
-    print(f"Deployed dependency set (requirements.txt closure): {dep['distributions']} "
-          f"distributions, {dep['total_mb']:.0f} MB on disk")
+    print(
+        f"Deployed dependency set (requirements.txt closure): {dep['distributions']} "
+        f"distributions, {dep['total_mb']:.0f} MB on disk"
+    )
     for item in dep["largest"]:
         print(f"  {item['mb']:7.1f} MB  {item['name']:<16} via {item['via']}")
 

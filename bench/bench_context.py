@@ -19,13 +19,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from shared.context import ContextAssembler, clear_context_cache
-from shared.db import dispose_engine, get_engine
-from shared.sample_data import generate_sample, load_sample
+from localdev.sample_data import generate_sample, load_sample
+from shared.data.context import ContextAssembler, clear_context_cache
+from shared.data.db import dispose_engine, get_engine
 from shared.schemas import SeasonParameters
 
-PARAMS = SeasonParameters(forecast_horizon_weeks=12, season_start_date=date(2025, 1, 1),
-                          replenishment_strategy="weekly", dc_holdback_percentage=0.45)
+PARAMS = SeasonParameters(
+    forecast_horizon_weeks=12,
+    season_start_date=date(2025, 1, 1),
+    replenishment_strategy="weekly",
+    dc_holdback_percentage=0.45,
+)
 SIZES = {"default": (50, 156, 3), "large": (2000, 156, 10)}
 TARGETS = {"default_first_ms": 100.0, "cached_ms": 1.0, "large_first_ms": 1000.0}
 

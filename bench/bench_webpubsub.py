@@ -31,11 +31,11 @@ import websockets
 from websockets.sync.client import connect
 
 from localdev.webpubsub import EmulatorThread
-from orchestrator.api_negotiate import negotiate_response
-from shared.db import dispose_engine, get_engine
-from shared.progress import Publisher, group_for
+from orchestrator.http.negotiate import negotiate_response
+from shared.data.db import dispose_engine, get_engine
+from shared.messaging.publisher import Publisher, group_for
 from shared.settings import Settings
-from tests.black_hole import BlackHole
+from tests.support.black_hole import BlackHole
 
 KEY = "bench-access-key-0123456789abcdefghijklmnopq"
 P99_TARGET_MS = 10.0
@@ -50,8 +50,13 @@ def _pct(values: list[float], q: float) -> float:
 
 def _stats(latencies_s: list[float]) -> dict[str, float]:
     ms = [v * 1000 for v in latencies_s]
-    return {"n": len(ms), "p50_ms": _pct(ms, .5), "p99_ms": _pct(ms, .99), "max_ms": max(ms),
-            "mean_ms": statistics.fmean(ms)}
+    return {
+        "n": len(ms),
+        "p50_ms": _pct(ms, 0.5),
+        "p99_ms": _pct(ms, 0.99),
+        "max_ms": max(ms),
+        "mean_ms": statistics.fmean(ms),
+    }
 
 
 def _summary(name: str, stats: dict[str, float]) -> None:
@@ -77,9 +82,14 @@ def latency(emu, publisher: Publisher, settings: Settings, messages: int) -> dic
         for i in range(messages):
             started = time.perf_counter()
             publisher.publish(  # each message new to the log: 100 rising steps per workflow
-                {"type": "progress", "agent_name": "Demand Agent", "progress": i % 100 + 1,
-                 "message": f"step {i}"},
-                session_id="bench-latency", workflow_id=f"bench-latency-{i // 100}",
+                {
+                    "type": "progress",
+                    "agent_name": "Demand Agent",
+                    "progress": i % 100 + 1,
+                    "message": f"step {i}",
+                },
+                session_id="bench-latency",
+                workflow_id=f"bench-latency-{i // 100}",
                 owner_id=BENCH_OWNER,
             )
             json.loads(ws.recv(timeout=5))
@@ -127,9 +137,14 @@ def fan_out(
         for step in range(per_client):
             started = time.perf_counter()
             event = publisher.publish(
-                {"type": "progress", "agent_name": "Pricing Agent", "progress": step,
-                 "message": f"session {index}"},
-                session_id=sessions[index], workflow_id=f"bench-wf-{index}",
+                {
+                    "type": "progress",
+                    "agent_name": "Pricing Agent",
+                    "progress": step,
+                    "message": f"session {index}",
+                },
+                session_id=sessions[index],
+                workflow_id=f"bench-wf-{index}",
                 owner_id=BENCH_OWNER,
             )
             sent_at[(sessions[index], event.sequence)] = started
@@ -149,9 +164,14 @@ def fan_out(
             wrong += 1
     total = sum(len(items) for items in received.values())
     return {
-        "clients": clients, "per_client": per_client, "delivered": total,
-        "expected": clients * per_client, "misrouted_or_out_of_order": wrong,
-        "messages_per_s": total / elapsed, "seconds": elapsed, "latency": _stats(latencies),
+        "clients": clients,
+        "per_client": per_client,
+        "delivered": total,
+        "expected": clients * per_client,
+        "misrouted_or_out_of_order": wrong,
+        "messages_per_s": total / elapsed,
+        "seconds": elapsed,
+        "latency": _stats(latencies),
     }
 
 
@@ -159,14 +179,21 @@ def held_by_black_hole(db_url: str, messages: int) -> dict[str, float]:
     """How long each `publish` call takes while Web PubSub black-holes every request."""
     held = []
     with BlackHole() as hole:
-        settings = Settings(database_url=db_url, webpubsub_connection_string=hole.connection_string(KEY))
+        settings = Settings(
+            database_url=db_url, webpubsub_connection_string=hole.connection_string(KEY)
+        )
         publisher = Publisher(settings, get_engine(db_url))
         for i in range(messages):
             started = time.perf_counter()
             publisher.publish(
-                {"type": "progress", "agent_name": "Pricing Agent", "progress": i % 100 + 1,
-                 "message": f"step {i}"},
-                session_id="bench-hole", workflow_id=f"bench-hole-{i // 100}",
+                {
+                    "type": "progress",
+                    "agent_name": "Pricing Agent",
+                    "progress": i % 100 + 1,
+                    "message": f"step {i}",
+                },
+                session_id="bench-hole",
+                workflow_id=f"bench-hole-{i // 100}",
                 owner_id=BENCH_OWNER,
             )
             held.append(time.perf_counter() - started)

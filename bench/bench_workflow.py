@@ -2,7 +2,7 @@
 
 Three measurements, each on a fresh SQLite database in a temporary directory:
 
-1. Runtime overhead: the real orchestrator over instant test activities (tests/durable_app.py),
+1. Runtime overhead: the real orchestrator over instant test activities (tests/support/durable_app.py),
    so what is timed is the runtime itself: per episode (replay + persist + dispatch) and per
    activity step; then N workflows started at once.
 2. The real app (function_app.app): the default sample (50 stores x 156 weeks x 3 categories),
@@ -35,21 +35,20 @@ from typing import Any
 
 from localdev.durable import DurableRuntime
 from localdev.durable import history as h
+from localdev.sample_data import generate_sample, load_sample
 from localdev.webpubsub import EmulatorThread
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
-from shared.context import clear_context_cache, get_assembler
-from shared.db import dispose_engine, get_engine
+from shared.data.context import clear_context_cache, get_assembler
+from shared.data.db import dispose_engine, get_engine
 from shared.extraction import extract_parameters
-from shared.progress import get_publisher
-from shared.sample_data import generate_sample, load_sample
+from shared.messaging.publisher import get_publisher
 from shared.schemas import SeasonParameters
 from shared.settings import Settings, get_settings
 
 PAYLOAD_TARGET_BYTES = 16 * 1024
 END_TO_END_TARGET_S = 2.0
 SPEC_TEXT = (
-    "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. "
-    "15% DC holdback."
+    "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
 )
 SPEC_TODAY = date(2024, 11, 4)
 DEFAULT_SAMPLE = {"stores": 50, "weeks": 156, "categories": 3}
@@ -69,7 +68,10 @@ def _load_app(spec: str) -> Any:
 
 
 async def _run_one(
-    rt: DurableRuntime, workflow_id: str, category: str, parameters: SeasonParameters,
+    rt: DurableRuntime,
+    workflow_id: str,
+    category: str,
+    parameters: SeasonParameters,
     settings: Settings,
 ) -> tuple[float, dict[str, Any]]:
     payload = build_workflow_input(
@@ -96,7 +98,10 @@ def _sizes(history: list[dict[str, Any]], status: dict[str, Any]) -> dict[str, i
 
 
 async def _measure(
-    rt: DurableRuntime, category: str, parameters: SeasonParameters, settings: Settings,
+    rt: DurableRuntime,
+    category: str,
+    parameters: SeasonParameters,
+    settings: Settings,
     runs: int,
 ) -> dict[str, Any]:
     """A first run, then `runs` more: timings, step counts and payload sizes (numbers)."""
@@ -130,7 +135,10 @@ async def _measure(
 
 
 async def _concurrent(
-    rt: DurableRuntime, count: int, category: str, parameters: SeasonParameters,
+    rt: DurableRuntime,
+    count: int,
+    category: str,
+    parameters: SeasonParameters,
     settings: Settings,
 ) -> dict[str, Any]:
     start = time.perf_counter()
@@ -139,8 +147,12 @@ async def _concurrent(
     )
     wall = time.perf_counter() - start
     completed = sum(s["runtimeStatus"] == "Completed" for _, s in results)
-    return {"workflows": count, "completed": completed, "wall_s": wall,
-            "workflows_per_s": count / wall}
+    return {
+        "workflows": count,
+        "completed": completed,
+        "wall_s": wall,
+        "workflows_per_s": count / wall,
+    }
 
 
 @contextmanager
@@ -148,8 +160,11 @@ def _app_environment(database_url: str, extra: dict[str, str] | None = None) -> 
     """App settings as the host would supply them (environment), with a live Web PubSub
     emulator, so the real activities read the benchmark's database and really publish."""
     with EmulatorThread(access_key=PUBSUB_KEY) as emulator:
-        values = {"DATABASE_URL": database_url,
-                  "WebPubSubConnectionString": emulator.connection_string, **(extra or {})}
+        values = {
+            "DATABASE_URL": database_url,
+            "WebPubSubConnectionString": emulator.connection_string,
+            **(extra or {}),
+        }
         saved = {name: os.environ.get(name) for name in values}
         os.environ.update(values)
         get_settings.cache_clear()
@@ -172,7 +187,7 @@ def _app_environment(database_url: str, extra: dict[str, str] | None = None) -> 
 
 async def overhead(runs: int = 10, concurrent: int = 20) -> dict[str, Any]:
     """The runtime's own cost: the real orchestrator over instant test activities."""
-    app = _load_app("tests.durable_app:app")
+    app = _load_app("tests.support.durable_app:app")
     parameters = spec_parameters()
     settings = Settings()
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,8 +200,11 @@ async def overhead(runs: int = 10, concurrent: int = 20) -> dict[str, Any]:
 
 
 async def real_app(
-    sample: dict[str, int], runs: int, app_spec: str = "function_app:app",
-    category: str | None = None, extra_settings: dict[str, str] | None = None,
+    sample: dict[str, int],
+    runs: int,
+    app_spec: str = "function_app:app",
+    category: str | None = None,
+    extra_settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The real app on a freshly seeded database of `sample` size."""
     app = _load_app(app_spec)
@@ -204,7 +222,10 @@ async def real_app(
 
 
 async def run_async(
-    runs: int = 5, concurrent: int = 20, large: bool = False, app_spec: str = "function_app:app",
+    runs: int = 5,
+    concurrent: int = 20,
+    large: bool = False,
+    app_spec: str = "function_app:app",
     category: str | None = None,
 ) -> dict[str, Any]:
     figures = {
@@ -212,14 +233,19 @@ async def run_async(
         "real": await real_app(DEFAULT_SAMPLE, runs, app_spec, category),
     }
     if large:
-        timeouts = {f"{agent.upper()}_AGENT_TIMEOUT_SECONDS": LARGE_TIMEOUT_SECONDS
-                    for agent in ("demand", "inventory", "pricing")}
+        timeouts = {
+            f"{agent.upper()}_AGENT_TIMEOUT_SECONDS": LARGE_TIMEOUT_SECONDS
+            for agent in ("demand", "inventory", "pricing")
+        }
         figures["large"] = await real_app(LARGE_SAMPLE, 0, app_spec, category, timeouts)
     return figures
 
 
 def run(
-    runs: int = 5, concurrent: int = 20, large: bool = False, app_spec: str = "function_app:app",
+    runs: int = 5,
+    concurrent: int = 20,
+    large: bool = False,
+    app_spec: str = "function_app:app",
     category: str | None = None,
 ) -> dict[str, Any]:
     """All workflow figures as numbers: {"overhead", "real", "large" (with `large`)}."""
@@ -230,16 +256,22 @@ def _print_measure(title: str, figures: dict[str, Any]) -> None:
     print(f"{title}: runtime status {figures['runtime_status']}")
     print(f"  first run in this process: {figures['first_s'] * 1000:.0f} ms")
     if figures["runs"]:
-        print(f"  end-to-end (median of {figures['runs']}): {figures['median_s'] * 1000:.1f} ms "
-              f"(target < {END_TO_END_TARGET_S:.0f} s)")
+        print(
+            f"  end-to-end (median of {figures['runs']}): {figures['median_s'] * 1000:.1f} ms "
+            f"(target < {END_TO_END_TARGET_S:.0f} s)"
+        )
     if figures["agents_ms"]:
-        print("  last run, agents: "
-              + ", ".join(f"{k} {v} ms" for k, v in figures["agents_ms"].items())
-              + f"; outside the agents (runtime, publishing): "
-              f"{figures['outside_agents_ms']:.0f} ms")
-    print(f"  episodes {figures['episodes']}, activity steps {figures['activity_steps']}, "
-          f"history events {figures['history_events']}; per episode "
-          f"{figures['per_episode_ms']:.2f} ms, per activity step {figures['per_step_ms']:.2f} ms")
+        print(
+            "  last run, agents: "
+            + ", ".join(f"{k} {v} ms" for k, v in figures["agents_ms"].items())
+            + f"; outside the agents (runtime, publishing): "
+            f"{figures['outside_agents_ms']:.0f} ms"
+        )
+    print(
+        f"  episodes {figures['episodes']}, activity steps {figures['activity_steps']}, "
+        f"history events {figures['history_events']}; per episode "
+        f"{figures['per_episode_ms']:.2f} ms, per activity step {figures['per_step_ms']:.2f} ms"
+    )
     for name, size in figures["payload_bytes"].items():
         flag = "ok" if size < PAYLOAD_TARGET_BYTES else "OVER TARGET"
         print(f"  {name:>24}: {size:>7,} bytes  ({flag}, target < 16 KB)")
@@ -256,9 +288,11 @@ def main() -> None:
     figures = run(args.runs, args.concurrent, args.large, args.app, args.category)
     _print_measure("Runtime overhead (instant test activities)", figures["overhead"])
     par = figures["overhead"]["concurrent"]
-    print(f"  {par['workflows']} concurrent workflows: {par['wall_s'] * 1000:.0f} ms wall, "
-          f"{par['completed']}/{par['workflows']} completed, {par['workflows_per_s']:.1f} "
-          "workflows/s")
+    print(
+        f"  {par['workflows']} concurrent workflows: {par['wall_s'] * 1000:.0f} ms wall, "
+        f"{par['completed']}/{par['workflows']} completed, {par['workflows_per_s']:.1f} "
+        "workflows/s"
+    )
     real = figures["real"]
     _print_measure(f"Real app, default sample ({real['category']}), spec example", real)
     if "large" in figures:

@@ -2,7 +2,7 @@
 
 What a new Azure instance does before its first answer: start Python, import function_app,
 index the functions, listen. It serves the app's real functions through the local host
-(localdev.host, which imports only aiohttp and the app's light modules). The Durable client
+(localdev.host.server, which imports only aiohttp and the app's light modules). The Durable client
 binding comes either from `--binding` (a task hub run by the benchmark process, as the Durable
 extension runs beside the worker) or, with `--durable-runtime`, from a Durable runtime inside
 this process, so that activities (the agents) run here too: that is the first-workflow case.
@@ -43,7 +43,7 @@ def _plugins(
     app: Any, binding: str | None, durable_runtime: bool
 ) -> tuple[Any, Callable[[], str | None]]:
     """The host's plug-ins, and what gives the binding JSON once the services have started."""
-    from localdev.host import HostPlugins, Service
+    from localdev.host.server import HostPlugins, Service
 
     if not durable_runtime:
         plugins = HostPlugins(durable_client=(lambda _binding: binding) if binding else None)
@@ -62,8 +62,11 @@ def _plugins(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binding", help="durableClient binding JSON of an external task hub")
-    parser.add_argument("--durable-runtime", action="store_true",
-                        help="run the Durable runtime (and so the activities) in this process")
+    parser.add_argument(
+        "--durable-runtime",
+        action="store_true",
+        help="run the Durable runtime (and so the activities) in this process",
+    )
     args = parser.parse_args()
 
     # The app first, timed alone (as the worker imports it); the local host's own modules after.
@@ -71,14 +74,18 @@ def main() -> None:
     import function_app
 
     import_s = time.perf_counter() - started
-    from localdev.host import LocalOptions, free_port, serve_forever
+    from localdev.host.server import LocalOptions, free_port, serve_forever
 
     options = LocalOptions(port=free_port())
     plugins, binding = _plugins(function_app.app, args.binding, args.durable_runtime)
 
     def ready(url: str) -> None:
-        print(json.dumps({"url": url, "import_s": import_s, "binding": binding(),
-                          "module_at": MODULE_AT}), flush=True)
+        print(
+            json.dumps(
+                {"url": url, "import_s": import_s, "binding": binding(), "module_at": MODULE_AT}
+            ),
+            flush=True,
+        )
 
     asyncio.run(
         serve_forever(options, functions_app=function_app.app, plugins=plugins, ready=ready)

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 COMMANDS: dict[str, str] = {
-    "serve": "localdev.serve_cli",
-    "plan": "localdev.plan_cli",
-    "seed": "localdev.data_cli:seed",
-    "load": "localdev.data_cli:load",
-    "info": "localdev.data_cli:info",
+    "serve": "localdev.cli.serve",
+    "plan": "localdev.cli.plan",
+    "seed": "localdev.cli.data:seed",
+    "load": "localdev.cli.data:load",
+    "info": "localdev.cli.data:info",
 }
 
 

@@ -17,12 +17,12 @@ import os
 from azure.durable_functions.models.utils import http_utils
 
 from localdev.durable import DurableRuntime
-from localdev.host import HostPlugins, LocalOptions, Service, default_app
+from localdev.host.server import HostPlugins, LocalOptions, Service, default_app
+from localdev.sample_data import ensure_sample_data
 from localdev.webpubsub.auth import ConnectionString, generate_access_key
-from localdev.webpubsub.runner import RunningEmulator, start_emulator
-from shared.db import get_engine
-from shared.progress import get_publisher
-from shared.sample_data import ensure_sample_data
+from localdev.webpubsub.launch import RunningEmulator, start_emulator
+from shared.data.db import get_engine
+from shared.messaging.publisher import get_publisher
 from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -84,8 +84,10 @@ def local_stack(options: LocalOptions) -> HostPlugins:
         # The SDK's client session lives for the worker process; the embedded host ends first.
         await http_utils._close_session()
 
-    pubsub = () if options.pubsub_connection_string else (
-        Service("web-pubsub-emulator", start_pubsub, stop_pubsub),
+    pubsub = (
+        ()
+        if options.pubsub_connection_string
+        else (Service("web-pubsub-emulator", start_pubsub, stop_pubsub),)
     )
     return HostPlugins(
         services=(

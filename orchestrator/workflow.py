@@ -325,9 +325,7 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
         entry = {
             "agent_name": name,
             "started_at": started.isoformat(),
-            "duration_ms": round(
-                (context.current_utc_datetime - started).total_seconds() * 1000
-            ),
+            "duration_ms": round((context.current_utc_datetime - started).total_seconds() * 1000),
             "status": "completed" if outcome.error is None else "failed",
             "attempts": outcome.attempts,
         }

@@ -157,7 +157,9 @@ def invalid_from_validation(exc: ValidationError, what: str = "request") -> Inva
     )
 
 
-def error_response(exc: BaseException, request_id: str) -> tuple[int, ErrorResponse, dict[str, str]]:
+def error_response(
+    exc: BaseException, request_id: str
+) -> tuple[int, ErrorResponse, dict[str, str]]:
     """Map any exception to (HTTP status, ErrorResponse, extra headers).
 
     Unexpected exceptions become a generic 500 whose body names only the request id, so the

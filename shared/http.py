@@ -116,7 +116,7 @@ def parse_body(req: func.HttpRequest, model: type[ModelT]) -> ModelT:
         raise InvalidParametersError(
             "Request body must be a JSON object",
             details={"received_type": type(data).__name__},
-            suggestions=["Send a JSON object, e.g. {\"strategy_description\": \"...\"}."],
+            suggestions=['Send a JSON object, e.g. {"strategy_description": "..."}.'],
         )
     try:
         return model.model_validate(data)

@@ -30,7 +30,12 @@ logger = logging.getLogger(__name__)
 
 _ERROR_CLASSES: dict[str, type[OrchestratorError]] = {
     cls.error_type: cls
-    for cls in (DataNotFoundError, InvalidParametersError, ContextAssemblyError, AgentExecutionError)
+    for cls in (
+        DataNotFoundError,
+        InvalidParametersError,
+        ContextAssemblyError,
+        AgentExecutionError,
+    )
 }
 
 

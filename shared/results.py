@@ -97,8 +97,10 @@ MAX_WARNING_CHARS = 240
 def compact_warnings(warnings: list[str]) -> list[str]:
     """The first few warnings, each cut to a sentence a console can show, and a count of the
     rest: the orchestrator limits a summary's size, the full list stays in the stored result."""
-    shown = [w if len(w) <= MAX_WARNING_CHARS else w[: MAX_WARNING_CHARS - 1] + "…"
-             for w in warnings[:MAX_SUMMARY_WARNINGS]]
+    shown = [
+        w if len(w) <= MAX_WARNING_CHARS else w[: MAX_WARNING_CHARS - 1] + "…"
+        for w in warnings[:MAX_SUMMARY_WARNINGS]
+    ]
     rest = len(warnings) - len(shown)
     if rest:
         shown.append(f"{rest} more warning{'s' if rest > 1 else ''} in the full result.")

@@ -2,14 +2,14 @@
 
 The HTTP functions, the orchestrator, the local runtime and the tests all import these, so a
 contract changes in exactly one place. Nothing here imports pandas: the HTTP functions load
-this module on a cold start (the DataFrame-carrying agent contexts live in shared.context).
+this module on a cold start (the DataFrame-carrying agent contexts live in shared.data.context).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -21,7 +21,6 @@ from pydantic import (
     TypeAdapter,
     model_validator,
 )
-
 
 AGENT_NAMES = ("Demand Agent", "Inventory Agent", "Pricing Agent")
 AgentName = Literal["Demand Agent", "Inventory Agent", "Pricing Agent"]
@@ -189,7 +188,7 @@ class HeartbeatMessage(_Message):
 
 
 WebSocketMessage = Annotated[
-    Union[AgentStatusMessage, ProgressMessage, CompleteMessage, ErrorMessage, HeartbeatMessage],
+    AgentStatusMessage | ProgressMessage | CompleteMessage | ErrorMessage | HeartbeatMessage,
     Field(discriminator="type"),
 ]
 WEBSOCKET_MESSAGE = TypeAdapter(WebSocketMessage)

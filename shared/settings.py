@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name, name.upper(), name.lower())
 
@@ -22,7 +23,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, case_sensitive=False)
 
-    database_url: str = Field("sqlite:///./fashion_forecast.db", validation_alias=_env("DATABASE_URL"))
+    database_url: str = Field(
+        "sqlite:///./fashion_forecast.db", validation_alias=_env("DATABASE_URL")
+    )
 
     extractor: Literal["auto", "llm", "rules"] = Field("auto", validation_alias=_env("EXTRACTOR"))
     azure_openai_endpoint: str | None = Field(None, validation_alias=_env("AZURE_OPENAI_ENDPOINT"))

@@ -6,9 +6,9 @@ a loop that an earlier test already closed.
 
 HTTP functions called in-process run as under Core Tools with `local.settings.json` copied from
 the example: no Easy Auth in front, and a request without principal headers is the developer
-LOCAL_DEVELOPER_ID names. (The live stack plays Easy Auth instead; see tests/live_stack.py.)
+LOCAL_DEVELOPER_ID names. (The live stack plays Easy Auth instead; see tests/support/live_stack.py.)
 
-A real-component test (PostgreSQL, Chromium: see tests/real_components.py) that skips is listed
+A real-component test (PostgreSQL, Chromium: see tests/support/real_components.py) that skips is listed
 under a banner at the end of the run, and fails the run when CI=true.
 """
 
@@ -22,11 +22,11 @@ from azure.durable_functions.models.utils import http_utils
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from shared.context import clear_context_cache
-from shared.db import dispose_engine
-from tests.postgres import COMPONENT as POSTGRES
-from tests.postgres import postgres_server
-from tests.real_components import (
+from shared.data.context import clear_context_cache
+from shared.data.db import dispose_engine
+from tests.support.postgres import COMPONENT as POSTGRES
+from tests.support.postgres import postgres_server
+from tests.support.real_components import (
     MARKER,
     MissingComponent,
     describe_skip,
@@ -40,21 +40,22 @@ POSTGRES_FIXTURES = ("postgres_server_url", "postgres_url")
 os.environ.setdefault("LOCAL_DEVELOPER_ID", "local-developer")
 
 
-@pytest.fixture(autouse=True)
-def fresh_durable_client_session():
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Drop the Durable SDK's process-wide HTTP session once its event loop has closed: each
+    async test has a loop of its own (a worker has one). A hook rather than an autouse fixture,
+    because module-scoped fixtures (a whole stack) are set up before any function fixture."""
     session = http_utils._client_session
     if session is not None and (session.closed or session._loop.is_closed()):
         session.detach()
         http_utils._client_session = None
         http_utils._session_lock = asyncio.Lock()
-    yield
 
 
 @pytest.fixture
 async def runtime(tmp_path):
     """The local Durable runtime over the test app (real orchestrator, scripted activities)."""
     from localdev.durable import DurableRuntime
-    from tests.durable_app import SCRIPT, app
+    from tests.support.durable_app import SCRIPT, app
 
     SCRIPT.reset()
     rt = DurableRuntime(app, f"sqlite:///{tmp_path}/hub.db")
@@ -69,7 +70,7 @@ async def runtime(tmp_path):
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
-    """One throwaway PostgreSQL server for the whole run (tests/postgres.py); its admin URL."""
+    """One throwaway PostgreSQL server for the whole run (tests/support/postgres.py); its admin URL."""
     with postgres_server() as url:
         yield url
 
@@ -82,8 +83,8 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
     admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    database_url = make_url(postgres_server_url).set(database=name).render_as_string(
-        hide_password=False
+    database_url = (
+        make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
     )
     try:
         yield database_url

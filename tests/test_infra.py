@@ -4,7 +4,7 @@ the security defaults, and checkov over infra/ with only the skips infra/.checko
 
 Bicep is read with pycep-parser (a Bicep grammar for Python); nothing here needs Azure or the
 Bicep CLI. checkov runs from its own virtualenv (`make infra-tools`), since its pins clash with
-the app's; when it is missing the test skips the loud way (tests/real_components.py), which
+the app's; when it is missing the test skips the loud way (tests/support/real_components.py), which
 fails the run under CI.
 """
 
@@ -26,14 +26,14 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT201909
 from sqlalchemy import make_url
 
-from shared.db import uses_entra_auth
+from shared.data.db import uses_entra_auth
 from shared.extraction import language_model_configured
 from shared.identity import APP_ROLES
+from shared.messaging.webpubsub_client import uses_identity
 from shared.settings import Settings
-from shared.webpubsub_client import uses_identity
-from tests.real_components import skip_missing
+from tests.support.real_components import skip_missing
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
 BICEP_FILES = sorted(INFRA.rglob("*.bicep"))
 CHECKOV = ROOT / ".venv-infra" / "bin" / "checkov"
@@ -73,10 +73,15 @@ DEFAULT_IN_AZURE = {
 
 # Settings the template sets for the platform rather than for shared/settings.py.
 PLATFORM_SETTINGS = {
-    "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__credential",
-    "AzureWebJobsStorage__clientId", "APPLICATIONINSIGHTS_CONNECTION_STRING",
-    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "AZURE_CLIENT_ID", "AZURE_TOKEN_CREDENTIALS",
-    "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID", "WEBSITE_AUTH_AAD_ALLOWED_TENANTS",
+    "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "AZURE_CLIENT_ID",
+    "AZURE_TOKEN_CREDENTIALS",
+    "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID",
+    "WEBSITE_AUTH_AAD_ALLOWED_TENANTS",
 }
 
 # What a deployed environment's non-literal values look like, to check them against Settings.
@@ -111,8 +116,11 @@ def body(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def resources_of(relative: str, type_: str) -> dict[str, dict[str, Any]]:
-    return {name: r for name, r in bicep(relative)["resources"].items()
-            if r["type"] == type_ and not r["existing"]}
+    return {
+        name: r
+        for name, r in bicep(relative)["resources"].items()
+        if r["type"] == type_ and not r["existing"]
+    }
 
 
 def declared(relative: str, type_: str, name: str) -> dict[str, Any]:
@@ -130,8 +138,9 @@ def template_app_settings() -> dict[str, Any]:
 
 def setting_names() -> dict[str, str]:
     """Field name -> the app-setting name it is read from (its first alias)."""
-    return {name: field.validation_alias.choices[0]
-            for name, field in Settings.model_fields.items()}
+    return {
+        name: field.validation_alias.choices[0] for name, field in Settings.model_fields.items()
+    }
 
 
 # --- parsing and schema ------------------------------------------------------------------------
@@ -139,9 +148,17 @@ def setting_names() -> dict[str, str]:
 
 def test_every_bicep_file_parses():
     assert {p.relative_to(INFRA).as_posix() for p in BICEP_FILES} >= {
-        "main.bicep", "app/function.bicep", "app/auth.bicep", "app/entra-app.bicep",
-        "core/identity.bicep", "core/monitoring.bicep", "core/storage.bicep",
-        "core/webpubsub.bicep", "core/openai.bicep", "core/postgres.bicep", "core/rbac.bicep",
+        "main.bicep",
+        "app/function.bicep",
+        "app/auth.bicep",
+        "app/entra-app.bicep",
+        "core/identity.bicep",
+        "core/monitoring.bicep",
+        "core/storage.bicep",
+        "core/webpubsub.bicep",
+        "core/openai.bicep",
+        "core/postgres.bicep",
+        "core/rbac.bicep",
     }
     for path in BICEP_FILES:
         parsed = bicep(path.relative_to(INFRA).as_posix())
@@ -152,8 +169,18 @@ def test_main_wires_every_module_that_exists():
     modules = bicep("main.bicep")["modules"]
     for name, module in modules.items():
         assert (INFRA / module["detail"]["path"]).is_file(), name
-    assert set(modules) == {"identities", "monitoring", "storage", "webPubSub", "openAi",
-                            "postgres", "rbac", "entraApp", "functionApp", "auth"}
+    assert set(modules) == {
+        "identities",
+        "monitoring",
+        "storage",
+        "webPubSub",
+        "openAi",
+        "postgres",
+        "rbac",
+        "entraApp",
+        "functionApp",
+        "auth",
+    }
 
 
 def azd_schema_validator() -> jsonschema.Draft201909Validator:
@@ -197,8 +224,7 @@ def test_modules_get_the_parameters_they_declare_and_give_the_outputs_used():
         required = {p for p, spec in declared["parameters"].items() if spec["default"] is None}
         assert required <= passed, (name, required - passed)
         outputs[name] = set(declared.get("outputs", {}))
-    used = {(m, o) for text in _walk(main)
-            for m, o in re.findall(r"\b(\w+)\.outputs\.(\w+)", text)}
+    used = {(m, o) for text in _walk(main) for m, o in re.findall(r"\b(\w+)\.outputs\.(\w+)", text)}
     assert used, "main.bicep uses no module outputs?"
     for module, output in used:
         assert output in outputs[module], f"{module}.outputs.{output} does not exist"
@@ -225,13 +251,16 @@ def test_azure_yaml_matches_azd_schema():
     assert (ROOT / document["infra"]["path"] / f"{document['infra']['module']}.bicep").is_file()
 
 
-@pytest.mark.parametrize("break_it", [
-    lambda doc: doc["services"]["api"].pop("host"),
-    lambda doc: doc.pop("name"),
-    lambda doc: doc.update(services={}),
-    lambda doc: doc["infra"].update(provider="Bicep"),
-    lambda doc: doc["services"]["api"].update(language=3.11),
-])
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda doc: doc["services"]["api"].pop("host"),
+        lambda doc: doc.pop("name"),
+        lambda doc: doc.update(services={}),
+        lambda doc: doc["infra"].update(provider="Bicep"),
+        lambda doc: doc["services"]["api"].update(language=3.11),
+    ],
+)
 def test_azure_yaml_schema_catches_mistakes(break_it):
     document = yaml.safe_load((ROOT / "azure.yaml").read_text())
     break_it(document)
@@ -263,8 +292,9 @@ def _sample(value: Any) -> Any:
 def test_template_settings_make_the_app_keyless():
     app = bicep("main.bicep")["modules"]["functionApp"]["config"]["params"]["appSettings"]
     names = setting_names()
-    settings = Settings(**{field: _sample(app[name]) for field, name in names.items()
-                           if name in app})
+    settings = Settings(
+        **{field: _sample(app[name]) for field, name in names.items() if name in app}
+    )
     assert uses_identity(settings)
     assert language_model_configured(settings) and settings.azure_openai_api_key is None
     database = make_url(settings.database_url)
@@ -288,8 +318,9 @@ def _role_assignments() -> dict[str, tuple[str, str]]:
     assignments = resources_of("core/rbac.bicep", "Microsoft.Authorization/roleAssignments")
     for resource in assignments.values():
         config = body(resource)
-        role = dotted(config["properties"]["roleDefinitionId"]["function"]["parameters"]
-                      ["resource_name_1"]).removeprefix("roles.")
+        role = dotted(
+            config["properties"]["roleDefinitionId"]["function"]["parameters"]["resource_name_1"]
+        ).removeprefix("roles.")
         found[role] = (config["scope"], config["properties"]["principalId"])
     return found
 
@@ -302,8 +333,11 @@ def test_every_keyless_connection_has_its_role_assignment():
     needed = {}
     if settings["AzureWebJobsStorage__credential"] == "managedidentity":
         # Functions host and Durable task hub (blobs, queues, tables); the deployment package.
-        needed.update(storageBlobDataOwner="storage", storageQueueDataContributor="storage",
-                      storageTableDataContributor="storage")
+        needed.update(
+            storageBlobDataOwner="storage",
+            storageQueueDataContributor="storage",
+            storageTableDataContributor="storage",
+        )
     if "Authorization=AAD" in settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]:
         needed["monitoringMetricsPublisher"] = "applicationInsights"
     if "WebPubSubEndpoint" in settings:
@@ -316,10 +350,14 @@ def test_every_keyless_connection_has_its_role_assignment():
 
 def test_one_identity_runs_the_app_and_holds_the_roles():
     main = bicep("main.bicep")["modules"]
-    assert dotted(main["rbac"]["config"]["params"]["principalId"]) == \
-        "identities.outputs.runtimePrincipalId"
-    assert dotted(body(main["postgres"])["params"]["adminPrincipalId"]) == \
-        "identities.outputs.runtimePrincipalId"
+    assert (
+        dotted(main["rbac"]["config"]["params"]["principalId"])
+        == "identities.outputs.runtimePrincipalId"
+    )
+    assert (
+        dotted(body(main["postgres"])["params"]["adminPrincipalId"])
+        == "identities.outputs.runtimePrincipalId"
+    )
     function = main["functionApp"]["config"]["params"]
     assert dotted(function["runtimeIdentityClientId"]) == "identities.outputs.runtimeClientId"
     settings = bicep("app/function.bicep")["variables"]["allSettings"]["value"]["function"]
@@ -331,7 +369,9 @@ def test_one_identity_runs_the_app_and_holds_the_roles():
     site = declared("app/function.bicep", "Microsoft.Web/sites", "site")
     deployment = site["properties"]["functionAppConfig"]["deployment"]["storage"]
     assert deployment["authentication"] == {
-        "type": "UserAssignedIdentity", "userAssignedIdentityResourceId": "runtimeIdentityId"}
+        "type": "UserAssignedIdentity",
+        "userAssignedIdentityResourceId": "runtimeIdentityId",
+    }
 
 
 def test_postgres_accepts_only_entra_and_the_app_identity_is_admin():
@@ -339,8 +379,11 @@ def test_postgres_accepts_only_entra_and_the_app_identity_is_admin():
     assert server["properties"]["authConfig"]["passwordAuth"] == "Disabled"
     assert server["properties"]["authConfig"]["activeDirectoryAuth"] == "Enabled"
     assert "administratorLoginPassword" not in server["properties"]
-    admin = declared("core/postgres.bicep",
-                     "Microsoft.DBforPostgreSQL/flexibleServers/administrators", "administrator")
+    admin = declared(
+        "core/postgres.bicep",
+        "Microsoft.DBforPostgreSQL/flexibleServers/administrators",
+        "administrator",
+    )
     assert admin["name"] == "adminPrincipalId"
     assert admin["properties"]["principalType"] == "ServicePrincipal"
 
@@ -352,16 +395,26 @@ def test_function_app_security_defaults():
     site = declared("app/function.bicep", "Microsoft.Web/sites", "site")
     assert site["properties"]["httpsOnly"] is True
     config = site["properties"]["siteConfig"]
-    assert (config["minTlsVersion"], config["scmMinTlsVersion"], config["ftpsState"]) == \
-        ("1.2", "1.2", "Disabled")
-    assert site["properties"]["functionAppConfig"]["runtime"] == {"name": "python",
-                                                                  "version": "3.11"}
-    assert set(site["identity"]["userAssignedIdentities"]) == {"'${runtimeIdentityId}'",
-                                                               "'${authIdentityId}'"}
-    policies = resources_of("app/function.bicep",
-                            "Microsoft.Web/sites/basicPublishingCredentialsPolicies")
-    assert {body(p)["name"]: body(p)["properties"]["allow"] for p in policies.values()} == \
-        {"ftp": False, "scm": False}
+    assert (config["minTlsVersion"], config["scmMinTlsVersion"], config["ftpsState"]) == (
+        "1.2",
+        "1.2",
+        "Disabled",
+    )
+    assert site["properties"]["functionAppConfig"]["runtime"] == {
+        "name": "python",
+        "version": "3.11",
+    }
+    assert set(site["identity"]["userAssignedIdentities"]) == {
+        "'${runtimeIdentityId}'",
+        "'${authIdentityId}'",
+    }
+    policies = resources_of(
+        "app/function.bicep", "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
+    )
+    assert {body(p)["name"]: body(p)["properties"]["allow"] for p in policies.values()} == {
+        "ftp": False,
+        "scm": False,
+    }
     plan = declared("app/function.bicep", "Microsoft.Web/serverfarms", "plan")
     assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
 
@@ -377,21 +430,24 @@ def test_data_services_disable_keys():
     assert hub["properties"]["anonymousConnectPolicy"] == "Deny"
     oai = declared("core/openai.bicep", "Microsoft.CognitiveServices/accounts", "account")
     assert oai["properties"]["disableLocalAuth"] is True
-    deployment = declared("core/openai.bicep", "Microsoft.CognitiveServices/accounts/deployments",
-                          "deployment")
+    deployment = declared(
+        "core/openai.bicep", "Microsoft.CognitiveServices/accounts/deployments", "deployment"
+    )
     assert deployment["properties"]["model"]["name"] == "gpt-4o-mini"
-    appi = declared("core/monitoring.bicep", "Microsoft.Insights/components",
-                    "applicationInsights")
+    appi = declared("core/monitoring.bicep", "Microsoft.Insights/components", "applicationInsights")
     assert appi["properties"]["DisableLocalAuth"] is True
 
 
-@pytest.mark.parametrize("module, scopes", [
-    ("app/function.bicep", {"site"}),
-    ("core/storage.bicep", {"blobs", "queues", "tables"}),
-    ("core/webpubsub.bicep", {"service"}),
-    ("core/openai.bicep", {"account"}),
-    ("core/postgres.bicep", {"server"}),
-])
+@pytest.mark.parametrize(
+    "module, scopes",
+    [
+        ("app/function.bicep", {"site"}),
+        ("core/storage.bicep", {"blobs", "queues", "tables"}),
+        ("core/webpubsub.bicep", {"service"}),
+        ("core/openai.bicep", {"account"}),
+        ("core/postgres.bicep", {"server"}),
+    ],
+)
 def test_diagnostic_logs_reach_log_analytics(module, scopes):
     settings = resources_of(module, "Microsoft.Insights/diagnosticSettings").values()
     assert {body(s)["scope"] for s in settings} == scopes
@@ -426,8 +482,9 @@ def test_app_registration_carries_the_roles_and_trusts_the_auth_identity():
     assert application["web"]["redirectUris"] == ["redirectUri"]
     redirect = bicep("main.bicep")["modules"]["entraApp"]["config"]["params"]["redirectUri"]
     assert redirect == "${functionApp.outputs.uri}/.auth/login/aad/callback"
-    credential = next(r for r in entra["resources"].values()
-                      if "/federatedIdentityCredentials" in r["type"])
+    credential = next(
+        r for r in entra["resources"].values() if "/federatedIdentityCredentials" in r["type"]
+    )
     assert body(credential)["subject"] == "federatedIdentityPrincipalId"
     assert body(credential)["audiences"] == ["api://AzureADTokenExchange"]
     params = bicep("main.bicep")["modules"]["entraApp"]["config"]["params"]
@@ -442,15 +499,29 @@ def test_checkov_finds_nothing_beyond_the_justified_skips():
     if not CHECKOV.exists():
         skip_missing("checkov", f"not installed at {CHECKOV} (`make infra-tools` installs it)")
     result = subprocess.run(
-        [str(CHECKOV), "--config-file", str(INFRA / ".checkov.yaml"), "-d", str(INFRA),
-         "--skip-download", "--output", "json", "--quiet", "--compact"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        [
+            str(CHECKOV),
+            "--config-file",
+            str(INFRA / ".checkov.yaml"),
+            "-d",
+            str(INFRA),
+            "--skip-download",
+            "--output",
+            "json",
+            "--quiet",
+            "--compact",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR"},
     )
     report = json.loads(result.stdout)
     summary = report["summary"]
-    failed = [(c["check_id"], c["file_path"], c["resource"])
-              for c in report["results"]["failed_checks"]]
+    failed = [
+        (c["check_id"], c["file_path"], c["resource"]) for c in report["results"]["failed_checks"]
+    ]
     assert not failed, failed
     assert summary["parsing_errors"] == 0
     assert summary["passed"] >= 20 and summary["resource_count"] >= 50

@@ -2,7 +2,7 @@
 extension's HTTP API for the real DurableOrchestrationClient."""
 
 from localdev.durable.clock import Clock, ManualClock, SystemClock
-from localdev.durable.runner import DurableRuntime
+from localdev.durable.runtime import DurableRuntime
 from localdev.durable.store import InstanceExistsError, UnknownOrchestratorError
 
 __all__ = [

@@ -26,7 +26,7 @@ from aiohttp import web
 from localdev.durable.store import InstanceExistsError, UnknownOrchestratorError
 
 if TYPE_CHECKING:
-    from localdev.durable.runner import DurableRuntime
+    from localdev.durable.runtime import DurableRuntime
 
 RPC_PREFIX = "/durabletask/"
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"

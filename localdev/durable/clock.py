@@ -8,7 +8,7 @@ deadline instantly by advancing a ManualClock.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 MANUAL_CLOCK_POLL_SECONDS = 0.005
@@ -24,7 +24,7 @@ class SystemClock:
     """UTC wall time; sleeps until the wall clock has really passed `moment`."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     async def sleep_until(self, moment: datetime) -> None:
         while (delay := (moment - self.now()).total_seconds()) > 0:

@@ -10,7 +10,7 @@ bookkeeping (a retry timer, then a re-scheduled attempt) taking the next numbers
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
@@ -42,7 +42,7 @@ class ActionType(IntEnum):
 
 def iso(moment: datetime) -> str:
     """UTC timestamp with microseconds and a Z, as the SDK itself writes datetimes."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _event(kind: EventType, moment: datetime, event_id: int = -1, **fields: Any) -> dict[str, Any]:
@@ -61,7 +61,11 @@ def orchestrator_started(moment: datetime) -> dict[str, Any]:
 
 def execution_started(moment: datetime, name: str, input_json: str | None) -> dict[str, Any]:
     return _event(
-        EventType.EXECUTION_STARTED, moment, Name=name, Input=input_json, Version="",
+        EventType.EXECUTION_STARTED,
+        moment,
+        Name=name,
+        Input=input_json,
+        Version="",
     )
 
 
@@ -90,9 +94,7 @@ def timer_fired(moment: datetime, timer_id: int, fire_at: str) -> dict[str, Any]
 
 
 def execution_completed(moment: datetime, status: str, result: str | None) -> dict[str, Any]:
-    return _event(
-        EventType.EXECUTION_COMPLETED, moment, OrchestrationStatus=status, Result=result
-    )
+    return _event(EventType.EXECUTION_COMPLETED, moment, OrchestrationStatus=status, Result=result)
 
 
 def execution_terminated(moment: datetime, reason: str) -> dict[str, Any]:

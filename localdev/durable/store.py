@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base, session_scope
+from shared.data.db import Base, session_scope
 
 RUNNING_STATES = ("Pending", "Running")
 
@@ -78,7 +78,7 @@ class UnknownOrchestratorError(Exception):
 
 def _aware(moment: datetime) -> datetime:
     """SQLite hands datetimes back naive; they were written as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _loads(text: str | None) -> Any:

@@ -24,8 +24,12 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
-            "%s %s %s %s %.1f ms", request.remote, request.method, request.path,
-            response.status, time * 1000,
+            "%s %s %s %s %.1f ms",
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            time * 1000,
         )
 
 

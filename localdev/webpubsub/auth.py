@@ -144,7 +144,9 @@ def sign_client_token(
 ) -> str:
     """The service's own `:generateToken`, for callers that authenticate without the key."""
     payload: dict[str, object] = {
-        "aud": audience, "iat": int(now), "exp": int(now) + lifetime_seconds
+        "aud": audience,
+        "iat": int(now),
+        "exp": int(now) + lifetime_seconds,
     }
     if user_id:
         payload["sub"] = user_id

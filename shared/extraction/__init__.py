@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from typing import TYPE_CHECKING
 
 from shared.extraction import rules
@@ -103,7 +103,7 @@ def extract_with_sources(
 ) -> tuple[SeasonParameters, dict[str, FieldSource]]:
     """`extract_parameters` plus where each value came from (see `combine.field_sources`):
     the endpoint returns both, so a client never mistakes an absent value for a stated one."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     by_rules = rules.extract(text, today)
     if not uses_language_model(settings):
         return finalize(by_rules), field_sources(by_rules)

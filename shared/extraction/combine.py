@@ -106,8 +106,11 @@ def finalize(draft: Draft, *, cross_check: Draft | None = None) -> SeasonParamet
     `cross_check` is a second reading of the same text (the rules extractor behind the LLM);
     it changes only the confidence score and the reasoning, never a value.
     """
-    missing = [name for name in REQUIRED_FIELDS if name not in draft.findings and
-               name not in draft.problems]
+    missing = [
+        name
+        for name in REQUIRED_FIELDS
+        if name not in draft.findings and name not in draft.problems
+    ]
     if missing:
         details: dict[str, Any] = {
             "missing_parameters": missing,
@@ -177,9 +180,7 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _score(
-    draft: Draft, params: SeasonParameters, cross_check: Draft | None
-) -> tuple[float, str]:
+def _score(draft: Draft, params: SeasonParameters, cross_check: Draft | None) -> tuple[float, str]:
     """Confidence from what was matched: explicit beats inferred, agreement beats conflict."""
     end = season_end(params.season_start_date, params.forecast_horizon_weeks)
     used = "; ".join(
@@ -228,14 +229,17 @@ def _cross_check(draft: Draft, other: Draft, parts: list[str]) -> float:
         if _same(mine, theirs):
             agree.append(name)
         else:
-            disagree.append(f"{name} ({draft.extractor} {_json_safe(mine)}, "
-                            f"{other.extractor} {_json_safe(theirs)})")
+            disagree.append(
+                f"{name} ({draft.extractor} {_json_safe(mine)}, "
+                f"{other.extractor} {_json_safe(theirs)})"
+            )
     delta = 0.04 * sum(1 for n in agree if n in REQUIRED_FIELDS) - 0.2 * len(disagree)
     if agree:
         parts.append(f"The {other.extractor} extractor agrees on " + ", ".join(agree) + ".")
     if disagree:
         parts.append(f"The {other.extractor} extractor disagrees on " + "; ".join(disagree) + ".")
     if unchecked:
-        parts.append(f"The {other.extractor} extractor found nothing for "
-                     + ", ".join(unchecked) + ".")
+        parts.append(
+            f"The {other.extractor} extractor found nothing for " + ", ".join(unchecked) + "."
+        )
     return delta

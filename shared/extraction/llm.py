@@ -224,8 +224,9 @@ def extract(text: str, client: openai.OpenAI, settings: Settings, today: date) -
         raise ParameterExtractionError(
             "The language model declined to read this strategy description.",
             details={"reason": "refusal", "refusal": message.refusal[:300]},
-            suggestions=["Describe only the season: length, start date, replenishment and "
-                         "DC holdback."],
+            suggestions=[
+                "Describe only the season: length, start date, replenishment and DC holdback."
+            ],
         )
     if message.parsed is None:
         raise _unreadable("the answer was empty")
@@ -233,16 +234,27 @@ def extract(text: str, client: openai.OpenAI, settings: Settings, today: date) -
 
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CADENCES = {"none": "none", "weekly": "weekly", "bi-weekly": "bi-weekly", "biweekly": "bi-weekly",
-             "bi weekly": "bi-weekly", "fortnightly": "bi-weekly"}
+_CADENCES = {
+    "none": "none",
+    "weekly": "weekly",
+    "bi-weekly": "bi-weekly",
+    "biweekly": "bi-weekly",
+    "bi weekly": "bi-weekly",
+    "fortnightly": "bi-weekly",
+}
 
 
 def to_draft(answer: SeasonAnswer) -> Draft:
     """Plain-typed answer -> Draft; a malformed date or cadence is a problem, not a crash."""
     draft = Draft(extractor="llm", reasoning=answer.reasoning)
     source = ""
-    for name in ("forecast_horizon_weeks", "dc_holdback_percentage", "unit_target",
-                 "markdown_checkpoint_week", "markdown_threshold"):
+    for name in (
+        "forecast_horizon_weeks",
+        "dc_holdback_percentage",
+        "unit_target",
+        "markdown_checkpoint_week",
+        "markdown_threshold",
+    ):
         value = getattr(answer, name)
         if value is not None:
             draft.findings[name] = Finding(value, source)
@@ -291,8 +303,10 @@ def _unavailable(reason: str, retry_after: int, details: dict[str, object]) -> O
     return LanguageModelUnavailableError(
         f"The language model is unavailable ({reason}).",
         details={"reason": reason, "retry_after_seconds": retry_after, **details},
-        suggestions=[f"Retry in {retry_after} seconds, or set EXTRACTOR=rules to use the "
-                     "deterministic parser."],
+        suggestions=[
+            f"Retry in {retry_after} seconds, or set EXTRACTOR=rules to use the "
+            "deterministic parser."
+        ],
         headers={"Retry-After": str(retry_after)},
     )
 
@@ -324,8 +338,9 @@ def map_error(exc: Exception, settings: Settings) -> OrchestratorError:
     if isinstance(exc, ValidationError):
         return _unreadable("the answer did not match the parameter schema")
     if isinstance(exc, openai.APITimeoutError):
-        return _unavailable(f"no answer within {settings.llm_timeout_seconds:g} s",
-                            DEFAULT_RETRY_AFTER_SECONDS, {})
+        return _unavailable(
+            f"no answer within {settings.llm_timeout_seconds:g} s", DEFAULT_RETRY_AFTER_SECONDS, {}
+        )
     if isinstance(exc, openai.APIConnectionError):
         return _unavailable("connection failed", DEFAULT_RETRY_AFTER_SECONDS, {})
     if isinstance(exc, openai.APIStatusError):
@@ -352,10 +367,12 @@ def map_error(exc: Exception, settings: Settings) -> OrchestratorError:
                     suggestions=["Rephrase the description in plain planning terms."],
                 )
             setting = "AZURE_OPENAI_API_VERSION" if azure else "OPENAI_MODEL"
-            return _misconfigured(setting, "request rejected (structured outputs unsupported?)",
-                                  status)
+            return _misconfigured(
+                setting, "request rejected (structured outputs unsupported?)", status
+            )
         default = 30 if status == 429 else DEFAULT_RETRY_AFTER_SECONDS
         reason = "rate limited" if status == 429 else f"upstream HTTP {status}"
-        return _unavailable(reason, retry_after_seconds(exc.response.headers, default),
-                            {"upstream_status": status})
+        return _unavailable(
+            reason, retry_after_seconds(exc.response.headers, default), {"upstream_status": status}
+        )
     return _unavailable(type(exc).__name__, DEFAULT_RETRY_AFTER_SECONDS, {})

@@ -30,8 +30,18 @@ NUM = rf"(?:\b\d{{1,6}}|\b(?:{_TENS})(?:[\s-](?:{_UNITS}))?\b|\b(?:{_TEENS}|{_UN
 PCT = r"(?:\d{1,4}(?:\.\d{1,4})?|" + NUM + r")\s*(?:%|percent\b|per\s+cent\b|pct\b)"
 
 _MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
-    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
 }
 MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -71,7 +81,7 @@ class _Text:
     """The original text plus a lower-case working copy whose used spans are blanked."""
 
     def __init__(self, text: str) -> None:
-        dashes = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
+        dashes = str.maketrans(dict.fromkeys("‐‑‒–—−", "-"))
         cleaned = text.translate(dashes).replace("\u00a0", " ").replace("\u2019", "'")
         self.original = cleaned
         self.work = "".join(c.lower() if len(c.lower()) == 1 else c for c in cleaned)
@@ -148,8 +158,15 @@ _FIRST_DAY_OF_NEXT: dict[str, Callable[[date], date]] = {
 def _date_mentions(t: _Text, today: date) -> list[_DateMention]:
     found: list[_DateMention] = []
 
-    def add(m: re.Match[str], month: int, day: int, year: int | None, *,
-            fixed: date | None = None, note: str | None = None) -> None:
+    def add(
+        m: re.Match[str],
+        month: int,
+        day: int,
+        year: int | None,
+        *,
+        fixed: date | None = None,
+        note: str | None = None,
+    ) -> None:
         is_end = bool(_END_CUE.search(t.before(m.start())))
         found.append(_DateMention(m.start(), t.take(m), is_end, month, day, year, fixed, note))
 
@@ -158,13 +175,15 @@ def _date_mentions(t: _Text, today: date) -> list[_DateMention]:
     for m in list(t.find(r"\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b")):
         year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
         add(m, int(m[1]), int(m[2]), year)
-    for m in list(t.find(
-        rf"\b({MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:\s*,?\s*(\d{{4}})\b|{_NOT_A_DAY})"
-    )):
+    for m in list(
+        t.find(
+            rf"\b({MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:\s*,?\s*(\d{{4}})\b|{_NOT_A_DAY})"
+        )
+    ):
         add(m, _MONTHS[m[1][:3]], int(m[2]), int(m[3]) if m[3] else None)
-    for m in list(t.find(
-        rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTH})\.?(?:\s*,?\s*(\d{{4}})\b)?"
-    )):
+    for m in list(
+        t.find(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTH})\.?(?:\s*,?\s*(\d{{4}})\b)?")
+    ):
         add(m, _MONTHS[m[2][:3]], int(m[1]), int(m[3]) if m[3] else None)
     for m in list(t.find(rf"\b({MONTH})\.?\s*,?\s+(\d{{4}})\b")):
         add(m, _MONTHS[m[1][:3]], 1, int(m[2]), note="day assumed to be the 1st")
@@ -191,8 +210,15 @@ def _date_mentions(t: _Text, today: date) -> list[_DateMention]:
     return sorted(found, key=lambda d: d.pos)
 
 
-def _when(m: _DateMention, today: date, field: str, draft: Draft, *,
-          after: date | None = None, before: date | None = None) -> date | None:
+def _when(
+    m: _DateMention,
+    today: date,
+    field: str,
+    draft: Draft,
+    *,
+    after: date | None = None,
+    before: date | None = None,
+) -> date | None:
     """The calendar date of a mention; a missing year comes from the other end of the season,
     else the next such date on or after today."""
     if m.fixed is not None:
@@ -244,18 +270,30 @@ def _read_dates(t: _Text, draft: Draft, today: date) -> date | None:
 # ---- replenishment ---------------------------------------------------------------------------
 
 _REPLENISHMENT = (
-    ("none", False, r"\b(?:no|without|zero|not\s+any|never)\s+(?:\w+\s+)?(?:replenish\w*|restock\w*"
-                    r"|re-stock\w*|re-?orders?|reorder\w*|re-?supply|top[\s-]?ups?)"),
+    (
+        "none",
+        False,
+        r"\b(?:no|without|zero|not\s+any|never)\s+(?:\w+\s+)?(?:replenish\w*|restock\w*"
+        r"|re-stock\w*|re-?orders?|reorder\w*|re-?supply|top[\s-]?ups?)",
+    ),
     ("none", False, r"\b(?:don'?t|do\s+not|won'?t|will\s+not|never)\s+(?:re-?stock|replenish)\w*"),
-    ("none", False, r"\b(?:one|single)(?:[\s-]+time)?[\s-]+(?:initial[\s-]+)?(?:allocation|buy"
-                    r"|drop|shipment|delivery)\b"),
+    (
+        "none",
+        False,
+        r"\b(?:one|single)(?:[\s-]+time)?[\s-]+(?:initial[\s-]+)?(?:allocation|buy"
+        r"|drop|shipment|delivery)\b",
+    ),
     ("none", False, r"\binitial\s+allocation\s+only\b|\ballocate\s+once\b"),
     ("none", False, r"\breplenish\w*\s*(?::|=|is|of)?\s*none\b"),
     ("bi-weekly", False, r"\bbi-?\s?weekly\b|\bfortnight(?:ly)?\b"),
     ("bi-weekly", False, r"\bevery\s+(?:two|2|other|second)\s+weeks?\b"),
     ("bi-weekly", True, r"\btwice\s+(?:a|per)\s+month\b|\btwice\s+monthly\b|\bsemi-?monthly\b"),
-    ("weekly", None, r"\bweekly\b|\bevery\s+(?:single\s+)?week\b|\beach\s+week\b"
-                     r"|\bonce\s+(?:a|per)\s+week\b"),
+    (
+        "weekly",
+        None,
+        r"\bweekly\b|\bevery\s+(?:single\s+)?week\b|\beach\s+week\b"
+        r"|\bonce\s+(?:a|per)\s+week\b",
+    ),
     ("monthly", None, r"\bmonthly\b|\bevery\s+month\b|\bonce\s+(?:a|per)\s+month\b"),
     ("daily", None, r"\bdaily\b|\bevery\s+day\b"),
     ("quarterly", None, r"\bquarterly\b"),
@@ -379,10 +417,18 @@ _NOT_A_SEASON_AFTER = (
 _ONE = ("a", "an", "one", "the", "single", "full", "whole", "entire", "1")
 _HORIZONS: tuple[tuple[str, Callable[[int], int], bool, str | None], ...] = (
     (rf"\b({NUM})\s*(?:-\s*)?(?:weeks?|wks?)\b", lambda n: n, False, None),
-    (rf"\b({NUM}|an?|one)\s*(?:-\s*)?months?\b", lambda n: round(n * 13 / 3), True,
-     "months converted at 13 weeks per 3 months"),
-    (rf"\b({NUM}|a|one|the|single)\s*(?:-\s*)?quarters?(?:[\s-]long)?\b", lambda n: 13 * n, True,
-     "a quarter is 13 weeks"),
+    (
+        rf"\b({NUM}|an?|one)\s*(?:-\s*)?months?\b",
+        lambda n: round(n * 13 / 3),
+        True,
+        "months converted at 13 weeks per 3 months",
+    ),
+    (
+        rf"\b({NUM}|a|one|the|single)\s*(?:-\s*)?quarters?(?:[\s-]long)?\b",
+        lambda n: 13 * n,
+        True,
+        "a quarter is 13 weeks",
+    ),
     (r"\bhalf[\s-]+(?:a[\s-]+)?(year)\b", lambda n: 26, True, "half a year is 26 weeks"),
     (r"\b(a|one|1|full|whole|entire)[\s-]+year\b", lambda n: 52, True, "a year is 52 weeks"),
 )
@@ -395,7 +441,7 @@ def _read_horizon(t: _Text, draft: Draft, end: date | None) -> None:
         for m in list(t.find(pattern + _NOT_A_SEASON_AFTER)):
             if _NOT_A_SEASON_BEFORE.search(t.before(m.start())):
                 continue
-            if "quarter" in m[0] and re.match(r"\s+of\b", t.work[m.end():]):
+            if "quarter" in m[0] and re.match(r"\s+of\b", t.work[m.end() :]):
                 continue
             count = 1 if m[1] in _ONE or m[1] == "year" else number(m[1])
             weeks = to_weeks(count)

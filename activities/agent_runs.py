@@ -1,0 +1,125 @@
+"""The three agent activities: announce the agent, load context, run the pure agent (streaming
+its progress), persist the full result, return a compact summary.
+
+Everything bulky (history DataFrames, per-store allocations, forecasts by week) stays inside
+this process and the database; the orchestrator only ever sees ids and summaries.
+
+Each activity publishes its own `agent_status running` and progress messages (one queue round
+trip fewer per message on Azure than an orchestrator-side publish; shared/data/events.py drops the
+repeats of a retried or re-run attempt). It returns an AgentOutcome (shared/outcomes.py): the
+summary, or the failure it understood (missing data, invalid parameters: not retryable; a
+locked database: retryable), so the orchestrator gets the error type deterministically on every
+host. The persisted result is served only once the orchestrator has accepted it.
+
+This is the agents' implementation: importing it loads pandas, statsforecast (statsmodels,
+scipy) and scikit-learn, about 3 s. The functions the host registers live in
+activities.agent_triggers, which imports this module on the first agent call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from activities.demand import run_demand_agent
+from activities.inventory import run_inventory_agent
+from activities.pricing import PricingInputs, run_pricing_agent
+from shared.data.context import get_assembler
+from shared.data.db import get_engine
+from shared.data.results_store import load_result, save_result
+from shared.errors import DataNotFoundError
+from shared.messaging.publisher import ProgressReporter, get_publisher
+from shared.outcomes import run_agent_step
+from shared.results import DemandResult, InventoryResult
+from shared.schemas import AgentStatusMessage, SeasonParameters
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class AgentTask(BaseModel):
+    """What the orchestrator hands each agent activity: ids and parameters, nothing bulky."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    workflow_id: str
+    session_id: str
+    owner_id: str
+    category_id: str
+    parameters: SeasonParameters
+    previous: dict[str, Any] = {}
+
+
+def _earlier_result(settings: Settings, task: AgentTask, agent: str, model: type[BaseModel]) -> Any:
+    result = load_result(get_engine(settings.database_url), task.workflow_id, agent, model)
+    if result is None:
+        raise DataNotFoundError(
+            f"No {agent} result stored for workflow {task.workflow_id}",
+            details={"workflow_id": task.workflow_id, "missing_result": agent},
+            suggestions=[
+                f"Run the {agent} agent first; the chain runs Demand, Inventory, Pricing."
+            ],
+        )
+    return result
+
+
+def run_demand(task: AgentTask, settings: Settings, progress: ProgressReporter) -> dict[str, Any]:
+    ctx = get_assembler(settings.database_url).assemble_demand_context(
+        task.category_id, task.parameters
+    )
+    result = run_demand_agent(ctx, progress)
+    save_result(get_engine(settings.database_url), task.workflow_id, "demand", result)
+    return result.summary()
+
+
+def run_inventory(
+    task: AgentTask, settings: Settings, progress: ProgressReporter
+) -> dict[str, Any]:
+    demand = _earlier_result(settings, task, "demand", DemandResult)
+    ctx = get_assembler(settings.database_url).assemble_inventory_context(
+        task.category_id, task.parameters, demand
+    )
+    result = run_inventory_agent(ctx, progress)
+    save_result(get_engine(settings.database_url), task.workflow_id, "inventory", result)
+    return result.summary()
+
+
+def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter) -> dict[str, Any]:
+    demand = _earlier_result(settings, task, "demand", DemandResult)
+    inventory = _earlier_result(settings, task, "inventory", InventoryResult)
+    assembler = get_assembler(settings.database_url)
+    ctx = assembler.assemble_pricing_context(task.category_id, task.parameters, demand, inventory)
+    category = assembler.category_info(task.category_id)
+    inputs = PricingInputs(
+        full_price=category.full_price,
+        unit_cost=category.unit_cost,
+        salvage_fraction=category.salvage_fraction,
+        elasticity=category.price_elasticity,
+    )
+    result = run_pricing_agent(ctx, inputs, progress)
+    save_result(get_engine(settings.database_url), task.workflow_id, "pricing", result)
+    return result.summary()
+
+
+AgentRun = Callable[[AgentTask, Settings, ProgressReporter], dict[str, Any]]
+
+
+def run_agent_activity(
+    agent_name: str, run: AgentRun, payload: Any, settings: Settings
+) -> dict[str, Any]:
+    """Announce the agent, run it with a progress reporter, and return its AgentOutcome."""
+    task = AgentTask.model_validate(payload)
+    publisher = get_publisher()
+    publisher.publish_quietly(
+        AgentStatusMessage(agent_name=agent_name, status="running"),
+        session_id=task.session_id,
+        workflow_id=task.workflow_id,
+        owner_id=task.owner_id,
+    )
+    progress = publisher.progress_reporter(
+        task.workflow_id, task.session_id, agent_name, owner_id=task.owner_id
+    )
+    return run_agent_step(agent_name, lambda: run(task, settings, progress))

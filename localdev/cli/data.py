@@ -1,0 +1,203 @@
+"""The data commands: `seed` (generate and load the sample), `load` (import CSV), `info`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+
+from localdev.sample_data import database_is_empty, export_csv, generate_sample, load_sample
+from shared.data.csv_import import DataImportError, import_csv
+from shared.data.db import create_schema, get_engine
+from shared.data.tables import HistoricalSale, Store, read_data_version
+from shared.errors import OrchestratorError
+from shared.settings import get_settings
+
+
+class Command(NamedTuple):
+    HELP: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    main: Callable[[argparse.Namespace], int]
+
+
+def _database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL (default: the DATABASE_URL setting, sqlite:///./fashion_forecast.db)",
+    )
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    return args.database_url or get_settings().database_url
+
+
+def _fail(exc: OrchestratorError) -> int:
+    print(f"error: {exc.message}", file=sys.stderr)
+    if exc.details:
+        print(json.dumps(exc.details, indent=2, default=str), file=sys.stderr)
+    for suggestion in exc.suggestions:
+        print(f"hint: {suggestion}", file=sys.stderr)
+    return 2 if isinstance(exc, DataImportError) else 1
+
+
+def _seed_arguments(parser: argparse.ArgumentParser) -> None:
+    _database_argument(parser)
+    parser.add_argument("--stores", type=int, default=50, help="number of stores (default 50)")
+    parser.add_argument("--weeks", type=int, default=156, help="weeks of history (default 156)")
+    parser.add_argument(
+        "--categories", type=int, default=3, help="number of categories (default 3)"
+    )
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        default=None,
+        help="history ends before this date, YYYY-MM-DD (default 2025-01-01)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="load even when the database already holds data (replaces the generated categories)",
+    )
+    parser.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write stores.csv, categories.csv and sales.csv into DIR instead of "
+        "loading the database",
+    )
+
+
+def _seed(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    sample = generate_sample(
+        stores=args.stores,
+        weeks=args.weeks,
+        categories=args.categories,
+        seed=args.seed,
+        end_date=args.end_date,
+    )
+    if args.export is not None:
+        paths = export_csv(sample, args.export)
+        print(
+            f"wrote {', '.join(str(p) for p in paths.values())} ({len(sample.sales):,} sales rows)"
+        )
+        return 0
+    url = _database_url(args)
+    engine = get_engine(url)
+    create_schema(engine)
+    if not args.force and not database_is_empty(engine):
+        print(
+            "the database already holds data; nothing loaded (use --force to replace the "
+            "sample categories)"
+        )
+        return 0
+    load_sample(engine, sample)
+    weeks = sample.sales["week_start_date"]
+    print(
+        f"loaded {len(sample.stores)} stores, {len(sample.categories)} categories "
+        f"({', '.join(sample.categories['category_id'])}), {len(sample.sales):,} sales rows, "
+        f"weeks {weeks.min().date()} .. {weeks.max().date()} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def _load_arguments(parser: argparse.ArgumentParser) -> None:
+    _database_argument(parser)
+    parser.add_argument(
+        "--stores",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="stores CSV: "
+        + ",".join(
+            (
+                "store_id",
+                "store_name",
+                "region",
+                "store_size_sqft",
+                "location_tier",
+                "median_income",
+                "store_format",
+            )
+        ),
+    )
+    parser.add_argument(
+        "--sales",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="sales CSV: week_start_date,store_id,category_id,units_sold",
+    )
+    parser.add_argument(
+        "--categories",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="categories CSV: category_id,name,full_price,unit_cost,"
+        "salvage_fraction,price_elasticity",
+    )
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="add sales rows instead of replacing the file's categories",
+    )
+
+
+def _load(args: argparse.Namespace) -> int:
+    engine = get_engine(_database_url(args))
+    try:
+        report = import_csv(
+            engine, args.stores, args.sales, categories_csv=args.categories, replace=not args.append
+        )
+    except OrchestratorError as exc:
+        return _fail(exc)
+    print(report.model_dump_json(indent=2))
+    return 0
+
+
+def _info_arguments(parser: argparse.ArgumentParser) -> None:
+    _database_argument(parser)
+
+
+def _info(args: argparse.Namespace) -> int:
+    engine = get_engine(_database_url(args))
+    create_schema(engine)
+    with engine.connect() as conn:
+        stores = conn.execute(select(func.count()).select_from(Store)).scalar_one()
+        rows = conn.execute(
+            select(
+                HistoricalSale.category_id,
+                func.count(),
+                func.count(func.distinct(HistoricalSale.week_start_date)),
+                func.min(HistoricalSale.week_start_date),
+                func.max(HistoricalSale.week_start_date),
+            )
+            .group_by(HistoricalSale.category_id)
+            .order_by(HistoricalSale.category_id)
+        ).all()
+        version = read_data_version(conn)
+    print(f"database: {engine.url.render_as_string(hide_password=True)}")
+    print(f"data version: {version}, stores: {stores}")
+    for category, count, weeks, first, last in rows:
+        print(f"  {category}: {count:,} rows, {weeks} weeks, {first} .. {last}")
+    if not rows:
+        print("no sales yet: run `python -m localdev seed`")
+    return 0
+
+
+seed = Command("generate the seeded sample dataset and load it", _seed_arguments, _seed)
+load = Command(
+    "import stores/sales/categories CSV files (validated, all or nothing)", _load_arguments, _load
+)
+info = Command("show what the database holds", _info_arguments, _info)

@@ -1,0 +1,304 @@
+"""`python -m localdev plan "<strategy>"`: plan a season from the command line.
+
+Without --url it starts the app on free ports in this process (the same stack as `serve`, from
+`serve.PLUGINS`), plans, and stops it. Human mode shows live agent progress (on a terminal;
+piped, the agents' final state once) and then the plan as tables; --json prints one JSON
+document and nothing else on stdout. Errors go to stderr in both modes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from localdev.cli import serve
+from localdev.cli.planner import PlanBoard, PlanOutcome, run_plan
+from localdev.host.server import LocalOptions, free_port, start_host
+
+HELP = "plan a season from a strategy in plain words, with live agent progress"
+
+EmbeddedHost = Callable[[], AbstractAsyncContextManager[str]]
+
+_STYLE = {"pending": "dim", "running": "yellow", "completed": "green", "failed": "red"}
+PARAMETER_LABELS = {
+    "forecast_horizon_weeks": "Season length (weeks)",
+    "season_start_date": "Season starts",
+    "season_end_date": "Season ends",
+    "replenishment_strategy": "Store replenishment",
+    "dc_holdback_percentage": "Held back at the DC",
+    "unit_target": "Unit target (units)",
+    "markdown_checkpoint_week": "Markdown checkpoint (week)",
+    "markdown_threshold": "Mark down if sell-through is below",
+    "confidence_score": "Extraction confidence",
+}
+SOURCE_WORDS = {
+    "stated": "from your text",
+    "inferred": "inferred - please check",
+    "computed": "computed",
+    "not_mentioned": "not in your text",
+}
+_SHARES = ("dc_holdback_percentage", "markdown_threshold", "confidence_score")
+
+
+@contextlib.asynccontextmanager
+async def embedded_host() -> AsyncIterator[str]:
+    """The local stack on free ports, for one plan run; yields its base URL."""
+    options = LocalOptions(port=free_port(), pubsub_port=free_port())
+    async with start_host(options, plugins=serve.PLUGINS(options)) as url:
+        yield url
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("strategy", help="the season strategy in plain words (10-500 characters)")
+    parser.add_argument("--category", dest="category_id", default=None, help="category id")
+    parser.add_argument("--url", default=None, help="a running app (default: start one here)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds (default 300)")
+    parser.add_argument("--top", type=int, default=10, help="stores shown in the allocation table")
+
+
+def render_board(board: PlanBoard) -> Table:
+    """The three agents with their status and a progress bar."""
+    table = Table(show_header=False, box=None, padding=(0, 1))
+    for agent in board.agents.values():
+        detail = agent.error if agent.status == "failed" else agent.message
+        table.add_row(
+            Text(agent.name, style="bold"),
+            Text(agent.status, style=_STYLE[agent.status]),
+            ProgressBar(total=100, completed=agent.progress, width=30),
+            Text(f"{agent.progress:3d}%"),
+            Text(detail or "", style="dim"),
+        )
+    return table
+
+
+def _num(value: Any, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _money(value: Any, currency: str) -> str:
+    return "-" if value is None else f"{value:,.2f} {currency}"
+
+
+def _parameter_value(name: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if name in _SHARES:
+        return f"{value:.0%}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def render_parameters(outcome: PlanOutcome) -> Table:
+    """The season parameters in words, each with where its value came from."""
+    params = Table(title="Season parameters")
+    params.add_column("Parameter")
+    params.add_column("Value", justify="right")
+    params.add_column("Source", style="dim")
+    for name, label in PARAMETER_LABELS.items():
+        value = (outcome.parameters or {}).get(name)
+        source = SOURCE_WORDS.get(outcome.field_sources.get(name, ""), "")
+        params.add_row(label, _parameter_value(name, value), source)
+    return params
+
+
+def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
+    """The plan as tables: parameters, forecast by week, clusters, allocations, markdowns."""
+    parts: list[Any] = []
+    if outcome.parameters:
+        parts.append(render_parameters(outcome))
+    forecast = outcome.results.get("forecast")
+    if forecast:
+        weeks = Table(
+            title=f"Demand forecast - {forecast['category_id']} ({forecast['model_used']})"
+        )
+        for col in ("Week", "Starts", "Units", "80% low", "80% high"):
+            weeks.add_column(col, justify="right")
+        for i, week in enumerate(forecast["forecast_by_week"], 1):
+            weeks.add_row(
+                str(i),
+                week["week_start"],
+                _num(week["units"]),
+                _num(week["lower"]),
+                _num(week["upper"]),
+            )
+        weeks.add_row("", "Total", _num(forecast["total_demand"]), "", "", style="bold")
+        parts.append(weeks)
+    inventory = outcome.results.get("inventory")
+    if inventory:
+        clusters = Table(title="Store clusters")
+        for col in ("Cluster", "Label", "Stores", "Share", "Units"):
+            clusters.add_column(col, justify="right")
+        for c in inventory["clusters"]:
+            clusters.add_row(
+                str(c["cluster_id"]),
+                c["cluster_label"],
+                str(len(c["stores"])),
+                f"{c['allocation_percentage']:.1%}",
+                _num(c["total_units"]),
+            )
+        parts.append(clusters)
+        stores = sorted(
+            ((s, c["cluster_label"]) for c in inventory["clusters"] for s in c["stores"]),
+            key=lambda pair: -pair[0]["initial_allocation"],
+        )
+        allocation = Table(
+            title=f"Store allocations (top {min(top, len(stores))} of {len(stores)})"
+        )
+        allocation.add_column("Store")
+        allocation.add_column("Cluster")
+        allocation.add_column("Initial units", justify="right")
+        for store, label in stores[:top]:
+            allocation.add_row(store["store_id"], label, _num(store["initial_allocation"]))
+        allocation.add_row(
+            "Total initial", "", _num(inventory["initial_allocation_total"]), style="bold"
+        )
+        allocation.add_row("DC holdback", "", _num(inventory["dc_holdback_total"]))
+        allocation.add_row("Manufacturing", "", _num(inventory["manufacturing_qty"]), style="bold")
+        parts.append(allocation)
+        for warning in plan_warnings(outcome):
+            parts.append(Text(f"Warning: {warning}", style="bold yellow"))
+    pricing = outcome.results.get("pricing")
+    if pricing:
+        currency = outcome.currency
+        markdowns = Table(title=f"Markdowns (full price {_money(pricing['full_price'], currency)})")
+        for col in ("Week", "Starts", "Markdown", f"Price ({currency})"):
+            markdowns.add_column(col, justify="right")
+        for step in pricing["markdowns"]:
+            markdowns.add_row(
+                str(step["week_number"]),
+                step["week_start"],
+                f"{step['markdown_pct']:.0%}",
+                f"{step['price']:,.2f}",
+            )
+        parts.append(markdowns)
+        parts.append(
+            Text(
+                f"Expected sell-through {pricing['expected_sell_through']:.1%}, revenue "
+                f"{_money(pricing['expected_revenue'], currency)}, "
+                f"leftover {pricing['leftover_units']:,} units"
+            )
+        )
+    return Group(*parts)
+
+
+def plan_warnings(outcome: PlanOutcome) -> list[str]:
+    """The Inventory agent's warnings, its unit-target check first (when its summary has one)."""
+    summary = outcome.board.agents["Inventory Agent"].result or {}
+    check = summary.get("target_check") or {}
+    sentences: list[str] = []
+    if check.get("message") and check.get("verdict") not in ("within_80", "no_target"):
+        sentences.append(check["message"])
+    if isinstance(summary.get("warnings"), list):
+        sentences += summary["warnings"]
+    sentences += (outcome.results.get("inventory") or {}).get("warnings") or []
+    return list(dict.fromkeys(sentences))
+
+
+def render_error(error: dict[str, Any]) -> Group:
+    """The error in words: its message, each field problem, the suggestions, the request id."""
+    lines: list[Any] = [
+        Text(f"{error.get('error_type')}: {error.get('message')}", style="bold red")
+    ]
+    details = error.get("details") or {}
+    for problem in details.get("validation_errors") or []:
+        lines.append(Text(f"  {problem.get('field')}: {problem.get('message')}", style="red"))
+    for name in details.get("missing_parameters") or []:
+        lines.append(Text(f"  missing: {PARAMETER_LABELS.get(name, name)}", style="red"))
+    for suggestion in error.get("suggestions") or []:
+        lines.append(Text(f"- {suggestion}"))
+    if error.get("request_id"):
+        lines.append(Text(f"request id: {error['request_id']}", style="dim"))
+    return Group(*lines)
+
+
+class BoardView:
+    """The agents' progress on `out`: redrawn live on a terminal, from the first update on (so
+    nothing is drawn when no workflow started); elsewhere (a pipe, a file) drawn once at the end,
+    so the output is plain lines, each ending with a newline."""
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+        self.live: Live | None = None
+
+    def update(self, board: PlanBoard) -> None:
+        if not self.out.is_terminal:
+            return
+        if self.live is None:
+            self.live = Live(console=self.out, refresh_per_second=8, transient=False)
+            self.live.start()
+        self.live.update(render_board(board))
+
+    def close(self, outcome: PlanOutcome) -> None:
+        if self.live is not None:
+            self.live.update(render_board(outcome.board))
+            self.live.stop()
+        elif outcome.workflow_id is not None:
+            self.out.print(render_board(outcome.board))
+
+
+async def plan(
+    args: argparse.Namespace,
+    out: Console,
+    embedded: EmbeddedHost = embedded_host,
+) -> PlanOutcome:
+    """Run one plan, showing the agents' progress on `out` unless --json."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = args.url or await stack.enter_async_context(embedded())
+        if args.json:
+            return await run_plan(
+                url, args.strategy, category_id=args.category_id, timeout=args.timeout
+            )
+        view = BoardView(out)
+        outcome = await run_plan(
+            url,
+            args.strategy,
+            category_id=args.category_id,
+            timeout=args.timeout,
+            on_update=view.update,
+        )
+        view.close(outcome)
+        return outcome
+
+
+def main(
+    args: argparse.Namespace,
+    embedded: EmbeddedHost = embedded_host,
+    out: Console | None = None,
+    err: Console | None = None,
+) -> int:
+    """Plan, print, and exit 0 on success, 1 on failure (the ErrorResponse on stderr)."""
+    # stderr carries the plan's error; the embedded app's own request warnings would repeat it.
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    logging.getLogger("localdev.cli.planner").setLevel(logging.WARNING)
+    out = out or Console()
+    err = err or Console(stderr=True)
+    outcome = asyncio.run(plan(args, out, embedded))
+    if args.json:
+        sys.stdout.write(json.dumps(outcome.document(), default=str) + "\n")
+        if not outcome.ok and outcome.error:
+            sys.stderr.write(json.dumps(outcome.error, default=str) + "\n")
+        return 0 if outcome.ok else 1
+    if outcome.results and any(outcome.results.values()):
+        out.print(render_plan(outcome, args.top))
+    if not outcome.ok and outcome.error:
+        err.print(render_error(outcome.error))
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m localdev plan")
+    add_arguments(parser)
+    sys.exit(main(parser.parse_args()))

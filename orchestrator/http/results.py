@@ -1,0 +1,142 @@
+"""Result endpoints: the full plans the agents persisted under each workflow id.
+
+They read the database only. Every route needs the `planner` role and serves only the caller's
+own plans: another planner's workflow id gets the same 404 as an unknown one, and "the latest
+plan" is the caller's latest. An agent's activity persists its result before the orchestrator
+has decided to accept it (its deadline may already have passed, or the workflow may have been
+terminated), so a result is served only once the orchestrator has published the agent's
+`complete` message: the event log is the record of what the orchestrator accepted. A result is
+available as soon as its agent was accepted, even while later agents still run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import azure.durable_functions as df
+import azure.functions as func
+from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+
+from shared.data.db import get_engine
+from shared.data.events import complete_key, has_event
+from shared.data.ownership import is_owner
+from shared.data.results_store import latest_workflow_with, load_result
+from shared.data.tables import AGENTS
+from shared.errors import ContextAssemblyError, DataNotFoundError
+from shared.http import http_endpoint, json_response, parse_workflow_id, route_workflow_id
+from shared.identity import PLANNER, authorize
+from shared.results import DemandResult, InventoryResult, PricingResult
+from shared.schemas import AGENT_NAMES
+from shared.settings import get_settings
+
+AGENT_NAME_OF = dict(zip(AGENTS, AGENT_NAMES, strict=True))
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+bp = df.Blueprint()
+
+
+@contextmanager
+def _reading_results() -> Iterator[None]:
+    """A database failure is a documented error without URLs, never a 500 with a traceback."""
+    try:
+        yield
+    except SQLAlchemyError:
+        raise ContextAssemblyError(
+            "The results database cannot be read",
+            suggestions=["Check DATABASE_URL and that the database is reachable."],
+        ) from None
+
+
+def _stored(workflow_id: str, owner_id: str, agent: str, model: type[ModelT]) -> ModelT:
+    """The caller's agent result, if the orchestrator accepted it (404 DATA_NOT_FOUND
+    otherwise, and for another planner's workflow)."""
+    engine = get_engine(get_settings().database_url)
+    with _reading_results():
+        accepted = is_owner(engine, workflow_id, owner_id) and has_event(
+            engine, workflow_id, complete_key(AGENT_NAME_OF[agent])
+        )
+        result = load_result(engine, workflow_id, agent, model) if accepted else None
+    if result is None:
+        raise DataNotFoundError(
+            f"No {agent} result for workflow {workflow_id}",
+            details={"workflow_id": workflow_id, "agent": agent},
+            suggestions=[
+                "Check the workflow id, or wait until the agent completes: "
+                f"GET /api/orchestrator/workflows/{workflow_id} shows its progress."
+            ],
+        )
+    return result
+
+
+def _result_response(
+    req: func.HttpRequest, agent: str, model: type[BaseModel]
+) -> func.HttpResponse:
+    principal = authorize(req, PLANNER, get_settings())
+    workflow_id = route_workflow_id(req)
+    return json_response(_stored(workflow_id, principal.user_id, agent, model))
+
+
+@bp.route(route="forecasts/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+def get_forecast(req: func.HttpRequest) -> func.HttpResponse:
+    """The Demand agent's forecast: by week with 80/95 % intervals, by store, backtest metrics."""
+    return _result_response(req, "demand", DemandResult)
+
+
+@bp.route(route="allocations/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+def get_allocation(req: func.HttpRequest) -> func.HttpResponse:
+    """The Inventory agent's plan: clusters, per-store allocation, DC holdback, replenishment."""
+    return _result_response(req, "inventory", InventoryResult)
+
+
+@bp.route(route="markdowns/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+def get_markdowns(req: func.HttpRequest) -> func.HttpResponse:
+    """The Pricing agent's markdown plan."""
+    return _result_response(req, "pricing", PricingResult)
+
+
+@bp.route(route="stores/clusters", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
+    """Store clusters of `?workflow_id=` (default: the caller's most recent inventory plan)."""
+    principal = authorize(req, PLANNER, get_settings())
+    requested = req.params.get("workflow_id")
+    if requested is None:
+        with _reading_results():
+            requested = latest_workflow_with(
+                get_engine(get_settings().database_url),
+                "inventory",
+                principal.user_id,
+                accepted_by=complete_key(AGENT_NAME_OF["inventory"]),
+            )
+        if requested is None:
+            raise DataNotFoundError(
+                "No inventory plan has been made yet",
+                suggestions=["Run a workflow: POST /api/orchestrator/run-workflow."],
+            )
+    workflow_id = parse_workflow_id(requested)
+    plan = _stored(workflow_id, principal.user_id, "inventory", InventoryResult)
+    clusters = [
+        {
+            "cluster_id": c.cluster_id,
+            "cluster_label": c.cluster_label,
+            "store_count": len(c.stores),
+            "allocation_percentage": c.allocation_percentage,
+            "total_units": c.total_units,
+            "store_ids": [s.store_id for s in c.stores],
+        }
+        for c in plan.clusters
+    ]
+    return json_response(
+        {
+            "workflow_id": workflow_id,
+            "silhouette_score": plan.silhouette_score,
+            "clusters": clusters,
+        }
+    )

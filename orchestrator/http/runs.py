@@ -1,0 +1,444 @@
+"""Workflow HTTP API and the orchestrator registration.
+
+    POST /api/orchestrator/run-workflow                      start (202), or the existing run
+                                                             for a repeated Idempotency-Key (200,
+                                                             422 when its body differs)
+    GET  /api/orchestrator/workflows/{workflow_id}           status, progress, log, results
+    POST /api/orchestrator/workflows/{workflow_id}/terminate stop a stuck workflow
+
+Every function needs the `planner` app role, and a workflow is visible only to the planner who
+started it: anyone else gets the same 404 as for an id that does not exist (shared/data/ownership.py).
+The functions talk to Durable only through the `durableClient` binding, so they run unchanged
+in Azure and on the local runtime (localdev.durable), which serves the same client HTTP API.
+Dependencies that need I/O (settings, the category lookup) are injectable via `configure`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from orchestrator.workflow import CHAIN, ORCHESTRATOR_NAME, build_workflow_input, season_workflow
+from shared.data.db import get_engine
+from shared.data.ownership import (
+    KeyedRun,
+    find_keyed_run,
+    is_owner,
+    record_workflow,
+    request_fingerprint,
+)
+from shared.errors import (
+    DataNotFoundError,
+    DurableUnavailableError,
+    InvalidParametersError,
+    WorkflowFinishedError,
+    WorkflowTerminatedError,
+)
+from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
+from shared.identity import PLANNER, authorize
+from shared.messaging.listeners import note_listeners
+from shared.messaging.publisher import Publisher, get_publisher, utc_now
+from shared.schemas import AgentStatusMessage, ErrorMessage, RunWorkflowRequest
+from shared.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 128
+MAX_REASON_CHARS = 500
+FINISHED_STATES = ("Completed", "Failed", "Terminated", "Canceled")
+
+CategoryCheck = Callable[[str | None], str]
+
+bp = df.Blueprint()
+
+
+def check_category(category_id: str | None) -> str:
+    """The category the workflow plans: `category_id` when it has sales history (404
+    DATA_NOT_FOUND naming the categories that exist otherwise), or the default category.
+    Imported here: the assembler is the data layer's pandas side, kept out of the app's import."""
+    from shared.data.context import get_assembler
+
+    return get_assembler(_dependencies.settings().database_url).require_category(category_id)
+
+
+@dataclass
+class _Dependencies:
+    settings: Callable[[], Settings] = get_settings
+    check_category: CategoryCheck = check_category
+    publisher: Callable[[], Publisher] = get_publisher
+
+
+_dependencies = _Dependencies()
+
+
+def configure(
+    *,
+    settings: Callable[[], Settings] | None = None,
+    category_check: CategoryCheck | None = None,
+    publisher: Callable[[], Publisher] | None = None,
+) -> None:
+    """Swap the settings source, the category lookup or the publisher (tests, integration)."""
+    if settings is not None:
+        _dependencies.settings = settings
+    if category_check is not None:
+        _dependencies.check_category = category_check
+    if publisher is not None:
+        _dependencies.publisher = publisher
+
+
+bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR_NAME)(season_workflow)
+
+
+# helpers ---------------------------------------------------------------------------------
+
+
+def _origin(req: func.HttpRequest) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _links(req: func.HttpRequest, workflow_id: str, session_id: str) -> dict[str, str]:
+    base = f"{_origin(req)}/api/orchestrator"
+    return {
+        "status_url": f"{base}/workflows/{workflow_id}",
+        "terminate_url": f"{base}/workflows/{workflow_id}/terminate",
+        "events_url": f"{base}/workflows/{workflow_id}/events?after=0",
+        "negotiate_url": f"{base}/negotiate?session_id={quote(session_id)}",
+    }
+
+
+def _idempotency_key(req: func.HttpRequest) -> str | None:
+    key = req.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidParametersError(
+            f"Invalid {IDEMPOTENCY_HEADER} header",
+            details={"max_length": MAX_IDEMPOTENCY_KEY},
+            suggestions=[f"Send 1-{MAX_IDEMPOTENCY_KEY} printable characters, e.g. a UUID."],
+        )
+    return key
+
+
+async def _status_or_none(
+    client: df.DurableOrchestrationClient, instance_id: str, show_input: bool = False
+) -> df.DurableOrchestrationStatus | None:
+    """The instance's status, or None when the task hub does not know it.
+
+    The extension answers an unknown id with 404 and an empty body, which SDK 1.7 turns into a
+    TypeError (it builds the status from `None`); a body-bearing 404 gives a falsy status.
+    """
+    try:
+        status = await client.get_status(instance_id, show_input=show_input)
+    except TypeError:
+        return None
+    except Exception as exc:
+        raise DurableUnavailableError(
+            "The orchestration service is unavailable", suggestions=["Retry in a few seconds."]
+        ) from exc
+    return status if status else None
+
+
+def _not_found(workflow_id: str) -> DataNotFoundError:
+    return DataNotFoundError(
+        f"Workflow '{workflow_id}' not found",
+        details={"workflow_id": workflow_id},
+        suggestions=["Check the workflow_id returned by POST /api/orchestrator/run-workflow."],
+    )
+
+
+def _runtime_status(status: df.DurableOrchestrationStatus) -> str:
+    value = status.runtime_status
+    return getattr(value, "value", None) or str(value)
+
+
+def _loads_maybe(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+# functions -------------------------------------------------------------------------------
+
+
+@bp.route(route="orchestrator/run-workflow", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@http_endpoint
+async def run_workflow(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Validate, resolve the category, record the caller as owner, start `season_workflow`
+    under a random id (or the id the caller's Idempotency-Key already maps to)."""
+    settings = _dependencies.settings()
+    principal = authorize(req, PLANNER, settings)
+    body = parse_body(req, RunWorkflowRequest)
+    key = _idempotency_key(req)
+    fingerprint = request_fingerprint(body)
+    engine = get_engine(settings.database_url)
+    workflow_id = str(uuid.uuid4())
+    if key is not None:
+        previous = await asyncio.to_thread(find_keyed_run, engine, principal.user_id, key)
+        if previous is not None:
+            _check_same_request(key, previous, fingerprint)
+            existing = await _status_or_none(client, previous.workflow_id, show_input=True)
+            if existing is not None:
+                return _started(req, existing, replayed=True)
+            workflow_id = previous.workflow_id
+    category_id = await asyncio.to_thread(_dependencies.check_category, body.category_id)
+    recorded = await asyncio.to_thread(
+        functools.partial(
+            record_workflow,
+            engine,
+            workflow_id=workflow_id,
+            owner_id=principal.user_id,
+            session_id=body.session_id,
+            key=key,
+            fingerprint=fingerprint,
+        )
+    )
+    if key is not None:
+        _check_same_request(key, recorded, fingerprint)
+    workflow_id = recorded.workflow_id
+    workflow_input = build_workflow_input(
+        workflow_id,
+        body.session_id,
+        category_id,
+        body.parameters,
+        settings,
+        owner_id=principal.user_id,
+    )
+    try:
+        await client.start_new(ORCHESTRATOR_NAME, workflow_id, workflow_input)
+    except Exception as exc:
+        existing = await _status_or_none(client, workflow_id, show_input=True)
+        if key is not None and existing is not None:
+            return _started(req, existing, replayed=True)
+        raise DurableUnavailableError(
+            "The workflow could not be started", suggestions=["Retry in a few seconds."]
+        ) from exc
+    await asyncio.to_thread(note_listeners, _dependencies.settings(), utc_now())
+    payload = {
+        "status": "started",
+        "workflow_id": workflow_id,
+        "session_id": body.session_id,
+        "category_id": category_id,
+        **_links(req, workflow_id, body.session_id),
+    }
+    return json_response(payload, 202, {"Location": payload["status_url"]})
+
+
+def _check_same_request(key: str, run: KeyedRun, fingerprint: str) -> None:
+    """A reused Idempotency-Key must come with the request it was first used for."""
+    if run.request_sha256 != fingerprint:
+        raise InvalidParametersError(
+            f"{IDEMPOTENCY_HEADER} '{key}' was already used with a different request body",
+            details={"idempotency_key": key, "workflow_id": run.workflow_id},
+            suggestions=[
+                f"Send a new {IDEMPOTENCY_HEADER} for a different plan, or repeat the original "
+                "request unchanged to get its workflow back."
+            ],
+        )
+
+
+async def _owned(workflow_id: str, owner_id: str) -> None:
+    """404 (the same as for an unknown id) unless `owner_id` started the workflow."""
+    engine = get_engine(_dependencies.settings().database_url)
+    if not await asyncio.to_thread(is_owner, engine, workflow_id, owner_id):
+        raise _not_found(workflow_id)
+
+
+def _started(
+    req: func.HttpRequest, status: df.DurableOrchestrationStatus, replayed: bool
+) -> func.HttpResponse:
+    started_input = _loads_maybe(status.input_) or {}
+    session_id = str(started_input.get("session_id", ""))
+    payload = {
+        "status": "started",
+        "workflow_id": status.instance_id,
+        "session_id": session_id,
+        "category_id": started_input.get("category_id"),
+        "runtime_status": _runtime_status(status),
+        "idempotent_replay": replayed,
+        **_links(req, status.instance_id, session_id),
+    }
+    return json_response(payload, 200, {"Location": payload["status_url"]})
+
+
+@bp.route(route="orchestrator/workflows/{workflow_id}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@http_endpoint
+async def get_workflow(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Runtime status plus what the orchestrator reported: progress, log, results, error."""
+    principal = authorize(req, PLANNER, _dependencies.settings())
+    workflow_id = route_workflow_id(req)
+    await _owned(workflow_id, principal.user_id)
+    status = await _status_or_none(client, workflow_id, show_input=True)
+    if status is None:
+        raise _not_found(workflow_id)
+    runtime_status = _runtime_status(status)
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    started_input = _loads_maybe(status.input_)
+    started_input = started_input if isinstance(started_input, dict) else {}
+    payload = {
+        "workflow_id": status.instance_id,
+        "session_id": started_input.get("session_id"),
+        "category_id": started_input.get("category_id"),
+        "runtime_status": runtime_status,
+        "status": custom.get("status", runtime_status.lower()),
+        "current_agent": None if runtime_status in FINISHED_STATES else custom.get("current_agent"),
+        "progress": custom.get("progress", 0),
+        "completed_agents": custom.get("completed_agents", []),
+        "execution_log": custom.get("execution_log", []),
+        "results": custom.get("results", {}),
+        "error": custom.get("error"),
+        "output": _final_output(runtime_status, status.output, custom),
+        "created_time": status.created_time.isoformat() if status.created_time else None,
+        "last_updated_time": (
+            status.last_updated_time.isoformat() if status.last_updated_time else None
+        ),
+    }
+    if runtime_status == "Terminated":
+        payload["status"] = "terminated"
+    return json_response(payload, 200)
+
+
+UNEXPECTED_WORKFLOW_FAILURE = "The workflow stopped with an unexpected error."
+
+
+def _final_output(runtime_status: str, output: Any, custom: dict[str, Any]) -> Any:
+    """The orchestrator's output once finished. A failed or terminated run has only an error
+    string as Durable output, so the finished agents' results come from the custom status.
+    Durable's failure text carries host prefixes ("Orchestrator function ... failed: ..."), so a
+    failed run shows the orchestrator's own message for it (a terminated one, its reason)."""
+    if runtime_status == "Completed":
+        return output
+    if runtime_status not in FINISHED_STATES:
+        return None
+    error = custom.get("error")
+    failure = output
+    if runtime_status == "Failed":
+        failure = error.get("message") if isinstance(error, dict) else None
+    return {
+        "status": runtime_status.lower(),
+        "results": custom.get("results", {}),
+        "execution_log": custom.get("execution_log", []),
+        "error": error,
+        "failure": failure or UNEXPECTED_WORKFLOW_FAILURE,
+    }
+
+
+@bp.route(route="orchestrator/workflows/{workflow_id}/terminate", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@http_endpoint
+async def terminate_workflow(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Terminate a running workflow and tell its browser (an `error` WORKFLOW_TERMINATED and
+    `agent_status failed` for the agent that was running, which close its event stream: nothing
+    the stopped agent still does is recorded or sent); 404 unknown or not the caller's, 409
+    already finished."""
+    principal = authorize(req, PLANNER, _dependencies.settings())
+    workflow_id = route_workflow_id(req)
+    reason = _terminate_reason(req)
+    await _owned(workflow_id, principal.user_id)
+    status = await _status_or_none(client, workflow_id, show_input=True)
+    if status is None:
+        raise _not_found(workflow_id)
+    runtime_status = _runtime_status(status)
+    if runtime_status in FINISHED_STATES:
+        raise WorkflowFinishedError(
+            f"Workflow '{workflow_id}' already finished ({runtime_status})",
+            details={"workflow_id": workflow_id, "runtime_status": runtime_status},
+            suggestions=["Only pending or running workflows can be terminated."],
+        )
+    try:
+        await client.terminate(workflow_id, reason)
+    except Exception as exc:
+        raise DurableUnavailableError(
+            "The workflow could not be terminated", suggestions=["Retry in a few seconds."]
+        ) from exc
+    await asyncio.to_thread(_announce_termination, status, reason, principal.user_id)
+    return json_response(
+        {"status": "terminating", "workflow_id": workflow_id, "reason": reason}, 202
+    )
+
+
+def _stopped_agent(custom: dict[str, Any]) -> str:
+    """The agent a termination stops: the current one unless it was already accepted, else the
+    first agent of the chain that has not completed (the last when all have)."""
+    completed = custom.get("completed_agents") or []
+    current = custom.get("current_agent")
+    if current and current not in completed:
+        return str(current)
+    waiting = [spec.agent_name for spec in CHAIN if spec.agent_name not in completed]
+    return waiting[0] if waiting else CHAIN[-1].agent_name
+
+
+def _announce_termination(
+    status: df.DurableOrchestrationStatus, reason: str, owner_id: str
+) -> None:
+    """Publish the terminal messages for the agent the termination stopped, to the owner's
+    group. A publishing failure is logged: the workflow is terminated either way."""
+    started_input = _loads_maybe(status.input_)
+    session_id = started_input.get("session_id") if isinstance(started_input, dict) else None
+    if not session_id:
+        logger.warning(
+            "workflow %s has no session id; termination not published", status.instance_id
+        )
+        return
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    agent_name = _stopped_agent(custom)
+    error = WorkflowTerminatedError(f"The workflow was terminated: {reason}")
+    messages = [
+        ErrorMessage(
+            agent_name=agent_name, error_message=error.message, error_type=error.error_type
+        ),
+        AgentStatusMessage(agent_name=agent_name, status="failed"),
+    ]
+    try:
+        _dependencies.publisher().publish_all(
+            messages,
+            session_id=session_id,
+            workflow_id=status.instance_id,
+            owner_id=owner_id,
+            close=True,
+        )
+    except Exception as exc:  # noqa: BLE001 - the termination itself has happened
+        logger.warning(
+            "termination of workflow %s not published: %s", status.instance_id, type(exc).__name__
+        )
+
+
+def _terminate_reason(req: func.HttpRequest) -> str:
+    """The optional `{"reason": "..."}` body; an empty body means the default reason."""
+    default = "Terminated by user request"
+    if not (req.get_body() or b"").strip():
+        return default
+    data = read_json(req)
+    reason = data.get("reason") if isinstance(data, dict) else None
+    if reason is None:
+        return default
+    if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS:
+        raise InvalidParametersError(
+            "Invalid terminate reason",
+            details={"max_length": MAX_REASON_CHARS},
+            suggestions=['Send {"reason": "..."} with a short text, or no body.'],
+        )
+    return reason.strip() or default

@@ -1,0 +1,559 @@
+"""CSV import of stores, categories and weekly sales: ONE validated, all-or-nothing path.
+
+`import_csv` is what `python -m localdev load` and the upload endpoint call. It reads every file
+as text, checks it completely (columns, types, ISO dates, weekday grid, negatives, duplicate keys,
+references to stores), and only then writes everything in one transaction with `write_frames`,
+which also bumps the data version so context caches in every process drop what they hold. A bad
+file raises one `DataImportError` listing the offending rows and changes nothing.
+
+Semantics of a write:
+- stores and categories are upserted by id; ids not in the file are kept (other categories'
+  sales may reference them);
+- sales: with `replace=True` the file's categories are replaced as a whole (their old rows are
+  deleted first); with `replace=False` rows are appended and a key already stored is an error;
+- a category in the sales file that is neither stored nor in a categories file is created with
+  DEFAULT_CATEGORY values and named in `ImportReport.warnings`, because pricing needs a price:
+  supply a categories file to set the real economics.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.sql.schema import Table
+
+from shared.data.db import create_schema
+from shared.data.tables import DEFAULT_CURRENCY, Category, HistoricalSale, Store, bump_data_version
+from shared.errors import InvalidParametersError
+
+CsvSource = str | Path | bytes | IO[str] | IO[bytes]
+
+STORE_COLUMNS = (
+    "store_id",
+    "store_name",
+    "region",
+    "store_size_sqft",
+    "location_tier",
+    "median_income",
+    "store_format",
+)
+SALES_COLUMNS = ("week_start_date", "store_id", "category_id", "units_sold")
+CATEGORY_COLUMNS = (
+    "category_id",
+    "name",
+    "full_price",
+    "unit_cost",
+    "salvage_fraction",
+    "price_elasticity",
+    "currency",
+)
+# Columns a file may leave out, with the value every row then gets.
+OPTIONAL_COLUMNS = {"categories": {"currency": DEFAULT_CURRENCY}}
+DEFAULT_CATEGORY = {
+    "full_price": 50.0,
+    "unit_cost": 20.0,
+    "salvage_fraction": 0.3,
+    "price_elasticity": -2.0,
+    "currency": DEFAULT_CURRENCY,
+}
+MAX_LISTED_PROBLEMS = 20
+INT32_MAX = 2**31 - 1
+_CATEGORY_ID = r"[A-Za-z0-9_.-]{1,64}"
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_CHUNK = 500
+
+
+class DataImportError(InvalidParametersError):
+    """The files were rejected; `details["problems"]` lists rows as {file, row, column, problem}."""
+
+
+class ImportReport(BaseModel):
+    stores: int = 0
+    categories: int = 0
+    categories_created: list[str] = []
+    sales_rows: int = 0
+    sales_categories: list[str] = []
+    replaced: bool = True
+    data_version: int = 0
+    warnings: list[str] = []
+
+
+@dataclass
+class _Problems:
+    """Problems found in one file: the total count and the first rows of each check."""
+
+    file: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, mask: pd.Series, column: str, problem: Any) -> int:
+        """Record rows where `mask` is True; `problem` is a string or a row -> string function."""
+        hits = int(mask.sum())
+        if hits:
+            for index in mask.index[mask.to_numpy()][:MAX_LISTED_PROBLEMS]:
+                text = problem(index) if callable(problem) else problem
+                self.items.append(
+                    {"file": self.file, "row": int(index) + 2, "column": column, "problem": text}
+                )
+        self.count += hits
+        return hits
+
+    def header(self, problem: str, column: str = "") -> None:
+        self.items.append({"file": self.file, "row": 1, "column": column, "problem": problem})
+        self.count += 1
+
+
+def _show(value: Any) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _read(
+    source: CsvSource, name: str, columns: tuple[str, ...], problems: _Problems
+) -> pd.DataFrame | None:
+    """The file as a frame of strings with exactly `columns`, or None after recording why not."""
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    try:
+        with warnings.catch_warnings():
+            # A row with more fields than the header is an error, never silently truncated.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                source,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skipinitialspace=True,
+                skip_blank_lines=False,
+                index_col=False,
+                encoding="utf-8",
+            )
+    except FileNotFoundError:
+        problems.header(f"{name} file not found: {source}")
+        return None
+    except pd.errors.EmptyDataError:
+        problems.header("the file is empty; expected a header row: " + ",".join(columns))
+        return None
+    except (pd.errors.ParserError, pd.errors.ParserWarning, UnicodeDecodeError, ValueError) as exc:
+        problems.header(f"not a readable UTF-8 CSV file: {str(exc).strip()[:200]}")
+        return None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    for column, default in OPTIONAL_COLUMNS.get(name, {}).items():
+        if column not in frame.columns:
+            frame[column] = default
+    missing = [c for c in columns if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in columns]
+    for column in missing:
+        problems.header(f"missing column {column!r} (expected: {', '.join(columns)})", column)
+    for column in extra:
+        problems.header(f"unexpected column {column!r} (expected: {', '.join(columns)})", column)
+    if len(set(frame.columns)) != len(frame.columns):
+        problems.header("duplicate column names in the header")
+    if missing or extra or len(set(frame.columns)) != len(frame.columns):
+        return None
+    if frame.empty:
+        problems.header("the file has a header but no rows")
+        return None
+    return frame.loc[:, list(columns)]
+
+
+def _text(
+    frame: pd.DataFrame, column: str, problems: _Problems, max_len: int, pattern: str | None = None
+) -> None:
+    values = frame[column].str.strip()
+    frame[column] = values
+    problems.add(values == "", column, "must not be empty")
+    problems.add(values.str.len() > max_len, column, f"longer than {max_len} characters")
+    if pattern is not None:
+        bad = (values != "") & ~values.str.fullmatch(pattern)
+        problems.add(
+            bad,
+            column,
+            lambda i: f"{_show(values[i])} may contain only letters, digits, '_', '.', '-'",
+        )
+
+
+def _number(
+    frame: pd.DataFrame,
+    column: str,
+    problems: _Problems,
+    *,
+    integer: bool,
+    low: float | None = None,
+    low_inclusive: bool = True,
+    high: float | None = None,
+    high_inclusive: bool = True,
+) -> pd.Series:
+    raw = frame[column]
+    values = pd.to_numeric(raw.str.strip(), errors="coerce")
+    kind = "an integer" if integer else "a number"
+    not_number = values.isna() | ~np.isfinite(values)
+    problems.add(not_number, column, lambda i: f"{_show(raw[i])} is not {kind}")
+    ok = ~not_number
+    if integer:
+        fractional = ok & (values != np.floor(values))
+        problems.add(fractional, column, lambda i: f"{_show(raw[i])} is not a whole number")
+        ok &= ~fractional
+        too_big = ok & (values.abs() > INT32_MAX)
+        problems.add(too_big, column, lambda i: f"{_show(raw[i])} is too large")
+        ok &= ~too_big
+    if low is not None:
+        below = ok & ((values < low) if low_inclusive else (values <= low))
+        word = "at least" if low_inclusive else "greater than"
+        problems.add(below, column, lambda i: f"{_show(raw[i])} must be {word} {low:g}")
+    if high is not None:
+        above = ok & ((values > high) if high_inclusive else (values >= high))
+        word = "at most" if high_inclusive else "less than"
+        problems.add(above, column, lambda i: f"{_show(raw[i])} must be {word} {high:g}")
+    return values
+
+
+def _duplicates(frame: pd.DataFrame, keys: list[str], problems: _Problems) -> None:
+    dup = frame.duplicated(keys, keep="first")
+    if dup.any():
+        first = (
+            pd.Series(frame.index, index=frame.index)
+            .groupby([frame[k] for k in keys])
+            .transform("min")
+        )
+        problems.add(dup, ",".join(keys), lambda i: f"duplicate of row {int(first[i]) + 2}")
+
+
+def _existing_ids(conn: Connection, column: Any) -> set[str]:
+    return set(conn.execute(select(column)).scalars())
+
+
+def _validate_stores(frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
+    for column, max_len in (
+        ("store_id", 64),
+        ("store_name", 200),
+        ("region", 64),
+        ("location_tier", 16),
+        ("store_format", 64),
+    ):
+        _text(frame, column, problems, max_len)
+    size = _number(frame, "store_size_sqft", problems, integer=True, low=0, low_inclusive=False)
+    income = _number(frame, "median_income", problems, integer=False, low=0, low_inclusive=False)
+    _duplicates(frame, ["store_id"], problems)
+    return frame.assign(store_size_sqft=size, median_income=income)
+
+
+def _validate_categories(frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
+    _text(frame, "category_id", problems, 64, _CATEGORY_ID)
+    _text(frame, "name", problems, 200)
+    _duplicates(frame, ["category_id"], problems)
+    currency = frame["currency"].str.strip().str.upper()
+    problems.add(
+        ~currency.str.fullmatch(r"[A-Z]{3}"),
+        "currency",
+        lambda i: f"{_show(frame['currency'][i])} is not a three-letter ISO 4217 code such as USD",
+    )
+    return frame.assign(
+        currency=currency,
+        full_price=_number(
+            frame, "full_price", problems, integer=False, low=0, low_inclusive=False
+        ),
+        unit_cost=_number(frame, "unit_cost", problems, integer=False, low=0),
+        salvage_fraction=_number(frame, "salvage_fraction", problems, integer=False, low=0, high=1),
+        price_elasticity=_number(
+            frame, "price_elasticity", problems, integer=False, high=0, high_inclusive=False
+        ),
+    )
+
+
+def _validate_sales(
+    frame: pd.DataFrame, problems: _Problems, known_stores: set[str]
+) -> pd.DataFrame:
+    raw_dates = frame["week_start_date"].str.strip()
+    dates = pd.to_datetime(raw_dates, format="%Y-%m-%d", errors="coerce")
+    bad_date = ~raw_dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}") | dates.isna()
+    problems.add(
+        bad_date,
+        "week_start_date",
+        lambda i: f"{_show(raw_dates[i])} is not a date in YYYY-MM-DD format",
+    )
+    _text(frame, "store_id", problems, 64)
+    _text(frame, "category_id", problems, 64, _CATEGORY_ID)
+    units = _number(frame, "units_sold", problems, integer=True, low=0)
+    good_dates = dates[~bad_date]
+    if not good_dates.empty:
+        weekday = int(good_dates.dt.weekday.mode().iloc[0])
+        off_grid = ~bad_date & (dates.dt.weekday != weekday)
+        problems.add(
+            off_grid,
+            "week_start_date",
+            lambda i: (
+                f"{raw_dates[i]} is a {_WEEKDAYS[dates[i].weekday()]}; the other weeks "
+                f"start on {_WEEKDAYS[weekday]} (weekly data)"
+            ),
+        )
+    store_ids = frame["store_id"]
+    unknown = (store_ids != "") & ~store_ids.isin(known_stores)
+    problems.add(
+        unknown,
+        "store_id",
+        lambda i: f"unknown store {_show(store_ids[i])}: not in the stores file or the database",
+    )
+    typed = frame.assign(week_start_date=dates, units_sold=units)
+    _duplicates(
+        typed.assign(week_start_date=raw_dates),
+        ["category_id", "store_id", "week_start_date"],
+        problems,
+    )
+    return typed
+
+
+def _already_stored(conn: Connection, sales: pd.DataFrame, problems: _Problems) -> None:
+    """For append mode: rows whose key is already in the database."""
+    cats = sorted(sales["category_id"].unique())
+    rows = []
+    for chunk in _chunks(cats):
+        rows.extend(
+            conn.execute(
+                select(
+                    HistoricalSale.category_id,
+                    HistoricalSale.store_id,
+                    HistoricalSale.week_start_date,
+                ).where(HistoricalSale.category_id.in_(chunk))
+            ).all()
+        )
+    if not rows:
+        return
+    stored = pd.DataFrame(rows, columns=["category_id", "store_id", "week_start_date"])
+    stored["week_start_date"] = pd.to_datetime(stored["week_start_date"])
+    stored["_stored"] = True
+    merged = sales[["category_id", "store_id", "week_start_date"]].merge(
+        stored, how="left", on=["category_id", "store_id", "week_start_date"]
+    )
+    hit = pd.Series(merged["_stored"].eq(True).to_numpy(), index=sales.index)
+    problems.add(
+        hit,
+        "category_id,store_id,week_start_date",
+        "already stored; import with replace to overwrite the category",
+    )
+
+
+def _chunks(values: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def import_csv(
+    engine: Engine,
+    stores_csv: CsvSource | None = None,
+    sales_csv: CsvSource | None = None,
+    *,
+    categories_csv: CsvSource | None = None,
+    replace: bool = True,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Validate the given files completely, then write them all in one transaction.
+
+    Raises DataImportError (422) listing up to 20 offending rows plus the total count; on error
+    the database is unchanged.
+    """
+    if stores_csv is None and sales_csv is None and categories_csv is None:
+        raise DataImportError(
+            "Nothing to import: give a stores file, a sales file or both.",
+            suggestions=["python -m localdev load --stores stores.csv --sales sales.csv"],
+        )
+    create_schema(engine)
+    all_problems: list[_Problems] = []
+
+    def read(
+        source: CsvSource | None, name: str, columns: tuple[str, ...]
+    ) -> tuple[pd.DataFrame | None, _Problems]:
+        problems = _Problems(name, [])
+        all_problems.append(problems)
+        return (None if source is None else _read(source, name, columns, problems)), problems
+
+    stores_raw, store_problems = read(stores_csv, "stores", STORE_COLUMNS)
+    categories_raw, category_problems = read(categories_csv, "categories", CATEGORY_COLUMNS)
+    sales_raw, sales_problems = read(sales_csv, "sales", SALES_COLUMNS)
+
+    with engine.connect() as conn:
+        stores = None if stores_raw is None else _validate_stores(stores_raw, store_problems)
+        categories = (
+            None
+            if categories_raw is None
+            else _validate_categories(categories_raw, category_problems)
+        )
+        sales = None
+        known_categories = _existing_ids(conn, Category.category_id)
+        if sales_raw is not None:
+            known_stores = _existing_ids(conn, Store.store_id)
+            if stores is not None:
+                known_stores |= set(stores["store_id"])
+            sales = _validate_sales(sales_raw, sales_problems, known_stores)
+            if not replace and sales_problems.count == 0:
+                _already_stored(conn, sales, sales_problems)
+    _raise_if_problems(all_problems)
+
+    warnings: list[str] = []
+    missing: list[str] = []
+    if sales is not None:
+        declared = known_categories | (
+            set() if categories is None else set(categories["category_id"])
+        )
+        missing = sorted(set(sales["category_id"]) - declared)
+        if missing:
+            created = pd.DataFrame(
+                [
+                    {"category_id": c, "name": c.replace("_", " ").title(), **DEFAULT_CATEGORY}
+                    for c in missing
+                ]
+            )
+            categories = (
+                created
+                if categories is None
+                else pd.concat([categories, created], ignore_index=True)
+            )
+            warnings.append(
+                f"created categories {', '.join(missing)} with default economics {DEFAULT_CATEGORY}; "
+                "import a categories file to set their prices"
+            )
+    report = write_frames(
+        engine, stores=stores, categories=categories, sales=sales, replace=replace, now=now
+    )
+    report.warnings = warnings
+    report.categories_created = missing
+    return report
+
+
+def _raise_if_problems(all_problems: list[_Problems]) -> None:
+    total = sum(p.count for p in all_problems)
+    if total == 0:
+        return
+    items = sorted(
+        (item for p in all_problems for item in p.items), key=lambda it: (it["file"], it["row"])
+    )[:MAX_LISTED_PROBLEMS]
+    shown = "; ".join(
+        f"{it['file']} row {it['row']} {it['column']}: {it['problem']}" for it in items[:3]
+    )
+    raise DataImportError(
+        f"Import rejected, nothing was changed: {total} problem(s) found. {shown}",
+        details={
+            "problem_count": total,
+            "problems": items,
+            "problems_by_file": {p.file: p.count for p in all_problems if p.count},
+        },
+        suggestions=[
+            "Fix the rows listed in details.problems (row 1 is the header) and import again.",
+            "Expected columns - stores: "
+            + ",".join(STORE_COLUMNS)
+            + "; sales: "
+            + ",".join(SALES_COLUMNS)
+            + "; categories: "
+            + ",".join(CATEGORY_COLUMNS),
+        ],
+    )
+
+
+def _upsert(
+    conn: Connection, table: Table, key: str, frame: pd.DataFrame, columns: tuple[str, ...]
+) -> None:
+    """Update rows whose key exists, insert the others (portable: no dialect-specific upsert)."""
+    records = frame.loc[:, list(columns)].to_dict("records")
+    ids = [r[key] for r in records]
+    existing: set[str] = set()
+    for chunk in _chunks(ids):
+        existing |= set(conn.execute(select(table.c[key]).where(table.c[key].in_(chunk))).scalars())
+    updates = [{**{f"v_{k}": v for k, v in r.items()}} for r in records if r[key] in existing]
+    inserts = [r for r in records if r[key] not in existing]
+    if updates:
+        conn.execute(
+            update(table)
+            .where(table.c[key] == bindparam(f"v_{key}"))
+            .values({c: bindparam(f"v_{c}") for c in columns if c != key}),
+            updates,
+        )
+    if inserts:
+        conn.execute(insert(table), inserts)
+
+
+def _insert_sales(conn: Connection, sales: pd.DataFrame) -> None:
+    """Bulk insert; SQLite takes the driver's executemany directly (about 4 µs a row)."""
+    days = sales["week_start_date"].to_numpy().astype("datetime64[D]")
+    cats = sales["category_id"].tolist()
+    store_ids = sales["store_id"].tolist()
+    units = sales["units_sold"].astype(np.int64).tolist()
+    if conn.dialect.name == "sqlite":
+        rows = zip(cats, store_ids, np.datetime_as_string(days).tolist(), units)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(
+                "INSERT INTO historical_sales (category_id, store_id, week_start_date, units_sold) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+        finally:
+            cursor.close()
+        return
+    dates = days.astype(object)
+    step = 50_000
+    for start in range(0, len(cats), step):
+        conn.execute(
+            insert(HistoricalSale.__table__),
+            [
+                {"category_id": c, "store_id": s, "week_start_date": d, "units_sold": u}
+                for c, s, d, u in zip(
+                    cats[start : start + step],
+                    store_ids[start : start + step],
+                    dates[start : start + step],
+                    units[start : start + step],
+                )
+            ],
+        )
+
+
+def write_frames(
+    engine: Engine,
+    *,
+    stores: pd.DataFrame | None = None,
+    categories: pd.DataFrame | None = None,
+    sales: pd.DataFrame | None = None,
+    replace: bool = True,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Write already-valid frames (table columns, typed) in one transaction; bump the version.
+
+    The sample loader and `import_csv` both end here, so there is one write path.
+    """
+    from shared.data.context import clear_context_cache
+
+    create_schema(engine)
+    sales_categories = [] if sales is None else sorted(sales["category_id"].unique())
+    if categories is not None and "currency" not in categories.columns:
+        categories = categories.assign(currency=DEFAULT_CURRENCY)
+    with engine.begin() as conn:
+        if categories is not None:
+            _upsert(conn, Category.__table__, "category_id", categories, CATEGORY_COLUMNS)
+        if stores is not None:
+            _upsert(conn, Store.__table__, "store_id", stores, STORE_COLUMNS)
+        if sales is not None:
+            if replace:
+                for chunk in _chunks(sales_categories):
+                    conn.execute(
+                        delete(HistoricalSale).where(HistoricalSale.category_id.in_(chunk))
+                    )
+            _insert_sales(conn, sales)
+        version = bump_data_version(conn, now or datetime.now(UTC))
+    clear_context_cache(engine)
+    return ImportReport(
+        stores=0 if stores is None else len(stores),
+        categories=0 if categories is None else len(categories),
+        sales_rows=0 if sales is None else len(sales),
+        sales_categories=sales_categories,
+        replaced=replace,
+        data_version=version,
+    )

@@ -1,0 +1,140 @@
+"""SQLAlchemy engine and the declarative base every table module builds on.
+
+One engine per database URL per process. SQLite gets WAL mode and a busy timeout so concurrent
+activities (threads or processes) wait for each other instead of failing with "database is
+locked"; any other URL (PostgreSQL, Azure SQL) is used as is.
+
+Azure Database for PostgreSQL with Microsoft Entra authentication has no password: a URL whose
+host is `*.postgres.database.azure.com` and that carries no password connects as the managed
+identity (the URL's user is the identity's name), with an Entra access token as the password.
+The token is fetched for each new pooled connection through SQLAlchemy's `do_connect` event and
+cached until shortly before it expires (tokens live about an hour; connections outlive them,
+which PostgreSQL allows: the password is checked only when a connection opens).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from shared.credentials import POSTGRES_SCOPE, CachedToken, default_credential
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+AZURE_POSTGRES_HOST_SUFFIX = ".postgres.database.azure.com"
+
+PasswordProvider = Callable[[], str]
+
+
+class Base(DeclarativeBase):
+    """Metadata shared by every table of the app, so `create_schema` creates them all."""
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def uses_entra_auth(url: URL) -> bool:
+    """Azure Database for PostgreSQL reached without a password: Entra token authentication."""
+    return (
+        url.get_backend_name() == "postgresql"
+        and url.password is None
+        and (url.host or "").lower().endswith(AZURE_POSTGRES_HOST_SUFFIX)
+    )
+
+
+def _use_password_provider(engine: Engine, password: PasswordProvider) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _fresh_password(_dialect, _record, _cargs, cparams) -> None:  # type: ignore[no-untyped-def]
+        cparams["password"] = password()
+
+
+def entra_password(credential: TokenCredential) -> PasswordProvider:
+    """Entra access tokens for Azure Database for PostgreSQL, cached until near expiry."""
+    return CachedToken(credential, POSTGRES_SCOPE)
+
+
+def get_engine(url: str, *, password: PasswordProvider | None = None) -> Engine:
+    """The process-wide engine for `url`, created on first use.
+
+    `password` is asked for the password of every new connection (e.g. `entra_password(...)`);
+    without it, an Azure PostgreSQL URL without password uses the app's managed identity. The
+    first call for a URL decides: later calls get that engine whatever they pass.
+    """
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite"):
+                engine = create_engine(
+                    url,
+                    connect_args={
+                        "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                        "check_same_thread": False,
+                    },
+                )
+                _configure_sqlite(engine)
+            else:
+                engine = create_engine(url, pool_pre_ping=True)
+                if password is None and uses_entra_auth(make_url(url)):
+                    password = entra_password(default_credential())
+                if password is not None:
+                    _use_password_provider(engine, password)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engine(url: str) -> None:
+    """Close and forget the engine for `url` (tests use this between databases)."""
+    with _engines_lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every app table that is missing; safe to call on every start."""
+    import shared.data.events
+    import shared.data.tables
+    import shared.messaging.listeners
+
+    with _schema_lock:  # create_all checks then creates: two threads would both create
+        Base.metadata.create_all(engine)
+        shared.data.tables.add_missing_columns(engine)
+    _schema_ready.add(str(engine.url))
+
+
+_schema_ready: set[str] = set()
+_schema_lock = threading.Lock()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """`create_schema` once per database per process, for request paths that must not pay a
+    schema check on every call."""
+    if str(engine.url) not in _schema_ready:
+        create_schema(engine)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session

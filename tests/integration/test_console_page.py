@@ -1,0 +1,478 @@
+"""The console page in a real headless Chromium against the real app on the local stack
+(tests/support/live_stack.py), walked as a planner would: extract -> edit -> run -> live progress (the
+emulator closes the connection mid-run, to exercise reconnect + catch-up) -> results (chart,
+per-store table with totals, markdowns) -> a second extraction with fewer values (the form is
+cleared) -> cancel of a running plan -> a failing plan (one clear error). Each state is asserted
+and screenshotted to test-artifacts/console-*.png.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from azure.messaging.webpubsubservice import WebPubSubServiceClient
+
+from shared.settings import get_settings
+from tests.support.live_stack import LiveStack, import_short_category, live_stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SHORT_CATEGORY = "trial_capsule"  # 30 weeks of history: the Demand agent cannot forecast it
+FEWER_VALUES = "12 weeks starting Jan 6, 2025, bi-weekly replenishment, 20% DC holdback"
+
+pytestmark = [
+    pytest.mark.real_component("Chromium"),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="Chromium not installed (`make chromium` installs it)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    with live_stack(tmp_path_factory.mktemp("console")) as running:
+        import_short_category(running.database_url, SHORT_CATEGORY, weeks=30)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(20)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(driver, condition, timeout: float = 20.0):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
+def screenshot(driver, name: str, whole_page: bool = True) -> None:
+    """The page as the planner sees it; `whole_page` grows the window to the page's height."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    if whole_page:
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1400, max(1000, height + 140))
+    driver.save_screenshot(str(ARTIFACTS / f"console-{name}.png"))
+    driver.set_window_size(1400, 1000)
+
+
+def drop_browser_connections(stack: LiveStack) -> None:
+    """Close every client connection from the service side, through the real service SDK."""
+    with WebPubSubServiceClient.from_connection_string(
+        stack.pubsub_connection_string, hub=get_settings().webpubsub_hub
+    ) as service:
+        service.close_all_connections(reason="test: connection drop")
+
+
+def field(driver, name: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.NAME, name)
+
+
+def source_of(driver, name: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f'[data-field="{name}"]').get_attribute(
+        "data-source"
+    )
+
+
+def footer(driver, table_id: str) -> dict[str, list[str]]:
+    """The total rows of a results table: first cell -> the other cells (numbers unformatted)."""
+    from selenium.webdriver.common.by import By
+
+    rows = driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tfoot tr")
+    cells = [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    return {c[0]: [v.replace(",", "") for v in c[1:]] for c in cells}
+
+
+def column(driver, table_id: str, index: int) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    rows = driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")
+    return [row.find_elements(By.TAG_NAME, "td")[index].text for row in rows]
+
+
+def csv_of(driver, table_id: str) -> list[str]:
+    """The CSV behind the table's Download link, read in the page."""
+    from selenium.webdriver.common.by import By
+
+    href = driver.find_element(By.CSS_SELECTOR, f"#{table_id} a.download").get_attribute("href")
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then((r) => r.text()).then(done);",
+        href,
+    ).splitlines()
+
+
+def record_pill(driver) -> None:
+    """Keep every text the connection pill shows, to check it told the truth during the run."""
+    driver.execute_script(
+        "window.pillSeen = [document.getElementById('connection').textContent];"
+        "new MutationObserver(() => window.pillSeen.push(document.getElementById('connection')"
+        ".textContent)).observe(document.getElementById('connection'), {childList: true});"
+    )
+
+
+def count_negotiations(driver) -> None:
+    """Count the page's negotiate requests as they are sent (not when they are answered)."""
+    driver.execute_script(
+        "window.negotiations = 0; const send = window.fetch;"
+        "window.fetch = (url, ...rest) => {"
+        "  if (String(url).includes('/negotiate?')) window.negotiations += 1;"
+        "  return send(url, ...rest); };"
+    )
+
+
+@pytest.fixture(scope="module")
+def page(stack, browser):
+    """The page after the first extract -> edit -> run, with its results on screen."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(stack.base_url + "/")
+    assert browser.title == "Season planning console"
+    options = (By.CSS_SELECTOR, "#category option")
+    wait_for(browser, lambda d: len(d.find_elements(*options)) == 4)
+    listed = [o.get_attribute("value") for o in browser.find_elements(*options)]
+    assert listed == ["denim", "outerwear", "swimwear", SHORT_CATEGORY]  # GET /api/categories
+    assert "(USD)" in browser.find_elements(*options)[0].text
+    assert browser.find_element(By.ID, "connection").text == "idle"
+    me = httpx.get(f"{stack.base_url}/api/me", timeout=10)
+    user = browser.find_element(By.ID, "user")
+    if me.status_code == 200:
+        wait_for(browser, lambda d: user.is_displayed())
+        assert me.json()["name"] in user.text
+    else:
+        assert not user.is_displayed()
+
+    browser.find_element(By.ID, "extract").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "params-panel").is_displayed())
+    assert field(browser, "forecast_horizon_weeks").get_attribute("value") == "12"
+    assert field(browser, "season_start_date").get_attribute("value") == "2025-03-03"
+    assert field(browser, "season_end_date").get_attribute("value") == "2025-05-26"
+    assert field(browser, "dc_holdback_percentage").get_attribute("value") == "30"
+    assert field(browser, "markdown_checkpoint_week").get_attribute("value") == "8"
+    assert field(browser, "markdown_threshold").get_attribute("value") == "60"
+    assert field(browser, "unit_target").get_attribute("value") == ""
+    assert source_of(browser, "forecast_horizon_weeks") == "stated"
+    assert source_of(browser, "season_end_date") == "computed"
+    assert source_of(browser, "unit_target") == "not_mentioned"
+    labels = browser.find_element(By.ID, "params").text
+    assert "from your text" in labels and "not in your text" in labels
+    assert "forecast_horizon_weeks" not in browser.find_element(By.ID, "params-panel").text
+    # The example names denim, a category that exists: the picker follows the text.
+    assert browser.find_element(By.ID, "category").get_attribute("value") == "denim"
+    screenshot(browser, "1-extracted", whole_page=False)
+
+    field(browser, "unit_target").send_keys("8000")  # an edited field is what gets sent
+    holdback = field(browser, "dc_holdback_percentage")
+    holdback.clear()
+    holdback.send_keys("25")
+    assert source_of(browser, "unit_target") == "edited"
+
+    record_pill(browser)
+    count_negotiations(browser)
+    database = stack.database_url.removeprefix("sqlite:///")
+    logged = logged_events(database)
+    browser.find_element(By.ID, "run").click()
+    # The database's write lock, taken once the plan's first message is logged, stalls the plan
+    # at its next message, so the dropped socket is certainly replaced while the plan runs: the
+    # lock goes once the page has asked for a new stream (that negotiate waits for the lock).
+    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
+    try:
+        deadline = time.monotonic() + 20
+        while logged_events(database) == logged:
+            assert time.monotonic() < deadline, "the plan logged nothing"
+            time.sleep(0.005)
+        lock.execute("BEGIN IMMEDIATE")
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".card.running"), timeout=30)
+        screenshot(browser, "2-running", whole_page=False)
+        drop_browser_connections(stack)
+        wait_for(browser, lambda d: d.execute_script("return window.negotiations") >= 2)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    wait_for(
+        browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3, timeout=30
+    )
+    wait_for(browser, lambda d: d.find_element(By.ID, "results").is_displayed())
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#markdowns-table tbody tr"))
+    wait_for(browser, lambda d: d.find_element(By.ID, "connection").text == "idle")
+    return browser
+
+
+def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, page):
+    from selenium.webdriver.common.by import By
+
+    browser = page
+    seen = browser.execute_script("return window.pillSeen")
+    assert seen[0] == "idle" and "connecting" in seen and "live" in seen
+    assert "reconnecting" in seen  # the dropped socket was reported, then replaced
+    assert seen[-1] == "idle"
+    assert browser.execute_script("return window.negotiations") >= 2
+    assert "live" in seen[seen.index("reconnecting") :]  # the new stream went live mid-run
+
+    workflow_id = browser.execute_script("return state.workflowId")
+    inventory = httpx.get(f"{stack.base_url}/api/allocations/{workflow_id}", timeout=30).json()
+    pricing = httpx.get(f"{stack.base_url}/api/markdowns/{workflow_id}", timeout=30).json()
+    forecast = httpx.get(f"{stack.base_url}/api/forecasts/{workflow_id}", timeout=30).json()
+    assert forecast["category_id"] == "denim"
+    assert "Denim" in browser.find_element(By.ID, "summary").text
+
+    cards = browser.find_elements(By.CSS_SELECTOR, ".card")
+    assert [c.get_attribute("data-agent") for c in cards] == [
+        "Demand Agent",
+        "Inventory Agent",
+        "Pricing Agent",
+    ]
+    for card in cards:
+        assert card.find_element(By.CSS_SELECTOR, ".status").text.lower() == "done"
+        assert (
+            card.find_element(By.CSS_SELECTOR, ".bar > div").get_attribute("style").strip()
+            == "width: 100%;"
+        )
+    assert "Forecast demand" in cards[0].text and "Typical forecast error" in cards[0].text
+    assert "Units to manufacture" in cards[1].text
+    assert "Expected revenue" in cards[2].text and "$" in cards[2].text
+    for raw in ("safety stock pct", "wape", "manufacturing qty", "warnings"):
+        assert raw not in " ".join(c.text for c in cards).lower()
+
+    # The chart: the line, its band, one dot per week and titled axes.
+    assert browser.find_elements(By.CSS_SELECTOR, "#chart svg polygon.band")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#chart svg circle.dot")) == 12
+    titles = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#chart text.axis-title")]
+    assert titles == ["Week starting", "Units per week"]
+
+    # Every store, with totals that visibly add up to the manufacturing quantity (the unit target).
+    stores = [s for c in inventory["clusters"] for s in c["stores"]]
+    assert len(column(browser, "allocations-table", 0)) == len(stores) == 50
+    totals = footer(browser, "allocations-table")
+    launch = int(totals["All 50 stores"][2])
+    held = int(totals["+ Held back at the DC"][2])
+    made = int(totals["= Manufacturing quantity"][2])
+    assert (
+        launch
+        == inventory["initial_allocation_total"]
+        == sum(s["initial_allocation"] for s in stores)
+    )
+    assert launch + held == made == inventory["manufacturing_qty"] == 8000
+    assert abs(held - 0.25 * made) <= 0.5  # the edited 25 % holdback reached the Inventory agent
+    assert totals["All 50 stores"][3] == "100.0%"
+
+    # Sortable: the allocation column ascending, then descending.
+    def allocation_header():
+        return browser.find_elements(By.CSS_SELECTOR, "#allocations-table th")[3]
+
+    allocation_header().click()
+    ascending = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 3)]
+    assert ascending == sorted(ascending)
+    assert allocation_header().get_attribute("aria-sort") == "ascending"
+    allocation_header().click()
+    descending = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 3)]
+    assert descending == sorted(ascending, reverse=True)
+    # Filterable, with a subtotal for what is shown; the CSV holds the rows shown.
+    store = stores[0]["store_id"]
+    search = browser.find_element(By.CSS_SELECTOR, "#allocations-table input[type=search]")
+    search.send_keys(store)
+    assert column(browser, "allocations-table", 0) == [store]
+    assert "Shown stores (1)" in footer(browser, "allocations-table")
+    lines = csv_of(browser, "allocations-table")
+    assert (
+        lines[0]
+        == "Store,Store group,Season forecast (units),Launch allocation (units),Share of launch"
+    )
+    assert len(lines) == 2 and lines[1].startswith(f"{store},")
+    search.clear()
+    search.send_keys(" ")
+    search.clear()
+    browser.execute_script("arguments[0].dispatchEvent(new Event('input'))", search)
+    assert len(csv_of(browser, "allocations-table")) == 51
+
+    # Forecast by week and the markdown plan: rows, totals, money in the category's currency.
+    assert len(column(browser, "forecast-table", 0)) == 12
+    assert footer(browser, "forecast-table")["Season total (12 weeks)"][1] == str(
+        forecast["total_demand"]
+    )
+    assert len(csv_of(browser, "forecast-table")) == 13
+    prices = column(browser, "markdowns-table", 3)
+    assert len(prices) == len(pricing["markdowns"]) and all(p.startswith("$") for p in prices)
+    assert footer(browser, "markdowns-table")["Expected revenue"][2].startswith("$")
+    assert len(csv_of(browser, "markdowns-table")) == len(pricing["markdowns"]) + 1
+
+    # The unit target (8,000) is far below the forecast: the Inventory agent's warning is shown.
+    summary = next(
+        m
+        for m in httpx.get(
+            f"{stack.base_url}/api/orchestrator/workflows/{workflow_id}/events", timeout=30
+        ).json()["events"]
+        if m["type"] == "complete" and m["agent_name"] == "Inventory Agent"
+    )["result"]
+    warnings = browser.find_element(By.ID, "plan-warnings")
+    check = summary.get("target_check")
+    if (
+        check
+        or inventory["warnings"]
+        or (isinstance(summary.get("warnings"), list) and summary["warnings"])
+    ):
+        assert warnings.is_displayed() and "Check before you order" in warnings.text
+        if check and check["verdict"] == "below_80":
+            assert check["message"] in warnings.text
+    assert not browser.find_element(By.ID, "error").is_displayed()
+    screenshot(browser, "3-results")
+    browser.execute_script("document.getElementById('allocations-table').scrollIntoView()")
+    browser.execute_script("window.scrollBy(0, -40)")
+    screenshot(browser, "3-store-allocations", whole_page=False)
+
+
+def test_a_second_extraction_replaces_the_whole_form(page):
+    from selenium.webdriver.common.by import By
+
+    browser = page
+    strategy = browser.find_element(By.ID, "strategy")
+    strategy.clear()
+    strategy.send_keys(FEWER_VALUES)
+    browser.find_element(By.ID, "extract").click()
+    wait_for(
+        browser, lambda d: field(d, "season_start_date").get_attribute("value") == "2025-01-06"
+    )
+    assert field(browser, "unit_target").get_attribute("value") == ""
+    assert field(browser, "markdown_checkpoint_week").get_attribute("value") == ""
+    assert field(browser, "markdown_threshold").get_attribute("value") == ""
+    assert field(browser, "dc_holdback_percentage").get_attribute("value") == "20"
+    assert field(browser, "replenishment_strategy").get_attribute("value") == "bi-weekly"
+    for name in ("unit_target", "markdown_checkpoint_week", "markdown_threshold"):
+        assert source_of(browser, name) == "not_mentioned"
+    summary = browser.find_element(By.ID, "sources-summary").text
+    assert "Not in your text, left empty: unit target, markdown checkpoint" in summary
+    screenshot(browser, "4-second-extraction", whole_page=False)
+
+
+def test_cancel_stops_a_running_plan(page, stack):
+    """The database's write lock, taken as soon as the plan's first message is logged, stalls
+    the running agent at its next progress message: the plan is certainly still running when
+    the planner cancels it (the lock goes once the cancel is on its way)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser = page
+    database = stack.database_url.removeprefix("sqlite:///")
+    logged = logged_events(database)
+    Select(browser.find_element(By.ID, "category")).select_by_value("denim")
+    browser.find_element(By.ID, "run").click()
+    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
+    try:
+        deadline = time.monotonic() + 20
+        while logged_events(database) == logged:
+            assert time.monotonic() < deadline, "the plan logged nothing"
+            time.sleep(0.005)
+        lock.execute("BEGIN IMMEDIATE")
+        cancel = browser.find_element(By.ID, "cancel")
+        wait_for(
+            browser,
+            lambda d: cancel.is_displayed() and d.find_elements(By.CSS_SELECTOR, ".card.running"),
+        )
+        assert browser.find_element(By.ID, "connection").text == "live"
+        cancel.click()
+        time.sleep(0.5)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    notice = browser.find_element(By.ID, "notice")
+    wait_for(browser, lambda d: notice.is_displayed(), timeout=15)
+    assert "Plan cancelled" in notice.text
+    statuses = [s.text.lower() for s in browser.find_elements(By.CSS_SELECTOR, ".card .status")]
+    assert statuses == ["cancelled", "cancelled", "cancelled"]
+    assert not browser.find_element(By.ID, "error").is_displayed()
+    assert not cancel.is_displayed()
+    workflow_id = browser.execute_script("return state.workflowId")
+    status = httpx.get(f"{page_url(browser)}/api/orchestrator/workflows/{workflow_id}", timeout=10)
+    assert status.json()["runtime_status"] == "Terminated"
+    wait_for(browser, lambda d: d.find_element(By.ID, "connection").text == "idle")
+    screenshot(browser, "5-cancelled", whole_page=False)
+
+
+def logged_events(database: str) -> int:
+    with sqlite3.connect(database) as conn:
+        return conn.execute("SELECT COUNT(*) FROM workflow_event_log").fetchone()[0]
+
+
+def page_url(browser) -> str:
+    return browser.execute_script("return location.origin")
+
+
+def test_a_failing_plan_shows_one_clear_error(page):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser = page
+    Select(browser.find_element(By.ID, "category")).select_by_value(SHORT_CATEGORY)
+    browser.find_element(By.ID, "run").click()
+    error = browser.find_element(By.ID, "error")
+    wait_for(browser, lambda d: error.is_displayed(), timeout=30)
+    text = error.text
+    assert text.startswith("Demand Agent could not finish") or text.startswith(
+        "Demand Agent took too long"
+    )
+    assert "Demand Agent failed: Demand Agent" not in text
+    assert "Traceback" not in text and "AGENT_EXECUTION_ERROR" not in text
+    # No worker wrapping and no exception class names reach the planner (issue 14).
+    assert "Activity function" not in text and "Error:" not in text and "attempt(s)" not in text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "[role=alert].error:not(.hidden)")) == 1
+    statuses = [s.text.lower() for s in browser.find_elements(By.CSS_SELECTOR, ".card .status")]
+    assert statuses == ["failed", "waiting", "waiting"]
+    assert not browser.find_element(By.ID, "notice").is_displayed()
+    assert not browser.find_element(By.ID, "results").is_displayed()
+    screenshot(browser, "6-failed", whole_page=False)
+
+
+def test_bad_input_is_one_error_in_words(stack, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(stack.base_url + "/")
+    strategy = browser.find_element(By.ID, "strategy")
+    strategy.clear()
+    strategy.send_keys("short")
+    browser.find_element(By.ID, "extract").click()
+    error = browser.find_element(By.ID, "error")
+    wait_for(browser, lambda d: error.is_displayed())
+    assert error.text.startswith("Some values need fixing")
+    assert "Season description" in error.text and "strategy_description" not in error.text
+    assert "Reference:" in error.text
+    assert not browser.find_element(By.ID, "params-panel").is_displayed()

@@ -1,0 +1,401 @@
+"""The command-line planner: message handling and rendering, and the whole flow over real HTTP and
+a real WebSocket against the real app on the local stack (tests/support/live_stack.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from localdev.cli import plan as plan_cli
+from localdev.cli.planner import PlanBoard, PlanOutcome, default_connect, run_plan
+from localdev.host.server import free_port
+from tests.support.live_stack import LiveStack, import_short_category, live_stack
+
+STRATEGY = "Spring dresses, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
+SHORT_CATEGORY = "trial_capsule"  # sorts after the sample's categories: never the default
+
+
+def msg(seq: int | None, **fields):
+    data = {"workflow_id": "w1", **fields}
+    if seq is not None:
+        data["sequence"] = seq
+    return data
+
+
+def test_board_applies_each_message_once_and_never_moves_backwards():
+    board = PlanBoard()
+    assert board.apply(msg(1, type="agent_status", agent_name="Demand Agent", status="running"))
+    assert board.apply(
+        msg(3, type="progress", agent_name="Demand Agent", progress=60, message="late")
+    )
+    assert board.gap  # 2 is missing
+    assert board.apply(
+        msg(2, type="progress", agent_name="Demand Agent", progress=30, message="early")
+    )
+    assert not board.gap
+    assert not board.apply(
+        msg(3, type="progress", agent_name="Demand Agent", progress=60, message="late")
+    )
+    demand = board.agents["Demand Agent"]
+    assert (demand.status, demand.progress, demand.message) == ("running", 60, "late")
+    board.apply(msg(4, type="complete", agent_name="Demand Agent", result={"total_demand": 10}))
+    board.apply(msg(5, type="agent_status", agent_name="Demand Agent", status="running"))
+    assert (demand.status, demand.progress, demand.result) == (
+        "completed",
+        100,
+        {"total_demand": 10},
+    )
+    assert [m["sequence"] for m in board.messages] == [1, 3, 2, 4, 5]
+    assert not board.finished
+
+
+def test_board_heartbeats_invalid_messages_and_errors():
+    board = PlanBoard()
+    assert board.apply({"type": "heartbeat", "timestamp": "2025-11-04T10:30:00Z"})
+    assert not board.apply(
+        {"type": "progress", "agent_name": "Nobody", "progress": 5, "message": "x"}
+    )
+    assert not board.apply(
+        {"type": "progress", "agent_name": "Demand Agent", "progress": 101, "message": "x"}
+    )
+    board.apply(
+        msg(
+            1,
+            type="error",
+            agent_name="Inventory Agent",
+            error_message="Data not found",
+            error_type="DATA_NOT_FOUND",
+        )
+    )
+    assert board.finished and board.failed_agent.name == "Inventory Agent"
+    assert board.failed_agent.error_type == "DATA_NOT_FOUND"
+    assert len(board.messages) == 2
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    with live_stack(tmp_path_factory.mktemp("planner")) as running:
+        import_short_category(running.database_url, SHORT_CATEGORY, weeks=30)
+        yield running
+
+
+class DroppingConnect:
+    """Real WebSocket connections; the first one is cut after `after` frames, as a flaky
+    network would, so the planner has to reconnect and catch up on what it missed."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.opened = 0
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, url: str) -> AsyncIterator[Any]:
+        self.opened += 1
+        async with default_connect(url) as ws:
+            yield self._cut(ws) if self.opened == 1 else ws
+
+    async def _cut(self, ws: Any) -> AsyncIterator[Any]:
+        received = 0
+        async for frame in ws:
+            yield frame
+            received += 1
+            if received == self.after:
+                await ws.close()
+                return
+
+
+@pytest.fixture(scope="module")
+def dropped() -> DroppingConnect:
+    return DroppingConnect(after=6)
+
+
+@pytest.fixture(scope="module")
+def planned(stack: LiveStack, dropped: DroppingConnect) -> tuple[PlanOutcome, list[int]]:
+    updates: list[int] = []
+    outcome = asyncio.run(
+        run_plan(
+            stack.base_url,
+            STRATEGY,
+            timeout=60,
+            poll_interval=0.5,
+            connect=dropped,
+            on_update=lambda board: updates.append(len(board.messages)),
+        )
+    )
+    return outcome, updates
+
+
+def test_run_plan_streams_reconnects_catches_up_and_fetches_results(planned, dropped):
+    outcome, updates = planned
+    assert outcome.status == "completed", outcome.error
+    assert dropped.opened >= 2  # the cut connection was replaced
+    sequences = [m["sequence"] for m in outcome.board.messages if m["type"] != "heartbeat"]
+    assert sorted(sequences) == list(range(1, len(sequences) + 1))  # every message exactly once
+    assert all(a.status == "completed" and a.progress == 100 for a in outcome.board.agents.values())
+    assert outcome.runtime_status == "completed"
+    assert outcome.parameters["season_start_date"] == "2025-03-03"
+    assert outcome.results["forecast"]["horizon_weeks"] == 12
+    assert outcome.results["inventory"]["dc_holdback_total"] > 0
+    assert outcome.results["pricing"]["full_price"] > 0
+    assert updates and updates == sorted(updates)
+    document = outcome.document()
+    assert set(document) == {
+        "parameters",
+        "field_sources",
+        "workflow_id",
+        "status",
+        "messages",
+        "results",
+        "error",
+    }
+    assert "field_sources" not in document["parameters"]  # what was sent to run-workflow
+    assert document["field_sources"]["season_start_date"] == "stated"
+    assert document["field_sources"]["unit_target"] == "not_mentioned"
+    assert set(document["results"]) == {"forecast", "inventory", "pricing"}
+    json.dumps(document)
+
+
+def test_plan_renders_forecast_clusters_allocations_and_markdowns(planned):
+    outcome, _ = planned
+    console = Console(record=True, width=160)
+    console.print(plan_cli.render_plan(outcome, top=5))
+    text = console.export_text()
+    results = outcome.results
+    forecast, inventory, pricing = results["forecast"], results["inventory"], results["pricing"]
+    weeks = forecast["forecast_by_week"]
+    assert weeks[0]["week_start"] == "2025-03-03" and weeks[-1]["week_start"] == "2025-05-19"
+    assert "2025-03-03" in text and "2025-05-19" in text
+    assert f"{weeks[0]['units']:,.0f}" in text and f"{weeks[0]['upper']:,.0f}" in text
+    assert f"{forecast['total_demand']:,}" in text
+    assert all(c["cluster_label"] in text for c in inventory["clusters"])
+    stores = sum(len(c["stores"]) for c in inventory["clusters"])
+    assert f"Store allocations (top 5 of {stores})" in text
+    assert f"{inventory['manufacturing_qty']:,}" in text
+    assert f"{inventory['dc_holdback_total']:,}" in text
+    for step in pricing["markdowns"]:
+        assert f"{step['markdown_pct']:.0%}" in text and f"{step['price']:.2f}" in text
+
+
+def test_board_rendering_shows_each_agent_status_and_progress():
+    board = PlanBoard()
+    board.apply(
+        msg(
+            1,
+            type="progress",
+            agent_name="Demand Agent",
+            progress=45,
+            message="Loading historical data...",
+        )
+    )
+    board.apply(msg(2, type="error", agent_name="Pricing Agent", error_message="Data not found"))
+    console = Console(record=True, width=140)
+    console.print(plan_cli.render_board(board))
+    lines = console.export_text().splitlines()
+    assert "running" in lines[0] and "45%" in lines[0] and "Loading historical data" in lines[0]
+    assert "pending" in lines[1] and "0%" in lines[1]
+    assert "failed" in lines[2] and "Data not found" in lines[2]
+
+
+async def test_run_plan_reports_a_failed_agent(stack):
+    outcome = await run_plan(
+        stack.base_url, STRATEGY, category_id=SHORT_CATEGORY, timeout=60, poll_interval=0.5
+    )
+    assert outcome.status == "failed"
+    assert outcome.runtime_status == "failed"
+    # A data error: its own type, in words, after one attempt (no worker text, no class names).
+    assert outcome.error["error_type"] == "DATA_NOT_FOUND"
+    assert outcome.error["details"] == {"agent_name": "Demand Agent"}
+    assert "30 weeks of history" in outcome.error["message"]
+    assert not outcome.error["message"].startswith("Demand Agent failed: Demand Agent")
+    statuses = [
+        (m["agent_name"], m["status"])
+        for m in outcome.board.messages
+        if m["type"] == "agent_status"
+    ]
+    assert statuses[-1] == ("Demand Agent", "failed")  # the final message, after the error
+    assert "Error" not in outcome.error["message"]
+    demand = outcome.board.agents["Demand Agent"]
+    assert demand.status == "failed" and "at least 52" in demand.error
+    assert [a.status for a in outcome.board.agents.values()] == ["failed", "pending", "pending"]
+    assert outcome.results == {"forecast": None, "inventory": None, "pricing": None}
+
+
+async def test_run_plan_passes_the_api_error_response_through(stack):
+    outcome = await run_plan(stack.base_url, "too short", timeout=10)
+    assert outcome.status == "failed" and outcome.workflow_id is None
+    assert outcome.error["error_type"] == "INVALID_PARAMETERS"
+    assert "strategy_description" in json.dumps(outcome.error["details"])
+    assert outcome.error["request_id"]
+
+
+async def test_run_plan_reports_an_unknown_category_before_starting(stack):
+    outcome = await run_plan(stack.base_url, STRATEGY, category_id="no_such_category", timeout=10)
+    assert outcome.status == "failed" and outcome.workflow_id is None
+    assert outcome.error["error_type"] == "DATA_NOT_FOUND"
+    assert SHORT_CATEGORY in outcome.error["details"]["available_categories"]
+
+
+def test_run_plan_unreachable_app_is_a_connection_error():
+    outcome = asyncio.run(run_plan(f"http://127.0.0.1:{free_port()}", STRATEGY, timeout=5))
+    assert outcome.status == "failed" and outcome.error["error_type"] == "CONNECTION_ERROR"
+
+
+def args_for(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    plan_cli.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_human_mode_shows_live_progress_and_the_error_on_stderr(stack, capsys):
+    code = plan_cli.main(
+        args_for(STRATEGY, "--category", SHORT_CATEGORY, "--url", stack.base_url, "--timeout", "60")
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Demand Agent" in captured.out and "failed" in captured.out
+    assert "Inventory Agent" in captured.out and "pending" in captured.out
+    assert "DATA_NOT_FOUND: Category 'trial_capsule' has 30 weeks of history" in captured.err
+    assert "request id" in captured.err
+    assert "DATA_NOT_FOUND" not in captured.out
+
+
+def test_embedded_host_is_used_without_url(stack, capsys):
+    @contextlib.asynccontextmanager
+    async def running_stack() -> AsyncIterator[str]:
+        yield stack.base_url
+
+    code = plan_cli.main(args_for("too short", "--json"), embedded=running_stack)
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1 and document["error"]["error_type"] == "INVALID_PARAMETERS"
+
+
+def test_json_holds_every_message_up_to_the_final_agent_status(stack, capsys):
+    code = plan_cli.main(args_for(STRATEGY, "--url", stack.base_url, "--json", "--timeout", "60"))
+    captured = capsys.readouterr()
+    assert code == 0 and captured.err == ""
+    document = json.loads(captured.out)
+    messages = [m for m in document["messages"] if m["type"] != "heartbeat"]
+    logged = asyncio.run(_events(stack.base_url, document["workflow_id"]))
+    assert [m["sequence"] for m in messages] == [m["sequence"] for m in logged]
+    last = messages[-1]
+    assert (last["type"], last["agent_name"], last["status"]) == (
+        "agent_status",
+        "Pricing Agent",
+        "completed",
+    )
+
+
+async def _events(base_url: str, workflow_id: str) -> list[dict[str, Any]]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        response = await client.get(f"/api/orchestrator/workflows/{workflow_id}/events?after=0")
+    return [m for m in response.json()["events"] if m["type"] != "heartbeat"]
+
+
+def test_json_mode_writes_the_error_to_stderr_too(stack, capsys):
+    code = plan_cli.main(args_for("too short", "--url", stack.base_url, "--json"))
+    captured = capsys.readouterr()
+    assert code == 1
+    assert json.loads(captured.out)["error"]["error_type"] == "INVALID_PARAMETERS"
+    error = json.loads(captured.err)
+    assert error["error_type"] == "INVALID_PARAMETERS" and error["request_id"]
+
+
+def test_no_agent_rows_when_nothing_ran(stack, capsys):
+    code = plan_cli.main(
+        args_for("Weekly replenishment with 10% held back.", "--url", stack.base_url)
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Agent" not in captured.out and "pending" not in captured.out
+    assert "PARAMETER_EXTRACTION_ERROR" in captured.err
+    assert "missing: Season length (weeks)" in captured.err
+
+
+def test_piped_output_is_plain_lines(stack):
+    """Through a real pipe: no cursor movement or colour codes, every line ends with a newline."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-m", "localdev", "plan", STRATEGY, "--url", stack.base_url, "--top", "3"],
+        capture_output=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr == b""
+    assert out.endswith("\n") and "\r" not in out and "\x1b[" not in out
+    lines = out.splitlines()
+    agent_rows = [
+        line
+        for line in lines
+        if line.lstrip().startswith(("Demand Agent", "Inventory Agent", "Pricing Agent"))
+    ]
+    assert len(agent_rows) == 3 and all("completed" in row and "100%" in row for row in agent_rows)
+    assert "Season parameters" in out and "from your text" in out and "USD" in out
+
+
+def test_plan_warnings_show_the_unit_target_check_first():
+    outcome = PlanOutcome(status="completed")
+    outcome.board.agents["Inventory Agent"].result = {
+        "warnings": ["Holdback asked for but nothing is replenished."],
+        "target_check": {
+            "verdict": "below_80",
+            "message": "The unit target is below the forecast.",
+        },
+    }
+    outcome.results["inventory"] = {"warnings": ["Holdback asked for but nothing is replenished."]}
+    assert plan_cli.plan_warnings(outcome) == [
+        "The unit target is below the forecast.",
+        "Holdback asked for but nothing is replenished.",
+    ]
+    outcome.board.agents["Inventory Agent"].result = {"warnings": 0}  # older summaries: a count
+    assert plan_cli.plan_warnings(outcome) == ["Holdback asked for but nothing is replenished."]
+
+
+def test_serve_logs_one_line_per_event_and_wire_logs_only_when_verbose(stack, caplog):
+    import logging
+
+    from localdev.cli import serve as serve_cli
+
+    wire = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+    saved = {name: logging.getLogger(name).level for name in serve_cli.WIRE_LOGGERS}
+    parser = argparse.ArgumentParser()
+    serve_cli.add_arguments(parser)
+    assert parser.parse_args(["--verbose"]).verbose
+    try:
+        serve_cli.configure_logging(verbose=True)
+        assert wire.isEnabledFor(logging.DEBUG)
+        serve_cli.configure_logging(verbose=False)
+        assert not wire.isEnabledFor(logging.INFO)
+        with caplog.at_level(logging.INFO):
+            outcome = asyncio.run(run_plan(stack.base_url, STRATEGY, timeout=60, poll_interval=0.5))
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+    assert outcome.status == "completed"
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    workflow = outcome.workflow_id
+    assert f"Workflow season_workflow started (instance {workflow})" in lines
+    assert any(
+        line.startswith("Workflow season_workflow completed in") and workflow in line
+        for line in lines
+    )
+    for agent in ("demand_agent", "inventory_agent", "pricing_agent"):
+        assert sum(line.startswith(f"Activity {agent} completed") for line in lines) == 1
+    assert any(line.startswith("POST /api/orchestrator/run-workflow -> 202") for line in lines)
+    assert not any("publish_message" in line for line in lines)  # routine: DEBUG only
+    assert not any(line.startswith("GET ") for line in lines)  # successful polls: DEBUG only
+    assert not [
+        r for r in caplog.records if r.name.startswith("azure.core") and r.levelno >= logging.INFO
+    ]

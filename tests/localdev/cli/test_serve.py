@@ -1,0 +1,190 @@
+"""`python -m localdev serve` with `WebPubSubConnectionString` set publishes to that service and
+starts no emulator: run as a user runs it, against a Web PubSub emulator started separately (the
+stand-in for the real service), with a browser-like WebSocket client receiving a workflow's
+messages from that service. Without the setting it starts its own emulator, as before."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from localdev.__main__ import build_parser
+from localdev.__main__ import main as localdev_main
+from localdev.cli.serve import describe_pubsub, options_from
+from localdev.host.server import free_port
+from localdev.stack import STACK_ENVIRONMENT, local_stack
+from localdev.webpubsub import EmulatorThread
+from shared.messaging.publisher import get_publisher
+from shared.settings import get_settings
+from tests.support.live_stack import FAST_SETTINGS
+
+ROOT = Path(__file__).resolve().parents[3]
+ACCESS_KEY = "external-service-key-0123456789abcdefghijk"
+PARAMETERS = {
+    "forecast_horizon_weeks": 12,
+    "season_start_date": "2025-01-01",
+    "replenishment_strategy": "weekly",
+    "dc_holdback_percentage": 0.15,
+}
+AGENTS = ("Demand Agent", "Inventory Agent", "Pricing Agent")
+
+
+class Served:
+    """A running `serve` process: its URL, what it printed, and how to stop it."""
+
+    def __init__(self, process: subprocess.Popen[str], base_url: str, lines: list[str]) -> None:
+        self.process, self.base_url, self.lines = process, base_url, lines
+
+    def stop(self) -> str:
+        """SIGINT, as Ctrl-C; everything the process printed (stdout and stderr)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        out, err = self.process.communicate(timeout=30)
+        return "\n".join(self.lines) + out + err
+
+
+def serve(tmp_path: Path, pubsub_port: int, **environment: str) -> Served:
+    env = {k: v for k, v in os.environ.items() if k != "WebPubSubConnectionString"}
+    env.update(FAST_SETTINGS, PYTHONPATH=str(ROOT), **environment)
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "localdev",
+            "serve",
+            "--port",
+            str(port),
+            "--pubsub-port",
+            str(pubsub_port),
+            "--database-url",
+            f"sqlite:///{tmp_path / 'app.db'}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = [process.stdout.readline(), process.stdout.readline()]
+    if process.poll() is not None or not lines[0].startswith("Functions host"):
+        out, err = process.communicate(timeout=30)
+        raise AssertionError(f"serve did not start: {lines} {out} {err}")
+    return Served(process, f"http://127.0.0.1:{port}", lines)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def run_and_listen(base_url: str, session_id: str) -> tuple[str, list[dict]]:
+    """Negotiate, connect the WebSocket, start a workflow and collect its messages until every
+    agent completed; returns the negotiated URL and the messages."""
+    async with httpx.AsyncClient(base_url=f"{base_url}/api", timeout=30) as http:
+        negotiated = await http.get("/orchestrator/negotiate", params={"session_id": session_id})
+        assert negotiated.status_code == 200, negotiated.text
+        url = negotiated.json()["url"]
+        messages: list[dict] = []
+        async with websockets.connect(url, open_timeout=10) as ws:
+            started = await http.post(
+                "/orchestrator/run-workflow",
+                json={"session_id": session_id, "parameters": PARAMETERS},
+            )
+            assert started.status_code == 202, started.text
+            finished: set[str] = set()
+            while finished != set(AGENTS):
+                message = json.loads(await asyncio.wait_for(ws.recv(), timeout=60))
+                messages.append(message)
+                if message["type"] == "agent_status" and message["status"] != "running":
+                    finished.add(message["agent_name"])
+        return url, messages
+
+
+@pytest.fixture
+def external() -> Iterator[str]:
+    """A Web PubSub emulator started on its own, as a real service would be: its connection
+    string."""
+    with EmulatorThread(access_key=ACCESS_KEY) as emulator:
+        yield emulator.connection_string
+
+
+def test_serve_publishes_to_the_configured_service_and_starts_no_emulator(tmp_path, external):
+    endpoint = external.split(";")[0].removeprefix("Endpoint=")
+    unused_port = free_port()
+    served = serve(tmp_path, unused_port, WebPubSubConnectionString=external)
+    try:
+        assert served.lines[1].strip() == (
+            f"Web PubSub: {endpoint} (WebPubSubConnectionString from the environment; "
+            "the emulator is not started)"
+        )
+        assert not listening(unused_port)
+        url, messages = asyncio.run(run_and_listen(served.base_url, "external-session"))
+    finally:
+        printed = served.stop()
+
+    assert url.startswith(endpoint.replace("http://", "ws://") + "/client/hubs/")
+    statuses = [(m["agent_name"], m["status"]) for m in messages if m["type"] == "agent_status"]
+    assert statuses == [(agent, s) for agent in AGENTS for s in ("running", "completed")]
+    assert [m["agent_name"] for m in messages if m["type"] == "complete"] == list(AGENTS)
+    assert ACCESS_KEY not in printed
+
+
+@pytest.fixture
+def stack_environment(monkeypatch) -> Iterator[None]:
+    """`local_stack` writes the app's settings into the environment: restore them afterwards."""
+    for name in STACK_ENVIRONMENT:
+        monkeypatch.setenv(name, "")  # recorded, so whatever the stack writes is undone
+        monkeypatch.delenv(name)
+    yield
+    get_settings.cache_clear()
+    get_publisher.cache_clear()
+
+
+def test_without_the_setting_serve_starts_its_own_emulator_and_says_where(stack_environment):
+    args = build_parser().parse_args(["serve", "--pubsub-port", "8123"])
+    options = options_from(args, {"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": "2048"})
+    assert options.pubsub_connection_string is None
+    assert options.max_request_body_bytes == 2048
+    assert describe_pubsub(options) == "Web PubSub: emulator on http://127.0.0.1:8123"
+    services = [service.name for service in local_stack(options).services]
+    assert "web-pubsub-emulator" in services
+
+
+def test_with_the_setting_no_emulator_service_is_planned(stack_environment, external):
+    args = build_parser().parse_args(["serve"])
+    options = options_from(args, {"WebPubSubConnectionString": external})
+    assert ACCESS_KEY not in repr(options)
+    services = [service.name for service in local_stack(options).services]
+    assert services == ["database", "durable-runtime"]
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"WebPubSubConnectionString": "not-a-connection-string-secret"},
+        {"WebPubSubConnectionString": "Endpoint=ftp://x;AccessKey=secret-key-value"},
+        {"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": "-1secret"},
+    ],
+)
+def test_an_unusable_setting_stops_serve_without_showing_its_value(
+    monkeypatch, capsys, environment
+):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert localdev_main(["serve", "--port", str(free_port())]) == 2
+    shown = capsys.readouterr()
+    assert next(iter(environment)) in shown.err
+    assert "secret" not in shown.out + shown.err

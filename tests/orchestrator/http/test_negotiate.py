@@ -1,0 +1,204 @@
+"""The negotiate and events endpoints, called the way the Functions host calls them."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qsl, urlencode
+
+import azure.functions as func
+import jwt
+import pytest
+from websockets.sync.client import connect
+
+from function_app import app
+from localdev.host.functions import index_app
+from localdev.webpubsub import EmulatorThread
+from shared.data.db import dispose_engine, get_engine
+from shared.data.ownership import record_workflow
+from shared.messaging.publisher import Publisher, group_for
+from shared.settings import get_settings
+
+KEY = "negotiate-test-access-key-0123456789abcdefgh"
+LOCAL = f"Endpoint=http://localhost:8080;AccessKey={KEY};Version=1.0;"
+HUB = "season_planning"
+DEVELOPER = "local-developer"  # LOCAL_DEVELOPER_ID of the suite (tests/conftest.py)
+RUNNING = {"type": "agent_status", "agent_name": "Demand Agent", "status": "running"}
+
+
+@pytest.fixture
+def configured(monkeypatch, tmp_path):
+    """App settings as the host supplies them: environment variables."""
+    db_url = f"sqlite:///{tmp_path / 'app.db'}"
+
+    def configure(connection_string=LOCAL, minutes=15):
+        if connection_string is None:
+            monkeypatch.delenv("WebPubSubConnectionString", raising=False)
+        else:
+            monkeypatch.setenv("WebPubSubConnectionString", connection_string)
+        monkeypatch.setenv("WebPubSubHub", HUB)
+        monkeypatch.setenv("NEGOTIATE_TOKEN_MINUTES", str(minutes))
+        monkeypatch.setenv("DATABASE_URL", db_url)
+        get_settings.cache_clear()
+        return get_settings()
+
+    yield configure
+    get_settings.cache_clear()
+    dispose_engine(db_url)
+
+
+def _request(url, params, route_params=None):
+    """The HttpRequest the host builds: query already decoded into `params`."""
+    return func.HttpRequest(
+        "GET",
+        f"{url}?{urlencode(params)}",
+        body=b"",
+        params=params,
+        route_params=route_params or {},
+    )
+
+
+def _negotiate(params):
+    req = _request("http://localhost/api/orchestrator/negotiate", params)
+    return index_app(app)["negotiate"].user_function(req=req)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"session_id": ""},
+        {"session_id": "has space"},
+        {"session_id": "x" * 65},
+        {"session_id": "caf\u00e9"},
+        {"session_id": "../x"},
+    ],
+)
+def test_negotiate_refuses_bad_session_ids(configured, params):
+    configured()
+    response = _negotiate(params)
+    body = json.loads(response.get_body())
+    assert response.status_code == 422 and body["error_type"] == "INVALID_PARAMETERS"
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+def test_negotiate_token_claims_without_the_service(configured):
+    settings = configured(minutes=15)
+    started = int(time.time())
+    response = _negotiate({"session_id": "sess_42-a"})
+    assert response.status_code == 200 and response.headers["x-request-id"]
+    body = json.loads(response.get_body())
+    group = group_for("sess_42-a", owner_id=DEVELOPER)
+    assert body["hub"] == HUB and body["group"] == group
+    assert body["url"] == f"ws://localhost:8080/client/hubs/{HUB}?access_token={body['token']}"
+    connection_string = settings.webpubsub_connection_string.get_secret_value()
+    key = connection_string.split("AccessKey=")[1].split(";")[0]
+    claims = jwt.decode(
+        body["token"],
+        key,
+        algorithms=["HS256"],
+        audience=f"http://localhost:8080/client/hubs/{HUB}",
+    )
+    assert claims["webpubsub.group"] == [group] and claims["sub"] == DEVELOPER
+    assert "role" not in claims
+    assert started + 15 * 60 - 5 <= claims["exp"] <= int(time.time()) + 15 * 60 + 5
+    assert body["expires_at"].endswith("Z")
+    assert KEY not in response.get_body().decode()
+
+
+def test_negotiated_connection_can_only_listen(configured):
+    with EmulatorThread(access_key=KEY) as emu:
+        configured(emu.connection_string)
+        negotiated = json.loads(_negotiate({"session_id": "listener"}).get_body())
+        other = group_for("listener", owner_id="another-planner")
+        with connect(
+            negotiated["url"], subprotocols=["json.webpubsub.azure.v1"], open_timeout=5
+        ) as ws:
+            assert json.loads(ws.recv(timeout=2))["event"] == "connected"
+            for ack_id, frame in enumerate(
+                [
+                    {"type": "joinGroup", "group": other},
+                    {
+                        "type": "sendToGroup",
+                        "group": negotiated["group"],
+                        "dataType": "text",
+                        "data": "x",
+                    },
+                ],
+                start=1,
+            ):
+                ws.send(json.dumps({**frame, "ackId": ack_id}))
+                ack = json.loads(ws.recv(timeout=2))
+                assert ack["success"] is False and ack["error"]["name"] == "Forbidden"
+
+
+def test_negotiate_without_a_configured_service_is_503(configured):
+    configured(None)
+    response = _negotiate({"session_id": "s1"})
+    body = json.loads(response.get_body())
+    assert response.status_code == 503 and body["error_type"] == "WEBSOCKET_CONNECTION_ERROR"
+
+
+def _events(workflow_id, query):
+    url = f"http://localhost/api/orchestrator/workflows/{workflow_id}/events"
+    req = _request(url, dict(parse_qsl(query)), {"workflow_id": workflow_id})
+    response = index_app(app)["workflow_events"].user_function(req=req)
+    return response.status_code, json.loads(response.get_body())
+
+
+def test_events_endpoint(configured):
+    settings = configured("Endpoint=http://127.0.0.1:9;AccessKey=" + KEY + ";Version=1.0;")
+    engine = get_engine(settings.database_url)
+    publisher = Publisher(settings, engine)
+    for workflow_id, owner in (("wf-1", DEVELOPER), ("wf-new", DEVELOPER), ("wf-2", "other")):
+        record_workflow(engine, workflow_id=workflow_id, owner_id=owner, session_id="s")
+    mine = {"session_id": "s", "workflow_id": "wf-1", "owner_id": DEVELOPER}
+    publisher.publish(RUNNING, **mine)
+    for percent in (10, 50, 90):
+        publisher.publish(
+            {
+                "type": "progress",
+                "agent_name": "Demand Agent",
+                "progress": percent,
+                "message": "working",
+            },
+            **mine,
+        )
+    publisher.publish({**RUNNING, "status": "completed"}, **mine)
+    publisher.publish(RUNNING, session_id="s", workflow_id="wf-2", owner_id="other")
+    publisher.close()
+
+    status, body = _events("wf-1", "after=2")
+    assert status == 200 and body["workflow_id"] == "wf-1" and body["last_sequence"] == 5
+    assert [e["sequence"] for e in body["events"]] == [3, 4, 5]
+    assert body["events"][-1] == {
+        **RUNNING,
+        "status": "completed",
+        "session_id": "s",
+        "workflow_id": "wf-1",
+        "sequence": 5,
+        "timestamp": body["events"][-1]["timestamp"],
+    }
+    status, body = _events("wf-1", "")
+    assert [e["sequence"] for e in body["events"]] == [1, 2, 3, 4, 5]
+    status, body = _events("wf-1", "after=5")
+    assert status == 200 and body["events"] == [] and body["last_sequence"] == 5
+
+    for bad in ("after=-1", "after=abc", "after=1.5", "after=99999999999999999999"):
+        status, body = _events("wf-1", bad)
+        assert status == 422 and body["error_type"] == "INVALID_PARAMETERS", bad
+    status, body = _events("bad id", "")
+    assert status == 422
+
+    status, body = _events("wf-new", "")
+    assert status == 200 and body == {
+        "workflow_id": "wf-new",
+        "events": [],
+        "last_sequence": 0,
+        "has_more": False,
+    }
+    unknown = _events("wf-unknown", "")
+    not_mine = _events("wf-2", "")
+    assert unknown[0] == not_mine[0] == 404
+    assert unknown[1]["error_type"] == not_mine[1]["error_type"] == "DATA_NOT_FOUND"
+    assert not_mine[1]["request_id"] and "other" not in json.dumps(not_mine[1])

@@ -1,0 +1,320 @@
+"""The result endpoints (GET /api/forecasts|allocations|markdowns/{workflow_id},
+GET /api/stores/clusters[?workflow_id=]), invoked as the host invokes them: from the index of the
+real function_app with an azure.functions.HttpRequest.
+
+What they serve is real: the three agents run on a small generated sample through the
+ContextAssembler, and their results are saved with the store the activities use. A result is
+served only once the orchestrator accepted it (its `complete` message is in the event log); a
+result that a late attempt saved without being accepted is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+import function_app
+from activities.demand import run_demand_agent
+from activities.inventory import run_inventory_agent
+from activities.pricing import PricingInputs, run_pricing_agent
+from localdev.host.functions import index_app
+from localdev.sample_data import generate_sample, load_sample
+from shared.data.context import ContextAssembler, clear_context_cache
+from shared.data.db import dispose_engine, get_engine
+from shared.data.events import record_events
+from shared.data.ownership import record_workflow
+from shared.data.results_store import save_result
+from shared.results import DemandResult, InventoryResult, PricingResult
+from shared.schemas import SeasonParameters
+from shared.settings import get_settings
+
+WORKFLOW = "0b6f2d0e-5d0c-4a59-9d43-2d1f6c1e7a10"
+EARLIER = "wf-earlier"
+LATE = "wf-late-attempt"
+OTHERS = "wf-of-another-planner"
+DEVELOPER = "local-developer"  # who an in-process call without principal is (tests/conftest.py)
+AGENT_NAMES = {"demand": "Demand Agent", "inventory": "Inventory Agent", "pricing": "Pricing Agent"}
+PARAMETERS = SeasonParameters(
+    forecast_horizon_weeks=8,
+    season_start_date=date(2025, 1, 1),
+    replenishment_strategy="bi-weekly",
+    dc_holdback_percentage=0.2,
+)
+ENDPOINTS = {
+    "forecasts": ("get_forecast", "demand", DemandResult),
+    "allocations": ("get_allocation", "inventory", InventoryResult),
+    "markdowns": ("get_markdowns", "pricing", PricingResult),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    database_url: str
+    demand: DemandResult
+    inventory: InventoryResult
+    pricing: PricingResult
+
+
+def run_agents(database_url: str) -> tuple[DemandResult, InventoryResult, PricingResult]:
+    """The three real agents on the database's sample, as the activities chain them."""
+    assembler = ContextAssembler(get_engine(database_url))
+    category = assembler.default_category_id()
+    demand = run_demand_agent(assembler.assemble_demand_context(category, PARAMETERS))
+    inventory = run_inventory_agent(
+        assembler.assemble_inventory_context(category, PARAMETERS, demand)
+    )
+    info = assembler.category_info(category)
+    pricing = run_pricing_agent(
+        assembler.assemble_pricing_context(category, PARAMETERS, demand, inventory),
+        PricingInputs(
+            full_price=info.full_price,
+            unit_cost=info.unit_cost,
+            salvage_fraction=info.salvage_fraction,
+            elasticity=info.price_elasticity,
+        ),
+    )
+    return demand, inventory, pricing
+
+
+def accept(engine, workflow_id: str, *agents: str) -> None:
+    """What the orchestrator's publishing does when it accepts agents: log their `complete`."""
+    record_events(
+        engine,
+        workflow_id=workflow_id,
+        session_id="s",
+        created_at=datetime.now(UTC),
+        messages=[{"type": "complete", "agent_name": AGENT_NAMES[a], "result": {}} for a in agents],
+        build=lambda message, sequence: {**message, "sequence": sequence},
+    )
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('results') / 'results.db'}"
+    engine = get_engine(database_url)
+    load_sample(engine, generate_sample(stores=16, weeks=80, categories=1))
+    demand, inventory, pricing = run_agents(database_url)
+    earlier = datetime(2024, 12, 1, tzinfo=UTC)
+    one_cluster = inventory.model_copy(update={"clusters": inventory.clusters[:1]})
+    save_result(engine, EARLIER, "inventory", one_cluster, now=earlier)
+    accept(engine, EARLIER, "inventory")
+    for agent, result in (("demand", demand), ("inventory", inventory), ("pricing", pricing)):
+        save_result(engine, WORKFLOW, agent, result)
+        save_result(engine, OTHERS, agent, result, now=datetime.now(UTC) + timedelta(days=1))
+    accept(engine, WORKFLOW, "demand", "inventory", "pricing")
+    accept(engine, OTHERS, "demand", "inventory", "pricing")
+    # A timed-out attempt that finished after its deadline: saved last, never accepted.
+    save_result(engine, LATE, "demand", demand)
+    save_result(engine, LATE, "inventory", inventory)
+    accept(engine, LATE, "demand")
+    for workflow_id in (WORKFLOW, EARLIER, LATE):
+        record_workflow(engine, workflow_id=workflow_id, owner_id=DEVELOPER, session_id="s")
+    record_workflow(engine, workflow_id=OTHERS, owner_id="another-planner", session_id="s")
+    yield Plan(database_url, demand, inventory, pricing)
+    clear_context_cache(engine)
+    dispose_engine(database_url)
+
+
+@pytest.fixture(autouse=True)
+def database(plan: Plan, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """The app reads DATABASE_URL from its settings, as from an app setting."""
+    monkeypatch.setenv("DATABASE_URL", plan.database_url)
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+def call(
+    function_name: str,
+    *,
+    route_params: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[func.HttpResponse, Any]:
+    entry = index_app(function_app.app)[function_name]
+    request = func.HttpRequest(
+        "GET",
+        "http://localhost:7071/api/x",
+        body=b"",
+        headers=headers or {},
+        params=params or {},
+        route_params=route_params or {},
+    )
+    response = entry.user_function(req=request)
+    return response, json.loads(response.get_body())
+
+
+def assert_error(response: func.HttpResponse, body: Any, status: int, error_type: str) -> None:
+    assert response.status_code == status, body
+    assert set(body) == {"error_type", "message", "details", "suggestions", "request_id"}
+    assert body["error_type"] == error_type
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert body["suggestions"]
+    assert "Traceback" not in json.dumps(body)
+
+
+def test_routes_are_registered_as_documented():
+    index = index_app(function_app.app)
+    routes = {
+        name: (index[name].trigger["route"], index[name].trigger["methods"])
+        for name in ("get_forecast", "get_allocation", "get_markdowns", "get_store_clusters")
+    }
+    assert routes == {
+        "get_forecast": ("forecasts/{workflow_id}", ["GET"]),
+        "get_allocation": ("allocations/{workflow_id}", ["GET"]),
+        "get_markdowns": ("markdowns/{workflow_id}", ["GET"]),
+        "get_store_clusters": ("stores/clusters", ["GET"]),
+    }
+
+
+@pytest.mark.parametrize("route", sorted(ENDPOINTS))
+def test_a_saved_result_is_served_whole(plan: Plan, route: str):
+    function_name, agent, _ = ENDPOINTS[route]
+    response, body = call(function_name, route_params={"workflow_id": WORKFLOW})
+    assert response.status_code == 200, body
+    assert response.mimetype == "application/json"
+    assert response.headers["x-request-id"]
+    assert body == getattr(plan, agent).model_dump(mode="json")
+
+
+def test_the_served_plan_is_consistent(plan: Plan):
+    _, forecast = call("get_forecast", route_params={"workflow_id": WORKFLOW})
+    assert len(forecast["forecast_by_week"]) == forecast["horizon_weeks"] == 8
+    assert forecast["forecast_by_week"][0]["week_start"] == "2025-01-01"
+    assert len(forecast["store_forecast"]) == 16
+    _, allocation = call("get_allocation", route_params={"workflow_id": WORKFLOW})
+    stores = [s for c in allocation["clusters"] for s in c["stores"]]
+    assert len(stores) == 16
+    assert sum(s["initial_allocation"] for s in stores) == allocation["initial_allocation_total"]
+    assert (
+        allocation["initial_allocation_total"] + allocation["dc_holdback_total"]
+        == allocation["manufacturing_qty"]
+    )
+    _, markdowns = call("get_markdowns", route_params={"workflow_id": WORKFLOW})
+    assert all(1 <= m["week_number"] <= 8 for m in markdowns["markdowns"])
+
+
+@pytest.mark.parametrize("route", sorted(ENDPOINTS))
+def test_unknown_workflow_is_a_404_error_response(route: str):
+    function_name, agent, _ = ENDPOINTS[route]
+    response, body = call(
+        function_name,
+        route_params={"workflow_id": "no-such-workflow"},
+        headers={"x-request-id": "req-404"},
+    )
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    assert body["request_id"] == "req-404"
+    assert body["details"] == {"workflow_id": "no-such-workflow", "agent": agent}
+
+
+@pytest.mark.parametrize("route", sorted(ENDPOINTS))
+def test_another_planners_result_is_the_same_404_as_an_unknown_one(route: str):
+    function_name, _, _ = ENDPOINTS[route]
+    response, body = call(function_name, route_params={"workflow_id": OTHERS})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    _, unknown = call(function_name, route_params={"workflow_id": "wf-never-started"})
+    assert body["message"] == unknown["message"].replace("wf-never-started", OTHERS)
+    response, body = call("get_store_clusters", params={"workflow_id": OTHERS})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+
+
+def test_a_result_the_orchestrator_did_not_accept_is_not_served(plan: Plan):
+    response, body = call("get_allocation", route_params={"workflow_id": LATE})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    response, body = call("get_forecast", route_params={"workflow_id": LATE})
+    assert response.status_code == 200 and body == plan.demand.model_dump(mode="json")
+    response, body = call("get_store_clusters", params={"workflow_id": LATE})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+
+
+def test_a_result_of_another_agent_is_not_served():
+    response, body = call("get_markdowns", route_params={"workflow_id": EARLIER})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    "workflow_id", ["", "has space", "semi;colon", "../../etc/passwd", "x" * 129, "ünïcode"]
+)
+@pytest.mark.parametrize("route", sorted(ENDPOINTS))
+def test_malformed_workflow_id_is_a_422(route: str, workflow_id: str):
+    response, body = call(ENDPOINTS[route][0], route_params={"workflow_id": workflow_id})
+    assert_error(response, body, 422, "INVALID_PARAMETERS")
+    assert len(body["details"]["workflow_id"]) <= 140
+
+
+def test_clusters_of_a_workflow(plan: Plan):
+    response, body = call("get_store_clusters", params={"workflow_id": WORKFLOW})
+    assert response.status_code == 200, body
+    assert body["workflow_id"] == WORKFLOW
+    assert body["silhouette_score"] == plan.inventory.silhouette_score
+    assert body["clusters"] == [
+        {
+            "cluster_id": c.cluster_id,
+            "cluster_label": c.cluster_label,
+            "store_count": len(c.stores),
+            "allocation_percentage": c.allocation_percentage,
+            "total_units": c.total_units,
+            "store_ids": [s.store_id for s in c.stores],
+        }
+        for c in plan.inventory.clusters
+    ]
+    assert sum(c["store_count"] for c in body["clusters"]) == 16
+
+
+def test_clusters_default_to_the_callers_latest_accepted_inventory_plan():
+    """Another planner's plan and an unaccepted late attempt are newer; the latest is still
+    the caller's own accepted plan."""
+    _, latest = call("get_store_clusters")
+    _, explicit = call("get_store_clusters", params={"workflow_id": WORKFLOW})
+    assert latest == explicit
+    _, earlier = call("get_store_clusters", params={"workflow_id": EARLIER})
+    assert earlier["workflow_id"] == EARLIER and len(earlier["clusters"]) == 1
+
+
+def test_clusters_errors():
+    response, body = call("get_store_clusters", params={"workflow_id": "not here"})
+    assert_error(response, body, 422, "INVALID_PARAMETERS")
+    response, body = call("get_store_clusters", params={"workflow_id": "unknown-workflow"})
+    assert_error(response, body, 404, "DATA_NOT_FOUND")
+
+
+def test_clusters_before_any_plan_is_a_404(tmp_path: Path, database: pytest.MonkeyPatch):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    load_sample(get_engine(url), generate_sample(stores=4, weeks=4, categories=1))
+    database.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        response, body = call("get_store_clusters")
+        assert_error(response, body, 404, "DATA_NOT_FOUND")
+        assert "No inventory plan" in body["message"]
+    finally:
+        dispose_engine(url)
+
+
+@pytest.mark.parametrize(
+    ("function_name", "params", "route_params"),
+    [
+        ("get_forecast", {}, {"workflow_id": WORKFLOW}),
+        ("get_store_clusters", {}, {}),
+        ("get_store_clusters", {"workflow_id": WORKFLOW}, {}),
+    ],
+)
+def test_an_unreadable_database_is_a_documented_error(
+    tmp_path: Path, database: pytest.MonkeyPatch, function_name, params, route_params
+):
+    url = f"sqlite:///{tmp_path / 'missing-dir' / 'app.db'}"
+    database.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        response, body = call(function_name, params=params, route_params=route_params)
+        assert_error(response, body, 500, "CONTEXT_ASSEMBLY_ERROR")
+        assert "missing-dir" not in json.dumps(body)  # no paths or URLs leak
+    finally:
+        dispose_engine(url)

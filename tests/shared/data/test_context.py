@@ -1,0 +1,234 @@
+"""ContextAssembler: contexts, validation errors, caching, invalidation, broken databases."""
+
+import json
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine
+
+from localdev.sample_data import generate_sample, load_sample
+from shared.data.context import ContextAssembler, clear_context_cache, get_assembler
+from shared.data.csv_import import import_csv
+from shared.data.db import create_schema, dispose_engine, get_engine
+from shared.data.tables import bump_data_version
+from shared.errors import ContextAssemblyError, DataNotFoundError
+from shared.results import BacktestMetrics, DemandResult, InventoryResult
+from shared.schemas import SeasonParameters
+
+ROOT = Path(__file__).resolve().parents[3]
+
+PARAMS = SeasonParameters(
+    forecast_horizon_weeks=12,
+    season_start_date=date(2025, 1, 1),
+    replenishment_strategy="weekly",
+    dc_holdback_percentage=0.45,
+)
+
+
+def _params(start: date) -> SeasonParameters:
+    return SeasonParameters(
+        **{**PARAMS.model_dump(exclude={"season_end_date"}), "season_start_date": start}
+    )
+
+
+@pytest.fixture
+def url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ctx.db'}"
+    yield url
+    clear_context_cache()
+    dispose_engine(url)
+
+
+@pytest.fixture
+def seeded(url):
+    load_sample(get_engine(url), generate_sample(stores=8, weeks=104, categories=2))
+    return url
+
+
+def _demand(category_id: str) -> DemandResult:
+    return DemandResult(
+        category_id=category_id,
+        season_start_date=date(2025, 1, 1),
+        horizon_weeks=12,
+        total_demand=1000,
+        forecast_by_week=[],
+        store_forecast=[],
+        safety_stock_units=100,
+        safety_stock_pct=0.1,
+        confidence=0.8,
+        model_used="AutoTheta",
+        backtest=BacktestMetrics(),
+        explanation="x",
+    )
+
+
+INVENTORY = InventoryResult(
+    manufacturing_qty=1100,
+    initial_allocation_total=600,
+    dc_holdback_total=500,
+    clusters=[],
+    replenishment_schedule=[],
+    explanation="x",
+)
+
+
+def test_demand_context_has_sorted_per_store_weekly_history(seeded):
+    ctx = ContextAssembler(get_engine(seeded)).assemble_demand_context("outerwear", PARAMS)
+    assert list(ctx.sales.columns) == ["week_start_date", "store_id", "units_sold"]
+    assert str(ctx.sales["week_start_date"].dtype) == "datetime64[ns]"
+    assert ctx.sales["week_start_date"].is_monotonic_increasing
+    assert len(ctx.sales) == 8 * 104 and ctx.sales["week_start_date"].max() == pd.Timestamp(
+        "2024-12-23"
+    )
+    assert len(ctx.stores) == 8 and "median_income" in ctx.stores
+
+
+def test_history_is_cut_before_an_earlier_season(seeded):
+    ctx = ContextAssembler(get_engine(seeded)).assemble_demand_context(
+        "outerwear", _params(date(2024, 6, 5))
+    )
+    assert ctx.sales["week_start_date"].max() == pd.Timestamp("2024-05-27")
+
+
+def test_categories_default_and_info(seeded):
+    assembler = ContextAssembler(get_engine(seeded))
+    assert [c.category_id for c in assembler.list_categories()] == ["outerwear", "swimwear"]
+    assert assembler.default_category_id() == "outerwear"
+    info = assembler.category_info("swimwear")
+    assert info.full_price == 45.0 and info.price_elasticity < 0
+
+
+def test_inventory_and_pricing_contexts(seeded):
+    assembler = ContextAssembler(get_engine(seeded))
+    inv = assembler.assemble_inventory_context("outerwear", PARAMS, _demand("outerwear"))
+    assert len(inv.stores) == 8 and inv.demand.total_demand == 1000
+    with pytest.raises(ContextAssemblyError):
+        assembler.assemble_inventory_context("swimwear", PARAMS, _demand("outerwear"))
+    pricing = assembler.assemble_pricing_context(
+        "outerwear", PARAMS, _demand("outerwear"), INVENTORY
+    )
+    assert pricing.actual_sales is None  # the season starts after the history
+    replay = _params(date(2024, 9, 2))
+    pricing = assembler.assemble_pricing_context(
+        "outerwear", replay, _demand("outerwear"), INVENTORY
+    )
+    assert list(pricing.actual_sales.columns) == ["week_start_date", "units_sold"]
+    assert len(pricing.actual_sales) == 12
+
+
+def test_unknown_category_names_the_existing_ones(seeded):
+    with pytest.raises(DataNotFoundError) as info:
+        ContextAssembler(get_engine(seeded)).assemble_demand_context("hats", PARAMS)
+    assert info.value.details["available_categories"] == ["outerwear", "swimwear"]
+    assert info.value.status_code == 404
+
+
+def test_short_history_is_rejected_with_counts(url):
+    load_sample(get_engine(url), generate_sample(stores=3, weeks=40, categories=1))
+    with pytest.raises(DataNotFoundError) as info:
+        ContextAssembler(get_engine(url)).assemble_demand_context("outerwear", PARAMS)
+    assert info.value.details["weeks_found"] == 40 and info.value.details["weeks_required"] == 52
+
+
+@pytest.mark.parametrize("schema", [False, True])
+def test_empty_database_says_how_to_seed(url, schema):
+    if schema:
+        create_schema(get_engine(url))
+    assembler = ContextAssembler(get_engine(url))
+    with pytest.raises(DataNotFoundError) as info:
+        assembler.assemble_demand_context(assembler.default_category_id(), PARAMS)
+    assert any("python -m localdev seed" in s for s in info.value.suggestions)
+
+
+def test_cached_calls_return_the_same_frames(seeded):
+    assembler = get_assembler(seeded)
+    assert get_assembler(seeded) is assembler
+    first = assembler.assemble_demand_context("outerwear", PARAMS)
+    second = ContextAssembler(get_engine(seeded)).assemble_demand_context("outerwear", PARAMS)
+    assert second.sales is first.sales and second.stores is first.stores
+
+
+def test_reimport_invalidates_the_cache(seeded):
+    assembler = ContextAssembler(get_engine(seeded))
+    before = assembler.load_historical_sales("outerwear")
+    assert assembler.load_historical_sales("outerwear") is before
+    import_csv(
+        get_engine(seeded),
+        None,
+        b"week_start_date,store_id,category_id,units_sold\n"
+        + "".join(
+            f"{w:%Y-%m-%d},S0001,outerwear,7\n"
+            for w in pd.date_range("2023-01-02", periods=60, freq="7D")
+        ).encode(),
+    )
+    after = assembler.load_historical_sales("outerwear")
+    assert after is not before and len(after) == 60 and set(after["units_sold"]) == {7}
+
+
+def test_another_process_import_is_noticed_through_the_version(seeded):
+    assembler = ContextAssembler(get_engine(seeded))
+    before = assembler.load_historical_sales("swimwear")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "localdev",
+            "seed",
+            "--force",
+            "--database-url",
+            seeded,
+            "--stores",
+            "8",
+            "--weeks",
+            "104",
+            "--categories",
+            "2",
+            "--seed",
+            "5",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    after = assembler.load_historical_sales("swimwear")
+    assert after is not before and not after["units_sold"].equals(before["units_sold"])
+
+
+def _bump_elsewhere(url: str) -> None:
+    """What another process's import does to this database: a new data version."""
+    other = create_engine(url)
+    with other.begin() as conn:
+        bump_data_version(conn, datetime.now(UTC))
+    other.dispose()
+
+
+def test_version_checks_can_be_throttled(seeded):
+    clock = [0.0]
+    assembler = ContextAssembler(
+        get_engine(seeded), version_check_seconds=5.0, clock=lambda: clock[0]
+    )
+    before = assembler.load_historical_sales("outerwear")
+    _bump_elsewhere(seeded)
+    clock[0] = 4.0
+    assert assembler.load_historical_sales("outerwear") is before
+    clock[0] = 6.0
+    assert assembler.load_historical_sales("outerwear") is not before
+
+
+def test_corrupt_database_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"this is not an sqlite database at all " * 200)
+    url = f"sqlite:///{path}"
+    try:
+        with pytest.raises(ContextAssemblyError) as info:
+            ContextAssembler(get_engine(url)).assemble_demand_context("outerwear", PARAMS)
+        assert "corrupt" in info.value.message
+        assert info.value.details["database"] == "sqlite"
+        assert str(path) not in json.dumps(info.value.details)  # no file paths to clients
+    finally:
+        dispose_engine(url)

@@ -1,0 +1,180 @@
+"""A test function app: the REAL orchestrator and workflow HTTP functions, plus test activities
+under the contract names whose behaviour each test scripts (succeed, fail N times, always fail,
+report a data error, hang past the deadline). The agent activities return their outcome
+through the real `run_agent_step`, as the real ones do. It exercises the orchestrator and the
+local runtime, not the agents.
+
+It also registers `retry_probe`, a small orchestrator using `call_activity_with_retry` and
+`task_all`, so the runtime's handling of those actions is tested too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from orchestrator.http.runs import bp
+from shared.errors import ContextAssemblyError, DataNotFoundError
+from shared.outcomes import run_agent_step
+from shared.settings import Settings
+
+HANG_SECONDS = 10.0
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(bp)
+
+
+@dataclass
+class Script:
+    """Per-test behaviour of the test activities and the record of their calls."""
+
+    modes: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    failures: Counter[tuple[str, str]] = field(default_factory=Counter)
+    release: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        self.release.set()
+        with self.lock:
+            self.modes.clear()
+            self.calls.clear()
+            self.failures.clear()
+        self.release = threading.Event()
+
+    def set(self, activity: str, mode: str, times: int = 0, workflow_id: str = "*") -> None:
+        """mode: "ok", "fail" (the first `times` calls fail), "fail_always", "data_error" (a
+        DataNotFoundError, not retryable), "db_locked" (a ContextAssemblyError, retryable: the
+        first `times` calls, every call when 0), "hang"."""
+        self.modes[(workflow_id, activity)] = (mode, times)
+
+    def calls_to(self, activity: str, workflow_id: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                payload
+                for name, payload in self.calls
+                if name == activity
+                and (workflow_id is None or _workflow_of(payload) == workflow_id)
+            ]
+
+    def behave(self, activity: str, payload: Any) -> None:
+        """Record the call, then fail or hang as scripted."""
+        workflow_id = _workflow_of(payload)
+        with self.lock:
+            self.calls.append((activity, payload))
+            mode, times = self.modes.get(
+                (workflow_id, activity), self.modes.get(("*", activity), ("ok", 0))
+            )
+            failed_so_far = self.failures[(workflow_id, activity)]
+            if (mode == "fail" and failed_so_far < times) or mode == "fail_always":
+                self.failures[(workflow_id, activity)] += 1
+                raise RuntimeError(f"{activity} failure #{failed_so_far + 1}")
+            if mode == "db_locked" and (times == 0 or failed_so_far < times):
+                self.failures[(workflow_id, activity)] += 1
+                raise ContextAssemblyError("The database stayed locked by another writer.")
+        if mode == "data_error":
+            raise DataNotFoundError(
+                f"{activity} found too little history",
+                details={"weeks_found": 30},
+                suggestions=["Load more history."],
+            )
+        if mode == "hang":
+            self.release.wait(HANG_SECONDS)
+
+
+def _workflow_of(payload: Any) -> str:
+    return str(payload.get("workflow_id", "")) if isinstance(payload, dict) else ""
+
+
+SCRIPT = Script()
+
+
+def _demand(payload: dict[str, Any]) -> dict[str, Any]:
+    SCRIPT.behave("demand_agent", payload)
+    weeks = payload["parameters"]["forecast_horizon_weeks"]
+    return {
+        "total_demand": 100 * weeks,
+        "workflow_id": payload["workflow_id"],
+        "category_id": payload["category_id"],
+    }
+
+
+def _inventory(payload: dict[str, Any]) -> dict[str, Any]:
+    SCRIPT.behave("inventory_agent", payload)
+    demand = payload["previous"]["Demand Agent"]["total_demand"]
+    return {"manufacturing_qty": round(demand * 1.2), "workflow_id": payload["workflow_id"]}
+
+
+def _pricing(payload: dict[str, Any]) -> dict[str, Any]:
+    SCRIPT.behave("pricing_agent", payload)
+    units = payload["previous"]["Inventory Agent"]["manufacturing_qty"]
+    return {"leftover_units": units // 10, "workflow_id": payload["workflow_id"]}
+
+
+@app.activity_trigger(input_name="payload", activity="demand_agent")
+def demand_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    return run_agent_step("Demand Agent", lambda: _demand(payload))
+
+
+@app.activity_trigger(input_name="payload", activity="inventory_agent")
+def inventory_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    return run_agent_step("Inventory Agent", lambda: _inventory(payload))
+
+
+@app.activity_trigger(input_name="payload", activity="pricing_agent")
+def pricing_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    return run_agent_step("Pricing Agent", lambda: _pricing(payload))
+
+
+@app.activity_trigger(input_name="payload", activity="publish_message")
+def publish_message(payload: dict[str, Any]) -> dict[str, Any]:
+    SCRIPT.behave("publish_message", payload)
+    return {"sequences": []}
+
+
+@app.activity_trigger(input_name="payload", activity="flaky_probe")
+def flaky_probe(payload: dict[str, Any]) -> dict[str, Any]:
+    SCRIPT.behave("flaky_probe", payload)
+    return {"attempt": len(SCRIPT.calls_to("flaky_probe", payload["workflow_id"]))}
+
+
+@app.activity_trigger(input_name="number", activity="echo_probe")
+def echo_probe(number: int) -> int:
+    return number * 10
+
+
+@app.orchestration_trigger(context_name="context", orchestration="retry_probe")
+def retry_probe(context: df.DurableOrchestrationContext):
+    first = yield context.call_activity_with_retry(
+        "flaky_probe", df.RetryOptions(20, 3), context.get_input()
+    )
+    both = yield context.task_all(
+        [context.call_activity("echo_probe", 1), context.call_activity("echo_probe", 2)]
+    )
+    return {"first": first, "both": both}
+
+
+@app.orchestration_trigger(context_name="context", orchestration="status_probe")
+def status_probe(context: df.DurableOrchestrationContext):
+    """Sets a custom status of the requested number of characters, then runs one activity."""
+    context.set_custom_status({"text": "x" * context.get_input()})
+    value = yield context.call_activity("echo_probe", 1)
+    return value
+
+
+PARAMETERS = {
+    "forecast_horizon_weeks": 12,
+    "season_start_date": "2025-01-01",
+    "replenishment_strategy": "weekly",
+    "dc_holdback_percentage": 0.45,
+}
+
+
+def fast_settings(**overrides: Any) -> Settings:
+    """Settings with test-sized retry pauses (timeouts stay 30 s unless overridden)."""
+    return Settings(**{"agent_retry_interval_ms": 20, **overrides})

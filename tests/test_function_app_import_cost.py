@@ -1,0 +1,88 @@
+"""Importing the app stays free of the scientific stack and the LLM SDK.
+
+A fresh worker imports function_app before it answers anything; statsforecast (statsmodels,
+scipy), scikit-learn, pandas, numpy and openai cost seconds, so they load where they are used
+(the agent activities, the data routes, the LLM extractor). Each check runs in a fresh
+interpreter, because this test process has long since imported everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = (
+    "statsforecast",
+    "statsmodels",
+    "scipy",
+    "sklearn",
+    "pandas",
+    "numpy",
+    "openai",
+    "pyarrow",
+    "fugue",
+    "coreforecast",
+)
+
+
+def _loaded_after(code: str) -> set[str]:
+    """Top-level packages among HEAVY that a fresh interpreter holds after running `code`."""
+    probe = (
+        f"{code}\nimport json, sys\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    return {name.split(".")[0] for name in json.loads(result.stdout.splitlines()[-1])}
+
+
+def test_importing_the_app_loads_no_heavy_library():
+    assert _loaded_after("import function_app") == set()
+
+
+def test_indexing_the_functions_as_the_worker_does_loads_no_heavy_library():
+    code = "from function_app import app\nfor f in app.get_functions(): f.get_function_json()"
+    assert _loaded_after(code) == set()
+
+
+def test_modules_the_http_functions_use_are_light():
+    modules = [
+        "shared.schemas",
+        "shared.results",
+        "shared.errors",
+        "shared.http",
+        "shared.data.db",
+        "shared.extraction",
+        "shared.messaging.publisher",
+        "shared.messaging.listeners",
+        "orchestrator.workflow",
+    ]
+    assert _loaded_after("\n".join(f"import {module}" for module in modules)) == set()
+
+
+def test_the_rules_extractor_answers_without_the_llm_sdk():
+    code = (
+        "from datetime import date\n"
+        "from shared.extraction import extract_parameters\n"
+        "from shared.settings import Settings\n"
+        "extract_parameters('I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly "
+        "replenishment. 15% DC holdback.', Settings(extractor='rules'), today=date(2024, 11, 4))"
+    )
+    assert _loaded_after(code) == set()
+
+
+def test_the_agents_load_their_stack_on_first_use():
+    """The other side of the bargain: the implementation module does bring what it needs."""
+    loaded = _loaded_after("import activities.agent_runs")
+    assert {"statsforecast", "sklearn", "pandas", "numpy"} <= loaded
