@@ -1,4 +1,5 @@
-# The two commands: `make run` (the whole app locally on the embedded defaults) and `make test`.
+# The two commands: `make run` (the whole app locally on the embedded defaults) and `make test`
+# (lint, formatting, types, then the suite).
 # Each creates or refreshes .venv from the pinned requirements first.
 PYTHON ?= python3
 VENV := .venv
@@ -20,7 +21,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt | $(BI
 run: $(VENV)/.installed
 	$(BIN)/python -m localdev serve
 
+# Lint, formatting and types first (seconds; each prints a one-line verdict), then the suite.
 test: $(VENV)/.installed chromium postgresql infra-tools
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 $(INFRA_VENV)/bin/python:
