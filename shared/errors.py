@@ -170,11 +170,16 @@ def error_response(
     if isinstance(exc, ValidationError):
         err = invalid_from_validation(exc)
         return err.status_code, err.to_response(request_id), {}
-    body = ErrorResponse(
+    return 500, unexpected_error(request_id), {}
+
+
+def unexpected_error(request_id: str) -> ErrorResponse:
+    """The body of every 500 for an exception nobody anticipated: the app's HTTP functions and
+    the local host (a function that raised) both answer with it, so clients see one shape."""
+    return ErrorResponse(
         error_type="INTERNAL_ERROR",
         message="An unexpected error occurred.",
         details={},
         suggestions=[f"Retry later; report request id {request_id} if it persists."],
         request_id=request_id,
     )
-    return 500, body, {}

@@ -34,7 +34,7 @@ from azure.functions.timer import TimerRequest
 from localdev.host.functions import FunctionEntry, index_app
 from localdev.host.ncrontab import Schedule, parse_schedule
 from localdev.host.routes import Route, build_routes, route_prefix_from
-from shared.errors import RequestTooLargeError
+from shared.errors import RequestTooLargeError, unexpected_error
 from shared.http import REQUEST_ID_HEADER, sane_request_id
 from shared.identity import APP_ROLES, PRINCIPAL_HEADERS, principal_headers
 from shared.schemas import ErrorResponse
@@ -301,11 +301,17 @@ def error_json(
         suggestions=suggestions or [],
         request_id=request_id,
     )
+    return error_body_json(status, body, headers)
+
+
+def error_body_json(
+    status: int, body: ErrorResponse, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         status=status,
         text=body.model_dump_json(),
         content_type="application/json",
-        headers={REQUEST_ID_HEADER: request_id, **(headers or {})},
+        headers={REQUEST_ID_HEADER: body.request_id, **(headers or {})},
     )
 
 
@@ -425,13 +431,7 @@ class FunctionsHost:
             response = to_web_response(result)
         except Exception:
             logger.exception("Function %s failed (invocation %s)", route.entry.name, invocation_id)
-            return error_json(
-                500,
-                "INTERNAL_ERROR",
-                "An unexpected error occurred.",
-                request_id,
-                suggestions=[f"Retry later; report request id {request_id} if it persists."],
-            )
+            return error_body_json(500, unexpected_error(request_id))
         response.headers.setdefault(REQUEST_ID_HEADER, request_id)
         return response
 

@@ -1,13 +1,8 @@
-"""The one exception → (status, ErrorResponse) mapping and the HTTP wrapper around it."""
+"""The one exception → (status, ErrorResponse) mapping."""
 
-import json
-
-import azure.functions as func
 import pytest
 
 from shared import errors
-from shared.http import http_endpoint, parse_body
-from shared.schemas import ExtractionRequest
 
 SUBCLASSES = {
     errors.ParameterExtractionError: (400, "PARAMETER_EXTRACTION_ERROR"),
@@ -44,48 +39,12 @@ def test_unexpected_exception_reveals_nothing():
     assert "secret" not in body.model_dump_json() and "passwd" not in body.model_dump_json()
 
 
-def _req(body: bytes, headers=None) -> func.HttpRequest:
-    return func.HttpRequest("POST", "http://localhost/api/x", body=body, headers=headers or {})
-
-
-@http_endpoint
-def _echo(req: func.HttpRequest) -> func.HttpResponse:
-    parsed = parse_body(req, ExtractionRequest)
-    return func.HttpResponse(parsed.strategy_description)
-
-
-@http_endpoint
-def _crash(req: func.HttpRequest) -> func.HttpResponse:
-    raise KeyError("internal detail")
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        b"",
-        b"not json",
-        b"[1,2]",
-        b'{"strategy_description": 5}',
-        b'{"strategy_description": "short"}',
-        b"\xff\xfe",
-        b"[" * 100_000,
-    ],
-)
-def test_bad_bodies_answer_422_with_request_id(body):
-    resp = _echo(_req(body, {"x-request-id": "abc"}))
-    assert resp.status_code == 422
-    payload = json.loads(resp.get_body())
-    assert payload["error_type"] == "INVALID_PARAMETERS" and payload["request_id"] == "abc"
-    assert resp.headers["x-request-id"] == "abc"
-
-
-def test_success_also_carries_a_request_id():
-    resp = _echo(_req(b'{"strategy_description": "long enough text"}'))
-    assert resp.status_code == 200 and resp.headers["x-request-id"]
-
-
-def test_crash_becomes_500_without_internals():
-    resp = _crash(_req(b"{}"))
-    payload = json.loads(resp.get_body())
-    assert resp.status_code == 500 and "internal detail" not in resp.get_body().decode()
-    assert payload["request_id"] == resp.headers["x-request-id"]
+def test_unexpected_error_body_names_only_the_request_id():
+    body = errors.unexpected_error("rid-9")
+    assert body.model_dump() == {
+        "error_type": "INTERNAL_ERROR",
+        "message": "An unexpected error occurred.",
+        "details": {},
+        "suggestions": ["Retry later; report request id rid-9 if it persists."],
+        "request_id": "rid-9",
+    }
