@@ -1,9 +1,10 @@
 """Faults injected from outside into the real local stack, as an operator would meet them.
 
-The stack is `python -m localdev serve` in its own process (free ports, its own database), driven
-over HTTP. The faults: kill -9 at several points of a workflow then a restart; the database write-locked
-for 20 s mid-workflow (SQLite: another connection holding BEGIN IMMEDIATE; PostgreSQL: LOCK
-TABLE on every table of the app, then every connection of the stack dropped). The tests watch
+The stack is `python -m localdev serve` in its own process (free ports, its own database),
+driven over HTTP. The faults: kill -9 at several points of a workflow then a restart; the
+database write-locked for 20 s mid-workflow (SQLite: another connection holding BEGIN IMMEDIATE;
+PostgreSQL: LOCK TABLE on every table of the app, then every connection of the stack dropped).
+The tests watch
 the workflow only through its public API (the events endpoint), as a client would. A deterministic
 variant of the lock fault drives the Durable runtime alone so that the episode itself is
 certain to hit the lock.
@@ -14,16 +15,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,34 +31,23 @@ from sqlalchemy import create_engine, text
 
 from localdev.durable import DurableRuntime, ManualClock
 from localdev.durable import history as h
-from localdev.host.server import free_port
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
 from shared.data.db import Base
 from shared.schemas import SeasonParameters
 from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 from tests.support.postgres import postgres_server
+from tests.support.serve_process import ServeProcess, serving, start_serve
 from tests.support.workflow_http import events_of, wait_finished
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 120.0
 FINISH_SECONDS = 180.0
 LOCK_SECONDS = 20.0
 # Agent deadlines far beyond a restart on a loaded machine: these tests prove recovery (a restart
 # after the deadline rightly ends the workflow AGENT_TIMEOUT).
-SETTINGS = {
-    "EXTRACTOR": "rules",
-    "AGENT_RETRY_INTERVAL_MS": "20",
+TIMEOUTS = {
     "DEMAND_AGENT_TIMEOUT_SECONDS": "900",
     "INVENTORY_AGENT_TIMEOUT_SECONDS": "900",
     "PRICING_AGENT_TIMEOUT_SECONDS": "900",
 }
-DROPPED_ENVIRONMENT = (
-    "DATABASE_URL",
-    "WebPubSubConnectionString",
-    "AZURE_OPENAI_ENDPOINT",
-    "AZURE_OPENAI_API_KEY",
-    "OPENAI_API_KEY",
-)
 BODY = {
     "session_id": "faults",
     "parameters": {
@@ -76,80 +61,7 @@ IDEMPOTENCY_KEY = "engine-fault-suite"
 RESULT_ROUTES = ("forecasts", "allocations", "markdowns")
 
 
-# the stack in its own process -------------------------------------------------------------
-
-
-@dataclass
-class Served:
-    """One `python -m localdev serve` process."""
-
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-
-    def kill9(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def serve(database_url: str, log: Path) -> Served:
-    """Start the stack on free ports over `database_url` (seeded with the sample on first
-    start) and wait until it answers."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENVIRONMENT}
-    env.update(SETTINGS, PYTHONPATH=str(PROJECT_ROOT))
-    command = [
-        sys.executable,
-        "-m",
-        "localdev",
-        "serve",
-        "--port",
-        str(port),
-        "--pubsub-port",
-        str(free_port()),
-        "--database-url",
-        database_url,
-    ]
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    served = Served(process, f"http://127.0.0.1:{port}", log)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the stack exited at start:\n{served.log_text()[-3000:]}")
-        try:
-            if httpx.get(f"{served.base_url}/api/categories", timeout=5).status_code == 200:
-                return served
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    served.stop()
-    raise RuntimeError(f"the stack did not answer in {STARTUP_SECONDS} s")
-
-
-@contextmanager
-def served_stack(database_url: str, log: Path) -> Iterator[Served]:
-    served = serve(database_url, log)
-    try:
-        yield served
-    finally:
-        served.stop()
-
-
-def start_workflow(served: Served) -> str:
+def start_workflow(served: ServeProcess) -> str:
     response = httpx.post(
         f"{served.base_url}/api/orchestrator/run-workflow",
         json=BODY,
@@ -179,7 +91,7 @@ class Run:
     log: str
 
 
-def collect(served: Served, workflow_id: str) -> Run:
+def collect(served: ServeProcess, workflow_id: str) -> Run:
     status = wait_finished(served.base_url, workflow_id, FINISH_SECONDS, poll=0.25)
     results = {}
     for route in RESULT_ROUTES:
@@ -205,7 +117,7 @@ def message_identity(event: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def wait_for_message(
-    served: Served, workflow_id: str, kind: str, agent: str, timeout: float = 120.0
+    served: ServeProcess, workflow_id: str, kind: str, agent: str, timeout: float = 120.0
 ) -> list[tuple[str, str | None]]:
     """Poll the workflow's event log (the public events endpoint) until it holds a message of
     `kind` from `agent`; returns the (type, agent) of everything logged by then."""
@@ -248,22 +160,21 @@ KILL_POINTS = {
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """The same workflow, uninterrupted, on its own fresh database."""
     directory = tmp_path_factory.mktemp("reference")
-    with served_stack(f"sqlite:///{directory / 'stack.db'}", directory / "stack.log") as served:
+    with serving(directory, f"sqlite:///{directory / 'stack.db'}", environment=TIMEOUTS) as served:
         return collect(served, start_workflow(served))
 
 
 def killed_and_restarted(directory: Path, database_url: str, point: str) -> tuple[Run, list]:
     """Start the workflow, kill -9 the stack when the event log reaches `point`, restart the
     stack over the same database, and collect the finished run."""
-    log = directory / "stack.log"
-    served = serve(database_url, log)
+    served = start_serve(directory, database_url, environment=TIMEOUTS)
     try:
         workflow_id = start_workflow(served)
         seen = wait_for_message(served, workflow_id, *KILL_POINTS[point])
         served.kill9()
     finally:
         served.stop()
-    with served_stack(database_url, log) as restarted:
+    with serving(directory, database_url, environment=TIMEOUTS) as restarted:
         return collect(restarted, workflow_id), seen
 
 
@@ -338,7 +249,7 @@ def held_up_by_the_lock(run: Run) -> bool:
 
 def test_a_20_second_sqlite_write_lock_mid_workflow_does_not_stop_it(tmp_path, reference):
     database = tmp_path / "stack.db"
-    with served_stack(f"sqlite:///{database}", tmp_path / "stack.log") as served:
+    with serving(tmp_path, f"sqlite:///{database}", environment=TIMEOUTS) as served:
         workflow_id = start_workflow(served)
         wait_for_message(served, workflow_id, "agent_status", "Demand Agent")
         holder = hold_sqlite_write_lock(database, LOCK_SECONDS)
@@ -355,23 +266,25 @@ def test_a_20_second_postgres_table_lock_mid_workflow_does_not_stop_it(tmp_path,
     """PostgreSQL writers wait for a lock instead of failing, so after holding it for 20 s the
     locker also drops every connection the stack has (blocked statements fail, as after a
     failover); the stack carries on from there."""
-    with postgres_server() as database_url:
-        with served_stack(database_url, tmp_path / "stack.log") as served:
-            workflow_id = start_workflow(served)
-            wait_for_message(served, workflow_id, "agent_status", "Demand Agent")
-            locker = create_engine(database_url)
-            with locker.connect() as conn, conn.begin():
-                conn.execute(text(f"LOCK TABLE {', '.join(app_tables())} IN ACCESS EXCLUSIVE MODE"))
-                time.sleep(LOCK_SECONDS)
-                dropped = conn.execute(
-                    text(
-                        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
-                        "FROM pg_stat_activity "
-                        "WHERE pid <> pg_backend_pid() AND datname = current_database()"
-                    )
-                ).scalar_one()
-            locker.dispose()
-            run = collect(served, workflow_id)
+    with (
+        postgres_server() as database_url,
+        serving(tmp_path, database_url, environment=TIMEOUTS) as served,
+    ):
+        workflow_id = start_workflow(served)
+        wait_for_message(served, workflow_id, "agent_status", "Demand Agent")
+        locker = create_engine(database_url)
+        with locker.connect() as conn, conn.begin():
+            conn.execute(text(f"LOCK TABLE {', '.join(app_tables())} IN ACCESS EXCLUSIVE MODE"))
+            time.sleep(LOCK_SECONDS)
+            dropped = conn.execute(
+                text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                    "FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND datname = current_database()"
+                )
+            ).scalar_one()
+        locker.dispose()
+        run = collect(served, workflow_id)
 
     assert dropped > 0
     assert held_up_by_the_lock(run)

@@ -7,13 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -27,9 +22,8 @@ from localdev.stack import STACK_ENVIRONMENT, local_stack
 from localdev.webpubsub import EmulatorThread
 from shared.messaging.publisher import get_publisher
 from shared.settings import get_settings
-from tests.support.live_stack import FAST_SETTINGS
+from tests.support.serve_process import start_serve
 
-ROOT = Path(__file__).resolve().parents[3]
 ACCESS_KEY = "external-service-key-0123456789abcdefghijk"
 PARAMETERS = {
     "forecast_horizon_weeks": 12,
@@ -38,50 +32,6 @@ PARAMETERS = {
     "dc_holdback_percentage": 0.15,
 }
 AGENTS = ("Demand Agent", "Inventory Agent", "Pricing Agent")
-
-
-class Served:
-    """A running `serve` process: its URL, what it printed, and how to stop it."""
-
-    def __init__(self, process: subprocess.Popen[str], base_url: str, lines: list[str]) -> None:
-        self.process, self.base_url, self.lines = process, base_url, lines
-
-    def stop(self) -> str:
-        """SIGINT, as Ctrl-C; everything the process printed (stdout and stderr)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        out, err = self.process.communicate(timeout=30)
-        return "\n".join(self.lines) + out + err
-
-
-def serve(tmp_path: Path, pubsub_port: int, **environment: str) -> Served:
-    env = {k: v for k, v in os.environ.items() if k != "WebPubSubConnectionString"}
-    env.update(FAST_SETTINGS, PYTHONPATH=str(ROOT), **environment)
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "localdev",
-            "serve",
-            "--port",
-            str(port),
-            "--pubsub-port",
-            str(pubsub_port),
-            "--database-url",
-            f"sqlite:///{tmp_path / 'app.db'}",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines = [process.stdout.readline(), process.stdout.readline()]
-    if process.poll() is not None or not lines[0].startswith("Functions host"):
-        out, err = process.communicate(timeout=30)
-        raise AssertionError(f"serve did not start: {lines} {out} {err}")
-    return Served(process, f"http://127.0.0.1:{port}", lines)
 
 
 def listening(port: int) -> bool:
@@ -124,16 +74,24 @@ def external() -> Iterator[str]:
 def test_serve_publishes_to_the_configured_service_and_starts_no_emulator(tmp_path, external):
     endpoint = external.split(";")[0].removeprefix("Endpoint=")
     unused_port = free_port()
-    served = serve(tmp_path, unused_port, WebPubSubConnectionString=external)
+    served = start_serve(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'app.db'}",
+        environment={"WebPubSubConnectionString": external},
+        pubsub_port=unused_port,
+    )
     try:
-        assert served.lines[1].strip() == (
+        lines = served.printed()
+        assert lines[0].startswith("Functions host")
+        assert lines[1].strip() == (
             f"Web PubSub: {endpoint} (WebPubSubConnectionString from the environment; "
             "the emulator is not started)"
         )
         assert not listening(unused_port)
         url, messages = asyncio.run(run_and_listen(served.base_url, "external-session"))
     finally:
-        printed = served.stop()
+        served.stop()
+    printed = served.log_text()
 
     assert url.startswith(endpoint.replace("http://", "ws://") + "/client/hubs/")
     statuses = [(m["agent_name"], m["status"]) for m in messages if m["type"] == "agent_status"]
