@@ -7,8 +7,8 @@ failed`) — each as one batch, recorded in one transaction. Everything an agent
 runs, it publishes itself (activities/agent_runs.py).
 
 The timer fires every 30 s but sends only while someone may be listening (a browser negotiated
-or a workflow started within `HEARTBEAT_WINDOW_MINUTES`, see shared.messaging.listeners): an idle app reads
-one database row per tick and makes no Web PubSub call.
+or a workflow started within `HEARTBEAT_WINDOW_MINUTES`, see shared.messaging.listeners): an
+idle app reads one database row per tick and makes no Web PubSub call.
 """
 
 from __future__ import annotations

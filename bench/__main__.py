@@ -289,7 +289,7 @@ def _coldstart_rows(figures: dict[str, Any]) -> list[Row]:
 def print_table(rows: list[Row]) -> None:
     widths = [max(len(getattr(r, f)) for r in rows) for f in ("figure", "measured", "target")]
     header = ("Figure", "Measured", "Target", "")
-    lines = [header, tuple("-" * w for w in widths) + ("--",)]
+    lines = [header, (*tuple("-" * w for w in widths), "--")]
     lines += [(r.figure, r.measured, r.target, _verdict(r.ok)) for r in rows]
     for figure, measured, target, verdict in lines:
         print(f"{figure:<{widths[0]}}  {measured:>{widths[1]}}  {target:<{widths[2]}}  {verdict}")

@@ -10,8 +10,8 @@ with status 2; nothing is downloaded.
 Method: rolling origins at a season planner's horizons (12 months for the monthly set; 12 and 26
 weeks for the weekly one). At every origin each method sees only a window of history before it
 (`history` periods) and forecasts `horizon` periods, scored against what happened. A fourth,
-untargeted setup repeats the monthly one with 3 years of history to show the short-history path. Pooled over
-every series, origin and step:
+untargeted setup repeats the monthly one with 3 years of history to show the short-history path.
+Pooled over every series, origin and step:
   WAPE  = sum |actual - forecast| / sum actual
   MASE  = mean of |actual - forecast| / (in-sample mean |y_t - y_{t-m}| of that window)
   coverage = share of actuals inside the project's 80 % / 95 % intervals
@@ -204,7 +204,7 @@ def summarise(s: Setup, total: dict[str, Any], seconds: float, series: int) -> d
             "wape": total["abs"][name] / total["actual"],
             "mase": total["scaled"][name] / total["points"],
         }
-        for name in ("Project",) + BASELINES
+        for name in ("Project", *BASELINES)
     }
     project = methods["Project"]
     fig = {
@@ -261,7 +261,7 @@ def print_table(figures: list[dict[str, Any]]) -> None:
             f"{f['points']:,} held-out points, history {f['history']}, {f['seconds']:.0f} s"
         )
         print("  " + "  ".join(f"{n:>13}" for n in ("method", "WAPE", "MASE")))
-        for name in ("Project",) + BASELINES:
+        for name in ("Project", *BASELINES):
             print("  " + f"{name:>13}  {m[name]['wape']:>13.2%}  {m[name]['mase']:>13.3f}")
         ok = f["targets_met"]
         mark = {True: "ok", False: "MISSED"} if f["targeted"] else {True: "", False: "(no target)"}

@@ -123,7 +123,9 @@ def holdout_records(data, season_weeks: int = SEASON_WEEKS) -> pd.DataFrame:
                 {
                     "category": category_id,
                     "origin": origin,
-                    "season": f"w{origin}-{origin + season_weeks - 1} {totals.index[origin].date()}",
+                    "season": (
+                        f"w{origin}-{origin + season_weeks - 1} {totals.index[origin].date()}"
+                    ),
                     "model": result.model_used,
                     "actual": actual.sum(),
                     "abs_err": np.abs(actual - fc).sum(),
@@ -194,7 +196,8 @@ def run(large: bool = False) -> dict[str, Any]:
         overall.append(records)
     s = summarise(pd.concat(overall))
     print(
-        f"  all seeds: WAPE {s['wape']:.1%} vs {s['wape_naive']:.1%} ({s['improvement']:.0%} lower), "
+        f"  all seeds: WAPE {s['wape']:.1%} vs {s['wape_naive']:.1%} "
+        f"({s['improvement']:.0%} lower), "
         f"80 % coverage {s['coverage80']:.0%}, 95 % coverage {s['coverage95']:.0%}"
     )
     figures["accuracy"] = s | {"seeds": len(SEEDS)}

@@ -302,7 +302,9 @@ def deployed_set(requirements: Path = ROOT / "requirements.txt") -> dict[str, An
     distribution, the chain of requirements that brings it in."""
     via: dict[str, list[str]] = {}
     dists: dict[str, metadata.Distribution] = {}
-    pending = [(req, [canonicalize_name(req.name)]) for req in _requirements(requirements)]
+    pending: list[tuple[Requirement, list[str]]] = [
+        (req, [canonicalize_name(req.name)]) for req in _requirements(requirements)
+    ]
     while pending:
         req, chain = pending.pop(0)
         name = canonicalize_name(req.name)
@@ -312,7 +314,7 @@ def deployed_set(requirements: Path = ROOT / "requirements.txt") -> dict[str, An
         dists[name], via[name] = dist, chain
         for spec in dist.requires or ():
             child = Requirement(spec)
-            extras = [""] + sorted(req.extras)
+            extras = ["", *sorted(req.extras)]
             if child.marker is None or any(child.marker.evaluate({"extra": e}) for e in extras):
                 pending.append((child, [*chain, canonicalize_name(child.name)]))
     sizes = {name: _dist_size(dist) for name, dist in dists.items()}

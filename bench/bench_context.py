@@ -3,8 +3,8 @@
 Builds each database in a temporary directory, then times the first (uncached) demand-context
 assembly (median of 3, cache cleared before each) and the cached one (1,000 calls, each including
 the data-version check), and reports the peak Python memory of a first load (tracemalloc) and
-the process's max RSS (which includes generating and loading the data). Targets: first <= 100 ms on the default
-sample, cached <= 1 ms, first <= 1 s at 2,000 stores x 156 weeks x 10 categories.
+the process's max RSS (which includes generating and loading the data). Targets: first <= 100 ms
+on the default sample, cached <= 1 ms, first <= 1 s at 2,000 stores x 156 weeks x 10 categories.
 """
 
 from __future__ import annotations

@@ -147,6 +147,8 @@ def fan_out(
                 workflow_id=f"bench-wf-{index}",
                 owner_id=BENCH_OWNER,
             )
+            if event.sequence is None:
+                raise RuntimeError(f"session {index}'s progress was not recorded")
             sent_at[(sessions[index], event.sequence)] = started
 
     started = time.perf_counter()

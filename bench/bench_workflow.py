@@ -2,9 +2,9 @@
 
 Three measurements, each on a fresh SQLite database in a temporary directory:
 
-1. Runtime overhead: the real orchestrator over instant test activities (tests/support/durable_app.py),
-   so what is timed is the runtime itself: per episode (replay + persist + dispatch) and per
-   activity step; then N workflows started at once.
+1. Runtime overhead: the real orchestrator over instant test activities
+   (tests/support/durable_app.py), so what is timed is the runtime itself: per episode (replay +
+   persist + dispatch) and per activity step; then N workflows started at once.
 2. The real app (function_app.app): the default sample (50 stores x 156 weeks x 3 categories),
    the specification's example ("I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly
    replenishment. 15% DC holdback.", read by the rules extractor), the real agents, publisher
@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from localdev.durable import DurableRuntime
 from localdev.durable import history as h
@@ -51,8 +51,18 @@ SPEC_TEXT = (
     "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
 )
 SPEC_TODAY = date(2024, 11, 4)
-DEFAULT_SAMPLE = {"stores": 50, "weeks": 156, "categories": 3}
-LARGE_SAMPLE = {"stores": 2000, "weeks": 156, "categories": 1}
+
+
+class SampleSize(TypedDict):
+    """The size of a generated sample (`generate_sample`'s arguments)."""
+
+    stores: int
+    weeks: int
+    categories: int
+
+
+DEFAULT_SAMPLE = SampleSize(stores=50, weeks=156, categories=3)
+LARGE_SAMPLE = SampleSize(stores=2000, weeks=156, categories=1)
 PUBSUB_KEY = "bench-workflow-access-key-0123456789abcdefg"
 LARGE_TIMEOUT_SECONDS = "300"
 
@@ -80,6 +90,8 @@ async def _run_one(
     start = time.perf_counter()
     await rt.start_new(ORCHESTRATOR_NAME, workflow_id, json.dumps(payload))
     status = await rt.wait_for(workflow_id, 900)
+    if status is None:
+        raise RuntimeError(f"workflow {workflow_id} has no status after it finished")
     return time.perf_counter() - start, status
 
 
@@ -200,7 +212,7 @@ async def overhead(runs: int = 10, concurrent: int = 20) -> dict[str, Any]:
 
 
 async def real_app(
-    sample: dict[str, int],
+    sample: SampleSize,
     runs: int,
     app_spec: str = "function_app:app",
     category: str | None = None,

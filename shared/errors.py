@@ -17,7 +17,8 @@ class OrchestratorError(Exception):
     """Base of every error the app reports to a client on purpose."""
 
     error_type: ClassVar[str] = "ORCHESTRATOR_ERROR"
-    status_code: ClassVar[int] = 500
+    # The class's status; an instance may override it (`status_code=` below).
+    status_code: int = 500
     # Whether running the same step again may succeed: a locked or unreachable database may
     # recover, missing data or invalid parameters will not (an agent fails on its first try).
     retryable: ClassVar[bool] = True

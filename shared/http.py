@@ -58,10 +58,7 @@ def request_id_for(req: func.HttpRequest, context: Any = None) -> str:
 def json_response(
     body: Any, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
-    if isinstance(body, BaseModel):
-        text = body.model_dump_json()
-    else:
-        text = json.dumps(body, default=str)
+    text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body, default=str)
     return func.HttpResponse(
         text, status_code=status_code, mimetype="application/json", headers=headers or {}
     )

@@ -6,16 +6,17 @@ a loop that an earlier test already closed.
 
 HTTP functions called in-process run as under Core Tools with `local.settings.json` copied from
 the example: no Easy Auth in front, and a request without principal headers is the developer
-LOCAL_DEVELOPER_ID names. (The live stack plays Easy Auth instead; see tests/support/live_stack.py.)
+LOCAL_DEVELOPER_ID names. (The live stack plays Easy Auth instead; see
+tests/support/live_stack.py.)
 
-A real-component test (PostgreSQL, Chromium: see tests/support/real_components.py) that skips is listed
-under a banner at the end of the run, and fails the run when CI=true.
+A real-component test (PostgreSQL, Chromium: see tests/support/real_components.py) that skips is
+listed under a banner at the end of the run, and fails the run when CI=true.
 """
 
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 from azure.durable_functions.models.utils import http_utils
@@ -70,7 +71,8 @@ async def runtime(tmp_path):
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
-    """One throwaway PostgreSQL server for the whole run (tests/support/postgres.py); its admin URL."""
+    """One throwaway PostgreSQL server for the whole run (tests/support/postgres.py); its admin
+    URL."""
     with postgres_server() as url:
         yield url
 
@@ -117,7 +119,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)

@@ -16,12 +16,13 @@ import re
 import subprocess
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import pytest
 import yaml
 from pycep import BicepParser
+from pydantic import AliasChoices
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT201909
 from sqlalchemy import make_url
@@ -98,7 +99,8 @@ SAMPLE_VALUES = {
 
 @cache
 def bicep(relative: str) -> dict[str, Any]:
-    return BicepParser().parse(file_path=INFRA / relative)
+    # Walked as plain JSON: the tests follow keys that pycep's TypedDicts do not spell out.
+    return cast(dict[str, Any], BicepParser().parse(file_path=INFRA / relative))
 
 
 def dotted(expr: Any) -> Any:
@@ -138,9 +140,13 @@ def template_app_settings() -> dict[str, Any]:
 
 def setting_names() -> dict[str, str]:
     """Field name -> the app-setting name it is read from (its first alias)."""
-    return {
-        name: field.validation_alias.choices[0] for name, field in Settings.model_fields.items()
-    }
+    names = {}
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        assert isinstance(alias, AliasChoices), name
+        assert isinstance(alias.choices[0], str), name
+        names[name] = alias.choices[0]
+    return names
 
 
 # --- parsing and schema ------------------------------------------------------------------------
@@ -193,7 +199,9 @@ def azd_schema_validator() -> jsonschema.Draft201909Validator:
     def offline(uri: str) -> Resource:
         return DRAFT201909.create_resource({"$id": uri})
 
-    return jsonschema.Draft201909Validator(schema, registry=Registry(retrieve=offline))
+    # `retrieve` is the attrs alias of Registry's `_retrieve` field, which mypy does not read.
+    registry = Registry(retrieve=offline)  # type: ignore[call-arg]
+    return jsonschema.Draft201909Validator(schema, registry=registry)
 
 
 def _walk(node: Any):

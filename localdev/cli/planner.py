@@ -244,8 +244,10 @@ async def run_plan(
     """
     outcome = PlanOutcome(status="failed", session_id=uuid.uuid4().hex)
     async with contextlib.AsyncExitStack() as stack:
-        client = http or await stack.enter_async_context(
-            httpx.AsyncClient(base_url=base_url, timeout=30.0)
+        client = (
+            http
+            if http is not None
+            else await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, timeout=30.0))
         )
         try:
             await asyncio.wait_for(

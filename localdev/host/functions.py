@@ -37,6 +37,8 @@ def index_app(app: func.FunctionApp) -> dict[str, FunctionEntry]:
     entries = {}
     for fn in app.get_functions():
         name = fn.get_function_name()
+        if name is None:
+            raise ValueError(f"function {fn.get_user_function().__qualname__} has no name")
         entries[name] = FunctionEntry(
             name=name,
             function_json=json.loads(fn.get_function_json()),

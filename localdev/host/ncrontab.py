@@ -74,7 +74,7 @@ def parse_schedule(expression: str, environ: dict[str, str] | None = None) -> Sc
             f"NCRONTAB schedule needs 6 fields (sec min hour day month dow): {expression!r}"
         )
     fields = []
-    for index, (part, (low, high)) in enumerate(zip(parts, _CRON_FIELDS)):
+    for index, (part, (low, high)) in enumerate(zip(parts, _CRON_FIELDS, strict=True)):
         names = _MONTHS if index == 4 else _DAYS if index == 5 else None
         fields.append(frozenset(_cron_field(part, low, high, names)))
     return Schedule(fields=tuple(fields))

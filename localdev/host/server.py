@@ -422,7 +422,8 @@ class FunctionsHost:
             return error_json(
                 503,
                 "DURABLE_RUNTIME_UNAVAILABLE",
-                f"{route.entry.name} needs the Durable runtime, which this host was started without",
+                f"{route.entry.name} needs the Durable runtime, "
+                "which this host was started without",
                 request_id,
                 suggestions=["Start the app with `python -m localdev serve`."],
             )
@@ -476,7 +477,7 @@ class FunctionsHost:
             schedule={"AdjustForDST": True},
         )
         try:
-            kwargs, invocation_id = self.invoker.arguments(entry, timer)
+            kwargs, _ = self.invoker.arguments(entry, timer)
             await self.invoker.call(entry, kwargs)
         except Exception:
             logger.exception("Timer function %s failed", entry.name)

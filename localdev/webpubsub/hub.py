@@ -7,6 +7,7 @@ serialises its own sends so that reliable sequence ids reach the client in order
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import uuid
@@ -154,8 +155,6 @@ async def deliver_all(
 async def close_connection(conn: Connection, reason: str | None) -> None:
     """Tell JSON-protocol clients why, then close the socket."""
     if conn.protocol is not None and not conn.ws.closed:
-        try:
+        with contextlib.suppress(ConnectionError, RuntimeError):
             await conn.send_text(disconnected_frame(reason or "Connection closed by the server"))
-        except (ConnectionError, RuntimeError):
-            pass
     await conn.ws.close(message=(reason or "").encode()[:120])

@@ -15,6 +15,15 @@ from localdev.webpubsub.protocol import ProtocolError
 
 Predicate = Callable[[Connection], bool]
 
+
+def _either(a: Predicate, b: Predicate) -> Predicate:
+    return lambda c: a(c) or b(c)
+
+
+def _both(a: Predicate, b: Predicate) -> Predicate:
+    return lambda c: a(c) and b(c)
+
+
 _TOKEN = re.compile(r"\s*(?:(\()|(\))|'((?:[^']|'')*)'|([A-Za-z]+))")
 
 
@@ -60,16 +69,14 @@ class _Parser:
         left = self.conjunction()
         while self.is_word("or"):
             self.pos += 1
-            right, first = self.conjunction(), left
-            left = lambda c, a=first, b=right: a(c) or b(c)  # noqa: E731
+            left = _either(left, self.conjunction())
         return left
 
     def conjunction(self) -> Predicate:
         left = self.term()
         while self.is_word("and"):
             self.pos += 1
-            right, first = self.term(), left
-            left = lambda c, a=first, b=right: a(c) and b(c)  # noqa: E731
+            left = _both(left, self.term())
         return left
 
     def term(self) -> Predicate:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -43,7 +43,7 @@ _engines_lock = threading.Lock()
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -63,7 +63,7 @@ def uses_entra_auth(url: URL) -> bool:
 
 def _use_password_provider(engine: Engine, password: PasswordProvider) -> None:
     @event.listens_for(engine, "do_connect")
-    def _fresh_password(_dialect, _record, _cargs, cparams) -> None:  # type: ignore[no-untyped-def]
+    def _fresh_password(_dialect: Any, _record: Any, _cargs: Any, cparams: Any) -> None:
         cparams["password"] = password()
 
 

@@ -182,7 +182,7 @@ def _locked_stream(
             )
             .group_by(WorkflowEvent.agent_name)
         )
-        progress = {agent: int(percent) for agent, percent in highest}
+        progress = {agent: int(percent) for agent, percent in highest if percent is not None}
     return _Stream(row.last_sequence, bool(row.closed), keys, progress)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from shared.extraction import rules

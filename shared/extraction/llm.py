@@ -17,6 +17,7 @@ import logging
 import math
 import re
 from datetime import date
+from typing import TypedDict
 
 import httpx2
 import openai
@@ -142,6 +143,14 @@ def model_name(settings: Settings) -> str:
     return settings.azure_openai_deployment if _uses_azure(settings) else settings.openai_model
 
 
+class _ClientOptions(TypedDict):
+    """What every client kind (Azure with a key, Azure keyless, OpenAI) is built with."""
+
+    timeout: float
+    max_retries: int
+    http_client: httpx2.Client | None
+
+
 def build_client(
     settings: Settings,
     http_client: httpx2.Client | None = None,
@@ -150,11 +159,11 @@ def build_client(
     """The SDK client, with the timeout and retry budget from settings (the SDK default is a
     600 s timeout). Build once per process and reuse: it holds the connection pool.
     `credential` replaces the managed identity for keyless Azure OpenAI."""
-    common = {
-        "timeout": settings.llm_timeout_seconds,
-        "max_retries": settings.llm_max_retries,
-        "http_client": http_client,
-    }
+    common = _ClientOptions(
+        timeout=settings.llm_timeout_seconds,
+        max_retries=settings.llm_max_retries,
+        http_client=http_client,
+    )
     if settings.azure_openai_endpoint and settings.azure_openai_api_key:
         return openai.AzureOpenAI(
             azure_endpoint=settings.azure_openai_endpoint,

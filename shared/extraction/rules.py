@@ -24,6 +24,7 @@ _WORD_VALUES = {
     for i, w in zip(
         {_UNITS: range(1, 10), _TEENS: range(10, 20), _TENS: range(20, 100, 10)}[group],
         group.split("|"),
+        strict=True,
     )
 }
 NUM = rf"(?:\b\d{{1,6}}|\b(?:{_TENS})(?:[\s-](?:{_UNITS}))?\b|\b(?:{_TEENS}|{_UNITS})\b)"
@@ -149,6 +150,10 @@ _END_CUE = re.compile(
 )
 
 
+def _days_later(days: int) -> Callable[[date], date]:
+    return lambda d: d + timedelta(days=days)
+
+
 _FIRST_DAY_OF_NEXT: dict[str, Callable[[date], date]] = {
     "week": lambda d: d + timedelta(days=7 - d.weekday()),
     "month": lambda d: date(d.year + d.month // 12, d.month % 12 + 1, 1),
@@ -200,11 +205,11 @@ def _date_mentions(t: _Text, today: date) -> list[_DateMention]:
     weekday = "|".join(_WEEKDAYS)
     for m in list(t.find(rf"\b(?:next|this\s+coming|coming|this|on)\s+({weekday})\b")):
         ahead = (_WEEKDAYS.index(m[1]) - today.weekday() - 1) % 7 + 1
-        relative(m, lambda d: d + timedelta(days=ahead), f"resolved from today {today}")
+        relative(m, _days_later(ahead), f"resolved from today {today}")
     start_cue = r"\b(?:start\w*|from|begin\w*|launch\w*|kick\w*\s+off)"
     for m in list(t.find(rf"{start_cue}\s+(today|tomorrow)\b")):
         shift = 1 if m[1] == "tomorrow" else 0
-        relative(m, lambda d: d + timedelta(days=shift), f"resolved from today {today}")
+        relative(m, _days_later(shift), f"resolved from today {today}")
     for m in list(t.find(r"\bnext\s+(week|month)\b")):
         relative(m, _FIRST_DAY_OF_NEXT[m[1]], f"the first day of next {m[1]}, from today {today}")
     return sorted(found, key=lambda d: d.pos)
@@ -398,7 +403,7 @@ def _read_units(t: _Text, draft: Draft) -> None:
     for m in list(t.find(pattern)):
         raw = m[1].replace(",", "")
         base = float(raw) if re.fullmatch(r"[\d.]+", raw) else float(number(raw))
-        value = int(round(base * _SCALE.get(m[2] or "", 1)))
+        value = round(base * _SCALE.get(m[2] or "", 1))
         _add(draft, "unit_target", Finding(value, t.take(m)))
         if not 1 <= value <= 100_000_000:
             draft.problems["unit_target"] = f"{value} units is outside 1-100,000,000"

@@ -52,18 +52,19 @@ def note_listeners(settings: Settings, now: datetime) -> None:
 def expect_listeners(engine: Engine, until: datetime) -> None:
     """Someone may listen until `until` (never shortens an earlier promise)."""
     until = _utc(until)
-    table = ListenerWindow.__table__
-    extend = update(table).where(table.c.channel == WEB_PUBSUB, table.c.until < until)
+    extend = update(ListenerWindow).where(
+        ListenerWindow.channel == WEB_PUBSUB, ListenerWindow.until < until
+    )
     try:
         ensure_schema(engine)
         with engine.begin() as conn:
             if conn.execute(extend.values(until=until)).rowcount:
                 return
             exists = conn.execute(
-                select(table.c.channel).where(table.c.channel == WEB_PUBSUB)
+                select(ListenerWindow.channel).where(ListenerWindow.channel == WEB_PUBSUB)
             ).first()
             if exists is None:
-                conn.execute(insert(table).values(channel=WEB_PUBSUB, until=until))
+                conn.execute(insert(ListenerWindow).values(channel=WEB_PUBSUB, until=until))
     except IntegrityError:
         # Another caller created the row first: raise it if ours is later.
         try:

@@ -59,6 +59,13 @@ ProgressReporter = Callable[[int, str], None]
 SendCall = Callable[["WebPubSubServiceClient"], None]
 
 
+def _send_to_group(group: str, message: dict[str, Any]) -> SendCall:
+    """The SDK call that sends `message` to `group` as JSON (run later, on a sender lane)."""
+    return lambda client: client.send_to_group(
+        group, message=message, content_type="application/json"
+    )
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -150,7 +157,8 @@ class _Lane:
                 return False
             if len(self._items) >= self._capacity:
                 logger.warning(
-                    "Web PubSub delivery queue is full (%d); %s dropped (it stays in the event log)",
+                    "Web PubSub delivery queue is full (%d); %s dropped "
+                    "(it stays in the event log)",
                     self._capacity,
                     what,
                 )
@@ -234,7 +242,9 @@ class _Sender:
     def flush(self, timeout: float) -> bool:
         """Wait up to `timeout` s until no lane has anything queued or in flight."""
         deadline = time.monotonic() + timeout
-        return all([lane.flush(deadline) for lane in self._lanes])
+        # Every lane flushes (no short-circuit): one late lane must not leave the others queued.
+        flushed = [lane.flush(deadline) for lane in self._lanes]
+        return all(flushed)
 
     def close(self) -> None:
         """Flush (bounded by the policy), then stop every lane."""
@@ -356,9 +366,7 @@ class Publisher:
                 queued=self._sender.submit(
                     group,
                     f"{record['type']} #{record['sequence']} of workflow {workflow_id}",
-                    lambda client, record=record: client.send_to_group(
-                        group, message=record, content_type="application/json"
-                    ),
+                    _send_to_group(group, record),
                 ),
             )
             for record in stored

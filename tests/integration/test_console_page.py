@@ -1,6 +1,6 @@
 """The console page in a real headless Chromium against the real app on the local stack
-(tests/support/live_stack.py), walked as a planner would: extract -> edit -> run -> live progress (the
-emulator closes the connection mid-run, to exercise reconnect + catch-up) -> results (chart,
+(tests/support/live_stack.py), walked as a planner would: extract -> edit -> run -> live progress
+(the emulator closes the connection mid-run, to exercise reconnect + catch-up) -> results (chart,
 per-store table with totals, markdowns) -> a second extraction with fewer values (the form is
 cleared) -> cancel of a running plan -> a failing plan (one clear error). Each state is asserted
 and screenshotted to test-artifacts/console-*.png.
@@ -447,9 +447,7 @@ def test_a_failing_plan_shows_one_clear_error(page):
     error = browser.find_element(By.ID, "error")
     wait_for(browser, lambda d: error.is_displayed(), timeout=30)
     text = error.text
-    assert text.startswith("Demand Agent could not finish") or text.startswith(
-        "Demand Agent took too long"
-    )
+    assert text.startswith(("Demand Agent could not finish", "Demand Agent took too long"))
     assert "Demand Agent failed: Demand Agent" not in text
     assert "Traceback" not in text and "AGENT_EXECUTION_ERROR" not in text
     # No worker wrapping and no exception class names reach the planner (issue 14).

@@ -127,6 +127,7 @@ def test_the_plan_completes_with_every_agent_in_order(planned: PlanOutcome):
     assert planned.status == "completed", planned.error
     assert planned.error is None and planned.runtime_status == "completed"
     params = planned.parameters
+    assert params is not None
     assert params["forecast_horizon_weeks"] == 12 and params["season_start_date"] == "2025-01-01"
     assert params["season_end_date"] == "2025-03-26"
     assert params["replenishment_strategy"] == "weekly"
@@ -148,6 +149,7 @@ def test_the_plan_completes_with_every_agent_in_order(planned: PlanOutcome):
 
 def test_result_endpoints_return_the_persisted_plan(stack: LiveStack, planned: PlanOutcome):
     workflow_id = planned.workflow_id
+    assert workflow_id is not None
     engine = get_engine(stack.database_url)
     for path, agent, model, key in (
         ("forecasts", "demand", DemandResult, "forecast"),
@@ -157,6 +159,7 @@ def test_result_endpoints_return_the_persisted_plan(stack: LiveStack, planned: P
         status, body = get_json(stack, f"/api/{path}/{workflow_id}")
         assert status == 200, body
         stored = load_result(engine, workflow_id, agent, model)
+        assert stored is not None
         assert body == stored.model_dump(mode="json")
         assert planned.results[key] == body
 
@@ -186,6 +189,7 @@ def test_store_clusters_are_the_plans_clusters(stack: LiveStack, planned: PlanOu
         (c["cluster_id"], c["cluster_label"], [s["store_id"] for s in c["stores"]])
         for c in inventory["clusters"]
     ]
+    assert planned.workflow_id is not None
     for params in ({"workflow_id": planned.workflow_id}, {}):
         status, body = get_json(stack, "/api/stores/clusters", **params)
         assert status == 200, body

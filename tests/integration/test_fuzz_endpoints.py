@@ -106,7 +106,7 @@ content_types = st.sampled_from(
 header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60).map(
     str.strip
 )  # what a header value can carry on the wire
-principals = st.one_of(
+principals: st.SearchStrategy[dict[str, str]] = st.one_of(
     st.just({}),  # the local host signs the default developer in
     st.builds(
         principal_headers,

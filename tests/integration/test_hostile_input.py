@@ -14,6 +14,7 @@ import httpx
 import pytest
 import websockets
 from pydantic import ValidationError
+from websockets.typing import Subprotocol
 
 import function_app
 from localdev.host.functions import index_app
@@ -93,11 +94,11 @@ def test_a_bare_huge_integer_body_is_a_4xx_on_every_post_route(client, route, nu
 @pytest.mark.parametrize("route", JSON_ROUTES)
 def test_a_huge_integer_in_a_json_route_is_a_422_naming_the_limit(client, route):
     body = {
-        "orchestrator/extract-parameters": '{"strategy_description": %s}' % HUGE,
+        "orchestrator/extract-parameters": f'{{"strategy_description": {HUGE}}}',
         "orchestrator/run-workflow": json.dumps(
             {"session_id": "s1", "parameters": {**PARAMETERS, "forecast_horizon_weeks": 0}}
         ).replace('"forecast_horizon_weeks": 0', f'"forecast_horizon_weeks": {HUGE}'),
-        "orchestrator/workflows/some-workflow/terminate": '{"reason": -%s}' % HUGE,
+        "orchestrator/workflows/some-workflow/terminate": f'{{"reason": -{HUGE}}}',
     }[route]
     error = error_of(post_raw(client, route, body), 422)
     assert error.error_type == "INVALID_PARAMETERS"
@@ -151,9 +152,9 @@ def test_a_huge_integer_in_an_imported_csv_is_a_422_naming_the_row(client):
 
 
 async def join_after_a_huge_integer_frame(url: str) -> dict:
-    async with websockets.connect(url, subprotocols=["json.webpubsub.azure.v1"]) as ws:
+    async with websockets.connect(url, subprotocols=[Subprotocol("json.webpubsub.azure.v1")]) as ws:
         assert json.loads(await ws.recv())["event"] == "connected"
-        await ws.send('{"type": "joinGroup", "group": "g", "ackId": %s}' % HUGE)
+        await ws.send(f'{{"type": "joinGroup", "group": "g", "ackId": {HUGE}}}')
         await ws.send('{"type": "joinGroup", "group": "g", "ackId": 1}')
         return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
 

@@ -192,7 +192,8 @@ def test_import_good_bad_and_replace(seeded):
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT COUNT(*), SUM(units_sold) FROM historical_sales WHERE category_id='outerwear'"
+                "SELECT COUNT(*), SUM(units_sold) FROM historical_sales "
+                "WHERE category_id='outerwear'"
             )
         ).one()
         swimwear = conn.execute(

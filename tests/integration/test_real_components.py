@@ -91,7 +91,7 @@ def test_make_installs_postgresql_with_apt_get_only_when_it_is_missing(tmp_path,
 
 
 def test_make_says_what_will_skip_when_apt_get_is_missing_or_fails(tmp_path, controlled_path):
-    path, log = controlled_path
+    path, _log = controlled_path
     (Path(path) / "apt-get").unlink()
     shown = run_make("postgresql", path, tmp_path / "none")
     assert "postgresql missing and apt-get unavailable: the PostgreSQL tests will skip" in shown

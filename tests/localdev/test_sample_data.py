@@ -130,7 +130,6 @@ def test_ensure_sample_data_loads_once_and_export_round_trips(tmp_path, sample):
     paths = export_csv(sample, tmp_path / "csv")
     back = pd.read_csv(paths["sales"], parse_dates=["week_start_date"])
     assert back.iloc[0]["week_start_date"] == pd.Timestamp("2022-01-03")
-    assert (
-        open(paths["sales"]).readline().strip() == "week_start_date,store_id,category_id,units_sold"
-    )
+    with open(paths["sales"]) as sales:
+        assert sales.readline().strip() == "week_start_date,store_id,category_id,units_sold"
     assert len(back) == len(sample.sales)

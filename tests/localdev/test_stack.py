@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]
     get_publisher.cache_clear()
 
 
-def started_key(tmp_path, **options: str) -> str:
+def started_key(tmp_path, **options: Any) -> str:
     local_stack(
         LocalOptions(database_url=f"sqlite:///{tmp_path / 'stack.db'}", pubsub_port=8123, **options)
     )

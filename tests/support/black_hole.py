@@ -1,5 +1,6 @@
-"""A Web PubSub endpoint that black-holes: it accepts TCP connections and never answers. The service SDK then waits for its read timeout on every try — the fault a
-refused port does not show."""
+"""A Web PubSub endpoint that black-holes: it accepts TCP connections and never answers. The
+service SDK then waits for its read timeout on every try — the fault a refused port does not
+show."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from localdev.host.server import LocalDeveloper, LocalOptions, free_port, start_host
 from localdev.sample_data import generate_sample
-from localdev.stack import STACK_ENVIRONMENT, local_stack
+from localdev.stack import PUBSUB_SETTING, STACK_ENVIRONMENT, local_stack
 from shared.data.context import clear_context_cache
 from shared.data.csv_import import write_frames
 from shared.data.db import dispose_engine, get_engine
@@ -39,6 +39,8 @@ FAST_SETTINGS = {
     # Test-sized pauses between agent attempts (the policy itself stays 3 attempts).
     "AGENT_RETRY_INTERVAL_MS": "20",
 }
+# Who a request without principal headers is signed in as, unless a test says otherwise.
+SIGNED_IN_DEVELOPER = LocalDeveloper()
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 def live_stack(
     directory: Path,
     settings: Mapping[str, str] = FAST_SETTINGS,
-    developer: LocalDeveloper | None = LocalDeveloper(),
+    developer: LocalDeveloper | None = SIGNED_IN_DEVELOPER,
 ) -> Iterator[LiveStack]:
     """Start the stack with a fresh SQLite database in `directory`; stop it on exit.
     `developer` is who a request without principal headers is signed in as (None: 401)."""
@@ -120,7 +122,7 @@ def live_stack(
             yield LiveStack(
                 base_url=options.base_url,
                 database_url=database_url,
-                pubsub_connection_string=os.environ["WebPubSubConnectionString"],
+                pubsub_connection_string=os.environ[PUBSUB_SETTING],
                 loop=loop,
             )
         finally:

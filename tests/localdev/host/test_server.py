@@ -130,9 +130,12 @@ def durable_binding_json(binding: dict) -> str:
 async def served():
     app, calls = build_test_app()
     options = LocalOptions(port=free_port())
-    async with start_host(
-        options, functions_app=app, plugins=HostPlugins(durable_client=durable_binding_json)
-    ) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+    async with (
+        start_host(
+            options, functions_app=app, plugins=HostPlugins(durable_client=durable_binding_json)
+        ) as url,
+        httpx.AsyncClient(base_url=url, timeout=10) as client,
+    ):
         yield client, calls
 
 
@@ -231,9 +234,10 @@ async def test_durable_client_binding_comes_from_the_provider(served):
 
 async def test_durable_function_without_runtime_is_503():
     app, _ = build_test_app()
-    async with start_host(
-        LocalOptions(port=free_port()), functions_app=app, run_timers=False
-    ) as url, httpx.AsyncClient(base_url=url) as client:
+    async with (
+        start_host(LocalOptions(port=free_port()), functions_app=app, run_timers=False) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
         resp = await client.post("/api/start")
     assert resp.status_code == 503
     assert resp.json()["error_type"] == "DURABLE_RUNTIME_UNAVAILABLE"
@@ -268,12 +272,8 @@ def test_ncrontab_schedules():
     assert parse_schedule("0 30 9 * * 1-5").next_after(at) == datetime(
         2025, 1, 2, 9, 30, tzinfo=UTC
     )
-    assert parse_schedule("0 0 0 1 Mar *").next_after(at) == datetime(
-        2025, 3, 1, tzinfo=UTC
-    )
-    assert parse_schedule("0 0 12 * * sun").next_after(at) == datetime(
-        2025, 1, 5, 12, tzinfo=UTC
-    )
+    assert parse_schedule("0 0 0 1 Mar *").next_after(at) == datetime(2025, 3, 1, tzinfo=UTC)
+    assert parse_schedule("0 0 12 * * sun").next_after(at) == datetime(2025, 1, 5, 12, tzinfo=UTC)
     assert parse_schedule("00:05:00").next_after(at) == at.replace(minute=12)
     assert parse_schedule("%SCHED%", {"SCHED": "0 0 * * * *"}).next_after(at) == at.replace(
         hour=11, minute=0, second=0

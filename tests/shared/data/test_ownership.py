@@ -46,6 +46,11 @@ class Planner:
     received: list[dict[str, Any]] | None = None
 
     @property
+    def negotiated_url(self) -> str:
+        assert self.negotiated is not None
+        return self.negotiated["url"]
+
+    @property
     def workflow_id(self) -> str:
         assert self.started is not None
         return self.started["workflow_id"]
@@ -101,7 +106,7 @@ def alice_and_bob(client: httpx.Client) -> tuple[Planner, Planner]:
         who.negotiated = answer.json()
     with contextlib.ExitStack() as stack:
         sockets = [
-            stack.enter_context(connect(who.negotiated["url"], open_timeout=10))
+            stack.enter_context(connect(who.negotiated_url, open_timeout=10))
             for who in (alice, bob)
         ]
         time.sleep(0.2)  # the emulator adds each connection to its group on connect
@@ -115,7 +120,7 @@ def alice_and_bob(client: httpx.Client) -> tuple[Planner, Planner]:
             who.started = answer.json()
         for who in (alice, bob):
             assert wait_finished(client, who)["runtime_status"] == "Completed"
-        for who, ws in zip((alice, bob), sockets):
+        for who, ws in zip((alice, bob), sockets, strict=True):
             who.received = drain(ws)
     return alice, bob
 
@@ -167,7 +172,7 @@ def test_every_route_with_a_workflow_id_is_404_to_anyone_else(client, alice_and_
     alice, bob = alice_and_bob
     never = "0b6f2d0e-5d0c-4a59-9d43-000000000000"
     for (method, path, params), (_, unknown_path, unknown_params) in zip(
-        workflow_routes(alice.workflow_id), workflow_routes(never)
+        workflow_routes(alice.workflow_id), workflow_routes(never), strict=True
     ):
         theirs = client.request(method, path, params=params, headers=bob.headers)
         unknown = client.request(method, unknown_path, params=unknown_params, headers=bob.headers)

@@ -7,6 +7,7 @@ SDK's own.
 
 import json
 from datetime import date
+from typing import Any
 
 import httpx2
 import pytest
@@ -37,7 +38,7 @@ GOOD = {
 
 
 def azure(**overrides) -> Settings:
-    values = {
+    values: dict[str, Any] = {
         "extractor": "auto",
         "azure_openai_endpoint": "https://contoso.openai.azure.com",
         "azure_openai_api_key": KEY,

@@ -41,7 +41,8 @@ PHRASINGS = [
         },
     ),
     (
-        "Twelve weeks starting 1 January 2025, biweekly, 15 percent held at the distribution center.",
+        "Twelve weeks starting 1 January 2025, biweekly, "
+        "15 percent held at the distribution center.",
         {
             "forecast_horizon_weeks": 12,
             "replenishment_strategy": "bi-weekly",
@@ -49,7 +50,8 @@ PHRASINGS = [
         },
     ),
     (
-        "Season starts 2025-01-01 and runs a quarter; every two weeks replenishment; no DC holdback.",
+        "Season starts 2025-01-01 and runs a quarter; "
+        "every two weeks replenishment; no DC holdback.",
         {
             "forecast_horizon_weeks": 13,
             "season_start_date": "2025-01-01",
@@ -160,7 +162,8 @@ PHRASINGS = [
         },
     ),
     (
-        "A quarter-long season starting April 7th, 2025. Replenish every 2 weeks. Reserve 10% at DC.",
+        "A quarter-long season starting April 7th, 2025. "
+        "Replenish every 2 weeks. Reserve 10% at DC.",
         {
             "forecast_horizon_weeks": 13,
             "season_start_date": "2025-04-07",
