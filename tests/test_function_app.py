@@ -41,6 +41,7 @@ def test_function_names_are_unique():
     """On a fresh app object: `get_functions()` may run once per app (it raises on a duplicate
     name, and on a second call), and the shared app has been indexed already."""
     spec = importlib.util.spec_from_file_location("function_app_fresh", function_app.__file__)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     names = [fn.get_function_name() for fn in module.app.get_functions()]
@@ -73,7 +74,7 @@ def test_http_triggers_are_well_formed(entry):
 
 
 def test_route_and_method_pairs_are_unique():
-    pairs = Counter()
+    pairs: Counter[tuple[str, str]] = Counter()
     for entry in HTTP_ENTRIES:
         methods = entry.trigger.get("methods") or ALL_METHODS
         for method in methods:

@@ -338,7 +338,7 @@ def test_every_keyless_connection_has_its_role_assignment():
     assert roles == ROLE
     assigned = _role_assignments()
     settings = template_app_settings()
-    needed = {}
+    needed: dict[str, str] = {}
     if settings["AzureWebJobsStorage__credential"] == "managedidentity":
         # Functions host and Durable task hub (blobs, queues, tables); the deployment package.
         needed.update(

@@ -343,14 +343,15 @@ async def test_an_episode_that_hits_a_locked_history_store_is_retried_until_it_s
             holder = await asyncio.to_thread(hold_sqlite_write_lock, database, LOCK_SECONDS)
             SCRIPT.release.set()
             assert await wait_until(lambda: "database is locked" in caplog.text, 40)
-            assert (await rt.get_status(workflow_id))["runtimeStatus"] == "Running"
+            running = await rt.get_status(workflow_id)
+            assert running is not None and running["runtimeStatus"] == "Running"
             await asyncio.to_thread(holder.join)
             status = await rt.wait_for(workflow_id, 30)
             history = await rt.history(workflow_id)
     finally:
         SCRIPT.reset()
 
-    assert status["runtimeStatus"] == "Completed"
+    assert status is not None and status["runtimeStatus"] == "Completed"
     assert "_episode failed (OperationalError" in caplog.text
     kinds = [e["EventType"] for e in history]
     # the retried episode was saved once: one result for the agent, one ExecutionCompleted

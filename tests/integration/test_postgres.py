@@ -229,7 +229,7 @@ def test_contexts_errors_and_cache_invalidation(seeded):
     pricing = assembler.assemble_pricing_context(
         "outerwear", replay, _demand("outerwear"), INVENTORY
     )
-    assert len(pricing.actual_sales) == 12
+    assert pricing.actual_sales is not None and len(pricing.actual_sales) == 12
     assert assembler.category_info("swimwear").full_price == 45.0
 
     with pytest.raises(DataNotFoundError) as info:
@@ -282,7 +282,8 @@ def test_results_store_round_trip_upsert_and_latest(postgres_url):
             ).scalar()
             == 1
         )
-    assert load_result(engine, "wf-race", "demand", DemandResult).total_demand in range(6)
+    raced = load_result(engine, "wf-race", "demand", DemandResult)
+    assert raced is not None and raced.total_demand in range(6)
 
 
 def test_event_sequences_are_gap_free_under_concurrent_writers(postgres_url):
@@ -350,6 +351,7 @@ async def test_durable_runtime_persists_and_a_new_runtime_reads_it(postgres_url)
             probe = await runtime.wait_for("probe", 15)
     finally:
         SCRIPT.reset()
+    assert status is not None and probe is not None
     assert status["runtimeStatus"] == "Completed"
     assert status["output"]["results"]["Pricing Agent"]["leftover_units"] == 144
     attempts = {e["agent_name"]: e["attempts"] for e in status["output"]["execution_log"]}
@@ -357,12 +359,14 @@ async def test_durable_runtime_persists_and_a_new_runtime_reads_it(postgres_url)
     assert probe["output"] == {"first": {"attempt": 1}, "both": [10, 20]}
 
     stored = DurableStore(get_engine(postgres_url)).load("wf-pg")
+    assert stored is not None
     assert stored.runtime_status == "Completed" and stored.created_at.tzinfo is not None
     kinds = [e["EventType"] for e in stored.history]
     assert kinds[0] == h.EventType.ORCHESTRATOR_STARTED
     assert kinds.count(h.EventType.TASK_FAILED) == 1
     async with DurableRuntime(scripted_app, postgres_url) as again:
-        assert (await again.get_status("wf-pg"))["output"] == status["output"]
+        again_status = await again.get_status("wf-pg")
+        assert again_status is not None and again_status["output"] == status["output"]
         assert len(await again.history("wf-pg")) == len(stored.history)
 
 
@@ -393,6 +397,7 @@ async def test_full_workflow_with_the_real_agents(postgres_url, monkeypatch):
             get_publisher.cache_clear()
             get_settings.cache_clear()
 
+    assert status is not None
     assert status["runtimeStatus"] == "Completed", status["output"]
     results = status["output"]["results"]
     assert list(results) == ["Demand Agent", "Inventory Agent", "Pricing Agent"]
@@ -402,6 +407,7 @@ async def test_full_workflow_with_the_real_agents(postgres_url, monkeypatch):
     demand = load_result(engine, "wf-real", "demand", DemandResult)
     inventory = load_result(engine, "wf-real", "inventory", InventoryResult)
     pricing = load_result(engine, "wf-real", "pricing", PricingResult)
+    assert demand is not None and inventory is not None and pricing is not None
     assert demand.total_demand > 0 and len(demand.forecast_by_week) == 12
     assert {s.store_id for s in demand.store_forecast} <= {f"S{i:04d}" for i in range(1, 13)}
     assert inventory.manufacturing_qty == results["Inventory Agent"]["manufacturing_qty"]

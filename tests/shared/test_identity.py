@@ -34,7 +34,7 @@ from shared.settings import Settings
 from tests.support.live_stack import LiveStack, live_stack
 
 ROLE_URI = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
-EASY_AUTH = {"website_auth_enabled": "True", "website_site_name": "season-planner"}
+EASY_AUTH: dict[str, Any] = {"website_auth_enabled": "True", "website_site_name": "season-planner"}
 PRINCIPAL = "x-ms-client-principal"
 
 
@@ -83,12 +83,14 @@ def test_roles_are_the_claims_of_type_role_typ():
     payload = json.loads(base64.b64decode(headers["x-ms-client-principal"]))
     payload["claims"] += [{"typ": "app_roles", "val": "planner"}, {"typ": "group", "val": "x"}]
     headers["x-ms-client-principal"] = encoded(payload)
-    assert principal_from_headers(headers).roles == {"planner"}
+    principal = principal_from_headers(headers)
+    assert principal is not None and principal.roles == {"planner"}
 
 
 def test_without_the_claims_header_a_principal_has_no_roles():
     headers = {"x-ms-client-principal-id": "u-1", "x-ms-client-principal-name": "U"}
-    assert principal_from_headers(headers).roles == frozenset()
+    principal = principal_from_headers(headers)
+    assert principal is not None and principal.roles == frozenset()
 
 
 def test_no_headers_is_no_principal():

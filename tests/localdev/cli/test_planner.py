@@ -74,6 +74,7 @@ def test_board_heartbeats_invalid_messages_and_errors():
             error_type="DATA_NOT_FOUND",
         )
     )
+    assert board.failed_agent is not None
     assert board.finished and board.failed_agent.name == "Inventory Agent"
     assert board.failed_agent.error_type == "DATA_NOT_FOUND"
     assert len(board.messages) == 2
@@ -208,6 +209,7 @@ async def test_run_plan_reports_a_failed_agent(stack):
     )
     assert outcome.status == "failed"
     assert outcome.runtime_status == "failed"
+    assert outcome.error is not None
     # A data error: its own type, in words, after one attempt (no worker text, no class names).
     assert outcome.error["error_type"] == "DATA_NOT_FOUND"
     assert outcome.error["details"] == {"agent_name": "Demand Agent"}
@@ -221,6 +223,7 @@ async def test_run_plan_reports_a_failed_agent(stack):
     assert statuses[-1] == ("Demand Agent", "failed")  # the final message, after the error
     assert "Error" not in outcome.error["message"]
     demand = outcome.board.agents["Demand Agent"]
+    assert demand.error is not None
     assert demand.status == "failed" and "at least 52" in demand.error
     assert [a.status for a in outcome.board.agents.values()] == ["failed", "pending", "pending"]
     assert outcome.results == {"forecast": None, "inventory": None, "pricing": None}
@@ -229,6 +232,7 @@ async def test_run_plan_reports_a_failed_agent(stack):
 async def test_run_plan_passes_the_api_error_response_through(stack):
     outcome = await run_plan(stack.base_url, "too short", timeout=10)
     assert outcome.status == "failed" and outcome.workflow_id is None
+    assert outcome.error is not None
     assert outcome.error["error_type"] == "INVALID_PARAMETERS"
     assert "strategy_description" in json.dumps(outcome.error["details"])
     assert outcome.error["request_id"]
@@ -237,13 +241,15 @@ async def test_run_plan_passes_the_api_error_response_through(stack):
 async def test_run_plan_reports_an_unknown_category_before_starting(stack):
     outcome = await run_plan(stack.base_url, STRATEGY, category_id="no_such_category", timeout=10)
     assert outcome.status == "failed" and outcome.workflow_id is None
+    assert outcome.error is not None
     assert outcome.error["error_type"] == "DATA_NOT_FOUND"
     assert SHORT_CATEGORY in outcome.error["details"]["available_categories"]
 
 
 def test_run_plan_unreachable_app_is_a_connection_error():
     outcome = asyncio.run(run_plan(f"http://127.0.0.1:{free_port()}", STRATEGY, timeout=5))
-    assert outcome.status == "failed" and outcome.error["error_type"] == "CONNECTION_ERROR"
+    assert outcome.status == "failed" and outcome.error is not None
+    assert outcome.error["error_type"] == "CONNECTION_ERROR"
 
 
 def args_for(*argv: str) -> argparse.Namespace:

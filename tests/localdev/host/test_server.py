@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import azure.durable_functions as df
 import azure.functions as func
 import httpx
 import pytest
+from azure.functions.timer import TimerRequest
 
 from localdev.host.functions import index_app
 from localdev.host.ncrontab import parse_schedule
@@ -139,16 +141,22 @@ async def served():
         yield client, calls
 
 
+def matched(pattern: re.Pattern[str], path: str) -> re.Match[str]:
+    match = pattern.fullmatch(path)
+    assert match is not None, path
+    return match
+
+
 def test_route_templates_compile_with_constraints_optional_and_catch_all():
     pattern, _ = compile_route("api/items/{id:int}/{label?}")
-    assert pattern.fullmatch("/api/items/12").groupdict() == {"id": "12", "label": None}
-    assert pattern.fullmatch("/API/Items/12/red").group("label") == "red"
+    assert matched(pattern, "/api/items/12").groupdict() == {"id": "12", "label": None}
+    assert matched(pattern, "/API/Items/12/red").group("label") == "red"
     assert pattern.fullmatch("/api/items/abc") is None
     guid, _ = compile_route("api/w/{id:guid}")
     assert guid.fullmatch("/api/w/0f8fad5b-d9cb-469f-a165-70867728950e")
     assert guid.fullmatch("/api/w/nope") is None
     catch, _ = compile_route("api/files/{*path}")
-    assert catch.fullmatch("/api/files/a/b/c.txt").group("path") == "a/b/c.txt"
+    assert matched(catch, "/api/files/a/b/c.txt").group("path") == "a/b/c.txt"
     length, _ = compile_route("api/s/{code:length(3)}")
     assert length.fullmatch("/api/s/abc") and length.fullmatch("/api/s/abcd") is None
     with pytest.raises(ValueError):
@@ -260,7 +268,7 @@ async def test_timers_fire_on_schedule_and_survive_failures(served):
     assert len(calls["timer"]) >= 2
     assert len(calls["flaky_timer"]) >= 3  # runOnStartup + two scheduled runs despite raising
     timer = calls["timer"][0]
-    assert isinstance(timer, func.TimerRequest)
+    assert isinstance(timer, TimerRequest)
     assert timer.past_due is False
     assert set(timer.schedule_status) == {"Last", "Next", "LastUpdated"}
 
@@ -324,6 +332,7 @@ def test_serve_command_stops_cleanly_on_sigint():
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    assert proc.stdout is not None
     try:
         line = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}" in line

@@ -95,7 +95,7 @@ class FakeModel:
 
     def __init__(self, answers: list[tuple[int, dict, dict]]):
         self.answers = answers
-        self.seen: list[tuple[str, str, int]] = []
+        self.seen: list[tuple[str, str | None, int]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -315,7 +315,11 @@ def test_unreachable_model_is_503(extract, rules_env):
 
 
 def test_rejected_key_is_reported_by_setting_name(extract, rules_env):
-    rejected = (401, {}, {"error": {"message": f"Incorrect API key provided: {KEY}"}})
+    rejected: tuple[int, dict, dict] = (
+        401,
+        {},
+        {"error": {"message": f"Incorrect API key provided: {KEY}"}},
+    )
     with FakeModel([rejected]) as model:
         use_azure(rules_env, model.url)
         resp = post(extract, {"strategy_description": SPEC})

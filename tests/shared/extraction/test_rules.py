@@ -296,6 +296,7 @@ def test_phrasings(text, expected):
 def test_spec_example_is_fully_explicit_and_scores_highest():
     params = extract_parameters(SPEC, RULES, today=TODAY)
     assert params.confidence_score == 0.95
+    assert params.extraction_reasoning is not None
     assert "'12 weeks'" in params.extraction_reasoning
     assert "'Jan 1, 2025'" in params.extraction_reasoning
     assert "2025-03-26" in params.extraction_reasoning
@@ -306,6 +307,8 @@ def test_inferred_values_lower_confidence_and_are_named():
     inferred = extract_parameters(
         "A quarter starting March 1, weekly replenishment, 15% DC holdback.", RULES, today=TODAY
     )
+    assert inferred.confidence_score is not None and stated.confidence_score is not None
+    assert inferred.extraction_reasoning is not None
     assert inferred.confidence_score < stated.confidence_score
     assert "forecast_horizon_weeks" in inferred.extraction_reasoning.split("Inferred")[1]
     assert "season_start_date" in inferred.extraction_reasoning.split("Inferred")[1]
@@ -318,6 +321,7 @@ def test_conflicting_mentions_lower_confidence_and_are_reported():
         today=TODAY,
     )
     assert params.forecast_horizon_weeks == 12
+    assert params.confidence_score is not None and params.extraction_reasoning is not None
     assert params.confidence_score <= 0.8
     assert "forecast_horizon_weeks=10" in params.extraction_reasoning
 

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -73,7 +74,7 @@ def _wait_for_member(emu, group):
 def test_browser_receives_exactly_the_documented_messages(emu, publisher):
     with _browser(publisher, "sess-1") as ws:
         _wait_for_member(emu, group_for("sess-1", owner_id=OWNER))
-        messages = [
+        messages: list[dict[str, Any]] = [
             RUNNING,
             {
                 "type": "progress",
