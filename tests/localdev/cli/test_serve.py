@@ -100,6 +100,16 @@ def test_serve_publishes_to_the_configured_service_and_starts_no_emulator(tmp_pa
     assert ACCESS_KEY not in printed
 
 
+def test_serve_stops_cleanly_on_sigint(tmp_path):
+    served = start_serve(tmp_path, f"sqlite:///{tmp_path / 'app.db'}")
+    try:
+        assert served.base_url in served.printed()[0]
+        assert httpx.get(f"{served.base_url}/api/none", timeout=5).status_code == 404
+    finally:
+        exit_code = served.stop()
+    assert exit_code == 0
+
+
 @pytest.fixture
 def stack_environment(monkeypatch) -> Iterator[None]:
     """`local_stack` writes the app's settings into the environment: restore them afterwards."""

@@ -8,14 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -24,12 +18,9 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from localdev.host.functions import index_app
-from localdev.host.ncrontab import parse_schedule
-from localdev.host.routes import build_routes, compile_route
+from localdev.host.routes import build_routes
 from localdev.host.server import HostPlugins, LocalOptions, Service, free_port, start_host
 from shared.errors import unexpected_error
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def build_test_app() -> tuple[func.FunctionApp, dict[str, list]]:
@@ -139,28 +130,6 @@ async def served():
         httpx.AsyncClient(base_url=url, timeout=10) as client,
     ):
         yield client, calls
-
-
-def matched(pattern: re.Pattern[str], path: str) -> re.Match[str]:
-    match = pattern.fullmatch(path)
-    assert match is not None, path
-    return match
-
-
-def test_route_templates_compile_with_constraints_optional_and_catch_all():
-    pattern, _ = compile_route("api/items/{id:int}/{label?}")
-    assert matched(pattern, "/api/items/12").groupdict() == {"id": "12", "label": None}
-    assert matched(pattern, "/API/Items/12/red").group("label") == "red"
-    assert pattern.fullmatch("/api/items/abc") is None
-    guid, _ = compile_route("api/w/{id:guid}")
-    assert guid.fullmatch("/api/w/0f8fad5b-d9cb-469f-a165-70867728950e")
-    assert guid.fullmatch("/api/w/nope") is None
-    catch, _ = compile_route("api/files/{*path}")
-    assert matched(catch, "/api/files/a/b/c.txt").group("path") == "a/b/c.txt"
-    length, _ = compile_route("api/s/{code:length(3)}")
-    assert length.fullmatch("/api/s/abc") and length.fullmatch("/api/s/abcd") is None
-    with pytest.raises(ValueError):
-        compile_route("api/{x:unknownthing}")
 
 
 def test_literal_routes_take_precedence_over_parameters():
@@ -273,24 +242,6 @@ async def test_timers_fire_on_schedule_and_survive_failures(served):
     assert set(timer.schedule_status) == {"Last", "Next", "LastUpdated"}
 
 
-def test_ncrontab_schedules():
-    at = datetime(2025, 1, 1, 10, 7, 30, tzinfo=UTC)  # a Wednesday
-    assert parse_schedule("0 */5 * * * *").next_after(at) == at.replace(minute=10, second=0)
-    assert parse_schedule("*/15 * * * * *").next_after(at) == at.replace(second=45)
-    assert parse_schedule("0 30 9 * * 1-5").next_after(at) == datetime(
-        2025, 1, 2, 9, 30, tzinfo=UTC
-    )
-    assert parse_schedule("0 0 0 1 Mar *").next_after(at) == datetime(2025, 3, 1, tzinfo=UTC)
-    assert parse_schedule("0 0 12 * * sun").next_after(at) == datetime(2025, 1, 5, 12, tzinfo=UTC)
-    assert parse_schedule("00:05:00").next_after(at) == at.replace(minute=12)
-    assert parse_schedule("%SCHED%", {"SCHED": "0 0 * * * *"}).next_after(at) == at.replace(
-        hour=11, minute=0, second=0
-    )
-    for bad in ("* * * * *", "61 * * * * *", "*/0 * * * * *", "%MISSING%", "0 0 0 31 2 *"):
-        with pytest.raises(ValueError):
-            parse_schedule(bad, {}).next_after(at)
-
-
 async def test_services_start_before_and_stop_after_the_host_in_reverse_order():
     events: list[str] = []
 
@@ -320,26 +271,3 @@ async def test_services_start_before_and_stop_after_the_host_in_reverse_order():
         "stop durable",
         "stop seed",
     ]
-
-
-def test_serve_command_stops_cleanly_on_sigint():
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "localdev.cli.serve", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    try:
-        line = proc.stdout.readline()
-        assert f"http://127.0.0.1:{port}" in line
-        assert httpx.get(f"http://127.0.0.1:{port}/api/none", timeout=5).status_code == 404
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
