@@ -15,7 +15,6 @@ from localdev.durable import (
     UnknownOrchestratorError,
 )
 from localdev.durable import history as h
-from localdev.durable.shim import ShimError, replay_actions
 from orchestrator.workflow import MAX_SUMMARY_BYTES, ORCHESTRATOR_NAME, build_workflow_input
 from shared.schemas import SeasonParameters
 from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings
@@ -281,87 +280,3 @@ async def test_worst_case_custom_status_fits_the_extensions_16_kb(runtime):
     assert len(failed["customStatus"]["results"]) == 2
     assert utf16_kb(completed["customStatus"]) < 15
     assert utf16_kb(failed["customStatus"]) < 15
-
-
-# The shim's replay rules on hand-made histories -------------------------------------------
-
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-def _started():
-    return [h.orchestrator_started(T0), h.execution_started(T0, "o", None)]
-
-
-def _activity(name):
-    return {"actionType": 0, "functionName": name, "input": None}
-
-
-def _timer(cancelled=False):
-    return {"actionType": 5, "fireAt": h.iso(T0), "isCanceled": cancelled}
-
-
-def _any(*children):
-    return {"actionType": 11, "compoundActions": list(children)}
-
-
-def test_shim_awaits_top_level_actions_in_order():
-    actions = [[_activity("a"), _activity("b")]]
-    first = replay_actions(actions, _started())
-    assert [(leaf.task_id, leaf.name) for leaf in first.new_leaves] == [(0, "a")]
-    assert not first.replayed_all
-
-    history = [*_started(), h.task_scheduled(T0, 0, "a", None)]
-    history += [h.orchestrator_started(T0), h.task_completed(T0, 0, "1")]
-    second = replay_actions(actions, history)
-    assert [(leaf.task_id, leaf.name) for leaf in second.new_leaves] == [(1, "b")]
-
-
-def test_shim_when_any_covers_only_its_listed_children():
-    # the SDK's second race lists only the new activity: the earlier timer is not part of it
-    actions = [[_any(_activity("a"), _timer()), _any(_activity("b"))]]
-    history = [*_started(), h.task_scheduled(T0, 0, "a", None), h.timer_created(T0, 1, h.iso(T0))]
-    history += [h.orchestrator_started(T0), h.task_failed(T0, 0, "r", "d")]
-    history += [h.task_scheduled(T0, 2, "b", None)]
-    history += [h.orchestrator_started(T0), h.timer_fired(T0, 1, h.iso(T0))]
-
-    outcome = replay_actions(actions, history)
-
-    assert not outcome.replayed_all
-    assert [leaf.name for leaf in outcome.open_leaves] == ["b"]
-
-
-def test_shim_cancelled_timer_ends_at_once_but_is_still_created():
-    actions = [[_any(_activity("a"), _timer(cancelled=True)), _activity("b")]]
-    outcome = replay_actions(actions, _started())
-
-    assert [leaf.task_id for leaf in outcome.new_leaves] == [0, 1, 2]
-    assert [leaf.task_id for leaf in outcome.open_leaves] == [0, 2]
-
-
-def test_shim_rejects_a_history_the_replay_did_not_schedule():
-    history = [*_started(), h.task_scheduled(T0, 0, "other", None)]
-    with pytest.raises(ShimError, match="Non-Deterministic workflow detected"):
-        replay_actions([[_activity("a")]], history)
-
-
-def test_shim_rejects_unknown_actions_and_v1_payloads():
-    with pytest.raises(ShimError, match="unexpected action type"):
-        replay_actions([[{"actionType": 6, "externalEventName": "e"}]], _started())
-    with pytest.raises(ShimError, match="length 1 in outer layer"):
-        replay_actions([[_activity("a")], [_activity("b")]], _started())
-
-
-@pytest.mark.parametrize(
-    "body", [b"{not json", b"\xff\xfe", b"9" * 5000], ids=["malformed", "not-utf8", "huge-integer"]
-)
-async def test_the_start_webhook_answers_an_unreadable_body_with_400(runtime, body):
-    from aiohttp.test_utils import TestClient, TestServer
-
-    from localdev.durable.client_api import WEBHOOK_PREFIX, create_api_app
-
-    async with TestClient(TestServer(create_api_app(runtime))) as client:
-        response = await client.post(
-            f"{WEBHOOK_PREFIX}orchestrators/{ORCHESTRATOR_NAME}", data=body
-        )
-        assert response.status == 400
-        assert (await response.json())["ExceptionMessage"] == "The request body is not JSON."
