@@ -1,32 +1,34 @@
-"""The heartbeat timer sends only while someone may be listening: a negotiate or a workflow start
-opens the window, an idle app makes no Web PubSub call, and recording the window never fails the
-request that records it."""
+"""The publishing functions. The `publish_message` activity records and sends a batch once (a re-run
+sends nothing again). The heartbeat timer sends only while someone may be listening: a negotiate
+or a workflow start opens the window, an idle app makes no Web PubSub call, and recording the
+window never fails the request that records it."""
 
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
+from pydantic import ValidationError
 from websockets.sync.client import connect
 
-from activities.publishing import send_heartbeat
+from activities.publishing import publish_payload, send_heartbeat
 from function_app import app
 from localdev.host.functions import index_app
 from localdev.webpubsub import EmulatorThread
 from orchestrator.http import runs
 from shared.data.db import dispose_engine, get_engine
 from shared.messaging.listeners import expect_listeners, listeners_expected
-from shared.messaging.publisher import get_publisher, utc_now
-from shared.settings import get_settings
+from shared.messaging.publisher import Publisher, get_publisher, utc_now
+from shared.settings import Settings, get_settings
 
 KEY = "heartbeat-test-access-key-0123456789abcdefgh"
 NOW = datetime(2025, 11, 4, 10, 30, tzinfo=UTC)
 HOUR = timedelta(hours=1)
+RUNNING_MESSAGE = {"type": "agent_status", "agent_name": "Demand Agent", "status": "running"}
 
 
 @pytest.fixture
@@ -99,23 +101,6 @@ def test_the_window_opens_then_closes(engine):
     assert spy.calls == 0
 
 
-def test_a_later_caller_never_shortens_the_window(engine):
-    expect_listeners(engine, NOW + 2 * HOUR)
-    expect_listeners(engine, NOW + HOUR)
-    assert listeners_expected(engine, NOW + HOUR + timedelta(minutes=30))
-
-
-def test_concurrent_first_negotiates_all_count(engine):
-    ends = [NOW + timedelta(minutes=m) for m in (5, 50, 20, 35, 10, 45, 15, 40)]
-    threads = [threading.Thread(target=expect_listeners, args=(engine, end)) for end in ends]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert listeners_expected(engine, NOW + timedelta(minutes=49))
-    assert not listeners_expected(engine, NOW + timedelta(minutes=50))
-
-
 def test_idle_timer_sends_nothing_then_negotiate_brings_heartbeats(app_settings, emu):
     engine = get_engine(app_settings.database_url)
     assert send_heartbeat(engine, utc_now(), _PublisherSpy()) is None
@@ -166,3 +151,31 @@ async def test_starting_a_workflow_opens_the_window(runtime, tmp_path):
     finally:
         runs.configure(settings=get_settings, category_check=runs.check_category)
         dispose_engine(database_url)
+
+
+@pytest.fixture
+def publisher(emu, tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'events.db'}"
+    settings = Settings(database_url=db_url, webpubsub_connection_string=emu.connection_string)
+    pub = Publisher(settings, get_engine(db_url))
+    yield pub
+    pub.close()
+    dispose_engine(db_url)
+
+
+def test_publish_activity_contract(publisher):
+    batch = {
+        "workflow_id": "wf-act",
+        "session_id": "sess-act",
+        "owner_id": "planner-1",
+        "messages": [RUNNING_MESSAGE, {**RUNNING_MESSAGE, "status": "completed"}],
+    }
+    assert publish_payload(batch, publisher) == {"sequences": [1, 2]}
+    assert publish_payload(json.dumps(batch), publisher) == {"sequences": []}  # a re-run
+    with pytest.raises(ValidationError):
+        publish_payload({"workflow_id": "wf-act", "messages": [RUNNING_MESSAGE]}, publisher)
+    with pytest.raises(ValidationError):
+        publish_payload(
+            {"workflow_id": "wf-act", "session_id": "s", "owner_id": "planner-1", "messages": []},
+            publisher,
+        )

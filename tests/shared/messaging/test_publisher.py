@@ -16,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 from websockets.sync.client import connect
 
-from activities.publishing import HEARTBEAT_SCHEDULE, publish_payload
+from activities.publishing import HEARTBEAT_SCHEDULE
 from localdev.webpubsub import EmulatorThread
 from orchestrator.http.negotiate import negotiate_response
 from shared.data.db import dispose_engine, get_engine
@@ -361,21 +361,3 @@ def test_progress_reporter_never_raises(publisher, db_url):
     report(60, "fine")
     page = fetch_events(get_engine(db_url), "wf-r")
     assert [(e["progress"], e["message"]) for e in page.events] == [(60, "fine")]
-
-
-def test_publish_activity_contract(publisher):
-    batch = {
-        "workflow_id": "wf-act",
-        "session_id": "sess-act",
-        "owner_id": OWNER,
-        "messages": [RUNNING, {**RUNNING, "status": "completed"}],
-    }
-    assert publish_payload(batch, publisher) == {"sequences": [1, 2]}
-    assert publish_payload(json.dumps(batch), publisher) == {"sequences": []}  # a re-run
-    with pytest.raises(ValidationError):
-        publish_payload({"workflow_id": "wf-act", "messages": [RUNNING]}, publisher)
-    with pytest.raises(ValidationError):
-        publish_payload(
-            {"workflow_id": "wf-act", "session_id": "s", "owner_id": OWNER, "messages": []},
-            publisher,
-        )
