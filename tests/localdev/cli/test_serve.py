@@ -1,12 +1,16 @@
-"""`python -m localdev serve` with `WebPubSubConnectionString` set publishes to that service and
-starts no emulator: run as a user runs it, against a Web PubSub emulator started separately (the
-stand-in for the real service), with a browser-like WebSocket client receiving a workflow's
-messages from that service. Without the setting it starts its own emulator, as before."""
+"""`python -m localdev serve`: run as a user runs it, it stops cleanly on Ctrl-C; with
+`WebPubSubConnectionString` set it publishes to that service and starts no emulator (checked
+against a Web PubSub emulator started separately, the stand-in for the real service, with a
+browser-like WebSocket client receiving a workflow's messages from that service), without the
+setting it starts its own; its log has one line per event, the SDKs' wire logs only when
+verbose."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import logging
 import socket
 from collections.abc import Iterator
 
@@ -16,12 +20,15 @@ import websockets
 
 from localdev.__main__ import build_parser
 from localdev.__main__ import main as localdev_main
+from localdev.cli import serve as serve_cli
+from localdev.cli.planner import run_plan
 from localdev.cli.serve import describe_pubsub, options_from
 from localdev.host.server import free_port
 from localdev.stack import STACK_ENVIRONMENT, local_stack
 from localdev.webpubsub import EmulatorThread
 from shared.messaging.publisher import get_publisher
 from shared.settings import get_settings
+from tests.support.live_stack import LiveStack, live_stack
 from tests.support.serve_process import start_serve
 
 ACCESS_KEY = "external-service-key-0123456789abcdefghijk"
@@ -32,6 +39,7 @@ PARAMETERS = {
     "dc_holdback_percentage": 0.15,
 }
 AGENTS = ("Demand Agent", "Inventory Agent", "Pricing Agent")
+STRATEGY = "Spring dresses, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
 
 
 def listening(port: int) -> bool:
@@ -156,3 +164,43 @@ def test_an_unusable_setting_stops_serve_without_showing_its_value(
     shown = capsys.readouterr()
     assert next(iter(environment)) in shown.err
     assert "secret" not in shown.out + shown.err
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    with live_stack(tmp_path_factory.mktemp("serve-logging")) as running:
+        yield running
+
+
+def test_serve_logs_one_line_per_event_and_wire_logs_only_when_verbose(stack, caplog):
+    wire = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+    saved = {name: logging.getLogger(name).level for name in serve_cli.WIRE_LOGGERS}
+    parser = argparse.ArgumentParser()
+    serve_cli.add_arguments(parser)
+    assert parser.parse_args(["--verbose"]).verbose
+    try:
+        serve_cli.configure_logging(verbose=True)
+        assert wire.isEnabledFor(logging.DEBUG)
+        serve_cli.configure_logging(verbose=False)
+        assert not wire.isEnabledFor(logging.INFO)
+        with caplog.at_level(logging.INFO):
+            outcome = asyncio.run(run_plan(stack.base_url, STRATEGY, timeout=60, poll_interval=0.5))
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+    assert outcome.status == "completed"
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    workflow = outcome.workflow_id
+    assert f"Workflow season_workflow started (instance {workflow})" in lines
+    assert any(
+        line.startswith("Workflow season_workflow completed in") and workflow in line
+        for line in lines
+    )
+    for agent in ("demand_agent", "inventory_agent", "pricing_agent"):
+        assert sum(line.startswith(f"Activity {agent} completed") for line in lines) == 1
+    assert any(line.startswith("POST /api/orchestrator/run-workflow -> 202") for line in lines)
+    assert not any("publish_message" in line for line in lines)  # routine: DEBUG only
+    assert not any(line.startswith("GET ") for line in lines)  # successful polls: DEBUG only
+    assert not [
+        r for r in caplog.records if r.name.startswith("azure.core") and r.levelno >= logging.INFO
+    ]
