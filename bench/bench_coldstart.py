@@ -333,8 +333,11 @@ def deployed_set(requirements: Path = ROOT / "requirements.txt") -> dict[str, An
 
 @contextmanager
 def _platform(directory: Path) -> Iterator[dict[str, str]]:
-    """A seeded database and the Web PubSub emulator; yields the app settings for hosts."""
+    """A seeded database and the Web PubSub emulator; yields the app settings for hosts. The
+    hosts sign requests in as the local developer (principal headers, as App Service
+    Authentication would), so the app is told it runs behind it, as `local_stack` tells it."""
     from localdev.sample_data import generate_sample, load_sample
+    from localdev.stack import EASY_AUTH_SETTING, PUBSUB_SETTING
     from localdev.webpubsub import EmulatorThread
     from shared.data.db import dispose_engine, get_engine
 
@@ -342,7 +345,11 @@ def _platform(directory: Path) -> Iterator[dict[str, str]]:
     load_sample(get_engine(url), generate_sample())
     dispose_engine(url)
     with EmulatorThread(access_key=PUBSUB_KEY) as emulator:
-        yield {"DATABASE_URL": url, "WebPubSubConnectionString": emulator.connection_string}
+        yield {
+            "DATABASE_URL": url,
+            PUBSUB_SETTING: emulator.connection_string,
+            EASY_AUTH_SETTING: "True",
+        }
 
 
 def _spec_parameters() -> dict[str, Any]:
