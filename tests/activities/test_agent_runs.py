@@ -24,11 +24,12 @@ from localdev.host.server import free_port
 from localdev.sample_data import ensure_sample_data
 from localdev.webpubsub.launch import RunningEmulator, start_emulator
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
+from shared.agents import AGENT_NAMES
 from shared.data.db import get_engine
 from shared.data.events import complete_key, fetch_events, has_event, message_key
 from shared.data.results_store import list_results, load_result
 from shared.results import DemandResult, InventoryResult, PricingResult
-from shared.schemas import AGENT_NAMES, SeasonParameters
+from shared.schemas import SeasonParameters
 from shared.settings import Settings
 from tests.support.live_stack import import_short_category, reset_app_caches
 from tests.support.messages import assert_documented_order
