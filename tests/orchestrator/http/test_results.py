@@ -26,6 +26,7 @@ from activities.inventory import run_inventory_agent
 from activities.pricing import PricingInputs, run_pricing_agent
 from localdev.host.functions import index_app
 from localdev.sample_data import generate_sample, load_sample
+from shared.agents import AGENTS
 from shared.data.context import ContextAssembler, clear_context_cache
 from shared.data.db import dispose_engine, get_engine
 from shared.data.events import record_events
@@ -40,7 +41,7 @@ EARLIER = "wf-earlier"
 LATE = "wf-late-attempt"
 OTHERS = "wf-of-another-planner"
 DEVELOPER = "local-developer"  # who an in-process call without principal is (tests/conftest.py)
-AGENT_NAMES = {"demand": "Demand Agent", "inventory": "Inventory Agent", "pricing": "Pricing Agent"}
+NAME_OF = {agent.key: agent.name for agent in AGENTS}
 PARAMETERS = SeasonParameters(
     forecast_horizon_weeks=8,
     season_start_date=date(2025, 1, 1),
@@ -90,7 +91,7 @@ def accept(engine, workflow_id: str, *agents: str) -> None:
         workflow_id=workflow_id,
         session_id="s",
         created_at=datetime.now(UTC),
-        messages=[{"type": "complete", "agent_name": AGENT_NAMES[a], "result": {}} for a in agents],
+        messages=[{"type": "complete", "agent_name": NAME_OF[a], "result": {}} for a in agents],
         build=lambda message, sequence: {**message, "sequence": sequence},
     )
 
