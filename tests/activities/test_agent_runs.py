@@ -37,6 +37,7 @@ from tests.support.messages import assert_documented_order
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 ACCESS_KEY = "AgentActivitiesTestKey0123456789ABCDEFGHIJKLMN"
+WEBPUBSUB_SETTING = "WebPubSubConnectionString"  # the app setting, spelled as on Azure
 SHORT_CATEGORY = "trial_capsule"
 SHORT_WEEKS = 30
 TASK_SCHEDULED = 4
@@ -84,7 +85,7 @@ def app_settings(database_url: str) -> Iterator[None]:
 async def hub(database_url: str, app_settings: None) -> AsyncIterator[Hub]:
     emulator: RunningEmulator = await start_emulator(access_key=ACCESS_KEY)
     os.environ["DATABASE_URL"] = database_url
-    os.environ["WebPubSubConnectionString"] = emulator.connection_string
+    os.environ[WEBPUBSUB_SETTING] = emulator.connection_string
     reset_app_caches(database_url)
     runtime = DurableRuntime(function_app.app, database_url)
     await runtime.start()
@@ -154,10 +155,11 @@ async def test_the_agents_run_persist_and_summarise(hub: Hub):
     demand = load_result(engine, workflow_id, "demand", DemandResult)
     inventory = load_result(engine, workflow_id, "inventory", InventoryResult)
     pricing = load_result(engine, workflow_id, "pricing", PricingResult)
+    assert demand is not None and inventory is not None and pricing is not None
     # What went through the orchestrator is exactly each persisted result's summary.
-    assert output["results"]["Demand Agent"] == demand.summary()
-    assert output["results"]["Inventory Agent"] == inventory.summary()
-    assert output["results"]["Pricing Agent"] == pricing.summary()
+    assert output["results"]["Demand Agent"] == demand.summary().model_dump(mode="json")
+    assert output["results"]["Inventory Agent"] == inventory.summary().model_dump(mode="json")
+    assert output["results"]["Pricing Agent"] == pricing.summary().model_dump(mode="json")
     assert demand.category_id == "outerwear" and len(demand.forecast_by_week) == 10
     assert inventory.manufacturing_qty == demand.total_demand + demand.safety_stock_units
     assert sum(len(c.stores) for c in inventory.clusters) == 20
@@ -262,7 +264,7 @@ async def test_a_deadline_that_passes_while_the_host_is_down(hub: Hub):
             await asyncio.sleep(0.05)
         await asyncio.sleep(1.0)
 
-    assert status["runtimeStatus"] == "Failed"
+    assert status is not None and status["runtimeStatus"] == "Failed"
     error = status["customStatus"]["error"]
     assert error["error_type"] == "AGENT_TIMEOUT" and error["agent_name"] == "Inventory Agent"
     assert "inventory" in list_results(engine, workflow_id)  # stored by a late attempt ...
@@ -272,15 +274,15 @@ async def test_a_deadline_that_passes_while_the_host_is_down(hub: Hub):
 
 
 async def test_the_workflow_completes_while_web_pubsub_is_down(hub: Hub):
-    emulator_connection = os.environ["WebPubSubConnectionString"]
-    os.environ["WebPubSubConnectionString"] = (
+    emulator_connection = os.environ[WEBPUBSUB_SETTING]
+    os.environ[WEBPUBSUB_SETTING] = (
         f"Endpoint=http://127.0.0.1:{free_port()};AccessKey={ACCESS_KEY};Version=1.0;"
     )
     reset_app_caches(hub.database_url)
     try:
         workflow_id, status = await run_workflow(hub, "outerwear")
     finally:
-        os.environ["WebPubSubConnectionString"] = emulator_connection
+        os.environ[WEBPUBSUB_SETTING] = emulator_connection
         reset_app_caches(hub.database_url)
 
     assert status["runtimeStatus"] == "Completed", status["output"]

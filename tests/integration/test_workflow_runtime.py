@@ -17,7 +17,6 @@ from shared.schemas import SeasonParameters
 from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 
 
-
 async def run(rt, workflow_id="wf-1", settings=None, weeks=12, timeout=15.0):
     parameters = SeasonParameters.model_validate({**PARAMETERS, "forecast_horizon_weeks": weeks})
     workflow_input = build_workflow_input(
@@ -204,7 +203,7 @@ async def test_twenty_concurrent_workflows_do_not_cross_talk(runtime):
         *(run(runtime, wid, weeks=4 + n, timeout=30) for n, wid in enumerate(ids))
     )
 
-    for n, (wid, status) in enumerate(zip(ids, statuses)):
+    for n, (wid, status) in enumerate(zip(ids, statuses, strict=True)):
         assert status["runtimeStatus"] == "Completed", status
         results = status["output"]["results"]
         assert {r["workflow_id"] for r in results.values()} == {wid}

@@ -38,7 +38,7 @@ PARAMETERS = SeasonParameters.model_validate(
         "dc_holdback_percentage": 0.45,
     }
 )
-SUMMARIES = {
+SUMMARIES: dict[str, dict[str, Any]] = {
     DEMAND.activity: {"total_demand": 1200, "model_used": "AutoETS"},
     INVENTORY.activity: {"manufacturing_qty": 1440, "clusters": 3},
     PRICING.activity: {"leftover_units": 144, "first_markdown_week": 9},
@@ -51,9 +51,9 @@ class Task:
     """A task as the SDK hands it to the orchestrator: what was asked, and later its result."""
 
     kind: str
-    name: str | None = None
+    name: str = ""
     input: Any = None
-    fire_at: datetime | None = None
+    fire_at: datetime = START
     result: Any = None
     cancelled: bool = False
 
@@ -137,7 +137,8 @@ class Extension:
     def run(self) -> Any:
         """Drive season_workflow to its end: its output, or the exception it raised."""
         workflow = season_workflow(self.context())
-        action, value = "send", None
+        action: str = "send"
+        value: Any = None
         while True:
             try:
                 yielded = workflow.send(value) if action == "send" else workflow.throw(value)
@@ -441,7 +442,7 @@ def test_the_first_action_is_the_first_agents_race_against_its_deadline():
     assert isinstance(first, AnyTask)
     assert [(t.kind, t.name) for t in first.tasks] == [
         ("activity", DEMAND.activity),
-        ("timer", None),
+        ("timer", ""),
     ]
     context.get_input.assert_called_once_with()
     assert extension.statuses == [extension.statuses[0]]
