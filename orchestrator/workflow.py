@@ -323,12 +323,13 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
         context.set_custom_status(_status(run, "running", name, results, log))
         started = context.current_utc_datetime
         outcome = yield from _run_agent(context, policy, agent_input)
-        ran = {
-            "agent_name": name,
-            "started_at": started.isoformat(),
-            "duration_ms": round((context.current_utc_datetime - started).total_seconds() * 1000),
-            "attempts": outcome.attempts,
-        }
+        entry = ExecutionLogEntry(
+            agent_name=name,
+            started_at=started.isoformat(),
+            duration_ms=round((context.current_utc_datetime - started).total_seconds() * 1000),
+            status="completed" if outcome.error is None else "failed",
+            attempts=outcome.attempts,
+        )
         # `running` first in each batch: already recorded by the agent's activity in the normal
         # case (the event log skips it), it keeps the documented order when the deadline passed
         # before the activity even started.
@@ -336,7 +337,7 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
         error = outcome.error
         if error is None:
             summary = outcome.result
-            log.append(ExecutionLogEntry.model_validate({**ran, "status": "completed"}))
+            log.append(entry)
             results[name] = summary
             last = index == len(run.chain) - 1
             state: WorkflowState = "completed" if last else "running"
@@ -348,8 +349,8 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
             ]
             yield from _announce(context, run, accepted, close=last)
             continue
-        failed_run = {**ran, "status": "failed", "error_type": error.error_type}
-        log.append(ExecutionLogEntry.model_validate(failed_run))
+        entry.error_type = error.error_type
+        log.append(entry)
         failure = WorkflowFailure(
             error_type=error.error_type, message=error.message, agent_name=name
         )
