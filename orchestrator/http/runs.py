@@ -338,15 +338,14 @@ def _reported(custom: WorkflowStatus | None, runtime_status: str) -> dict[str, A
             "results": {},
             "error": None,
         }
-    reported = custom.as_json()
     return {
         "status": custom.status,
         "current_agent": None if runtime_status in FINISHED else custom.current_agent,
         "progress": custom.progress,
-        "completed_agents": reported["completed_agents"],
-        "execution_log": reported["execution_log"],
-        "results": reported["results"],
-        "error": reported.get("error"),
+        "completed_agents": custom.completed_agents,
+        "execution_log": [entry.as_json() for entry in custom.execution_log],
+        "results": custom.results,
+        "error": None if custom.error is None else custom.error.as_json(),
     }
 
 
