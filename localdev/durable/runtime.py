@@ -485,8 +485,9 @@ class DurableRuntime:
             else:
                 for leaf in outcome.new_leaves:
                     if leaf.kind == ACTIVITY:
-                        decided.append(h.task_scheduled(now, leaf.task_id, leaf.name, leaf.input))
-                        work.append(_Activity(leaf.task_id, leaf.name or "", leaf.input))
+                        name = leaf.name or ""
+                        decided.append(h.task_scheduled(now, leaf.task_id, name, leaf.input))
+                        work.append(_Activity(leaf.task_id, name, leaf.input))
                     else:
                         decided.append(h.timer_created(now, leaf.task_id, leaf.fire_at or ""))
                         work.append(_Timer(leaf.task_id, leaf.fire_at or ""))

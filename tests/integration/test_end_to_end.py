@@ -17,10 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from localdev.cli import plan as plan_cli
 from localdev.cli.planner import PlanOutcome, run_plan
-from shared.agents import AGENT_NAMES
+from shared.agents import AGENT_NAMES, AgentKey
 from shared.data.db import get_engine
 from shared.data.results_store import load_result
 from shared.results import DemandResult, InventoryResult, PricingResult
@@ -151,11 +152,12 @@ def test_result_endpoints_return_the_persisted_plan(stack: LiveStack, planned: P
     workflow_id = planned.workflow_id
     assert workflow_id is not None
     engine = get_engine(stack.database_url)
-    for path, agent, model, key in (
+    routes: list[tuple[str, AgentKey, type[BaseModel], str]] = [
         ("forecasts", "demand", DemandResult, "forecast"),
         ("allocations", "inventory", InventoryResult, "inventory"),
         ("markdowns", "pricing", PricingResult, "pricing"),
-    ):
+    ]
+    for path, agent, model, key in routes:
         status, body = get_json(stack, f"/api/{path}/{workflow_id}")
         assert status == 200, body
         stored = load_result(engine, workflow_id, agent, model)

@@ -253,6 +253,7 @@ async def test_restart_mid_workflow_resumes_without_repeating_agent_one(tmp_path
     await first.start_new(ORCHESTRATOR_NAME, "wf-r", workflow_input)
     for _ in range(500):
         status = await first.get_status("wf-r")
+        assert status is not None
         if (status["customStatus"] or {}).get("completed_agents") == ["Demand Agent"] and (
             SCRIPT.calls_to("inventory_agent", "wf-r")
         ):
@@ -264,7 +265,7 @@ async def test_restart_mid_workflow_resumes_without_repeating_agent_one(tmp_path
     try:
         async with DurableRuntime(app, url) as second:
             status = await second.wait_for("wf-r", 15)
-        assert status["runtimeStatus"] == "Completed"
+        assert status is not None and status["runtimeStatus"] == "Completed"
         assert len(status["output"]["results"]) == 3
         assert len(SCRIPT.calls_to("demand_agent", "wf-r")) == 1
         assert len(SCRIPT.calls_to("inventory_agent", "wf-r")) == 2

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import get_args, get_type_hints
+from typing import Any, get_args, get_type_hints
 
 import pytest
 from pydantic import ValidationError
@@ -91,7 +91,7 @@ def test_messages_name_only_the_registrys_agents():
 
 
 def test_a_custom_status_names_only_the_registrys_agents():
-    status = {
+    status: dict[str, Any] = {
         "status": "running",
         "current_agent": DEMAND.name,
         "progress": 0,

@@ -81,6 +81,7 @@ def test_an_unknown_error_type_comes_back_as_an_execution_error():
     outcome = AgentOutcome.model_validate(
         {"failure": {"error_type": "SOMETHING_NEW", "message": "m", "retryable": True}}
     )
+    assert outcome.failure is not None
     error = outcome.failure.to_error()
     assert isinstance(error, AgentExecutionError) and error.message == "m"
 

@@ -10,6 +10,7 @@ import azure.functions as func
 import jwt
 import pytest
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from function_app import app
 from localdev.host.functions import index_app
@@ -111,7 +112,7 @@ def test_negotiated_connection_can_only_listen(configured):
         negotiated = json.loads(_negotiate({"session_id": "listener"}).get_body())
         other = group_for("listener", owner_id="another-planner")
         with connect(
-            negotiated["url"], subprotocols=["json.webpubsub.azure.v1"], open_timeout=5
+            negotiated["url"], subprotocols=[Subprotocol("json.webpubsub.azure.v1")], open_timeout=5
         ) as ws:
             assert json.loads(ws.recv(timeout=2))["event"] == "connected"
             for ack_id, frame in enumerate(
