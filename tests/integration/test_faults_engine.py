@@ -13,7 +13,6 @@ certain to hit the lock.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 import threading
@@ -31,10 +30,9 @@ from sqlalchemy import create_engine, text
 
 from localdev.durable import DurableRuntime, ManualClock
 from localdev.durable import history as h
-from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
+from orchestrator.workflow import ORCHESTRATOR_NAME
 from shared.data.db import Base
-from shared.schemas import SeasonParameters
-from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings
+from tests.support.durable_app import SCRIPT, app, season_input
 from tests.support.postgres import postgres_server
 from tests.support.serve_process import ServeProcess, serving, start_serve
 from tests.support.workflow_http import events_of, wait_finished
@@ -304,15 +302,6 @@ def test_kill_9_then_restart_on_postgres(tmp_path, reference):
 
 
 # the runtime alone: an episode that cannot save is retried --------------------------------
-
-
-def season_input(workflow_id: str) -> str:
-    parameters = SeasonParameters.model_validate(PARAMETERS)
-    return json.dumps(
-        build_workflow_input(
-            workflow_id, "s", "CAT-1", parameters, fast_settings(), owner_id="planner-1"
-        )
-    )
 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float = 30.0) -> bool:

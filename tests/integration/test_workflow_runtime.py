@@ -14,7 +14,7 @@ from localdev.host.functions import index_app
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
 from shared.agents import AGENT_NAMES, AGENTS
 from shared.schemas import SeasonParameters
-from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings
+from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings, published_messages
 
 
 async def run(rt, workflow_id="wf-1", settings=None, weeks=12, timeout=15.0):
@@ -33,11 +33,6 @@ async def run(rt, workflow_id="wf-1", settings=None, weeks=12, timeout=15.0):
 
 def published(workflow_id):
     return [(m["type"], m["agent_name"], m.get("status")) for m in published_messages(workflow_id)]
-
-
-def published_messages(workflow_id):
-    """What the orchestrator asked the publishing activity to publish, in order."""
-    return [m for p in SCRIPT.calls_to("publish_message", workflow_id) for m in p["messages"]]
 
 
 async def test_happy_path_runs_three_agents_in_order(runtime):

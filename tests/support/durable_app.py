@@ -11,6 +11,7 @@ It also registers `retry_probe`, a small orchestrator using `call_activity_with_
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,8 +23,10 @@ from pydantic import BaseModel, ConfigDict
 
 from orchestrator.http.runs import bp as runs_bp
 from orchestrator.workflow import bp as workflow_bp
+from orchestrator.workflow import build_workflow_input
 from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.outcomes import run_agent_step
+from shared.schemas import SeasonParameters
 from shared.settings import Settings
 
 HANG_SECONDS = 10.0
@@ -204,3 +207,19 @@ PARAMETERS = {
 def fast_settings(**overrides: Any) -> Settings:
     """Settings with test-sized retry pauses (timeouts stay 30 s unless overridden)."""
     return Settings(**{"agent_retry_interval_ms": 20, **overrides})
+
+
+def season_input(workflow_id: str, settings: Settings | None = None) -> str:
+    """The orchestrator's JSON input for a season of PARAMETERS in category CAT-1."""
+    parameters = SeasonParameters.model_validate(PARAMETERS)
+    return json.dumps(
+        build_workflow_input(
+            workflow_id, "s", "CAT-1", parameters, settings or fast_settings(), owner_id="planner-1"
+        )
+    )
+
+
+def published_messages(workflow_id: str) -> list[dict[str, Any]]:
+    """What the orchestrator asked the publishing activity to publish, in order (one batch per
+    call)."""
+    return [m for p in SCRIPT.calls_to("publish_message", workflow_id) for m in p["messages"]]

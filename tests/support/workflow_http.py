@@ -11,28 +11,36 @@ from typing import Any
 
 import httpx
 
-FINISHED = ("Completed", "Failed", "Terminated", "Canceled")
+from shared.runtime_status import FINISHED
 
 
-def status_of(base_url: str, workflow_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{base_url}/api/orchestrator/workflows/{workflow_id}", timeout=30)
+def status_of(
+    base_url: str, workflow_id: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The workflow's status, asked as the caller `headers` sign in (the default user without)."""
+    response = httpx.get(
+        f"{base_url}/api/orchestrator/workflows/{workflow_id}", headers=headers, timeout=30
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def wait_finished(
-    base_url: str, workflow_id: str, timeout: float, poll: float = 0.1
+    base_url: str,
+    workflow_id: str,
+    timeout: float,
+    poll: float = 0.1,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The status once the runtime reports a final state; fails the test after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status = status_of(base_url, workflow_id)
+        status = status_of(base_url, workflow_id, headers)
         if status["runtime_status"] in FINISHED:
             return status
         time.sleep(poll)
-    raise AssertionError(
-        f"workflow {workflow_id} not finished in {timeout} s: {status_of(base_url, workflow_id)}"
-    )
+    last = status_of(base_url, workflow_id, headers)
+    raise AssertionError(f"workflow {workflow_id} not finished in {timeout} s: {last}")
 
 
 def events_of(base_url: str, workflow_id: str) -> list[dict[str, Any]]:

@@ -15,18 +15,14 @@ from localdev.durable import (
     UnknownOrchestratorError,
 )
 from localdev.durable import history as h
-from orchestrator.workflow import MAX_SUMMARY_BYTES, ORCHESTRATOR_NAME, build_workflow_input
-from shared.schemas import SeasonParameters
-from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings
-
-
-def season_input(workflow_id, settings=None):
-    parameters = SeasonParameters.model_validate(PARAMETERS)
-    return json.dumps(
-        build_workflow_input(
-            workflow_id, "s", "CAT-1", parameters, settings or fast_settings(), owner_id="p"
-        )
-    )
+from orchestrator.workflow import MAX_SUMMARY_BYTES, ORCHESTRATOR_NAME
+from tests.support.durable_app import (
+    SCRIPT,
+    app,
+    fast_settings,
+    published_messages,
+    season_input,
+)
 
 
 async def test_call_activity_with_retry_and_task_all(runtime):
@@ -113,15 +109,10 @@ async def wait_until(predicate, timeout=5.0):
     return False
 
 
-def published(workflow_id):
-    """The messages the orchestrator asked the publishing activity for (one batch per call)."""
-    return [m for p in SCRIPT.calls_to("publish_message", workflow_id) for m in p["messages"]]
-
-
 def timeout_error_published(workflow_id):
     return any(
         m["type"] == "error" and m.get("error_type") == "AGENT_TIMEOUT"
-        for m in published(workflow_id)
+        for m in published_messages(workflow_id)
     )
 
 
@@ -182,7 +173,7 @@ async def test_a_retry_that_hangs_is_stopped_by_the_deadline(strict_runtime, man
     manual_clock.advance(30)  # past the 30 s deadline while attempt 2 hangs
 
     def kinds():
-        return [(m["type"], m.get("status")) for m in published("wf-rh")]
+        return [(m["type"], m.get("status")) for m in published_messages("wf-rh")]
 
     assert await wait_until(lambda: ("agent_status", "failed") in kinds()), kinds()
     assert kinds()[-2:] == [("error", None), ("agent_status", "failed")]

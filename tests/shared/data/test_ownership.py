@@ -23,6 +23,7 @@ from shared.errors import ContextAssemblyError
 from shared.identity import principal_headers
 from shared.schemas import RunWorkflowRequest
 from tests.support.live_stack import LiveStack, live_stack
+from tests.support.workflow_http import wait_finished
 
 SESSION = "shared-session"
 KEY = "spring-2025"
@@ -72,18 +73,6 @@ def client(stack: LiveStack) -> Iterator[httpx.Client]:
         yield http
 
 
-def wait_finished(client: httpx.Client, who: Planner, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(
-            f"/api/orchestrator/workflows/{who.workflow_id}", headers=who.headers
-        ).json()
-        if status["runtime_status"] in ("Completed", "Failed", "Terminated"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"workflow {who.workflow_id} did not finish")
-
-
 def drain(ws: ClientConnection, idle: float = 1.5) -> list[dict[str, Any]]:
     """Every message that arrives until the socket stays quiet for `idle` seconds."""
     messages = []
@@ -95,7 +84,7 @@ def drain(ws: ClientConnection, idle: float = 1.5) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def alice_and_bob(client: httpx.Client) -> tuple[Planner, Planner]:
+def alice_and_bob(stack: LiveStack, client: httpx.Client) -> tuple[Planner, Planner]:
     """Both negotiate the same session_id, connect, and run the same body under the same key."""
     alice, bob = planner("alice"), planner("bob")
     for who in (alice, bob):
@@ -104,9 +93,9 @@ def alice_and_bob(client: httpx.Client) -> tuple[Planner, Planner]:
         )
         assert answer.status_code == 200, answer.text
         who.negotiated = answer.json()
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as connections:
         sockets = [
-            stack.enter_context(connect(who.negotiated_url, open_timeout=10))
+            connections.enter_context(connect(who.negotiated_url, open_timeout=10))
             for who in (alice, bob)
         ]
         time.sleep(0.2)  # the emulator adds each connection to its group on connect
@@ -119,7 +108,8 @@ def alice_and_bob(client: httpx.Client) -> tuple[Planner, Planner]:
             assert answer.status_code == 202, answer.text
             who.started = answer.json()
         for who in (alice, bob):
-            assert wait_finished(client, who)["runtime_status"] == "Completed"
+            status = wait_finished(stack.base_url, who.workflow_id, 60, headers=who.headers)
+            assert status["runtime_status"] == "Completed"
         for who, ws in zip((alice, bob), sockets, strict=True):
             who.received = drain(ws)
     return alice, bob
