@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
+from typing import Literal
 
 import numpy as np
 from statsforecast.models import MSTL, AutoETS, AutoTheta, SeasonalNaive
@@ -24,6 +25,12 @@ from statsmodels.tsa.seasonal import seasonal_decompose
 
 Events = np.ndarray  # one label per period ("" = ordinary), covering history and horizon
 ModelFn = Callable[[np.ndarray, int, int, Events], np.ndarray]
+ModelName = Literal["SeasonalNaive", "SeasonalNaiveDrift", "RobustSeasonal", "AutoTheta", "MSTL"]
+ForecastTier = Literal["full", "short", "unvalidated"]
+"""How far the history let the forecast be checked: "full" (two seasons or more, every candidate
+backtested), "short" (one to two seasons, the one-season candidates only) or "unvalidated" (too
+little to backtest: the drift model with a deliberately wide interval)."""
+ENSEMBLE = "Ensemble"  # `model_used` when several candidates are combined
 
 MAX_FOLDS = 8
 MIN_FOLDS = 4
@@ -59,20 +66,12 @@ def _seasonal_naive(y: np.ndarray, h: int, m: int, events: Events | None = None)
 def _seasonal_naive_drift(
     y: np.ndarray, h: int, m: int, events: Events | None = None
 ) -> np.ndarray:
-    """Last season repeated, scaled by the year-over-year growth of the overlapping weeks.
+    """Last season repeated, scaled by `yearly_growth`.
 
     Works from one season plus a few points, which is why it is the short-history model; the
     growth ratio is clipped so one odd week cannot double a forecast.
     """
-    base = _seasonal_naive(y, h, m)
-    overlap = min(len(y) - m, m)
-    if overlap <= 0:
-        return base
-    recent = float(y[-overlap:].sum())
-    year_ago = float(y[-overlap - m : len(y) - m].sum())
-    if year_ago <= 0 or recent <= 0:
-        return base
-    return base * float(np.clip(recent / year_ago, *GROWTH_LIMITS))
+    return _seasonal_naive(y, h, m) * yearly_growth(y, m)
 
 
 def _auto_theta(y: np.ndarray, h: int, m: int, events: Events | None = None) -> np.ndarray:
@@ -201,7 +200,7 @@ def robust_seasonal(y: np.ndarray, h: int, m: int, events: Events | None = None)
 
 @dataclass(frozen=True)
 class Candidate:
-    name: str
+    name: ModelName
     fn: ModelFn
     min_seasons: int  # full seasons of training the model needs to see its seasonality
     reads_events: bool = False  # whether the model uses the event calendar
@@ -263,7 +262,7 @@ def plan_origins(n: int, m: int, h: int, min_seasons: int, max_folds: int) -> tu
         return sorted(last - k * step for k in range(count)), hb
     first = max(min_train, last - (MIN_FOLDS - 1) * step)
     count = min(MIN_FOLDS, max_folds, last - first + 1)
-    return sorted({int(round(x)) for x in np.linspace(first, last, count)}), hb
+    return sorted({round(float(x)) for x in np.linspace(first, last, count)}), hb
 
 
 def run_backtest(
@@ -322,9 +321,9 @@ class SeriesForecast:
     mean: np.ndarray
     lower: dict[int, np.ndarray]  # level (80, 95) -> bounds
     upper: dict[int, np.ndarray]
-    model_used: str
+    model_used: str  # a ModelName, or ENSEMBLE
     weights: dict[str, float]
-    tier: str  # "full" | "short" | "unvalidated"
+    tier: ForecastTier
     folds: int
     backtest_horizon: int
     wape: float | None
@@ -465,7 +464,7 @@ def aggregation_factor(errors: np.ndarray) -> float:
 
 def fold_wapes(bt: Backtest, forecast: np.ndarray) -> np.ndarray:
     """WAPE of each backtest fold."""
-    return np.array([wape(a, f) for a, f in zip(bt.actuals, forecast)])
+    return np.array([wape(a, f) for a, f in zip(bt.actuals, forecast, strict=True)])
 
 
 def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
@@ -489,7 +488,7 @@ def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
     ranked = sorted(scores, key=lambda k: (scores[k], k))
     best = ranked[0]
     per_fold = {
-        k: np.array([wape(a[o], f[o]) for a, f, o in zip(bt.actuals, fc, ordinary)])
+        k: np.array([wape(a[o], f[o]) for a, f, o in zip(bt.actuals, fc, ordinary, strict=True)])
         for k, fc in bt.forecasts.items()
     }
     if len(bt.origins) >= MIN_FOLDS and all(
@@ -500,9 +499,9 @@ def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
     mse = {k: float(np.mean((actual - bt.forecasts[k][ordinary]) ** 2)) for k in chosen}
     inverse = {k: 1.0 / max(mse[k], 1e-12) for k in chosen}
     weights = {k: v / sum(inverse.values()) for k, v in inverse.items()}
-    blend = sum(w * bt.forecasts[k] for k, w in weights.items())
+    blend = sum((w * bt.forecasts[k] for k, w in weights.items()), np.zeros(bt.actuals.shape))
     fitted = with_events(blend, bt.forecasts, bt.event_mask)
-    name = "Ensemble" if len(chosen) > 1 else best
+    name = ENSEMBLE if len(chosen) > 1 else best
     return name, weights, fitted
 
 
@@ -516,7 +515,9 @@ def _unvalidated_sd(y: np.ndarray) -> float:
     return UNVALIDATED_REL_SD_FLOOR
 
 
-def _warnings(tier: str, folds: int, n: int, m: int, half80: np.ndarray, period: str) -> list[str]:
+def _warnings(
+    tier: ForecastTier, folds: int, n: int, m: int, half80: np.ndarray, period: str
+) -> list[str]:
     """Plain sentences for the planner: short history, widened or wide intervals."""
     out = []
     if tier == "unvalidated":
@@ -546,7 +547,7 @@ def forecast_series(
     horizon: int,
     *,
     max_folds: int = MAX_FOLDS,
-    events: Sequence[str] | None = None,
+    events: Sequence[str] | Events | None = None,
     period: str = "period",
 ) -> SeriesForecast:
     """Forecast `horizon` steps after the end of `y`.
@@ -576,10 +577,10 @@ def forecast_series(
         if plan_origins(n, m, h, 2, max_folds)[0]
         else None
     )
-    tier = "full"
+    tier: ForecastTier = "full"
     if bt is None or not bt.forecasts:
         bt, tier = run_backtest(y, m, h, short, max_folds, ev), "short"
-    by_name = {c.name: c for c in CANDIDATES}
+    by_name: dict[str, Candidate] = {c.name: c for c in CANDIDATES}
     if not bt.forecasts:
         name, weights, tier = "SeasonalNaiveDrift", {"SeasonalNaiveDrift": 1.0}, "unvalidated"
         sd = _unvalidated_sd(y)

@@ -67,6 +67,18 @@ def season_end(start: date, weeks: int) -> date:
     return start + timedelta(days=7 * weeks)
 
 
+REPLENISHMENT_CADENCE_WEEKS: dict[ReplenishmentStrategy, int] = {"weekly": 1, "bi-weekly": 2}
+
+
+def replenishment_cadence(strategy: ReplenishmentStrategy) -> int | None:
+    """Weeks between two DC shipments under `strategy`; None when it never replenishes ("none").
+
+    The one rule behind both uses: the Inventory agent ships every cadence after launch, and the
+    Demand agent sizes safety stock to cover one cadence of demand.
+    """
+    return REPLENISHMENT_CADENCE_WEEKS.get(strategy)
+
+
 class SeasonParameters(BaseModel):
     """Structured season parameters, as extracted from the planner's strategy text."""
 

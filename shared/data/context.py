@@ -41,7 +41,9 @@ from shared.errors import ContextAssemblyError, DataNotFoundError, InvalidParame
 from shared.results import DemandResult, InventoryResult
 from shared.schemas import SeasonParameters
 
-MIN_HISTORY_WEEKS = 52
+SEASON_WEEKS = 52
+"""Weekly retail repeats yearly: the Demand agent's season length, and the least history (one
+full season of weeks before the season start) a plan can be made from."""
 REQUIRED_COLUMNS = {
     "stores": (
         "store_id",
@@ -75,6 +77,17 @@ _SALES_SQL = text(
     "SELECT week_start_date, store_id, units_sold FROM historical_sales "
     "WHERE category_id = :category_id ORDER BY week_start_date, store_id"
 )
+
+
+def last_history_week(season_start: date) -> date:
+    """The latest week start a plan for a season starting on `season_start` may learn from.
+
+    A week counts as history only when all seven of its days come before the season starts, so
+    a plan for a season already under way (or a past season replayed) never sees its own sales.
+    The context assembler cuts the history here and the Demand agent applies the same cut to
+    whatever it is given.
+    """
+    return season_start - timedelta(days=7)
 
 
 class CategoryInfo(BaseModel):
@@ -442,22 +455,22 @@ class ContextAssembler:
     def _history_before(self, category_id: str, season_start: date) -> pd.DataFrame:
         """The category's full weeks that end before the season starts, validated."""
         sales = self.load_historical_sales(category_id)
-        cutoff = np.datetime64(season_start - timedelta(days=7), "ns")
+        cutoff = np.datetime64(last_history_week(season_start), "ns")
         if sales["week_start_date"].iloc[-1] <= cutoff:
             history = sales
         else:
             history = sales[sales["week_start_date"].to_numpy() <= cutoff].reset_index(drop=True)
         weeks = history["week_start_date"].nunique()
-        if weeks < MIN_HISTORY_WEEKS:
+        if weeks < SEASON_WEEKS:
             first = sales["week_start_date"].iloc[0].date().isoformat()
             last = sales["week_start_date"].iloc[-1].date().isoformat()
             raise DataNotFoundError(
                 f"Category {category_id!r} has {weeks} weeks of history before "
-                f"{season_start.isoformat()}; at least {MIN_HISTORY_WEEKS} are needed.",
+                f"{season_start.isoformat()}; at least {SEASON_WEEKS} are needed.",
                 details={
                     "category_id": category_id,
                     "weeks_found": weeks,
-                    "weeks_required": MIN_HISTORY_WEEKS,
+                    "weeks_required": SEASON_WEEKS,
                     "history_first_week": first,
                     "history_last_week": last,
                     "season_start_date": season_start.isoformat(),
