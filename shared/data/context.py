@@ -65,9 +65,10 @@ REQUIRED_COLUMNS = {
     "historical_sales": ("week_start_date", "store_id", "category_id", "units_sold"),
     "data_versions": ("dataset", "version"),
 }
-SEED_HINT = "Load the sample data with `python -m localdev seed`"
-LOAD_HINT = (
-    "or import your own with `python -m localdev load --stores stores.csv --sales sales.csv`"
+IMPORT_API = "POST /api/data/import"
+IMPORT_HINT = (
+    f"Import stores and weekly sales as CSV files with {IMPORT_API} (needs the data-admin app "
+    "role); locally, `python -m localdev seed` loads the sample data."
 )
 _MAX_DERIVED = 64  # cached per-season frames per snapshot (bounded: seasons vary per request)
 
@@ -88,6 +89,24 @@ def last_history_week(season_start: date) -> date:
     whatever it is given.
     """
     return season_start - timedelta(days=7)
+
+
+def _no_tables(missing: list[str], details: dict[str, Any]) -> DataNotFoundError:
+    """The schema is not there yet: the same answer whichever read noticed it."""
+    return DataNotFoundError(
+        f"The database has no sales data yet (tables missing: {', '.join(missing)}).",
+        details={**details, "missing_tables": missing},
+        suggestions=[IMPORT_HINT],
+    )
+
+
+def _no_sales(category_id: str, details: dict[str, Any]) -> DataNotFoundError:
+    """A known category without weekly sales."""
+    return DataNotFoundError(
+        f"Category {category_id!r} has no sales history.",
+        details={"category_id": category_id, **details},
+        suggestions=[f"Import its sales with {IMPORT_API} (a sales file)."],
+    )
 
 
 class CategoryInfo(BaseModel):
@@ -227,8 +246,9 @@ class ContextAssembler:
                 "The database file is corrupt or is not a database.",
                 details=base,
                 suggestions=[
-                    "Restore the database from a backup, or delete the file and run "
-                    "`python -m localdev seed` to recreate it."
+                    "Restore the database from a backup, or recreate it and import the data "
+                    f"again with {IMPORT_API} (locally: delete the file and run "
+                    "`python -m localdev seed`)."
                 ],
             )
         if "locked" in lowered or "busy" in lowered:
@@ -245,18 +265,14 @@ class ContextAssembler:
         if tables is not None:
             missing = [t for t in REQUIRED_COLUMNS if t not in tables]
             if missing:
-                return DataNotFoundError(
-                    f"The database has no sales data yet (tables missing: {', '.join(missing)}).",
-                    details={**base, "missing_tables": missing},
-                    suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
-                )
+                return _no_tables(missing, base)
         kind = (
             "unreachable"
             if isinstance(exc, DBAPIError) and exc.connection_invalidated
             else "failed"
         )
         return ContextAssemblyError(
-            f"Reading the database {kind} while {action}: {type(getattr(exc, 'orig', exc)).__name__}.",
+            f"Reading the database {kind} while {action}: {type(orig).__name__}.",
             details=base,
             suggestions=["Check DATABASE_URL and that the database server is running."],
         )
@@ -280,28 +296,20 @@ class ContextAssembler:
             return snap
 
     def _check_columns(self) -> None:
-        with self._database("checking the schema"):
-            with self.engine.connect() as conn:
-                inspector = inspect(conn)
-                tables = set(inspector.get_table_names())
-                missing_tables = [t for t in REQUIRED_COLUMNS if t not in tables]
-                if missing_tables:
-                    raise DataNotFoundError(
-                        f"The database has no sales data yet (tables missing: {', '.join(missing_tables)}).",
-                        details={
-                            "database": self.engine.url.get_backend_name(),
-                            "missing_tables": missing_tables,
-                        },
-                        suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
-                    )
-                missing = {
-                    table: [
-                        c
-                        for c in columns
-                        if c not in {col["name"] for col in inspector.get_columns(table)}
-                    ]
-                    for table, columns in REQUIRED_COLUMNS.items()
-                }
+        with self._database("checking the schema"), self.engine.connect() as conn:
+            inspector = inspect(conn)
+            tables = set(inspector.get_table_names())
+            missing_tables = [t for t in REQUIRED_COLUMNS if t not in tables]
+            if missing_tables:
+                raise _no_tables(missing_tables, {"database": self.engine.url.get_backend_name()})
+            missing = {
+                table: [
+                    c
+                    for c in columns
+                    if c not in {col["name"] for col in inspector.get_columns(table)}
+                ]
+                for table, columns in REQUIRED_COLUMNS.items()
+            }
         missing = {t: cols for t, cols in missing.items() if cols}
         if missing:
             raise ContextAssemblyError(
@@ -311,8 +319,9 @@ class ContextAssembler:
                     "missing_columns": missing,
                 },
                 suggestions=[
-                    "Recreate the schema (`python -m localdev seed --force`) or migrate "
-                    "the tables to the documented columns."
+                    "Migrate the tables to the documented columns, or recreate the schema and "
+                    f"import the data again with {IMPORT_API} (locally: "
+                    "`python -m localdev seed --force`)."
                 ],
             )
 
@@ -372,7 +381,7 @@ class ContextAssembler:
         return DataNotFoundError(
             "The database holds no sales history.",
             details={"database": self.engine.url.get_backend_name()},
-            suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
+            suggestions=[IMPORT_HINT],
         )
 
     def _unknown_category(self, category_id: str, snap: _Snapshot) -> DataNotFoundError:
@@ -380,11 +389,12 @@ class ContextAssembler:
         if not available:
             return self._empty_error()
         return DataNotFoundError(
-            f"Unknown category {category_id!r}; categories with sales history: {', '.join(available)}.",
+            f"Unknown category {category_id!r}; categories with sales history: "
+            f"{', '.join(available)}.",
             details={"category_id": category_id, "available_categories": available},
             suggestions=[
                 f"Use one of: {', '.join(available)}.",
-                "Import this category's sales with `python -m localdev load`.",
+                f"Import this category's sales with {IMPORT_API}.",
             ],
         )
 
@@ -408,15 +418,8 @@ class ContextAssembler:
             infos = self._categories(snap)
             if category_id not in (snap.with_sales or []):
                 if category_id in infos:
-                    raise DataNotFoundError(
-                        f"Category {category_id!r} has no sales history.",
-                        details={
-                            "category_id": category_id,
-                            "available_categories": list(snap.with_sales or []),
-                        },
-                        suggestions=[
-                            "Import its sales with `python -m localdev load --sales FILE`."
-                        ],
+                    raise _no_sales(
+                        category_id, {"available_categories": list(snap.with_sales or [])}
                     )
                 raise self._unknown_category(category_id, snap)
             with self._database(f"reading sales of {category_id}"), self.engine.connect() as conn:
@@ -425,11 +428,7 @@ class ContextAssembler:
                 rows = result.cursor.fetchall()
                 result.close()
             if not rows:
-                raise DataNotFoundError(
-                    f"Category {category_id!r} has no sales history.",
-                    details={"category_id": category_id},
-                    suggestions=["Import its sales with `python -m localdev load --sales FILE`."],
-                )
+                raise _no_sales(category_id, {})
             table = np.array(rows, dtype=object)
             frame = pd.DataFrame(
                 {
@@ -489,21 +488,20 @@ class ContextAssembler:
             raise DataNotFoundError(
                 "The stores table is empty.",
                 details={"database": self.engine.url.get_backend_name()},
-                suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
+                suggestions=[IMPORT_HINT],
             )
         selling = pd.unique(sales["store_id"])
         unknown = sorted(set(selling) - set(stores["store_id"]))
         if unknown:
             raise DataNotFoundError(
-                f"{len(unknown)} store(s) with sales of {category_id!r} are missing from the stores table.",
+                f"{len(unknown)} store(s) with sales of {category_id!r} are missing from the "
+                "stores table.",
                 details={
                     "category_id": category_id,
                     "missing_store_ids": unknown[:20],
                     "missing_count": len(unknown),
                 },
-                suggestions=[
-                    "Import the stores file: `python -m localdev load --stores stores.csv`."
-                ],
+                suggestions=[f"Import the stores file with {IMPORT_API} (a stores file)."],
             )
         return stores[stores["store_id"].isin(selling)].reset_index(drop=True)
 

@@ -135,13 +135,14 @@ def test_short_history_is_rejected_with_counts(url):
 
 
 @pytest.mark.parametrize("schema", [False, True])
-def test_empty_database_says_how_to_seed(url, schema):
+def test_empty_database_says_how_to_import(url, schema):
     if schema:
         create_schema(get_engine(url))
     assembler = ContextAssembler(get_engine(url))
     with pytest.raises(DataNotFoundError) as info:
         assembler.assemble_demand_context(assembler.default_category_id(), PARAMS)
-    assert any("python -m localdev seed" in s for s in info.value.suggestions)
+    [suggestion] = info.value.suggestions
+    assert "POST /api/data/import" in suggestion and "data-admin" in suggestion
 
 
 def test_cached_calls_return_the_same_frames(seeded):
