@@ -31,6 +31,7 @@ ForecastTier = Literal["full", "short", "unvalidated"]
 backtested), "short" (one to two seasons, the one-season candidates only) or "unvalidated" (too
 little to backtest: the drift model with a deliberately wide interval)."""
 ENSEMBLE = "Ensemble"  # `model_used` when several candidates are combined
+LEVELS = (80, 95)  # the prediction intervals every forecast carries, in percent
 
 MAX_FOLDS = 8
 MIN_FOLDS = 4
@@ -335,7 +336,7 @@ class SeriesForecast:
 
     def sigma(self, keep: slice = slice(None)) -> np.ndarray:
         """Per-period standard deviation in units implied by the calibrated 80 % interval."""
-        return (self.upper[80][keep] - self.mean[keep]) / NormalDist().inv_cdf(0.9)
+        return (self.upper[80][keep] - self.mean[keep]) / z_score(80)
 
     def total_interval(self, level: int, keep: slice = slice(None)) -> tuple[float, float]:
         """The interval for the sum over `keep` (a season's total demand).
@@ -357,11 +358,21 @@ class SeriesForecast:
         return max(0.0, total - width), total + width
 
 
+def z_score(level: int) -> float:
+    """The standard normal quantile bounding a central `level` % interval (80 -> 1.28)."""
+    return NormalDist().inv_cdf(0.5 + level / 200)
+
+
+def error_scale(forecast: np.ndarray, level: float) -> np.ndarray:
+    """What relative errors are relative to: the forecast, floored at 10 % of the series level
+    so zero forecasts do not divide by zero. The backtest measures errors on this scale and the
+    intervals are laid out on it."""
+    return np.maximum(forecast, max(0.1 * level, 1e-9))
+
+
 def _relative_errors(actual: np.ndarray, forecast: np.ndarray, level: float) -> np.ndarray:
-    """(actual - forecast) / forecast, with the forecast floored at 10 % of the series level so
-    zero forecasts do not divide by zero; multiplicative because sales noise grows with volume."""
-    scale = np.maximum(forecast, max(0.1 * level, 1e-9))
-    return (actual - forecast) / scale
+    """(actual - forecast) / error_scale; multiplicative because sales noise grows with volume."""
+    return (actual - forecast) / error_scale(forecast, level)
 
 
 def step_profile(errors: np.ndarray, horizon: int) -> np.ndarray:
@@ -429,7 +440,7 @@ def short_history_inflation(folds: int, level: int) -> float:
     from scipy.stats import t as student_t
 
     q = 0.5 + level / 200
-    ratio = float(student_t.ppf(q, max(folds - 1, 1))) / NormalDist().inv_cdf(q)
+    ratio = float(student_t.ppf(q, max(folds - 1, 1))) / z_score(level)
     return min(ratio, MAX_SHORT_INFLATION)
 
 
@@ -449,7 +460,7 @@ def calibrate(errors: np.ndarray, horizon: int, folds: int) -> dict[int, np.ndar
         lev: conformal_quantile(scores, lev, effective)
         * profile
         * short_history_inflation(folds, lev)
-        for lev in (80, 95)
+        for lev in LEVELS
     }
 
 
@@ -585,7 +596,7 @@ def forecast_series(
         name, weights, tier = "SeasonalNaiveDrift", {"SeasonalNaiveDrift": 1.0}, "unvalidated"
         sd = _unvalidated_sd(y)
         errors = np.array([[-sd, sd]])
-        half = {lev: np.full(h, NormalDist().inv_cdf(0.5 + lev / 200) * sd) for lev in (80, 95)}
+        half = {lev: np.full(h, z_score(lev) * sd) for lev in LEVELS}
         sn_wape = chosen_wape = mase = None
         folds, aggregation = 0, 1.0
     else:
@@ -626,9 +637,9 @@ def forecast_series(
         pred = _predict(by_name[reader], y, h, m, ev)
         if pred is not None:
             mean = with_events(mean, {reader: pred}, future_events)
-    scale_now = np.maximum(mean, max(0.1 * level, 1e-9))
-    lower = {lev: np.clip(mean - half[lev] * scale_now, 0, None) for lev in (80, 95)}
-    upper = {lev: mean + half[lev] * scale_now for lev in (80, 95)}
+    scale_now = error_scale(mean, level)
+    lower = {lev: np.clip(mean - half[lev] * scale_now, 0, None) for lev in LEVELS}
+    upper = {lev: mean + half[lev] * scale_now for lev in LEVELS}
     lower[95] = np.minimum(lower[95], lower[80])
     upper[95] = np.maximum(upper[95], upper[80])
     return SeriesForecast(

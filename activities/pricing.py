@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from activities.forecasting import z_score
 from shared.data.context import PricingContext
 from shared.progress import ProgressReporter, report
 from shared.results import DemandResult, MarkdownStep, PricingResult
@@ -111,7 +112,7 @@ def scenario_multipliers(total: float, lower80: float, upper80: float) -> np.nda
     if total <= 0:
         return np.ones(1)
     hi, lo = upper80 / total, max(lower80 / total, 1e-6)
-    sigma = (np.log(max(hi, 1.0)) - np.log(min(lo, 1.0))) / (2 * NormalDist().inv_cdf(0.9))
+    sigma = (np.log(max(hi, 1.0)) - np.log(min(lo, 1.0))) / (2 * z_score(80))
     if sigma <= 0:
         return np.ones(1)
     return np.exp(sigma * np.array([NormalDist().inv_cdf(q) for q in SCENARIO_QUANTILES]))
