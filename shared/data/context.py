@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, exists, inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from shared.data.csv_import import CATEGORY_COLUMNS, OPTIONAL_COLUMNS, SALES_COLUMNS, STORE_COLUMNS
 from shared.data.db import get_engine
 from shared.data.tables import Category, HistoricalSale, Store, read_data_version
 from shared.errors import ContextAssemblyError, DataNotFoundError, InvalidParametersError
@@ -45,26 +46,13 @@ SEASON_WEEKS = 52
 """Weekly retail repeats yearly: the Demand agent's season length, and the least history (one
 full season of weeks before the season start) a plan can be made from."""
 REQUIRED_COLUMNS = {
-    "stores": (
-        "store_id",
-        "store_name",
-        "region",
-        "store_size_sqft",
-        "location_tier",
-        "median_income",
-        "store_format",
-    ),
-    "categories": (
-        "category_id",
-        "name",
-        "full_price",
-        "unit_cost",
-        "salvage_fraction",
-        "price_elasticity",
-    ),
-    "historical_sales": ("week_start_date", "store_id", "category_id", "units_sold"),
+    "stores": STORE_COLUMNS,
+    "categories": tuple(c for c in CATEGORY_COLUMNS if c not in OPTIONAL_COLUMNS["categories"]),
+    "historical_sales": SALES_COLUMNS,
     "data_versions": ("dataset", "version"),
 }
+"""The columns checked before a table is read: the import's columns, less the optional ones (a
+file may leave them out; shared.data.tables.add_missing_columns adds them to an older database)."""
 IMPORT_API = "POST /api/data/import"
 IMPORT_HINT = (
     f"Import stores and weekly sales as CSV files with {IMPORT_API} (needs the data-admin app "
