@@ -35,7 +35,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, exists, inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from shared.data.csv_import import CATEGORY_COLUMNS, OPTIONAL_COLUMNS, SALES_COLUMNS, STORE_COLUMNS
+from shared.data.csv_import import (
+    CATEGORY_COLUMNS,
+    MAX_LISTED_PROBLEMS,
+    OPTIONAL_COLUMNS,
+    SALES_COLUMNS,
+    STORE_COLUMNS,
+)
 from shared.data.db import get_engine
 from shared.data.tables import Category, HistoricalSale, Store, read_data_version
 from shared.errors import ContextAssemblyError, DataNotFoundError, InvalidParametersError
@@ -486,7 +492,7 @@ class ContextAssembler:
                 "stores table.",
                 details={
                     "category_id": category_id,
-                    "missing_store_ids": unknown[:20],
+                    "missing_store_ids": unknown[:MAX_LISTED_PROBLEMS],
                     "missing_count": len(unknown),
                 },
                 suggestions=[f"Import the stores file with {IMPORT_API} (a stores file)."],
