@@ -7,20 +7,24 @@ from activities.agent_triggers import bp as agents_bp
 from activities.publishing import bp as publish_bp
 from orchestrator.http.console import bp as console_bp
 from orchestrator.http.data import bp as data_bp
+from orchestrator.http.events import bp as events_bp
 from orchestrator.http.extraction import bp as extraction_bp
 from orchestrator.http.identity import bp as identity_bp
 from orchestrator.http.negotiate import bp as negotiate_bp
 from orchestrator.http.results import bp as results_bp
-from orchestrator.http.runs import bp as workflows_bp
+from orchestrator.http.runs import bp as runs_bp
+from orchestrator.workflow import bp as workflow_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 BLUEPRINTS = (
     extraction_bp,
-    workflows_bp,
+    workflow_bp,
+    runs_bp,
     agents_bp,
     publish_bp,
     negotiate_bp,
+    events_bp,
     results_bp,
     data_bp,
     identity_bp,

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from activities.demand import run_demand_agent
 from activities.inventory import run_inventory_agent
 from activities.pricing import PricingInputs, run_pricing_agent
+from shared.agents import DEMAND, INVENTORY, PRICING, Agent, AgentKey, ResultT
 from shared.data.context import get_assembler
 from shared.data.db import get_engine
 from shared.data.results_store import load_result, save_result
@@ -34,7 +35,7 @@ from shared.errors import DataNotFoundError
 from shared.messaging.publisher import get_publisher
 from shared.outcomes import run_agent_step
 from shared.progress import ProgressReporter
-from shared.results import DemandResult, InventoryResult
+from shared.results import DemandSummary, InventorySummary, PricingSummary
 from shared.schemas import AgentStatusMessage, SeasonParameters
 from shared.settings import Settings
 
@@ -42,7 +43,9 @@ logger = logging.getLogger(__name__)
 
 
 class AgentTask(BaseModel):
-    """What the orchestrator hands each agent activity: ids and parameters, nothing bulky."""
+    """What the orchestrator hands each agent activity: ids and parameters, nothing bulky.
+    Extra fields are ignored: an orchestration started by an earlier version still passes the
+    `previous` summaries it used to send."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -51,46 +54,48 @@ class AgentTask(BaseModel):
     owner_id: str
     category_id: str
     parameters: SeasonParameters
-    previous: dict[str, Any] = {}
 
 
-def _earlier_result(settings: Settings, task: AgentTask, agent: str, model: type[BaseModel]) -> Any:
-    result = load_result(get_engine(settings.database_url), task.workflow_id, agent, model)
+def _earlier_result(settings: Settings, task: AgentTask, agent: Agent[ResultT]) -> ResultT:
+    """An earlier agent's full result, as its activity saved it for this workflow."""
+    result = load_result(
+        get_engine(settings.database_url), task.workflow_id, agent.key, agent.result_model
+    )
     if result is None:
         raise DataNotFoundError(
-            f"No {agent} result stored for workflow {task.workflow_id}",
-            details={"workflow_id": task.workflow_id, "missing_result": agent},
+            f"No {agent.key} result stored for workflow {task.workflow_id}",
+            details={"workflow_id": task.workflow_id, "missing_result": agent.key},
             suggestions=[
-                f"Run the {agent} agent first; the chain runs Demand, Inventory, Pricing."
+                f"Run the {agent.key} agent first; the chain runs Demand, Inventory, Pricing."
             ],
         )
     return result
 
 
-def run_demand(task: AgentTask, settings: Settings, progress: ProgressReporter) -> dict[str, Any]:
+def run_demand(task: AgentTask, settings: Settings, progress: ProgressReporter) -> DemandSummary:
     ctx = get_assembler(settings.database_url).assemble_demand_context(
         task.category_id, task.parameters
     )
     result = run_demand_agent(ctx, progress)
-    save_result(get_engine(settings.database_url), task.workflow_id, "demand", result)
+    save_result(get_engine(settings.database_url), task.workflow_id, DEMAND.key, result)
     return result.summary()
 
 
 def run_inventory(
     task: AgentTask, settings: Settings, progress: ProgressReporter
-) -> dict[str, Any]:
-    demand = _earlier_result(settings, task, "demand", DemandResult)
+) -> InventorySummary:
+    demand = _earlier_result(settings, task, DEMAND)
     ctx = get_assembler(settings.database_url).assemble_inventory_context(
         task.category_id, task.parameters, demand
     )
     result = run_inventory_agent(ctx, progress)
-    save_result(get_engine(settings.database_url), task.workflow_id, "inventory", result)
+    save_result(get_engine(settings.database_url), task.workflow_id, INVENTORY.key, result)
     return result.summary()
 
 
-def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter) -> dict[str, Any]:
-    demand = _earlier_result(settings, task, "demand", DemandResult)
-    inventory = _earlier_result(settings, task, "inventory", InventoryResult)
+def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter) -> PricingSummary:
+    demand = _earlier_result(settings, task, DEMAND)
+    inventory = _earlier_result(settings, task, INVENTORY)
     assembler = get_assembler(settings.database_url)
     ctx = assembler.assemble_pricing_context(task.category_id, task.parameters, demand, inventory)
     category = assembler.category_info(task.category_id)
@@ -101,26 +106,32 @@ def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter)
         elasticity=category.price_elasticity,
     )
     result = run_pricing_agent(ctx, inputs, progress)
-    save_result(get_engine(settings.database_url), task.workflow_id, "pricing", result)
+    save_result(get_engine(settings.database_url), task.workflow_id, PRICING.key, result)
     return result.summary()
 
 
-AgentRun = Callable[[AgentTask, Settings, ProgressReporter], dict[str, Any]]
+AgentRun = Callable[[AgentTask, Settings, ProgressReporter], BaseModel]
+
+# Each registry entry's implementation.
+RUNS: dict[AgentKey, AgentRun] = {
+    DEMAND.key: run_demand,
+    INVENTORY.key: run_inventory,
+    PRICING.key: run_pricing,
+}
 
 
-def run_agent_activity(
-    agent_name: str, run: AgentRun, payload: Any, settings: Settings
-) -> dict[str, Any]:
+def run_agent_activity(agent: Agent[Any], payload: Any, settings: Settings) -> dict[str, Any]:
     """Announce the agent, run it with a progress reporter, and return its AgentOutcome."""
     task = AgentTask.model_validate(payload)
     publisher = get_publisher()
     publisher.publish_quietly(
-        AgentStatusMessage(agent_name=agent_name, status="running"),
+        AgentStatusMessage(agent_name=agent.name, status="running"),
         session_id=task.session_id,
         workflow_id=task.workflow_id,
         owner_id=task.owner_id,
     )
     progress = publisher.progress_reporter(
-        task.workflow_id, task.session_id, agent_name, owner_id=task.owner_id
+        task.workflow_id, task.session_id, agent.name, owner_id=task.owner_id
     )
-    return run_agent_step(agent_name, lambda: run(task, settings, progress))
+    run = RUNS[agent.key]
+    return run_agent_step(agent.name, lambda: run(task, settings, progress))

@@ -1,4 +1,7 @@
-"""The season workflow: the agent chain as data and the Durable orchestrator that runs it.
+"""The season workflow: the Durable orchestrator that runs the agent chain, and its trigger.
+
+The chain comes from the agent registry (shared/agents.py) through the orchestration input:
+each agent's activity, timeout and retry policy, read from settings by the HTTP starter.
 
 The orchestrator is replayed from its history many times, so everything in here is
 deterministic: the only clock is `context.current_utc_datetime`, policies arrive in the
@@ -34,17 +37,29 @@ is closed by the terminal `agent_status failed`, and result endpoints serve only
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
-from dataclasses import dataclass
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.agents import AGENTS, AgentName
 from shared.errors import AgentExecutionError, AgentTimeoutError, OrchestratorError
 from shared.outcomes import AgentOutcome
-from shared.schemas import AgentStatusMessage, CompleteMessage, ErrorMessage, SeasonParameters
+from shared.schemas import (
+    AgentStatusMessage,
+    CompleteMessage,
+    ErrorMessage,
+    ExecutionLogEntry,
+    SeasonParameters,
+    Summary,
+    WorkflowFailure,
+    WorkflowOutput,
+    WorkflowState,
+    WorkflowStatus,
+)
 from shared.settings import Settings
 
 ORCHESTRATOR_NAME = "season_workflow"
@@ -61,28 +76,12 @@ MAX_ERROR_CHARS = 300
 UNEXPECTED_FAILURE = "it stopped with an unexpected error (the function log has the details)"
 
 
-@dataclass(frozen=True)
-class AgentSpec:
-    """One link of the chain: who it is, which activity runs it, which setting bounds it."""
-
-    agent_name: str
-    activity: str
-    timeout_setting: str
-
-
-CHAIN: tuple[AgentSpec, ...] = (
-    AgentSpec("Demand Agent", "demand_agent", "demand_agent_timeout_seconds"),
-    AgentSpec("Inventory Agent", "inventory_agent", "inventory_agent_timeout_seconds"),
-    AgentSpec("Pricing Agent", "pricing_agent", "pricing_agent_timeout_seconds"),
-)
-
-
 class AgentPolicy(BaseModel):
     """An agent's step as the orchestrator receives it: name, activity, timeout and retries."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    agent_name: str
+    agent_name: AgentName
     activity: str
     timeout_seconds: float = Field(gt=0)
     max_attempts: int = Field(ge=1, le=10)
@@ -112,16 +111,17 @@ class WorkflowInput(BaseModel):
 
 
 def chain_policies(settings: Settings) -> list[AgentPolicy]:
-    """The chain with each agent's timeout and the shared retry policy from `settings`."""
+    """The registry's chain with each agent's timeout and the shared retry policy from
+    `settings`."""
     return [
         AgentPolicy(
-            agent_name=spec.agent_name,
-            activity=spec.activity,
-            timeout_seconds=getattr(settings, spec.timeout_setting),
+            agent_name=agent.name,
+            activity=agent.activity,
+            timeout_seconds=getattr(settings, agent.timeout_setting),
             max_attempts=settings.agent_max_attempts,
             retry_interval_ms=settings.agent_retry_interval_ms,
         )
-        for spec in CHAIN
+        for agent in AGENTS
     ]
 
 
@@ -154,7 +154,7 @@ class _Outcome:
     (and whether another attempt could help)."""
 
     attempts: int
-    result: Any = None
+    result: Summary = field(default_factory=dict)
     error: OrchestratorError | None = None
     retryable: bool = False
 
@@ -172,7 +172,7 @@ def _failed(task: Any) -> bool:
 def _announce(
     context: df.DurableOrchestrationContext,
     run: WorkflowInput,
-    messages: list[BaseModel],
+    messages: Sequence[BaseModel],
     close: bool = False,
 ) -> Generator[Any, Any, None]:
     """Publish the orchestrator's decision as one batch through the activity. The decision is
@@ -238,10 +238,10 @@ def _attempt_outcome(policy: AgentPolicy, attempts: int, call: Any) -> _Outcome:
         )
         return _Outcome(attempts, error=error)
     if outcome.failure is not None:
-        error = outcome.failure.to_error()
-        error.message = _short(error.message)
-        error.details = {**error.details, **details}
-        return _Outcome(attempts, error=error, retryable=outcome.failure.retryable)
+        reported = outcome.failure.to_error()
+        reported.message = _short(reported.message)
+        reported.details = {**reported.details, **details}
+        return _Outcome(attempts, error=reported, retryable=outcome.failure.retryable)
     return _check_summary(policy, attempts, outcome.summary)
 
 
@@ -282,73 +282,78 @@ def _check_summary(policy: AgentPolicy, attempts: int, result: Any) -> _Outcome:
 
 def _status(
     run: WorkflowInput,
-    state: str,
-    current_agent: str | None,
-    results: dict[str, Any],
-    log: list[dict[str, Any]],
-    error: dict[str, Any] | None = None,
+    state: WorkflowState,
+    current_agent: AgentName | None,
+    results: dict[AgentName, Summary],
+    log: list[ExecutionLogEntry],
+    error: WorkflowFailure | None = None,
 ) -> dict[str, Any]:
-    """The custom status; always a non-empty dict (the SDK drops falsy custom statuses)."""
-    status: dict[str, Any] = {
-        "status": state,
-        "current_agent": current_agent,
-        "progress": round(100 * len(results) / len(run.chain)),
-        "completed_agents": list(results),
-        "results": results,
-        "execution_log": log,
-    }
+    """The custom status as JSON; always a non-empty dict (the SDK drops falsy custom
+    statuses)."""
+    status = WorkflowStatus(
+        status=state,
+        current_agent=current_agent,
+        progress=round(100 * len(results) / len(run.chain)),
+        completed_agents=list(results),
+        results=results,
+        execution_log=log,
+    )
     if error is not None:
-        status["error"] = error
-    return status
+        status.error = error
+    return status.as_json()
 
 
 def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    """Run Demand -> Inventory -> Pricing, each fed the previous summaries; stop at the first
-    failure (see the module docstring for how failure is reported). The custom status always
-    lists an agent among `completed_agents` before its `complete` message goes out."""
+    """Run Demand -> Inventory -> Pricing (each activity reloads the earlier agents' full
+    results from the database); stop at the first failure (see the module docstring for how
+    failure is reported). The custom status always lists an agent among `completed_agents`
+    before its `complete` message goes out."""
     run = WorkflowInput.model_validate(context.get_input())
-    results: dict[str, Any] = {}
-    log: list[dict[str, Any]] = []
+    results: dict[AgentName, Summary] = {}
+    log: list[ExecutionLogEntry] = []
+    agent_input = {
+        "workflow_id": run.workflow_id,
+        "session_id": run.session_id,
+        "owner_id": run.owner_id,
+        "category_id": run.category_id,
+        "parameters": run.parameters,
+    }
     for index, policy in enumerate(run.chain):
         name = policy.agent_name
         context.set_custom_status(_status(run, "running", name, results, log))
         started = context.current_utc_datetime
-        agent_input = {
-            "workflow_id": run.workflow_id,
-            "session_id": run.session_id,
-            "owner_id": run.owner_id,
-            "category_id": run.category_id,
-            "parameters": run.parameters,
-            "previous": dict(results),
-        }
         outcome = yield from _run_agent(context, policy, agent_input)
-        entry = {
-            "agent_name": name,
-            "started_at": started.isoformat(),
-            "duration_ms": round((context.current_utc_datetime - started).total_seconds() * 1000),
-            "status": "completed" if outcome.error is None else "failed",
-            "attempts": outcome.attempts,
-        }
+        entry = ExecutionLogEntry(
+            agent_name=name,
+            started_at=started.isoformat(),
+            duration_ms=round((context.current_utc_datetime - started).total_seconds() * 1000),
+            status="completed" if outcome.error is None else "failed",
+            attempts=outcome.attempts,
+        )
         # `running` first in each batch: already recorded by the agent's activity in the normal
         # case (the event log skips it), it keeps the documented order when the deadline passed
         # before the activity even started.
         running = AgentStatusMessage(agent_name=name, status="running")
         error = outcome.error
         if error is None:
+            summary = outcome.result
             log.append(entry)
-            results[name] = outcome.result
+            results[name] = summary
             last = index == len(run.chain) - 1
-            state, current = ("completed", None) if last else ("running", name)
-            context.set_custom_status(_status(run, state, current, results, log))
+            state: WorkflowState = "completed" if last else "running"
+            context.set_custom_status(_status(run, state, None if last else name, results, log))
             accepted = [
                 running,
-                CompleteMessage(agent_name=name, result=outcome.result),
+                CompleteMessage(agent_name=name, result=summary),
                 AgentStatusMessage(agent_name=name, status="completed"),
             ]
             yield from _announce(context, run, accepted, close=last)
             continue
-        log.append({**entry, "error_type": error.error_type})
-        failure = {"error_type": error.error_type, "message": error.message, "agent_name": name}
+        entry.error_type = error.error_type
+        log.append(entry)
+        failure = WorkflowFailure(
+            error_type=error.error_type, message=error.message, agent_name=name
+        )
         context.set_custom_status(_status(run, "failed", None, results, log, failure))
         failed = [
             running,
@@ -357,11 +362,15 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
         ]
         yield from _announce(context, run, failed)
         raise error
-    return {
-        "status": "completed",
-        "workflow_id": run.workflow_id,
-        "session_id": run.session_id,
-        "category_id": run.category_id,
-        "results": results,
-        "execution_log": log,
-    }
+    return WorkflowOutput(
+        status="completed",
+        workflow_id=run.workflow_id,
+        session_id=run.session_id,
+        category_id=run.category_id,
+        results=results,
+        execution_log=log,
+    ).as_json()
+
+
+bp = df.Blueprint()
+bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR_NAME)(season_workflow)

@@ -81,8 +81,9 @@ def failure_of(exc: OrchestratorError) -> AgentFailure:
     )
 
 
-def run_agent_step(name: str, step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run an agent activity's body and return its outcome as JSON-ready data.
+def run_agent_step(name: str, step: Callable[[], BaseModel]) -> dict[str, Any]:
+    """Run an agent activity's body and return its outcome as JSON-ready data: the summary
+    model the body returns, as JSON, or the failure it raised.
 
     An OrchestratorError becomes a typed failure; anything else propagates, so the host records
     the activity as failed (with its traceback in the function log)."""
@@ -91,4 +92,4 @@ def run_agent_step(name: str, step: Callable[[], dict[str, Any]]) -> dict[str, A
     except OrchestratorError as exc:
         logger.warning("%s failed: %s (%s)", name, exc.message, exc.error_type)
         return AgentOutcome(failure=failure_of(exc)).model_dump(mode="json")
-    return AgentOutcome(summary=summary).model_dump(mode="json")
+    return AgentOutcome(summary=summary.model_dump(mode="json")).model_dump(mode="json")

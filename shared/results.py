@@ -1,10 +1,11 @@
 """The agents' results: full models persisted under the workflow id, and the compact summaries
-that are all the orchestrator ever carries."""
+that are all the orchestrator ever carries (the custom status, the `complete` message and the
+workflow output show them as JSON, field for field, in declaration order)."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,13 +29,18 @@ class StoreForecast(_Result):
     units: float = Field(ge=0)
 
 
+# How far a forecast could be checked: "full" backtest folds, a "short" backtest on little
+# history, or "unvalidated" (too little history to backtest: seasonal naive with drift).
+ForecastTier = Literal["full", "short", "unvalidated"]
+
+
 class BacktestMetrics(_Result):
     wape: float | None = None
     mase: float | None = None
     seasonal_naive_wape: float | None = None
     folds: int = 0
     horizon_weeks: int = 0
-    tier: str = "full"
+    tier: ForecastTier = "full"
 
 
 class DemandResult(_Result):
@@ -60,15 +66,26 @@ class DemandResult(_Result):
     total_lower_95: float | None = Field(None, ge=0)
     total_upper_95: float | None = Field(None, ge=0)
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "total_demand": self.total_demand,
-            "safety_stock_pct": round(self.safety_stock_pct, 4),
-            "confidence": round(self.confidence, 3),
-            "model_used": self.model_used,
-            "weeks": self.horizon_weeks,
-            "wape": None if self.backtest.wape is None else round(self.backtest.wape, 4),
-        }
+    def summary(self) -> DemandSummary:
+        return DemandSummary(
+            total_demand=self.total_demand,
+            safety_stock_pct=round(self.safety_stock_pct, 4),
+            confidence=round(self.confidence, 3),
+            model_used=self.model_used,
+            weeks=self.horizon_weeks,
+            wape=None if self.backtest.wape is None else round(self.backtest.wape, 4),
+        )
+
+
+class DemandSummary(_Result):
+    """The Demand agent's result in a few numbers (rounded where it is computed)."""
+
+    total_demand: int
+    safety_stock_pct: float
+    confidence: float
+    model_used: str
+    weeks: int
+    wape: float | None
 
 
 class StoreAllocation(_Result):
@@ -129,17 +146,30 @@ class InventoryResult(_Result):
     explanation: str
     target_check: TargetCheck | None = None
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "manufacturing_qty": self.manufacturing_qty,
-            "initial_allocation_total": self.initial_allocation_total,
-            "dc_holdback_total": self.dc_holdback_total,
-            "clusters": len(self.clusters),
-            "stores": sum(len(c.stores) for c in self.clusters),
-            "replenishment_shipments": len(self.replenishment_schedule),
-            "warnings": compact_warnings(self.warnings),
-            "target_check": None if self.target_check is None else self.target_check.model_dump(),
-        }
+    def summary(self) -> InventorySummary:
+        return InventorySummary(
+            manufacturing_qty=self.manufacturing_qty,
+            initial_allocation_total=self.initial_allocation_total,
+            dc_holdback_total=self.dc_holdback_total,
+            clusters=len(self.clusters),
+            stores=sum(len(c.stores) for c in self.clusters),
+            replenishment_shipments=len(self.replenishment_schedule),
+            warnings=compact_warnings(self.warnings),
+            target_check=self.target_check,
+        )
+
+
+class InventorySummary(_Result):
+    """The Inventory agent's plan in counts, its first warnings and the unit-target check."""
+
+    manufacturing_qty: int
+    initial_allocation_total: int
+    dc_holdback_total: int
+    clusters: int
+    stores: int
+    replenishment_shipments: int
+    warnings: list[str]
+    target_check: TargetCheck | None
 
 
 class MarkdownStep(_Result):
@@ -164,12 +194,22 @@ class PricingResult(_Result):
     markdown_threshold: float | None = None
     scenarios: int = Field(1, ge=1)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> PricingSummary:
         first = next((m for m in self.markdowns if m.markdown_pct > 0), None)
-        return {
-            "first_markdown_week": first.week_number if first else None,
-            "first_markdown_pct": first.markdown_pct if first else 0.0,
-            "expected_sell_through": round(self.expected_sell_through, 4),
-            "expected_revenue": round(self.expected_revenue, 2),
-            "leftover_units": self.leftover_units,
-        }
+        return PricingSummary(
+            first_markdown_week=first.week_number if first else None,
+            first_markdown_pct=first.markdown_pct if first else 0.0,
+            expected_sell_through=round(self.expected_sell_through, 4),
+            expected_revenue=round(self.expected_revenue, 2),
+            leftover_units=self.leftover_units,
+        )
+
+
+class PricingSummary(_Result):
+    """The Pricing agent's plan: its first markdown and what the season is expected to bring."""
+
+    first_markdown_week: int | None
+    first_markdown_pct: float
+    expected_sell_through: float
+    expected_revenue: float
+    leftover_units: int

@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-AGENT_NAMES = ("Demand Agent", "Inventory Agent", "Pricing Agent")
-AgentName = Literal["Demand Agent", "Inventory Agent", "Pricing Agent"]
+from shared.agents import AgentName
+
 ReplenishmentStrategy = Literal["none", "weekly", "bi-weekly"]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -168,10 +168,13 @@ class _Message(BaseModel):
     sequence: int | None = None
 
 
+AgentState = Literal["running", "completed", "failed"]
+
+
 class AgentStatusMessage(_Message):
     type: Literal["agent_status"] = "agent_status"
     agent_name: AgentName
-    status: Literal["running", "completed", "failed"]
+    status: AgentState
 
 
 class ProgressMessage(_Message):
@@ -204,3 +207,61 @@ WebSocketMessage = Annotated[
     Field(discriminator="type"),
 ]
 WEBSOCKET_MESSAGE = TypeAdapter(WebSocketMessage)
+
+
+# The orchestrator's custom status and output -----------------------------------------------
+# Written by orchestrator/workflow.py, read by GET /api/orchestrator/workflows/{id}
+# (orchestrator/http/runs.py). Their JSON is exactly the fields that were set: an execution log
+# entry has `error_type` only when its agent failed, the status has `error` only once the
+# workflow failed.
+
+WorkflowState = Literal["running", "completed", "failed"]
+# An agent's summary as the orchestrator carries it: the JSON of its summary model
+# (shared/results.py), at most 2 KB.
+Summary = dict[str, Any]
+
+
+class _Reported(BaseModel):
+    def as_json(self) -> dict[str, Any]:
+        """The JSON the orchestrator reports: only the fields that were set."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class ExecutionLogEntry(_Reported):
+    agent_name: AgentName
+    started_at: str
+    duration_ms: int = Field(ge=0)
+    status: Literal["completed", "failed"]
+    attempts: int = Field(ge=1)
+    error_type: str | None = None
+
+
+class WorkflowFailure(_Reported):
+    """The error that stopped the workflow, and the agent it stopped at."""
+
+    error_type: str
+    message: str
+    agent_name: AgentName
+
+
+class WorkflowStatus(_Reported):
+    """The custom status: where the chain is, what finished, and what stopped it."""
+
+    status: WorkflowState
+    current_agent: AgentName | None
+    progress: int = Field(ge=0, le=100)
+    completed_agents: list[AgentName]
+    results: dict[AgentName, Summary]
+    execution_log: list[ExecutionLogEntry]
+    error: WorkflowFailure | None = None
+
+
+class WorkflowOutput(_Reported):
+    """What a completed workflow returns: every agent's summary and the execution log."""
+
+    status: Literal["completed"]
+    workflow_id: str
+    session_id: str
+    category_id: str
+    results: dict[AgentName, Summary]
+    execution_log: list[ExecutionLogEntry]

@@ -21,7 +21,8 @@ import httpx
 import websockets
 from pydantic import ValidationError
 
-from shared.schemas import AGENT_NAMES, WEBSOCKET_MESSAGE, ErrorResponse
+from shared.agents import AGENT_NAMES
+from shared.schemas import WEBSOCKET_MESSAGE, ErrorResponse
 
 logger = logging.getLogger(__name__)
 

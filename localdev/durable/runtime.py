@@ -55,10 +55,10 @@ from localdev.durable.shim import ACTIVITY, ShimError, replay_actions
 from localdev.durable.store import DurableStore, Instance, UnknownOrchestratorError
 from localdev.host.functions import FunctionEntry, functions_of_type
 from shared.data.db import create_schema, get_engine
+from shared.runtime_status import FINISHED
 
 logger = logging.getLogger(__name__)
 
-TERMINAL_STATES = ("Completed", "Failed", "Terminated", "Canceled")
 MAX_CUSTOM_STATUS_KB = 16
 EPISODE_RETRY_FIRST_SECONDS = 0.05
 EPISODE_RETRY_MAX_SECONDS = 5.0
@@ -498,7 +498,7 @@ class DurableRuntime:
         if failure is not None:
             status = "Failed"
             output = f"Orchestrator function '{instance.name}' failed: {failure}"
-        if status not in ("Pending", "Running"):
+        if status in FINISHED:
             decided.append(h.execution_completed(now, status, json.dumps(output)))
             work = []
         updated = dataclasses.replace(

@@ -1,4 +1,4 @@
-"""How a browser gets its progress stream: negotiate a Web PubSub URL, or catch up on events.
+"""How a browser gets its live progress stream: negotiate a Web PubSub URL.
 
 `GET /api/orchestrator/negotiate?session_id=...` returns a client token: signed locally with the
 access key when the app has one (no call to the service, so it works while the service is
@@ -8,9 +8,8 @@ group of the caller's own session on connect (derived from the caller and the se
 another planner's same session_id is another group); it has no roles, so the connection can
 neither send nor join another group.
 
-`GET /api/orchestrator/workflows/{workflow_id}/events?after=N` returns the recorded messages with
-sequence > N, oldest first, so a client that reconnects misses nothing; only to the workflow's
-owner (anyone else gets the 404 of an unknown workflow).
+A browser that reconnects catches up on what it missed from the events route
+(orchestrator/http/events.py).
 """
 
 from __future__ import annotations
@@ -21,14 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from shared.data.db import ensure_schema, get_engine
-from shared.data.events import MAX_FETCH, fetch_events
-from shared.data.ownership import is_owner
 from shared.errors import (
-    DataNotFoundError,
-    InvalidParametersError,
     WebSocketConnectionError,
     invalid_from_validation,
 )
@@ -36,7 +30,7 @@ from shared.http import http_endpoint, json_response
 from shared.identity import PLANNER, authorize
 from shared.messaging.listeners import note_listeners
 from shared.messaging.publisher import group_for, iso_z, utc_now
-from shared.schemas import SessionId, WorkflowId
+from shared.schemas import SessionId
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -44,7 +38,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_SEQUENCE = 2_147_483_647
 # Keyless tokens cost a REST call; a browser waiting on negotiate should not wait out the SDK's
 # default of ten retries.
 TOKEN_CALL_POLICY: dict[str, Any] = {"retry_total": 2, "connection_timeout": 5, "read_timeout": 5}
@@ -54,20 +47,6 @@ bp = df.Blueprint()
 
 class NegotiateQuery(BaseModel):
     session_id: SessionId
-
-
-class EventsQuery(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-    workflow_id: WorkflowId
-    after: int = Field(0, ge=0, le=MAX_SEQUENCE)
-
-
-def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_from_validation(exc, "query") from None
 
 
 def _token_failure(exc: Exception) -> str:
@@ -99,7 +78,10 @@ def negotiate_response(
 
     from shared.messaging.webpubsub_client import build_service_client
 
-    query = _validated(NegotiateQuery, {"session_id": session_id})
+    try:
+        query = NegotiateQuery.model_validate({"session_id": session_id})
+    except ValidationError as exc:
+        raise invalid_from_validation(exc, "query") from None
     group = group_for(query.session_id, owner_id=owner_id)
     try:
         client = build_service_client(settings, credential=credential, **TOKEN_CALL_POLICY)
@@ -139,47 +121,6 @@ def negotiate_response(
     }
 
 
-def _parse_after(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return 0
-    too_long = len(raw) > len(str(MAX_SEQUENCE))  # before int(), which refuses 4,300+ digits
-    if too_long or not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_SEQUENCE:
-        raise InvalidParametersError(
-            "Invalid query: after must be a non-negative integer",
-            details={
-                "validation_errors": [
-                    {"field": "after", "message": f"must be an integer from 0 to {MAX_SEQUENCE}"}
-                ]
-            },
-            suggestions=["Pass the last sequence number you received, e.g. ?after=12."],
-        )
-    return int(raw)
-
-
-def events_response(
-    workflow_id: str, after: str | None, database_url: str, owner_id: str
-) -> dict[str, Any]:
-    """Events with sequence > `after` of one of `owner_id`'s workflows; 404 for any other id.
-    A workflow that has just started may have no events yet (an empty page)."""
-    query = _validated(EventsQuery, {"workflow_id": workflow_id, "after": _parse_after(after)})
-    engine = get_engine(database_url)
-    ensure_schema(engine)
-    if not is_owner(engine, query.workflow_id, owner_id):
-        raise DataNotFoundError(
-            f"Workflow {query.workflow_id} not found",
-            details={"workflow_id": query.workflow_id},
-            suggestions=["Use the workflow_id returned by POST /api/orchestrator/run-workflow."],
-        )
-    page = fetch_events(engine, query.workflow_id, query.after)
-    return {
-        "workflow_id": query.workflow_id,
-        "events": page.events,
-        "last_sequence": page.last_sequence,
-        "has_more": len(page.events) == MAX_FETCH
-        and page.events[-1]["sequence"] < page.last_sequence,
-    }
-
-
 @bp.route(route="orchestrator/negotiate", methods=["GET"])
 @http_endpoint
 def negotiate(req: func.HttpRequest) -> func.HttpResponse:
@@ -189,17 +130,3 @@ def negotiate(req: func.HttpRequest) -> func.HttpResponse:
     body = negotiate_response(req.params.get("session_id", ""), principal.user_id, settings)
     note_listeners(settings, utc_now())
     return json_response(body, headers={"Cache-Control": "no-store"})
-
-
-@bp.route(route="orchestrator/workflows/{workflow_id}/events", methods=["GET"])
-@http_endpoint
-def workflow_events(req: func.HttpRequest) -> func.HttpResponse:
-    settings = get_settings()
-    principal = authorize(req, PLANNER, settings)
-    body = events_response(
-        req.route_params.get("workflow_id", ""),
-        req.params.get("after"),
-        settings.database_url,
-        principal.user_id,
-    )
-    return json_response(body)

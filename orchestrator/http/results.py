@@ -13,28 +13,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
+from shared.agents import DEMAND, INVENTORY, PRICING, Agent, ResultT
 from shared.data.db import get_engine
 from shared.data.events import complete_key, has_event
 from shared.data.ownership import is_owner
 from shared.data.results_store import latest_workflow_with, load_result
-from shared.data.tables import AGENTS
 from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.http import http_endpoint, json_response, parse_workflow_id, route_workflow_id
 from shared.identity import PLANNER, authorize
-from shared.results import DemandResult, InventoryResult, PricingResult
-from shared.schemas import AGENT_NAMES
 from shared.settings import get_settings
 
-AGENT_NAME_OF = dict(zip(AGENTS, AGENT_NAMES, strict=True))
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
+# Each agent's routes, as the registry lists them (the first serves the whole result).
+(FORECASTS,) = DEMAND.routes
+ALLOCATIONS, STORE_CLUSTERS = INVENTORY.routes
+(MARKDOWNS,) = PRICING.routes
 
 bp = df.Blueprint()
 
@@ -51,19 +49,21 @@ def _reading_results() -> Iterator[None]:
         ) from None
 
 
-def _stored(workflow_id: str, owner_id: str, agent: str, model: type[ModelT]) -> ModelT:
+def _stored(workflow_id: str, owner_id: str, agent: Agent[ResultT]) -> ResultT:
     """The caller's agent result, if the orchestrator accepted it (404 DATA_NOT_FOUND
     otherwise, and for another planner's workflow)."""
     engine = get_engine(get_settings().database_url)
     with _reading_results():
         accepted = is_owner(engine, workflow_id, owner_id) and has_event(
-            engine, workflow_id, complete_key(AGENT_NAME_OF[agent])
+            engine, workflow_id, complete_key(agent.name)
         )
-        result = load_result(engine, workflow_id, agent, model) if accepted else None
+        result = (
+            load_result(engine, workflow_id, agent.key, agent.result_model) if accepted else None
+        )
     if result is None:
         raise DataNotFoundError(
-            f"No {agent} result for workflow {workflow_id}",
-            details={"workflow_id": workflow_id, "agent": agent},
+            f"No {agent.key} result for workflow {workflow_id}",
+            details={"workflow_id": workflow_id, "agent": agent.key},
             suggestions=[
                 "Check the workflow id, or wait until the agent completes: "
                 f"GET /api/orchestrator/workflows/{workflow_id} shows its progress."
@@ -72,36 +72,34 @@ def _stored(workflow_id: str, owner_id: str, agent: str, model: type[ModelT]) ->
     return result
 
 
-def _result_response(
-    req: func.HttpRequest, agent: str, model: type[BaseModel]
-) -> func.HttpResponse:
+def _result_response(req: func.HttpRequest, agent: Agent[Any]) -> func.HttpResponse:
     principal = authorize(req, PLANNER, get_settings())
     workflow_id = route_workflow_id(req)
-    return json_response(_stored(workflow_id, principal.user_id, agent, model))
+    return json_response(_stored(workflow_id, principal.user_id, agent))
 
 
-@bp.route(route="forecasts/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route=FORECASTS, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 def get_forecast(req: func.HttpRequest) -> func.HttpResponse:
     """The Demand agent's forecast: by week with 80/95 % intervals, by store, backtest metrics."""
-    return _result_response(req, "demand", DemandResult)
+    return _result_response(req, DEMAND)
 
 
-@bp.route(route="allocations/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route=ALLOCATIONS, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 def get_allocation(req: func.HttpRequest) -> func.HttpResponse:
     """The Inventory agent's plan: clusters, per-store allocation, DC holdback, replenishment."""
-    return _result_response(req, "inventory", InventoryResult)
+    return _result_response(req, INVENTORY)
 
 
-@bp.route(route="markdowns/{workflow_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route=MARKDOWNS, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 def get_markdowns(req: func.HttpRequest) -> func.HttpResponse:
     """The Pricing agent's markdown plan."""
-    return _result_response(req, "pricing", PricingResult)
+    return _result_response(req, PRICING)
 
 
-@bp.route(route="stores/clusters", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route=STORE_CLUSTERS, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
     """Store clusters of `?workflow_id=` (default: the caller's most recent inventory plan)."""
@@ -111,9 +109,9 @@ def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
         with _reading_results():
             requested = latest_workflow_with(
                 get_engine(get_settings().database_url),
-                "inventory",
+                INVENTORY.key,
                 principal.user_id,
-                accepted_by=complete_key(AGENT_NAME_OF["inventory"]),
+                accepted_by=complete_key(INVENTORY.name),
             )
         if requested is None:
             raise DataNotFoundError(
@@ -121,7 +119,7 @@ def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
                 suggestions=["Run a workflow: POST /api/orchestrator/run-workflow."],
             )
     workflow_id = parse_workflow_id(requested)
-    plan = _stored(workflow_id, principal.user_id, "inventory", InventoryResult)
+    plan = _stored(workflow_id, principal.user_id, INVENTORY)
     clusters = [
         {
             "cluster_id": c.cluster_id,

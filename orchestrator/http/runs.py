@@ -1,4 +1,4 @@
-"""Workflow HTTP API and the orchestrator registration.
+"""Workflow HTTP API: start, status and termination of `season_workflow` runs.
 
     POST /api/orchestrator/run-workflow                      start (202), or the existing run
                                                              for a repeated Idempotency-Key (200,
@@ -7,7 +7,8 @@
     POST /api/orchestrator/workflows/{workflow_id}/terminate stop a stuck workflow
 
 Every function needs the `planner` app role, and a workflow is visible only to the planner who
-started it: anyone else gets the same 404 as for an id that does not exist (shared/data/ownership.py).
+started it: anyone else gets the same 404 as for an id that does not exist
+(shared/data/ownership.py).
 The functions talk to Durable only through the `durableClient` binding, so they run unchanged
 in Azure and on the local runtime (localdev.durable), which serves the same client HTTP API.
 Dependencies that need I/O (settings, the category lookup) are injectable via `configure`.
@@ -27,8 +28,10 @@ from urllib.parse import quote, urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import ValidationError
 
-from orchestrator.workflow import CHAIN, ORCHESTRATOR_NAME, build_workflow_input, season_workflow
+from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
+from shared.agents import AGENTS, AgentName
 from shared.data.db import get_engine
 from shared.data.ownership import (
     KeyedRun,
@@ -48,7 +51,8 @@ from shared.http import http_endpoint, json_response, parse_body, read_json, rou
 from shared.identity import PLANNER, authorize
 from shared.messaging.listeners import note_listeners
 from shared.messaging.publisher import Publisher, get_publisher, utc_now
-from shared.schemas import AgentStatusMessage, ErrorMessage, RunWorkflowRequest
+from shared.runtime_status import FINISHED
+from shared.schemas import AgentStatusMessage, ErrorMessage, RunWorkflowRequest, WorkflowStatus
 from shared.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -56,7 +60,6 @@ logger = logging.getLogger(__name__)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 128
 MAX_REASON_CHARS = 500
-FINISHED_STATES = ("Completed", "Failed", "Terminated", "Canceled")
 
 CategoryCheck = Callable[[str | None], str]
 
@@ -95,9 +98,6 @@ def configure(
         _dependencies.check_category = category_check
     if publisher is not None:
         _dependencies.publisher = publisher
-
-
-bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR_NAME)(season_workflow)
 
 
 # helpers ---------------------------------------------------------------------------------
@@ -162,6 +162,15 @@ def _not_found(workflow_id: str) -> DataNotFoundError:
 def _runtime_status(status: df.DurableOrchestrationStatus) -> str:
     value = status.runtime_status
     return getattr(value, "value", None) or str(value)
+
+
+def _custom_status(status: df.DurableOrchestrationStatus) -> WorkflowStatus | None:
+    """What the orchestrator reported, or None before its first report (or for a custom status
+    it did not write)."""
+    try:
+        return WorkflowStatus.model_validate(status.custom_status)
+    except ValidationError:
+        return None
 
 
 def _loads_maybe(value: Any) -> Any:
@@ -293,7 +302,7 @@ async def get_workflow(
     if status is None:
         raise _not_found(workflow_id)
     runtime_status = _runtime_status(status)
-    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    custom = _custom_status(status)
     started_input = _loads_maybe(status.input_)
     started_input = started_input if isinstance(started_input, dict) else {}
     payload = {
@@ -301,13 +310,7 @@ async def get_workflow(
         "session_id": started_input.get("session_id"),
         "category_id": started_input.get("category_id"),
         "runtime_status": runtime_status,
-        "status": custom.get("status", runtime_status.lower()),
-        "current_agent": None if runtime_status in FINISHED_STATES else custom.get("current_agent"),
-        "progress": custom.get("progress", 0),
-        "completed_agents": custom.get("completed_agents", []),
-        "execution_log": custom.get("execution_log", []),
-        "results": custom.get("results", {}),
-        "error": custom.get("error"),
+        **_reported(custom, runtime_status),
         "output": _final_output(runtime_status, status.output, custom),
         "created_time": status.created_time.isoformat() if status.created_time else None,
         "last_updated_time": (
@@ -322,24 +325,48 @@ async def get_workflow(
 UNEXPECTED_WORKFLOW_FAILURE = "The workflow stopped with an unexpected error."
 
 
-def _final_output(runtime_status: str, output: Any, custom: dict[str, Any]) -> Any:
+def _reported(custom: WorkflowStatus | None, runtime_status: str) -> dict[str, Any]:
+    """The status fields of a workflow: what the orchestrator reported last, or, before its
+    first report, the runtime status alone. No agent is current once the run has finished."""
+    if custom is None:
+        return {
+            "status": runtime_status.lower(),
+            "current_agent": None,
+            "progress": 0,
+            "completed_agents": [],
+            "execution_log": [],
+            "results": {},
+            "error": None,
+        }
+    return {
+        "status": custom.status,
+        "current_agent": None if runtime_status in FINISHED else custom.current_agent,
+        "progress": custom.progress,
+        "completed_agents": custom.completed_agents,
+        "execution_log": [entry.as_json() for entry in custom.execution_log],
+        "results": custom.results,
+        "error": None if custom.error is None else custom.error.as_json(),
+    }
+
+
+def _final_output(runtime_status: str, output: Any, custom: WorkflowStatus | None) -> Any:
     """The orchestrator's output once finished. A failed or terminated run has only an error
     string as Durable output, so the finished agents' results come from the custom status.
     Durable's failure text carries host prefixes ("Orchestrator function ... failed: ..."), so a
     failed run shows the orchestrator's own message for it (a terminated one, its reason)."""
     if runtime_status == "Completed":
         return output
-    if runtime_status not in FINISHED_STATES:
+    if runtime_status not in FINISHED:
         return None
-    error = custom.get("error")
+    reported = _reported(custom, runtime_status)
     failure = output
     if runtime_status == "Failed":
-        failure = error.get("message") if isinstance(error, dict) else None
+        failure = custom.error.message if custom is not None and custom.error else None
     return {
         "status": runtime_status.lower(),
-        "results": custom.get("results", {}),
-        "execution_log": custom.get("execution_log", []),
-        "error": error,
+        "results": reported["results"],
+        "execution_log": reported["execution_log"],
+        "error": reported["error"],
         "failure": failure or UNEXPECTED_WORKFLOW_FAILURE,
     }
 
@@ -362,7 +389,7 @@ async def terminate_workflow(
     if status is None:
         raise _not_found(workflow_id)
     runtime_status = _runtime_status(status)
-    if runtime_status in FINISHED_STATES:
+    if runtime_status in FINISHED:
         raise WorkflowFinishedError(
             f"Workflow '{workflow_id}' already finished ({runtime_status})",
             details={"workflow_id": workflow_id, "runtime_status": runtime_status},
@@ -380,15 +407,15 @@ async def terminate_workflow(
     )
 
 
-def _stopped_agent(custom: dict[str, Any]) -> str:
+def _stopped_agent(custom: WorkflowStatus | None) -> AgentName:
     """The agent a termination stops: the current one unless it was already accepted, else the
     first agent of the chain that has not completed (the last when all have)."""
-    completed = custom.get("completed_agents") or []
-    current = custom.get("current_agent")
-    if current and current not in completed:
-        return str(current)
-    waiting = [spec.agent_name for spec in CHAIN if spec.agent_name not in completed]
-    return waiting[0] if waiting else CHAIN[-1].agent_name
+    completed = custom.completed_agents if custom is not None else []
+    current = custom.current_agent if custom is not None else None
+    if current is not None and current not in completed:
+        return current
+    waiting = [agent.name for agent in AGENTS if agent.name not in completed]
+    return waiting[0] if waiting else AGENTS[-1].name
 
 
 def _announce_termination(
@@ -403,8 +430,7 @@ def _announce_termination(
             "workflow %s has no session id; termination not published", status.instance_id
         )
         return
-    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-    agent_name = _stopped_agent(custom)
+    agent_name = _stopped_agent(_custom_status(status))
     error = WorkflowTerminatedError(f"The workflow was terminated: {reason}")
     messages = [
         ErrorMessage(

@@ -1,4 +1,4 @@
-"""Agents' full results, persisted as JSON text under (workflow id, agent).
+"""Agents' full results, persisted as JSON text under (workflow id, agent key of the registry).
 
 Activities save here and the result endpoints read here, so the orchestrator only ever carries
 summaries. Saving is an upsert because Durable Functions may replay or retry an activity: the
@@ -15,25 +15,27 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shared.agents import AGENT_KEYS, AgentKey
 from shared.data.events import WorkflowEvent
-from shared.data.tables import AGENTS, AgentResultRow, WorkflowOwnerRow
+from shared.data.tables import AgentResultRow, WorkflowOwnerRow
 from shared.errors import InvalidParametersError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def _check_agent(agent: str) -> None:
-    if agent not in AGENTS:
+    """Only the registry's agents (shared/agents.py) have results."""
+    if agent not in AGENT_KEYS:
         raise InvalidParametersError(
-            f"Unknown agent {agent!r}; expected one of {', '.join(AGENTS)}.",
-            details={"agent": agent, "agents": list(AGENTS)},
+            f"Unknown agent {agent!r}; expected one of {', '.join(AGENT_KEYS)}.",
+            details={"agent": agent, "agents": list(AGENT_KEYS)},
         )
 
 
 def save_result(
     engine: Engine,
     workflow_id: str,
-    agent: str,
+    agent: AgentKey,
     result: BaseModel,
     *,
     now: datetime | None = None,
@@ -58,7 +60,7 @@ def save_result(
 
 
 def load_result(
-    engine: Engine, workflow_id: str, agent: str, model_cls: type[ModelT]
+    engine: Engine, workflow_id: str, agent: AgentKey, model_cls: type[ModelT]
 ) -> ModelT | None:
     """The stored result parsed as `model_cls`, or None when the agent has not saved one."""
     _check_agent(agent)
@@ -81,11 +83,11 @@ def list_results(engine: Engine, workflow_id: str) -> dict[str, str]:
                 )
             ).all()
         )
-    return {agent: rows[agent] for agent in AGENTS if agent in rows}
+    return {agent: rows[agent] for agent in AGENT_KEYS if agent in rows}
 
 
 def latest_workflow_with(
-    engine: Engine, agent: str, owner_id: str, *, accepted_by: str | None = None
+    engine: Engine, agent: AgentKey, owner_id: str, *, accepted_by: str | None = None
 ) -> str | None:
     """The owner's workflow whose `agent` result was stored most recently, or None; with
     `accepted_by` (an event-log message key) only among workflows whose log holds that

@@ -1,4 +1,5 @@
-"""The app's tables (SQLAlchemy 2.0 typed ORM on `shared.data.db.Base`) and the data-version counter.
+"""The app's tables (SQLAlchemy 2.0 typed ORM on `shared.data.db.Base`) and the data-version
+counter.
 
 Every query the app runs against them is portable SQL (SQLite by default, PostgreSQL or Azure
 SQL through `DATABASE_URL`). `data_versions` holds one counter per dataset; every import bumps
@@ -31,7 +32,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.data.db import Base
 
-AGENTS = ("demand", "inventory", "pricing")
 SALES_DATASET = "sales"
 DEFAULT_CURRENCY = "USD"
 

@@ -19,16 +19,18 @@ import pytest
 import pytest_asyncio
 
 import function_app
+from activities.agent_runs import RUNS, AgentTask
 from localdev.durable import DurableRuntime
 from localdev.host.server import free_port
 from localdev.sample_data import ensure_sample_data
 from localdev.webpubsub.launch import RunningEmulator, start_emulator
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
+from shared.agents import AGENT_KEYS, AGENT_NAMES
 from shared.data.db import get_engine
 from shared.data.events import complete_key, fetch_events, has_event, message_key
 from shared.data.results_store import list_results, load_result
 from shared.results import DemandResult, InventoryResult, PricingResult
-from shared.schemas import AGENT_NAMES, SeasonParameters
+from shared.schemas import SeasonParameters
 from shared.settings import Settings
 from tests.support.live_stack import import_short_category, reset_app_caches
 from tests.support.messages import assert_documented_order
@@ -36,6 +38,7 @@ from tests.support.messages import assert_documented_order
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 ACCESS_KEY = "AgentActivitiesTestKey0123456789ABCDEFGHIJKLMN"
+WEBPUBSUB_SETTING = "WebPubSubConnectionString"  # the app setting, spelled as on Azure
 SHORT_CATEGORY = "trial_capsule"
 SHORT_WEEKS = 30
 TASK_SCHEDULED = 4
@@ -83,7 +86,7 @@ def app_settings(database_url: str) -> Iterator[None]:
 async def hub(database_url: str, app_settings: None) -> AsyncIterator[Hub]:
     emulator: RunningEmulator = await start_emulator(access_key=ACCESS_KEY)
     os.environ["DATABASE_URL"] = database_url
-    os.environ["WebPubSubConnectionString"] = emulator.connection_string
+    os.environ[WEBPUBSUB_SETTING] = emulator.connection_string
     reset_app_caches(database_url)
     runtime = DurableRuntime(function_app.app, database_url)
     await runtime.start()
@@ -153,10 +156,11 @@ async def test_the_agents_run_persist_and_summarise(hub: Hub):
     demand = load_result(engine, workflow_id, "demand", DemandResult)
     inventory = load_result(engine, workflow_id, "inventory", InventoryResult)
     pricing = load_result(engine, workflow_id, "pricing", PricingResult)
+    assert demand is not None and inventory is not None and pricing is not None
     # What went through the orchestrator is exactly each persisted result's summary.
-    assert output["results"]["Demand Agent"] == demand.summary()
-    assert output["results"]["Inventory Agent"] == inventory.summary()
-    assert output["results"]["Pricing Agent"] == pricing.summary()
+    assert output["results"]["Demand Agent"] == demand.summary().model_dump(mode="json")
+    assert output["results"]["Inventory Agent"] == inventory.summary().model_dump(mode="json")
+    assert output["results"]["Pricing Agent"] == pricing.summary().model_dump(mode="json")
     assert demand.category_id == "outerwear" and len(demand.forecast_by_week) == 10
     assert inventory.manufacturing_qty == demand.total_demand + demand.safety_stock_units
     assert sum(len(c.stores) for c in inventory.clusters) == 20
@@ -261,7 +265,7 @@ async def test_a_deadline_that_passes_while_the_host_is_down(hub: Hub):
             await asyncio.sleep(0.05)
         await asyncio.sleep(1.0)
 
-    assert status["runtimeStatus"] == "Failed"
+    assert status is not None and status["runtimeStatus"] == "Failed"
     error = status["customStatus"]["error"]
     assert error["error_type"] == "AGENT_TIMEOUT" and error["agent_name"] == "Inventory Agent"
     assert "inventory" in list_results(engine, workflow_id)  # stored by a late attempt ...
@@ -271,18 +275,38 @@ async def test_a_deadline_that_passes_while_the_host_is_down(hub: Hub):
 
 
 async def test_the_workflow_completes_while_web_pubsub_is_down(hub: Hub):
-    emulator_connection = os.environ["WebPubSubConnectionString"]
-    os.environ["WebPubSubConnectionString"] = (
+    emulator_connection = os.environ[WEBPUBSUB_SETTING]
+    os.environ[WEBPUBSUB_SETTING] = (
         f"Endpoint=http://127.0.0.1:{free_port()};AccessKey={ACCESS_KEY};Version=1.0;"
     )
     reset_app_caches(hub.database_url)
     try:
         workflow_id, status = await run_workflow(hub, "outerwear")
     finally:
-        os.environ["WebPubSubConnectionString"] = emulator_connection
+        os.environ[WEBPUBSUB_SETTING] = emulator_connection
         reset_app_caches(hub.database_url)
 
     assert status["runtimeStatus"] == "Completed", status["output"]
     # Nothing is lost: every message is in the event log for clients to catch up from.
     messages = fetch_events(get_engine(hub.database_url), workflow_id).events
     assert_documented_order(messages, list(AGENT_NAMES))
+
+
+async def test_every_registry_agent_has_an_implementation():
+    assert list(RUNS) == list(AGENT_KEYS)
+
+
+async def test_a_task_started_by_an_earlier_version_still_validates():
+    """Orchestrations started before `previous` was dropped still pass it: it is ignored."""
+    task = AgentTask.model_validate(
+        {
+            "workflow_id": "wf-1",
+            "session_id": "s",
+            "owner_id": "planner-1",
+            "category_id": "outerwear",
+            "parameters": PARAMETERS.model_dump(mode="json"),
+            "previous": {"Demand Agent": {"total_demand": 1200}},
+        }
+    )
+    assert task.workflow_id == "wf-1" and task.parameters == PARAMETERS
+    assert "previous" not in task.model_dump()

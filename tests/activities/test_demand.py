@@ -95,7 +95,7 @@ def test_progress_reports_real_milestones_in_order(weekly):
 
 
 def test_summary_is_tiny(weekly):
-    assert len(json.dumps(weekly[0].summary())) < 300
+    assert len(json.dumps(weekly[0].summary().model_dump(mode="json"))) < 300
 
 
 def test_one_store(chain):

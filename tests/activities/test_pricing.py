@@ -115,7 +115,7 @@ def test_overstock_below_threshold_gets_a_markdown_after_the_checkpoint():
     held = plan([100.0] * 12, 2000, inputs=PricingInputs(max_steps=1))
     assert r.expected_revenue + r.salvage_value >= held.expected_revenue + held.salvage_value - 1e-6
     assert "Recommend" in r.reasoning and "35%" in r.reasoning
-    assert len(json.dumps(r.summary())) < 300
+    assert len(json.dumps(r.summary().model_dump(mode="json"))) < 300
 
 
 def test_scarce_stock_holds_full_price():

@@ -20,10 +20,10 @@ import pytest
 
 from localdev.cli import plan as plan_cli
 from localdev.cli.planner import PlanOutcome, run_plan
+from shared.agents import AGENT_NAMES
 from shared.data.db import get_engine
 from shared.data.results_store import load_result
 from shared.results import DemandResult, InventoryResult, PricingResult
-from shared.schemas import AGENT_NAMES
 from tests.support.live_stack import FAST_SETTINGS, LiveStack, live_stack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -26,10 +26,10 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from localdev.webpubsub.auth import ConnectionString
+from shared.agents import AGENT_NAMES
 from shared.data.db import get_engine
 from shared.data.results_store import list_results
 from shared.messaging.publisher import DeliveryPolicy, get_publisher
-from shared.schemas import AGENT_NAMES
 from shared.settings import get_settings
 from tests.support.black_hole import BlackHole
 from tests.support.live_stack import FAST_SETTINGS, LiveStack, import_short_category, live_stack

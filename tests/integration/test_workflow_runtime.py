@@ -12,14 +12,9 @@ from localdev.durable import history as h
 from localdev.durable.runtime import invoke_orchestrator
 from localdev.host.functions import index_app
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
+from shared.agents import AGENT_NAMES, AGENTS
 from shared.schemas import SeasonParameters
 from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings
-
-AGENTS = [
-    ("Demand Agent", "demand_agent", "demand_agent_timeout_seconds"),
-    ("Inventory Agent", "inventory_agent", "inventory_agent_timeout_seconds"),
-    ("Pricing Agent", "pricing_agent", "pricing_agent_timeout_seconds"),
-]
 
 
 async def run(rt, workflow_id="wf-1", settings=None, weeks=12, timeout=15.0):
@@ -70,23 +65,28 @@ async def test_happy_path_runs_three_agents_in_order(runtime):
     assert custom["status"] == "completed" and custom["progress"] == 100
     assert custom["completed_agents"] == ["Demand Agent", "Inventory Agent", "Pricing Agent"]
     log = output["execution_log"]
-    assert [e["agent_name"] for e in log] == [a[0] for a in AGENTS]
+    assert [e["agent_name"] for e in log] == list(AGENT_NAMES)
     assert all(e["status"] == "completed" and e["attempts"] == 1 for e in log)
     assert all(e["duration_ms"] >= 0 and e["started_at"] for e in log)
     pricing_input = SCRIPT.calls_to("pricing_agent", "wf-1")[0]
-    assert pricing_input["previous"] == {
-        k: output["results"][k] for k in ("Demand Agent", "Inventory Agent")
-    }
+    assert set(pricing_input) == {
+        "workflow_id",
+        "session_id",
+        "owner_id",
+        "category_id",
+        "parameters",
+    }  # ids and parameters only: each activity reloads the earlier agents' results itself
     assert pricing_input["category_id"] == "CAT-1"
     assert pricing_input["parameters"]["season_end_date"] == "2025-03-26"
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(len(AGENTS)), ids=AGENT_NAMES)
 async def test_agent_hanging_past_its_timeout_fails_the_workflow(runtime, index):
-    agent_name, activity, setting = AGENTS[index]
-    SCRIPT.set(activity, "hang")
+    agent = AGENTS[index]
+    agent_name = agent.name
+    SCRIPT.set(agent.activity, "hang")
 
-    status = await run(runtime, settings=fast_settings(**{setting: 0.3}))
+    status = await run(runtime, settings=fast_settings(**{agent.timeout_setting: 0.3}))
 
     assert status["runtimeStatus"] == "Failed"
     assert "did not finish within 0.3 s" in status["output"]
@@ -96,11 +96,11 @@ async def test_agent_hanging_past_its_timeout_fails_the_workflow(runtime, index)
         "message": f"{agent_name} did not finish within 0.3 s",
         "agent_name": agent_name,
     }
-    assert list(custom["results"]) == [a[0] for a in AGENTS[:index]]
+    assert list(custom["results"]) == list(AGENT_NAMES[:index])
     assert custom["execution_log"][-1]["error_type"] == "AGENT_TIMEOUT"
     assert custom["execution_log"][-1]["duration_ms"] >= 300
-    for _, later, _ in AGENTS[index + 1 :]:
-        assert SCRIPT.calls_to(later) == []
+    for later in AGENTS[index + 1 :]:
+        assert SCRIPT.calls_to(later.activity) == []
     assert published("wf-1")[-2:] == [
         ("error", agent_name, None),
         ("agent_status", agent_name, "failed"),
@@ -203,7 +203,7 @@ async def test_twenty_concurrent_workflows_do_not_cross_talk(runtime):
         *(run(runtime, wid, weeks=4 + n, timeout=30) for n, wid in enumerate(ids))
     )
 
-    for n, (wid, status) in enumerate(zip(ids, statuses)):
+    for n, (wid, status) in enumerate(zip(ids, statuses, strict=True)):
         assert status["runtimeStatus"] == "Completed", status
         results = status["output"]["results"]
         assert {r["workflow_id"] for r in results.values()} == {wid}

@@ -13,6 +13,7 @@ from shared.errors import (
     InvalidParametersError,
 )
 from shared.outcomes import AgentOutcome, run_agent_step
+from shared.results import DemandSummary
 
 
 def _raise(exc: Exception):
@@ -22,9 +23,24 @@ def _raise(exc: Exception):
     return step
 
 
-def test_a_summary_passes_through():
-    assert run_agent_step("Demand Agent", lambda: {"total_demand": 12}) == {
-        "summary": {"total_demand": 12},
+def test_a_summary_passes_through_as_json():
+    summary = DemandSummary(
+        total_demand=12,
+        safety_stock_pct=0.1234,
+        confidence=0.8,
+        model_used="AutoETS",
+        weeks=4,
+        wape=None,
+    )
+    assert run_agent_step("Demand Agent", lambda: summary) == {
+        "summary": {
+            "total_demand": 12,
+            "safety_stock_pct": 0.1234,
+            "confidence": 0.8,
+            "model_used": "AutoETS",
+            "weeks": 4,
+            "wape": None,
+        },
         "failure": None,
     }
 

@@ -1,8 +1,9 @@
 """A test function app: the REAL orchestrator and workflow HTTP functions, plus test activities
 under the contract names whose behaviour each test scripts (succeed, fail N times, always fail,
 report a data error, hang past the deadline). The agent activities return their outcome
-through the real `run_agent_step`, as the real ones do. It exercises the orchestrator and the
-local runtime, not the agents.
+through the real `run_agent_step`, as the real ones do, and read the earlier agents' output
+from what they stored, as the real ones reload it from the database. It exercises the
+orchestrator and the local runtime, not the agents.
 
 It also registers `retry_probe`, a small orchestrator using `call_activity_with_retry` and
 `task_all`, so the runtime's handling of those actions is tested too.
@@ -17,8 +18,10 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import BaseModel, ConfigDict
 
-from orchestrator.http.runs import bp
+from orchestrator.http.runs import bp as runs_bp
+from orchestrator.workflow import bp as workflow_bp
 from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.outcomes import run_agent_step
 from shared.settings import Settings
@@ -26,7 +29,14 @@ from shared.settings import Settings
 HANG_SECONDS = 10.0
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-app.register_functions(bp)
+app.register_functions(workflow_bp)
+app.register_functions(runs_bp)
+
+
+class ScriptedSummary(BaseModel):
+    """A test agent's summary: whatever fields the test activity reports."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 @dataclass
@@ -35,6 +45,7 @@ class Script:
 
     modes: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    stored: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -44,6 +55,7 @@ class Script:
         with self.lock:
             self.modes.clear()
             self.calls.clear()
+            self.stored.clear()
             self.failures.clear()
         self.release = threading.Event()
 
@@ -86,6 +98,16 @@ class Script:
         if mode == "hang":
             self.release.wait(HANG_SECONDS)
 
+    def save(self, activity: str, payload: dict[str, Any], summary: dict[str, Any]) -> None:
+        """Keep what an agent produced for its workflow (the real agents save to the database)."""
+        with self.lock:
+            self.stored[(_workflow_of(payload), activity)] = summary
+
+    def load(self, activity: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """What an earlier agent of the same workflow produced."""
+        with self.lock:
+            return self.stored[(_workflow_of(payload), activity)]
+
 
 def _workflow_of(payload: Any) -> str:
     return str(payload.get("workflow_id", "")) if isinstance(payload, dict) else ""
@@ -94,26 +116,30 @@ def _workflow_of(payload: Any) -> str:
 SCRIPT = Script()
 
 
-def _demand(payload: dict[str, Any]) -> dict[str, Any]:
+def _summary(activity: str, payload: dict[str, Any], **fields: Any) -> ScriptedSummary:
+    summary = {**fields, "workflow_id": payload["workflow_id"]}
+    SCRIPT.save(activity, payload, summary)
+    return ScriptedSummary(**summary)
+
+
+def _demand(payload: dict[str, Any]) -> ScriptedSummary:
     SCRIPT.behave("demand_agent", payload)
     weeks = payload["parameters"]["forecast_horizon_weeks"]
-    return {
-        "total_demand": 100 * weeks,
-        "workflow_id": payload["workflow_id"],
-        "category_id": payload["category_id"],
-    }
+    return _summary(
+        "demand_agent", payload, total_demand=100 * weeks, category_id=payload["category_id"]
+    )
 
 
-def _inventory(payload: dict[str, Any]) -> dict[str, Any]:
+def _inventory(payload: dict[str, Any]) -> ScriptedSummary:
     SCRIPT.behave("inventory_agent", payload)
-    demand = payload["previous"]["Demand Agent"]["total_demand"]
-    return {"manufacturing_qty": round(demand * 1.2), "workflow_id": payload["workflow_id"]}
+    demand = SCRIPT.load("demand_agent", payload)["total_demand"]
+    return _summary("inventory_agent", payload, manufacturing_qty=round(demand * 1.2))
 
 
-def _pricing(payload: dict[str, Any]) -> dict[str, Any]:
+def _pricing(payload: dict[str, Any]) -> ScriptedSummary:
     SCRIPT.behave("pricing_agent", payload)
-    units = payload["previous"]["Inventory Agent"]["manufacturing_qty"]
-    return {"leftover_units": units // 10, "workflow_id": payload["workflow_id"]}
+    units = SCRIPT.load("inventory_agent", payload)["manufacturing_qty"]
+    return _summary("pricing_agent", payload, leftover_units=units // 10)
 
 
 @app.activity_trigger(input_name="payload", activity="demand_agent")

@@ -68,8 +68,10 @@ async def test_nothing_but_the_console_files(base_url, path):
 
 async def test_nobody_unsigned_gets_the_page(behind_easy_auth):
     options = LocalOptions(port=free_port(), developer=None)
-    async with start_host(options, functions_app=function_app.app, run_timers=False) as url:
-        async with httpx.AsyncClient() as client:
-            resp = await client.get(f"{url}/api/console")
+    async with (
+        start_host(options, functions_app=function_app.app, run_timers=False) as url,
+        httpx.AsyncClient() as client,
+    ):
+        resp = await client.get(f"{url}/api/console")
     assert resp.status_code == 401
     assert resp.json()["error_type"] == "UNAUTHENTICATED"

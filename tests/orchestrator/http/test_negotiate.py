@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import azure.functions as func
 import jwt
@@ -14,9 +14,8 @@ from websockets.sync.client import connect
 from function_app import app
 from localdev.host.functions import index_app
 from localdev.webpubsub import EmulatorThread
-from shared.data.db import dispose_engine, get_engine
-from shared.data.ownership import record_workflow
-from shared.messaging.publisher import Publisher, group_for
+from shared.data.db import dispose_engine
+from shared.messaging.publisher import group_for
 from shared.settings import get_settings
 
 KEY = "negotiate-test-access-key-0123456789abcdefgh"
@@ -137,68 +136,3 @@ def test_negotiate_without_a_configured_service_is_503(configured):
     response = _negotiate({"session_id": "s1"})
     body = json.loads(response.get_body())
     assert response.status_code == 503 and body["error_type"] == "WEBSOCKET_CONNECTION_ERROR"
-
-
-def _events(workflow_id, query):
-    url = f"http://localhost/api/orchestrator/workflows/{workflow_id}/events"
-    req = _request(url, dict(parse_qsl(query)), {"workflow_id": workflow_id})
-    response = index_app(app)["workflow_events"].user_function(req=req)
-    return response.status_code, json.loads(response.get_body())
-
-
-def test_events_endpoint(configured):
-    settings = configured("Endpoint=http://127.0.0.1:9;AccessKey=" + KEY + ";Version=1.0;")
-    engine = get_engine(settings.database_url)
-    publisher = Publisher(settings, engine)
-    for workflow_id, owner in (("wf-1", DEVELOPER), ("wf-new", DEVELOPER), ("wf-2", "other")):
-        record_workflow(engine, workflow_id=workflow_id, owner_id=owner, session_id="s")
-    mine = {"session_id": "s", "workflow_id": "wf-1", "owner_id": DEVELOPER}
-    publisher.publish(RUNNING, **mine)
-    for percent in (10, 50, 90):
-        publisher.publish(
-            {
-                "type": "progress",
-                "agent_name": "Demand Agent",
-                "progress": percent,
-                "message": "working",
-            },
-            **mine,
-        )
-    publisher.publish({**RUNNING, "status": "completed"}, **mine)
-    publisher.publish(RUNNING, session_id="s", workflow_id="wf-2", owner_id="other")
-    publisher.close()
-
-    status, body = _events("wf-1", "after=2")
-    assert status == 200 and body["workflow_id"] == "wf-1" and body["last_sequence"] == 5
-    assert [e["sequence"] for e in body["events"]] == [3, 4, 5]
-    assert body["events"][-1] == {
-        **RUNNING,
-        "status": "completed",
-        "session_id": "s",
-        "workflow_id": "wf-1",
-        "sequence": 5,
-        "timestamp": body["events"][-1]["timestamp"],
-    }
-    status, body = _events("wf-1", "")
-    assert [e["sequence"] for e in body["events"]] == [1, 2, 3, 4, 5]
-    status, body = _events("wf-1", "after=5")
-    assert status == 200 and body["events"] == [] and body["last_sequence"] == 5
-
-    for bad in ("after=-1", "after=abc", "after=1.5", "after=99999999999999999999"):
-        status, body = _events("wf-1", bad)
-        assert status == 422 and body["error_type"] == "INVALID_PARAMETERS", bad
-    status, body = _events("bad id", "")
-    assert status == 422
-
-    status, body = _events("wf-new", "")
-    assert status == 200 and body == {
-        "workflow_id": "wf-new",
-        "events": [],
-        "last_sequence": 0,
-        "has_more": False,
-    }
-    unknown = _events("wf-unknown", "")
-    not_mine = _events("wf-2", "")
-    assert unknown[0] == not_mine[0] == 404
-    assert unknown[1]["error_type"] == not_mine[1]["error_type"] == "DATA_NOT_FOUND"
-    assert not_mine[1]["request_id"] and "other" not in json.dumps(not_mine[1])

@@ -19,6 +19,7 @@ from typing import Any
 
 import azure.functions as func
 import pytest
+from pydantic import BaseModel
 
 import function_app
 from activities.demand import run_demand_agent
@@ -26,6 +27,7 @@ from activities.inventory import run_inventory_agent
 from activities.pricing import PricingInputs, run_pricing_agent
 from localdev.host.functions import index_app
 from localdev.sample_data import generate_sample, load_sample
+from shared.agents import AGENTS, AgentKey
 from shared.data.context import ContextAssembler, clear_context_cache
 from shared.data.db import dispose_engine, get_engine
 from shared.data.events import record_events
@@ -40,7 +42,7 @@ EARLIER = "wf-earlier"
 LATE = "wf-late-attempt"
 OTHERS = "wf-of-another-planner"
 DEVELOPER = "local-developer"  # who an in-process call without principal is (tests/conftest.py)
-AGENT_NAMES = {"demand": "Demand Agent", "inventory": "Inventory Agent", "pricing": "Pricing Agent"}
+NAME_OF = {agent.key: agent.name for agent in AGENTS}
 PARAMETERS = SeasonParameters(
     forecast_horizon_weeks=8,
     season_start_date=date(2025, 1, 1),
@@ -83,14 +85,14 @@ def run_agents(database_url: str) -> tuple[DemandResult, InventoryResult, Pricin
     return demand, inventory, pricing
 
 
-def accept(engine, workflow_id: str, *agents: str) -> None:
+def accept(engine, workflow_id: str, *agents: AgentKey) -> None:
     """What the orchestrator's publishing does when it accepts agents: log their `complete`."""
     record_events(
         engine,
         workflow_id=workflow_id,
         session_id="s",
         created_at=datetime.now(UTC),
-        messages=[{"type": "complete", "agent_name": AGENT_NAMES[a], "result": {}} for a in agents],
+        messages=[{"type": "complete", "agent_name": NAME_OF[a], "result": {}} for a in agents],
         build=lambda message, sequence: {**message, "sequence": sequence},
     )
 
@@ -105,7 +107,12 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     one_cluster = inventory.model_copy(update={"clusters": inventory.clusters[:1]})
     save_result(engine, EARLIER, "inventory", one_cluster, now=earlier)
     accept(engine, EARLIER, "inventory")
-    for agent, result in (("demand", demand), ("inventory", inventory), ("pricing", pricing)):
+    plans: tuple[tuple[AgentKey, BaseModel], ...] = (
+        ("demand", demand),
+        ("inventory", inventory),
+        ("pricing", pricing),
+    )
+    for agent, result in plans:
         save_result(engine, WORKFLOW, agent, result)
         save_result(engine, OTHERS, agent, result, now=datetime.now(UTC) + timedelta(days=1))
     accept(engine, WORKFLOW, "demand", "inventory", "pricing")
