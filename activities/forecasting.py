@@ -23,13 +23,11 @@ import numpy as np
 from statsforecast.models import MSTL, AutoETS, AutoTheta, SeasonalNaive
 from statsmodels.tsa.seasonal import seasonal_decompose
 
+from shared.results import ForecastTier
+
 Events = np.ndarray  # one label per period ("" = ordinary), covering history and horizon
 ModelFn = Callable[[np.ndarray, int, int, Events], np.ndarray]
 ModelName = Literal["SeasonalNaive", "SeasonalNaiveDrift", "RobustSeasonal", "AutoTheta", "MSTL"]
-ForecastTier = Literal["full", "short", "unvalidated"]
-"""How far the history let the forecast be checked: "full" (two seasons or more, every candidate
-backtested), "short" (one to two seasons, the one-season candidates only) or "unvalidated" (too
-little to backtest: the drift model with a deliberately wide interval)."""
 ENSEMBLE = "Ensemble"  # `model_used` when several candidates are combined
 LEVELS = (80, 95)  # the prediction intervals every forecast carries, in percent
 
