@@ -41,7 +41,9 @@ def _iso_date(value: Any) -> Any:
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 SessionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 WorkflowId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
-CategoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+# Also what the CSV import accepts in a category_id column (shared/data/csv_import.py).
+CATEGORY_ID_PATTERN = r"[A-Za-z0-9_.-]{1,64}"
+CategoryId = Annotated[str, StringConstraints(pattern=rf"^{CATEGORY_ID_PATTERN}$")]
 
 
 SEASON_DATE_MIN = date(1900, 1, 1)

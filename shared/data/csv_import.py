@@ -36,6 +36,7 @@ from sqlalchemy.sql.schema import Table
 from shared.data.db import create_schema
 from shared.data.tables import DEFAULT_CURRENCY, Category, HistoricalSale, Store, bump_data_version
 from shared.errors import InvalidParametersError
+from shared.schemas import CATEGORY_ID_PATTERN
 
 CsvSource = str | Path | bytes | IO[str] | IO[bytes]
 
@@ -69,7 +70,6 @@ DEFAULT_CATEGORY = {
 }
 MAX_LISTED_PROBLEMS = 20
 INT32_MAX = 2**31 - 1
-_CATEGORY_ID = r"[A-Za-z0-9_.-]{1,64}"
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _CHUNK = 500
 
@@ -250,7 +250,7 @@ def _validate_stores(frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
 
 
 def _validate_categories(frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
-    _text(frame, "category_id", problems, 64, _CATEGORY_ID)
+    _text(frame, "category_id", problems, 64, CATEGORY_ID_PATTERN)
     _text(frame, "name", problems, 200)
     _duplicates(frame, ["category_id"], problems)
     currency = frame["currency"].str.strip().str.upper()
@@ -284,7 +284,7 @@ def _validate_sales(
         lambda i: f"{_show(raw_dates[i])} is not a date in YYYY-MM-DD format",
     )
     _text(frame, "store_id", problems, 64)
-    _text(frame, "category_id", problems, 64, _CATEGORY_ID)
+    _text(frame, "category_id", problems, 64, CATEGORY_ID_PATTERN)
     units = _number(frame, "units_sold", problems, integer=True, low=0)
     good_dates = dates[~bad_date]
     if not good_dates.empty:
