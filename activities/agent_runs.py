@@ -32,8 +32,9 @@ from shared.data.context import get_assembler
 from shared.data.db import get_engine
 from shared.data.results_store import load_result, save_result
 from shared.errors import DataNotFoundError
-from shared.messaging.publisher import ProgressReporter, get_publisher
+from shared.messaging.publisher import get_publisher
 from shared.outcomes import run_agent_step
+from shared.progress import ProgressReporter
 from shared.results import DemandSummary, InventorySummary, PricingSummary
 from shared.schemas import AgentStatusMessage, SeasonParameters
 from shared.settings import Settings

@@ -13,30 +13,29 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from activities.forecasting import SeriesForecast, forecast_series
-from activities.progress import ProgressFn, report
-from shared.data.context import DemandContext
+from activities.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
+from shared.data.context import SEASON_WEEKS, DemandContext, last_history_week
 from shared.errors import DataNotFoundError
+from shared.progress import ProgressReporter, report
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
-from shared.schemas import SeasonParameters
+from shared.schemas import SeasonParameters, replenishment_cadence
 
-SEASON_LENGTH = 52
 SHARE_WINDOW_WEEKS = 26
 SERVICE_LEVEL = 0.95
-MAX_GAP_WEEKS = 2 * SEASON_LENGTH
-COVER_WEEKS = {"weekly": 1, "bi-weekly": 2}
+MAX_GAP_WEEKS = 2 * SEASON_WEEKS
 CHRISTMAS_WEEKS = (-2, -1, 0, 1)
-TIER_CONFIDENCE = {"full": 1.0, "short": 0.7, "unvalidated": 0.4}
+TIER_CONFIDENCE: dict[ForecastTier, float] = {"full": 1.0, "short": 0.7, "unvalidated": 0.4}
 
 
 def weekly_category_series(sales: pd.DataFrame, season_start: date) -> pd.Series:
-    """Units per week summed over stores, gap weeks filled with 0, and only weeks that end
-    (mostly) before the season starts, so a plan for a past season never sees its own sales."""
+    """Units per week summed over stores, gap weeks filled with 0, and only the weeks the
+    history rule allows (shared.data.context.last_history_week: weeks that end before the season
+    starts), so a plan for a past season never sees its own sales."""
     if sales.empty:
         return pd.Series(dtype=float)
     weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
     totals = sales.assign(week=weeks).groupby("week")["units_sold"].sum().astype(float)
-    cutoff = pd.Timestamp(season_start) - pd.Timedelta(days=4)
+    cutoff = pd.Timestamp(last_history_week(season_start))
     totals = totals[totals.index <= cutoff]
     if totals.empty:
         return totals
@@ -75,7 +74,7 @@ def season_offset(last_week: pd.Timestamp, season_start: date) -> int:
     """1-based forecast step that becomes season week 1: the history week grid continued past
     its end, matched to the season week it overlaps most (Monday weeks vs a Wednesday start)."""
     days = (pd.Timestamp(season_start) - last_week).days
-    return max(1, int(math.floor(days / 7 + 0.5)))
+    return max(1, math.floor(days / 7 + 0.5))
 
 
 def store_shares(sales: pd.DataFrame, stores: pd.DataFrame, last_week: pd.Timestamp) -> pd.Series:
@@ -102,7 +101,8 @@ def store_shares(sales: pd.DataFrame, stores: pd.DataFrame, last_week: pd.Timest
 
 def cover_weeks(parameters: SeasonParameters) -> int:
     """Weeks of demand one replenishment cycle must cover; with no replenishment, the season."""
-    return COVER_WEEKS.get(parameters.replenishment_strategy, parameters.forecast_horizon_weeks)
+    cadence = replenishment_cadence(parameters.replenishment_strategy)
+    return parameters.forecast_horizon_weeks if cadence is None else cadence
 
 
 def safety_stock(fc: SeriesForecast, keep: slice, cover: int, service_level: float) -> int:
@@ -112,7 +112,7 @@ def safety_stock(fc: SeriesForecast, keep: slice, cover: int, service_level: flo
     z = NormalDist().inv_cdf(service_level)
     sigma = fc.sigma(keep)
     typical = float(np.sqrt(np.mean(sigma**2))) if len(sigma) else 0.0
-    return int(math.ceil(z * typical * math.sqrt(cover))) if typical > 0 else 0
+    return math.ceil(z * typical * math.sqrt(cover)) if typical > 0 else 0
 
 
 def _confidence(fc: SeriesForecast) -> float:
@@ -124,11 +124,11 @@ def _confidence(fc: SeriesForecast) -> float:
 def _no_data(ctx: DemandContext, weeks: int) -> DataNotFoundError:
     return DataNotFoundError(
         f"Category '{ctx.category_id}' has {weeks} weeks of sales before the season start; "
-        f"at least {SEASON_LENGTH} are needed to forecast a seasonal category.",
+        f"at least {SEASON_WEEKS} are needed to forecast a seasonal category.",
         details={
             "category_id": ctx.category_id,
             "weeks_found": weeks,
-            "weeks_required": SEASON_LENGTH,
+            "weeks_required": SEASON_WEEKS,
             "season_start_date": ctx.parameters.season_start_date.isoformat(),
         },
         suggestions=[
@@ -166,7 +166,7 @@ def _explain(
     else:
         model = (
             fc.model_used
-            if fc.model_used != "Ensemble"
+            if fc.model_used != ENSEMBLE
             else "a combination of " + ", ".join(f"{k} {v:.0%}" for k, v in fc.weights.items())
         )
         parts.append(
@@ -195,11 +195,11 @@ def _explain(
     return " ".join(parts)
 
 
-def run_demand_agent(ctx: DemandContext, progress: ProgressFn | None = None) -> DemandResult:
+def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = None) -> DemandResult:
     p = ctx.parameters
     report(progress, 5, "Loading historical data...")
     series = weekly_category_series(ctx.sales, p.season_start_date)
-    if len(series) < SEASON_LENGTH:
+    if len(series) < SEASON_WEEKS:
         raise _no_data(ctx, len(series))
     last_week = series.index[-1]
     offset = season_offset(last_week, p.season_start_date)
@@ -220,7 +220,7 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressFn | None = None) -> 
     horizon = offset - 1 + h
     calendar = pd.date_range(series.index[0], periods=len(series) + horizon, freq="7D")
     fc = forecast_series(
-        series.to_numpy(), SEASON_LENGTH, horizon, events=retail_events(calendar), period="week"
+        series.to_numpy(), SEASON_WEEKS, horizon, events=retail_events(calendar), period="week"
     )
     keep = slice(offset - 1, offset - 1 + h)
     mean = fc.mean[keep]
@@ -236,7 +236,7 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressFn | None = None) -> 
         )
         for i, ws in enumerate(p.week_starts())
     ]
-    total = int(round(float(mean.sum())))
+    total = round(float(mean.sum()))
     report(progress, 80, "Splitting the forecast across stores...")
     shares = store_shares(ctx.sales, ctx.stores, last_week)
     stores = [

@@ -17,13 +17,19 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
+from typing import Literal
 
 import numpy as np
 from statsforecast.models import MSTL, AutoETS, AutoTheta, SeasonalNaive
 from statsmodels.tsa.seasonal import seasonal_decompose
 
+from shared.results import ForecastTier
+
 Events = np.ndarray  # one label per period ("" = ordinary), covering history and horizon
 ModelFn = Callable[[np.ndarray, int, int, Events], np.ndarray]
+ModelName = Literal["SeasonalNaive", "SeasonalNaiveDrift", "RobustSeasonal", "AutoTheta", "MSTL"]
+ENSEMBLE = "Ensemble"  # `model_used` when several candidates are combined
+LEVELS = (80, 95)  # the prediction intervals every forecast carries, in percent
 
 MAX_FOLDS = 8
 MIN_FOLDS = 4
@@ -59,20 +65,12 @@ def _seasonal_naive(y: np.ndarray, h: int, m: int, events: Events | None = None)
 def _seasonal_naive_drift(
     y: np.ndarray, h: int, m: int, events: Events | None = None
 ) -> np.ndarray:
-    """Last season repeated, scaled by the year-over-year growth of the overlapping weeks.
+    """Last season repeated, scaled by `yearly_growth`.
 
     Works from one season plus a few points, which is why it is the short-history model; the
     growth ratio is clipped so one odd week cannot double a forecast.
     """
-    base = _seasonal_naive(y, h, m)
-    overlap = min(len(y) - m, m)
-    if overlap <= 0:
-        return base
-    recent = float(y[-overlap:].sum())
-    year_ago = float(y[-overlap - m : len(y) - m].sum())
-    if year_ago <= 0 or recent <= 0:
-        return base
-    return base * float(np.clip(recent / year_ago, *GROWTH_LIMITS))
+    return _seasonal_naive(y, h, m) * yearly_growth(y, m)
 
 
 def _auto_theta(y: np.ndarray, h: int, m: int, events: Events | None = None) -> np.ndarray:
@@ -201,7 +199,7 @@ def robust_seasonal(y: np.ndarray, h: int, m: int, events: Events | None = None)
 
 @dataclass(frozen=True)
 class Candidate:
-    name: str
+    name: ModelName
     fn: ModelFn
     min_seasons: int  # full seasons of training the model needs to see its seasonality
     reads_events: bool = False  # whether the model uses the event calendar
@@ -263,7 +261,7 @@ def plan_origins(n: int, m: int, h: int, min_seasons: int, max_folds: int) -> tu
         return sorted(last - k * step for k in range(count)), hb
     first = max(min_train, last - (MIN_FOLDS - 1) * step)
     count = min(MIN_FOLDS, max_folds, last - first + 1)
-    return sorted({int(round(x)) for x in np.linspace(first, last, count)}), hb
+    return sorted({round(float(x)) for x in np.linspace(first, last, count)}), hb
 
 
 def run_backtest(
@@ -322,9 +320,9 @@ class SeriesForecast:
     mean: np.ndarray
     lower: dict[int, np.ndarray]  # level (80, 95) -> bounds
     upper: dict[int, np.ndarray]
-    model_used: str
+    model_used: str  # a ModelName, or ENSEMBLE
     weights: dict[str, float]
-    tier: str  # "full" | "short" | "unvalidated"
+    tier: ForecastTier
     folds: int
     backtest_horizon: int
     wape: float | None
@@ -336,7 +334,7 @@ class SeriesForecast:
 
     def sigma(self, keep: slice = slice(None)) -> np.ndarray:
         """Per-period standard deviation in units implied by the calibrated 80 % interval."""
-        return (self.upper[80][keep] - self.mean[keep]) / NormalDist().inv_cdf(0.9)
+        return (self.upper[80][keep] - self.mean[keep]) / z_score(80)
 
     def total_interval(self, level: int, keep: slice = slice(None)) -> tuple[float, float]:
         """The interval for the sum over `keep` (a season's total demand).
@@ -358,11 +356,21 @@ class SeriesForecast:
         return max(0.0, total - width), total + width
 
 
+def z_score(level: int) -> float:
+    """The standard normal quantile bounding a central `level` % interval (80 -> 1.28)."""
+    return NormalDist().inv_cdf(0.5 + level / 200)
+
+
+def error_scale(forecast: np.ndarray, level: float) -> np.ndarray:
+    """What relative errors are relative to: the forecast, floored at 10 % of the series level
+    so zero forecasts do not divide by zero. The backtest measures errors on this scale and the
+    intervals are laid out on it."""
+    return np.maximum(forecast, max(0.1 * level, 1e-9))
+
+
 def _relative_errors(actual: np.ndarray, forecast: np.ndarray, level: float) -> np.ndarray:
-    """(actual - forecast) / forecast, with the forecast floored at 10 % of the series level so
-    zero forecasts do not divide by zero; multiplicative because sales noise grows with volume."""
-    scale = np.maximum(forecast, max(0.1 * level, 1e-9))
-    return (actual - forecast) / scale
+    """(actual - forecast) / error_scale; multiplicative because sales noise grows with volume."""
+    return (actual - forecast) / error_scale(forecast, level)
 
 
 def step_profile(errors: np.ndarray, horizon: int) -> np.ndarray:
@@ -430,7 +438,7 @@ def short_history_inflation(folds: int, level: int) -> float:
     from scipy.stats import t as student_t
 
     q = 0.5 + level / 200
-    ratio = float(student_t.ppf(q, max(folds - 1, 1))) / NormalDist().inv_cdf(q)
+    ratio = float(student_t.ppf(q, max(folds - 1, 1))) / z_score(level)
     return min(ratio, MAX_SHORT_INFLATION)
 
 
@@ -450,7 +458,7 @@ def calibrate(errors: np.ndarray, horizon: int, folds: int) -> dict[int, np.ndar
         lev: conformal_quantile(scores, lev, effective)
         * profile
         * short_history_inflation(folds, lev)
-        for lev in (80, 95)
+        for lev in LEVELS
     }
 
 
@@ -465,7 +473,7 @@ def aggregation_factor(errors: np.ndarray) -> float:
 
 def fold_wapes(bt: Backtest, forecast: np.ndarray) -> np.ndarray:
     """WAPE of each backtest fold."""
-    return np.array([wape(a, f) for a, f in zip(bt.actuals, forecast)])
+    return np.array([wape(a, f) for a, f in zip(bt.actuals, forecast, strict=True)])
 
 
 def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
@@ -489,7 +497,7 @@ def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
     ranked = sorted(scores, key=lambda k: (scores[k], k))
     best = ranked[0]
     per_fold = {
-        k: np.array([wape(a[o], f[o]) for a, f, o in zip(bt.actuals, fc, ordinary)])
+        k: np.array([wape(a[o], f[o]) for a, f, o in zip(bt.actuals, fc, ordinary, strict=True)])
         for k, fc in bt.forecasts.items()
     }
     if len(bt.origins) >= MIN_FOLDS and all(
@@ -500,9 +508,9 @@ def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
     mse = {k: float(np.mean((actual - bt.forecasts[k][ordinary]) ** 2)) for k in chosen}
     inverse = {k: 1.0 / max(mse[k], 1e-12) for k in chosen}
     weights = {k: v / sum(inverse.values()) for k, v in inverse.items()}
-    blend = sum(w * bt.forecasts[k] for k, w in weights.items())
+    blend = sum((w * bt.forecasts[k] for k, w in weights.items()), np.zeros(bt.actuals.shape))
     fitted = with_events(blend, bt.forecasts, bt.event_mask)
-    name = "Ensemble" if len(chosen) > 1 else best
+    name = ENSEMBLE if len(chosen) > 1 else best
     return name, weights, fitted
 
 
@@ -516,7 +524,9 @@ def _unvalidated_sd(y: np.ndarray) -> float:
     return UNVALIDATED_REL_SD_FLOOR
 
 
-def _warnings(tier: str, folds: int, n: int, m: int, half80: np.ndarray, period: str) -> list[str]:
+def _warnings(
+    tier: ForecastTier, folds: int, n: int, m: int, half80: np.ndarray, period: str
+) -> list[str]:
     """Plain sentences for the planner: short history, widened or wide intervals."""
     out = []
     if tier == "unvalidated":
@@ -546,7 +556,7 @@ def forecast_series(
     horizon: int,
     *,
     max_folds: int = MAX_FOLDS,
-    events: Sequence[str] | None = None,
+    events: Sequence[str] | Events | None = None,
     period: str = "period",
 ) -> SeriesForecast:
     """Forecast `horizon` steps after the end of `y`.
@@ -576,15 +586,15 @@ def forecast_series(
         if plan_origins(n, m, h, 2, max_folds)[0]
         else None
     )
-    tier = "full"
+    tier: ForecastTier = "full"
     if bt is None or not bt.forecasts:
         bt, tier = run_backtest(y, m, h, short, max_folds, ev), "short"
-    by_name = {c.name: c for c in CANDIDATES}
+    by_name: dict[str, Candidate] = {c.name: c for c in CANDIDATES}
     if not bt.forecasts:
         name, weights, tier = "SeasonalNaiveDrift", {"SeasonalNaiveDrift": 1.0}, "unvalidated"
         sd = _unvalidated_sd(y)
         errors = np.array([[-sd, sd]])
-        half = {lev: np.full(h, NormalDist().inv_cdf(0.5 + lev / 200) * sd) for lev in (80, 95)}
+        half = {lev: np.full(h, z_score(lev) * sd) for lev in LEVELS}
         sn_wape = chosen_wape = mase = None
         folds, aggregation = 0, 1.0
     else:
@@ -625,9 +635,9 @@ def forecast_series(
         pred = _predict(by_name[reader], y, h, m, ev)
         if pred is not None:
             mean = with_events(mean, {reader: pred}, future_events)
-    scale_now = np.maximum(mean, max(0.1 * level, 1e-9))
-    lower = {lev: np.clip(mean - half[lev] * scale_now, 0, None) for lev in (80, 95)}
-    upper = {lev: mean + half[lev] * scale_now for lev in (80, 95)}
+    scale_now = error_scale(mean, level)
+    lower = {lev: np.clip(mean - half[lev] * scale_now, 0, None) for lev in LEVELS}
+    upper = {lev: mean + half[lev] * scale_now for lev in LEVELS}
     lower[95] = np.minimum(lower[95], lower[80])
     upper[95] = np.maximum(upper[95], upper[80])
     return SeriesForecast(

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
 from activities.clustering import cluster_stores
-from activities.progress import ProgressFn, report
 from shared.data.context import InventoryContext
+from shared.progress import ProgressReporter, report
 from shared.results import (
     ClusterAllocation,
     DemandResult,
@@ -21,9 +22,9 @@ from shared.results import (
     StoreAllocation,
     TargetCheck,
 )
+from shared.schemas import ReplenishmentStrategy, replenishment_cadence
 
 MIN_PRESENTATION_QTY = 2
-CADENCE_WEEKS = {"weekly": 1, "bi-weekly": 2}
 
 
 def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
@@ -86,29 +87,29 @@ def allocate_with_minimum(total: int, shares: np.ndarray, minimum: int) -> tuple
     return floor, True
 
 
-def replenishment_weeks(horizon: int, strategy: str) -> list[int]:
+def replenishment_weeks(horizon: int, strategy: ReplenishmentStrategy) -> list[int]:
     """1-based season weeks with a DC shipment: every cadence after the launch week."""
-    cadence = CADENCE_WEEKS.get(strategy)
+    cadence = replenishment_cadence(strategy)
     if cadence is None:
         return []
     return list(range(1 + cadence, horizon + 1, cadence))
 
 
 def plan_replenishment(
-    holdback: int, weekly_units: np.ndarray, strategy: str
+    holdback: int, weekly_units: np.ndarray, strategy: ReplenishmentStrategy
 ) -> list[tuple[int, int]]:
     """(week_number, units): the holdback released in proportion to the forecast demand each
     shipment covers (from its week to the next shipment)."""
     weeks = replenishment_weeks(len(weekly_units), strategy)
     if not weeks or holdback <= 0:
         return [(w, 0) for w in weeks]
-    bounds = weeks + [len(weekly_units) + 1]
-    cover = np.array([weekly_units[a - 1 : b - 1].sum() for a, b in zip(bounds, bounds[1:])])
-    return list(zip(weeks, largest_remainder(holdback, cover).tolist()))
+    bounds = [*weeks, len(weekly_units) + 1]
+    cover = np.array([weekly_units[a - 1 : b - 1].sum() for a, b in pairwise(bounds)])
+    return list(zip(weeks, largest_remainder(holdback, cover).tolist(), strict=True))
 
 
 def _round_half_up(x: float) -> int:
-    return int(math.floor(x + 0.5))
+    return math.floor(x + 0.5)
 
 
 @dataclass
@@ -123,7 +124,7 @@ class UnitPlan:
 def plan_units(
     manufacturing: int,
     holdback_pct: float,
-    strategy: str,
+    strategy: ReplenishmentStrategy,
     shares: np.ndarray,
     weekly_forecast: np.ndarray,
     minimum: int = MIN_PRESENTATION_QTY,
@@ -165,7 +166,7 @@ def season_interval(demand: DemandResult, weeks: int) -> tuple[int, int]:
     else:
         season = demand.forecast_by_week[:weeks]
         lo, hi = sum(w.lower for w in season), sum(w.upper for w in season)
-    return int(math.floor(lo)), int(math.ceil(hi))
+    return math.floor(lo), math.ceil(hi)
 
 
 def check_target(target: int | None, demand: DemandResult, weeks: int) -> TargetCheck:
@@ -209,7 +210,7 @@ def check_target(target: int | None, demand: DemandResult, weeks: int) -> Target
 
 
 def run_inventory_agent(
-    ctx: InventoryContext, progress: ProgressFn | None = None
+    ctx: InventoryContext, progress: ProgressReporter | None = None
 ) -> InventoryResult:
     p, demand = ctx.parameters, ctx.demand
     report(progress, 5, "Reading demand forecast and store attributes...")
@@ -267,7 +268,7 @@ def run_inventory_agent(
                 total_units=units,
                 stores=[
                     StoreAllocation(store_id=sid, initial_allocation=int(a))
-                    for sid, a in zip(stores["store_id"][mask], alloc[mask])
+                    for sid, a in zip(stores["store_id"][mask], alloc[mask], strict=True)
                 ],
             )
         )

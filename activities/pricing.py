@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from activities.progress import ProgressFn, report
+from activities.forecasting import z_score
 from shared.data.context import PricingContext
+from shared.progress import ProgressReporter, report
 from shared.results import DemandResult, MarkdownStep, PricingResult
 
 DEFAULT_CHECKPOINT_FRACTION = 0.6
@@ -58,8 +59,9 @@ def price_at(full_price: float, markdown: float) -> float:
     return round(full_price * (1.0 - markdown), 2)
 
 
-def demand_multiplier(markdown: float | np.ndarray, elasticity: float) -> float | np.ndarray:
-    """Constant-elasticity response: price falls to (1 - m), demand scales by (1 - m) ** e."""
+def demand_multiplier(markdown: float | np.ndarray, elasticity: float) -> np.ndarray:
+    """Constant-elasticity response: price falls to (1 - m), demand scales by (1 - m) ** e
+    (element-wise over an array of markdowns; a numpy scalar for one markdown)."""
     return (1.0 - np.asarray(markdown, dtype=float)) ** elasticity
 
 
@@ -110,7 +112,7 @@ def scenario_multipliers(total: float, lower80: float, upper80: float) -> np.nda
     if total <= 0:
         return np.ones(1)
     hi, lo = upper80 / total, max(lower80 / total, 1e-6)
-    sigma = (np.log(max(hi, 1.0)) - np.log(min(lo, 1.0))) / (2 * NormalDist().inv_cdf(0.9))
+    sigma = (np.log(max(hi, 1.0)) - np.log(min(lo, 1.0))) / (2 * z_score(80))
     if sigma <= 0:
         return np.ones(1)
     return np.exp(sigma * np.array([NormalDist().inv_cdf(q) for q in SCENARIO_QUANTILES]))
@@ -147,7 +149,7 @@ def actuals_by_week(actual: pd.DataFrame | None, season_start: date, weeks: int)
 
 
 def run_pricing_agent(
-    ctx: PricingContext, pricing: PricingInputs, progress: ProgressFn | None = None
+    ctx: PricingContext, pricing: PricingInputs, progress: ProgressReporter | None = None
 ) -> PricingResult:
     p, demand, inv = ctx.parameters, ctx.demand, ctx.inventory
     h = p.forecast_horizon_weeks
@@ -163,7 +165,7 @@ def run_pricing_agent(
     future = units[k:] * update
     stock = stock_total - sold
 
-    checkpoint = p.markdown_checkpoint_week or max(1, int(round(DEFAULT_CHECKPOINT_FRACTION * h)))
+    checkpoint = p.markdown_checkpoint_week or max(1, round(DEFAULT_CHECKPOINT_FRACTION * h))
     threshold = p.markdown_threshold or DEFAULT_THRESHOLD
     through_cp = sold + min(float(future[: max(0, checkpoint - k)].sum()), stock)
     st_cp = min(1.0, through_cp / stock_total) if stock_total else 0.0
@@ -211,9 +213,9 @@ def run_pricing_agent(
         projected_sell_through_at_checkpoint=round(st_cp, 4),
         expected_sell_through=round(sell_through, 4),
         expected_revenue=round(revenue_total, 2),
-        leftover_units=int(round(left)),
+        leftover_units=round(left),
         inventory_units=int(stock_total),
-        expected_units_sold=int(round(sold_total)),
+        expected_units_sold=round(sold_total),
         salvage_value=round(left * pricing.salvage_per_unit, 2),
         markdown_threshold=threshold,
         scenarios=len(scen),

@@ -2,8 +2,9 @@
 
 Why a known generating process: forecast accuracy can then be judged against the truth. Every
 number below comes from `numpy.random.default_rng` streams derived from `seed` (one for the
-stores, one per category); the same arguments always give the same data. Everything is vectorised over (store, category, week), so 2,000 stores x 156 weeks x
-10 categories (3.1 M rows) take about a second.
+stores, one per category); the same arguments always give the same data. Everything is
+vectorised over (store, category, week), so 2,000 stores x 156 weeks x 10 categories (3.1 M
+rows) take about a second.
 
 Calendar
     Weeks start on Mondays. History ends before `end_date` (default 2025-01-01, the example
@@ -49,6 +50,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -306,7 +308,7 @@ def _stores(rng: np.random.Generator, count: int) -> tuple[pd.DataFrame, np.ndar
     city_pick = rng.integers(0, 6, size=count)
     names = [
         f"{CITIES[REGIONS[r]][c]} {FORMATS[f].title()} {i + 1}"
-        for i, (r, c, f) in enumerate(zip(region, city_pick, fmt))
+        for i, (r, c, f) in enumerate(zip(region, city_pick, fmt, strict=True))
     ]
     frame = pd.DataFrame(
         {
@@ -375,7 +377,7 @@ def generate_sample(
     warm = np.isin(np.asarray(REGIONS), WARM_REGIONS)
 
     units = np.empty((categories, stores, weeks), dtype=np.int64)
-    promo_rows = []
+    promo_rows: list[tuple[pd.Timestamp, str, float]] = []
     for c, spec in enumerate(specs):
         rng = np.random.default_rng([seed, 1, c])
         trend = (1.0 + spec.annual_growth) ** (t / 52.0)
@@ -464,7 +466,7 @@ def database_is_empty(engine: Engine) -> bool:
     return sales == 0 and store_count == 0
 
 
-def ensure_sample_data(engine: Engine, **generate_args: int) -> bool:
+def ensure_sample_data(engine: Engine, **generate_args: Any) -> bool:
     """Create the schema and, when the database holds no data, load the default sample.
 
     Returns True when it loaded the sample. Two processes starting at once may both load: the

@@ -118,7 +118,10 @@ def _tampered(reason: str) -> UnauthenticatedError:
     return UnauthenticatedError(
         "The sign-in headers are not valid",
         details={"reason": reason},
-        suggestions=["Sign in again: only the identity App Service Authentication sends counts."],
+        suggestions=[
+            "Sign in again at /.auth/login/aad: only the identity App Service Authentication "
+            "sends counts."
+        ],
     )
 
 
@@ -208,7 +211,7 @@ def _not_signed_in() -> UnauthenticatedError:
     return UnauthenticatedError(
         "Sign in to use this API",
         suggestions=[
-            "In Azure, sign in through App Service Authentication (Microsoft Entra ID).",
+            "Sign in at /.auth/login/aad (App Service Authentication with Microsoft Entra ID).",
             "Locally, `python -m localdev serve` signs you in as the local developer.",
         ],
     )
@@ -225,8 +228,9 @@ def authenticate(headers: Mapping[str, str], settings: Settings) -> Principal:
         raise UnauthenticatedError(
             "Principal headers are trusted only behind App Service Authentication",
             suggestions=[
-                "Use `python -m localdev serve` to sign in as someone else locally.",
-                "Under Core Tools, leave them out: LOCAL_DEVELOPER_ID signs you in.",
+                "In Azure, sign in at /.auth/login/aad: App Service Authentication sends them.",
+                "Locally, use `python -m localdev serve` to sign in as someone else; under Core "
+                "Tools, leave them out: LOCAL_DEVELOPER_ID signs you in.",
             ],
         )
     else:

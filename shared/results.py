@@ -29,8 +29,9 @@ class StoreForecast(_Result):
     units: float = Field(ge=0)
 
 
-# How far a forecast could be checked: "full" backtest folds, a "short" backtest on little
-# history, or "unvalidated" (too little history to backtest: seasonal naive with drift).
+# How far the history let the forecast be checked: "full" (two seasons or more, every candidate
+# backtested), "short" (one to two seasons, the one-season candidates only) or "unvalidated" (too
+# little to backtest: the drift model with a deliberately wide interval).
 ForecastTier = Literal["full", "short", "unvalidated"]
 
 

@@ -41,7 +41,9 @@ def _iso_date(value: Any) -> Any:
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 SessionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 WorkflowId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
-CategoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+# Also what the CSV import accepts in a category_id column (shared/data/csv_import.py).
+CATEGORY_ID_PATTERN = r"[A-Za-z0-9_.-]{1,64}"
+CategoryId = Annotated[str, StringConstraints(pattern=rf"^{CATEGORY_ID_PATTERN}$")]
 
 
 SEASON_DATE_MIN = date(1900, 1, 1)
@@ -65,6 +67,18 @@ SeasonDate = Annotated[IsoDate, AfterValidator(_in_season_range)]
 def season_end(start: date, weeks: int) -> date:
     """The specification's rule: the season ends 7 × weeks days after it starts."""
     return start + timedelta(days=7 * weeks)
+
+
+REPLENISHMENT_CADENCE_WEEKS: dict[ReplenishmentStrategy, int] = {"weekly": 1, "bi-weekly": 2}
+
+
+def replenishment_cadence(strategy: ReplenishmentStrategy) -> int | None:
+    """Weeks between two DC shipments under `strategy`; None when it never replenishes ("none").
+
+    The one rule behind both uses: the Inventory agent ships every cadence after launch, and the
+    Demand agent sizes safety stock to cover one cadence of demand.
+    """
+    return REPLENISHMENT_CADENCE_WEEKS.get(strategy)
 
 
 class SeasonParameters(BaseModel):

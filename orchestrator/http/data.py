@@ -1,8 +1,9 @@
-"""Data endpoints: which categories can be planned, and CSV upload into the same validated,
-all-or-nothing import path as `python -m localdev load`.
+"""Data endpoints: which categories can be planned, and CSV upload (`POST /api/data/import`, the
+data-admin role): the deployed way to load data, through the same validated, all-or-nothing
+import path that `python -m localdev load` takes locally.
 
-Both read the data layer's pandas side (shared.data.context, shared.data.csv_import), so each function
-imports it where it runs: the app's import stays free of pandas (see function_app).
+Both read the data layer's pandas side (shared.data.context, shared.data.csv_import), so each
+function imports it where it runs: the app's import stays free of pandas (see function_app).
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def _uploaded_files(req: func.HttpRequest) -> dict[str, bytes]:
             "Upload CSV files as multipart/form-data",
             details={"content_type": content_type[:100], "fields": list(UPLOAD_FIELDS)},
             suggestions=[
-                "curl -F stores=@stores.csv -F sales=@sales.csv "
-                "http://localhost:7071/api/data/import"
+                "curl -H 'Authorization: Bearer <token>' -F stores=@stores.csv "
+                "-F sales=@sales.csv <app URL>/api/data/import"
             ],
         )
     if len(req.get_body() or b"") > MAX_UPLOAD_BYTES:

@@ -35,37 +35,34 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, exists, inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from shared.data.csv_import import (
+    CATEGORY_COLUMNS,
+    MAX_LISTED_PROBLEMS,
+    OPTIONAL_COLUMNS,
+    SALES_COLUMNS,
+    STORE_COLUMNS,
+)
 from shared.data.db import get_engine
 from shared.data.tables import Category, HistoricalSale, Store, read_data_version
 from shared.errors import ContextAssemblyError, DataNotFoundError, InvalidParametersError
 from shared.results import DemandResult, InventoryResult
 from shared.schemas import SeasonParameters
 
-MIN_HISTORY_WEEKS = 52
+SEASON_WEEKS = 52
+"""Weekly retail repeats yearly: the Demand agent's season length, and the least history (one
+full season of weeks before the season start) a plan can be made from."""
 REQUIRED_COLUMNS = {
-    "stores": (
-        "store_id",
-        "store_name",
-        "region",
-        "store_size_sqft",
-        "location_tier",
-        "median_income",
-        "store_format",
-    ),
-    "categories": (
-        "category_id",
-        "name",
-        "full_price",
-        "unit_cost",
-        "salvage_fraction",
-        "price_elasticity",
-    ),
-    "historical_sales": ("week_start_date", "store_id", "category_id", "units_sold"),
+    "stores": STORE_COLUMNS,
+    "categories": tuple(c for c in CATEGORY_COLUMNS if c not in OPTIONAL_COLUMNS["categories"]),
+    "historical_sales": SALES_COLUMNS,
     "data_versions": ("dataset", "version"),
 }
-SEED_HINT = "Load the sample data with `python -m localdev seed`"
-LOAD_HINT = (
-    "or import your own with `python -m localdev load --stores stores.csv --sales sales.csv`"
+"""The columns checked before a table is read: the import's columns, less the optional ones (a
+file may leave them out; shared.data.tables.add_missing_columns adds them to an older database)."""
+IMPORT_API = "POST /api/data/import"
+IMPORT_HINT = (
+    f"Import stores and weekly sales as CSV files with {IMPORT_API} (needs the data-admin app "
+    "role); locally, `python -m localdev seed` loads the sample data."
 )
 _MAX_DERIVED = 64  # cached per-season frames per snapshot (bounded: seasons vary per request)
 
@@ -75,6 +72,35 @@ _SALES_SQL = text(
     "SELECT week_start_date, store_id, units_sold FROM historical_sales "
     "WHERE category_id = :category_id ORDER BY week_start_date, store_id"
 )
+
+
+def last_history_week(season_start: date) -> date:
+    """The latest week start a plan for a season starting on `season_start` may learn from.
+
+    A week counts as history only when all seven of its days come before the season starts, so
+    a plan for a season already under way (or a past season replayed) never sees its own sales.
+    The context assembler cuts the history here and the Demand agent applies the same cut to
+    whatever it is given.
+    """
+    return season_start - timedelta(days=7)
+
+
+def _no_tables(missing: list[str], details: dict[str, Any]) -> DataNotFoundError:
+    """The schema is not there yet: the same answer whichever read noticed it."""
+    return DataNotFoundError(
+        f"The database has no sales data yet (tables missing: {', '.join(missing)}).",
+        details={**details, "missing_tables": missing},
+        suggestions=[IMPORT_HINT],
+    )
+
+
+def _no_sales(category_id: str, details: dict[str, Any]) -> DataNotFoundError:
+    """A known category without weekly sales."""
+    return DataNotFoundError(
+        f"Category {category_id!r} has no sales history.",
+        details={"category_id": category_id, **details},
+        suggestions=[f"Import its sales with {IMPORT_API} (a sales file)."],
+    )
 
 
 class CategoryInfo(BaseModel):
@@ -214,8 +240,9 @@ class ContextAssembler:
                 "The database file is corrupt or is not a database.",
                 details=base,
                 suggestions=[
-                    "Restore the database from a backup, or delete the file and run "
-                    "`python -m localdev seed` to recreate it."
+                    "Restore the database from a backup, or recreate it and import the data "
+                    f"again with {IMPORT_API} (locally: delete the file and run "
+                    "`python -m localdev seed`)."
                 ],
             )
         if "locked" in lowered or "busy" in lowered:
@@ -232,18 +259,14 @@ class ContextAssembler:
         if tables is not None:
             missing = [t for t in REQUIRED_COLUMNS if t not in tables]
             if missing:
-                return DataNotFoundError(
-                    f"The database has no sales data yet (tables missing: {', '.join(missing)}).",
-                    details={**base, "missing_tables": missing},
-                    suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
-                )
+                return _no_tables(missing, base)
         kind = (
             "unreachable"
             if isinstance(exc, DBAPIError) and exc.connection_invalidated
             else "failed"
         )
         return ContextAssemblyError(
-            f"Reading the database {kind} while {action}: {type(getattr(exc, 'orig', exc)).__name__}.",
+            f"Reading the database {kind} while {action}: {type(orig).__name__}.",
             details=base,
             suggestions=["Check DATABASE_URL and that the database server is running."],
         )
@@ -267,28 +290,20 @@ class ContextAssembler:
             return snap
 
     def _check_columns(self) -> None:
-        with self._database("checking the schema"):
-            with self.engine.connect() as conn:
-                inspector = inspect(conn)
-                tables = set(inspector.get_table_names())
-                missing_tables = [t for t in REQUIRED_COLUMNS if t not in tables]
-                if missing_tables:
-                    raise DataNotFoundError(
-                        f"The database has no sales data yet (tables missing: {', '.join(missing_tables)}).",
-                        details={
-                            "database": self.engine.url.get_backend_name(),
-                            "missing_tables": missing_tables,
-                        },
-                        suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
-                    )
-                missing = {
-                    table: [
-                        c
-                        for c in columns
-                        if c not in {col["name"] for col in inspector.get_columns(table)}
-                    ]
-                    for table, columns in REQUIRED_COLUMNS.items()
-                }
+        with self._database("checking the schema"), self.engine.connect() as conn:
+            inspector = inspect(conn)
+            tables = set(inspector.get_table_names())
+            missing_tables = [t for t in REQUIRED_COLUMNS if t not in tables]
+            if missing_tables:
+                raise _no_tables(missing_tables, {"database": self.engine.url.get_backend_name()})
+            missing = {
+                table: [
+                    c
+                    for c in columns
+                    if c not in {col["name"] for col in inspector.get_columns(table)}
+                ]
+                for table, columns in REQUIRED_COLUMNS.items()
+            }
         missing = {t: cols for t, cols in missing.items() if cols}
         if missing:
             raise ContextAssemblyError(
@@ -298,8 +313,9 @@ class ContextAssembler:
                     "missing_columns": missing,
                 },
                 suggestions=[
-                    "Recreate the schema (`python -m localdev seed --force`) or migrate "
-                    "the tables to the documented columns."
+                    "Migrate the tables to the documented columns, or recreate the schema and "
+                    f"import the data again with {IMPORT_API} (locally: "
+                    "`python -m localdev seed --force`)."
                 ],
             )
 
@@ -359,7 +375,7 @@ class ContextAssembler:
         return DataNotFoundError(
             "The database holds no sales history.",
             details={"database": self.engine.url.get_backend_name()},
-            suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
+            suggestions=[IMPORT_HINT],
         )
 
     def _unknown_category(self, category_id: str, snap: _Snapshot) -> DataNotFoundError:
@@ -367,11 +383,12 @@ class ContextAssembler:
         if not available:
             return self._empty_error()
         return DataNotFoundError(
-            f"Unknown category {category_id!r}; categories with sales history: {', '.join(available)}.",
+            f"Unknown category {category_id!r}; categories with sales history: "
+            f"{', '.join(available)}.",
             details={"category_id": category_id, "available_categories": available},
             suggestions=[
                 f"Use one of: {', '.join(available)}.",
-                "Import this category's sales with `python -m localdev load`.",
+                f"Import this category's sales with {IMPORT_API}.",
             ],
         )
 
@@ -395,15 +412,8 @@ class ContextAssembler:
             infos = self._categories(snap)
             if category_id not in (snap.with_sales or []):
                 if category_id in infos:
-                    raise DataNotFoundError(
-                        f"Category {category_id!r} has no sales history.",
-                        details={
-                            "category_id": category_id,
-                            "available_categories": list(snap.with_sales or []),
-                        },
-                        suggestions=[
-                            "Import its sales with `python -m localdev load --sales FILE`."
-                        ],
+                    raise _no_sales(
+                        category_id, {"available_categories": list(snap.with_sales or [])}
                     )
                 raise self._unknown_category(category_id, snap)
             with self._database(f"reading sales of {category_id}"), self.engine.connect() as conn:
@@ -412,11 +422,7 @@ class ContextAssembler:
                 rows = result.cursor.fetchall()
                 result.close()
             if not rows:
-                raise DataNotFoundError(
-                    f"Category {category_id!r} has no sales history.",
-                    details={"category_id": category_id},
-                    suggestions=["Import its sales with `python -m localdev load --sales FILE`."],
-                )
+                raise _no_sales(category_id, {})
             table = np.array(rows, dtype=object)
             frame = pd.DataFrame(
                 {
@@ -442,22 +448,22 @@ class ContextAssembler:
     def _history_before(self, category_id: str, season_start: date) -> pd.DataFrame:
         """The category's full weeks that end before the season starts, validated."""
         sales = self.load_historical_sales(category_id)
-        cutoff = np.datetime64(season_start - timedelta(days=7), "ns")
+        cutoff = np.datetime64(last_history_week(season_start), "ns")
         if sales["week_start_date"].iloc[-1] <= cutoff:
             history = sales
         else:
             history = sales[sales["week_start_date"].to_numpy() <= cutoff].reset_index(drop=True)
         weeks = history["week_start_date"].nunique()
-        if weeks < MIN_HISTORY_WEEKS:
+        if weeks < SEASON_WEEKS:
             first = sales["week_start_date"].iloc[0].date().isoformat()
             last = sales["week_start_date"].iloc[-1].date().isoformat()
             raise DataNotFoundError(
                 f"Category {category_id!r} has {weeks} weeks of history before "
-                f"{season_start.isoformat()}; at least {MIN_HISTORY_WEEKS} are needed.",
+                f"{season_start.isoformat()}; at least {SEASON_WEEKS} are needed.",
                 details={
                     "category_id": category_id,
                     "weeks_found": weeks,
-                    "weeks_required": MIN_HISTORY_WEEKS,
+                    "weeks_required": SEASON_WEEKS,
                     "history_first_week": first,
                     "history_last_week": last,
                     "season_start_date": season_start.isoformat(),
@@ -476,21 +482,20 @@ class ContextAssembler:
             raise DataNotFoundError(
                 "The stores table is empty.",
                 details={"database": self.engine.url.get_backend_name()},
-                suggestions=[f"{SEED_HINT}, {LOAD_HINT}."],
+                suggestions=[IMPORT_HINT],
             )
         selling = pd.unique(sales["store_id"])
         unknown = sorted(set(selling) - set(stores["store_id"]))
         if unknown:
             raise DataNotFoundError(
-                f"{len(unknown)} store(s) with sales of {category_id!r} are missing from the stores table.",
+                f"{len(unknown)} store(s) with sales of {category_id!r} are missing from the "
+                "stores table.",
                 details={
                     "category_id": category_id,
-                    "missing_store_ids": unknown[:20],
+                    "missing_store_ids": unknown[:MAX_LISTED_PROBLEMS],
                     "missing_count": len(unknown),
                 },
-                suggestions=[
-                    "Import the stores file: `python -m localdev load --stores stores.csv`."
-                ],
+                suggestions=[f"Import the stores file with {IMPORT_API} (a stores file)."],
             )
         return stores[stores["store_id"].isin(selling)].reset_index(drop=True)
 

@@ -1,6 +1,7 @@
 """CSV import of stores, categories and weekly sales: ONE validated, all-or-nothing path.
 
-`import_csv` is what `python -m localdev load` and the upload endpoint call. It reads every file
+`import_csv` is what the upload endpoint (POST /api/data/import) and, locally,
+`python -m localdev load` call. It reads every file
 as text, checks it completely (columns, types, ISO dates, weekday grid, negatives, duplicate keys,
 references to stores), and only then writes everything in one transaction with `write_frames`,
 which also bumps the data version so context caches in every process drop what they hold. A bad
@@ -22,19 +23,20 @@ import io
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, insert, select, update
 from sqlalchemy.sql.schema import Table
 
 from shared.data.db import create_schema
 from shared.data.tables import DEFAULT_CURRENCY, Category, HistoricalSale, Store, bump_data_version
 from shared.errors import InvalidParametersError
+from shared.schemas import CATEGORY_ID_PATTERN
 
 CsvSource = str | Path | bytes | IO[str] | IO[bytes]
 
@@ -68,7 +70,6 @@ DEFAULT_CATEGORY = {
 }
 MAX_LISTED_PROBLEMS = 20
 INT32_MAX = 2**31 - 1
-_CATEGORY_ID = r"[A-Za-z0-9_.-]{1,64}"
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _CHUNK = 500
 
@@ -249,7 +250,7 @@ def _validate_stores(frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
 
 
 def _validate_categories(frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
-    _text(frame, "category_id", problems, 64, _CATEGORY_ID)
+    _text(frame, "category_id", problems, 64, CATEGORY_ID_PATTERN)
     _text(frame, "name", problems, 200)
     _duplicates(frame, ["category_id"], problems)
     currency = frame["currency"].str.strip().str.upper()
@@ -283,7 +284,7 @@ def _validate_sales(
         lambda i: f"{_show(raw_dates[i])} is not a date in YYYY-MM-DD format",
     )
     _text(frame, "store_id", problems, 64)
-    _text(frame, "category_id", problems, 64, _CATEGORY_ID)
+    _text(frame, "category_id", problems, 64, CATEGORY_ID_PATTERN)
     units = _number(frame, "units_sold", problems, integer=True, low=0)
     good_dates = dates[~bad_date]
     if not good_dates.empty:
@@ -316,7 +317,7 @@ def _validate_sales(
 def _already_stored(conn: Connection, sales: pd.DataFrame, problems: _Problems) -> None:
     """For append mode: rows whose key is already in the database."""
     cats = sorted(sales["category_id"].unique())
-    rows = []
+    rows: list[Row[str, str, date]] = []
     for chunk in _chunks(cats):
         rows.extend(
             conn.execute(
@@ -365,7 +366,10 @@ def import_csv(
     if stores_csv is None and sales_csv is None and categories_csv is None:
         raise DataImportError(
             "Nothing to import: give a stores file, a sales file or both.",
-            suggestions=["python -m localdev load --stores stores.csv --sales sales.csv"],
+            suggestions=[
+                "POST /api/data/import with file fields stores, sales and/or categories "
+                "(locally: `python -m localdev load --stores stores.csv --sales sales.csv`)."
+            ],
         )
     create_schema(engine)
     all_problems: list[_Problems] = []
@@ -419,8 +423,8 @@ def import_csv(
                 else pd.concat([categories, created], ignore_index=True)
             )
             warnings.append(
-                f"created categories {', '.join(missing)} with default economics {DEFAULT_CATEGORY}; "
-                "import a categories file to set their prices"
+                f"created categories {', '.join(missing)} with default economics "
+                f"{DEFAULT_CATEGORY}; import a categories file to set their prices"
             )
     report = write_frames(
         engine, stores=stores, categories=categories, sales=sales, replace=replace, now=now
@@ -488,7 +492,7 @@ def _insert_sales(conn: Connection, sales: pd.DataFrame) -> None:
     store_ids = sales["store_id"].tolist()
     units = sales["units_sold"].astype(np.int64).tolist()
     if conn.dialect.name == "sqlite":
-        rows = zip(cats, store_ids, np.datetime_as_string(days).tolist(), units)
+        rows = list(zip(cats, store_ids, np.datetime_as_string(days).tolist(), units, strict=True))
         cursor = conn.connection.cursor()
         try:
             cursor.executemany(
@@ -503,7 +507,7 @@ def _insert_sales(conn: Connection, sales: pd.DataFrame) -> None:
     step = 50_000
     for start in range(0, len(cats), step):
         conn.execute(
-            insert(HistoricalSale.__table__),
+            insert(cast(Table, HistoricalSale.__table__)),
             [
                 {"category_id": c, "store_id": s, "week_start_date": d, "units_sold": u}
                 for c, s, d, u in zip(
@@ -511,6 +515,7 @@ def _insert_sales(conn: Connection, sales: pd.DataFrame) -> None:
                     store_ids[start : start + step],
                     dates[start : start + step],
                     units[start : start + step],
+                    strict=True,
                 )
             ],
         )
@@ -537,9 +542,11 @@ def write_frames(
         categories = categories.assign(currency=DEFAULT_CURRENCY)
     with engine.begin() as conn:
         if categories is not None:
-            _upsert(conn, Category.__table__, "category_id", categories, CATEGORY_COLUMNS)
+            _upsert(
+                conn, cast(Table, Category.__table__), "category_id", categories, CATEGORY_COLUMNS
+            )
         if stores is not None:
-            _upsert(conn, Store.__table__, "store_id", stores, STORE_COLUMNS)
+            _upsert(conn, cast(Table, Store.__table__), "store_id", stores, STORE_COLUMNS)
         if sales is not None:
             if replace:
                 for chunk in _chunks(sales_categories):

@@ -35,6 +35,7 @@ from sqlalchemy import Engine
 
 from shared.data.db import ensure_schema, get_engine
 from shared.data.events import record_events
+from shared.progress import ProgressReporter
 from shared.schemas import (
     WEBSOCKET_MESSAGE,
     HeartbeatMessage,
@@ -55,7 +56,6 @@ _SESSION_ID = TypeAdapter(SessionId)
 _WORKFLOW_ID = TypeAdapter(WorkflowId)
 
 Clock = Callable[[], datetime]
-ProgressReporter = Callable[[int, str], None]
 SendCall = Callable[["WebPubSubServiceClient"], None]
 
 

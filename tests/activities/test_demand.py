@@ -218,6 +218,13 @@ def test_season_inside_the_history_only_uses_weeks_before_it(chain):
     assert result.forecast_by_week[0].week_start == start
 
 
+def test_a_week_that_starts_before_a_friday_season_but_runs_into_it_is_not_history(chain):
+    sales = chain.sales[chain.sales["category_id"] == "outerwear"]
+    last = pd.Timestamp(sales["week_start_date"].max()).date()
+    result = run(chain, start=last + timedelta(days=4))
+    assert result.history_weeks == sales["week_start_date"].nunique() - 1
+
+
 def test_season_after_a_gap_forecasts_through_it(chain):
     start = next_season_start(chain) + timedelta(weeks=20)
     result = run(chain, start=start)
@@ -227,7 +234,7 @@ def test_season_after_a_gap_forecasts_through_it(chain):
 
 def test_retail_events_follow_the_calendar_not_the_week_number():
     weeks = pd.date_range("2022-11-14", "2025-01-06", freq="7D")
-    labels = dict(zip(weeks.date, retail_events(weeks)))
+    labels = dict(zip(weeks.date, retail_events(weeks), strict=True))
     black_fridays = sorted(d.isoformat() for d, label in labels.items() if label == "black_friday")
     assert black_fridays == ["2022-11-21", "2023-11-20", "2024-11-25"]  # Nov 25, 24, 29
     assert labels[date(2024, 12, 23)] == "christmas+0"  # holds Dec 25 2024 (a Wednesday)

@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 
 from activities.forecasting import (
+    GROWTH_LIMITS,
     MIN_FOLDS,
     Backtest,
     InsufficientHistoryError,
     _combine,
+    _seasonal_naive,
+    _seasonal_naive_drift,
     calibrate,
     clean_outliers,
     conformal_quantile,
@@ -18,6 +21,7 @@ from activities.forecasting import (
     plan_origins,
     robust_seasonal,
     wape,
+    yearly_growth,
 )
 
 MONTHLY_SEASON = np.array([0.8, 0.75, 0.9, 1.0, 1.05, 1.2, 1.35, 1.3, 1.1, 0.95, 0.85, 0.75])
@@ -158,6 +162,17 @@ def test_robust_seasonal_grows_each_past_season_to_today():
     y = weekly_seasonal(3, noise=0.0)
     fc = robust_seasonal(y[:104], 13, 52, no_events(117))
     assert fc == pytest.approx(y[104:117], rel=0.03)
+
+
+def test_seasonal_naive_drift_is_last_season_grown_by_the_clipped_yearly_growth():
+    season = 100 + 40 * np.sin(np.arange(52) * 2 * np.pi / 52)
+    y = np.r_[season, 1.3 * season]
+    assert yearly_growth(y, 52) == pytest.approx(1.3)
+    naive = _seasonal_naive(y, 8, 52)
+    assert np.allclose(_seasonal_naive_drift(y, 8, 52), naive * 1.3)
+    boom = y * np.r_[np.ones(52), np.full(52, 5.0)]
+    assert yearly_growth(boom, 52) == GROWTH_LIMITS[1]
+    assert yearly_growth(y[:52], 52) == 1.0  # one season: nothing to compare with
 
 
 def test_events_must_label_history_and_horizon():

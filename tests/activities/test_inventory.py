@@ -1,4 +1,5 @@
-"""Inventory agent: exact unit conservation (Hypothesis), clustering, edge chains."""
+"""Inventory agent: exact unit conservation (Hypothesis), replenishment, the unit target, edge
+chains. Store clustering itself is tested in test_clustering.py."""
 
 import json
 import math
@@ -8,20 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activities.clustering import cluster_stores, feature_matrix
 from activities.demand import run_demand_agent
 from activities.inventory import (
     allocate_with_minimum,
     check_target,
     largest_remainder,
     plan_units,
+    replenishment_weeks,
     run_inventory_agent,
 )
 from shared.data.context import InventoryContext
 from tests.support.agent_data import (
     demand_context,
     make_chain,
-    make_stores,
     next_season_start,
     params,
 )
@@ -70,6 +70,12 @@ def test_allocation_is_proportional_above_the_minimum():
 def test_too_few_units_for_the_minimum_allocates_what_exists_and_warns():
     plan = plan_units(5, 0.0, "weekly", np.ones(10) / 10, np.ones(8))
     assert plan.allocation.sum() == 5 and plan.warnings
+
+
+def test_shipments_follow_the_replenishment_cadence_after_the_launch_week():
+    assert replenishment_weeks(6, "weekly") == [2, 3, 4, 5, 6]
+    assert replenishment_weeks(8, "bi-weekly") == [3, 5, 7]
+    assert replenishment_weeks(8, "none") == []
 
 
 def test_holdback_follows_forecast_weekly_demand():
@@ -200,35 +206,6 @@ def test_target_check_sums_weekly_bounds_when_the_demand_has_no_season_interval(
     check = check_target(None, bare, 12)
     assert check.lower_80 == math.floor(sum(w.lower for w in d.forecast_by_week))
     assert check.upper_80 == math.ceil(sum(w.upper for w in d.forecast_by_week))
-
-
-def test_categoricals_are_one_hot_not_ordinal():
-    stores = make_stores(30, seed=1)
-    x = feature_matrix(stores.assign(sales_share=1 / 30))
-    onehot = (
-        stores["region"].nunique()
-        + stores["location_tier"].nunique()
-        + stores["store_format"].nunique()
-    )
-    assert x.shape == (30, 3 + onehot)
-
-
-def test_clusters_separate_obviously_different_stores():
-    stores = make_stores(40, seed=2)
-    stores.loc[:19, ["store_size_sqft", "median_income", "store_format"]] = [
-        60_000,
-        150_000,
-        "flagship",
-    ]
-    stores.loc[20:, ["store_size_sqft", "median_income", "store_format"]] = [
-        5_000,
-        35_000,
-        "outlet",
-    ]
-    c = cluster_stores(stores.assign(sales_share=1 / 40))
-    assert c.labels[:20].tolist() == [c.labels[0]] * 20 and c.labels[0] != c.labels[20]
-    assert c.names[c.labels[0]].startswith("Large high-income flagship")
-    assert c.names[c.labels[20]].startswith("Small value outlet")
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])

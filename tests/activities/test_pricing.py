@@ -2,6 +2,7 @@
 
 import json
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pandas as pd
 import pytest
@@ -62,7 +63,10 @@ def stock(qty: int) -> InventoryResult:
     )
 
 
-def plan(units, qty, actual=None, inputs=PricingInputs(), **extra):
+DEFAULT_INPUTS = PricingInputs()
+
+
+def plan(units, qty, actual=None, inputs=DEFAULT_INPUTS, **extra):
     p = params(START, len(units), "weekly", 0.0, **extra)
     ctx = PricingContext(
         category_id="c",
@@ -97,7 +101,7 @@ def test_recommended_path_never_raises_the_price(units, stock_ratio, elasticity,
     r = plan(units, qty, inputs=PricingInputs(elasticity=elasticity), markdown_checkpoint_week=cp)
     prices = [m.price for m in r.markdowns]
     assert len(prices) == len(units)
-    assert all(a >= b for a, b in zip(prices, prices[1:]))
+    assert all(a >= b for a, b in pairwise(prices))
     assert all(m.markdown_pct == 0 for m in r.markdowns[:cp])  # decided at the checkpoint
     assert 0 <= r.expected_sell_through <= 1 and r.leftover_units <= qty
     assert r.expected_units_sold + r.leftover_units == pytest.approx(qty, abs=1)

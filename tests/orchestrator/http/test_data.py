@@ -132,6 +132,14 @@ def test_malformed_uploads_are_422(database, body, headers, params):
     _assert_unchanged(database, before)
 
 
+def test_a_body_that_is_not_multipart_is_told_how_to_upload(database):
+    response, error = call("import_data", "POST", b"store_id\nS1\n", {"content-type": "text/csv"})
+    assert response.status_code == 422 and error["details"]["content_type"] == "text/csv"
+    [suggestion] = error["suggestions"]
+    assert "-F stores=@stores.csv" in suggestion and "/api/data/import" in suggestion
+    assert "localhost" not in suggestion
+
+
 def test_unknown_file_fields_are_422(database):
     response, error = upload({"inventory": b"a,b\n1,2\n"})
     assert response.status_code == 422

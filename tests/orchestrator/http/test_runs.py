@@ -322,7 +322,7 @@ async def test_default_category_check_uses_the_data_layer(tmp_path):
     try:
         with pytest.raises(DataNotFoundError) as empty:
             runs.check_category("CAT-9")
-        assert "python -m localdev seed" in " ".join(empty.value.suggestions)
+        assert "POST /api/data/import" in " ".join(empty.value.suggestions)
         load_sample(get_engine(url), generate_sample(stores=3, weeks=60, categories=2))
         categories = sorted(
             generate_sample(stores=3, weeks=60, categories=2).categories.category_id

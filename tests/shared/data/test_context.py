@@ -11,7 +11,12 @@ import pytest
 from sqlalchemy import create_engine
 
 from localdev.sample_data import generate_sample, load_sample
-from shared.data.context import ContextAssembler, clear_context_cache, get_assembler
+from shared.data.context import (
+    ContextAssembler,
+    clear_context_cache,
+    get_assembler,
+    last_history_week,
+)
 from shared.data.csv_import import import_csv
 from shared.data.db import create_schema, dispose_engine, get_engine
 from shared.data.tables import bump_data_version
@@ -94,6 +99,18 @@ def test_history_is_cut_before_an_earlier_season(seeded):
     assert ctx.sales["week_start_date"].max() == pd.Timestamp("2024-05-27")
 
 
+def test_a_week_is_history_only_when_all_its_days_precede_the_season():
+    assert last_history_week(date(2025, 1, 6)) == date(2024, 12, 30)  # Monday: the week before
+    assert last_history_week(date(2025, 1, 3)) == date(2024, 12, 27)  # Friday: 2024-12-30 is out
+
+
+def test_a_friday_season_leaves_out_the_week_it_starts_in(seeded):
+    ctx = ContextAssembler(get_engine(seeded)).assemble_demand_context(
+        "outerwear", _params(date(2024, 5, 31))
+    )
+    assert ctx.sales["week_start_date"].max() == pd.Timestamp("2024-05-20")
+
+
 def test_categories_default_and_info(seeded):
     assembler = ContextAssembler(get_engine(seeded))
     assert [c.category_id for c in assembler.list_categories()] == ["outerwear", "swimwear"]
@@ -135,13 +152,14 @@ def test_short_history_is_rejected_with_counts(url):
 
 
 @pytest.mark.parametrize("schema", [False, True])
-def test_empty_database_says_how_to_seed(url, schema):
+def test_empty_database_says_how_to_import(url, schema):
     if schema:
         create_schema(get_engine(url))
     assembler = ContextAssembler(get_engine(url))
     with pytest.raises(DataNotFoundError) as info:
         assembler.assemble_demand_context(assembler.default_category_id(), PARAMS)
-    assert any("python -m localdev seed" in s for s in info.value.suggestions)
+    [suggestion] = info.value.suggestions
+    assert "POST /api/data/import" in suggestion and "data-admin" in suggestion
 
 
 def test_cached_calls_return_the_same_frames(seeded):
