@@ -11,7 +11,13 @@ import pytest
 from activities.demand import retail_events, run_demand_agent
 from localdev.sample_data import generate_sample
 from shared.errors import DataNotFoundError
-from tests.support.agent_data import demand_context, make_chain, next_season_start, params
+from tests.support.agent_data import (
+    Chain,
+    demand_context,
+    make_chain,
+    next_season_start,
+    params,
+)
 
 
 @pytest.fixture(scope="module")
@@ -250,12 +256,13 @@ def test_beats_seasonal_naive_on_the_held_out_last_season_of_the_sample():
     """Issue 4 on a small sample: every 13-week season of the last year, forecast from the
     weeks before it, against last year's same weeks (the benchmark runs the full 50 stores)."""
     sample = generate_sample(stores=10, categories=1, seed=42)
+    chain = Chain(sample.stores, sample.categories, sample.sales)
     sales = sample.sales[["week_start_date", "store_id", "units_sold"]]
     totals = sales.groupby("week_start_date")["units_sold"].sum().sort_index()
     err = err_naive = inside = points = 0.0
     for origin in (104, 117, 130, 143):
         start = totals.index[origin]
-        ctx = demand_context(sample, "outerwear", params(start.date(), 13))
+        ctx = demand_context(chain, "outerwear", params(start.date(), 13))
         ctx = ctx.model_copy(update={"sales": sales[sales["week_start_date"] < start]})
         result = run_demand_agent(ctx)
         actual = totals.iloc[origin : origin + 13].to_numpy(float)

@@ -133,6 +133,7 @@ def test_inventory_and_pricing_contexts(seeded):
     pricing = assembler.assemble_pricing_context(
         "outerwear", replay, _demand("outerwear"), INVENTORY
     )
+    assert pricing.actual_sales is not None
     assert list(pricing.actual_sales.columns) == ["week_start_date", "units_sold"]
     assert len(pricing.actual_sales) == 12
 
