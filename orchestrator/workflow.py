@@ -46,7 +46,7 @@ import azure.durable_functions as df
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.agents import AGENTS, AgentName
-from shared.errors import AgentExecutionError, AgentTimeoutError, OrchestratorError
+from shared.errors import AgentExecutionError, AgentTimeoutError, AppError
 from shared.outcomes import AgentOutcome
 from shared.schemas import (
     AgentStatusMessage,
@@ -155,7 +155,7 @@ class _Outcome:
 
     attempts: int
     result: Summary = field(default_factory=dict)
-    error: OrchestratorError | None = None
+    error: AppError | None = None
     retryable: bool = False
 
 
@@ -245,7 +245,7 @@ def _attempt_outcome(policy: AgentPolicy, attempts: int, call: Any) -> _Outcome:
     return _check_summary(policy, attempts, outcome.summary)
 
 
-def _exhausted(policy: AgentPolicy, attempts: int, error: OrchestratorError) -> _Outcome:
+def _exhausted(policy: AgentPolicy, attempts: int, error: AppError) -> _Outcome:
     """The last attempt's error, its message saying that every attempt failed."""
     error.message = _short(
         f"{policy.agent_name} failed after {attempts} attempt(s): {error.message}"

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from shared.schemas import ErrorResponse
 
 
-class OrchestratorError(Exception):
+class AppError(Exception):
     """Base of every error the app reports to a client on purpose."""
 
     error_type: ClassVar[str] = "ORCHESTRATOR_ERROR"
@@ -50,81 +50,81 @@ class OrchestratorError(Exception):
         )
 
 
-class ParameterExtractionError(OrchestratorError):
+class ParameterExtractionError(AppError):
     """The strategy text did not yield complete parameters (400) or the LLM failed (503)."""
 
     error_type = "PARAMETER_EXTRACTION_ERROR"
     status_code = 400
 
 
-class DataNotFoundError(OrchestratorError):
+class DataNotFoundError(AppError):
     error_type = "DATA_NOT_FOUND"
     status_code = 404
     retryable = False
 
 
-class AgentTimeoutError(OrchestratorError):
+class AgentTimeoutError(AppError):
     error_type = "AGENT_TIMEOUT"
     status_code = 504
 
 
-class AgentExecutionError(OrchestratorError):
+class AgentExecutionError(AppError):
     error_type = "AGENT_EXECUTION_ERROR"
     status_code = 500
 
 
-class ContextAssemblyError(OrchestratorError):
+class ContextAssemblyError(AppError):
     error_type = "CONTEXT_ASSEMBLY_ERROR"
     status_code = 500
 
 
-class WebSocketConnectionError(OrchestratorError):
+class WebSocketConnectionError(AppError):
     error_type = "WEBSOCKET_CONNECTION_ERROR"
     status_code = 503
 
 
-class InvalidParametersError(OrchestratorError):
+class InvalidParametersError(AppError):
     error_type = "INVALID_PARAMETERS"
     status_code = 422
     retryable = False
 
 
-class UnauthenticatedError(OrchestratorError):
+class UnauthenticatedError(AppError):
     """No signed-in caller (or a principal header that is not what App Service sends)."""
 
     error_type = "UNAUTHENTICATED"
     status_code = 401
 
 
-class ForbiddenError(OrchestratorError):
+class ForbiddenError(AppError):
     """The caller is signed in but lacks the app role the route needs."""
 
     error_type = "FORBIDDEN"
     status_code = 403
 
 
-class RequestTooLargeError(OrchestratorError):
+class RequestTooLargeError(AppError):
     """The request body is over a limit: refused before anything parses it."""
 
     error_type = "REQUEST_TOO_LARGE"
     status_code = 413
 
 
-class DurableUnavailableError(OrchestratorError):
+class DurableUnavailableError(AppError):
     """The Durable task hub could not be reached or refused the request."""
 
     error_type = "ORCHESTRATION_UNAVAILABLE"
     status_code = 503
 
 
-class WorkflowFinishedError(OrchestratorError):
+class WorkflowFinishedError(AppError):
     """The workflow already reached a final state (it cannot be terminated)."""
 
     error_type = "WORKFLOW_ALREADY_FINISHED"
     status_code = 409
 
 
-class WorkflowTerminatedError(OrchestratorError):
+class WorkflowTerminatedError(AppError):
     """The workflow was stopped on request; its running agent's work is discarded."""
 
     error_type = "WORKFLOW_TERMINATED"
@@ -166,7 +166,7 @@ def error_response(
     Unexpected exceptions become a generic 500 whose body names only the request id, so the
     operator can find the logged traceback without the client seeing internals.
     """
-    if isinstance(exc, OrchestratorError):
+    if isinstance(exc, AppError):
         return exc.status_code, exc.to_response(request_id), dict(exc.headers)
     if isinstance(exc, ValidationError):
         err = invalid_from_validation(exc)

@@ -20,15 +20,15 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from shared.errors import (
     AgentExecutionError,
+    AppError,
     ContextAssemblyError,
     DataNotFoundError,
     InvalidParametersError,
-    OrchestratorError,
 )
 
 logger = logging.getLogger(__name__)
 
-_ERROR_CLASSES: dict[str, type[OrchestratorError]] = {
+_ERROR_CLASSES: dict[str, type[AppError]] = {
     cls.error_type: cls
     for cls in (
         DataNotFoundError,
@@ -50,7 +50,7 @@ class AgentFailure(BaseModel):
     suggestions: list[str] = []
     retryable: bool
 
-    def to_error(self) -> OrchestratorError:
+    def to_error(self) -> AppError:
         """The app error for this failure, of its own error_type."""
         cls = _ERROR_CLASSES.get(self.error_type, AgentExecutionError)
         return cls(self.message, details=self.details, suggestions=self.suggestions)
@@ -71,7 +71,7 @@ class AgentOutcome(BaseModel):
         return self
 
 
-def failure_of(exc: OrchestratorError) -> AgentFailure:
+def failure_of(exc: AppError) -> AgentFailure:
     return AgentFailure(
         error_type=exc.error_type,
         message=exc.message,
@@ -85,11 +85,11 @@ def run_agent_step(name: str, step: Callable[[], BaseModel]) -> dict[str, Any]:
     """Run an agent activity's body and return its outcome as JSON-ready data: the summary
     model the body returns, as JSON, or the failure it raised.
 
-    An OrchestratorError becomes a typed failure; anything else propagates, so the host records
+    An AppError becomes a typed failure; anything else propagates, so the host records
     the activity as failed (with its traceback in the function log)."""
     try:
         summary = step()
-    except OrchestratorError as exc:
+    except AppError as exc:
         logger.warning("%s failed: %s (%s)", name, exc.message, exc.error_type)
         return AgentOutcome(failure=failure_of(exc)).model_dump(mode="json")
     return AgentOutcome(summary=summary.model_dump(mode="json")).model_dump(mode="json")

@@ -17,7 +17,7 @@ from localdev.sample_data import database_is_empty, export_csv, generate_sample,
 from shared.data.csv_import import DataImportError, import_csv
 from shared.data.db import create_schema, get_engine
 from shared.data.tables import HistoricalSale, Store, read_data_version
-from shared.errors import OrchestratorError
+from shared.errors import AppError
 from shared.settings import get_settings
 
 
@@ -39,7 +39,7 @@ def _database_url(args: argparse.Namespace) -> str:
     return args.database_url or get_settings().database_url
 
 
-def _fail(exc: OrchestratorError) -> int:
+def _fail(exc: AppError) -> int:
     print(f"error: {exc.message}", file=sys.stderr)
     if exc.details:
         print(json.dumps(exc.details, indent=2, default=str), file=sys.stderr)
@@ -160,7 +160,7 @@ def _load(args: argparse.Namespace) -> int:
         report = import_csv(
             engine, args.stores, args.sales, categories_csv=args.categories, replace=not args.append
         )
-    except OrchestratorError as exc:
+    except AppError as exc:
         return _fail(exc)
     print(report.model_dump_json(indent=2))
     return 0

@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.credentials import COGNITIVE_SERVICES_SCOPE, default_credential
 from shared.errors import (
+    AppError,
     LanguageModelUnavailableError,
-    OrchestratorError,
     ParameterExtractionError,
 )
 from shared.extraction.combine import Draft, Finding
@@ -308,7 +308,7 @@ def retry_after_seconds(headers: httpx2.Headers | None, default: int) -> int:
     return default
 
 
-def _unavailable(reason: str, retry_after: int, details: dict[str, object]) -> OrchestratorError:
+def _unavailable(reason: str, retry_after: int, details: dict[str, object]) -> AppError:
     return LanguageModelUnavailableError(
         f"The language model is unavailable ({reason}).",
         details={"reason": reason, "retry_after_seconds": retry_after, **details},
@@ -320,7 +320,7 @@ def _unavailable(reason: str, retry_after: int, details: dict[str, object]) -> O
     )
 
 
-def _misconfigured(setting: str, reason: str, status: int) -> OrchestratorError:
+def _misconfigured(setting: str, reason: str, status: int) -> AppError:
     return LanguageModelUnavailableError(
         f"The language model endpoint is misconfigured ({reason}); check the {setting} app "
         "setting.",
@@ -329,7 +329,7 @@ def _misconfigured(setting: str, reason: str, status: int) -> OrchestratorError:
     )
 
 
-def map_error(exc: Exception, settings: Settings) -> OrchestratorError:
+def map_error(exc: Exception, settings: Settings) -> AppError:
     """One SDK exception -> the documented error. Upstream messages are never passed on: an
     authentication error can echo part of the key."""
     azure = _uses_azure(settings)

@@ -26,7 +26,7 @@ from localdev.host.server import (
     free_port,
     start_host,
 )
-from shared.errors import OrchestratorError
+from shared.errors import AppError
 from shared.extraction import extract_parameters
 from shared.http import MAX_BODY_BYTES, MAX_JSON_INTEGER_DIGITS
 from shared.schemas import SEASON_DATE_MAX, SEASON_DATE_MIN, ErrorResponse, SeasonParameters
@@ -230,7 +230,7 @@ def test_extraction_never_fails_on_dates_near_the_end_of_the_calendar(client, te
 )
 def test_relative_dates_at_the_end_of_the_calendar_are_client_errors(today, when):
     text = f"12 weeks starting {when}, weekly replenishment, 15% holdback"
-    with pytest.raises(OrchestratorError) as raised:
+    with pytest.raises(AppError) as raised:
         extract_parameters(text, Settings(EXTRACTOR="rules"), today=today)
     assert raised.value.status_code in (400, 422)
 
