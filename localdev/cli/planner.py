@@ -21,17 +21,20 @@ import httpx
 import websockets
 from pydantic import ValidationError
 
-from shared.agents import AGENT_NAMES
+from shared.agents import AGENT_NAMES, AGENTS, DEMAND, INVENTORY, PRICING, AgentKey
+from shared.runtime_status import FINISHED
 from shared.schemas import WEBSOCKET_MESSAGE, ErrorResponse
 
 logger = logging.getLogger(__name__)
 
 API = "/api/orchestrator"
-TERMINAL_RUNTIME = {"completed", "failed", "terminated", "canceled"}
-RESULT_PATHS = {
-    "forecast": ("Demand Agent", "/api/forecasts/{id}"),
-    "inventory": ("Inventory Agent", "/api/allocations/{id}"),
-    "pricing": ("Pricing Agent", "/api/markdowns/{id}"),
+# runtime_status_of lowercases what the API answers.
+TERMINAL_RUNTIME = {status.lower() for status in FINISHED}
+# What the --json document calls each agent's result (the agent's first route serves it whole).
+RESULT_KEYS: dict[AgentKey, str] = {
+    DEMAND.key: "forecast",
+    INVENTORY.key: "inventory",
+    PRICING.key: "pricing",
 }
 _STATUS_RANK = {"pending": 0, "running": 1, "completed": 2, "failed": 2}
 
@@ -433,12 +436,13 @@ async def _settle(client: httpx.AsyncClient, outcome: PlanOutcome, poll_interval
 
 async def _fetch_results(client: httpx.AsyncClient, outcome: PlanOutcome) -> None:
     """The persisted results of every agent that completed, and the category's currency."""
-    for key, (agent, path) in RESULT_PATHS.items():
-        if outcome.board.agents[agent].status != "completed":
+    for agent in AGENTS:
+        if outcome.board.agents[agent.name].status != "completed":
             continue
-        response = await client.get(path.format(id=outcome.workflow_id))
+        path = "/api/" + agent.routes[0].format(workflow_id=outcome.workflow_id)
+        response = await client.get(path)
         if response.status_code == 200:
-            outcome.results[key] = response.json()
+            outcome.results[RESULT_KEYS[agent.key]] = response.json()
         else:
             logger.warning("%s answered %s", path, response.status_code)
     forecast = outcome.results.get("forecast")

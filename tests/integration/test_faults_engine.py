@@ -26,7 +26,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from localdev.durable import DurableRuntime, ManualClock
 from localdev.durable import history as h
@@ -260,6 +261,24 @@ def test_a_20_second_sqlite_write_lock_mid_workflow_does_not_stop_it(tmp_path, r
     assert sequences == list(range(1, len(sequences) + 1))
 
 
+def lock_tables(conn: Connection, tables: list[str]) -> None:
+    """Take every table's exclusive lock. The tables are locked one by one while the stack
+    writes, so PostgreSQL may find a deadlock and cancel this statement: then try again."""
+    statement = text(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+    for _ in range(20):
+        savepoint = conn.begin_nested()
+        try:
+            conn.execute(statement)
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "40P01":  # deadlock_detected
+                raise
+            savepoint.rollback()
+            continue
+        savepoint.commit()
+        return
+    raise AssertionError("could not lock the tables")
+
+
 def test_a_20_second_postgres_table_lock_mid_workflow_does_not_stop_it(tmp_path, reference):
     """PostgreSQL writers wait for a lock instead of failing, so after holding it for 20 s the
     locker also drops every connection the stack has (blocked statements fail, as after a
@@ -272,7 +291,7 @@ def test_a_20_second_postgres_table_lock_mid_workflow_does_not_stop_it(tmp_path,
         wait_for_message(served, workflow_id, "agent_status", "Demand Agent")
         locker = create_engine(database_url)
         with locker.connect() as conn, conn.begin():
-            conn.execute(text(f"LOCK TABLE {', '.join(app_tables())} IN ACCESS EXCLUSIVE MODE"))
+            lock_tables(conn, app_tables())
             time.sleep(LOCK_SECONDS)
             dropped = conn.execute(
                 text(

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -89,10 +90,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
 
 class DroppingConnect:
     """Real WebSocket connections; the first one is cut after `after` frames, as a flaky
-    network would, so the planner has to reconnect and catch up on what it missed."""
+    network would, so the planner has to reconnect and catch up on what it missed.
 
-    def __init__(self, after: int) -> None:
+    At the cut the database's write lock is taken for `hold` seconds: the plan stalls at its
+    next message, so the planner certainly reconnects (after its 0.25 s back-off) while the plan
+    still runs, however fast this machine finishes a plan."""
+
+    def __init__(self, after: int, database: str, hold: float = 1.5) -> None:
         self.after = after
+        self.database = database
+        self.hold = hold
         self.opened = 0
 
     @contextlib.asynccontextmanager
@@ -107,13 +114,21 @@ class DroppingConnect:
             yield frame
             received += 1
             if received == self.after:
+                lock = sqlite3.connect(self.database, timeout=30, isolation_level=None)
+                lock.execute("BEGIN IMMEDIATE")
+                asyncio.get_running_loop().call_later(self.hold, _release, lock)
                 await ws.close()
                 return
 
 
+def _release(lock: sqlite3.Connection) -> None:
+    lock.execute("ROLLBACK")
+    lock.close()
+
+
 @pytest.fixture(scope="module")
-def dropped() -> DroppingConnect:
-    return DroppingConnect(after=6)
+def dropped(stack: LiveStack) -> DroppingConnect:
+    return DroppingConnect(after=6, database=stack.database_url.removeprefix("sqlite:///"))
 
 
 @pytest.fixture(scope="module")
