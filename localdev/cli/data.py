@@ -14,7 +14,13 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 
 from localdev.sample_data import database_is_empty, export_csv, generate_sample, load_sample
-from shared.data.csv_import import DataImportError, import_csv
+from shared.data.csv_import import (
+    CATEGORY_COLUMNS,
+    SALES_COLUMNS,
+    STORE_COLUMNS,
+    DataImportError,
+    import_csv,
+)
 from shared.data.db import create_schema, get_engine
 from shared.data.tables import HistoricalSale, Store, read_data_version
 from shared.errors import AppError
@@ -119,33 +125,21 @@ def _load_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="stores CSV: "
-        + ",".join(
-            (
-                "store_id",
-                "store_name",
-                "region",
-                "store_size_sqft",
-                "location_tier",
-                "median_income",
-                "store_format",
-            )
-        ),
+        help="stores CSV: " + ",".join(STORE_COLUMNS),
     )
     parser.add_argument(
         "--sales",
         type=Path,
         default=None,
         metavar="FILE",
-        help="sales CSV: week_start_date,store_id,category_id,units_sold",
+        help="sales CSV: " + ",".join(SALES_COLUMNS),
     )
     parser.add_argument(
         "--categories",
         type=Path,
         default=None,
         metavar="FILE",
-        help="categories CSV: category_id,name,full_price,unit_cost,"
-        "salvage_fraction,price_elasticity",
+        help="categories CSV: " + ",".join(CATEGORY_COLUMNS),
     )
     parser.add_argument(
         "--append",
