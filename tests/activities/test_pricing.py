@@ -18,8 +18,9 @@ from activities.pricing import (
     scenario_multipliers,
 )
 from shared.data.context import PricingContext
-from shared.results import BacktestMetrics, DemandResult, InventoryResult, WeekForecast
+from shared.results import DemandResult, InventoryResult, WeekForecast
 from tests.support.agent_data import params
+from tests.support.results import demand_result, inventory_result
 
 START = date(2025, 1, 1)
 
@@ -36,31 +37,17 @@ def forecast(units: list[float], spread: float = 0.15) -> DemandResult:
         )
         for i, u in enumerate(units)
     ]
-    return DemandResult(
-        category_id="c",
+    return demand_result(
+        "c",
         season_start_date=START,
         horizon_weeks=len(units),
         total_demand=round(sum(units)),
         forecast_by_week=weeks,
-        store_forecast=[],
-        safety_stock_units=0,
-        safety_stock_pct=0.0,
-        confidence=0.8,
-        model_used="MSTL",
-        backtest=BacktestMetrics(),
-        explanation="test",
     )
 
 
 def stock(qty: int) -> InventoryResult:
-    return InventoryResult(
-        manufacturing_qty=qty,
-        initial_allocation_total=qty,
-        dc_holdback_total=0,
-        clusters=[],
-        replenishment_schedule=[],
-        explanation="test",
-    )
+    return inventory_result(qty, initial_allocation_total=qty, dc_holdback_total=0)
 
 
 DEFAULT_INPUTS = PricingInputs()

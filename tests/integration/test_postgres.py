@@ -35,11 +35,12 @@ from shared.data.results_store import latest_workflow_with, list_results, load_r
 from shared.data.tables import bump_data_version, read_data_version
 from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.messaging.publisher import get_publisher
-from shared.results import BacktestMetrics, DemandResult, InventoryResult, PricingResult
+from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.schemas import SeasonParameters
 from shared.settings import Settings, get_settings
 from tests.support.durable_app import PARAMETERS, SCRIPT, fast_settings
 from tests.support.durable_app import app as scripted_app
+from tests.support.results import demand_result, inventory_result
 
 PARAMS = SeasonParameters(
     forecast_horizon_weeks=12,
@@ -77,33 +78,6 @@ def _sales_csv(rows: list[str]) -> bytes:
 def _weekly(category: str, store: str, units: int, weeks: int = 60) -> bytes:
     mondays = pd.date_range("2023-10-30", periods=weeks, freq="7D")
     return _sales_csv([f"{w:%Y-%m-%d},{store},{category},{units}" for w in mondays])
-
-
-def _demand(category_id: str, total: int = 1000) -> DemandResult:
-    return DemandResult(
-        category_id=category_id,
-        season_start_date=date(2025, 1, 1),
-        horizon_weeks=12,
-        total_demand=total,
-        forecast_by_week=[],
-        store_forecast=[],
-        safety_stock_units=100,
-        safety_stock_pct=0.1,
-        confidence=0.8,
-        model_used="AutoTheta",
-        backtest=BacktestMetrics(),
-        explanation="x",
-    )
-
-
-INVENTORY = InventoryResult(
-    manufacturing_qty=1100,
-    initial_allocation_total=600,
-    dc_holdback_total=500,
-    clusters=[],
-    replenishment_schedule=[],
-    explanation="x",
-)
 
 
 # -- schema and sample data ------------------------------------------------------------------
@@ -221,13 +195,15 @@ def test_contexts_errors_and_cache_invalidation(seeded):
     assert len(demand.stores) == 6 and demand.stores["store_size_sqft"].dtype == "int64"
     assert assembler.assemble_demand_context("outerwear", PARAMS).sales is demand.sales
 
-    inventory = assembler.assemble_inventory_context("outerwear", PARAMS, _demand("outerwear"))
+    inventory = assembler.assemble_inventory_context(
+        "outerwear", PARAMS, demand_result("outerwear")
+    )
     assert len(inventory.stores) == 6
     replay = SeasonParameters(
         **{**PARAMS.model_dump(exclude={"season_end_date"}), "season_start_date": date(2024, 9, 2)}
     )
     pricing = assembler.assemble_pricing_context(
-        "outerwear", replay, _demand("outerwear"), INVENTORY
+        "outerwear", replay, demand_result("outerwear"), inventory_result()
     )
     assert pricing.actual_sales is not None and len(pricing.actual_sales) == 12
     assert assembler.category_info("swimwear").full_price == 45.0
@@ -255,12 +231,14 @@ def test_results_store_round_trip_upsert_and_latest(postgres_url):
     engine = get_engine(postgres_url)
     create_schema(engine)
     assert load_result(engine, "wf-1", "demand", DemandResult) is None
-    save_result(engine, "wf-1", "demand", _demand("c", 100), now=NOW)
-    save_result(engine, "wf-1", "demand", _demand("c", 250), now=NOW)
-    save_result(engine, "wf-1", "inventory", INVENTORY, now=NOW)
-    assert load_result(engine, "wf-1", "demand", DemandResult) == _demand("c", 250)
+    save_result(engine, "wf-1", "demand", demand_result("c", total_demand=100), now=NOW)
+    save_result(engine, "wf-1", "demand", demand_result("c", total_demand=250), now=NOW)
+    save_result(engine, "wf-1", "inventory", inventory_result(), now=NOW)
+    assert load_result(engine, "wf-1", "demand", DemandResult) == demand_result(
+        "c", total_demand=250
+    )
     assert list(list_results(engine, "wf-1")) == ["demand", "inventory"]
-    save_result(engine, "wf-2", "inventory", INVENTORY, now=NOW + timedelta(minutes=1))
+    save_result(engine, "wf-2", "inventory", inventory_result(), now=NOW + timedelta(minutes=1))
     for workflow_id in ("wf-1", "wf-2"):
         record_workflow(engine, workflow_id=workflow_id, owner_id="planner-pg", session_id="s")
     assert latest_workflow_with(engine, "inventory", "planner-pg") == "wf-2"
@@ -271,7 +249,7 @@ def test_results_store_round_trip_upsert_and_latest(postgres_url):
 
     def save(total: int) -> None:
         barrier.wait()
-        save_result(engine, "wf-race", "demand", _demand("c", total), now=NOW)
+        save_result(engine, "wf-race", "demand", demand_result("c", total_demand=total), now=NOW)
 
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(save, range(6)))

@@ -21,8 +21,8 @@ from shared.data.csv_import import import_csv
 from shared.data.db import create_schema, dispose_engine, get_engine
 from shared.data.tables import bump_data_version
 from shared.errors import ContextAssemblyError, DataNotFoundError
-from shared.results import BacktestMetrics, DemandResult, InventoryResult
 from shared.schemas import SeasonParameters
+from tests.support.results import demand_result, inventory_result
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -52,33 +52,6 @@ def url(tmp_path):
 def seeded(url):
     load_sample(get_engine(url), generate_sample(stores=8, weeks=104, categories=2))
     return url
-
-
-def _demand(category_id: str) -> DemandResult:
-    return DemandResult(
-        category_id=category_id,
-        season_start_date=date(2025, 1, 1),
-        horizon_weeks=12,
-        total_demand=1000,
-        forecast_by_week=[],
-        store_forecast=[],
-        safety_stock_units=100,
-        safety_stock_pct=0.1,
-        confidence=0.8,
-        model_used="AutoTheta",
-        backtest=BacktestMetrics(),
-        explanation="x",
-    )
-
-
-INVENTORY = InventoryResult(
-    manufacturing_qty=1100,
-    initial_allocation_total=600,
-    dc_holdback_total=500,
-    clusters=[],
-    replenishment_schedule=[],
-    explanation="x",
-)
 
 
 def test_demand_context_has_sorted_per_store_weekly_history(seeded):
@@ -121,17 +94,17 @@ def test_categories_default_and_info(seeded):
 
 def test_inventory_and_pricing_contexts(seeded):
     assembler = ContextAssembler(get_engine(seeded))
-    inv = assembler.assemble_inventory_context("outerwear", PARAMS, _demand("outerwear"))
+    inv = assembler.assemble_inventory_context("outerwear", PARAMS, demand_result("outerwear"))
     assert len(inv.stores) == 8 and inv.demand.total_demand == 1000
     with pytest.raises(ContextAssemblyError):
-        assembler.assemble_inventory_context("swimwear", PARAMS, _demand("outerwear"))
+        assembler.assemble_inventory_context("swimwear", PARAMS, demand_result("outerwear"))
     pricing = assembler.assemble_pricing_context(
-        "outerwear", PARAMS, _demand("outerwear"), INVENTORY
+        "outerwear", PARAMS, demand_result("outerwear"), inventory_result()
     )
     assert pricing.actual_sales is None  # the season starts after the history
     replay = _params(date(2024, 9, 2))
     pricing = assembler.assemble_pricing_context(
-        "outerwear", replay, _demand("outerwear"), INVENTORY
+        "outerwear", replay, demand_result("outerwear"), inventory_result()
     )
     assert pricing.actual_sales is not None
     assert list(pricing.actual_sales.columns) == ["week_start_date", "units_sold"]

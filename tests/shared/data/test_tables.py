@@ -6,19 +6,10 @@ import pytest
 from sqlalchemy import insert, inspect
 from sqlalchemy.exc import IntegrityError
 
-from shared.data.db import create_schema, dispose_engine, get_engine
+from shared.data.db import create_schema
 from shared.data.tables import Category, HistoricalSale, Store, bump_data_version, read_data_version
 
 NOW = datetime(2025, 1, 2, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(tmp_path):
-    url = f"sqlite:///{tmp_path / 'tables.db'}"
-    engine = get_engine(url)
-    create_schema(engine)
-    yield engine
-    dispose_engine(url)
 
 
 def _store(**overrides):
