@@ -25,22 +25,12 @@ from shared.agents import AGENT_NAMES, AgentKey
 from shared.data.db import get_engine
 from shared.data.results_store import load_result
 from shared.results import DemandResult, InventoryResult, PricingResult
+from tests.support.extraction import SPEC
 from tests.support.live_stack import FAST_SETTINGS, LiveStack, live_stack
+from tests.support.planner import PLAN_DOCUMENT_KEYS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-STRATEGY = (
-    "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
-)
 INCOMPLETE_STRATEGY = "Plan the spring dresses season for our stores please."
-DOCUMENT_KEYS = {
-    "parameters",
-    "field_sources",
-    "workflow_id",
-    "status",
-    "messages",
-    "results",
-    "error",
-}
 ERROR_KEYS = {"error_type", "message", "details", "suggestions", "request_id"}
 
 
@@ -70,7 +60,7 @@ def embedded_cli(
     module so that its process (imports, stack start, plan) overlaps the in-process tests."""
     directory = tmp_path_factory.mktemp("cli")
     process = cli(
-        STRATEGY,
+        SPEC,
         "--json",
         "--timeout",
         "60",
@@ -94,7 +84,7 @@ def stack(
 @pytest.fixture(scope="module")
 def planned(stack: LiveStack) -> PlanOutcome:
     """One plan of the specification's example, run once for the whole module."""
-    return asyncio.run(run_plan(stack.base_url, STRATEGY, timeout=60, poll_interval=0.5))
+    return asyncio.run(run_plan(stack.base_url, SPEC, timeout=60, poll_interval=0.5))
 
 
 def get_json(stack: LiveStack, path: str, **params: str) -> tuple[int, Any]:
@@ -228,7 +218,7 @@ def test_command_line_json_mode_prints_one_document_of_the_plan(
     assert process.returncode == 0, err
     document = json.loads(out)  # one JSON document and nothing else on stdout
     assert out.strip().count("\n") == 0
-    assert set(document) == DOCUMENT_KEYS
+    assert set(document) == PLAN_DOCUMENT_KEYS
     assert document["status"] == "completed" and document["error"] is None
     assert set(document["results"]) == {"forecast", "inventory", "pricing"}
     assert document["results"]["inventory"]["manufacturing_qty"] == 8000
@@ -249,7 +239,7 @@ def test_command_line_reports_a_failed_plan_with_the_error_response(
 
     out = capsys.readouterr().out
     document = json.loads(out)
-    assert set(document) == DOCUMENT_KEYS
+    assert set(document) == PLAN_DOCUMENT_KEYS
     assert document["status"] == "failed" and document["workflow_id"] is None
     error = document["error"]
     assert set(error) == ERROR_KEYS

@@ -41,6 +41,7 @@ from shared.extraction import language_model_configured, llm
 from shared.messaging.publisher import Publisher
 from shared.messaging.webpubsub_client import build_service_client, uses_identity
 from shared.settings import Settings
+from tests.support.extraction import ANSWER, SPEC, completion
 from tests.support.postgres import postgres_server
 
 HUB = "season_planning"
@@ -266,37 +267,6 @@ def test_unreachable_service_is_a_503(issuer, tmp_path):
 
 # --- Azure OpenAI ------------------------------------------------------------------------------
 
-ANSWER = {
-    "forecast_horizon_weeks": 12,
-    "season_start_date": "2025-01-01",
-    "replenishment_strategy": "weekly",
-    "dc_holdback_percentage": 0.15,
-    "unit_target": 8000,
-    "markdown_checkpoint_week": None,
-    "markdown_threshold": None,
-    "reasoning": "stated",
-}
-SPEC = (
-    "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
-)
-
-
-def _completion() -> dict:
-    return {
-        "id": "c1",
-        "object": "chat.completion",
-        "created": 1730700000,
-        "model": "gpt-4o-mini",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": json.dumps(ANSWER), "refusal": None},
-            }
-        ],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
-
 
 def _keyless_openai() -> Settings:
     return Settings(azure_openai_endpoint="https://contoso.openai.azure.com", llm_max_retries=0)
@@ -307,7 +277,7 @@ def test_azure_openai_without_key_sends_the_entra_token():
 
     def upstream(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx2.Response(200, json=_completion())
+        return httpx2.Response(200, json=completion(ANSWER))
 
     settings = _keyless_openai()
     assert language_model_configured(settings)

@@ -18,6 +18,7 @@ from localdev.cli import plan as plan_cli
 from localdev.cli.planner import PlanBoard, PlanOutcome, default_connect, run_plan
 from localdev.host.server import free_port
 from tests.support.live_stack import LiveStack, import_short_category, live_stack
+from tests.support.planner import PLAN_DOCUMENT_KEYS
 
 STRATEGY = "Spring dresses, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
 SHORT_CATEGORY = "trial_capsule"  # sorts after the sample's categories: never the default
@@ -161,15 +162,7 @@ def test_run_plan_streams_reconnects_catches_up_and_fetches_results(planned, dro
     assert outcome.results["pricing"]["full_price"] > 0
     assert updates and updates == sorted(updates)
     document = outcome.document()
-    assert set(document) == {
-        "parameters",
-        "field_sources",
-        "workflow_id",
-        "status",
-        "messages",
-        "results",
-        "error",
-    }
+    assert set(document) == PLAN_DOCUMENT_KEYS
     assert "field_sources" not in document["parameters"]  # what was sent to run-workflow
     assert document["field_sources"]["season_start_date"] == "stated"
     assert document["field_sources"]["unit_target"] == "not_mentioned"

@@ -22,21 +22,8 @@ from localdev.host.functions import index_app
 from shared.extraction import language_model_client
 from shared.schemas import SeasonParameters
 from shared.settings import get_settings
+from tests.support.extraction import ANSWER, KEY, SPEC, SPEC_FIELDS, completion
 
-SPEC = (
-    "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
-)
-KEY = "local-test-key-do-not-leak"
-GOOD = {
-    "forecast_horizon_weeks": 12,
-    "season_start_date": "2025-01-01",
-    "replenishment_strategy": "weekly",
-    "dc_holdback_percentage": 0.15,
-    "unit_target": 8000,
-    "markdown_checkpoint_week": None,
-    "markdown_threshold": None,
-    "reasoning": "as stated",
-}
 ENV_NAMES = (
     "EXTRACTOR",
     "AZURE_OPENAI_ENDPOINT",
@@ -138,22 +125,6 @@ class FakeModel:
         self.thread.join(timeout=5)
 
 
-def completion(content: dict) -> dict:
-    return {
-        "id": "c1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "gpt-4o-mini",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": json.dumps(content)},
-            }
-        ],
-    }
-
-
 def use_azure(monkeypatch, endpoint: str) -> None:
     monkeypatch.setenv("EXTRACTOR", "auto")
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", endpoint)
@@ -167,24 +138,7 @@ def test_spec_example_returns_the_parameters(extract):
     resp = post(extract, {"strategy_description": SPEC})
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     body = payload(resp)
-    assert {
-        k: body[k]
-        for k in (
-            "forecast_horizon_weeks",
-            "season_start_date",
-            "season_end_date",
-            "replenishment_strategy",
-            "dc_holdback_percentage",
-            "unit_target",
-        )
-    } == {
-        "forecast_horizon_weeks": 12,
-        "season_start_date": "2025-01-01",
-        "season_end_date": "2025-03-26",
-        "replenishment_strategy": "weekly",
-        "dc_holdback_percentage": 0.15,
-        "unit_target": 8000,
-    }
+    assert {k: body[k] for k in SPEC_FIELDS} == SPEC_FIELDS
     assert body["confidence_score"] == 0.95 and body["extraction_reasoning"]
     assert resp.headers["x-request-id"]
 
@@ -277,7 +231,7 @@ def test_out_of_contract_values_are_422_naming_the_field(extract):
 
 
 def test_language_model_answer_through_the_endpoint(extract, rules_env):
-    with FakeModel([(200, {}, completion(GOOD))]) as model:
+    with FakeModel([(200, {}, completion(ANSWER))]) as model:
         use_azure(rules_env, model.url)
         first = post(extract, {"strategy_description": SPEC})
         second = post(extract, {"strategy_description": SPEC})

@@ -19,22 +19,9 @@ from shared.errors import (
 )
 from shared.extraction import extract_parameters, language_model_client
 from shared.settings import Settings
+from tests.support.extraction import ANSWER, KEY, SPEC, completion
 
 TODAY = date(2024, 11, 4)
-SPEC = (
-    "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
-)
-KEY = "sk-super-secret-key-value-123"
-GOOD = {
-    "forecast_horizon_weeks": 12,
-    "season_start_date": "2025-01-01",
-    "replenishment_strategy": "weekly",
-    "dc_holdback_percentage": 0.15,
-    "unit_target": 8000,
-    "markdown_checkpoint_week": None,
-    "markdown_threshold": None,
-    "reasoning": "'12 weeks', 'Jan 1, 2025', 'Weekly replenishment', '15% DC holdback'.",
-}
 
 
 def azure(**overrides) -> Settings:
@@ -46,23 +33,6 @@ def azure(**overrides) -> Settings:
         "llm_timeout_seconds": 7.5,
     }
     return Settings(**(values | overrides))
-
-
-def completion(content=None, *, finish_reason="stop", refusal=None) -> dict:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1730700000,
-        "model": "gpt-4o-mini",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": finish_reason,
-                "message": {"role": "assistant", "content": content, "refusal": refusal},
-            }
-        ],
-        "usage": {"prompt_tokens": 900, "completion_tokens": 80, "total_tokens": 980},
-    }
 
 
 class Upstream:
@@ -100,7 +70,7 @@ def run(upstream: Upstream, settings: Settings | None = None, text: str = SPEC):
 
 
 def test_azure_request_is_a_strict_structured_output_call_on_the_deployment():
-    upstream = Upstream(ok(GOOD))
+    upstream = Upstream(ok(ANSWER))
     params = run(upstream)
     request = upstream.requests[0]
     assert request.method == "POST"
@@ -145,7 +115,7 @@ def test_azure_request_is_a_strict_structured_output_call_on_the_deployment():
 
 
 def test_disagreement_with_the_rules_lowers_confidence_and_names_the_field():
-    upstream = Upstream(ok(GOOD | {"forecast_horizon_weeks": 13}))
+    upstream = Upstream(ok(ANSWER | {"forecast_horizon_weeks": 13}))
     params = run(upstream)
     assert params.forecast_horizon_weeks == 13  # the model's answer stands
     assert params.confidence_score < 0.8
@@ -159,7 +129,7 @@ def test_openai_compatible_server_gets_bearer_auth_and_the_configured_model():
         openai_model="llama-3.1-8b",
         llm_max_retries=0,
     )
-    upstream = Upstream(ok(GOOD))
+    upstream = Upstream(ok(ANSWER))
     assert run(upstream, settings).dc_holdback_percentage == 0.15
     request = upstream.requests[0]
     assert str(request.url) == "http://llm.internal:8000/v1/chat/completions"
@@ -168,7 +138,7 @@ def test_openai_compatible_server_gets_bearer_auth_and_the_configured_model():
 
 
 def test_model_saying_a_field_is_missing_is_a_400_like_the_rules():
-    upstream = Upstream(ok(GOOD | {"season_start_date": None, "forecast_horizon_weeks": None}))
+    upstream = Upstream(ok(ANSWER | {"season_start_date": None, "forecast_horizon_weeks": None}))
     with pytest.raises(ParameterExtractionError) as info:
         run(upstream, text="Weekly replenishment, 15% DC holdback, 8000 units.")
     err = info.value
@@ -181,11 +151,11 @@ def test_model_saying_a_field_is_missing_is_a_400_like_the_rules():
 @pytest.mark.parametrize(
     "answer,field",
     [
-        (GOOD | {"forecast_horizon_weeks": 60}, "forecast_horizon_weeks"),
-        (GOOD | {"dc_holdback_percentage": 1.5}, "dc_holdback_percentage"),
-        (GOOD | {"season_start_date": "2025-02-30"}, "season_start_date"),
-        (GOOD | {"season_start_date": "Jan 1st"}, "season_start_date"),
-        (GOOD | {"replenishment_strategy": "monthly"}, "replenishment_strategy"),
+        (ANSWER | {"forecast_horizon_weeks": 60}, "forecast_horizon_weeks"),
+        (ANSWER | {"dc_holdback_percentage": 1.5}, "dc_holdback_percentage"),
+        (ANSWER | {"season_start_date": "2025-02-30"}, "season_start_date"),
+        (ANSWER | {"season_start_date": "Jan 1st"}, "season_start_date"),
+        (ANSWER | {"replenishment_strategy": "monthly"}, "replenishment_strategy"),
     ],
 )
 def test_out_of_contract_answers_are_422_naming_the_field(answer, field):
@@ -242,7 +212,7 @@ def test_bounded_retries_then_503():
 
 
 def test_retry_recovers_from_one_server_error():
-    upstream = Upstream(error(500, headers={"retry-after-ms": "5"}), ok(GOOD))
+    upstream = Upstream(error(500, headers={"retry-after-ms": "5"}), ok(ANSWER))
     assert run(upstream, azure(llm_max_retries=1)).forecast_horizon_weeks == 12
     assert [r.headers["x-stainless-retry-count"] for r in upstream.requests] == ["0", "1"]
 
@@ -292,7 +262,7 @@ def test_openai_key_rejected_names_openai_api_key():
 
 
 def test_llm_mode_without_a_model_configured_is_503_naming_the_settings():
-    upstream = Upstream(ok(GOOD))
+    upstream = Upstream(ok(ANSWER))
     with pytest.raises(LanguageModelUnavailableError) as info:
         run(upstream, Settings(extractor="llm"))
     assert "AZURE_OPENAI_ENDPOINT" in info.value.suggestions[0]
@@ -300,14 +270,14 @@ def test_llm_mode_without_a_model_configured_is_503_naming_the_settings():
 
 
 def test_auto_mode_without_a_model_uses_the_rules_and_sends_nothing():
-    upstream = Upstream(ok(GOOD))
+    upstream = Upstream(ok(ANSWER))
     params = run(upstream, Settings(extractor="auto"))
     assert params.extraction_reasoning.startswith("Rules extractor")
     assert upstream.requests == []
 
 
 def test_rules_mode_ignores_a_configured_model():
-    upstream = Upstream(ok(GOOD))
+    upstream = Upstream(ok(ANSWER))
     run(upstream, azure(extractor="rules"))
     assert upstream.requests == []
 

@@ -10,27 +10,15 @@ from hypothesis import strategies as st
 from shared.errors import InvalidParametersError, ParameterExtractionError
 from shared.extraction import extract_parameters
 from shared.settings import Settings
+from tests.support.extraction import SPEC, SPEC_FIELDS
 
 TODAY = date(2024, 11, 4)  # a Monday
 RULES = Settings(extractor="rules")
 
-SPEC = (
-    "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
-)
 
 # (text, expected fields); every case must come out complete.
 PHRASINGS = [
-    (
-        SPEC,
-        {
-            "forecast_horizon_weeks": 12,
-            "season_start_date": "2025-01-01",
-            "season_end_date": "2025-03-26",
-            "replenishment_strategy": "weekly",
-            "dc_holdback_percentage": 0.15,
-            "unit_target": 8000,
-        },
-    ),
+    (SPEC, SPEC_FIELDS),
     (
         "A 12-week season from January 1st 2025 with bi-weekly shipments; hold back 15% at the DC.",
         {
