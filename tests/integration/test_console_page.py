@@ -13,6 +13,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -215,20 +216,11 @@ def page(stack, browser):
     # The database's write lock, taken once the plan's first message is logged, stalls the plan
     # at its next message, so the dropped socket is certainly replaced while the plan runs: the
     # lock goes once the page has asked for a new stream (that negotiate waits for the lock).
-    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
-    try:
-        deadline = time.monotonic() + 20
-        while logged_events(database) == logged:
-            assert time.monotonic() < deadline, "the plan logged nothing"
-            time.sleep(0.005)
-        lock.execute("BEGIN IMMEDIATE")
+    with locked_once_the_plan_logs(database, logged):
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".card.running"), timeout=30)
         screenshot(browser, "2-running", whole_page=False)
         drop_browser_connections(stack)
         wait_for(browser, lambda d: d.execute_script("return window.negotiations") >= 2)
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     wait_for(
         browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3, timeout=30
     )
@@ -396,13 +388,7 @@ def test_cancel_stops_a_running_plan(page, stack):
     logged = logged_events(database)
     Select(browser.find_element(By.ID, "category")).select_by_value("denim")
     browser.find_element(By.ID, "run").click()
-    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
-    try:
-        deadline = time.monotonic() + 20
-        while logged_events(database) == logged:
-            assert time.monotonic() < deadline, "the plan logged nothing"
-            time.sleep(0.005)
-        lock.execute("BEGIN IMMEDIATE")
+    with locked_once_the_plan_logs(database, logged):
         cancel = browser.find_element(By.ID, "cancel")
         wait_for(
             browser,
@@ -411,9 +397,6 @@ def test_cancel_stops_a_running_plan(page, stack):
         assert browser.find_element(By.ID, "connection").text == "live"
         cancel.click()
         time.sleep(0.5)
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     notice = browser.find_element(By.ID, "notice")
     wait_for(browser, lambda d: notice.is_displayed(), timeout=15)
     assert "Plan cancelled" in notice.text
@@ -426,6 +409,23 @@ def test_cancel_stops_a_running_plan(page, stack):
     assert status.json()["runtime_status"] == "Terminated"
     wait_for(browser, lambda d: d.find_element(By.ID, "connection").text == "idle")
     screenshot(browser, "5-cancelled", whole_page=False)
+
+
+@contextmanager
+def locked_once_the_plan_logs(database: str, logged: int) -> Iterator[None]:
+    """Takes the database's write lock once the event log has grown past `logged` (the plan's
+    first message) and holds it for the block: the plan stalls at its next message meanwhile."""
+    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
+    try:
+        deadline = time.monotonic() + 20
+        while logged_events(database) == logged:
+            assert time.monotonic() < deadline, "the plan logged nothing"
+            time.sleep(0.005)
+        lock.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
 
 
 def logged_events(database: str) -> int:
