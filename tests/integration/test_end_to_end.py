@@ -25,13 +25,13 @@ from shared.agents import AGENT_NAMES, AgentKey
 from shared.data.db import get_engine
 from shared.data.results_store import load_result
 from shared.results import DemandResult, InventoryResult, PricingResult
+from tests.support.errors import ERROR_KEYS
 from tests.support.extraction import SPEC
 from tests.support.live_stack import FAST_SETTINGS, LiveStack, live_stack
 from tests.support.planner import PLAN_DOCUMENT_KEYS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INCOMPLETE_STRATEGY = "Plan the spring dresses season for our stores please."
-ERROR_KEYS = {"error_type", "message", "details", "suggestions", "request_id"}
 
 
 def cli(*argv: str, cwd: Path, database_url: str) -> subprocess.Popen[str]:

@@ -29,8 +29,9 @@ from localdev.host.server import (
 from shared.errors import AppError
 from shared.extraction import extract_parameters
 from shared.http import MAX_BODY_BYTES, MAX_JSON_INTEGER_DIGITS
-from shared.schemas import SEASON_DATE_MAX, SEASON_DATE_MIN, ErrorResponse, SeasonParameters
+from shared.schemas import SEASON_DATE_MAX, SEASON_DATE_MIN, SeasonParameters
 from shared.settings import Settings, get_settings
+from tests.support.errors import assert_error, assert_error_body
 from tests.support.live_stack import LiveStack, live_stack
 
 HUGE = "9" * 5000
@@ -64,14 +65,6 @@ def client(stack: LiveStack) -> Iterator[httpx.Client]:
         yield http
 
 
-def error_of(response: httpx.Response, status: int) -> ErrorResponse:
-    """The ErrorResponse of `response`, checked against its status and request id header."""
-    assert response.status_code == status, response.text
-    error = ErrorResponse.model_validate_json(response.content)
-    assert error.request_id == response.headers["x-request-id"]
-    return error
-
-
 def post_raw(client: httpx.Client, route: str, body: str) -> httpx.Response:
     return client.post(f"/{route}", content=body, headers={"content-type": "application/json"})
 
@@ -88,7 +81,7 @@ def test_every_json_route_is_among_the_post_routes():
 def test_a_bare_huge_integer_body_is_a_4xx_on_every_post_route(client, route, number):
     response = post_raw(client, route, number)
     assert 400 <= response.status_code < 500
-    error_of(response, response.status_code)
+    assert_error(response, response.status_code)
 
 
 @pytest.mark.parametrize("route", JSON_ROUTES)
@@ -100,7 +93,7 @@ def test_a_huge_integer_in_a_json_route_is_a_422_naming_the_limit(client, route)
         ).replace('"forecast_horizon_weeks": 0', f'"forecast_horizon_weeks": {HUGE}'),
         "orchestrator/workflows/some-workflow/terminate": f'{{"reason": -{HUGE}}}',
     }[route]
-    error = error_of(post_raw(client, route, body), 422)
+    error = assert_error(post_raw(client, route, body), 422)
     assert error.error_type == "INVALID_PARAMETERS"
     assert error.details == {"max_integer_digits": MAX_JSON_INTEGER_DIGITS, "received_digits": 5000}
 
@@ -109,7 +102,7 @@ def test_integers_up_to_the_digit_limit_are_judged_by_the_schema(client):
     long_but_allowed = "9" * MAX_JSON_INTEGER_DIGITS
     body = json.dumps({"session_id": "s1", "parameters": {**PARAMETERS, "unit_target": 0}})
     body = body.replace('"unit_target": 0', f'"unit_target": {long_but_allowed}')
-    error = error_of(post_raw(client, "orchestrator/run-workflow", body), 422)
+    error = assert_error(post_raw(client, "orchestrator/run-workflow", body), 422)
     assert [e["field"] for e in error.details["validation_errors"]] == ["parameters.unit_target"]
 
 
@@ -118,7 +111,7 @@ def test_huge_or_non_finite_floats_are_a_422_on_the_field(client, number):
     parameters = {**PARAMETERS, "dc_holdback_percentage": 0}
     body = json.dumps({"session_id": "s1", "parameters": parameters})
     body = body.replace('"dc_holdback_percentage": 0', f'"dc_holdback_percentage": {number}')
-    error = error_of(post_raw(client, "orchestrator/run-workflow", body), 422)
+    error = assert_error(post_raw(client, "orchestrator/run-workflow", body), 422)
     fields = [e["field"] for e in error.details["validation_errors"]]
     assert fields == ["parameters.dc_holdback_percentage"]
 
@@ -126,7 +119,7 @@ def test_huge_or_non_finite_floats_are_a_422_on_the_field(client, number):
 def test_a_huge_integer_in_a_query_string_is_a_422(client):
     after = "9" * (MAX_QUERY_CHARS - len("after="))
     response = client.get("/orchestrator/workflows/some-workflow/events", params={"after": after})
-    error = error_of(response, 422)
+    error = assert_error(response, 422)
     assert error.details["validation_errors"][0]["field"] == "after"
 
 
@@ -135,12 +128,12 @@ def test_a_huge_integer_in_a_query_string_is_a_422(client):
 )
 def test_a_query_string_over_azures_limit_is_a_414(client, query):
     response = client.get("/orchestrator/workflows/some-workflow/events", params=query)
-    error = error_of(response, 414)
+    error = assert_error(response, 414)
     assert error.details == {"max_url_chars": MAX_URL_CHARS, "max_query_chars": MAX_QUERY_CHARS}
 
 
 def test_a_url_over_azures_limit_is_a_414(client):
-    error = error_of(client.get(f"/orchestrator/workflows/{'w' * MAX_URL_CHARS}"), 414)
+    error = assert_error(client.get(f"/orchestrator/workflows/{'w' * MAX_URL_CHARS}"), 414)
     assert error.error_type == "URI_TOO_LONG"
 
 
@@ -148,7 +141,7 @@ def test_a_huge_integer_in_an_imported_csv_is_a_422_naming_the_row(client):
     sales = f"week_start_date,store_id,category_id,units_sold\n2024-01-01,S001,outerwear,{HUGE}\n"
     response = client.post("/data/import", files={"sales": ("sales.csv", sales, "text/csv")})
     assert 400 <= response.status_code < 500, response.text
-    error_of(response, response.status_code)
+    assert_error(response, response.status_code)
 
 
 async def join_after_a_huge_integer_frame(url: str) -> dict:
@@ -185,7 +178,7 @@ def test_the_web_pubsub_emulator_drops_a_frame_with_a_huge_integer_and_keeps_the
 )
 def test_run_workflow_with_dates_out_of_range_is_a_422(client, parameters, field):
     body = {"session_id": "s1", "parameters": {**PARAMETERS, **parameters}}
-    error = error_of(client.post("/orchestrator/run-workflow", json=body), 422)
+    error = assert_error(client.post("/orchestrator/run-workflow", json=body), 422)
     assert [e["field"] for e in error.details["validation_errors"]] == [field]
     assert any(
         str(SEASON_DATE_MAX.isoformat()) in e["message"] for e in error.details["validation_errors"]
@@ -203,7 +196,7 @@ def test_run_workflow_with_dates_out_of_range_is_a_422(client, parameters, field
     ],
 )
 def test_extraction_of_dates_out_of_range_is_a_422(client, text):
-    error = error_of(
+    error = assert_error(
         client.post("/orchestrator/extract-parameters", json={"strategy_description": text}), 422
     )
     assert error.error_type == "INVALID_PARAMETERS"
@@ -221,7 +214,7 @@ def test_extraction_of_dates_out_of_range_is_a_422(client, text):
 def test_extraction_never_fails_on_dates_near_the_end_of_the_calendar(client, text):
     response = client.post("/orchestrator/extract-parameters", json={"strategy_description": text})
     assert response.status_code in (400, 422)
-    error_of(response, response.status_code)
+    assert_error(response, response.status_code)
 
 
 @pytest.mark.parametrize("today", [date(9999, 12, 31), date(9999, 12, 27)])
@@ -254,7 +247,7 @@ def test_the_season_range_is_inclusive_at_both_ends():
 
 def test_a_json_body_over_the_function_limit_is_a_413(client):
     body = json.dumps({"strategy_description": "x" * MAX_BODY_BYTES})
-    error = error_of(post_raw(client, "orchestrator/extract-parameters", body), 413)
+    error = assert_error(post_raw(client, "orchestrator/extract-parameters", body), 413)
     assert error.error_type == "REQUEST_TOO_LARGE"
     assert error.details["max_bytes"] == MAX_BODY_BYTES
 
@@ -321,8 +314,8 @@ async def test_a_declared_oversized_body_is_refused_before_it_is_sent(small_host
     assert status == 413
     assert headers["x-request-id"] == "hostile-413"
     assert headers["connection"] == "close"
-    error = ErrorResponse.model_validate_json(body)
-    assert (error.error_type, error.request_id) == ("REQUEST_TOO_LARGE", "hostile-413")
+    error = assert_error_body(body, headers, "REQUEST_TOO_LARGE")
+    assert error.request_id == "hostile-413"
     assert error.details == {"max_bytes": HOST_LIMIT}
 
 
@@ -335,9 +328,7 @@ async def test_a_chunked_body_is_cut_off_at_the_limit(small_host):
     status, headers, body, sent = await raw_exchange(small_host, head, chunk, max_chunks=10_000)
     assert sent < 10_000, "the host waited for the whole 160 MB body"
     assert status == 413
-    error = ErrorResponse.model_validate_json(body)
-    assert error.error_type == "REQUEST_TOO_LARGE"
-    assert error.request_id == headers["x-request-id"]
+    assert_error_body(body, headers, "REQUEST_TOO_LARGE")
 
 
 async def test_a_body_at_the_limit_reaches_the_function(small_host):
@@ -366,6 +357,5 @@ def test_an_unusable_request_id_is_replaced_not_echoed(stack, request_line, requ
     )
     status, headers, body, _ = asyncio.run(raw_exchange(port, head))
     assert status in (404, 422)
-    error = ErrorResponse.model_validate_json(body)
-    assert error.request_id == headers["x-request-id"]
+    error = assert_error_body(body, headers)
     assert request_id.decode("latin-1") not in error.request_id

@@ -29,8 +29,8 @@ from shared.identity import (
     principal_from_headers,
     principal_headers,
 )
-from shared.schemas import ErrorResponse
 from shared.settings import Settings
+from tests.support.errors import assert_error
 from tests.support.live_stack import LiveStack, live_stack
 
 ROLE_URI = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
@@ -234,13 +234,6 @@ def anonymous_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSt
 def client(anonymous_stack: LiveStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=anonymous_stack.base_url, timeout=30) as http:
         yield http
-
-
-def assert_error(response: httpx.Response, status: int, error_type: str) -> ErrorResponse:
-    assert response.status_code == status, response.text
-    error = ErrorResponse.model_validate_json(response.content)
-    assert error.error_type == error_type and error.request_id == response.headers["x-request-id"]
-    return error
 
 
 @pytest.mark.parametrize("name,route,method", HTTP_ROUTES)

@@ -22,6 +22,7 @@ from localdev.host.functions import index_app
 from shared.extraction import language_model_client
 from shared.schemas import SeasonParameters
 from shared.settings import get_settings
+from tests.support.errors import assert_error
 from tests.support.extraction import ANSWER, KEY, SPEC, SPEC_FIELDS, completion
 
 ENV_NAMES = (
@@ -66,15 +67,6 @@ def post(fn, body: bytes | str | dict, headers: dict | None = None) -> func.Http
 
 def payload(resp: func.HttpResponse) -> dict:
     return json.loads(resp.get_body())
-
-
-def assert_error(resp: func.HttpResponse, status: int, error_type: str) -> dict:
-    assert resp.status_code == status
-    body = payload(resp)
-    assert body["error_type"] == error_type
-    assert body["request_id"] == resp.headers["x-request-id"]
-    assert body["message"] and isinstance(body["suggestions"], list)
-    return body
 
 
 class FakeModel:
@@ -177,14 +169,14 @@ def test_incomplete_description_is_400_with_missing_and_found(extract):
         {"strategy_description": "Weekly replenishment, 10% DC holdback."},
         {"x-request-id": "rid-400"},
     )
-    body = assert_error(resp, 400, "PARAMETER_EXTRACTION_ERROR")
-    assert body["request_id"] == "rid-400"
-    assert body["details"]["missing_parameters"] == ["forecast_horizon_weeks", "season_start_date"]
-    assert body["details"]["extracted_parameters"] == {
+    error = assert_error(resp, 400, "PARAMETER_EXTRACTION_ERROR")
+    assert error.request_id == "rid-400"
+    assert error.details["missing_parameters"] == ["forecast_horizon_weeks", "season_start_date"]
+    assert error.details["extracted_parameters"] == {
         "replenishment_strategy": "weekly",
         "dc_holdback_percentage": 0.1,
     }
-    assert len(body["suggestions"]) == 2
+    assert len(error.suggestions) == 2
 
 
 @pytest.mark.parametrize(
@@ -226,8 +218,8 @@ def test_out_of_contract_values_are_422_naming_the_field(extract):
     resp = post(
         extract, {"strategy_description": "60 weeks starting Jan 1 2025, weekly, 10% DC holdback"}
     )
-    body = assert_error(resp, 422, "INVALID_PARAMETERS")
-    assert "forecast_horizon_weeks" in body["details"]["invalid_parameters"]
+    error = assert_error(resp, 422, "INVALID_PARAMETERS")
+    assert "forecast_horizon_weeks" in error.details["invalid_parameters"]
 
 
 def test_language_model_answer_through_the_endpoint(extract, rules_env):
@@ -252,8 +244,8 @@ def test_rate_limited_model_is_503_with_retry_after(extract, rules_env):
     with FakeModel([limited]) as model:
         use_azure(rules_env, model.url)
         resp = post(extract, {"strategy_description": SPEC}, {"x-request-id": "rid-503"})
-    body = assert_error(resp, 503, "PARAMETER_EXTRACTION_ERROR")
-    assert resp.headers["Retry-After"] == "12" and body["request_id"] == "rid-503"
+    error = assert_error(resp, 503, "PARAMETER_EXTRACTION_ERROR")
+    assert resp.headers["Retry-After"] == "12" and error.request_id == "rid-503"
     assert KEY not in resp.get_body().decode()
 
 
@@ -263,8 +255,8 @@ def test_unreachable_model_is_503(extract, rules_env):
         port = probe.getsockname()[1]
     use_azure(rules_env, f"http://127.0.0.1:{port}")
     resp = post(extract, {"strategy_description": SPEC})
-    body = assert_error(resp, 503, "PARAMETER_EXTRACTION_ERROR")
-    assert body["details"]["reason"] == "connection failed"
+    error = assert_error(resp, 503, "PARAMETER_EXTRACTION_ERROR")
+    assert error.details["reason"] == "connection failed"
     assert resp.headers["Retry-After"] == "10"
 
 
@@ -277,8 +269,8 @@ def test_rejected_key_is_reported_by_setting_name(extract, rules_env):
     with FakeModel([rejected]) as model:
         use_azure(rules_env, model.url)
         resp = post(extract, {"strategy_description": SPEC})
-    body = assert_error(resp, 503, "PARAMETER_EXTRACTION_ERROR")
-    assert body["details"]["setting"] == "AZURE_OPENAI_API_KEY"
+    error = assert_error(resp, 503, "PARAMETER_EXTRACTION_ERROR")
+    assert error.details["setting"] == "AZURE_OPENAI_API_KEY"
     assert KEY not in resp.get_body().decode()
 
 

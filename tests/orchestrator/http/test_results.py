@@ -36,6 +36,7 @@ from shared.data.results_store import save_result
 from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.schemas import SeasonParameters
 from shared.settings import get_settings
+from tests.support.errors import assert_error
 
 WORKFLOW = "0b6f2d0e-5d0c-4a59-9d43-2d1f6c1e7a10"
 EARLIER = "wf-earlier"
@@ -158,15 +159,6 @@ def call(
     return response, json.loads(response.get_body())
 
 
-def assert_error(response: func.HttpResponse, body: Any, status: int, error_type: str) -> None:
-    assert response.status_code == status, body
-    assert set(body) == {"error_type", "message", "details", "suggestions", "request_id"}
-    assert body["error_type"] == error_type
-    assert body["request_id"] == response.headers["x-request-id"]
-    assert body["suggestions"]
-    assert "Traceback" not in json.dumps(body)
-
-
 def test_routes_are_registered_as_documented():
     index = index_app(function_app.app)
     routes = {
@@ -216,7 +208,7 @@ def test_unknown_workflow_is_a_404_error_response(route: str):
         route_params={"workflow_id": "no-such-workflow"},
         headers={"x-request-id": "req-404"},
     )
-    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    assert assert_error(response, 404, "DATA_NOT_FOUND").suggestions
     assert body["request_id"] == "req-404"
     assert body["details"] == {"workflow_id": "no-such-workflow", "agent": agent}
 
@@ -225,25 +217,25 @@ def test_unknown_workflow_is_a_404_error_response(route: str):
 def test_another_planners_result_is_the_same_404_as_an_unknown_one(route: str):
     function_name, _, _ = ENDPOINTS[route]
     response, body = call(function_name, route_params={"workflow_id": OTHERS})
-    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    assert assert_error(response, 404, "DATA_NOT_FOUND").suggestions
     _, unknown = call(function_name, route_params={"workflow_id": "wf-never-started"})
     assert body["message"] == unknown["message"].replace("wf-never-started", OTHERS)
     response, body = call("get_store_clusters", params={"workflow_id": OTHERS})
-    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    assert assert_error(response, 404, "DATA_NOT_FOUND").suggestions
 
 
 def test_a_result_the_orchestrator_did_not_accept_is_not_served(plan: Plan):
     response, body = call("get_allocation", route_params={"workflow_id": LATE})
-    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    assert assert_error(response, 404, "DATA_NOT_FOUND").suggestions
     response, body = call("get_forecast", route_params={"workflow_id": LATE})
     assert response.status_code == 200 and body == plan.demand.model_dump(mode="json")
     response, body = call("get_store_clusters", params={"workflow_id": LATE})
-    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    assert assert_error(response, 404, "DATA_NOT_FOUND").suggestions
 
 
 def test_a_result_of_another_agent_is_not_served():
-    response, body = call("get_markdowns", route_params={"workflow_id": EARLIER})
-    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    response, _ = call("get_markdowns", route_params={"workflow_id": EARLIER})
+    assert assert_error(response, 404, "DATA_NOT_FOUND").suggestions
 
 
 @pytest.mark.parametrize(
@@ -252,7 +244,7 @@ def test_a_result_of_another_agent_is_not_served():
 @pytest.mark.parametrize("route", sorted(ENDPOINTS))
 def test_malformed_workflow_id_is_a_422(route: str, workflow_id: str):
     response, body = call(ENDPOINTS[route][0], route_params={"workflow_id": workflow_id})
-    assert_error(response, body, 422, "INVALID_PARAMETERS")
+    assert assert_error(response, 422, "INVALID_PARAMETERS").suggestions
     assert len(body["details"]["workflow_id"]) <= 140
 
 
@@ -286,10 +278,10 @@ def test_clusters_default_to_the_callers_latest_accepted_inventory_plan():
 
 
 def test_clusters_errors():
-    response, body = call("get_store_clusters", params={"workflow_id": "not here"})
-    assert_error(response, body, 422, "INVALID_PARAMETERS")
-    response, body = call("get_store_clusters", params={"workflow_id": "unknown-workflow"})
-    assert_error(response, body, 404, "DATA_NOT_FOUND")
+    response, _ = call("get_store_clusters", params={"workflow_id": "not here"})
+    assert assert_error(response, 422, "INVALID_PARAMETERS").suggestions
+    response, _ = call("get_store_clusters", params={"workflow_id": "unknown-workflow"})
+    assert assert_error(response, 404, "DATA_NOT_FOUND").suggestions
 
 
 def test_clusters_before_any_plan_is_a_404(tmp_path: Path, database: pytest.MonkeyPatch):
@@ -299,7 +291,7 @@ def test_clusters_before_any_plan_is_a_404(tmp_path: Path, database: pytest.Monk
     get_settings.cache_clear()
     try:
         response, body = call("get_store_clusters")
-        assert_error(response, body, 404, "DATA_NOT_FOUND")
+        assert assert_error(response, 404, "DATA_NOT_FOUND").suggestions
         assert "No inventory plan" in body["message"]
     finally:
         dispose_engine(url)
@@ -321,7 +313,7 @@ def test_an_unreadable_database_is_a_documented_error(
     get_settings.cache_clear()
     try:
         response, body = call(function_name, params=params, route_params=route_params)
-        assert_error(response, body, 500, "CONTEXT_ASSEMBLY_ERROR")
+        assert assert_error(response, 500, "CONTEXT_ASSEMBLY_ERROR").suggestions
         assert "missing-dir" not in json.dumps(body)  # no paths or URLs leak
     finally:
         dispose_engine(url)
