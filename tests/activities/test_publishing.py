@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
-import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 from pydantic import ValidationError
@@ -24,6 +22,7 @@ from shared.data.db import dispose_engine, get_engine
 from shared.messaging.listeners import expect_listeners, listeners_expected
 from shared.messaging.publisher import Publisher, get_publisher, utc_now
 from shared.settings import Settings, get_settings
+from tests.support.functions import call_http
 
 KEY = "heartbeat-test-access-key-0123456789abcdefgh"
 NOW = datetime(2025, 11, 4, 10, 30, tzinfo=UTC)
@@ -62,10 +61,7 @@ def app_settings(monkeypatch, tmp_path, emu):
 
 
 def _negotiate(session_id):
-    params = {"session_id": session_id}
-    url = f"http://localhost/api/orchestrator/negotiate?{urlencode(params)}"
-    req = func.HttpRequest("GET", url, body=b"", params=params)
-    response = index_app(app)["negotiate"].user_function(req=req)
+    response = call_http(app, "negotiate", params={"session_id": session_id})
     return response.status_code, json.loads(response.get_body())
 
 
@@ -139,11 +135,8 @@ async def test_starting_a_workflow_opens_the_window(runtime, tmp_path):
     try:
         assert not listeners_expected(get_engine(database_url), utc_now())
         body = json.dumps({"session_id": "hb-run", "parameters": PARAMETERS}).encode()
-        req = func.HttpRequest(
-            "POST", "http://localhost:7071/api/orchestrator/run-workflow", body=body, headers={}
-        )
-        response = await index_app(test_app)["run_workflow"].user_function(
-            req=req, client=runtime.client_binding_json()
+        response = await call_http(
+            test_app, "run_workflow", body=body, client=runtime.client_binding_json()
         )
         assert response.status_code == 202
         assert listeners_expected(get_engine(database_url), utc_now() + timedelta(minutes=59))

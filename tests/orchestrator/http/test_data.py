@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import azure.functions as func
 import pytest
 
 import function_app
@@ -15,6 +14,7 @@ from localdev.sample_data import export_csv, generate_sample, load_sample
 from shared.data.db import dispose_engine, get_engine
 from shared.settings import get_settings
 from tests.shared.data.test_csv_import import _assert_unchanged, _dump
+from tests.support.functions import call_http
 
 FUNCTIONS = index_app(function_app.app)
 NEW_WEEKS = 60
@@ -48,14 +48,7 @@ def multipart(files: dict[str, bytes]) -> tuple[bytes, str]:
 
 
 def call(name: str, method: str, body: bytes = b"", headers=None, params=None):
-    req = func.HttpRequest(
-        method,
-        f"http://localhost:7071/api/{name}",
-        body=body,
-        headers=headers or {},
-        params=params or {},
-    )
-    response = FUNCTIONS[name].user_function(req=req)
+    response = call_http(function_app.app, name, method, body=body, headers=headers, params=params)
     return response, json.loads(response.get_body())
 
 

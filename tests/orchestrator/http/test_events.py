@@ -4,17 +4,16 @@ sequence number, oldest first; 422 for a bad `after` or id, 404 for anyone else'
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
-import azure.functions as func
 import pytest
 
 from function_app import app
-from localdev.host.functions import index_app
 from shared.data.db import dispose_engine, get_engine
 from shared.data.ownership import record_workflow
 from shared.messaging.publisher import Publisher
 from shared.settings import get_settings
+from tests.support.functions import call_http
 
 KEY = "events-test-access-key-0123456789abcdefghij"
 DEVELOPER = "local-developer"  # LOCAL_DEVELOPER_ID of the suite (tests/conftest.py)
@@ -38,14 +37,9 @@ def configured(monkeypatch, tmp_path):
 
 def _events(workflow_id, query):
     params = dict(parse_qsl(query))
-    req = func.HttpRequest(
-        "GET",
-        f"http://localhost/api/orchestrator/workflows/{workflow_id}/events?{urlencode(params)}",
-        body=b"",
-        params=params,
-        route_params={"workflow_id": workflow_id},
+    response = call_http(
+        app, "workflow_events", params=params, route_params={"workflow_id": workflow_id}
     )
-    response = index_app(app)["workflow_events"].user_function(req=req)
     return response.status_code, json.loads(response.get_body())
 
 

@@ -18,12 +18,12 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 import function_app
-from localdev.host.functions import index_app
 from shared.extraction import language_model_client
 from shared.schemas import SeasonParameters
 from shared.settings import get_settings
 from tests.support.errors import assert_error
 from tests.support.extraction import ANSWER, KEY, SPEC, SPEC_FIELDS, completion
+from tests.support.functions import call_http
 
 ENV_NAMES = (
     "EXTRACTOR",
@@ -36,11 +36,6 @@ ENV_NAMES = (
 )
 
 
-@pytest.fixture(scope="module")
-def extract():
-    return index_app(function_app.app)["extract_parameters"].user_function
-
-
 @pytest.fixture(autouse=True)
 def rules_env(monkeypatch):
     for name in ENV_NAMES:
@@ -51,18 +46,17 @@ def rules_env(monkeypatch):
     get_settings.cache_clear()
 
 
-def post(fn, body: bytes | str | dict, headers: dict | None = None) -> func.HttpResponse:
+def post(body: bytes | str | dict, headers: dict | None = None) -> func.HttpResponse:
     if isinstance(body, dict):
         body = json.dumps(body)
     if isinstance(body, str):
         body = body.encode()
-    req = func.HttpRequest(
-        "POST",
-        "http://localhost:7071/api/orchestrator/extract-parameters",
+    return call_http(
+        function_app.app,
+        "extract_parameters",
         body=body,
         headers={"content-type": "application/json", **(headers or {})},
     )
-    return fn(req)
 
 
 def payload(resp: func.HttpResponse) -> dict:
@@ -126,8 +120,8 @@ def use_azure(monkeypatch, endpoint: str) -> None:
     get_settings.cache_clear()
 
 
-def test_spec_example_returns_the_parameters(extract):
-    resp = post(extract, {"strategy_description": SPEC})
+def test_spec_example_returns_the_parameters():
+    resp = post({"strategy_description": SPEC})
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     body = payload(resp)
     assert {k: body[k] for k in SPEC_FIELDS} == SPEC_FIELDS
@@ -135,10 +129,9 @@ def test_spec_example_returns_the_parameters(extract):
     assert resp.headers["x-request-id"]
 
 
-def test_answer_says_where_each_value_came_from_and_can_be_sent_back(extract):
+def test_answer_says_where_each_value_came_from_and_can_be_sent_back():
     body = payload(
         post(
-            extract,
             {"strategy_description": "12-week season from next Monday, bi-weekly, 20% DC holdback"},
         )
     )
@@ -158,14 +151,13 @@ def test_answer_says_where_each_value_came_from_and_can_be_sent_back(extract):
     assert params.dc_holdback_percentage == 0.2 and "field_sources" not in params.model_dump()
 
 
-def test_caller_request_id_is_echoed(extract):
-    resp = post(extract, {"strategy_description": SPEC}, {"x-request-id": "planner-42"})
+def test_caller_request_id_is_echoed():
+    resp = post({"strategy_description": SPEC}, {"x-request-id": "planner-42"})
     assert resp.headers["x-request-id"] == "planner-42"
 
 
-def test_incomplete_description_is_400_with_missing_and_found(extract):
+def test_incomplete_description_is_400_with_missing_and_found():
     resp = post(
-        extract,
         {"strategy_description": "Weekly replenishment, 10% DC holdback."},
         {"x-request-id": "rid-400"},
     )
@@ -210,23 +202,21 @@ def test_incomplete_description_is_400_with_missing_and_found(extract):
         "wrong-name",
     ],
 )
-def test_bad_bodies_are_422(extract, raw):
-    assert_error(post(extract, raw), 422, "INVALID_PARAMETERS")
+def test_bad_bodies_are_422(raw):
+    assert_error(post(raw), 422, "INVALID_PARAMETERS")
 
 
-def test_out_of_contract_values_are_422_naming_the_field(extract):
-    resp = post(
-        extract, {"strategy_description": "60 weeks starting Jan 1 2025, weekly, 10% DC holdback"}
-    )
+def test_out_of_contract_values_are_422_naming_the_field():
+    resp = post({"strategy_description": "60 weeks starting Jan 1 2025, weekly, 10% DC holdback"})
     error = assert_error(resp, 422, "INVALID_PARAMETERS")
     assert "forecast_horizon_weeks" in error.details["invalid_parameters"]
 
 
-def test_language_model_answer_through_the_endpoint(extract, rules_env):
+def test_language_model_answer_through_the_endpoint(rules_env):
     with FakeModel([(200, {}, completion(ANSWER))]) as model:
         use_azure(rules_env, model.url)
-        first = post(extract, {"strategy_description": SPEC})
-        second = post(extract, {"strategy_description": SPEC})
+        first = post({"strategy_description": SPEC})
+        second = post({"strategy_description": SPEC})
     assert first.status_code == second.status_code == 200
     body = payload(first)
     assert body["confidence_score"] == 0.96
@@ -239,28 +229,28 @@ def test_language_model_answer_through_the_endpoint(extract, rules_env):
     assert language_model_client(get_settings()) is language_model_client(get_settings())
 
 
-def test_rate_limited_model_is_503_with_retry_after(extract, rules_env):
+def test_rate_limited_model_is_503_with_retry_after(rules_env):
     limited = (429, {"retry-after": "12"}, {"error": {"message": f"slow down {KEY}"}})
     with FakeModel([limited]) as model:
         use_azure(rules_env, model.url)
-        resp = post(extract, {"strategy_description": SPEC}, {"x-request-id": "rid-503"})
+        resp = post({"strategy_description": SPEC}, {"x-request-id": "rid-503"})
     error = assert_error(resp, 503, "PARAMETER_EXTRACTION_ERROR")
     assert resp.headers["Retry-After"] == "12" and error.request_id == "rid-503"
     assert KEY not in resp.get_body().decode()
 
 
-def test_unreachable_model_is_503(extract, rules_env):
+def test_unreachable_model_is_503(rules_env):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     use_azure(rules_env, f"http://127.0.0.1:{port}")
-    resp = post(extract, {"strategy_description": SPEC})
+    resp = post({"strategy_description": SPEC})
     error = assert_error(resp, 503, "PARAMETER_EXTRACTION_ERROR")
     assert error.details["reason"] == "connection failed"
     assert resp.headers["Retry-After"] == "10"
 
 
-def test_rejected_key_is_reported_by_setting_name(extract, rules_env):
+def test_rejected_key_is_reported_by_setting_name(rules_env):
     rejected: tuple[int, dict, dict] = (
         401,
         {},
@@ -268,7 +258,7 @@ def test_rejected_key_is_reported_by_setting_name(extract, rules_env):
     )
     with FakeModel([rejected]) as model:
         use_azure(rules_env, model.url)
-        resp = post(extract, {"strategy_description": SPEC})
+        resp = post({"strategy_description": SPEC})
     error = assert_error(resp, 503, "PARAMETER_EXTRACTION_ERROR")
     assert error.details["setting"] == "AZURE_OPENAI_API_KEY"
     assert KEY not in resp.get_body().decode()
@@ -287,8 +277,8 @@ JSON = st.recursive(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.text(max_size=520))
-def test_any_description_never_500(extract, text):
-    resp = post(extract, {"strategy_description": text})
+def test_any_description_never_500(text):
+    resp = post({"strategy_description": text})
     assert resp.status_code in (200, 400, 422)
     assert resp.headers["x-request-id"]
     if resp.status_code != 200:
@@ -299,7 +289,7 @@ def test_any_description_never_500(extract, text):
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(JSON | st.dictionaries(st.just("strategy_description"), JSON, min_size=1))
-def test_any_json_body_never_500(extract, body):
-    resp = post(extract, json.dumps(body))
+def test_any_json_body_never_500(body):
+    resp = post(json.dumps(body))
     assert resp.status_code in (200, 400, 422)
     assert resp.headers["x-request-id"]

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from urllib.parse import urlencode
 
-import azure.functions as func
 import jwt
 import pytest
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
 from function_app import app
-from localdev.host.functions import index_app
 from localdev.webpubsub import EmulatorThread
 from shared.data.db import dispose_engine
 from shared.messaging.publisher import group_for
 from shared.settings import get_settings
+from tests.support.functions import call_http
 
 KEY = "negotiate-test-access-key-0123456789abcdefgh"
 LOCAL = f"Endpoint=http://localhost:8080;AccessKey={KEY};Version=1.0;"
@@ -47,20 +45,8 @@ def configured(monkeypatch, tmp_path):
     dispose_engine(db_url)
 
 
-def _request(url, params, route_params=None):
-    """The HttpRequest the host builds: query already decoded into `params`."""
-    return func.HttpRequest(
-        "GET",
-        f"{url}?{urlencode(params)}",
-        body=b"",
-        params=params,
-        route_params=route_params or {},
-    )
-
-
 def _negotiate(params):
-    req = _request("http://localhost/api/orchestrator/negotiate", params)
-    return index_app(app)["negotiate"].user_function(req=req)
+    return call_http(app, "negotiate", params=params)
 
 
 @pytest.mark.parametrize(

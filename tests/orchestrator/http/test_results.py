@@ -37,6 +37,7 @@ from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.schemas import SeasonParameters
 from shared.settings import get_settings
 from tests.support.errors import assert_error
+from tests.support.functions import call_http
 
 WORKFLOW = "0b6f2d0e-5d0c-4a59-9d43-2d1f6c1e7a10"
 EARLIER = "wf-earlier"
@@ -146,16 +147,13 @@ def call(
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[func.HttpResponse, Any]:
-    entry = index_app(function_app.app)[function_name]
-    request = func.HttpRequest(
-        "GET",
-        "http://localhost:7071/api/x",
-        body=b"",
-        headers=headers or {},
-        params=params or {},
-        route_params=route_params or {},
+    response = call_http(
+        function_app.app,
+        function_name,
+        headers=headers,
+        params=params,
+        route_params=route_params,
     )
-    response = entry.user_function(req=request)
     return response, json.loads(response.get_body())
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import azure.functions as func
 import pytest
 import pytest_asyncio
 from azure.durable_functions.models.utils import http_utils
@@ -25,6 +24,7 @@ from shared.identity import principal_headers
 from shared.messaging.publisher import Publisher, get_publisher
 from shared.settings import Settings, get_settings
 from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings
+from tests.support.functions import call_http
 
 # The SDK keeps one process-wide aiohttp session, bound to the loop that first used it, as the
 # Functions worker (one loop) does: these tests share one loop too.
@@ -84,15 +84,15 @@ def script():
 
 
 async def call(runtime, name, method="GET", body=b"", headers=None, route_params=None):
-    entry = index_app(app)[name]
-    req = func.HttpRequest(
+    response = await call_http(
+        app,
+        name,
         method,
-        "http://localhost:7071/api/orchestrator/x",
         body=body,
-        headers=headers or {},
-        route_params=route_params or {},
+        headers=headers,
+        route_params=route_params,
+        client=runtime.client_binding_json(),
     )
-    response = await entry.user_function(req=req, client=runtime.client_binding_json())
     return response, json.loads(response.get_body() or b"null")
 
 
