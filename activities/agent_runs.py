@@ -22,11 +22,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from activities.demand import run_demand_agent
 from activities.inventory import run_inventory_agent
 from activities.pricing import PricingInputs, run_pricing_agent
+from shared.activity_inputs import AgentTask
 from shared.agents import DEMAND, INVENTORY, PRICING, Agent, AgentKey, ResultT
 from shared.data.context import get_assembler
 from shared.data.db import get_engine
@@ -36,24 +37,10 @@ from shared.messaging.publisher import get_publisher
 from shared.outcomes import run_agent_step
 from shared.progress import ProgressReporter
 from shared.results import DemandSummary, InventorySummary, PricingSummary
-from shared.schemas import AgentStatusMessage, SeasonParameters
+from shared.schemas import AgentStatusMessage
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-class AgentTask(BaseModel):
-    """What the orchestrator hands each agent activity: ids and parameters, nothing bulky.
-    Extra fields are ignored: an orchestration started by an earlier version still passes the
-    `previous` summaries it used to send."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    workflow_id: str
-    session_id: str
-    owner_id: str
-    category_id: str
-    parameters: SeasonParameters
 
 
 def _earlier_result(settings: Settings, task: AgentTask, agent: Agent[ResultT]) -> ResultT:

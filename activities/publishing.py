@@ -21,13 +21,12 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
+from shared.activity_inputs import PublishRequest
 from shared.data.db import get_engine
 from shared.messaging.listeners import listeners_expected
 from shared.messaging.publisher import PublishedEvent, Publisher, get_publisher, utc_now
-from shared.schemas import SessionId, WorkflowId
 from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -35,19 +34,6 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SCHEDULE = "*/30 * * * * *"
 
 bp = df.Blueprint()
-
-
-class PublishRequest(BaseModel):
-    """The activity input: documented messages (no envelope fields), where they belong, and
-    whether they end the workflow's stream."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    workflow_id: WorkflowId
-    session_id: SessionId
-    owner_id: str
-    messages: list[dict[str, Any]] = Field(min_length=1, max_length=10)
-    close: bool = False
 
 
 def publish_payload(payload: Any, publisher: Publisher) -> dict[str, Any]:

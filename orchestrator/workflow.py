@@ -45,6 +45,7 @@ from typing import Any
 import azure.durable_functions as df
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.activity_inputs import AgentTask, PublishRequest
 from shared.agents import AGENTS, AgentName
 from shared.errors import AgentExecutionError, AgentTimeoutError, AppError
 from shared.outcomes import AgentOutcome
@@ -101,7 +102,7 @@ class WorkflowInput(BaseModel):
     session_id: str
     owner_id: str = Field(min_length=1)
     category_id: str
-    parameters: dict[str, Any]
+    parameters: SeasonParameters
     chain: list[AgentPolicy] = Field(min_length=1)
     publish_retry_interval_ms: int = Field(ge=1)
 
@@ -142,10 +143,10 @@ def build_workflow_input(
         session_id=session_id,
         owner_id=owner_id,
         category_id=category_id,
-        parameters=parameters.model_dump(mode="json", exclude_none=True),
+        parameters=parameters,
         chain=chain_policies(settings),
         publish_retry_interval_ms=settings.agent_retry_interval_ms,
-    ).model_dump(mode="json")
+    ).model_dump(mode="json", exclude_none=True)
 
 
 @dataclass
@@ -177,13 +178,13 @@ def _announce(
 ) -> Generator[Any, Any, None]:
     """Publish the orchestrator's decision as one batch through the activity. The decision is
     in the custom status either way, so a publishing failure never fails the workflow."""
-    payload = {
-        "workflow_id": run.workflow_id,
-        "session_id": run.session_id,
-        "owner_id": run.owner_id,
-        "messages": [m.model_dump(mode="json", exclude_none=True) for m in messages],
-        "close": close,
-    }
+    payload = PublishRequest(
+        workflow_id=run.workflow_id,
+        session_id=run.session_id,
+        owner_id=run.owner_id,
+        messages=[m.model_dump(mode="json", exclude_none=True) for m in messages],
+        close=close,
+    ).model_dump(mode="json")
     try:
         yield context.call_activity_with_retry(PUBLISH_ACTIVITY, run.publish_retry, payload)
     except Exception:  # noqa: BLE001 - the SDK throws the failed task into the generator
@@ -311,13 +312,13 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
     run = WorkflowInput.model_validate(context.get_input())
     results: dict[AgentName, Summary] = {}
     log: list[ExecutionLogEntry] = []
-    agent_input = {
-        "workflow_id": run.workflow_id,
-        "session_id": run.session_id,
-        "owner_id": run.owner_id,
-        "category_id": run.category_id,
-        "parameters": run.parameters,
-    }
+    agent_input = AgentTask(
+        workflow_id=run.workflow_id,
+        session_id=run.session_id,
+        owner_id=run.owner_id,
+        category_id=run.category_id,
+        parameters=run.parameters,
+    ).model_dump(mode="json", exclude_none=True)
     for index, policy in enumerate(run.chain):
         name = policy.agent_name
         context.set_custom_status(_status(run, "running", name, results, log))

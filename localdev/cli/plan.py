@@ -27,6 +27,7 @@ from rich.text import Text
 from localdev.cli import serve
 from localdev.cli.planner import PlanBoard, PlanOutcome, run_plan
 from localdev.host.server import LocalOptions, free_port, start_host
+from shared.agents import INVENTORY
 
 HELP = "plan a season from a strategy in plain words, with live agent progress"
 
@@ -196,7 +197,7 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
 
 def plan_warnings(outcome: PlanOutcome) -> list[str]:
     """The Inventory agent's warnings, its unit-target check first (when its summary has one)."""
-    summary = outcome.board.agents["Inventory Agent"].result or {}
+    summary = outcome.board.agents[INVENTORY.name].result or {}
     check = summary.get("target_check") or {}
     sentences: list[str] = []
     if check.get("message") and check.get("verdict") not in ("within_80", "no_target"):
@@ -296,9 +297,3 @@ def main(
     if not outcome.ok and outcome.error:
         err.print(render_error(outcome.error))
     return 0 if outcome.ok else 1
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m localdev plan")
-    add_arguments(parser)
-    sys.exit(main(parser.parse_args()))

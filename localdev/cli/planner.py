@@ -137,9 +137,7 @@ class PlanOutcome:
     workflow_id: str | None = None
     runtime_status: str | None = None
     board: PlanBoard = field(default_factory=PlanBoard)
-    results: dict[str, Any] = field(
-        default_factory=lambda: {"forecast": None, "inventory": None, "pricing": None}
-    )
+    results: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(RESULT_KEYS.values()))
     workflow: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
 

@@ -155,9 +155,3 @@ def main(args: argparse.Namespace, plugins: PluginFactory | None = None) -> int:
         print(f"cannot start the local host: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m localdev serve")
-    add_arguments(parser)
-    sys.exit(main(parser.parse_args()))

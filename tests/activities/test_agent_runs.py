@@ -19,12 +19,13 @@ import pytest
 import pytest_asyncio
 
 import function_app
-from activities.agent_runs import RUNS, AgentTask
+from activities.agent_runs import RUNS
 from localdev.durable import DurableRuntime
 from localdev.host.server import free_port
 from localdev.sample_data import ensure_sample_data
 from localdev.webpubsub.launch import RunningEmulator, start_emulator
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
+from shared.activity_inputs import AgentTask
 from shared.agents import AGENT_KEYS, AGENT_NAMES
 from shared.data.db import get_engine
 from shared.data.events import complete_key, fetch_events, has_event, message_key

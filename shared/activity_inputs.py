@@ -1,0 +1,41 @@
+"""What the orchestrator hands its activities: the one definition both sides use.
+
+The orchestrator builds these models and passes their JSON; each activity validates what it
+receives against the same model (shared/outcomes.py is the other direction). Both stay small:
+every replay of the orchestrator re-reads them from its history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.schemas import SeasonParameters, SessionId, WorkflowId
+
+
+class AgentTask(BaseModel):
+    """An agent activity's input: ids and parameters, nothing bulky (each agent reloads the
+    earlier agents' full results from the database). Extra fields are ignored: an orchestration
+    started by an earlier version still passes the `previous` summaries it used to send."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    workflow_id: str
+    session_id: str
+    owner_id: str
+    category_id: str
+    parameters: SeasonParameters
+
+
+class PublishRequest(BaseModel):
+    """The publish_message activity's input: documented messages (no envelope fields), where
+    they belong, and whether they end the workflow's stream."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workflow_id: WorkflowId
+    session_id: SessionId
+    owner_id: str
+    messages: list[dict[str, Any]] = Field(min_length=1, max_length=10)
+    close: bool = False
