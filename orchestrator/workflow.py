@@ -177,8 +177,10 @@ def _announce(
     close: bool = False,
 ) -> Generator[Any, Any, None]:
     """Publish the orchestrator's decision as one batch through the activity. The decision is
-    in the custom status either way, so a publishing failure never fails the workflow."""
-    payload = PublishRequest(
+    in the custom status either way, so a publishing failure never fails the workflow. The
+    request is built unvalidated for that reason: the activity validates it, and a request it
+    refuses fails the publishing, not the workflow."""
+    payload = PublishRequest.model_construct(
         workflow_id=run.workflow_id,
         session_id=run.session_id,
         owner_id=run.owner_id,
