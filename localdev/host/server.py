@@ -430,7 +430,7 @@ class FunctionsHost:
         try:
             result = await self.invoker.call(route.entry, kwargs)
             response = to_web_response(result)
-        except Exception:
+        except Exception:  # a failing function becomes a 500, never a crash
             logger.exception("Function %s failed (invocation %s)", route.entry.name, invocation_id)
             return error_body_json(500, unexpected_error(request_id))
         response.headers.setdefault(REQUEST_ID_HEADER, request_id)
@@ -479,7 +479,7 @@ class FunctionsHost:
         try:
             kwargs, _ = self.invoker.arguments(entry, timer)
             await self.invoker.call(entry, kwargs)
-        except Exception:
+        except Exception:  # one failed run must not stop the schedule
             logger.exception("Timer function %s failed", entry.name)
 
 
@@ -534,7 +534,7 @@ async def start_host(
         for service in reversed(started):
             try:
                 await service.stop()
-            except Exception:
+            except Exception:  # keep stopping the others
                 logger.exception("Stopping %s failed", service.name)
 
 

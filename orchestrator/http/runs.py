@@ -144,7 +144,7 @@ async def _status_or_none(
         status = await client.get_status(instance_id, show_input=show_input)
     except TypeError:
         return None
-    except Exception as exc:
+    except Exception as exc:  # transport failures become a 503, not a traceback
         raise DurableUnavailableError(
             "The orchestration service is unavailable", suggestions=["Retry in a few seconds."]
         ) from exc
@@ -233,7 +233,7 @@ async def run_workflow(
     )
     try:
         await client.start_new(ORCHESTRATOR_NAME, workflow_id, workflow_input)
-    except Exception as exc:
+    except Exception as exc:  # a concurrent duplicate or an unreachable hub
         existing = await _status_or_none(client, workflow_id, show_input=True)
         if key is not None and existing is not None:
             return _started(req, existing, replayed=True)
@@ -397,7 +397,7 @@ async def terminate_workflow(
         )
     try:
         await client.terminate(workflow_id, reason)
-    except Exception as exc:
+    except Exception as exc:  # transport failure or the instance vanished
         raise DurableUnavailableError(
             "The workflow could not be terminated", suggestions=["Retry in a few seconds."]
         ) from exc
