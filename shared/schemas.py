@@ -100,10 +100,11 @@ class SeasonParameters(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _without_field_sources(cls, data: Any) -> Any:
-        """The extract endpoint adds `field_sources` (where each value came from) to its answer;
-        a client may send that answer back as the parameters unchanged."""
-        if isinstance(data, dict) and "field_sources" in data:
-            return {key: value for key, value in data.items() if key != "field_sources"}
+        """The extract endpoint adds `field_sources` (where each value came from) and
+        `category_id` to its answer; a client may send that answer back as the parameters
+        unchanged (RunWorkflowRequest takes the category from it)."""
+        if isinstance(data, dict) and ("field_sources" in data or "category_id" in data):
+            return {k: v for k, v in data.items() if k not in ("field_sources", "category_id")}
         return data
 
     @model_validator(mode="after")
@@ -149,6 +150,18 @@ class RunWorkflowRequest(BaseModel):
     session_id: SessionId
     parameters: SeasonParameters
     category_id: CategoryId | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _category_from_the_extraction(cls, data: Any) -> Any:
+        """No `category_id` given: the one the extraction read from the text, when the client
+        sent its answer back as the parameters (null there means the default category)."""
+        if not isinstance(data, dict) or data.get("category_id") is not None:
+            return data
+        parameters = data.get("parameters")
+        if isinstance(parameters, dict) and parameters.get("category_id") is not None:
+            return {**data, "category_id": parameters["category_id"]}
+        return data
 
 
 class ErrorResponse(BaseModel):
