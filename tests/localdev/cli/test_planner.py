@@ -20,7 +20,7 @@ from localdev.host.server import free_port
 from tests.support.live_stack import LiveStack, import_short_category, live_stack
 from tests.support.planner import PLAN_DOCUMENT_KEYS
 
-STRATEGY = "Spring dresses, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
+STRATEGY = "Spring denim, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
 SHORT_CATEGORY = "trial_capsule"  # sorts after the sample's categories: never the default
 
 
