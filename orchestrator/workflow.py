@@ -357,6 +357,8 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
         failure = WorkflowFailure(
             error_type=error.error_type, message=error.message, agent_name=name
         )
+        if error.suggestions:
+            failure.suggestions = [s[:300] for s in error.suggestions[:5]]
         context.set_custom_status(_status(run, "failed", None, results, log, failure))
         failed = [
             running,

@@ -257,6 +257,8 @@ class WorkflowFailure(_Reported):
     error_type: str
     message: str
     agent_name: AgentName
+    suggestions: list[str] = Field(default_factory=list, max_length=5)
+    """What would fix it (the agent's own suggestions, e.g. the dates that would plan)."""
 
 
 class WorkflowStatus(_Reported):
