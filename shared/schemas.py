@@ -81,6 +81,9 @@ def replenishment_cadence(strategy: ReplenishmentStrategy) -> int | None:
     return REPLENISHMENT_CADENCE_WEEKS.get(strategy)
 
 
+_EXTRACTION_EXTRAS = ("field_sources", "field_notes", "category_id")
+
+
 class SeasonParameters(BaseModel):
     """Structured season parameters, as extracted from the planner's strategy text."""
 
@@ -100,11 +103,12 @@ class SeasonParameters(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _without_field_sources(cls, data: Any) -> Any:
-        """The extract endpoint adds `field_sources` (where each value came from) and
-        `category_id` to its answer; a client may send that answer back as the parameters
-        unchanged (RunWorkflowRequest takes the category from it)."""
-        if isinstance(data, dict) and ("field_sources" in data or "category_id" in data):
-            return {k: v for k, v in data.items() if k not in ("field_sources", "category_id")}
+        """The extract endpoint adds `field_sources` (where each value came from),
+        `field_notes` (why, for inferred values) and `category_id` to its answer; a client may
+        send that answer back as the parameters unchanged (RunWorkflowRequest takes the
+        category from it)."""
+        if isinstance(data, dict) and any(key in data for key in _EXTRACTION_EXTRAS):
+            return {k: v for k, v in data.items() if k not in _EXTRACTION_EXTRAS}
         return data
 
     @model_validator(mode="after")

@@ -1,6 +1,7 @@
 """POST /api/orchestrator/extract-parameters: the planner's words -> SeasonParameters, plus
-`category_id` (the category the text names, checked against the database, or null) and
-`field_sources` (which values the text stated, which were inferred, computed or not mentioned).
+`category_id` (the category the text names, checked against the database, or null),
+`field_sources` (which values the text stated, which were inferred, computed or not mentioned)
+and `field_notes` (why an inferred value is what it is, in words).
 
 Thin binding: parse the body, call shared.extraction, shape the answer. Settings are read at
 call time (get_settings() is cached per process), and the language model client behind
@@ -46,5 +47,6 @@ def extract_parameters_http(req: func.HttpRequest) -> func.HttpResponse:
             **reading.parameters.model_dump(mode="json"),
             "category_id": reading.category_id,
             "field_sources": reading.field_sources,
+            "field_notes": reading.field_notes,
         }
     )

@@ -14,13 +14,20 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from shared.errors import InvalidParametersError
 from shared.extraction import rules
-from shared.extraction.combine import Draft, FieldSource, field_sources, finalize, prefer_the_text
+from shared.extraction.combine import (
+    Draft,
+    FieldSource,
+    field_notes,
+    field_sources,
+    finalize,
+    prefer_the_text,
+)
 from shared.extraction.products import (
     KnownCategory,
     ProductReading,
@@ -130,6 +137,7 @@ class StrategyReading:
     field_sources: dict[str, FieldSource]
     category_id: str | None = None
     product: str | None = None
+    field_notes: dict[str, str] = field(default_factory=dict)
 
 
 def read_strategy(
@@ -177,7 +185,9 @@ def read_strategy(
                 )[:4000]
             }
         )
-    return StrategyReading(params, sources, product.category_id, product.as_written)
+    return StrategyReading(
+        params, sources, product.category_id, product.as_written, field_notes(draft)
+    )
 
 
 def _model_product(

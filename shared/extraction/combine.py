@@ -104,6 +104,16 @@ def field_sources(draft: Draft) -> dict[str, FieldSource]:
     return sources
 
 
+def field_notes(draft: Draft) -> dict[str, str]:
+    """Why each inferred value is what it is, in words ("assumed 2027: the text names no
+    year"), so a form can say it next to the field it highlights."""
+    return {
+        name: found.note
+        for name, found in draft.findings.items()
+        if found.inferred and found.note and name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
+    }
+
+
 def finalize(draft: Draft, *, cross_check: Draft | None = None) -> SeasonParameters:
     """Judge a Draft: incomplete -> 400, out of contract -> 422, else scored parameters.
 

@@ -151,9 +151,13 @@ def test_answer_says_where_each_value_came_from_and_can_be_sent_back():
     }
     assert body["unit_target"] is None and body["markdown_threshold"] is None
     assert body["category_id"] is None
+    # The inferred start says why, in words; stated values need no note.
+    assert list(body["field_notes"]) == ["season_start_date"]
+    assert body["field_notes"]["season_start_date"].startswith("resolved from today ")
     # The whole answer is valid run-workflow parameters: the provenance is dropped, not rejected.
     params = SeasonParameters.model_validate(body)
     assert params.dc_holdback_percentage == 0.2 and "field_sources" not in params.model_dump()
+    assert "field_notes" not in params.model_dump()
 
 
 @pytest.fixture

@@ -65,6 +65,10 @@ def check(case: Phrasing, read) -> None:
     assert sources["category_id"] == ("stated" if case.category else "not_mentioned")
     if case.note is not None:
         assert case.note in (params.extraction_reasoning or "")
+    if case.start_source == "inferred":  # an inferred start says why, next to the field
+        assert reading.field_notes["season_start_date"]
+        if case.note is not None:
+            assert case.note in reading.field_notes["season_start_date"]
 
 
 @pytest.mark.parametrize("case", PHRASINGS, ids=lambda c: c.text[:48])
