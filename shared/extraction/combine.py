@@ -105,12 +105,13 @@ def field_sources(draft: Draft) -> dict[str, FieldSource]:
 
 
 def field_notes(draft: Draft) -> dict[str, str]:
-    """Why each inferred value is what it is, in words ("assumed 2027: the text names no
-    year"), so a form can say it next to the field it highlights."""
+    """Why a value is what it is, in words, where the text alone does not show it ("assumed
+    2027: the text names no year", "January of FW25 falls in 2026"), so a form can say it next
+    to the field."""
     return {
         name: found.note
         for name, found in draft.findings.items()
-        if found.inferred and found.note and name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
+        if found.note and name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
     }
 
 
