@@ -168,6 +168,12 @@ _NOT_A_PRODUCT = frozenset(
         "second",
         "third",
         "fourth",
+        "like",
+        "as",
+        "same",
+        "last",
+        "than",
+        "versus",
     ]
 )
 _WORD = r"[A-Za-z][A-Za-z'&-]*"

@@ -256,11 +256,12 @@ def _read_season(t: _Text) -> Season | None:
     return season
 
 
-def _with_year(t: _Text, season: Season | None) -> Season | None:
+def _with_year(t: _Text, season: Season | None, found: list[_DateMention]) -> Season | None:
     """A bare year ("March 3 of 2025", "2025 denim") gives a season without one its year."""
     if season is not None and season.year is not None:
         return season
-    bare = find_bare_year(t.work, t.original)
+    days = [(m.pos, m.pos + len(m.source)) for m in found if m.year is None and m.fixed is None]
+    bare = find_bare_year(t.work, t.original, days)
     if bare is None:
         return season
     year, span = bare
@@ -292,7 +293,7 @@ def _read_dates(t: _Text, draft: Draft, today: date) -> date | None:
     named without a day starts on its default day (inferred)."""
     season = _read_season(t)
     found = _date_mentions(t, today)
-    season = _with_year(t, season)
+    season = _with_year(t, season, found)
     mentions = [_dated_by(m, season) for m in found]
     starts = [m for m in mentions if not m.is_end]
     ends = [m for m in mentions if m.is_end]

@@ -210,9 +210,20 @@ def find_season(work: str, original: str) -> tuple[Season, tuple[int, int]] | No
     return season, span
 
 
-def find_bare_year(work: str, original: str) -> tuple[Season, tuple[int, int]] | None:
-    """A year written on its own ("2025 denim", "March 3 of 2025")."""
-    m = _BARE_YEAR.search(work)
-    if m is None:
-        return None
-    return Season(original[m.start() : m.end()], None, int(m[1])), m.span()
+_NEAR = 12
+"""How far (in characters) a bare year may stand from the day it dates ("March 3 of 2025")."""
+
+
+def find_bare_year(
+    work: str, original: str, days: list[tuple[int, int]]
+) -> tuple[Season, tuple[int, int]] | None:
+    """A year written on its own next to a day written without one (`days`: their spans), as
+    in "March 3 of 2025", or leading the text ("2025 denim: ..."); a year elsewhere ("like
+    2024's season") dates nothing."""
+    for m in _BARE_YEAR.finditer(work):
+        start, end = m.span()
+        leads = not work[:start].strip(" :-")
+        near = any(0 <= start - b <= _NEAR or 0 <= a - end <= _NEAR for a, b in days)
+        if leads or near:
+            return Season(original[start:end], None, int(m[1])), m.span()
+    return None

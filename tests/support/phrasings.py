@@ -123,6 +123,13 @@ PHRASINGS: tuple[Phrasing, ...] = (
         "denim",
         note="assumed 2027: the text names no year",
     ),
+    Phrasing(
+        "Like our 2024 season, denim for 12 weeks from March 3.",
+        "2027-03-03",
+        "inferred",
+        "denim",
+        note="assumed 2027: the text names no year",
+    ),
     # ---- contradictions -------------------------------------------------------------------
     Phrasing(
         "Spring 2025 denim, 12 weeks from March 3, 2026.",
