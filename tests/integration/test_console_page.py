@@ -620,12 +620,18 @@ def test_keyboard_only_walk_from_the_description_to_the_results(stack, browser, 
 
 
 def test_a_phone_walk_at_390px_never_scrolls_sideways(stack, browser):
-    """At 390 x 844 (a phone): the page never scrolls sideways, the form is one column, the
-    buttons are on screen, each table scrolls in its own box with its first column in view, and
-    the chart is drawn at the phone's width with labels of a readable size."""
+    """At 390 x 844 (a phone), and at 320 px: the page never scrolls sideways, the form is one
+    column, the buttons are on screen, each table scrolls in its own box with its first column
+    in view, and the chart is drawn at the phone's width with labels of a readable size."""
     from selenium.webdriver.common.by import By
 
-    from tests.support.axe import PHONE, horizontal_overflow, reset_viewport, set_viewport
+    from tests.support.axe import (
+        NARROWEST,
+        PHONE,
+        horizontal_overflow,
+        reset_viewport,
+        set_viewport,
+    )
 
     def on_screen(element_id: str) -> bool:
         return browser.execute_script(
@@ -677,5 +683,25 @@ def test_a_phone_walk_at_390px_never_scrolls_sideways(stack, browser):
         )
         assert label_heights and min(label_heights) >= 10
         assert "in the table below" in browser.find_element(By.ID, "chart-summary").text
+
+        set_viewport(browser, NARROWEST)  # the narrowest phone still fits
+        assert horizontal_overflow(browser) == 0
+        browser.save_screenshot(str(ARTIFACTS / "console-phone-320px.png"))
     finally:
         reset_viewport(browser)
+
+
+def test_an_inferred_value_is_marked_legibly(stack, browser, axe):
+    """A start date without a year is inferred: its field is highlighted and says so, in colours
+    that pass axe-core at both widths."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(stack.base_url + "/")
+    strategy = browser.find_element(By.ID, "strategy")
+    strategy.clear()
+    strategy.send_keys("Denim: 12 weeks starting March 3, weekly replenishment, 20% DC holdback")
+    browser.find_element(By.ID, "extract").click()
+    wait_for(browser, lambda d: source_of(d, "season_start_date") == "inferred")
+    label = browser.find_element(By.CSS_SELECTOR, '[data-field="season_start_date"] .source')
+    assert "please check" in label.text
+    audit_state(browser, axe, "inferred-value")

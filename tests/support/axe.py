@@ -29,6 +29,7 @@ BLOCKING_IMPACTS = ("serious", "critical")
 BLOCKING_RULES = ("heading-order",)
 DESKTOP = (1366, 900)
 PHONE = (390, 844)
+NARROWEST = (320, 640)
 
 
 @dataclass(frozen=True)
