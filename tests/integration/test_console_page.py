@@ -376,10 +376,11 @@ def test_a_second_extraction_replaces_the_whole_form(page):
     screenshot(browser, "4-second-extraction", whole_page=False)
 
 
-def test_cancel_stops_a_running_plan(page, stack):
+def test_cancel_stops_a_running_plan(page, stack, axe):
     """The database's write lock, taken as soon as the plan's first message is logged, stalls
     the running agent at its next progress message: the plan is certainly still running when
-    the planner cancels it (the lock goes once the cancel is on its way)."""
+    axe-core checks the page and the planner cancels it (the lock goes once the cancel is on
+    its way)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -395,6 +396,7 @@ def test_cancel_stops_a_running_plan(page, stack):
             lambda d: cancel.is_displayed() and d.find_elements(By.CSS_SELECTOR, ".card.running"),
         )
         assert browser.find_element(By.ID, "connection").text == "live"
+        audit_state(browser, axe, "running")  # the plan waits for the lock meanwhile
         cancel.click()
         time.sleep(0.5)
     notice = browser.find_element(By.ID, "notice")

@@ -692,7 +692,7 @@ function drawChart(node, weeks) {
   chartResizes.observe(node);
   // One drawing unit is one CSS pixel at the box's width, so the labels stay readable on a phone.
   const W = Math.max(280, node.drawnWidth || 900), narrow = W < 600;
-  const H = narrow ? 260 : 300, L = narrow ? 66 : 78, R = narrow ? 14 : 34, T = 30, B = 54;
+  const H = narrow ? 260 : 300, L = narrow ? 66 : 78, R = narrow ? 22 : 34, T = 30, B = 54;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
