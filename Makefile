@@ -57,13 +57,16 @@ chromium:
 	fi
 
 # axe-core from npm, pinned, for the console page test's accessibility checks: the pin is
-# AXE_CORE_VERSION in tests/support/axe.py, which reads node_modules/axe-core/axe.min.js.
+# AXE_CORE_VERSION in tests/support/axe.py, which reads node_modules/axe-core/axe.min.js
+# (NPM_PREFIX is where node_modules/ goes: this checkout, git-ignored). npm comes from apt-get
+# when it is missing.
 AXE_CORE_VERSION := $(shell sed -n 's/^AXE_CORE_VERSION = "\(.*\)"$$/\1/p' tests/support/axe.py)
+NPM_PREFIX ?= .
 axe-core:
-	@if ! grep -qs '"version": "$(AXE_CORE_VERSION)"' node_modules/axe-core/package.json; then \
+	@if ! grep -qs '"version": "$(AXE_CORE_VERSION)"' $(NPM_PREFIX)/node_modules/axe-core/package.json; then \
 		command -v npm >/dev/null 2>&1 || { $(call apt_install,npm,the accessibility checks will skip); }; \
-		npm install --no-save --no-package-lock --no-audit --no-fund axe-core@$(AXE_CORE_VERSION) \
-			|| echo "installing axe-core failed: the accessibility checks will skip"; \
+		npm install --prefix $(NPM_PREFIX) --no-save --no-package-lock --no-audit --no-fund \
+			axe-core@$(AXE_CORE_VERSION) || echo "installing axe-core failed: the accessibility checks will skip"; \
 	fi
 
 # The PostgreSQL server the deployed app's database tests start (tests/support/postgres.py looks for
