@@ -27,6 +27,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SHORT_CATEGORY = "trial_capsule"  # 30 weeks of history: the Demand agent cannot forecast it
+AGENTS = ("Demand Agent", "Inventory Agent", "Pricing Agent")
 FEWER_VALUES = "12 weeks starting Jan 6, 2025, bi-weekly replenishment, 20% DC holdback"
 
 pytestmark = [
@@ -544,6 +545,19 @@ def focused(driver, condition: str) -> bool:
     return bool(driver.execute_script(f"const el = document.activeElement; return {condition};"))
 
 
+def record_announcements(driver) -> None:
+    """Keep what the polite live region says and count the redraws of the warning alert (each
+    one is read out again)."""
+    driver.execute_script(
+        "window.announced = []; window.warningDraws = 0;"
+        "const live = document.getElementById('progress-announcer');"
+        "new MutationObserver(() => window.announced.push(live.textContent))"
+        "  .observe(live, {childList: true, characterData: true, subtree: true});"
+        "new MutationObserver((records) => { window.warningDraws += records.length; })"
+        "  .observe(document.getElementById('plan-warnings'), {childList: true});"
+    )
+
+
 def tab_to(driver, condition: str, limit: int = 80) -> None:
     """Tab forward until the focused element meets `condition` (a JavaScript test on `el`)."""
     from selenium.webdriver.common.keys import Keys
@@ -585,15 +599,18 @@ def test_keyboard_only_walk_from_the_description_to_the_results(stack, browser, 
     audit_state(browser, axe, "extracted")
 
     tab_to(browser, "el.name === 'unit_target'")
+    record_announcements(browser)
     keys(browser, "8000", Keys.ENTER)  # Enter in a field runs the plan
     wait_for(browser, lambda d: d.find_element(By.ID, "run").get_attribute("disabled"))
     wait_for(
         browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3, timeout=60
     )
     wait_for(browser, lambda d: focused(d, "el.id === 'results-heading'"), timeout=30)
-    announced = browser.find_element(By.ID, "progress-announcer")
-    assert announced.get_attribute("aria-live") == "polite"
-    assert announced.get_attribute("textContent") == "Pricing Agent done."
+    # Each agent's start and end are announced once, politely; the warning alert is drawn once.
+    assert browser.find_element(By.ID, "progress-announcer").get_attribute("aria-live") == "polite"
+    heard = browser.execute_script("return window.announced")
+    assert heard == [f"{agent} {word}." for agent in AGENTS for word in ("running", "done")]
+    assert browser.execute_script("return window.warningDraws") == 1
     footer_rows = footer(browser, "allocations-table")
     assert footer_rows["= Manufacturing quantity"][2] == "8000"
     audit_state(browser, axe, "results")

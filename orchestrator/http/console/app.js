@@ -479,6 +479,10 @@ function showPlanWarnings(result, fullWarnings = []) {
       `Unit target ${units(check.target_units)} · forecast ${units(check.forecast_units)} · 80% likely range ${units(check.lower_80)}–${units(check.upper_80)}`));
   }
   parts.push(el("ul", {}, ...unique.map((s) => el("li", {}, s))));
+  // An alert is read out whenever its content changes: the same warnings are not redrawn.
+  const text = parts.map((part) => part.textContent).join("\n");
+  if (!box.classList.contains("hidden") && box.dataset.text === text) return;
+  box.dataset.text = text;
   box.replaceChildren(...parts);
   box.classList.remove("hidden");
 }
