@@ -48,6 +48,9 @@ ROUTE_PREFIX = "api"
 # The type of each route parameter any route template names (`{workflow_id}`, `{*path}`).
 PATH_PARAMETERS: dict[str, Any] = {"workflow_id": WorkflowId, "path": str}
 
+# The two API documents: JSON objects whose own specifications define them.
+JsonDocument = dict[str, Any]
+
 HTML = "text/html"
 JAVASCRIPT = "text/javascript"
 CSS = "text/css"
@@ -303,7 +306,7 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="This document",
         tag="API description",
         role=None,
-        answers={200: Answer("The OpenAPI 3.1 document", media_types=("application/json",))},
+        answers={200: Answer("The OpenAPI 3.1 document", JsonDocument)},
     ),
     Operation(
         function="asyncapi_json",
@@ -312,7 +315,7 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="The WebSocket messages, as an AsyncAPI 3.0 document",
         tag="API description",
         role=None,
-        answers={200: Answer("The AsyncAPI 3.0 document", media_types=("application/json",))},
+        answers={200: Answer("The AsyncAPI 3.0 document", JsonDocument)},
     ),
     Operation(
         function="api_docs",
