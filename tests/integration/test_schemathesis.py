@@ -63,9 +63,7 @@ def api_schema(stack: LiveStack) -> OpenApiSchema:
 
 
 OPERATIONS = sorted(
-    (path, method.upper())
-    for path, item in openapi_document()["paths"].items()
-    for method in item
+    (path, method.upper()) for path, item in openapi_document()["paths"].items() for method in item
 )
 
 

@@ -212,7 +212,9 @@ OPERATIONS: tuple[Operation, ...] = (
                 "Started", WorkflowStarted, headers=("Location",), example=examples.STARTED
             ),
             200: Answer(
-                "The workflow this Idempotency-Key already started", WorkflowStarted, ("Location",)
+                "The workflow this Idempotency-Key already started",
+                WorkflowStarted,
+                headers=("Location",),
             ),
         },
         errors={404: "DATA_NOT_FOUND: unknown category (naming those that exist)"},

@@ -65,7 +65,8 @@ def test_every_registered_operation_is_in_the_route_table_and_nothing_else():
 
 def test_the_document_lists_exactly_the_registered_routes():
     expected = {
-        (path, method) for _, route, method in registered_operations()
+        (path, method)
+        for _, route, method in registered_operations()
         for path in documented_paths(route)
     }
     assert documented_operations() == expected

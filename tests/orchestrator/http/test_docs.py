@@ -76,10 +76,12 @@ async def test_only_the_pages_files_are_served(base_url):
 
 @pytest.mark.parametrize("path", ["/api/openapi.json", "/api/asyncapi.json", "/api/docs"])
 async def test_nobody_unsigned_reads_them(path, behind_easy_auth):
-    async with start_host(
-        LocalOptions(port=free_port(), developer=None),
-        functions_app=function_app.app,
-        run_timers=False,
-    ) as url:
-        async with httpx.AsyncClient() as client:
-            assert_error(await client.get(url + path), 401, "UNAUTHENTICATED")
+    async with (
+        start_host(
+            LocalOptions(port=free_port(), developer=None),
+            functions_app=function_app.app,
+            run_timers=False,
+        ) as url,
+        httpx.AsyncClient() as client,
+    ):
+        assert_error(await client.get(url + path), 401, "UNAUTHENTICATED")
