@@ -284,13 +284,14 @@ const STATUS_WORDS = { pending: "waiting", running: "running", completed: "done"
 
 function resetAgents() {
   state.agents = {};
+  state.announced = {};
   const root = $("agents");
-  root.replaceChildren();
+  root.replaceChildren(el("h2", { class: "visually-hidden" }, "Agents' progress"));
   for (const name of AGENTS) {
     state.agents[name] = { status: "pending", progress: 0, message: "Waiting to start", result: null };
     root.append(el("article", { class: "card pending", "data-agent": name },
-      el("div", { class: "card-head" }, el("h4", {}, name), el("span", { class: "status" }, STATUS_WORDS.pending)),
-      el("div", { class: "bar" }, el("div")),
+      el("div", { class: "card-head" }, el("h3", {}, name), el("span", { class: "status" }, STATUS_WORDS.pending)),
+      el("div", { class: "bar", role: "progressbar", "aria-label": `${name} progress`, "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, el("div")),
       el("div", { class: "message" }, "Waiting to start"),
       el("dl")));
   }
@@ -302,6 +303,8 @@ function drawAgent(name) {
   card.className = `card ${agent.status}`;
   card.querySelector(".status").textContent = STATUS_WORDS[agent.status];
   card.querySelector(".bar > div").style.width = `${agent.progress}%`;
+  card.querySelector(".bar").setAttribute("aria-valuenow", String(Math.round(agent.progress)));
+  announceStatus(name, agent.status);
   card.querySelector(".message").textContent = agent.status === "failed" ? "See the message above." : agent.message;
   const dl = card.querySelector("dl");
   dl.replaceChildren();
@@ -311,6 +314,13 @@ function drawAgent(name) {
     dl.append(el("dt", {}, label[0]), el("dd", {}, summaryValue(label[1], value)));
   }
   if (name === "Inventory Agent" && agent.result) showPlanWarnings(agent.result);
+}
+
+// Screen readers hear each agent start and end once (politely), never every progress step.
+function announceStatus(name, status) {
+  if (status === "pending" || state.announced[name] === status) return;
+  state.announced[name] = status;
+  $("progress-announcer").textContent = `${name} ${STATUS_WORDS[status]}.`;
 }
 
 function advance(agent, status) {
@@ -465,6 +475,9 @@ async function finish(wf, status) {
     }
   }
   await showResults();
+  // Focus goes where the outcome appears: the error or the cancellation notice, else the plan.
+  const outcome = [$("error"), $("notice")].find((box) => !box.classList.contains("hidden"));
+  if (outcome) outcome.focus(); else if (!$("results").classList.contains("hidden")) $("results-heading").focus();
 }
 
 // ---------------------------------------------------------------- the unit-target warning
@@ -486,6 +499,10 @@ function showPlanWarnings(result, fullWarnings = []) {
       `Unit target ${units(check.target_units)} · forecast ${units(check.forecast_units)} · 80% likely range ${units(check.lower_80)}–${units(check.upper_80)}`));
   }
   parts.push(el("ul", {}, ...unique.map((s) => el("li", {}, s))));
+  // An alert is read out whenever its content changes: the same warnings are not redrawn.
+  const text = parts.map((part) => part.textContent).join("\n");
+  if (!box.classList.contains("hidden") && box.dataset.text === text) return;
+  box.dataset.text = text;
   box.replaceChildren(...parts);
   box.classList.remove("hidden");
 }
@@ -503,9 +520,11 @@ function dataTable(root, { name, columns, rows, footer, filterPlaceholder }) {
   const view = { sortKey: null, descending: false, filter: "" };
   const search = el("input", { type: "search", placeholder: filterPlaceholder || "Filter rows", "aria-label": `Filter ${name}` });
   const count = el("span", { class: "muted count" });
-  const download = el("a", { class: "download", download: `${name.toLowerCase().replaceAll(" ", "-")}.csv`, href: "#" }, "Download CSV");
+  const download = el("a", { class: "download", download: `${name.toLowerCase().replaceAll(" ", "-")}.csv`, href: "#" }, "Download CSV", el("span", { class: "visually-hidden" }, ` of ${name.toLowerCase()}`));
   const table = el("table");
-  root.replaceChildren(el("div", { class: "table-tools" }, search, count, download), table);
+  // The table scrolls in its own box (a named region a keyboard can scroll), never the page.
+  const scroller = el("div", { class: "table-scroll", role: "region", "aria-label": name, tabindex: "0" }, table);
+  root.replaceChildren(el("div", { class: "table-tools" }, search, count, download), scroller);
 
   const shown = () => {
     const needle = view.filter.trim().toLowerCase();
@@ -525,23 +544,31 @@ function dataTable(root, { name, columns, rows, footer, filterPlaceholder }) {
     const list = shown();
     const head = el("tr", {}, ...columns.map((c) => {
       const sorted = view.sortKey === c.key ? (view.descending ? "descending" : "ascending") : "none";
-      const th = el("th", { "aria-sort": sorted, class: c.numeric && !c.labelLike ? "num" : "", title: "Sort" }, c.label, el("span", { class: "arrow" }, sorted === "ascending" ? " ▲" : sorted === "descending" ? " ▼" : ""));
-      th.addEventListener("click", () => {
+      const button = el("button", { type: "button", class: "sort" }, c.label, el("span", { class: "arrow", "aria-hidden": "true" }, sorted === "ascending" ? " ▲" : sorted === "descending" ? " ▼" : ""));
+      button.addEventListener("click", () => {
         view.descending = view.sortKey === c.key ? !view.descending : false;
         view.sortKey = c.key;
         render();
+        table.querySelector(`th[data-key="${c.key}"] button`).focus();
       });
-      return th;
+      return el("th", { scope: "col", "aria-sort": sorted, "data-key": c.key, class: c.numeric && !c.labelLike ? "num" : "" }, button);
     }));
     const body = el("tbody", {}, ...list.map((r) => el("tr", {}, ...columns.map((c) => el("td", { class: c.numeric && !c.labelLike ? "num" : "" }, c.format ? c.format(r[c.key], r) : r[c.key])))));
     const foot = el("tfoot", {}, ...(footer ? footer(rows, list) : []).map((cells) => el("tr", { class: "total" }, ...cells.map((cell, i) => el("td", { class: i ? "num" : "" }, cell)))));
-    table.replaceChildren(el("thead", {}, head), body, foot);
+    table.replaceChildren(el("caption", { class: "visually-hidden" }, name), el("thead", {}, head), body, foot);
     count.textContent = list.length === rows.length ? `${rows.length} rows` : `${list.length} of ${rows.length} rows`;
     const csv = [columns.map((c) => c.label), ...list.map((r) => columns.map((c) => r[c.key]))].map((line) => line.map(csvCell).join(",")).join("\n");
     if (download.href.startsWith("blob:")) URL.revokeObjectURL(download.href);
     download.href = URL.createObjectURL(new Blob([`${csv}\n`], { type: "text/csv" }));
   }
   search.addEventListener("input", () => { view.filter = search.value; render(); });
+  search.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !search.value) return;
+    event.preventDefault();
+    search.value = "";
+    view.filter = "";
+    render();
+  });
   render();
 }
 
@@ -675,14 +702,27 @@ function niceStep(raw) {
   return [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw);
 }
 
-// The forecast line with its 80 % range, titled axes and a legend, as inline SVG.
+// A chart is redrawn when its box changes width (a window resized, a phone turned).
+const chartResizes = new ResizeObserver((entries) => {
+  for (const { target } of entries) if (target.redraw && Math.round(target.clientWidth) !== target.drawnWidth) target.redraw();
+});
+
+// The forecast line with its 80 % range, titled axes and a legend, as inline SVG, with a summary
+// in words beneath it (the chart's text alternative; the table below holds every week).
 function drawChart(node, weeks) {
-  const W = 900, H = 300, L = 78, R = 34, T = 30, B = 54;
+  const drawArguments = arguments;
+  node.redraw = () => drawChart(...drawArguments);
+  node.drawnWidth = Math.round(node.clientWidth);
+  chartResizes.observe(node);
+  // One drawing unit is one CSS pixel at the box's width, so the labels stay readable on a phone.
+  const W = Math.max(280, node.drawnWidth || 900), narrow = W < 600;
+  const H = narrow ? 260 : 300, L = narrow ? 66 : 78, R = narrow ? 22 : 34, T = 30, B = 54;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Forecast units per week with the 80% likely range");
+  svg.setAttribute("aria-label", "Chart: forecast units per week with the 80% likely range");
+  svg.setAttribute("aria-describedby", "chart-summary");
   const add = (tag, attrs, text) => {
     const n = document.createElementNS(ns, tag);
     for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
@@ -705,17 +745,26 @@ function drawChart(node, weeks) {
   add("polyline", { points: weeks.map((w, i) => `${x(i)},${y(w.units)}`).join(" "), class: "line" });
   weeks.forEach((w, i) => {
     add("circle", { cx: x(i), cy: y(w.units), r: 3, class: "dot" });
-    if (weeks.length <= 16 || i % Math.ceil(weeks.length / 12) === 0) {
+    if (i % Math.ceil(weeks.length / Math.max(2, Math.floor((W - L - R) / 64))) === 0) {
       add("text", { x: x(i), y: H - 32, "text-anchor": "middle" }, longDate(w.week_start).replace(/, \d{4}$/, ""));
     }
   });
   add("text", { x: (L + W - R) / 2, y: H - 8, "text-anchor": "middle", class: "axis-title" }, "Week starting");
-  add("text", { x: 16, y: (T + H - B) / 2, "text-anchor": "middle", class: "axis-title", transform: `rotate(-90 16 ${(T + H - B) / 2})` }, "Units per week");
+  const titleX = narrow ? 12 : 16;
+  add("text", { x: titleX, y: (T + H - B) / 2, "text-anchor": "middle", class: "axis-title", transform: `rotate(-90 ${titleX} ${(T + H - B) / 2})` }, "Units per week");
   add("rect", { x: W - R - 300, y: 6, width: 14, height: 10, class: "band" });
   add("text", { x: W - R - 280, y: 15 }, "80% likely range");
   add("line", { x1: W - R - 150, x2: W - R - 130, y1: 11, y2: 11, class: "line" });
   add("text", { x: W - R - 124, y: 15 }, "Forecast (units)");
-  node.replaceChildren(svg);
+  node.replaceChildren(el("figure", {}, svg, el("figcaption", { id: "chart-summary" }, chartSummary(weeks))));
+}
+
+// The chart in words: its span, its range and its peak week, as the table below counts them.
+function chartSummary(weeks) {
+  const peak = weeks.reduce((best, w) => (w.units > best.units ? w : best), weeks[0]);
+  const least = Math.min(...weeks.map((w) => w.units));
+  return `${weeks.length} weeks from ${longDate(weeks[0].week_start)}: ${units(least)} to ${units(peak.units)} units a week, `
+    + `the most in the week of ${longDate(peak.week_start)}. Every week, with its 80% likely range, is in the table below.`;
 }
 
 // ---------------------------------------------------------------- actions
@@ -732,8 +781,10 @@ async function onExtract() {
     fillForm(params, sources, notes);
     showCategory(categoryId);
     $("params-panel").classList.remove("hidden");
+    $("params-heading").focus();
   } catch (err) {
     showError(err instanceof ApiError ? err.body : { message: String(err) });
+    $("error").focus();
   } finally {
     button.disabled = false;
   }
@@ -766,6 +817,7 @@ async function onRun(event) {
     showError(err instanceof ApiError ? err.body : {
       error_type: "WEBSOCKET_CONNECTION_ERROR", message: err.message, suggestions: ["Check that the Web PubSub emulator (or service) is running, then run the plan again."],
     });
+    $("error").focus();
   }
 }
 
@@ -784,6 +836,13 @@ async function onCancel() {
 }
 
 $("extract").addEventListener("click", onExtract);
+// Ctrl+Enter (Cmd+Enter on a Mac) reads the description; Enter in a plan field runs the plan,
+// since the Run button is the form's submit button.
+$("strategy").addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+  event.preventDefault();
+  if (!$("extract").disabled) onExtract();
+});
 $("run").addEventListener("click", onRun);
 $("cancel").addEventListener("click", onCancel);
 $("params").addEventListener("input", onFormInput);
