@@ -106,6 +106,7 @@ class LocalOptions:
     developer: LocalDeveloper | None = field(default_factory=LocalDeveloper)
     max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
     pubsub_connection_string: str | None = field(default=None, repr=False)
+    hop_delay_ms: float | None = None  # None: the LOCAL_HOP_DELAY_MS setting
 
     @property
     def base_url(self) -> str:

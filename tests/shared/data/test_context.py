@@ -13,6 +13,7 @@ from sqlalchemy import create_engine
 from localdev.sample_data import generate_sample, load_sample
 from shared.data.context import (
     ContextAssembler,
+    cached_sales_bytes,
     clear_context_cache,
     get_assembler,
     last_history_week,
@@ -142,6 +143,52 @@ def test_cached_calls_return_the_same_frames(seeded):
     first = assembler.assemble_demand_context("outerwear", PARAMS)
     second = ContextAssembler(get_engine(seeded)).assemble_demand_context("outerwear", PARAMS)
     assert second.sales is first.sales and second.stores is first.stores
+
+
+def test_history_is_held_in_typed_columns_with_its_weekly_totals(seeded):
+    ctx = ContextAssembler(get_engine(seeded)).assemble_demand_context("outerwear", PARAMS)
+    dtypes = {name: str(dtype) for name, dtype in ctx.sales.dtypes.items()}
+    assert dtypes == {
+        "week_start_date": "datetime64[ns]",
+        "store_id": "category",
+        "units_sold": "int64",
+    }
+    assert sorted(ctx.sales["store_id"].unique()) == sorted(ctx.stores["store_id"])
+    assert ctx.weekly_units is not None
+    summed = ctx.sales.groupby("week_start_date")["units_sold"].sum()
+    assert ctx.weekly_units.to_dict() == summed.to_dict() and len(summed) == 104
+
+
+def test_sales_of_a_store_missing_from_the_stores_table_are_named(seeded):
+    """A database written around the import (foreign keys off) can hold sales of a store it
+    does not list: the typed load keeps the unknown id, so the error can name it."""
+    with get_engine(seeded).begin() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.exec_driver_sql(
+            "INSERT INTO historical_sales SELECT category_id, week_start_date, 'GHOST-9', "
+            "units_sold FROM historical_sales WHERE store_id = 'S0001'"
+        )
+        bump_data_version(conn, datetime.now(UTC))
+    with pytest.raises(DataNotFoundError) as info:
+        ContextAssembler(get_engine(seeded)).assemble_demand_context("outerwear", PARAMS)
+    assert info.value.details["missing_store_ids"] == ["GHOST-9"]
+
+
+def test_the_cache_is_bounded_in_bytes_least_recently_used_first(seeded):
+    clear_context_cache()
+    one = ContextAssembler(get_engine(seeded)).load_historical_sales("outerwear")
+    size = cached_sales_bytes()
+    assert size == one.memory_usage(index=True, deep=True).sum() > 0
+    clear_context_cache()
+    bounded = ContextAssembler(get_engine(seeded), cache_limit_bytes=int(size * 1.5))
+
+    first = bounded.load_historical_sales("outerwear")
+    second = bounded.load_historical_sales("swimwear")
+
+    assert cached_sales_bytes() <= size * 1.5
+    assert bounded.load_historical_sales("swimwear") is second  # the newest stays
+    assert bounded.load_historical_sales("outerwear") is not first  # dropped, read again
+    assert cached_sales_bytes() <= size * 1.5
 
 
 def test_reimport_invalidates_the_cache(seeded):
