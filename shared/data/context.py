@@ -21,6 +21,7 @@ database -> ContextAssemblyError (SQLite waits at most the 15 s busy timeout, ne
 from __future__ import annotations
 
 import logging
+import operator
 import threading
 import time
 from collections import OrderedDict
@@ -74,10 +75,17 @@ history's (at 50,000 stores x 156 weeks, 7.8 M rows of Python strings would take
 
 logger = logging.getLogger(__name__)
 
+_WEEKS_SQL = text(
+    "SELECT week_start_date, COUNT(*) FROM historical_sales "
+    "WHERE category_id = :category_id GROUP BY week_start_date ORDER BY week_start_date"
+)
 _SALES_SQL = text(
-    "SELECT week_start_date, store_id, units_sold FROM historical_sales "
+    "SELECT store_id, units_sold FROM historical_sales "
     "WHERE category_id = :category_id ORDER BY week_start_date, store_id"
 )
+_READ_ATTEMPTS = 3
+_STORE = operator.itemgetter(0)
+_UNITS = operator.itemgetter(1)
 
 
 def _read_sales(conn: Connection, category_id: str, known_stores: pd.Index) -> pd.DataFrame | None:
@@ -85,41 +93,65 @@ def _read_sales(conn: Connection, category_id: str, known_stores: pd.Index) -> p
     datetime64[ns], store_id categorical over the stores table's ids (plus any unknown id, so
     the caller can name it), units_sold int64.
 
-    Why not one fetchall: a row of Python objects costs ~100 bytes per value, so 7.8 M rows
-    (50,000 stores x 156 weeks) would peak at GBs; chunks of `_FETCH_ROWS` bound that, and the
-    dates are parsed once per distinct week (to_datetime's cache), not once per row.
+    Why this shape: a DBAPI row is Python objects, ~100 bytes a value, so 7.8 M rows (50,000
+    stores x 156 weeks) read whole would peak at GBs and spend most of the load building and
+    converting objects. The database counts the rows per week (one row per week comes back)
+    and the week column is rebuilt from those counts; the stores and units come in chunks of
+    `_FETCH_ROWS`, each turned into typed arrays before the next is read. Should an import
+    land between the two reads (a database without snapshot reads), the counts and rows
+    disagree and the read is repeated.
     """
+    for _ in range(_READ_ATTEMPTS):
+        weeks = conn.execute(_WEEKS_SQL, {"category_id": category_id}).all()
+        if not weeks:
+            return None
+        stores, codes, units = _read_store_units(conn, category_id, known_stores)
+        counts = np.fromiter((count for _, count in weeks), np.int64, len(weeks))
+        if int(counts.sum()) == len(units):
+            starts = pd.to_datetime([week for week, _ in weeks]).to_numpy("datetime64[ns]")
+            return pd.DataFrame(
+                {
+                    "week_start_date": np.repeat(starts, counts),
+                    "store_id": pd.Categorical.from_codes(codes, categories=stores),
+                    "units_sold": units,
+                }
+            )
+        conn.rollback()  # a new snapshot for the next attempt
+    raise ContextAssemblyError(
+        f"The sales of {category_id!r} kept changing while they were read.",
+        details={"category_id": category_id},
+        suggestions=["Retry when the running import has finished."],
+    )
+
+
+def _read_store_units(
+    conn: Connection, category_id: str, known_stores: pd.Index
+) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """(store ids, a code into them per row, units per row) in week, store order.
+
+    Codes come from a dict lookup per row (the cheapest map from a fresh Python string to an
+    integer); a store missing from the stores table gets the next code, so it can be named."""
+    positions = {store: code for code, store in enumerate(known_stores)}
     result = conn.execute(_SALES_SQL, {"category_id": category_id})
     cursor = result.cursor  # the DBAPI rows directly: Row objects would triple the time
-    stores = known_stores
-    weeks: list[np.ndarray] = []
     codes: list[np.ndarray] = []
     units: list[np.ndarray] = []
     try:
         while rows := cursor.fetchmany(_FETCH_ROWS):
-            chunk = pd.DataFrame.from_records(rows, columns=["week", "store", "units"])
-            del rows
-            weeks.append(
-                pd.to_datetime(chunk["week"], format="ISO8601", cache=True).to_numpy(
-                    "datetime64[ns]"
-                )
-            )
-            found = stores.get_indexer(chunk["store"])
-            if (found < 0).any():
-                stores = stores.append(pd.Index(pd.unique(chunk["store"][found < 0])))
-                found = stores.get_indexer(chunk["store"])
-            codes.append(found.astype(np.int32))
-            units.append(chunk["units"].to_numpy(np.int64))
+            try:
+                found = np.fromiter(map(positions.__getitem__, map(_STORE, rows)), np.int32)
+            except KeyError:
+                for store, _ in rows:
+                    positions.setdefault(store, len(positions))
+                found = np.fromiter(map(positions.__getitem__, map(_STORE, rows)), np.int32)
+            codes.append(found)
+            units.append(np.fromiter(map(_UNITS, rows), np.int64, len(rows)))
     finally:
         result.close()
-    if not weeks:
-        return None
-    return pd.DataFrame(
-        {
-            "week_start_date": np.concatenate(weeks),
-            "store_id": pd.Categorical.from_codes(np.concatenate(codes), categories=stores),
-            "units_sold": np.concatenate(units),
-        }
+    return (
+        pd.Index(list(positions), dtype=object),
+        np.concatenate(codes) if codes else np.zeros(0, np.int32),
+        np.concatenate(units) if units else np.zeros(0, np.int64),
     )
 
 
