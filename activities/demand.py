@@ -223,9 +223,14 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
     report(progress, 25, "Backtesting 5 models on rolling origins...")
     horizon = offset - 1 + h
     calendar = pd.date_range(series.index[0], periods=len(series) + horizon, freq="7D")
-    fc = forecast_series(
-        series.to_numpy(), SEASON_WEEKS, horizon, events=retail_events(calendar), period="week"
-    )
+
+    def fit() -> SeriesForecast:
+        return forecast_series(
+            series.to_numpy(), SEASON_WEEKS, horizon, events=retail_events(calendar), period="week"
+        )
+
+    # The fit depends on the history and the horizon alone: the context shares it between plans.
+    fc: SeriesForecast = fit() if ctx.memo is None else ctx.memo(("forecast", horizon), fit)
     keep = slice(offset - 1, offset - 1 + h)
     mean = fc.mean[keep]
     report(progress, 70, f"Model selected: {fc.model_used} (tier {fc.tier}, {fc.folds} folds)")

@@ -207,6 +207,9 @@ class _Context(BaseModel):
     parameters: SeasonParameters
 
 
+Memo = Callable[[tuple[Any, ...], Callable[[], Any]], Any]
+
+
 class DemandContext(_Context):
     """History for one category.
 
@@ -219,6 +222,11 @@ class DemandContext(_Context):
     sales: pd.DataFrame
     stores: pd.DataFrame
     weekly_units: pd.Series | None = None
+    memo: Memo | None = None
+    """`memo(key, build)`: build's value, computed once per (data version, category, season
+    start, key) and shared by every later plan in this process (treat it as read-only); None
+    (a context made by hand) computes every time. For work that depends on the history alone,
+    such as the fitted forecast: sixty plans of one season fit it once."""
 
 
 def weekly_units(sales: pd.DataFrame) -> pd.Series:
@@ -254,6 +262,7 @@ class _Snapshot:
     stores: pd.DataFrame | None = None
     sales: dict[str, pd.DataFrame] = field(default_factory=dict)
     derived: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    building: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict)
 
 
 _cache: dict[str, _Snapshot] = {}
@@ -568,13 +577,24 @@ class ContextAssembler:
         return frame
 
     def _derived(self, snap: _Snapshot, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """`build()` cached in the snapshot under `key` (key[1] is the category: dropped with
+        its history). Built once: callers arriving while it is being built wait for it rather
+        than building it again (sixty plans starting together fit one forecast, not sixty)."""
         value = snap.derived.get(key)
-        if value is None:
-            value = build()
-            with _lock:
-                if len(snap.derived) >= _MAX_DERIVED:
-                    snap.derived.clear()
-                snap.derived[key] = value
+        if value is not None:
+            return value
+        with _lock:
+            gate = snap.building.setdefault(key, threading.Lock())
+        with gate:
+            value = snap.derived.get(key)
+            if value is None:
+                value = build()
+                with _lock:
+                    if len(snap.derived) >= _MAX_DERIVED:
+                        snap.derived.clear()
+                    snap.derived[key] = value
+        with _lock:
+            snap.building.pop(key, None)
         return value
 
     def _history_before(self, category_id: str, season_start: date) -> pd.DataFrame:
@@ -641,12 +661,14 @@ class ContextAssembler:
             ("demand", category_id, parameters.season_start_date),
             lambda: self._demand_frames(category_id, parameters.season_start_date),
         )
+        season = ("memo", category_id, parameters.season_start_date)
         return DemandContext(
             category_id=category_id,
             parameters=parameters,
             sales=sales,
             stores=stores,
             weekly_units=weekly,
+            memo=lambda key, build: self._derived(snap, (*season, *key), build),
         )
 
     def _demand_frames(

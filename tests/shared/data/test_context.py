@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
+from activities import demand
 from localdev.sample_data import generate_sample, load_sample
 from shared.data.context import (
     ContextAssembler,
@@ -271,3 +273,35 @@ def test_corrupt_database_file_is_a_clear_error(tmp_path):
         assert str(path) not in json.dumps(info.value.details)  # no file paths to clients
     finally:
         dispose_engine(url)
+
+
+def test_plans_of_one_season_share_one_forecast_fit_even_when_they_start_together(
+    seeded, monkeypatch
+):
+    """The fit depends on the history alone: plans arriving together wait for the one being
+    built instead of fitting it again; another season start is its own fit."""
+    fits: list[int] = []
+    fit = demand.forecast_series
+
+    def counted(*args, **kwargs):
+        fits.append(len(args[0]))
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(demand, "forecast_series", counted)
+    assembler = ContextAssembler(get_engine(seeded))
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(
+                lambda _: demand.run_demand_agent(
+                    assembler.assemble_demand_context("outerwear", PARAMS)
+                ),
+                range(4),
+            )
+        )
+    assert len(fits) == 1
+    assert all(r.model_dump() == results[0].model_dump() for r in results)
+    demand.run_demand_agent(
+        assembler.assemble_demand_context("outerwear", _params(date(2024, 12, 4)))
+    )
+    assert len(fits) == 2
