@@ -22,14 +22,19 @@ class IncompletePagesError(ValueError):
 def merge_pages(pages: list[dict[str, Any]]) -> dict[str, Any]:
     """One result from its pages, in order: the per-store rows concatenated (the forecast's
     `store_forecast`, or each allocation cluster's `stores`), everything else from the first
-    page; IncompletePagesError when the store count differs from `store_page.total_stores`."""
+    page: the whole result as the route serves it without a page. IncompletePagesError when
+    the store count differs from `store_page.total_stores`."""
     whole = {key: value for key, value in pages[0].items() if key != "store_page"}
     total = pages[0]["store_page"]["total_stores"]
     if "store_forecast" in whole:
         whole["store_forecast"] = [s for page in pages for s in page["store_forecast"]]
         served = len(whole["store_forecast"])
     else:
-        clusters = {c["cluster_id"]: {**c, "stores": []} for c in whole["clusters"]}
+        # Each cluster's page-only `store_count` goes: its stores are all there again.
+        clusters = {
+            c["cluster_id"]: {**{k: v for k, v in c.items() if k != "store_count"}, "stores": []}
+            for c in whole["clusters"]
+        }
         for page in pages:
             for cluster in page["clusters"]:
                 clusters[cluster["cluster_id"]]["stores"].extend(cluster["stores"])

@@ -627,7 +627,7 @@ async function fetchStorePages(url) {
   }
   const { store_page: totals, ...whole } = pages[0];
   if (whole.store_forecast) whole.store_forecast = pages.flatMap((p) => p.store_forecast);
-  else whole.clusters = whole.clusters.map((c) => ({ ...c, stores: pages.flatMap((p) => p.clusters.find((x) => x.cluster_id === c.cluster_id).stores) }));
+  else whole.clusters = whole.clusters.map(({ store_count, ...c }) => ({ ...c, stores: pages.flatMap((p) => p.clusters.find((x) => x.cluster_id === c.cluster_id).stores) }));
   const served = whole.store_forecast ? whole.store_forecast.length : whole.clusters.reduce((n, c) => n + c.stores.length, 0);
   if (served !== totals.total_stores) {
     throw new ApiError({ error_type: "UNEXPECTED_RESPONSE", message: `The app sent ${served} of ${totals.total_stores} stores.`, details: {}, suggestions: ["Reload the page to fetch the results again."] });
