@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from activities.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
-from shared.data.context import SEASON_WEEKS, DemandContext, last_history_week
+from shared.data.context import SEASON_WEEKS, DemandContext, last_history_week, weekly_units
 from shared.errors import DataNotFoundError
 from shared.progress import ProgressReporter, report
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
@@ -27,14 +27,16 @@ CHRISTMAS_WEEKS = (-2, -1, 0, 1)
 TIER_CONFIDENCE: dict[ForecastTier, float] = {"full": 1.0, "short": 0.7, "unvalidated": 0.4}
 
 
-def weekly_category_series(sales: pd.DataFrame, season_start: date) -> pd.Series:
+def weekly_category_series(
+    sales: pd.DataFrame, season_start: date, weekly: pd.Series | None = None
+) -> pd.Series:
     """Units per week summed over stores, gap weeks filled with 0, and only the weeks the
     history rule allows (shared.data.context.last_history_week: weeks that end before the season
-    starts), so a plan for a past season never sees its own sales."""
+    starts), so a plan for a past season never sees its own sales. `weekly`: those sums
+    already made (the context's cached `weekly_units`), so `sales` is not summed again."""
     if sales.empty:
         return pd.Series(dtype=float)
-    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
-    totals = sales.assign(week=weeks).groupby("week")["units_sold"].sum().astype(float)
+    totals = (weekly_units(sales) if weekly is None else weekly).astype(float)
     cutoff = pd.Timestamp(last_history_week(season_start))
     totals = totals[totals.index <= cutoff]
     if totals.empty:
@@ -91,7 +93,9 @@ def store_shares(sales: pd.DataFrame, stores: pd.DataFrame, last_week: pd.Timest
     start = last_week - pd.Timedelta(weeks=SHARE_WINDOW_WEEKS - 1)
     weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
     recent = sales[(weeks >= start) & (weeks <= last_week)]
-    units = recent.groupby(recent["store_id"].astype(str))["units_sold"].sum()
+    # observed=True: a categorical store_id (the context's) groups by the stores present only.
+    units = recent.groupby("store_id", observed=True)["units_sold"].sum()
+    units.index = units.index.astype(str)
     units = units.reindex(ids, fill_value=0.0).clip(lower=0.0).astype(float)
     total = float(units.sum())
     if total <= 0:
@@ -226,7 +230,7 @@ def _explain(
 def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = None) -> DemandResult:
     p = ctx.parameters
     report(progress, 5, "Loading historical data...")
-    series = weekly_category_series(ctx.sales, p.season_start_date)
+    series = weekly_category_series(ctx.sales, p.season_start_date, ctx.weekly_units)
     if len(series) < SEASON_WEEKS:
         raise _no_data(ctx, len(series))
     last_week = series.index[-1]
@@ -242,9 +246,14 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
     report(progress, 25, "Backtesting 5 models on rolling origins...")
     horizon = offset - 1 + h
     calendar = pd.date_range(series.index[0], periods=len(series) + horizon, freq="7D")
-    fc = forecast_series(
-        series.to_numpy(), SEASON_WEEKS, horizon, events=retail_events(calendar), period="week"
-    )
+
+    def fit() -> SeriesForecast:
+        return forecast_series(
+            series.to_numpy(), SEASON_WEEKS, horizon, events=retail_events(calendar), period="week"
+        )
+
+    # The fit depends on the history and the horizon alone: the context shares it between plans.
+    fc: SeriesForecast = fit() if ctx.memo is None else ctx.memo(("forecast", horizon), fit)
     keep = slice(offset - 1, offset - 1 + h)
     mean = fc.mean[keep]
     report(progress, 70, f"Model selected: {fc.model_used} (tier {fc.tier}, {fc.folds} folds)")

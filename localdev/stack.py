@@ -24,7 +24,7 @@ from localdev.webpubsub.auth import ConnectionString, generate_access_key
 from localdev.webpubsub.launch import RunningEmulator, start_emulator
 from shared.data.db import get_engine
 from shared.messaging.publisher import get_publisher
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +52,22 @@ def _configure_environment(options: LocalOptions) -> None:
     get_publisher.cache_clear()
 
 
+def hop_delay_seconds(options: LocalOptions, settings: Settings) -> float:
+    """The Durable runtime's per-hop delay: `serve --hop-delay-ms` when given, else the
+    LOCAL_HOP_DELAY_MS setting."""
+    chosen = settings.local_hop_delay_ms if options.hop_delay_ms is None else options.hop_delay_ms
+    return chosen / 1000
+
+
 def local_stack(options: LocalOptions) -> HostPlugins:
     """Services and the durable-client binding for `python -m localdev serve` and `plan`."""
     _configure_environment(options)
     settings = get_settings()
     runtime = DurableRuntime(
-        default_app(), settings.database_url, quiet_activities=frozenset({"publish_message"})
+        default_app(),
+        settings.database_url,
+        quiet_activities=frozenset({"publish_message"}),
+        hop_delay_seconds=hop_delay_seconds(options, settings),
     )
     emulator: list[RunningEmulator] = []
 

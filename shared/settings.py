@@ -74,6 +74,16 @@ class Settings(BaseSettings):
         1000, ge=1, validation_alias=_env("AGENT_RETRY_INTERVAL_MS")
     )
 
+    # The activity process's context cache (shared/data/context.py): category histories held
+    # in memory, least recently used dropped first once they exceed this many MiB.
+    context_cache_mb: int = Field(512, ge=1, le=65_536, validation_alias=_env("CONTEXT_CACHE_MB"))
+
+    # Local runtime only (localdev/durable): latency added to every activity dispatch, timer and
+    # orchestrator episode, the storage-queue round trip each costs on Azure; 0 = none.
+    local_hop_delay_ms: float = Field(
+        0.0, ge=0, le=10_000, validation_alias=_env("LOCAL_HOP_DELAY_MS")
+    )
+
     # Identity (shared/identity.py). Under Core Tools, with no Easy Auth in front, a request
     # without a principal is this developer (every role); never honoured in Azure.
     local_developer_id: str | None = Field(None, validation_alias=_env("LOCAL_DEVELOPER_ID"))

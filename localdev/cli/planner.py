@@ -21,6 +21,7 @@ import httpx
 import websockets
 from pydantic import ValidationError
 
+from localdev.cli.result_pages import fetch_paged
 from shared.agents import AGENT_NAMES, AGENTS, DEMAND, INVENTORY, PRICING, AgentKey
 from shared.runtime_status import FINISHED
 from shared.schemas import WEBSOCKET_MESSAGE, ErrorResponse
@@ -28,6 +29,7 @@ from shared.schemas import WEBSOCKET_MESSAGE, ErrorResponse
 logger = logging.getLogger(__name__)
 
 API = "/api/orchestrator"
+PAGED_AGENTS: frozenset[AgentKey] = frozenset({DEMAND.key, INVENTORY.key})
 # runtime_status_of lowercases what the API answers.
 TERMINAL_RUNTIME = {status.lower() for status in FINISHED}
 # What the --json document calls each agent's result (the agent's first route serves it whole).
@@ -448,11 +450,16 @@ async def _fetch_results(client: httpx.AsyncClient, outcome: PlanOutcome) -> Non
         if outcome.board.agents[agent.name].status != "completed":
             continue
         path = "/api/" + agent.routes[0].format(workflow_id=outcome.workflow_id)
-        response = await client.get(path)
-        if response.status_code == 200:
-            outcome.results[RESULT_KEYS[agent.key]] = response.json()
+        # Per-store tables come a page at a time (bounded responses), then are put together.
+        fetched = (
+            await fetch_paged(client, path) if agent.key in PAGED_AGENTS else await client.get(path)
+        )
+        if isinstance(fetched, dict):
+            outcome.results[RESULT_KEYS[agent.key]] = fetched
+        elif fetched.status_code == 200:
+            outcome.results[RESULT_KEYS[agent.key]] = fetched.json()
         else:
-            logger.warning("%s answered %s", path, response.status_code)
+            logger.warning("%s answered %s", path, fetched.status_code)
     forecast = outcome.results.get("forecast")
     if forecast:
         response = await client.get("/api/categories")

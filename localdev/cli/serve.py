@@ -60,6 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--database-url", default=None, help="SQLAlchemy URL (default: settings)")
     parser.add_argument(
+        "--hop-delay-ms",
+        type=_hop_delay,
+        default=None,
+        help="latency added to every activity dispatch, timer and orchestrator episode, as "
+        "Azure's queue round trips add it (default: the LOCAL_HOP_DELAY_MS setting, 0)",
+    )
+    parser.add_argument(
         "--verbose",
         action="store_true",
         help="log at DEBUG, including every HTTP request and the Azure SDK's wire logs",
@@ -75,6 +82,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="sign nobody in by default: requests without principal headers get 401",
     )
+
+
+def _hop_delay(text: str) -> float:
+    """A per-hop delay in milliseconds, 0 to 10,000 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of milliseconds") from None
+    if not 0 <= value <= 10_000:
+        raise argparse.ArgumentTypeError("must be between 0 and 10000 ms")
+    return value
 
 
 def configure_logging(verbose: bool = False) -> None:
@@ -125,6 +143,7 @@ def options_from(args: argparse.Namespace, environ: Mapping[str, str]) -> LocalO
         max_request_body_bytes=body_limit(environ),
         pubsub_connection_string=external,
         developer=None if args.no_default_user else LocalDeveloper(args.user_id, args.user_name),
+        hop_delay_ms=getattr(args, "hop_delay_ms", None),
     )
 
 

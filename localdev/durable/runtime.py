@@ -217,8 +217,13 @@ class DurableRuntime:
         host: str = "127.0.0.1",
         port: int = 0,
         quiet_activities: frozenset[str] = frozenset(),
+        hop_delay_seconds: float = 0.0,
     ) -> None:
         self.app = app
+        # On Azure every activity dispatch, timer message and orchestrator episode is a
+        # storage-queue round trip (roughly 0.1-0.3 s); this adds that latency to each, so
+        # Azure-shaped timing can be measured locally rather than guessed.
+        self.hop_delay_seconds = hop_delay_seconds
         # Activities whose every call is routine (publishing): their outcomes log at DEBUG, the
         # others' at INFO, so the log shows one line per meaningful event.
         self.quiet_activities = quiet_activities
@@ -387,6 +392,7 @@ class DurableRuntime:
         try:
             while live.instance.running:
                 message = await live.inbox.get()
+                await self._hop()
                 if isinstance(message, _Terminate):
                     live.instance = await self._retrying(self._terminate, live.instance, message)
                     break
@@ -412,6 +418,7 @@ class DurableRuntime:
     async def _run_activity(self, live: _Live, activity: _Activity) -> None:
         loop = asyncio.get_running_loop()
         entry = self._activity_functions.get(activity.name)
+        await self._hop()
         started = time.monotonic()
         ok, result, reason, details = await loop.run_in_executor(
             self._activities, invoke_activity, entry, activity.name, activity.input
@@ -443,8 +450,14 @@ class DurableRuntime:
         if live.instance.running:
             live.inbox.put_nowait(event)
 
+    async def _hop(self) -> None:
+        """One queue round trip's latency (see `hop_delay_seconds`); nothing when it is 0."""
+        if self.hop_delay_seconds > 0:
+            await asyncio.sleep(self.hop_delay_seconds)
+
     async def _fire(self, live: _Live, timer: _Timer) -> None:
         await self.clock.sleep_until(_parse_time(timer.fire_at))
+        await self._hop()
         live.timers.pop(timer.timer_id, None)
         if live.instance.running:
             live.inbox.put_nowait(h.timer_fired(self.clock.now(), timer.timer_id, timer.fire_at))

@@ -109,6 +109,7 @@ class LocalOptions:
     pubsub_connection_string: str | None = field(default=None, repr=False)
     sample_end_date: date | None = None
     """The sample history loaded into an empty database ends before this day (None: today)."""
+    hop_delay_ms: float | None = None  # None: the LOCAL_HOP_DELAY_MS setting
 
     @property
     def base_url(self) -> str:

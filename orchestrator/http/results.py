@@ -11,7 +11,7 @@ available as soon as its agent was accepted, even while later agents still run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,12 @@ import azure.durable_functions as df
 import azure.functions as func
 from sqlalchemy.exc import SQLAlchemyError
 
+from orchestrator.http.store_pages import (
+    StorePage,
+    allocation_page,
+    forecast_page,
+    requested_page,
+)
 from shared.agents import DEMAND, INVENTORY, PRICING, Agent, ResultT
 from shared.data.db import get_engine
 from shared.data.events import complete_key, has_event
@@ -78,18 +84,33 @@ def _result_response(req: func.HttpRequest, agent: Agent[Any]) -> func.HttpRespo
     return json_response(_stored(workflow_id, principal.user_id, agent))
 
 
+def _paged_response(
+    req: func.HttpRequest,
+    agent: Agent[ResultT],
+    paged: Callable[[ResultT, StorePage], dict[str, Any]],
+) -> func.HttpResponse:
+    """The result, or with `?store_limit=` one page of its stores (see store_pages)."""
+    principal = authorize(req, PLANNER, get_settings())
+    workflow_id = route_workflow_id(req)
+    page = requested_page(req)
+    result = _stored(workflow_id, principal.user_id, agent)
+    return json_response(result if page is None else paged(result, page))
+
+
 @bp.route(route=FORECASTS, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 def get_forecast(req: func.HttpRequest) -> func.HttpResponse:
-    """The Demand agent's forecast: by week with 80/95 % intervals, by store, backtest metrics."""
-    return _result_response(req, DEMAND)
+    """The Demand agent's forecast: by week with 80/95 % intervals, by store, backtest metrics;
+    `?store_limit=&store_offset=` serves a page of its stores with all-store totals."""
+    return _paged_response(req, DEMAND, forecast_page)
 
 
 @bp.route(route=ALLOCATIONS, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 def get_allocation(req: func.HttpRequest) -> func.HttpResponse:
-    """The Inventory agent's plan: clusters, per-store allocation, DC holdback, replenishment."""
-    return _result_response(req, INVENTORY)
+    """The Inventory agent's plan: clusters, per-store allocation, DC holdback, replenishment;
+    `?store_limit=&store_offset=` serves a page of its stores with all-store totals."""
+    return _paged_response(req, INVENTORY, allocation_page)
 
 
 @bp.route(route=MARKDOWNS, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

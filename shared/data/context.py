@@ -21,8 +21,10 @@ database -> ContextAssemblyError (SQLite waits at most the 15 s busy timeout, ne
 from __future__ import annotations
 
 import logging
+import operator
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, exists, inspect, select, text
+from sqlalchemy import Connection, Engine, exists, inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from shared.data.csv_import import (
@@ -47,6 +49,7 @@ from shared.data.tables import Category, HistoricalSale, Store, read_data_versio
 from shared.errors import ContextAssemblyError, DataNotFoundError, InvalidParametersError
 from shared.results import DemandResult, InventoryResult
 from shared.schemas import SeasonParameters
+from shared.settings import get_settings
 
 SEASON_WEEKS = 52
 """Weekly retail repeats yearly: the Demand agent's season length, and the least history (one
@@ -65,13 +68,91 @@ IMPORT_HINT = (
     "role); locally, `python -m localdev seed` loads the sample data."
 )
 _MAX_DERIVED = 64  # cached per-season frames per snapshot (bounded: seasons vary per request)
+_FETCH_ROWS = 100_000
+"""Rows converted to typed arrays at a time: the DBAPI hands rows over as Python tuples, and
+converting them in chunks keeps those transient objects to one chunk's worth, never the whole
+history's (at 50,000 stores x 156 weeks, 7.8 M rows of Python strings would take GBs)."""
 
 logger = logging.getLogger(__name__)
 
+_WEEKS_SQL = text(
+    "SELECT week_start_date, COUNT(*) FROM historical_sales "
+    "WHERE category_id = :category_id GROUP BY week_start_date ORDER BY week_start_date"
+)
 _SALES_SQL = text(
-    "SELECT week_start_date, store_id, units_sold FROM historical_sales "
+    "SELECT store_id, units_sold FROM historical_sales "
     "WHERE category_id = :category_id ORDER BY week_start_date, store_id"
 )
+_READ_ATTEMPTS = 3
+_STORE = operator.itemgetter(0)
+_UNITS = operator.itemgetter(1)
+
+
+def _read_sales(conn: Connection, category_id: str, known_stores: pd.Index) -> pd.DataFrame | None:
+    """One category's history as typed columns (None when it has no rows): week_start_date
+    datetime64[ns], store_id categorical over the stores table's ids (plus any unknown id, so
+    the caller can name it), units_sold int64.
+
+    Why this shape: a DBAPI row is Python objects, ~100 bytes a value, so 7.8 M rows (50,000
+    stores x 156 weeks) read whole would peak at GBs and spend most of the load building and
+    converting objects. The database counts the rows per week (one row per week comes back)
+    and the week column is rebuilt from those counts; the stores and units come in chunks of
+    `_FETCH_ROWS`, each turned into typed arrays before the next is read. Should an import
+    land between the two reads (a database without snapshot reads), the counts and rows
+    disagree and the read is repeated.
+    """
+    for _ in range(_READ_ATTEMPTS):
+        weeks = conn.execute(_WEEKS_SQL, {"category_id": category_id}).all()
+        if not weeks:
+            return None
+        stores, codes, units = _read_store_units(conn, category_id, known_stores)
+        counts = np.fromiter((count for _, count in weeks), np.int64, len(weeks))
+        if int(counts.sum()) == len(units):
+            starts = pd.to_datetime([week for week, _ in weeks]).to_numpy("datetime64[ns]")
+            return pd.DataFrame(
+                {
+                    "week_start_date": np.repeat(starts, counts),
+                    "store_id": pd.Categorical.from_codes(codes, categories=stores),
+                    "units_sold": units,
+                }
+            )
+        conn.rollback()  # a new snapshot for the next attempt
+    raise ContextAssemblyError(
+        f"The sales of {category_id!r} kept changing while they were read.",
+        details={"category_id": category_id},
+        suggestions=["Retry when the running import has finished."],
+    )
+
+
+def _read_store_units(
+    conn: Connection, category_id: str, known_stores: pd.Index
+) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """(store ids, a code into them per row, units per row) in week, store order.
+
+    Codes come from a dict lookup per row (the cheapest map from a fresh Python string to an
+    integer); a store missing from the stores table gets the next code, so it can be named."""
+    positions = {store: code for code, store in enumerate(known_stores)}
+    result = conn.execute(_SALES_SQL, {"category_id": category_id})
+    cursor = result.cursor  # the DBAPI rows directly: Row objects would triple the time
+    codes: list[np.ndarray] = []
+    units: list[np.ndarray] = []
+    try:
+        while rows := cursor.fetchmany(_FETCH_ROWS):
+            try:
+                found = np.fromiter(map(positions.__getitem__, map(_STORE, rows)), np.int32)
+            except KeyError:
+                for store, _ in rows:
+                    positions.setdefault(store, len(positions))
+                found = np.fromiter(map(positions.__getitem__, map(_STORE, rows)), np.int32)
+            codes.append(found)
+            units.append(np.fromiter(map(_UNITS, rows), np.int64, len(rows)))
+    finally:
+        result.close()
+    return (
+        pd.Index(list(positions), dtype=object),
+        np.concatenate(codes) if codes else np.zeros(0, np.int32),
+        np.concatenate(units) if units else np.zeros(0, np.int64),
+    )
 
 
 def last_history_week(season_start: date) -> date:
@@ -126,15 +207,32 @@ class _Context(BaseModel):
     parameters: SeasonParameters
 
 
+Memo = Callable[[tuple[Any, ...], Callable[[], Any]], Any]
+
+
 class DemandContext(_Context):
     """History for one category.
 
     `sales`: one row per (week_start_date, store_id) with `units_sold`, weeks ascending,
-    `week_start_date` as datetime64. `stores`: the stores table.
+    `week_start_date` as datetime64. `stores`: the stores table. `weekly_units`: units per
+    week summed over the stores of `sales` (weeks ascending), when the assembler has it cached;
+    None lets the agent sum `sales` itself (what `weekly_units` computes).
     """
 
     sales: pd.DataFrame
     stores: pd.DataFrame
+    weekly_units: pd.Series | None = None
+    memo: Memo | None = None
+    """`memo(key, build)`: build's value, computed once per (data version, category, season
+    start, key) and shared by every later plan in this process (treat it as read-only); None
+    (a context made by hand) computes every time. For work that depends on the history alone,
+    such as the fitted forecast: sixty plans of one season fit it once."""
+
+
+def weekly_units(sales: pd.DataFrame) -> pd.Series:
+    """Units per week summed over stores, indexed by week start (datetime64, ascending)."""
+    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
+    return sales.assign(week=weeks).groupby("week")["units_sold"].sum()
 
 
 class InventoryContext(_Context):
@@ -164,11 +262,15 @@ class _Snapshot:
     stores: pd.DataFrame | None = None
     sales: dict[str, pd.DataFrame] = field(default_factory=dict)
     derived: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    building: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict)
 
 
 _cache: dict[str, _Snapshot] = {}
 _lock = threading.RLock()
 _assemblers: dict[str, ContextAssembler] = {}
+_sales_lru: OrderedDict[tuple[str, str], int] = OrderedDict()
+"""Every category history held, (database key, category id) -> bytes, least recently used
+first: what bounds the cache (see `_remember_sales`)."""
 
 
 def _cache_key(engine: Engine) -> str:
@@ -180,8 +282,46 @@ def clear_context_cache(engine: Engine | None = None) -> None:
     with _lock:
         if engine is None:
             _cache.clear()
+            _sales_lru.clear()
         else:
-            _cache.pop(_cache_key(engine), None)
+            key = _cache_key(engine)
+            _cache.pop(key, None)
+            for held in [h for h in _sales_lru if h[0] == key]:
+                del _sales_lru[held]
+
+
+def cached_sales_bytes() -> int:
+    """The bytes of category history this process holds (bounded: see `_remember_sales`)."""
+    with _lock:
+        return sum(_sales_lru.values())
+
+
+def _forget(key: str, category_id: str) -> None:
+    """Drop one category's history, and what was derived from it, from a snapshot."""
+    snap = _cache.get(key)
+    if snap is not None:
+        snap.sales.pop(category_id, None)
+        for derived in [d for d in snap.derived if d[1] == category_id]:
+            del snap.derived[derived]
+
+
+def _remember_sales(
+    key: str, snap: _Snapshot, category_id: str, frame: pd.DataFrame, limit: int
+) -> None:
+    """Hold `frame` in the snapshot and evict the least recently used histories (of any
+    database) until what is held fits `limit` bytes; the newest always stays, so a history
+    larger than the limit is still planned, just not kept beside others."""
+    size = int(frame.memory_usage(index=True, deep=True).sum())
+    with _lock:
+        snap.sales[category_id] = frame
+        _sales_lru[(key, category_id)] = size
+        _sales_lru.move_to_end((key, category_id))
+        while sum(_sales_lru.values()) > limit and len(_sales_lru) > 1:
+            (old_key, old_category), _ = _sales_lru.popitem(last=False)
+            _forget(old_key, old_category)
+            logger.info(
+                "Context cache: dropped %s to stay within %d MiB", old_category, limit >> 20
+            )
 
 
 def get_assembler(database_url: str) -> ContextAssembler:
@@ -203,9 +343,17 @@ class ContextAssembler:
         *,
         version_check_seconds: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        cache_limit_bytes: int | None = None,
     ) -> None:
         self.engine = engine
         self.version_check_seconds = version_check_seconds
+        # The process's histories are held together, least recently used dropped first past
+        # this many bytes (default: the CONTEXT_CACHE_MB setting).
+        self.cache_limit_bytes = (
+            get_settings().context_cache_mb * 2**20
+            if cache_limit_bytes is None
+            else cache_limit_bytes
+        )
         self._clock = clock
         self._key = _cache_key(engine)
         self._where = engine.url.render_as_string(hide_password=True)
@@ -416,43 +564,45 @@ class ContextAssembler:
                         category_id, {"available_categories": list(snap.with_sales or [])}
                     )
                 raise self._unknown_category(category_id, snap)
+            known = pd.Index(self.load_stores_data()["store_id"])
             with self._database(f"reading sales of {category_id}"), self.engine.connect() as conn:
-                result = conn.execute(_SALES_SQL, {"category_id": category_id})
-                # The DBAPI rows directly: building 300k Row objects would triple the time.
-                rows = result.cursor.fetchall()
-                result.close()
-            if not rows:
+                frame = _read_sales(conn, category_id, known)
+            if frame is None:
                 raise _no_sales(category_id, {})
-            table = np.array(rows, dtype=object)
-            frame = pd.DataFrame(
-                {
-                    "week_start_date": table[:, 0].astype("datetime64[D]").astype("datetime64[ns]"),
-                    "store_id": table[:, 1],
-                    "units_sold": table[:, 2].astype(np.int64),
-                }
-            )
+            _remember_sales(self._key, snap, category_id, frame, self.cache_limit_bytes)
+        else:
             with _lock:
-                snap.sales[category_id] = frame
+                if (self._key, category_id) in _sales_lru:
+                    _sales_lru.move_to_end((self._key, category_id))
         return frame
 
     def _derived(self, snap: _Snapshot, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """`build()` cached in the snapshot under `key` (key[1] is the category: dropped with
+        its history). Built once: callers arriving while it is being built wait for it rather
+        than building it again (sixty plans starting together fit one forecast, not sixty)."""
         value = snap.derived.get(key)
-        if value is None:
-            value = build()
-            with _lock:
-                if len(snap.derived) >= _MAX_DERIVED:
-                    snap.derived.clear()
-                snap.derived[key] = value
+        if value is not None:
+            return value
+        with _lock:
+            gate = snap.building.setdefault(key, threading.Lock())
+        with gate:
+            value = snap.derived.get(key)
+            if value is None:
+                value = build()
+                with _lock:
+                    if len(snap.derived) >= _MAX_DERIVED:
+                        snap.derived.clear()
+                    snap.derived[key] = value
+        with _lock:
+            snap.building.pop(key, None)
         return value
 
     def _history_before(self, category_id: str, season_start: date) -> pd.DataFrame:
         """The category's full weeks that end before the season starts, validated."""
         sales = self.load_historical_sales(category_id)
         cutoff = np.datetime64(last_history_week(season_start), "ns")
-        if sales["week_start_date"].iloc[-1] <= cutoff:
-            history = sales
-        else:
-            history = sales[sales["week_start_date"].to_numpy() <= cutoff].reset_index(drop=True)
+        # Weeks ascend, so the history is a leading slice: a view, not a copy of the rows.
+        history = sales.iloc[: int(sales["week_start_date"].searchsorted(cutoff, side="right"))]
         weeks = history["week_start_date"].nunique()
         if weeks < SEASON_WEEKS:
             first = sales["week_start_date"].iloc[0].date().isoformat()
@@ -510,20 +660,35 @@ class ContextAssembler:
     ) -> DemandContext:
         """Per-store weekly history before the season start, and the stores selling it."""
         snap = self._snapshot()
-        sales, stores = self._derived(
+        sales, stores, weekly = self._derived(
             snap,
             ("demand", category_id, parameters.season_start_date),
             lambda: self._demand_frames(category_id, parameters.season_start_date),
         )
+        season = ("memo", category_id, parameters.season_start_date)
         return DemandContext(
-            category_id=category_id, parameters=parameters, sales=sales, stores=stores
+            category_id=category_id,
+            parameters=parameters,
+            sales=sales,
+            stores=stores,
+            weekly_units=weekly,
+            memo=lambda key, build: self._derived(snap, (*season, *key), build),
         )
 
     def _demand_frames(
         self, category_id: str, season_start: date
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        """History before the season, its stores and its weekly totals: what every plan of
+        that season reuses (the weekly totals of the whole history are summed once)."""
         history = self._history_before(category_id, season_start)
-        return history, self._category_stores(category_id, history)
+        snap = self._snapshot()
+        all_weeks = self._derived(
+            snap,
+            ("weekly", category_id),
+            lambda: weekly_units(self.load_historical_sales(category_id)),
+        )
+        weekly = all_weeks[all_weeks.index <= history["week_start_date"].iloc[-1]]
+        return history, self._category_stores(category_id, history), weekly
 
     def assemble_inventory_context(
         self, category_id: str, parameters: SeasonParameters, demand: DemandResult

@@ -285,15 +285,21 @@ class Publisher:
             if self._client is None:
                 # The SDK (with azure-core, PyJWT, cryptography: ~0.1 s) loads with the first
                 # delivery, not with the app: a fresh instance answers its first calls sooner.
-                from shared.messaging.webpubsub_client import build_service_client
+                from shared.messaging.webpubsub_client import (
+                    build_service_client,
+                    pooled_transport,
+                )
 
                 self._client = build_service_client(
                     self._settings,
                     retry_total=self._policy.retry_total,
                     retry_backoff_factor=self._policy.retry_backoff_factor,
                     retry_backoff_max=self._policy.retry_backoff_max,
-                    connection_timeout=self._policy.connection_timeout,
-                    read_timeout=self._policy.read_timeout,
+                    transport=pooled_transport(
+                        self._policy.lanes,
+                        connection_timeout=self._policy.connection_timeout,
+                        read_timeout=self._policy.read_timeout,
+                    ),
                 )
             return self._client
 

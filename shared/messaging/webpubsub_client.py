@@ -14,12 +14,15 @@ credential is the local emulator, so that refusal is lifted for loopback hosts a
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from azure.core.credentials import TokenCredential
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+from azure.core.pipeline.transport import RequestsTransport
 from azure.messaging.webpubsubservice import WebPubSubServiceClient
 
 from shared.credentials import WEBPUBSUB_SCOPE, default_credential
@@ -47,6 +50,37 @@ class LoopbackBearerTokenPolicy(BearerTokenCredentialPolicy):
 def uses_identity(settings: Settings) -> bool:
     """Whether Web PubSub is reached with an Entra credential rather than an access key."""
     return bool(settings.webpubsub_endpoint)
+
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+def pooled_transport(
+    connections: int, *, connection_timeout: float, read_timeout: float
+) -> RequestsTransport:
+    """An HTTP transport for a sender that calls the service many times a second.
+
+    Keeps up to `connections` connections open (one per concurrent sender, so none waits for
+    another's socket or reconnects), and reads the proxy environment variables once here
+    rather than on every request as `requests` otherwise does: profiled per published
+    message, that scan of the environment was a third of the SDK's own Python calls. When a
+    proxy variable is set, the environment stays in charge (per request, as before). The
+    timeouts bound each try (a transport given to the SDK takes its timeouts from here).
+    """
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=connections)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    uses_proxy = any(
+        os.environ.get(name) or os.environ.get(name.lower()) for name in PROXY_VARIABLES
+    )
+    return RequestsTransport(
+        session=session,
+        session_owner=True,
+        use_env_settings=uses_proxy,
+        connection_timeout=connection_timeout,
+        read_timeout=read_timeout,
+    )
 
 
 def build_service_client(

@@ -663,9 +663,29 @@ function markdownTable(pricing, currency) {
 
 // ---------------------------------------------------------------- results
 
-async function fetchResult(agent, path) {
+// Per-store tables come a page at a time (bounded, gzipped responses with every-store totals
+// computed by the server); the pages are put back together and checked against those totals.
+const STORE_PAGE = 5000;
+
+async function fetchStorePages(url) {
+  const pages = [];
+  for (let offset = 0; offset !== null; offset = pages[pages.length - 1].store_page.next_offset) {
+    pages.push(await api("GET", `${url}?store_limit=${STORE_PAGE}&store_offset=${offset}`));
+  }
+  const { store_page: totals, ...whole } = pages[0];
+  if (whole.store_forecast) whole.store_forecast = pages.flatMap((p) => p.store_forecast);
+  else whole.clusters = whole.clusters.map(({ store_count, ...c }) => ({ ...c, stores: pages.flatMap((p) => p.clusters.find((x) => x.cluster_id === c.cluster_id).stores) }));
+  const served = whole.store_forecast ? whole.store_forecast.length : whole.clusters.reduce((n, c) => n + c.stores.length, 0);
+  if (served !== totals.total_stores) {
+    throw new ApiError({ error_type: "UNEXPECTED_RESPONSE", message: `The app sent ${served} of ${totals.total_stores} stores.`, details: {}, suggestions: ["Reload the page to fetch the results again."] });
+  }
+  return whole;
+}
+
+async function fetchResult(agent, path, paged = false) {
   if (state.agents[agent].status !== "completed") return null;
-  try { return await api("GET", `${path}/${encodeURIComponent(state.workflowId)}`); } catch (err) {
+  const url = `${path}/${encodeURIComponent(state.workflowId)}`;
+  try { return await (paged ? fetchStorePages(url) : api("GET", url)); } catch (err) {
     if (!state.errorShown) showError(err.body || { message: String(err) });
     return null;
   }
@@ -673,8 +693,8 @@ async function fetchResult(agent, path) {
 
 async function showResults() {
   const [forecast, inventory, pricing] = await Promise.all([
-    fetchResult("Demand Agent", "/api/forecasts"),
-    fetchResult("Inventory Agent", "/api/allocations"),
+    fetchResult("Demand Agent", "/api/forecasts", true),
+    fetchResult("Inventory Agent", "/api/allocations", true),
     fetchResult("Pricing Agent", "/api/markdowns"),
   ]);
   if (!forecast && !inventory && !pricing) return;

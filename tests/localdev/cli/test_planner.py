@@ -12,11 +12,13 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from rich.console import Console
 
 from localdev.cli import plan as plan_cli
 from localdev.cli.planner import PlanBoard, PlanOutcome, default_connect, run_plan
+from localdev.cli.result_pages import IncompletePagesError, fetch_paged, merge_pages
 from localdev.host.server import free_port
 from tests.support.live_stack import LiveStack, import_short_category, live_stack
 from tests.support.planner import PLAN_DOCUMENT_KEYS
@@ -387,3 +389,32 @@ def test_plan_warnings_show_the_unit_target_check_first():
     ]
     outcome.board.agents["Inventory Agent"].result = {"warnings": 0}  # older summaries: a count
     assert plan_cli.plan_warnings(outcome) == ["Holdback asked for but nothing is replenished."]
+
+
+@pytest.mark.parametrize(
+    ("key", "route"), [("forecast", "forecasts"), ("inventory", "allocations")]
+)
+def test_results_come_in_store_pages_and_are_put_back_whole(planned, stack, key, route):
+    """The planner reads per-store tables page by page; put together they are the whole result
+    the server holds, with every store once (checked against the server's totals)."""
+    outcome, _ = planned
+    path = f"/api/{route}/{outcome.workflow_id}"
+    whole = httpx.get(stack.base_url + path, timeout=30).json()
+
+    async def small_pages() -> Any:
+        async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
+            return await fetch_paged(client, path, page_size=7)
+
+    assert outcome.results[key] == whole
+    assert asyncio.run(small_pages()) == whole
+
+
+def test_pages_that_miss_stores_are_refused():
+    pages = [
+        {
+            "store_forecast": [{"store_id": "S1", "share": 1.0, "units": 5.0}],
+            "store_page": {"total_stores": 2, "next_offset": None},
+        }
+    ]
+    with pytest.raises(IncompletePagesError):
+        merge_pages(pages)

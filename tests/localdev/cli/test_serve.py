@@ -24,10 +24,10 @@ from localdev.cli import serve as serve_cli
 from localdev.cli.planner import run_plan
 from localdev.cli.serve import describe_pubsub, options_from
 from localdev.host.server import free_port
-from localdev.stack import STACK_ENVIRONMENT, local_stack
+from localdev.stack import STACK_ENVIRONMENT, hop_delay_seconds, local_stack
 from localdev.webpubsub import EmulatorThread
 from shared.messaging.publisher import get_publisher
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 from tests.support.live_stack import LiveStack, live_stack
 from tests.support.serve_process import start_serve
 
@@ -137,6 +137,23 @@ def test_without_the_setting_serve_starts_its_own_emulator_and_says_where(stack_
     assert describe_pubsub(options) == "Web PubSub: emulator on http://127.0.0.1:8123"
     services = [service.name for service in local_stack(options).services]
     assert "web-pubsub-emulator" in services
+
+
+def test_hop_delay_comes_from_the_flag_else_the_setting(stack_environment):
+    flagged = options_from(build_parser().parse_args(["serve", "--hop-delay-ms", "200"]), {})
+    unflagged = options_from(build_parser().parse_args(["serve"]), {})
+    from_setting = Settings(LOCAL_HOP_DELAY_MS=150)
+
+    assert hop_delay_seconds(flagged, from_setting) == pytest.approx(0.2)
+    assert hop_delay_seconds(unflagged, from_setting) == pytest.approx(0.15)
+    assert hop_delay_seconds(unflagged, Settings()) == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "10001", "fast"])
+def test_a_hop_delay_out_of_range_is_refused_before_anything_starts(value, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--hop-delay-ms", value])
+    assert "--hop-delay-ms" in capsys.readouterr().err
 
 
 def test_with_the_setting_no_emulator_service_is_planned(stack_environment, external):

@@ -271,3 +271,41 @@ async def test_worst_case_custom_status_fits_the_extensions_16_kb(runtime):
     assert len(failed["customStatus"]["results"]) == 2
     assert utf16_kb(completed["customStatus"]) < 15
     assert utf16_kb(failed["customStatus"]) < 15
+
+
+async def test_every_hop_waits_the_configured_delay_as_azure_queues_do(tmp_path):
+    """Each activity dispatch and each orchestrator episode waits `hop_delay_seconds`: an
+    activity completes at least one delay after it was scheduled, and every episode starts at
+    least one delay after the event that woke it."""
+    delay = 0.05
+    SCRIPT.reset()
+    async with DurableRuntime(
+        app, f"sqlite:///{tmp_path}/hub.db", hop_delay_seconds=delay
+    ) as delayed:
+        await delayed.start_new("retry_probe", "hop-1", json.dumps({"workflow_id": "hop-1"}))
+        status = await delayed.wait_for("hop-1", 10)
+        events = await delayed.history("hop-1")
+
+    assert status is not None and status["runtimeStatus"] == "Completed"
+    at = [datetime.fromisoformat(e["Timestamp"]) for e in events]
+    scheduled = {
+        e["EventId"]: at[i]
+        for i, e in enumerate(events)
+        if e["EventType"] == h.EventType.TASK_SCHEDULED
+    }
+    completions = [
+        (at[i], scheduled[e["TaskScheduledId"]])
+        for i, e in enumerate(events)
+        if e["EventType"] == h.EventType.TASK_COMPLETED
+    ]
+    assert len(completions) == 3
+    assert all((done - sent).total_seconds() >= delay for done, sent in completions)
+    # An episode's events: OrchestratorStarted, then the message that woke it (stamped when it
+    # was sent): the episode starts at least one delay later.
+    woken = [
+        (at[i] - at[i + 1]).total_seconds()
+        for i, e in enumerate(events[:-1])
+        if e["EventType"] == h.EventType.ORCHESTRATOR_STARTED
+        and events[i + 1]["EventType"] == h.EventType.TASK_COMPLETED
+    ]
+    assert len(woken) >= 2 and min(woken) >= delay

@@ -10,6 +10,7 @@ result that a late attempt saved without being accepted is a 404.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -196,6 +197,102 @@ def test_the_served_plan_is_consistent(plan: Plan):
     )
     _, markdowns = call("get_markdowns", route_params={"workflow_id": WORKFLOW})
     assert all(1 <= m["week_number"] <= 8 for m in markdowns["markdowns"])
+
+
+def _pages(function_name: str, limit: int) -> list[dict[str, Any]]:
+    """Every page of a result, following `next_offset` as a client does."""
+    pages, offset = [], 0
+    while offset is not None:
+        response, body = call(
+            function_name,
+            route_params={"workflow_id": WORKFLOW},
+            params={"store_limit": str(limit), "store_offset": str(offset)},
+        )
+        assert response.status_code == 200, body
+        pages.append(body)
+        offset = body["store_page"]["next_offset"]
+    return pages
+
+
+def test_forecast_pages_hold_every_store_once_and_all_store_totals(plan: Plan):
+    pages = _pages("get_forecast", limit=5)
+    stores = [s for page in pages for s in page["store_forecast"]]
+
+    whole = plan.demand.model_dump(mode="json")["store_forecast"]
+    assert [len(page["store_forecast"]) for page in pages] == [5, 5, 5, 1]
+    assert stores == whole
+    for page in pages:  # every page carries the same totals, over every store
+        block = page["store_page"]
+        assert block["total_stores"] == 16
+        assert block["units_total"] == pytest.approx(sum(s["units"] for s in whole), abs=0.01)
+        assert block["share_total"] == pytest.approx(1.0, abs=1e-6)
+        assert page["forecast_by_week"] == pages[0]["forecast_by_week"]
+    assert [p["store_page"]["offset"] for p in pages] == [0, 5, 10, 15]
+
+
+def test_allocation_pages_split_the_stores_across_clusters_and_keep_cluster_counts(plan: Plan):
+    pages = _pages("get_allocation", limit=3)
+    served = [s for page in pages for c in page["clusters"] for s in c["stores"]]
+
+    whole = [s.model_dump(mode="json") for c in plan.inventory.clusters for s in c.stores]
+    assert served == whole and len(pages) == 6
+    counts = {c.cluster_id: len(c.stores) for c in plan.inventory.clusters}
+    for page in pages:
+        assert {c["cluster_id"]: c["store_count"] for c in page["clusters"]} == counts
+        assert page["store_page"]["initial_allocation_total"] == sum(
+            s["initial_allocation"] for s in whole
+        )
+        assert page["store_page"]["initial_allocation_total"] == page["initial_allocation_total"]
+
+
+def test_without_a_limit_the_whole_result_is_served_and_a_page_past_the_end_is_empty():
+    _, whole = call("get_forecast", route_params={"workflow_id": WORKFLOW})
+    assert "store_page" not in whole and len(whole["store_forecast"]) == 16
+    _, past = call(
+        "get_forecast",
+        route_params={"workflow_id": WORKFLOW},
+        params={"store_limit": "10", "store_offset": "40"},
+    )
+    assert past["store_forecast"] == [] and past["store_page"]["next_offset"] is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"store_limit": "0"},
+        {"store_limit": "10001"},
+        {"store_limit": "-5"},
+        {"store_limit": "ten"},
+        {"store_limit": "1e3"},
+        {"store_limit": "10", "store_offset": "-1"},
+        {"store_offset": "10"},
+    ],
+)
+def test_bad_page_parameters_are_a_422(params: dict[str, str]):
+    response, _ = call("get_allocation", route_params={"workflow_id": WORKFLOW}, params=params)
+    assert_error(response, 422, "INVALID_PARAMETERS")
+
+
+def test_large_results_are_gzipped_for_clients_that_accept_it(plan: Plan):
+    plain = call_http(function_app.app, "get_forecast", route_params={"workflow_id": WORKFLOW})
+    zipped = call_http(
+        function_app.app,
+        "get_forecast",
+        route_params={"workflow_id": WORKFLOW},
+        headers={"Accept-Encoding": "br;q=1.0, gzip;q=0.8"},
+    )
+    refused = call_http(
+        function_app.app,
+        "get_forecast",
+        route_params={"workflow_id": WORKFLOW},
+        headers={"Accept-Encoding": "*, gzip;q=0"},
+    )
+
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Vary"] == "Accept-Encoding" and zipped.headers["x-request-id"]
+    assert gzip.decompress(zipped.get_body()) == plain.get_body()
+    assert len(zipped.get_body()) < len(plain.get_body()) / 2
+    assert "Content-Encoding" not in plain.headers and "Content-Encoding" not in refused.headers
 
 
 @pytest.mark.parametrize("route", sorted(ENDPOINTS))

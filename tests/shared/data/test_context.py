@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
+from activities import demand
 from localdev.sample_data import generate_sample, load_sample
 from shared.data.context import (
     ContextAssembler,
+    cached_sales_bytes,
     clear_context_cache,
     get_assembler,
     last_history_week,
@@ -144,6 +147,52 @@ def test_cached_calls_return_the_same_frames(seeded):
     assert second.sales is first.sales and second.stores is first.stores
 
 
+def test_history_is_held_in_typed_columns_with_its_weekly_totals(seeded):
+    ctx = ContextAssembler(get_engine(seeded)).assemble_demand_context("outerwear", PARAMS)
+    dtypes = {name: str(dtype) for name, dtype in ctx.sales.dtypes.items()}
+    assert dtypes == {
+        "week_start_date": "datetime64[ns]",
+        "store_id": "category",
+        "units_sold": "int64",
+    }
+    assert sorted(ctx.sales["store_id"].unique()) == sorted(ctx.stores["store_id"])
+    assert ctx.weekly_units is not None
+    summed = ctx.sales.groupby("week_start_date")["units_sold"].sum()
+    assert ctx.weekly_units.to_dict() == summed.to_dict() and len(summed) == 104
+
+
+def test_sales_of_a_store_missing_from_the_stores_table_are_named(seeded):
+    """A database written around the import (foreign keys off) can hold sales of a store it
+    does not list: the typed load keeps the unknown id, so the error can name it."""
+    with get_engine(seeded).begin() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.exec_driver_sql(
+            "INSERT INTO historical_sales SELECT category_id, week_start_date, 'GHOST-9', "
+            "units_sold FROM historical_sales WHERE store_id = 'S0001'"
+        )
+        bump_data_version(conn, datetime.now(UTC))
+    with pytest.raises(DataNotFoundError) as info:
+        ContextAssembler(get_engine(seeded)).assemble_demand_context("outerwear", PARAMS)
+    assert info.value.details["missing_store_ids"] == ["GHOST-9"]
+
+
+def test_the_cache_is_bounded_in_bytes_least_recently_used_first(seeded):
+    clear_context_cache()
+    one = ContextAssembler(get_engine(seeded)).load_historical_sales("outerwear")
+    size = cached_sales_bytes()
+    assert size == one.memory_usage(index=True, deep=True).sum() > 0
+    clear_context_cache()
+    bounded = ContextAssembler(get_engine(seeded), cache_limit_bytes=int(size * 1.5))
+
+    first = bounded.load_historical_sales("outerwear")
+    second = bounded.load_historical_sales("swimwear")
+
+    assert cached_sales_bytes() <= size * 1.5
+    assert bounded.load_historical_sales("swimwear") is second  # the newest stays
+    assert bounded.load_historical_sales("outerwear") is not first  # dropped, read again
+    assert cached_sales_bytes() <= size * 1.5
+
+
 def test_reimport_invalidates_the_cache(seeded):
     assembler = ContextAssembler(get_engine(seeded))
     before = assembler.load_historical_sales("outerwear")
@@ -226,3 +275,35 @@ def test_corrupt_database_file_is_a_clear_error(tmp_path):
         assert str(path) not in json.dumps(info.value.details)  # no file paths to clients
     finally:
         dispose_engine(url)
+
+
+def test_plans_of_one_season_share_one_forecast_fit_even_when_they_start_together(
+    seeded, monkeypatch
+):
+    """The fit depends on the history alone: plans arriving together wait for the one being
+    built instead of fitting it again; another season start is its own fit."""
+    fits: list[int] = []
+    fit = demand.forecast_series
+
+    def counted(*args, **kwargs):
+        fits.append(len(args[0]))
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(demand, "forecast_series", counted)
+    assembler = ContextAssembler(get_engine(seeded))
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(
+                lambda _: demand.run_demand_agent(
+                    assembler.assemble_demand_context("outerwear", PARAMS)
+                ),
+                range(4),
+            )
+        )
+    assert len(fits) == 1
+    assert all(r.model_dump() == results[0].model_dump() for r in results)
+    demand.run_demand_agent(
+        assembler.assemble_demand_context("outerwear", _params(date(2024, 12, 4)))
+    )
+    assert len(fits) == 2
