@@ -32,15 +32,17 @@ class Settings(BaseSettings):
     azure_openai_api_key: SecretStr | None = Field(
         None, validation_alias=_env("AZURE_OPENAI_API_KEY")
     )
+    # The template's deployment (infra/core/openai.bicep); GPT-5-family models need a data-plane
+    # API version of 2025-04-01-preview or later (max_completion_tokens, structured outputs).
     azure_openai_deployment: str = Field(
-        "gpt-4o-mini", validation_alias=_env("AZURE_OPENAI_DEPLOYMENT")
+        "gpt-5.4-mini", validation_alias=_env("AZURE_OPENAI_DEPLOYMENT")
     )
     azure_openai_api_version: str = Field(
-        "2024-10-21", validation_alias=_env("AZURE_OPENAI_API_VERSION")
+        "2025-04-01-preview", validation_alias=_env("AZURE_OPENAI_API_VERSION")
     )
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
-    openai_model: str = Field("gpt-4o-mini", validation_alias=_env("OPENAI_MODEL"))
+    openai_model: str = Field("gpt-5.4-mini", validation_alias=_env("OPENAI_MODEL"))
     llm_timeout_seconds: float = Field(20.0, gt=0, validation_alias=_env("LLM_TIMEOUT_SECONDS"))
     llm_max_retries: int = Field(2, ge=0, le=5, validation_alias=_env("LLM_MAX_RETRIES"))
 

@@ -51,7 +51,7 @@ ROLE = {
 # Settings the template leaves at their defaults, and why that is right in Azure.
 DEFAULT_IN_AZURE = {
     "AZURE_OPENAI_API_KEY": "unset means keyless: the managed identity's Entra token",
-    "AZURE_OPENAI_API_VERSION": "the default supports structured outputs",
+    "AZURE_OPENAI_API_VERSION": "the default supports structured outputs and the GPT-5 family",
     "OPENAI_API_KEY": "unused while AZURE_OPENAI_ENDPOINT is set",
     "OPENAI_BASE_URL": "unused while AZURE_OPENAI_ENDPOINT is set",
     "OPENAI_MODEL": "unused while AZURE_OPENAI_ENDPOINT is set",
@@ -90,7 +90,7 @@ SAMPLE_VALUES = {
     "webPubSubEndpoint": "https://wps-abc.webpubsub.azure.com",
     "webPubSubHub": "season_planning",
     "openAiEndpoint": "https://oai-abc.openai.azure.com/",
-    "openAiDeploymentName": "gpt-4o-mini",
+    "openAiDeploymentName": "gpt-5.4-mini",
     "postgresUser": "id-planner-abc",
     "postgresHost": "psql-abc.postgres.database.azure.com",
     "postgresDatabaseName": "planning",
@@ -438,10 +438,6 @@ def test_data_services_disable_keys():
     assert hub["properties"]["anonymousConnectPolicy"] == "Deny"
     oai = declared("core/openai.bicep", "Microsoft.CognitiveServices/accounts", "account")
     assert oai["properties"]["disableLocalAuth"] is True
-    deployment = declared(
-        "core/openai.bicep", "Microsoft.CognitiveServices/accounts/deployments", "deployment"
-    )
-    assert deployment["properties"]["model"]["name"] == "gpt-4o-mini"
     appi = declared("core/monitoring.bicep", "Microsoft.Insights/components", "applicationInsights")
     assert appi["properties"]["DisableLocalAuth"] is True
 
@@ -473,6 +469,8 @@ def test_easy_auth_requires_entra_sign_in_without_a_secret():
     props = auth["properties"]
     assert props["platform"]["enabled"] is True
     assert props["globalValidation"]["requireAuthentication"] is True
+    # API calls whose session ended get a 401 their client handles, never a 302 to a login page.
+    assert props["globalValidation"]["unauthenticatedClientAction"] == "Return401"
     aad = props["identityProviders"]["azureActiveDirectory"]
     assert aad["enabled"] is True
     secret_setting = aad["registration"]["clientSecretSettingName"]
@@ -498,6 +496,70 @@ def test_app_registration_carries_the_roles_and_trusts_the_auth_identity():
     params = bicep("main.bicep")["modules"]["entraApp"]["config"]["params"]
     assert dotted(params["federatedIdentityPrincipalId"]) == "identities.outputs.authPrincipalId"
     assert body(entra["resources"]["servicePrincipal"])["appRoleAssignmentRequired"] is True
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+# Microsoft Learn, "Azure OpenAI model deprecations and retirements" (the retirement table) and
+# "Global Standard model availability", checked on MODELS_CHECKED. Deprecated = no new customers:
+# a new deployment of that version is refused from that date on.
+MODELS_CHECKED = "2026-12-07"
+MODEL_LIFECYCLE = {
+    ("gpt-4o-mini", "2024-07-18"): {"deprecated": "2025-07-18", "retires": "2026-03-31"},
+    ("gpt-4.1-mini", "2025-04-14"): {"deprecated": "2026-04-14", "retires": "2026-10-14"},
+    ("gpt-5-mini", "2025-08-07"): {"deprecated": "2026-08-07", "retires": "2027-02-06"},
+    # Generally available; Global Standard in every listed region. GA versions are offered to
+    # new customers for at least 12 months from release.
+    ("gpt-5.4-mini", "2026-03-17"): {"deprecated": "2027-03-17", "retires": "2027-09-17"},
+}
+
+
+def _defaults(relative: str) -> dict[str, Any]:
+    return {name: p["default"] for name, p in bicep(relative)["parameters"].items()}
+
+
+def test_the_model_and_its_version_are_parameters_fed_from_the_azd_environment():
+    deployment = declared(
+        "core/openai.bicep", "Microsoft.CognitiveServices/accounts/deployments", "deployment"
+    )
+    assert deployment["properties"]["model"] == {
+        "format": "OpenAI",
+        "name": "modelName",
+        "version": "modelVersion",
+    }
+    assert deployment["sku"] == {"name": "deploymentSku", "capacity": "capacity"}
+    assert deployment["properties"]["versionUpgradeOption"] == "OnceCurrentVersionExpired"
+    passed = body(bicep("main.bicep")["modules"]["openAi"])["params"]
+    assert {k: passed[k] for k in ("modelName", "modelVersion", "deploymentSku")} == {
+        "modelName": "openAiModelName",
+        "modelVersion": "openAiModelVersion",
+        "deploymentSku": "openAiDeploymentSku",
+    }
+    given = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    main = _defaults("main.bicep")
+    for param, variable in (
+        ("openAiModelName", "AZURE_OPENAI_MODEL"),
+        ("openAiModelVersion", "AZURE_OPENAI_MODEL_VERSION"),
+        ("openAiDeploymentSku", "AZURE_OPENAI_DEPLOYMENT_SKU"),
+        ("openAiDeploymentName", "AZURE_OPENAI_DEPLOYMENT"),
+    ):
+        # azd's default for the variable is the Bicep default: one value, wherever it is read.
+        assert given[param]["value"] == f"${{{variable}={main[param]}}}", param
+
+
+def test_the_default_model_was_deployable_when_checked_and_everything_agrees():
+    main, module = _defaults("main.bicep"), _defaults("core/openai.bicep")
+    model = (main["openAiModelName"], main["openAiModelVersion"])
+    assert model == (module["modelName"], module["modelVersion"])
+    assert model in MODEL_LIFECYCLE, f"{model}: check its lifecycle and record it above"
+    assert MODEL_LIFECYCLE[model]["deprecated"] > MODELS_CHECKED
+    assert main["openAiDeploymentSku"] == module["deploymentSku"] == "GlobalStandard"
+    # The app calls the deployment the template creates, under the same name by default.
+    assert Settings.model_fields["azure_openai_deployment"].default == main["openAiDeploymentName"]
+    assert main["openAiDeploymentName"] == main["openAiModelName"]
+    # The record of when the model was checked is where an operator reads it.
+    for text in (INFRA / "core" / "openai.bicep", ROOT / "README.md"):
+        assert MODELS_CHECKED in text.read_text(), text
 
 
 # --- checkov -----------------------------------------------------------------------------------
