@@ -206,6 +206,10 @@ module functionApp 'app/function.bicep' = {
       AZURE_OPENAI_ENDPOINT: openAiEndpoint
       AZURE_OPENAI_DEPLOYMENT: openAiDeploymentName
       EXTRACTOR: 'auto'
+      // The pool of each instance: 40 instances x (4 + 4) = 320 connections at most, within the
+      // 414 user connections of the B2s server (core/postgres.bicep; tests/test_infra.py).
+      DB_POOL_SIZE: '4'
+      DB_MAX_OVERFLOW: '4'
       DATABASE_URL: 'postgresql+psycopg://${postgresUser}@${postgresHost}:5432/${postgresDatabaseName}?sslmode=require'
     }
   }

@@ -27,6 +27,25 @@ class Settings(BaseSettings):
         "sqlite:///./fashion_forecast.db", validation_alias=_env("DATABASE_URL")
     )
 
+    # The connection pool of each process (shared/data/db.py; SQLite ignores it). In Azure every
+    # Flex Consumption instance holds its own pool: instances x (size + overflow) must fit the
+    # server's user connections, which tests/test_infra.py checks against the template.
+    db_pool_size: int = Field(5, ge=1, le=100, validation_alias=_env("DB_POOL_SIZE"))
+    db_max_overflow: int = Field(10, ge=0, le=100, validation_alias=_env("DB_MAX_OVERFLOW"))
+    db_pool_timeout_seconds: float = Field(
+        30.0, gt=0, validation_alias=_env("DB_POOL_TIMEOUT_SECONDS")
+    )
+    db_pool_pre_ping: bool = Field(True, validation_alias=_env("DB_POOL_PRE_PING"))
+    # Below the 4-minute idle timeout Azure's network applies to outbound TCP connections, so a
+    # pooled connection is replaced before a silently dropped one can be handed out.
+    db_pool_recycle_seconds: int = Field(
+        180, ge=1, validation_alias=_env("DB_POOL_RECYCLE_SECONDS")
+    )
+    # A new connection's Entra token is fetched again once the cached one is this close to expiry.
+    db_token_refresh_margin_seconds: int = Field(
+        300, ge=0, le=3000, validation_alias=_env("DB_TOKEN_REFRESH_MARGIN_SECONDS")
+    )
+
     extractor: Literal["auto", "llm", "rules"] = Field("auto", validation_alias=_env("EXTRACTOR"))
     azure_openai_endpoint: str | None = Field(None, validation_alias=_env("AZURE_OPENAI_ENDPOINT"))
     azure_openai_api_key: SecretStr | None = Field(

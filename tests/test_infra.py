@@ -57,6 +57,10 @@ DEFAULT_IN_AZURE = {
     "OPENAI_MODEL": "unused while AZURE_OPENAI_ENDPOINT is set",
     "LLM_TIMEOUT_SECONDS": "tuning; the default bounds a request at 20 s",
     "LLM_MAX_RETRIES": "tuning",
+    "DB_POOL_TIMEOUT_SECONDS": "tuning: how long a caller waits for a pooled connection",
+    "DB_POOL_PRE_PING": "on: a connection the network dropped is replaced, not handed out",
+    "DB_POOL_RECYCLE_SECONDS": "180 s, below the 4-minute idle timeout of Azure's network",
+    "DB_TOKEN_REFRESH_MARGIN_SECONDS": "tuning: Entra tokens live about an hour",
     "WebPubSubConnectionString": "ignored while WebPubSubEndpoint is set (keyless)",
     "NEGOTIATE_TOKEN_MINUTES": "tuning",
     "DEMAND_AGENT_TIMEOUT_SECONDS": "tuning",
@@ -496,6 +500,84 @@ def test_app_registration_carries_the_roles_and_trusts_the_auth_identity():
     params = bicep("main.bicep")["modules"]["entraApp"]["config"]["params"]
     assert dotted(params["federatedIdentityPrincipalId"]) == "identities.outputs.authPrincipalId"
     assert body(entra["resources"]["servicePrincipal"])["appRoleAssignmentRequired"] is True
+
+
+# --- the PostgreSQL connection budget ------------------------------------------------------------
+
+# Microsoft Learn, "Limits in Azure Database for PostgreSQL flexible server", Maximum connections
+# (learn.microsoft.com/azure/postgresql/flexible-server/concepts-limits), checked 2026-12-07: the
+# default max_connections of each compute size; the service reserves 15 of them for replication
+# and monitoring. Built-in PgBouncer exists on General Purpose and Memory Optimized only
+# (concepts-pgbouncer).
+POSTGRES_RESERVED_CONNECTIONS = 15
+POSTGRES_MAX_CONNECTIONS = {
+    "Standard_B1ms": 50,
+    "Standard_B2s": 429,
+    "Standard_B2ms": 859,
+    "Standard_B4ms": 1718,
+    "Standard_B8ms": 3437,
+    "Standard_B12ms": 5000,
+    "Standard_B16ms": 5000,
+    "Standard_B20ms": 5000,
+    "Standard_D2ds_v5": 859,
+    "Standard_D4ds_v5": 1718,
+    "Standard_D8ds_v5": 3437,
+    "Standard_D16ds_v5": 5000,
+}
+
+
+def connection_budget(sku: str, instances: int, per_instance: int) -> tuple[int, int]:
+    """(connections the app may open, connections the server lets users open)."""
+    return instances * per_instance, POSTGRES_MAX_CONNECTIONS[sku] - POSTGRES_RESERVED_CONNECTIONS
+
+
+def _template_pool() -> tuple[int, int]:
+    """Pool connections per instance as deployed: worker processes x (size + overflow), each
+    setting as the template sets it or else the app's default."""
+    settings = template_app_settings()
+    names = setting_names()
+    defaults = Settings.model_fields
+
+    def value(field: str) -> int:
+        name = names[field]
+        return int(settings[name]) if name in settings else int(defaults[field].default)
+
+    # One Python worker process per instance unless FUNCTIONS_WORKER_PROCESS_COUNT says more.
+    processes = int(settings.get("FUNCTIONS_WORKER_PROCESS_COUNT", 1))
+    return processes, value("db_pool_size") + value("db_max_overflow")
+
+
+def test_max_instances_times_the_pool_fits_the_servers_user_connections():
+    instances = _defaults("app/function.bicep")["maximumInstanceCount"]
+    passed = bicep("main.bicep")["modules"]["functionApp"]["config"]["params"]
+    assert "maximumInstanceCount" not in passed, "main.bicep overrides it: read it from there"
+    sku = _defaults("core/postgres.bicep")["skuName"]
+    assert "skuName" not in body(bicep("main.bicep")["modules"]["postgres"])["params"]
+    assert sku in POSTGRES_MAX_CONNECTIONS, f"{sku}: record its documented max_connections"
+    processes, pool = _template_pool()
+    opened, allowed = connection_budget(sku, instances, processes * pool)
+    assert (instances, processes, pool, sku) == (40, 1, 8, "Standard_B2s")
+    assert opened <= allowed, f"{instances} instances x {processes * pool} = {opened} > {allowed}"
+    # The pool the template sets is what the app builds: the settings parse to that policy.
+    template = template_app_settings()
+    settings = Settings(
+        db_pool_size=template["DB_POOL_SIZE"], db_max_overflow=template["DB_MAX_OVERFLOW"]
+    )
+    assert settings.db_pool_size + settings.db_max_overflow == pool
+
+
+@pytest.mark.parametrize(
+    "sku, instances, per_instance",
+    [
+        ("Standard_B1ms", 40, 8),  # the earlier server: 35 user connections
+        ("Standard_B1ms", 40, 1),  # even one connection per instance does not fit B1ms
+        ("Standard_B2s", 40, 15),  # SQLAlchemy's own default pool (5 + 10)
+        ("Standard_B2s", 100, 8),  # scaling out further without a bigger server
+    ],
+)
+def test_the_budget_check_refuses_a_change_of_one_side_alone(sku, instances, per_instance):
+    opened, allowed = connection_budget(sku, instances, per_instance)
+    assert opened > allowed
 
 
 # --- the model ---------------------------------------------------------------------------------
