@@ -263,6 +263,15 @@ def test_azure_yaml_matches_azd_schema():
     assert (ROOT / document["infra"]["path"] / f"{document['infra']['module']}.bicep").is_file()
 
 
+def test_the_minimum_tool_versions_are_declared_and_documented():
+    """The Microsoft Graph extension needs Bicep 0.36.1; azd 1.17.0 is the first to bring it."""
+    assert "microsoftGraphV1" in json.loads((INFRA / "bicepconfig.json").read_text())["extensions"]
+    document = yaml.safe_load((ROOT / "azure.yaml").read_text())
+    assert document["requiredVersions"] == {"azd": ">= 1.17.0"}
+    readme = (ROOT / "README.md").read_text()
+    assert "azd **1.17.0 or later**" in readme and "**Bicep 0.36.1**" in readme
+
+
 @pytest.mark.parametrize(
     "break_it",
     [
