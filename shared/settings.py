@@ -95,6 +95,13 @@ class Settings(BaseSettings):
         1000, ge=1, validation_alias=_env("AGENT_RETRY_INTERVAL_MS")
     )
 
+    # Telemetry (shared/telemetry): Application Insights through the Azure Monitor distro when
+    # the connection string is set (the template sets it); locally, console or OTLP export.
+    applicationinsights_connection_string: SecretStr | None = Field(
+        None, validation_alias=_env("APPLICATIONINSIGHTS_CONNECTION_STRING")
+    )
+    otel_traces_exporter: str = Field("none", validation_alias=_env("OTEL_TRACES_EXPORTER"))
+
     # Identity (shared/identity.py). Under Core Tools, with no Easy Auth in front, a request
     # without a principal is this developer (every role); never honoured in Azure.
     local_developer_id: str | None = Field(None, validation_alias=_env("LOCAL_DEVELOPER_ID"))

@@ -58,6 +58,8 @@ DEFAULT_IN_AZURE = {
     "LLM_TIMEOUT_SECONDS": "tuning; the default bounds a request at 20 s",
     "LLM_MAX_RETRIES": "tuning",
     "DB_POOL_TIMEOUT_SECONDS": "tuning: how long a caller waits for a pooled connection",
+    "OTEL_TRACES_EXPORTER": "local runs only: in Azure the Application Insights connection string "
+    "turns telemetry on",
     "DB_POOL_PRE_PING": "on: a connection the network dropped is replaced, not handed out",
     "DB_POOL_RECYCLE_SECONDS": "180 s, below the 4-minute idle timeout of Azure's network",
     "DB_TOKEN_REFRESH_MARGIN_SECONDS": "tuning: Entra tokens live about an hour",
