@@ -47,6 +47,7 @@ from shared.telemetry.trace_context import TraceContext
 SERVICE_NAME = "season-planner"
 SCOPE = "shared.telemetry"
 ORCHESTRATION_SPAN = "orchestration season_workflow"
+EXPORT_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure.monitor.opentelemetry")
 
 _preset: ContextVar[tuple[int, int] | None] = ContextVar("preset_trace_ids", default=None)
 
@@ -311,9 +312,18 @@ def azure_monitor(connection_string: str) -> Instruments:
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING says Authorization=AAD, as the template sets)."""
     from azure.monitor.opentelemetry import configure_azure_monitor
 
+    # The distro exports every log record of the root logger, and exporting logs at INFO itself
+    # (the Azure SDK pipeline each request, the exporter each transmission): left on, every
+    # export would log records that are exported in turn, for ever.
+    for name in EXPORT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     configure_azure_monitor(
         connection_string=connection_string,
         resource=Resource.create({"service.name": SERVICE_NAME}),
+        # Every plan's trace whole: the sampler decides by trace id, the same way in every
+        # process a plan passes through (the distro's default, a rate limit of 5 traces a
+        # second, drops spans on its own). OTEL_TRACES_SAMPLER still overrides it.
+        sampling_ratio=1.0,
         # Web frameworks the app does not use; requests/urllib3 (the Azure SDKs) stay on.
         instrumentation_options={
             name: {"enabled": False} for name in ("django", "fastapi", "flask", "psycopg2")
