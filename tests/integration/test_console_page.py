@@ -492,6 +492,10 @@ def test_a_401_sends_the_browser_to_sign_in_once_then_says_so(signed_out_stack, 
     browser.get(base + "/?from=test")
     sign_in = f"{base}/.auth/login/aad?post_login_redirect_uri=%2F%3Ffrom%3Dtest"
     wait_for(browser, lambda d: d.current_url == sign_in)
+    # The local host only plays App Service Authentication: its sign-in page says how to be
+    # someone here.
+    assert "SIGN_IN_NOT_AVAILABLE" in browser.page_source
+    assert "--no-default-user" in browser.page_source
 
     # Back on the page within the minute (signing in did not cure the 401): no second trip to
     # the login page, the app's own answer in words instead.
