@@ -1,4 +1,5 @@
-"""The one entry point the Functions host loads: a DFApp that registers the blueprints."""
+"""The one entry point the Functions host loads: a DFApp that registers the blueprints (after
+turning on telemetry, when configured, so that every function runs under it)."""
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -15,6 +16,12 @@ from orchestrator.http.negotiate import bp as negotiate_bp
 from orchestrator.http.results import bp as results_bp
 from orchestrator.http.runs import bp as runs_bp
 from orchestrator.workflow import bp as workflow_bp
+from shared import telemetry
+from shared.settings import get_settings
+
+# OpenTelemetry (Application Insights, or local export) when the settings ask for it; otherwise
+# nothing is loaded (shared/telemetry).
+telemetry.configure(get_settings())
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 

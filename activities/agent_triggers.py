@@ -11,20 +11,35 @@ finds the module already loaded.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import azure.durable_functions as df
 
 from shared.agents import DEMAND, INVENTORY, PRICING, Agent
 from shared.settings import get_settings
+from shared.telemetry import agent_span
+
+logger = logging.getLogger(__name__)
 
 bp = df.Blueprint()
 
 
 def _run(agent: Agent[Any], payload: dict[str, Any]) -> dict[str, Any]:
-    from activities import agent_runs
+    with agent_span(agent.name, payload) as finished:
+        from activities import agent_runs
 
-    return agent_runs.run_agent_activity(agent, payload, get_settings())
+        outcome = agent_runs.run_agent_activity(agent, payload, get_settings())
+        finished(outcome)
+        # In Azure the line operators read per agent; with telemetry on it carries the trace.
+        failure = outcome.get("failure")
+        logger.info(
+            "%s %s (workflow %s)",
+            agent.name,
+            f"failed: {failure.get('error_type')}" if failure else "completed",
+            payload.get("workflow_id") if isinstance(payload, dict) else None,
+        )
+        return outcome
 
 
 @bp.activity_trigger(input_name="payload", activity=DEMAND.activity)

@@ -28,6 +28,7 @@ from shared.data.db import get_engine
 from shared.messaging.listeners import listeners_expected
 from shared.messaging.publisher import PublishedEvent, Publisher, get_publisher, utc_now
 from shared.settings import get_settings
+from shared.telemetry import publish_span
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +46,14 @@ def publish_payload(payload: Any, publisher: Publisher) -> dict[str, Any]:
     """
     data = json.loads(payload) if isinstance(payload, (str, bytes)) else payload
     request = PublishRequest.model_validate(data)
-    events = publisher.publish_all(
-        request.messages,
-        session_id=request.session_id,
-        workflow_id=request.workflow_id,
-        owner_id=request.owner_id,
-        close=request.close,
-    )
+    with publish_span(data, len(request.messages)):
+        events = publisher.publish_all(
+            request.messages,
+            session_id=request.session_id,
+            workflow_id=request.workflow_id,
+            owner_id=request.owner_id,
+            close=request.close,
+        )
     return {"sequences": [event.sequence for event in events]}
 
 

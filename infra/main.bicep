@@ -3,7 +3,8 @@
 // One resource group holding: a Flex Consumption Function App (Linux, Python 3.11) running as a
 // user-assigned managed identity; its Storage account (host state, Durable task hub, deployment
 // package) reached through that identity; Application Insights on a Log Analytics workspace;
-// Azure Web PubSub with the app's hub; Azure OpenAI with a gpt-4o-mini deployment; Azure Database
+// Azure Web PubSub with the app's hub; Azure OpenAI with a model deployment
+// (gpt-5.4-mini 2026-03-17 unless the azd environment names another, see core/openai.bicep); Azure Database
 // for PostgreSQL flexible server with Microsoft Entra authentication only; and App Service
 // Authentication with a Microsoft Entra app registration carrying the planner / data-admin roles.
 // No key, password or connection string secret reaches an app setting.
@@ -15,7 +16,7 @@ targetScope = 'subscription'
 param environmentName string
 
 @minLength(1)
-@description('Region for every resource (one where Flex Consumption and gpt-4o-mini are offered).')
+@description('Region for every resource (one where Flex Consumption and the model\'s deployment type are offered).')
 @metadata({ azd: { type: 'location' } })
 param location string
 
@@ -37,7 +38,19 @@ param existingWebPubSubEndpoint string = ''
 param existingOpenAiEndpoint string = ''
 
 @description('Model deployment name the app calls (created here unless existingOpenAiEndpoint).')
-param openAiDeploymentName string = 'gpt-4o-mini'
+param openAiDeploymentName string = 'gpt-5.4-mini'
+
+// The model and its version: checked against Microsoft's retirement table on 2026-12-07 (see
+// core/openai.bicep); a version past its deprecation date refuses new deployments.
+@description('Model the deployment serves (any chat model with structured outputs).')
+param openAiModelName string = 'gpt-5.4-mini'
+
+@description('Model version, generally available and not deprecated in the chosen region.')
+param openAiModelVersion string = '2026-03-17'
+
+@description('Deployment type the region offers for that model.')
+@allowed(['GlobalStandard', 'DataZoneStandard', 'Standard'])
+param openAiDeploymentSku string = 'GlobalStandard'
 
 @description('Use this PostgreSQL flexible server (<name>.postgres.database.azure.com) instead of creating one.')
 param existingPostgresHost string = ''
@@ -120,6 +133,9 @@ module openAi 'core/openai.bicep' = if (createOpenAi) {
     tags: tags
     name: 'oai-${resourceToken}'
     deploymentName: openAiDeploymentName
+    modelName: openAiModelName
+    modelVersion: openAiModelVersion
+    deploymentSku: openAiDeploymentSku
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
 }
@@ -190,6 +206,10 @@ module functionApp 'app/function.bicep' = {
       AZURE_OPENAI_ENDPOINT: openAiEndpoint
       AZURE_OPENAI_DEPLOYMENT: openAiDeploymentName
       EXTRACTOR: 'auto'
+      // The pool of each instance: 40 instances x (4 + 4) = 320 connections at most, within the
+      // 414 user connections of the B2s server (core/postgres.bicep; tests/test_infra.py).
+      DB_POOL_SIZE: '4'
+      DB_MAX_OVERFLOW: '4'
       DATABASE_URL: 'postgresql+psycopg://${postgresUser}@${postgresHost}:5432/${postgresDatabaseName}?sslmode=require'
     }
   }
@@ -210,6 +230,9 @@ output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output SERVICE_API_URI string = functionApp.outputs.uri
+// Where a planner starts: Easy Auth answers 401 rather than redirecting, so the console's address
+// is reached through the sign-in endpoint, which comes back to it.
+output SERVICE_CONSOLE_URL string = '${functionApp.outputs.uri}/.auth/login/aad?post_login_redirect_uri=/api/console'
 output ENTRA_APP_CLIENT_ID string = entraApp.outputs.clientId
 output WEBPUBSUB_ENDPOINT string = webPubSubEndpoint
 output AZURE_OPENAI_ENDPOINT string = openAiEndpoint

@@ -62,6 +62,7 @@ from shared.schemas import (
     WorkflowStatus,
 )
 from shared.settings import Settings
+from shared.telemetry import TraceContext, traced_orchestration
 
 ORCHESTRATOR_NAME = "season_workflow"
 PUBLISH_ACTIVITY = "publish_message"
@@ -105,6 +106,8 @@ class WorkflowInput(BaseModel):
     parameters: SeasonParameters
     chain: list[AgentPolicy] = Field(min_length=1)
     publish_retry_interval_ms: int = Field(ge=1)
+    # Written by the HTTP starter when telemetry is on; copied into every activity input.
+    trace: TraceContext | None = None
 
     @property
     def publish_retry(self) -> df.RetryOptions:
@@ -134,6 +137,7 @@ def build_workflow_input(
     settings: Settings,
     *,
     owner_id: str,
+    trace: TraceContext | None = None,
 ) -> dict[str, Any]:
     """The JSON input the HTTP starter passes to `start_new` (settings are read here, not in
     the orchestrator, so a replay never sees a changed policy). `owner_id` travels with the
@@ -146,6 +150,7 @@ def build_workflow_input(
         parameters=parameters,
         chain=chain_policies(settings),
         publish_retry_interval_ms=settings.agent_retry_interval_ms,
+        trace=trace,
     ).model_dump(mode="json", exclude_none=True)
 
 
@@ -186,7 +191,8 @@ def _announce(
         owner_id=run.owner_id,
         messages=[m.model_dump(mode="json", exclude_none=True) for m in messages],
         close=close,
-    ).model_dump(mode="json")
+        trace=run.trace,
+    ).model_dump(mode="json", exclude_none=True)
     try:
         yield context.call_activity_with_retry(PUBLISH_ACTIVITY, run.publish_retry, payload)
     except Exception:  # noqa: BLE001 - the SDK throws the failed task into the generator
@@ -310,8 +316,17 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
     """Run Demand -> Inventory -> Pricing (each activity reloads the earlier agents' full
     results from the database); stop at the first failure (see the module docstring for how
     failure is reported). The custom status always lists an agent among `completed_agents`
-    before its `complete` message goes out."""
+    before its `complete` message goes out. With telemetry on, the orchestration's span is
+    recorded once it ended, never during a replay (shared/telemetry)."""
     run = WorkflowInput.model_validate(context.get_input())
+    return (
+        yield from traced_orchestration(context, run.trace, run.workflow_id, _chain(context, run))
+    )
+
+
+def _chain(
+    context: df.DurableOrchestrationContext, run: WorkflowInput
+) -> Generator[Any, Any, dict[str, Any]]:
     results: dict[AgentName, Summary] = {}
     log: list[ExecutionLogEntry] = []
     agent_input = AgentTask(
@@ -320,6 +335,7 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
         owner_id=run.owner_id,
         category_id=run.category_id,
         parameters=run.parameters,
+        trace=run.trace,
     ).model_dump(mode="json", exclude_none=True)
     for index, policy in enumerate(run.chain):
         name = policy.agent_name

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas import SeasonParameters, SessionId, WorkflowId
+from shared.telemetry.trace_context import TraceContext
 
 
 class AgentTask(BaseModel):
@@ -26,6 +27,8 @@ class AgentTask(BaseModel):
     owner_id: str
     category_id: str
     parameters: SeasonParameters
+    # The plan's trace (shared/telemetry): the agent's span hangs under the orchestration's.
+    trace: TraceContext | None = None
 
 
 class PublishRequest(BaseModel):
@@ -39,3 +42,4 @@ class PublishRequest(BaseModel):
     owner_id: str
     messages: list[dict[str, Any]] = Field(min_length=1, max_length=10)
     close: bool = False
+    trace: TraceContext | None = None

@@ -15,6 +15,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import azure.functions as func
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -26,6 +27,7 @@ from shared.errors import (
     invalid_from_validation,
 )
 from shared.schemas import WorkflowId
+from shared.telemetry import http_span
 
 logger = logging.getLogger(__name__)
 
@@ -213,32 +215,46 @@ def http_endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
     invocation id used as the fallback request id.
     """
 
-    def _ids(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, func.HttpRequest | None]:
+    def _request(
+        args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Any, str, func.HttpRequest | None]:
+        """The request's span (telemetry on: under the caller's traceparent if it sent one),
+        its request id and the request itself (its Accept-Encoding decides compression)."""
         bound = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
         req = next((v for v in bound.values() if isinstance(v, func.HttpRequest)), None)
         if req is None:
-            return str(uuid.uuid4()), None
-        return request_id_for(req, bound.get("context")), req
+            request_id = str(uuid.uuid4())
+            return http_span("", fn.__name__, "", {}, request_id), request_id, None
+        request_id = request_id_for(req, bound.get("context"))
+        path = urlsplit(req.url).path
+        span = http_span(req.method, fn.__name__, path, dict(req.headers), request_id)
+        return span, request_id, req
 
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
-            request_id, req = _ids(args, kwargs)
-            try:
-                result: Awaitable[func.HttpResponse] = fn(*args, **kwargs)
-                return _finish(await result, request_id, req)
-            except Exception as exc:  # noqa: BLE001 - the one place errors become responses
-                return _failure(exc, request_id, req)
+            span, request_id, req = _request(args, kwargs)
+            with span as answered:
+                try:
+                    result: Awaitable[func.HttpResponse] = fn(*args, **kwargs)
+                    response = _finish(await result, request_id, req)
+                except Exception as exc:  # noqa: BLE001 - the one place errors become responses
+                    response = _failure(exc, request_id, req)
+                answered(response.status_code)
+                return response
 
         return async_wrapper
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
-        request_id, req = _ids(args, kwargs)
-        try:
-            return _finish(fn(*args, **kwargs), request_id, req)
-        except Exception as exc:  # noqa: BLE001 - the one place errors become responses
-            return _failure(exc, request_id, req)
+        span, request_id, req = _request(args, kwargs)
+        with span as answered:
+            try:
+                response = _finish(fn(*args, **kwargs), request_id, req)
+            except Exception as exc:  # noqa: BLE001 - the one place errors become responses
+                response = _failure(exc, request_id, req)
+            answered(response.status_code)
+            return response
 
     return wrapper

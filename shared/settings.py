@@ -27,20 +27,41 @@ class Settings(BaseSettings):
         "sqlite:///./fashion_forecast.db", validation_alias=_env("DATABASE_URL")
     )
 
+    # The connection pool of each process (shared/data/db.py; SQLite ignores it). In Azure every
+    # Flex Consumption instance holds its own pool: instances x (size + overflow) must fit the
+    # server's user connections, which tests/test_infra.py checks against the template.
+    db_pool_size: int = Field(5, ge=1, le=100, validation_alias=_env("DB_POOL_SIZE"))
+    db_max_overflow: int = Field(10, ge=0, le=100, validation_alias=_env("DB_MAX_OVERFLOW"))
+    db_pool_timeout_seconds: float = Field(
+        30.0, gt=0, validation_alias=_env("DB_POOL_TIMEOUT_SECONDS")
+    )
+    db_pool_pre_ping: bool = Field(True, validation_alias=_env("DB_POOL_PRE_PING"))
+    # Below the 4-minute idle timeout Azure's network applies to outbound TCP connections, so a
+    # pooled connection is replaced before a silently dropped one can be handed out.
+    db_pool_recycle_seconds: int = Field(
+        180, ge=1, validation_alias=_env("DB_POOL_RECYCLE_SECONDS")
+    )
+    # A new connection's Entra token is fetched again once the cached one is this close to expiry.
+    db_token_refresh_margin_seconds: int = Field(
+        300, ge=0, le=3000, validation_alias=_env("DB_TOKEN_REFRESH_MARGIN_SECONDS")
+    )
+
     extractor: Literal["auto", "llm", "rules"] = Field("auto", validation_alias=_env("EXTRACTOR"))
     azure_openai_endpoint: str | None = Field(None, validation_alias=_env("AZURE_OPENAI_ENDPOINT"))
     azure_openai_api_key: SecretStr | None = Field(
         None, validation_alias=_env("AZURE_OPENAI_API_KEY")
     )
+    # The template's deployment (infra/core/openai.bicep); GPT-5-family models need a data-plane
+    # API version of 2025-04-01-preview or later (max_completion_tokens, structured outputs).
     azure_openai_deployment: str = Field(
-        "gpt-4o-mini", validation_alias=_env("AZURE_OPENAI_DEPLOYMENT")
+        "gpt-5.4-mini", validation_alias=_env("AZURE_OPENAI_DEPLOYMENT")
     )
     azure_openai_api_version: str = Field(
-        "2024-10-21", validation_alias=_env("AZURE_OPENAI_API_VERSION")
+        "2025-04-01-preview", validation_alias=_env("AZURE_OPENAI_API_VERSION")
     )
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
-    openai_model: str = Field("gpt-4o-mini", validation_alias=_env("OPENAI_MODEL"))
+    openai_model: str = Field("gpt-5.4-mini", validation_alias=_env("OPENAI_MODEL"))
     llm_timeout_seconds: float = Field(20.0, gt=0, validation_alias=_env("LLM_TIMEOUT_SECONDS"))
     llm_max_retries: int = Field(2, ge=0, le=5, validation_alias=_env("LLM_MAX_RETRIES"))
 
@@ -83,6 +104,13 @@ class Settings(BaseSettings):
     local_hop_delay_ms: float = Field(
         0.0, ge=0, le=10_000, validation_alias=_env("LOCAL_HOP_DELAY_MS")
     )
+
+    # Telemetry (shared/telemetry): Application Insights through the Azure Monitor distro when
+    # the connection string is set (the template sets it); locally, console or OTLP export.
+    applicationinsights_connection_string: SecretStr | None = Field(
+        None, validation_alias=_env("APPLICATIONINSIGHTS_CONNECTION_STRING")
+    )
+    otel_traces_exporter: str = Field("none", validation_alias=_env("OTEL_TRACES_EXPORTER"))
 
     # Identity (shared/identity.py). Under Core Tools, with no Easy Auth in front, a request
     # without a principal is this developer (every role); never honoured in Azure.

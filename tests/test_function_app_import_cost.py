@@ -51,6 +51,49 @@ def test_importing_the_app_loads_no_heavy_library():
     assert _loaded_after("import function_app") == set()
 
 
+# OpenTelemetry's SDK, exporters and the Azure Monitor distro load only when telemetry is on.
+# (The Durable SDK itself imports the OpenTelemetry API's trace-context propagator.)
+TELEMETRY = (
+    "opentelemetry.sdk",
+    "opentelemetry.exporter",
+    "opentelemetry.instrumentation",
+    "opentelemetry.metrics",
+    "azure.monitor",
+)
+
+
+def _telemetry_loaded_after(code: str, **env: str) -> set[str]:
+    probe = (
+        f"{code}\nimport json, sys\n"
+        f"print(json.dumps(sorted({{p for m in sys.modules for p in {TELEMETRY!r} "
+        f"if m == p or m.startswith(p + '.')}})))"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    for name in ("APPLICATIONINSIGHTS_CONNECTION_STRING", "OTEL_TRACES_EXPORTER"):
+        if name not in env:
+            environment.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_telemetry_stays_off_the_cold_path_unless_configured():
+    assert _telemetry_loaded_after("import function_app") == set()
+
+
+def test_telemetry_loads_its_sdk_when_configured():
+    loaded = _telemetry_loaded_after("import function_app", OTEL_TRACES_EXPORTER="console")
+    assert {"opentelemetry.sdk", "opentelemetry.metrics"} <= loaded
+    assert "azure.monitor" not in loaded  # the distro is for Application Insights only
+
+
 def test_indexing_the_functions_as_the_worker_does_loads_no_heavy_library():
     code = "from function_app import app\nfor f in app.get_functions(): f.get_function_json()"
     assert _loaded_after(code) == set()

@@ -51,12 +51,18 @@ ROLE = {
 # Settings the template leaves at their defaults, and why that is right in Azure.
 DEFAULT_IN_AZURE = {
     "AZURE_OPENAI_API_KEY": "unset means keyless: the managed identity's Entra token",
-    "AZURE_OPENAI_API_VERSION": "the default supports structured outputs",
+    "AZURE_OPENAI_API_VERSION": "the default supports structured outputs and the GPT-5 family",
     "OPENAI_API_KEY": "unused while AZURE_OPENAI_ENDPOINT is set",
     "OPENAI_BASE_URL": "unused while AZURE_OPENAI_ENDPOINT is set",
     "OPENAI_MODEL": "unused while AZURE_OPENAI_ENDPOINT is set",
     "LLM_TIMEOUT_SECONDS": "tuning; the default bounds a request at 20 s",
     "LLM_MAX_RETRIES": "tuning",
+    "DB_POOL_TIMEOUT_SECONDS": "tuning: how long a caller waits for a pooled connection",
+    "OTEL_TRACES_EXPORTER": "local runs only: in Azure the Application Insights connection string "
+    "turns telemetry on",
+    "DB_POOL_PRE_PING": "on: a connection the network dropped is replaced, not handed out",
+    "DB_POOL_RECYCLE_SECONDS": "180 s, below the 4-minute idle timeout of Azure's network",
+    "DB_TOKEN_REFRESH_MARGIN_SECONDS": "tuning: Entra tokens live about an hour",
     "WebPubSubConnectionString": "ignored while WebPubSubEndpoint is set (keyless)",
     "NEGOTIATE_TOKEN_MINUTES": "tuning",
     "DEMAND_AGENT_TIMEOUT_SECONDS": "tuning",
@@ -90,7 +96,7 @@ SAMPLE_VALUES = {
     "webPubSubEndpoint": "https://wps-abc.webpubsub.azure.com",
     "webPubSubHub": "season_planning",
     "openAiEndpoint": "https://oai-abc.openai.azure.com/",
-    "openAiDeploymentName": "gpt-4o-mini",
+    "openAiDeploymentName": "gpt-5.4-mini",
     "postgresUser": "id-planner-abc",
     "postgresHost": "psql-abc.postgres.database.azure.com",
     "postgresDatabaseName": "planning",
@@ -257,6 +263,15 @@ def test_azure_yaml_matches_azd_schema():
     assert (service["host"], service["language"]) == ("function", "python")
     assert (ROOT / service["project"] / "function_app.py").is_file()
     assert (ROOT / document["infra"]["path"] / f"{document['infra']['module']}.bicep").is_file()
+
+
+def test_the_minimum_tool_versions_are_declared_and_documented():
+    """The Microsoft Graph extension needs Bicep 0.36.1; azd 1.17.0 is the first to bring it."""
+    assert "microsoftGraphV1" in json.loads((INFRA / "bicepconfig.json").read_text())["extensions"]
+    document = yaml.safe_load((ROOT / "azure.yaml").read_text())
+    assert document["requiredVersions"] == {"azd": ">= 1.17.0"}
+    readme = (ROOT / "README.md").read_text()
+    assert "azd **1.17.0 or later**" in readme and "**Bicep 0.36.1**" in readme
 
 
 @pytest.mark.parametrize(
@@ -438,10 +453,6 @@ def test_data_services_disable_keys():
     assert hub["properties"]["anonymousConnectPolicy"] == "Deny"
     oai = declared("core/openai.bicep", "Microsoft.CognitiveServices/accounts", "account")
     assert oai["properties"]["disableLocalAuth"] is True
-    deployment = declared(
-        "core/openai.bicep", "Microsoft.CognitiveServices/accounts/deployments", "deployment"
-    )
-    assert deployment["properties"]["model"]["name"] == "gpt-4o-mini"
     appi = declared("core/monitoring.bicep", "Microsoft.Insights/components", "applicationInsights")
     assert appi["properties"]["DisableLocalAuth"] is True
 
@@ -473,6 +484,8 @@ def test_easy_auth_requires_entra_sign_in_without_a_secret():
     props = auth["properties"]
     assert props["platform"]["enabled"] is True
     assert props["globalValidation"]["requireAuthentication"] is True
+    # API calls whose session ended get a 401 their client handles, never a 302 to a login page.
+    assert props["globalValidation"]["unauthenticatedClientAction"] == "Return401"
     aad = props["identityProviders"]["azureActiveDirectory"]
     assert aad["enabled"] is True
     secret_setting = aad["registration"]["clientSecretSettingName"]
@@ -498,6 +511,148 @@ def test_app_registration_carries_the_roles_and_trusts_the_auth_identity():
     params = bicep("main.bicep")["modules"]["entraApp"]["config"]["params"]
     assert dotted(params["federatedIdentityPrincipalId"]) == "identities.outputs.authPrincipalId"
     assert body(entra["resources"]["servicePrincipal"])["appRoleAssignmentRequired"] is True
+
+
+# --- the PostgreSQL connection budget ------------------------------------------------------------
+
+# Microsoft Learn, "Limits in Azure Database for PostgreSQL flexible server", Maximum connections
+# (learn.microsoft.com/azure/postgresql/flexible-server/concepts-limits), checked 2026-12-07: the
+# default max_connections of each compute size; the service reserves 15 of them for replication
+# and monitoring. Built-in PgBouncer exists on General Purpose and Memory Optimized only
+# (concepts-pgbouncer).
+POSTGRES_RESERVED_CONNECTIONS = 15
+POSTGRES_MAX_CONNECTIONS = {
+    "Standard_B1ms": 50,
+    "Standard_B2s": 429,
+    "Standard_B2ms": 859,
+    "Standard_B4ms": 1718,
+    "Standard_B8ms": 3437,
+    "Standard_B12ms": 5000,
+    "Standard_B16ms": 5000,
+    "Standard_B20ms": 5000,
+    "Standard_D2ds_v5": 859,
+    "Standard_D4ds_v5": 1718,
+    "Standard_D8ds_v5": 3437,
+    "Standard_D16ds_v5": 5000,
+}
+
+
+def connection_budget(sku: str, instances: int, per_instance: int) -> tuple[int, int]:
+    """(connections the app may open, connections the server lets users open)."""
+    return instances * per_instance, POSTGRES_MAX_CONNECTIONS[sku] - POSTGRES_RESERVED_CONNECTIONS
+
+
+def _template_pool() -> tuple[int, int]:
+    """Pool connections per instance as deployed: worker processes x (size + overflow), each
+    setting as the template sets it or else the app's default."""
+    settings = template_app_settings()
+    names = setting_names()
+    defaults = Settings.model_fields
+
+    def value(field: str) -> int:
+        name = names[field]
+        return int(settings[name]) if name in settings else int(defaults[field].default)
+
+    # One Python worker process per instance unless FUNCTIONS_WORKER_PROCESS_COUNT says more.
+    processes = int(settings.get("FUNCTIONS_WORKER_PROCESS_COUNT", 1))
+    return processes, value("db_pool_size") + value("db_max_overflow")
+
+
+def test_max_instances_times_the_pool_fits_the_servers_user_connections():
+    instances = _defaults("app/function.bicep")["maximumInstanceCount"]
+    passed = bicep("main.bicep")["modules"]["functionApp"]["config"]["params"]
+    assert "maximumInstanceCount" not in passed, "main.bicep overrides it: read it from there"
+    sku = _defaults("core/postgres.bicep")["skuName"]
+    assert "skuName" not in body(bicep("main.bicep")["modules"]["postgres"])["params"]
+    assert sku in POSTGRES_MAX_CONNECTIONS, f"{sku}: record its documented max_connections"
+    processes, pool = _template_pool()
+    opened, allowed = connection_budget(sku, instances, processes * pool)
+    assert (instances, processes, pool, sku) == (40, 1, 8, "Standard_B2s")
+    assert opened <= allowed, f"{instances} instances x {processes * pool} = {opened} > {allowed}"
+    # The pool the template sets is what the app builds: the settings parse to that policy.
+    template = template_app_settings()
+    settings = Settings(
+        db_pool_size=template["DB_POOL_SIZE"], db_max_overflow=template["DB_MAX_OVERFLOW"]
+    )
+    assert settings.db_pool_size + settings.db_max_overflow == pool
+
+
+@pytest.mark.parametrize(
+    "sku, instances, per_instance",
+    [
+        ("Standard_B1ms", 40, 8),  # the earlier server: 35 user connections
+        ("Standard_B1ms", 40, 1),  # even one connection per instance does not fit B1ms
+        ("Standard_B2s", 40, 15),  # SQLAlchemy's own default pool (5 + 10)
+        ("Standard_B2s", 100, 8),  # scaling out further without a bigger server
+    ],
+)
+def test_the_budget_check_refuses_a_change_of_one_side_alone(sku, instances, per_instance):
+    opened, allowed = connection_budget(sku, instances, per_instance)
+    assert opened > allowed
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+# Microsoft Learn, "Azure OpenAI model deprecations and retirements" (the retirement table) and
+# "Global Standard model availability", checked on MODELS_CHECKED. Deprecated = no new customers:
+# a new deployment of that version is refused from that date on.
+MODELS_CHECKED = "2026-12-07"
+MODEL_LIFECYCLE = {
+    ("gpt-4o-mini", "2024-07-18"): {"deprecated": "2025-07-18", "retires": "2026-03-31"},
+    ("gpt-4.1-mini", "2025-04-14"): {"deprecated": "2026-04-14", "retires": "2026-10-14"},
+    ("gpt-5-mini", "2025-08-07"): {"deprecated": "2026-08-07", "retires": "2027-02-06"},
+    # Generally available; Global Standard in every listed region. GA versions are offered to
+    # new customers for at least 12 months from release.
+    ("gpt-5.4-mini", "2026-03-17"): {"deprecated": "2027-03-17", "retires": "2027-09-17"},
+}
+
+
+def _defaults(relative: str) -> dict[str, Any]:
+    return {name: p["default"] for name, p in bicep(relative)["parameters"].items()}
+
+
+def test_the_model_and_its_version_are_parameters_fed_from_the_azd_environment():
+    deployment = declared(
+        "core/openai.bicep", "Microsoft.CognitiveServices/accounts/deployments", "deployment"
+    )
+    assert deployment["properties"]["model"] == {
+        "format": "OpenAI",
+        "name": "modelName",
+        "version": "modelVersion",
+    }
+    assert deployment["sku"] == {"name": "deploymentSku", "capacity": "capacity"}
+    assert deployment["properties"]["versionUpgradeOption"] == "OnceCurrentVersionExpired"
+    passed = body(bicep("main.bicep")["modules"]["openAi"])["params"]
+    assert {k: passed[k] for k in ("modelName", "modelVersion", "deploymentSku")} == {
+        "modelName": "openAiModelName",
+        "modelVersion": "openAiModelVersion",
+        "deploymentSku": "openAiDeploymentSku",
+    }
+    given = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    main = _defaults("main.bicep")
+    for param, variable in (
+        ("openAiModelName", "AZURE_OPENAI_MODEL"),
+        ("openAiModelVersion", "AZURE_OPENAI_MODEL_VERSION"),
+        ("openAiDeploymentSku", "AZURE_OPENAI_DEPLOYMENT_SKU"),
+        ("openAiDeploymentName", "AZURE_OPENAI_DEPLOYMENT"),
+    ):
+        # azd's default for the variable is the Bicep default: one value, wherever it is read.
+        assert given[param]["value"] == f"${{{variable}={main[param]}}}", param
+
+
+def test_the_default_model_was_deployable_when_checked_and_everything_agrees():
+    main, module = _defaults("main.bicep"), _defaults("core/openai.bicep")
+    model = (main["openAiModelName"], main["openAiModelVersion"])
+    assert model == (module["modelName"], module["modelVersion"])
+    assert model in MODEL_LIFECYCLE, f"{model}: check its lifecycle and record it above"
+    assert MODEL_LIFECYCLE[model]["deprecated"] > MODELS_CHECKED
+    assert main["openAiDeploymentSku"] == module["deploymentSku"] == "GlobalStandard"
+    # The app calls the deployment the template creates, under the same name by default.
+    assert Settings.model_fields["azure_openai_deployment"].default == main["openAiDeploymentName"]
+    assert main["openAiDeploymentName"] == main["openAiModelName"]
+    # The record of when the model was checked is where an operator reads it.
+    for text in (INFRA / "core" / "openai.bicep", ROOT / "README.md"):
+        assert MODELS_CHECKED in text.read_text(), text
 
 
 # --- checkov -----------------------------------------------------------------------------------

@@ -11,8 +11,15 @@ param adminPrincipalId string
 param adminPrincipalName string
 param logAnalyticsWorkspaceId string
 
-@description('Burstable B1ms: 1 vCore, 2 GiB; enough for the planning tables.')
-param skuName string = 'Standard_B1ms'
+// The connection budget decides the size: every Function App instance holds its own pool, so
+// maximumInstanceCount (app/function.bicep) x the pool per instance (DB_POOL_SIZE +
+// DB_MAX_OVERFLOW, main.bicep) must fit the SKU's user connections: max_connections less the 15
+// Azure reserves. B1ms allows 35, below even one connection for each of 40 instances; B2s allows
+// 414 (Microsoft Learn, "Limits in Azure Database for PostgreSQL flexible server"). Burstable
+// has no built-in PgBouncer (General Purpose has; see the README). tests/test_infra.py checks
+// the product against the documented limit.
+@description('Burstable B2s: 2 vCores, 4 GiB, 429 max_connections (414 for users).')
+param skuName string = 'Standard_B2s'
 
 resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
   name: name

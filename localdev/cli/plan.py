@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -75,6 +76,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds (default 300)")
     parser.add_argument("--top", type=int, default=10, help="stores shown in the allocation table")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("PLANNER_TOKEN"),
+        help="a signed-in user's Entra id_token for a deployed app (default: $PLANNER_TOKEN)",
+    )
 
 
 def render_board(board: PlanBoard) -> Table:
@@ -278,7 +284,11 @@ async def plan(
         url = args.url or await stack.enter_async_context(embedded())
         if args.json:
             return await run_plan(
-                url, args.strategy, category_id=args.category_id, timeout=args.timeout
+                url,
+                args.strategy,
+                category_id=args.category_id,
+                timeout=args.timeout,
+                token=args.token,
             )
         view = BoardView(out)
         outcome = await run_plan(
@@ -287,6 +297,7 @@ async def plan(
             category_id=args.category_id,
             timeout=args.timeout,
             on_update=view.update,
+            token=args.token,
         )
         view.close(outcome)
         return outcome

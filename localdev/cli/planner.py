@@ -174,17 +174,45 @@ def _error(error_type: str, message: str, request_id: str = "", **details: Any) 
     ).model_dump()
 
 
+def sign_in_steps(base_url: str) -> list[str]:
+    """How to get past a 401: the deployed app sits behind Easy Auth, which answers API calls
+    without a valid session with 401 and accepts a signed-in user's token as a bearer token."""
+    return [
+        f"Sign in in a browser at {base_url}/.auth/login/aad, then open {base_url}/.auth/me "
+        "and copy your id_token.",
+        "Pass it with --token <id_token> (or set PLANNER_TOKEN); it is sent as "
+        "'Authorization: Bearer'.",
+        "Against `python -m localdev serve`, leave out --no-default-user to act as the "
+        "local developer.",
+    ]
+
+
 def _error_from(response: httpx.Response, step: str) -> dict[str, Any]:
-    """The ErrorResponse the API answered, or one describing the unexpected answer."""
+    """The ErrorResponse the API answered, or one describing the unexpected answer; a 401 (Easy
+    Auth's has no body) says how to sign in."""
     try:
-        return ErrorResponse.model_validate(response.json()).model_dump()
+        error = ErrorResponse.model_validate(response.json()).model_dump()
     except (ValueError, ValidationError):
-        return _error(
-            "UNEXPECTED_RESPONSE",
-            f"{step} answered HTTP {response.status_code}",
-            response.headers.get("x-request-id", ""),
-            body=response.text[:500],
-        )
+        if response.status_code == 401:
+            error = _error(
+                "SIGN_IN_REQUIRED",
+                f"{step} answered 401: you are not signed in",
+                response.headers.get("x-request-id", ""),
+            )
+        else:
+            return _error(
+                "UNEXPECTED_RESPONSE",
+                f"{step} answered HTTP {response.status_code}",
+                response.headers.get("x-request-id", ""),
+                body=response.text[:500],
+            )
+    if response.status_code == 401:
+        url = response.request.url
+        error["suggestions"] = [
+            *error["suggestions"],
+            *sign_in_steps(f"{url.scheme}://{url.netloc.decode()}"),
+        ]
+    return error
 
 
 def runtime_status_of(workflow: dict[str, Any]) -> str | None:
@@ -241,18 +269,23 @@ async def run_plan(
     on_update: Update | None = None,
     http: httpx.AsyncClient | None = None,
     connect: Connect = default_connect,
+    token: str | None = None,
 ) -> PlanOutcome:
     """Run the whole flow against the app at `base_url` and return what it produced.
 
     Never raises for a failed step: the outcome's `status` is "failed" (with `error`, an
-    ErrorResponse) or "timeout".
+    ErrorResponse) or "timeout". `token` (a signed-in user's Entra token) is sent as a bearer
+    token, which Easy Auth accepts in place of a browser session.
     """
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     outcome = PlanOutcome(status="failed", session_id=uuid.uuid4().hex)
     async with contextlib.AsyncExitStack() as stack:
         client = (
             http
             if http is not None
-            else await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, timeout=30.0))
+            else await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base_url, timeout=30.0, headers=headers)
+            )
         )
         try:
             await asyncio.wait_for(

@@ -350,6 +350,7 @@ class FunctionsHost:
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=self.max_body_bytes)
         app.router.add_get("/", self._console_index)
+        app.router.add_get("/.auth/login/{provider}", self._sign_in)
         app.router.add_static("/console/", self.console_dir, show_index=False)
         app.router.add_route("*", r"/{tail:[\s\S]*}", self._dispatch)
         app.on_startup.append(self._start_timers)
@@ -358,6 +359,23 @@ class FunctionsHost:
 
     async def _console_index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(self.console_dir / "index.html")
+
+    async def _sign_in(self, request: web.Request) -> web.Response:
+        """Where the console sends a browser after a 401, as on Azure. Signing in is App Service
+        Authentication's, which the local host only plays: it says how to be someone here."""
+        return error_json(
+            404,
+            "SIGN_IN_NOT_AVAILABLE",
+            "This local host has no sign-in page: on Azure, App Service Authentication signs "
+            "you in here",
+            str(uuid.uuid4()),
+            suggestions=[
+                "Start `python -m localdev serve` without --no-default-user to be the local "
+                "developer (both roles).",
+                "Or send X-MS-CLIENT-PRINCIPAL-* headers to act as someone else (README, "
+                "Identity, roles and ownership).",
+            ],
+        )
 
     async def _dispatch(self, request: web.Request) -> web.Response:
         """Route one request to its function; one log line per request: INFO for changes and

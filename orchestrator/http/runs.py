@@ -54,6 +54,7 @@ from shared.messaging.publisher import Publisher, get_publisher, utc_now
 from shared.runtime_status import FINISHED
 from shared.schemas import AgentStatusMessage, ErrorMessage, RunWorkflowRequest, WorkflowStatus
 from shared.settings import Settings, get_settings
+from shared.telemetry import orchestration_trace
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +231,7 @@ async def run_workflow(
         body.parameters,
         settings,
         owner_id=principal.user_id,
+        trace=orchestration_trace(principal.user_id),
     )
     try:
         await client.start_new(ORCHESTRATOR_NAME, workflow_id, workflow_input)

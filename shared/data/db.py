@@ -10,6 +10,10 @@ identity (the URL's user is the identity's name), with an Entra access token as 
 The token is fetched for each new pooled connection through SQLAlchemy's `do_connect` event and
 cached until shortly before it expires (tokens live about an hour; connections outlive them,
 which PostgreSQL allows: the password is checked only when a connection opens).
+
+The pool of a server database is sized from settings (`PoolPolicy`): in Azure every instance of
+the app has its own, so the connections a scaled-out app can open are bounded by instances x
+(pool size + overflow), and tests/test_infra.py holds that product under the server's limit.
 """
 
 from __future__ import annotations
@@ -17,12 +21,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from shared.credentials import POSTGRES_SCOPE, CachedToken, default_credential
+from shared.credentials import (
+    POSTGRES_SCOPE,
+    REFRESH_MARGIN_SECONDS,
+    CachedToken,
+    default_credential,
+)
+from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -31,6 +42,34 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 AZURE_POSTGRES_HOST_SUFFIX = ".postgres.database.azure.com"
 
 PasswordProvider = Callable[[], str]
+
+
+@dataclass(frozen=True)
+class PoolPolicy:
+    """How many connections one process may hold and how they are kept healthy."""
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout_seconds: float = 30.0
+    pre_ping: bool = True
+    recycle_seconds: int = 180
+    token_refresh_margin_seconds: int = REFRESH_MARGIN_SECONDS
+
+    @property
+    def max_connections(self) -> int:
+        """The most connections this process opens at once."""
+        return self.size + self.max_overflow
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PoolPolicy:
+        return cls(
+            size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            timeout_seconds=settings.db_pool_timeout_seconds,
+            pre_ping=settings.db_pool_pre_ping,
+            recycle_seconds=settings.db_pool_recycle_seconds,
+            token_refresh_margin_seconds=settings.db_token_refresh_margin_seconds,
+        )
 
 
 class Base(DeclarativeBase):
@@ -67,17 +106,23 @@ def _use_password_provider(engine: Engine, password: PasswordProvider) -> None:
         cparams["password"] = password()
 
 
-def entra_password(credential: TokenCredential) -> PasswordProvider:
-    """Entra access tokens for Azure Database for PostgreSQL, cached until near expiry."""
-    return CachedToken(credential, POSTGRES_SCOPE)
+def entra_password(
+    credential: TokenCredential, margin: float = REFRESH_MARGIN_SECONDS
+) -> PasswordProvider:
+    """Entra access tokens for Azure Database for PostgreSQL, cached until `margin` seconds
+    before they expire."""
+    return CachedToken(credential, POSTGRES_SCOPE, margin=margin)
 
 
-def get_engine(url: str, *, password: PasswordProvider | None = None) -> Engine:
+def get_engine(
+    url: str, *, password: PasswordProvider | None = None, pool: PoolPolicy | None = None
+) -> Engine:
     """The process-wide engine for `url`, created on first use.
 
     `password` is asked for the password of every new connection (e.g. `entra_password(...)`);
-    without it, an Azure PostgreSQL URL without password uses the app's managed identity. The
-    first call for a URL decides: later calls get that engine whatever they pass.
+    without it, an Azure PostgreSQL URL without password uses the app's managed identity.
+    `pool` sizes a server database's pool (default: from the settings). The first call for a
+    URL decides: later calls get that engine whatever they pass.
     """
     with _engines_lock:
         engine = _engines.get(url)
@@ -92,9 +137,19 @@ def get_engine(url: str, *, password: PasswordProvider | None = None) -> Engine:
                 )
                 _configure_sqlite(engine)
             else:
-                engine = create_engine(url, pool_pre_ping=True)
+                policy = pool or PoolPolicy.from_settings(get_settings())
+                engine = create_engine(
+                    url,
+                    pool_size=policy.size,
+                    max_overflow=policy.max_overflow,
+                    pool_timeout=policy.timeout_seconds,
+                    pool_pre_ping=policy.pre_ping,
+                    pool_recycle=policy.recycle_seconds,
+                )
                 if password is None and uses_entra_auth(make_url(url)):
-                    password = entra_password(default_credential())
+                    password = entra_password(
+                        default_credential(), policy.token_refresh_margin_seconds
+                    )
                 if password is not None:
                     _use_password_provider(engine, password)
             _engines[url] = engine

@@ -40,7 +40,8 @@ from shared.settings import Settings
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER_SECONDS = 10
-MAX_ANSWER_TOKENS = 600
+# Reasoning models spend part of this on thinking before the answer (about 150 tokens).
+MAX_ANSWER_TOKENS = 4000
 
 
 class SeasonAnswer(BaseModel):
@@ -271,8 +272,9 @@ def extract(
             model=model_name(settings),
             messages=messages_for(text, today, categories),
             response_format=SeasonAnswer,
-            temperature=0,
-            max_tokens=MAX_ANSWER_TOKENS,
+            # Only parameters every chat model accepts: reasoning models (GPT-5 family) refuse
+            # `max_tokens` and any temperature but their default.
+            max_completion_tokens=MAX_ANSWER_TOKENS,
             timeout=settings.llm_timeout_seconds,
         )
     except (openai.OpenAIError, ValidationError, ClientAuthenticationError) as exc:

@@ -43,6 +43,7 @@ from shared.schemas import (
     WorkflowId,
 )
 from shared.settings import Settings, get_settings
+from shared.telemetry import traced_send
 
 if TYPE_CHECKING:
     from azure.messaging.webpubsubservice import WebPubSubServiceClient
@@ -372,7 +373,12 @@ class Publisher:
                 queued=self._sender.submit(
                     group,
                     f"{record['type']} #{record['sequence']} of workflow {workflow_id}",
-                    _send_to_group(group, record),
+                    traced_send(
+                        _send_to_group(group, record),
+                        workflow_id=workflow_id,
+                        message_type=record["type"],
+                        sequence=record["sequence"],
+                    ),
                 ),
             )
             for record in stored

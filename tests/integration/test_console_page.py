@@ -799,3 +799,36 @@ def test_the_text_decides_category_and_year_and_a_data_failure_keeps_the_form(st
     assert source_of(browser, "season_start_date") == "inferred"
     screenshot(browser, "8-history-error")
     audit_state(browser, axe, "history-error")
+
+
+@pytest.fixture(scope="module")
+def signed_out_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """The app with nobody signed in: every API call answers 401, as Easy Auth's Return401 does
+    for a browser whose session has ended."""
+    with live_stack(tmp_path_factory.mktemp("signed-out"), developer=None) as running:
+        yield running
+
+
+def test_a_401_sends_the_browser_to_sign_in_once_then_says_so(signed_out_stack, browser):
+    from selenium.webdriver.common.by import By
+
+    base = signed_out_stack.base_url
+    assert httpx.get(f"{base}/api/categories", timeout=10).status_code == 401
+    browser.get(base + "/?from=test")
+    sign_in = f"{base}/.auth/login/aad?post_login_redirect_uri=%2F%3Ffrom%3Dtest"
+    wait_for(browser, lambda d: d.current_url == sign_in)
+    # The local host only plays App Service Authentication: its sign-in page says how to be
+    # someone here.
+    assert "SIGN_IN_NOT_AVAILABLE" in browser.page_source
+    assert "--no-default-user" in browser.page_source
+
+    # Back on the page within the minute (signing in did not cure the 401): no second trip to
+    # the login page, the app's own answer in words instead.
+    browser.get(base + "/")
+    wait_for(browser, lambda d: d.find_element(By.ID, "strategy").is_displayed())
+    browser.find_element(By.ID, "extract").click()
+    error = browser.find_element(By.ID, "error")
+    wait_for(browser, lambda d: error.is_displayed())
+    assert browser.current_url == base + "/"
+    assert "Reference:" in error.text and "Traceback" not in error.text
+    screenshot(browser, "9-signed-out", whole_page=False)

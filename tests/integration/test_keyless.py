@@ -290,7 +290,7 @@ def test_azure_openai_without_key_sends_the_entra_token():
     assert draft.findings["forecast_horizon_weeks"].value == 12
     assert [r.headers["authorization"] for r in seen] == ["Bearer entra-token-1"] * 2
     assert all("api-key" not in r.headers for r in seen)
-    assert seen[0].url.path == "/openai/deployments/gpt-4o-mini/chat/completions"
+    assert seen[0].url.path == "/openai/deployments/gpt-5.4-mini/chat/completions"
     assert credential.requests == [(COGNITIVE_SERVICES_SCOPE,)]
 
 

@@ -49,7 +49,7 @@ def completion(
         "id": "chatcmpl-1",
         "object": "chat.completion",
         "created": 1730700000,
-        "model": "gpt-4o-mini",
+        "model": "gpt-5.4-mini",
         "choices": [
             {
                 "index": 0,

@@ -95,6 +95,21 @@ class ApiError extends Error {
   constructor(body) { super(body.message); this.body = body; }
 }
 
+// In Azure, Easy Auth answers a call without a valid session with 401 (it does not redirect API
+// calls), so the page signs in again itself and comes back here. At most once a minute: a 401
+// that signing in does not cure is shown as an error instead of looping through the login page.
+const SIGN_IN_PATH = "/.auth/login/aad";
+const SIGN_IN_KEY = "signInRedirectAt";
+
+function signInAgain() {
+  const last = Number(window.sessionStorage.getItem(SIGN_IN_KEY) || 0);
+  if (Date.now() - last < 60000) return false;
+  window.sessionStorage.setItem(SIGN_IN_KEY, String(Date.now()));
+  const back = window.location.pathname + window.location.search;
+  window.location.assign(`${SIGN_IN_PATH}?post_login_redirect_uri=${encodeURIComponent(back)}`);
+  return true;
+}
+
 async function api(method, path, body) {
   let response;
   try {
@@ -105,10 +120,20 @@ async function api(method, path, body) {
   } catch {
     throw new ApiError({ error_type: "CONNECTION_ERROR", message: "The app did not answer.", details: {}, suggestions: ["Check that `python -m localdev serve` (or `make run`) is still running, then try again."] });
   }
+  if (response.status === 401 && signInAgain()) {
+    throw new ApiError({ error_type: "SIGN_IN_REQUIRED", message: "Your sign-in has ended; taking you to the sign-in page.", details: {}, suggestions: [] });
+  }
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) {
+    if (response.status === 401 && !(data && data.error_type)) {
+      throw new ApiError({
+        error_type: "SIGN_IN_REQUIRED", message: "You are not signed in.", details: {},
+        suggestions: [`Sign in again at ${SIGN_IN_PATH}, then reload this page.`],
+        request_id: response.headers.get("x-request-id"),
+      });
+    }
     throw new ApiError(data && data.error_type ? data : {
       error_type: "UNEXPECTED_RESPONSE", message: `The app answered with HTTP ${response.status}.`,
       details: {}, suggestions: ["Try again; if it keeps happening, check the app's log."],
@@ -267,6 +292,7 @@ function showCategory(categoryId) {
 async function loadUser() {
   try {
     const response = await fetch("/api/me");
+    if (response.status === 401) signInAgain();
     if (!response.ok) return;
     const me = await response.json();
     if (me && me.name) {

@@ -268,6 +268,49 @@ def test_run_plan_unreachable_app_is_a_connection_error():
     assert outcome.error["error_type"] == "CONNECTION_ERROR"
 
 
+async def test_a_401_from_the_app_says_how_to_sign_in(stack):
+    """The app's own 401 (here: a principal header that is not what Easy Auth writes) keeps its
+    ErrorResponse and gains the sign-in steps for the URL the planner talks to."""
+    tampered = {"X-MS-CLIENT-PRINCIPAL-ID": "bob", "X-MS-CLIENT-PRINCIPAL": "not base64 json"}
+    async with httpx.AsyncClient(base_url=stack.base_url, headers=tampered) as client:
+        outcome = await run_plan(stack.base_url, STRATEGY, timeout=10, http=client)
+    assert outcome.status == "failed" and outcome.error is not None
+    assert outcome.error["request_id"] != "-"
+    steps = " ".join(outcome.error["suggestions"])
+    assert f"{stack.base_url}/.auth/login/aad" in steps and "--token" in steps
+
+
+def test_easy_auths_bare_401_says_how_to_sign_in():
+    """Easy Auth (Return401) answers without a body; it cannot run here, so it is replaced at the
+    wire."""
+
+    def easy_auth(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401)
+
+    async def go() -> PlanOutcome:
+        transport = httpx.MockTransport(easy_auth)
+        async with httpx.AsyncClient(
+            base_url="https://func-planner.azurewebsites.net",
+            transport=transport,
+        ) as client:
+            return await run_plan(
+                "https://func-planner.azurewebsites.net", STRATEGY, timeout=5, http=client
+            )
+
+    outcome = asyncio.run(go())
+    assert outcome.error is not None and outcome.error["error_type"] == "SIGN_IN_REQUIRED"
+    assert "extract-parameters answered 401" in outcome.error["message"]
+    steps = " ".join(outcome.error["suggestions"])
+    assert "https://func-planner.azurewebsites.net/.auth/login/aad" in steps
+    assert "/.auth/me" in steps and "PLANNER_TOKEN" in steps
+
+
+def test_the_token_option_defaults_to_planner_token(monkeypatch):
+    monkeypatch.setenv("PLANNER_TOKEN", "from-env")
+    assert args_for("a strategy of ten chars").token == "from-env"
+    assert args_for("a strategy of ten chars", "--token", "given").token == "given"
+
+
 def args_for(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     plan_cli.add_arguments(parser)

@@ -277,7 +277,9 @@ def test_language_model_answer_through_the_endpoint(rules_env):
     assert body["confidence_score"] == 0.96
     assert "rules extractor agrees" in body["extraction_reasoning"]
     paths = {path for path, _, _ in model.seen}
-    assert paths == {"/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"}
+    assert paths == {
+        "/openai/deployments/gpt-5.4-mini/chat/completions?api-version=2025-04-01-preview"
+    }
     assert {key for _, key, _ in model.seen} == {KEY}
     # one client per process: the second request reuses the first one's pooled connection
     assert model.seen[0][2] == model.seen[1][2]

@@ -75,12 +75,14 @@ def test_azure_request_is_a_strict_structured_output_call_on_the_deployment():
     request = upstream.requests[0]
     assert request.method == "POST"
     assert request.url.host == "contoso.openai.azure.com"
-    assert request.url.path == "/openai/deployments/gpt-4o-mini/chat/completions"
-    assert request.url.params["api-version"] == "2024-10-21"
+    assert request.url.path == "/openai/deployments/gpt-5.4-mini/chat/completions"
+    assert request.url.params["api-version"] == "2025-04-01-preview"
     assert request.headers["api-key"] == KEY
     assert request.headers["x-stainless-read-timeout"] == "7.5"
     body = upstream.body()
-    assert body["temperature"] == 0 and body["max_tokens"] > 0
+    # Parameters every chat model accepts, reasoning models included: no temperature, no max_tokens.
+    assert "temperature" not in body and "max_tokens" not in body
+    assert body["max_completion_tokens"] > 0
     fmt = body["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
     schema_text = json.dumps(fmt["json_schema"]["schema"])
