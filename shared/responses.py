@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.agents import AgentName
 from shared.extraction.combine import FieldSource
+from shared.results import ClusterAllocation, DemandResult, InventoryResult
 from shared.runtime_status import RuntimeStatus
 from shared.schemas import (
     ExecutionLogEntry,
@@ -150,3 +151,43 @@ class StoreClusters(_Answer):
     workflow_id: str
     silhouette_score: float | None
     clusters: list[ClusterSummary]
+
+
+class StorePageBlock(_Answer):
+    """Where one page of a per-store table sits among every store (`?store_limit=&store_offset=`
+    on the forecast and allocation routes); the totals beside it are over every store."""
+
+    offset: int = Field(ge=0)
+    limit: int = Field(ge=1)
+    returned: int = Field(ge=0, description="stores on this page")
+    total_stores: int = Field(ge=0)
+    next_offset: int | None = Field(description="where the next page starts; null on the last")
+
+
+class ForecastStorePage(StorePageBlock):
+    units_total: float = Field(description="season units forecast over every store")
+    share_total: float = Field(description="the stores' shares summed (1 up to rounding)")
+
+
+class AllocationStorePage(StorePageBlock):
+    initial_allocation_total: int = Field(ge=0, description="launch units over every store")
+
+
+class ForecastPage(DemandResult):
+    """The forecast with one page of its stores; everything not per store is whole."""
+
+    store_page: ForecastStorePage
+
+
+class PagedClusterAllocation(ClusterAllocation):
+    """A cluster with the stores of this page only, and how many it has on every page."""
+
+    store_count: int = Field(ge=0)
+
+
+class AllocationPage(InventoryResult):
+    """The allocation with one page of its stores (counted across clusters in order)."""
+
+    # A page narrows each cluster to its own stores and says how many the cluster has in all.
+    clusters: list[PagedClusterAllocation]  # type: ignore[assignment]
+    store_page: AllocationStorePage

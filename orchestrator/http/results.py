@@ -17,6 +17,7 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.http.store_pages import (
@@ -87,7 +88,7 @@ def _result_response(req: func.HttpRequest, agent: Agent[Any]) -> func.HttpRespo
 def _paged_response(
     req: func.HttpRequest,
     agent: Agent[ResultT],
-    paged: Callable[[ResultT, StorePage], dict[str, Any]],
+    paged: Callable[[ResultT, StorePage], BaseModel],
 ) -> func.HttpResponse:
     """The result, or with `?store_limit=` one page of its stores (see store_pages)."""
     principal = authorize(req, PLANNER, get_settings())

@@ -18,6 +18,7 @@ from typing import Any
 import azure.functions as func
 
 from shared.errors import InvalidParametersError
+from shared.responses import AllocationPage, ForecastPage
 from shared.results import DemandResult, InventoryResult
 
 OFFSET_PARAM = "store_offset"
@@ -79,7 +80,7 @@ def requested_page(req: func.HttpRequest) -> StorePage | None:
     return StorePage(offset or 0, limit)
 
 
-def forecast_page(result: DemandResult, page: StorePage) -> dict[str, Any]:
+def forecast_page(result: DemandResult, page: StorePage) -> ForecastPage:
     """The forecast with `page` of its stores and the all-store units and share totals."""
     body = result.model_dump(mode="json")
     stores = body["store_forecast"]
@@ -90,10 +91,10 @@ def forecast_page(result: DemandResult, page: StorePage) -> dict[str, Any]:
         units_total=round(sum(s.units for s in result.store_forecast), 2),
         share_total=round(sum(s.share for s in result.store_forecast), 6),
     )
-    return body
+    return ForecastPage.model_validate(body)
 
 
-def allocation_page(result: InventoryResult, page: StorePage) -> dict[str, Any]:
+def allocation_page(result: InventoryResult, page: StorePage) -> AllocationPage:
     """The allocation with `page` of its stores (counted across clusters in order), each
     cluster's full `store_count`, and the all-store launch allocation total."""
     body = result.model_dump(mode="json")
@@ -112,4 +113,4 @@ def allocation_page(result: InventoryResult, page: StorePage) -> dict[str, Any]:
             s.initial_allocation for c in result.clusters for s in c.stores
         ),
     )
-    return body
+    return AllocationPage.model_validate(body)

@@ -27,13 +27,21 @@ from orchestrator.http.data import UPLOAD_FIELDS, ImportMode
 from orchestrator.http.events import EventsQuery
 from orchestrator.http.negotiate import NegotiateQuery
 from orchestrator.http.runs import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY, MAX_REASON_CHARS
+from orchestrator.http.store_pages import (
+    LIMIT_PARAM,
+    MAX_STORE_LIMIT,
+    MAX_STORE_OFFSET,
+    OFFSET_PARAM,
+)
 from shared.agents import DEMAND, INVENTORY, PRICING
 from shared.data.context import CategoryInfo
 from shared.data.csv_import import ImportReport
 from shared.identity import DATA_ADMIN, PLANNER
 from shared.responses import (
+    AllocationPage,
     EventsPage,
     ExtractionAnswer,
+    ForecastPage,
     Identity,
     NegotiateAnswer,
     StoreClusters,
@@ -125,7 +133,25 @@ NOT_ACCEPTED = (
 IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]([ -~]{{0,{MAX_IDEMPOTENCY_KEY - 2}}}[!-~])?$"
 
 
-def _result(function: str, route: str, what: str, model: type[BaseModel]) -> Operation:
+def _result(
+    function: str,
+    route: str,
+    what: str,
+    model: type[BaseModel],
+    page: type[BaseModel] | None = None,
+) -> Operation:
+    """A result route; with `page`, one that also serves its stores a page at a time."""
+    if page is None:
+        return Operation(
+            function=function,
+            method="GET",
+            route=route,
+            summary=what,
+            tag="Results",
+            role=PLANNER,
+            answers={200: Answer(f"The full {model.__name__}", model)},
+            errors={404: NOT_ACCEPTED},
+        )
     return Operation(
         function=function,
         method="GET",
@@ -133,9 +159,32 @@ def _result(function: str, route: str, what: str, model: type[BaseModel]) -> Ope
         summary=what,
         tag="Results",
         role=PLANNER,
-        answers={200: Answer(f"The full {model.__name__}", model)},
-        errors={404: NOT_ACCEPTED},
+        query=STORE_PAGE_QUERY,
+        answers={
+            200: Answer(
+                f"The full {model.__name__}, or with {LIMIT_PARAM} a {page.__name__}: one page of "
+                "its stores and the totals over every store",
+                model | page,
+            )
+        },
+        errors={404: NOT_ACCEPTED, 422: f"INVALID_PARAMETERS: a bad {LIMIT_PARAM}/{OFFSET_PARAM}"},
     )
+
+
+STORE_PAGE_QUERY = (
+    Param(
+        LIMIT_PARAM,
+        Annotated[int, Field(ge=1, le=MAX_STORE_LIMIT)],
+        description="serve this many stores (default: every store, no store_page block)",
+        example=1000,
+    ),
+    Param(
+        OFFSET_PARAM,
+        Annotated[int, Field(ge=0, le=MAX_STORE_OFFSET)],
+        description=f"the first store of the page (needs {LIMIT_PARAM}; default 0)",
+        example=0,
+    ),
+)
 
 
 (FORECASTS,) = DEMAND.routes
@@ -257,8 +306,16 @@ OPERATIONS: tuple[Operation, ...] = (
         answers={200: Answer("The recorded messages, oldest first", EventsPage)},
         errors={404: UNKNOWN_WORKFLOW},
     ),
-    _result("get_forecast", FORECASTS, "The Demand agent's forecast", DEMAND.result_model),
-    _result("get_allocation", ALLOCATIONS, "The Inventory agent's plan", INVENTORY.result_model),
+    _result(
+        "get_forecast", FORECASTS, "The Demand agent's forecast", DEMAND.result_model, ForecastPage
+    ),
+    _result(
+        "get_allocation",
+        ALLOCATIONS,
+        "The Inventory agent's plan",
+        INVENTORY.result_model,
+        AllocationPage,
+    ),
     _result("get_markdowns", MARKDOWNS, "The Pricing agent's markdowns", PRICING.result_model),
     Operation(
         function="get_store_clusters",
