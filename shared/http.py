@@ -1,7 +1,9 @@
 """Helpers every HTTP function uses: request id, JSON bodies and the one error path.
 
 `http_endpoint` wraps a function body so that whatever it raises is answered with the documented
-ErrorResponse, and every response (success or not) carries the `x-request-id` header.
+ErrorResponse, and every response (success or not) carries the `x-request-id` header. Its
+database statements wait at most `HTTP_DATABASE_WAIT_MS` for a lock: a locked database is a
+quick 503 with Retry-After (shared/errors.py), never a hang.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 import azure.functions as func
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from shared.data.lock_wait import bounded_lock_wait
 from shared.errors import (
     InvalidParametersError,
     RequestTooLargeError,
@@ -24,6 +27,7 @@ from shared.errors import (
     invalid_from_validation,
 )
 from shared.schemas import WorkflowId
+from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -177,8 +181,9 @@ def http_endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         async def async_wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
             request_id = _ids(args, kwargs)
             try:
-                result: Awaitable[func.HttpResponse] = fn(*args, **kwargs)
-                return _finish(await result, request_id)
+                with bounded_lock_wait(get_settings().http_database_wait_ms):
+                    result: Awaitable[func.HttpResponse] = fn(*args, **kwargs)
+                    return _finish(await result, request_id)
             except Exception as exc:  # noqa: BLE001 - the one place errors become responses
                 return _failure(exc, request_id)
 
@@ -188,7 +193,8 @@ def http_endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
         request_id = _ids(args, kwargs)
         try:
-            return _finish(fn(*args, **kwargs), request_id)
+            with bounded_lock_wait(get_settings().http_database_wait_ms):
+                return _finish(fn(*args, **kwargs), request_id)
         except Exception as exc:  # noqa: BLE001 - the one place errors become responses
             return _failure(exc, request_id)
 

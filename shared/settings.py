@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         1000, ge=1, validation_alias=_env("AGENT_RETRY_INTERVAL_MS")
     )
 
+    # How long an HTTP request's database statements wait for a lock before the request
+    # answers 503 DATABASE_UNAVAILABLE with Retry-After (shared/data/lock_wait.py).
+    http_database_wait_ms: int = Field(
+        2000, ge=1, le=60000, validation_alias=_env("HTTP_DATABASE_WAIT_MS")
+    )
+
     # Identity (shared/identity.py). Under Core Tools, with no Easy Auth in front, a request
     # without a principal is this developer (every role); never honoured in Azure.
     local_developer_id: str | None = Field(None, validation_alias=_env("LOCAL_DEVELOPER_ID"))

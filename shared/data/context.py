@@ -44,7 +44,13 @@ from shared.data.csv_import import (
 )
 from shared.data.db import get_engine
 from shared.data.tables import Category, HistoricalSale, Store, read_data_version
-from shared.errors import ContextAssemblyError, DataNotFoundError, InvalidParametersError
+from shared.errors import (
+    ContextAssemblyError,
+    DatabaseUnavailableError,
+    DataNotFoundError,
+    InvalidParametersError,
+    database_unavailable,
+)
 from shared.results import DemandResult, InventoryResult
 from shared.schemas import SeasonParameters
 
@@ -246,7 +252,7 @@ class ContextAssembler:
                 ],
             )
         if "locked" in lowered or "busy" in lowered:
-            return ContextAssemblyError(
+            return DatabaseUnavailableError(
                 "The database stayed locked by another writer for longer than the busy timeout.",
                 details=base,
                 suggestions=["Retry when the running import or write has finished."],
@@ -265,7 +271,8 @@ class ContextAssembler:
             if isinstance(exc, DBAPIError) and exc.connection_invalidated
             else "failed"
         )
-        return ContextAssemblyError(
+        error = DatabaseUnavailableError if database_unavailable(exc) else ContextAssemblyError
+        return error(
             f"Reading the database {kind} while {action}: {type(orig).__name__}.",
             details=base,
             suggestions=["Check DATABASE_URL and that the database server is running."],

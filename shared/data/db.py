@@ -23,6 +23,7 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from shared.credentials import POSTGRES_SCOPE, CachedToken, default_credential
+from shared.data.lock_wait import current_lock_wait_ms
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -39,6 +40,29 @@ class Base(DeclarativeBase):
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
+
+
+def _apply_lock_wait(engine: Engine) -> None:
+    """Give each checked-out connection the current context's lock wait; the statement runs
+    only when the connection's wait differs from the wanted one."""
+    sqlite = engine.dialect.name == "sqlite"
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        wanted = current_lock_wait_ms()
+        if sqlite and wanted is None:
+            wanted = SQLITE_BUSY_TIMEOUT_MS
+        if record.info.get("lock_wait_ms", SQLITE_BUSY_TIMEOUT_MS if sqlite else None) == wanted:
+            return
+        cursor = dbapi_connection.cursor()
+        if sqlite:
+            cursor.execute(f"PRAGMA busy_timeout={int(wanted or 0)}")
+        else:
+            # Outside a transaction (checkout): the setting holds for the session.
+            cursor.execute(f"SET lock_timeout = {int(wanted or 0)}")
+            dbapi_connection.commit()
+        cursor.close()
+        record.info["lock_wait_ms"] = wanted
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -97,6 +121,7 @@ def get_engine(url: str, *, password: PasswordProvider | None = None) -> Engine:
                     password = entra_password(default_credential())
                 if password is not None:
                     _use_password_provider(engine, password)
+            _apply_lock_wait(engine)
             _engines[url] = engine
         return engine
 
