@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         1000, ge=1, validation_alias=_env("AGENT_RETRY_INTERVAL_MS")
     )
 
+    # Where clients reach the app (`https://plans.example.com`): the absolute base of the URLs
+    # responses carry (Location, status_url, ...). Unset, they are paths relative to the host
+    # the client called; never taken from the request's Host header.
+    public_base_url: str | None = Field(
+        None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", validation_alias=_env("PUBLIC_BASE_URL")
+    )
+
     # How long an HTTP request's database statements wait for a lock before the request
     # answers 503 DATABASE_UNAVAILABLE with Retry-After (shared/data/lock_wait.py).
     http_database_wait_ms: int = Field(
