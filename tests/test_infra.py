@@ -65,6 +65,8 @@ DEFAULT_IN_AZURE = {
     "AGENT_MAX_ATTEMPTS": "tuning",
     "AGENT_RETRY_INTERVAL_MS": "tuning",
     "HEARTBEAT_WINDOW_MINUTES": "tuning; heartbeats only while someone may listen",
+    "PUBLIC_BASE_URL": "unset means relative URLs, resolved against the host the client called",
+    "HTTP_DATABASE_WAIT_MS": "tuning; the default answers a locked database within 2 s",
     "LOCAL_DEVELOPER_ID": "must stay unset in Azure (and is refused there): Easy Auth signs in",
     "LOCAL_DEVELOPER_NAME": "only with LOCAL_DEVELOPER_ID",
     "WEBSITE_AUTH_ENABLED": "set by the platform when App Service Authentication is on",
