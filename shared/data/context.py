@@ -257,6 +257,13 @@ class ContextAssembler:
                 details=base,
                 suggestions=["Retry when the running import or write has finished."],
             )
+        if database_unavailable(exc):
+            # Unreachable: looking for the tables would only wait a second time.
+            return DatabaseUnavailableError(
+                f"The database cannot be reached while {action}: {type(orig).__name__}.",
+                details=base,
+                suggestions=["Check DATABASE_URL and that the database server is running."],
+            )
         try:
             with self.engine.connect() as conn:
                 tables = set(inspect(conn).get_table_names())
@@ -271,8 +278,7 @@ class ContextAssembler:
             if isinstance(exc, DBAPIError) and exc.connection_invalidated
             else "failed"
         )
-        error = DatabaseUnavailableError if database_unavailable(exc) else ContextAssemblyError
-        return error(
+        return ContextAssemblyError(
             f"Reading the database {kind} while {action}: {type(orig).__name__}.",
             details=base,
             suggestions=["Check DATABASE_URL and that the database server is running."],

@@ -14,6 +14,7 @@ which PostgreSQL allows: the password is checked only when a connection opens).
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+CONNECT_TIMEOUT_SECONDS = 10
 AZURE_POSTGRES_HOST_SUFFIX = ".postgres.database.azure.com"
 
 PasswordProvider = Callable[[], str]
@@ -44,8 +46,19 @@ _engines_lock = threading.Lock()
 
 def _apply_lock_wait(engine: Engine) -> None:
     """Give each checked-out connection the current context's lock wait; the statement runs
-    only when the connection's wait differs from the wanted one."""
+    only when the connection's wait differs from the wanted one. A server database also gets a
+    connect timeout (the request's wait, at least libpq's 2 s minimum; else
+    CONNECT_TIMEOUT_SECONDS): a black-holed server is an error in seconds, not a hang until the
+    operating system gives up on TCP (unless the URL sets its own `connect_timeout`)."""
     sqlite = engine.dialect.name == "sqlite"
+
+    if not sqlite:
+
+        @event.listens_for(engine, "do_connect")
+        def _bounded_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: Any) -> None:
+            wanted = current_lock_wait_ms()
+            seconds = max(2, math.ceil(wanted / 1000)) if wanted else CONNECT_TIMEOUT_SECONDS
+            cparams.setdefault("connect_timeout", seconds)
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:

@@ -7,7 +7,8 @@ The stack is `python -m localdev serve` in its own process, driven over HTTP as 
   WAL lets readers past a writer). The command-line planner, started while the lock is held,
   retries after Retry-After and completes its plan once the lock goes.
 - PostgreSQL refusing connections: every endpoint that touches the database answers 503 with
-  Retry-After, never a 500.
+  Retry-After, never a 500; a black-holed PostgreSQL host (accepts TCP, never answers) too,
+  within seconds.
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+import function_app
 from localdev.cli.planner import run_plan
+from shared.data.context import clear_context_cache
+from shared.data.db import dispose_engine, get_engine
+from shared.settings import get_settings
+from tests.support.black_hole import BlackHole
 from tests.support.errors import assert_error
+from tests.support.functions import call_http
 from tests.support.postgres import postgres_server
 from tests.support.serve_process import ServeProcess, serving
 
@@ -167,3 +174,19 @@ def test_an_unreachable_postgresql_is_a_503_on_every_endpoint(tmp_path):
                 response, seconds = timed(lambda m=method, p=path, k=kwargs: api.request(m, p, **k))
                 assert_busy(response, seconds)
         assert stopped
+
+
+def test_a_black_holed_database_server_is_a_503_in_seconds_not_a_hang(monkeypatch):
+    """A PostgreSQL host that accepts TCP and never answers (a dead server behind a firewall):
+    the request's connect gives up within its wait instead of waiting for the OS's TCP timeout."""
+    with BlackHole() as hole:
+        url = f"postgresql+psycopg://app@127.0.0.1:{hole.port}/postgres"
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        try:
+            response, seconds = timed(lambda: call_http(function_app.app, "list_categories"))
+            assert_busy(response, seconds)
+        finally:
+            clear_context_cache(get_engine(url))
+            dispose_engine(url)
+            get_settings.cache_clear()
