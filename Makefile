@@ -21,12 +21,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt | $(BI
 run: $(VENV)/.installed
 	$(BIN)/python -m localdev serve
 
-# Lint, formatting and types first (seconds; each prints a one-line verdict), then the suite.
+# Lint, formatting and types first (seconds; each prints a one-line verdict), then the suite with
+# line and branch coverage of the deployed code (pyproject.toml's [tool.coverage.*]: under 90 % fails).
 test: $(VENV)/.installed chromium axe-core postgresql infra-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --cov
 
 $(INFRA_VENV)/bin/python:
 	$(PYTHON) -m venv $(INFRA_VENV)

@@ -18,8 +18,10 @@ activities.agent_triggers, which imports this module on the first agent call.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -33,6 +35,7 @@ from shared.data.context import get_assembler
 from shared.data.db import get_engine
 from shared.data.results_store import load_result, save_result
 from shared.errors import DataNotFoundError
+from shared.messaging.attempt_messages import AttemptMessages
 from shared.messaging.publisher import get_publisher
 from shared.outcomes import run_agent_step
 from shared.progress import ProgressReporter
@@ -110,15 +113,32 @@ RUNS: dict[AgentKey, AgentRun] = {
 def run_agent_activity(agent: Agent[Any], payload: Any, settings: Settings) -> dict[str, Any]:
     """Announce the agent, run it with a progress reporter, and return its AgentOutcome."""
     task = AgentTask.model_validate(payload)
-    publisher = get_publisher()
-    publisher.publish_quietly(
-        AgentStatusMessage(agent_name=agent.name, status="running"),
-        session_id=task.session_id,
+    timeout = timedelta(seconds=getattr(settings, agent.timeout_setting))
+    messages = AttemptMessages(
+        get_publisher(),
         workflow_id=task.workflow_id,
+        session_id=task.session_id,
         owner_id=task.owner_id,
+        deadline=task.deadline or datetime.now(UTC) + timeout,
     )
-    progress = publisher.progress_reporter(
-        task.workflow_id, task.session_id, agent.name, owner_id=task.owner_id
-    )
+    messages.publish(AgentStatusMessage(agent_name=agent.name, status="running"))
+    progress = functools.partial(messages.report, agent_name=agent.name)
     run = RUNS[agent.key]
-    return run_agent_step(agent.name, lambda: run(task, settings, progress))
+
+    def step() -> BaseModel:
+        # A success counts only once its messages are recorded; a failure reports as it is
+        # (the orchestrator's own batch repeats `running` and says why).
+        summary = run(task, settings, progress)
+        messages.settle()
+        return summary
+
+    try:
+        return run_agent_step(agent.name, step)
+    finally:
+        if messages.pending:
+            logger.warning(
+                "%d message(s) of %s for workflow %s left unrecorded",
+                messages.pending,
+                agent.name,
+                task.workflow_id,
+            )

@@ -62,6 +62,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from shared.data.csv_import import write_frames
+from shared.data.csv_safety import neutralised_frame
 from shared.data.db import create_schema
 from shared.data.tables import DEFAULT_CURRENCY, HistoricalSale, Store
 
@@ -462,12 +463,15 @@ def generate_sample(
 
 
 def export_csv(sample: SampleData, directory: Path) -> dict[str, Path]:
-    """Write stores.csv, categories.csv and sales.csv in the import format; returns the paths."""
+    """Write stores.csv, categories.csv and sales.csv in the import format; returns the paths.
+    Text that a spreadsheet would run as a formula is neutralised (shared/data/csv_safety.py)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {name: directory / f"{name}.csv" for name in ("stores", "categories", "sales")}
-    sample.stores.to_csv(paths["stores"], index=False)
-    sample.categories.to_csv(paths["categories"], index=False)
-    sample.sales.to_csv(paths["sales"], index=False, date_format="%Y-%m-%d")
+    # RFC 4180 line ends: the csv writer then quotes any cell holding a CR or LF.
+    options: dict[str, Any] = {"index": False, "lineterminator": "\r\n"}
+    neutralised_frame(sample.stores).to_csv(paths["stores"], **options)
+    neutralised_frame(sample.categories).to_csv(paths["categories"], **options)
+    neutralised_frame(sample.sales).to_csv(paths["sales"], date_format="%Y-%m-%d", **options)
     return paths
 
 

@@ -212,10 +212,11 @@ def _run_agent(
     and the pause between attempts is a single timer that never ends after the deadline."""
     retry = policy.retry_options
     deadline = context.current_utc_datetime + timedelta(seconds=policy.timeout_seconds)
+    attempt_input = {**agent_input, "deadline": deadline.isoformat()}
     attempts = 0
     while True:
         attempts += 1
-        call = context.call_activity(policy.activity, agent_input)
+        call = context.call_activity(policy.activity, attempt_input)
         timer = context.create_timer(deadline)
         winner = yield context.task_any([call, timer])
         if winner is timer:

@@ -7,6 +7,7 @@ every replay of the orchestrator re-reads them from its history.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +30,10 @@ class AgentTask(BaseModel):
     parameters: SeasonParameters
     # The plan's trace (shared/telemetry): the agent's span hangs under the orchestration's.
     trace: TraceContext | None = None
+    # The agent's deadline (all attempts): how long an attempt may keep retrying to record its
+    # messages. Absent in orchestrations started by an earlier version: the agent's timeout
+    # from the attempt's start is used then.
+    deadline: datetime | None = None
 
 
 class PublishRequest(BaseModel):

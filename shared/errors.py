@@ -12,6 +12,9 @@ from pydantic import ValidationError
 
 from shared.schemas import ErrorResponse
 
+# What a 503 for an unavailable database tells the client to wait before retrying.
+DATABASE_RETRY_AFTER_SECONDS = 2
+
 
 class AppError(Exception):
     """Base of every error the app reports to a client on purpose."""
@@ -76,6 +79,18 @@ class AgentExecutionError(AppError):
 class ContextAssemblyError(AppError):
     error_type = "CONTEXT_ASSEMBLY_ERROR"
     status_code = 500
+
+
+class DatabaseUnavailableError(ContextAssemblyError):
+    """The database is locked past the wait a request may spend, or unreachable: a fast,
+    honest 503 the client can retry after `Retry-After` seconds (never a 500, never a hang)."""
+
+    error_type = "DATABASE_UNAVAILABLE"
+    status_code = 503
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS), **kwargs.pop("headers", {})}
+        super().__init__(message, headers=headers, **kwargs)
 
 
 class WebSocketConnectionError(AppError):
@@ -171,7 +186,37 @@ def error_response(
     if isinstance(exc, ValidationError):
         err = invalid_from_validation(exc)
         return err.status_code, err.to_response(request_id), {}
+    if database_unavailable(exc):
+        busy = unavailable_database(exc)
+        return busy.status_code, busy.to_response(request_id), dict(busy.headers)
     return 500, unexpected_error(request_id), {}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be used now (locked, timed out waiting for a
+    lock, connection refused or dropped) rather than that the request or the schema is wrong:
+    the one test every layer uses to answer 503 and to retry."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc.orig).lower()
+    # SQLite reports schema problems as OperationalError too; those are not an outage.
+    return not any(word in text for word in ("no such", "syntax error", "has no column"))
+
+
+def unavailable_database(exc: BaseException) -> DatabaseUnavailableError:
+    """The 503 for an unavailable database, naming only the driver's error class."""
+    orig = getattr(exc, "orig", None) or exc
+    return DatabaseUnavailableError(
+        "The database is busy or unreachable; retry shortly.",
+        details={"driver_error": type(orig).__name__},
+        suggestions=[f"Retry after {DATABASE_RETRY_AFTER_SECONDS} s (the Retry-After header)."],
+    )
 
 
 def unexpected_error(request_id: str) -> ErrorResponse:

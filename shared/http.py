@@ -2,7 +2,9 @@
 
 `http_endpoint` wraps a function body so that whatever it raises is answered with the documented
 ErrorResponse, and every response (success or not) carries the `x-request-id` header and is
-gzipped when the client accepts gzip and the body is over GZIP_MIN_BYTES.
+gzipped when the client accepts gzip and the body is over GZIP_MIN_BYTES. Its database
+statements wait at most `HTTP_DATABASE_WAIT_MS` for a lock: a locked database is a quick 503
+with Retry-After (shared/errors.py), never a hang.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 import azure.functions as func
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from shared.data.lock_wait import bounded_lock_wait
 from shared.errors import (
     InvalidParametersError,
     RequestTooLargeError,
@@ -27,6 +30,7 @@ from shared.errors import (
     invalid_from_validation,
 )
 from shared.schemas import WorkflowId
+from shared.settings import get_settings
 from shared.telemetry import http_span
 
 logger = logging.getLogger(__name__)
@@ -237,8 +241,9 @@ def http_endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
             span, request_id, req = _request(args, kwargs)
             with span as answered:
                 try:
-                    result: Awaitable[func.HttpResponse] = fn(*args, **kwargs)
-                    response = _finish(await result, request_id, req)
+                    with bounded_lock_wait(get_settings().http_database_wait_ms):
+                        result: Awaitable[func.HttpResponse] = fn(*args, **kwargs)
+                        response = _finish(await result, request_id, req)
                 except Exception as exc:  # noqa: BLE001 - the one place errors become responses
                     response = _failure(exc, request_id, req)
                 answered(response.status_code)
@@ -251,7 +256,8 @@ def http_endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         span, request_id, req = _request(args, kwargs)
         with span as answered:
             try:
-                response = _finish(fn(*args, **kwargs), request_id, req)
+                with bounded_lock_wait(get_settings().http_database_wait_ms):
+                    response = _finish(fn(*args, **kwargs), request_id, req)
             except Exception as exc:  # noqa: BLE001 - the one place errors become responses
                 response = _failure(exc, request_id, req)
             answered(response.status_code)

@@ -148,7 +148,9 @@ def principal_from_headers(headers: Mapping[str, str]) -> Principal | None:
     `headers` must be case-insensitive or lower-case (azure.functions lower-cases them). The id
     header is what makes a request signed in; roles come only from the claims.
     """
-    user_id = (headers.get(ID_HEADER) or "").strip()
+    # Compared exactly, never normalised: `alice\u00a0` is not `alice` (str.strip would make
+    # it so), and Easy Auth sends the id exactly as the identity provider issued it.
+    user_id = headers.get(ID_HEADER) or ""
     encoded = headers.get(PRINCIPAL_HEADER)
     if not user_id:
         if encoded or headers.get(NAME_HEADER):

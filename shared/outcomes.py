@@ -22,6 +22,7 @@ from shared.errors import (
     AgentExecutionError,
     AppError,
     ContextAssemblyError,
+    DatabaseUnavailableError,
     DataNotFoundError,
     InvalidParametersError,
 )
@@ -34,6 +35,7 @@ _ERROR_CLASSES: dict[str, type[AppError]] = {
         DataNotFoundError,
         InvalidParametersError,
         ContextAssemblyError,
+        DatabaseUnavailableError,
         AgentExecutionError,
     )
 }

@@ -112,6 +112,19 @@ class Settings(BaseSettings):
     )
     otel_traces_exporter: str = Field("none", validation_alias=_env("OTEL_TRACES_EXPORTER"))
 
+    # Where clients reach the app (`https://plans.example.com`): the absolute base of the URLs
+    # responses carry (Location, status_url, ...). Unset, they are paths relative to the host
+    # the client called; never taken from the request's Host header.
+    public_base_url: str | None = Field(
+        None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", validation_alias=_env("PUBLIC_BASE_URL")
+    )
+
+    # How long an HTTP request's database statements wait for a lock before the request
+    # answers 503 DATABASE_UNAVAILABLE with Retry-After (shared/data/lock_wait.py).
+    http_database_wait_ms: int = Field(
+        2000, ge=1, le=60000, validation_alias=_env("HTTP_DATABASE_WAIT_MS")
+    )
+
     # Identity (shared/identity.py). Under Core Tools, with no Easy Auth in front, a request
     # without a principal is this developer (every role); never honoured in Azure.
     local_developer_id: str | None = Field(None, validation_alias=_env("LOCAL_DEVELOPER_ID"))

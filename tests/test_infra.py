@@ -73,6 +73,8 @@ DEFAULT_IN_AZURE = {
     "HEARTBEAT_WINDOW_MINUTES": "tuning; heartbeats only while someone may listen",
     "CONTEXT_CACHE_MB": "tuning: 512 MiB of the instance's 2,048 MB for category histories",
     "LOCAL_HOP_DELAY_MS": "local runtime only: the Durable hops it simulates are real in Azure",
+    "PUBLIC_BASE_URL": "unset means relative URLs, resolved against the host the client called",
+    "HTTP_DATABASE_WAIT_MS": "tuning; the default answers a locked database within 2 s",
     "LOCAL_DEVELOPER_ID": "must stay unset in Azure (and is refused there): Easy Auth signs in",
     "LOCAL_DEVELOPER_NAME": "only with LOCAL_DEVELOPER_ID",
     "WEBSITE_AUTH_ENABLED": "set by the platform when App Service Authentication is on",

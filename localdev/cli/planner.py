@@ -22,6 +22,7 @@ import websockets
 from pydantic import ValidationError
 
 from localdev.cli.result_pages import fetch_paged
+from localdev.cli.retry import RetryAfterTransport
 from shared.agents import AGENT_NAMES, AGENTS, DEMAND, INVENTORY, PRICING, AgentKey
 from shared.runtime_status import FINISHED
 from shared.schemas import WEBSOCKET_MESSAGE, ErrorResponse
@@ -68,6 +69,15 @@ class PlanBoard:
     last_sequence: int = 0
     gap: bool = False
     _seen: set[int] = field(default_factory=set)
+
+    @property
+    def delivered_through(self) -> int:
+        """The highest sequence with every earlier one received: where a catch-up starts, so
+        a message the socket skipped (a gap) is fetched, not passed over."""
+        through = 0
+        while through + 1 in self._seen:
+            through += 1
+        return through
 
     def apply(self, raw: dict[str, Any]) -> bool:
         """Apply one message; False when it is a duplicate or not a valid message."""
@@ -284,7 +294,12 @@ async def run_plan(
             http
             if http is not None
             else await stack.enter_async_context(
-                httpx.AsyncClient(base_url=base_url, timeout=30.0, headers=headers)
+                httpx.AsyncClient(
+                    base_url=base_url,
+                    timeout=30.0,
+                    headers=headers,
+                    transport=RetryAfterTransport(httpx.AsyncHTTPTransport()),
+                )
             )
         )
         try:
@@ -353,7 +368,10 @@ async def _flow(
         if category_id:
             body["category_id"] = category_id
             outcome.field_sources["category_id"] = "given"
-        started = await client.post(f"{API}/run-workflow", json=body)
+        # The key makes the request safe to repeat (a 503 retried, a lost answer).
+        started = await client.post(
+            f"{API}/run-workflow", json=body, headers={"Idempotency-Key": str(outcome.session_id)}
+        )
         if started.status_code not in (200, 202):
             raise PlanFailed(_error_from(started, "run-workflow"))
         run = started.json()
@@ -418,10 +436,11 @@ def _apply_frame(board: PlanBoard, frame: str | bytes) -> None:
 
 
 async def _catch_up(client: httpx.AsyncClient, outcome: PlanOutcome) -> None:
-    """Fetch what the WebSocket missed, after the last sequence seen."""
+    """Fetch what the WebSocket missed: everything after the last sequence received with
+    none missing before it (messages already applied are skipped by `apply`)."""
     board = outcome.board
     response = await client.get(
-        f"{API}/workflows/{outcome.workflow_id}/events", params={"after": board.last_sequence}
+        f"{API}/workflows/{outcome.workflow_id}/events", params={"after": board.delivered_through}
     )
     if response.status_code != 200:
         logger.warning("events endpoint answered %s", response.status_code)

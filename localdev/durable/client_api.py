@@ -13,11 +13,24 @@ the unchanged HTTP functions) run against the local runtime:
          202 accepted, 410 already finished, 404 unknown
 
 The same routes are also served under the public webhook prefix used by the management URLs.
+
+Every route needs the runtime's system key, generated per start and never printed (the API runs
+without an access log). On Azure the webhook routes need the Functions host's system key, which
+the extension writes into the URLs it hands out as `code=` (the binding's
+`requiredQueryStringParameters`, every creation and management URL); here the same `code=`
+query parameter carries this runtime's key. The extension's RPC endpoint is a listener inside
+the app's sandbox that no other tenant can reach; this runtime's loopback port is reachable by
+every local process, so its RPC routes need the key too: it sits in the `rpcBaseUrl` path
+(`.../durabletask/{key}/`), which the unchanged SDK client prefixes to every call and which
+the host hands the function in memory, in the binding, never to a client.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -32,15 +45,31 @@ RPC_PREFIX = "/durabletask/"
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
 RUNTIME_KEY = web.AppKey("durable_runtime", object)
+SYSTEM_KEY = web.AppKey("durable_system_key", str)
+SYSTEM_KEY_PARAMETER = "code"
 
 
-def _query(task_hub: str) -> str:
-    return f"taskHub={quote(task_hub)}&connection=Storage"
+def generate_system_key() -> str:
+    """A fresh key for one runtime start (256 bits from the OS's CSPRNG)."""
+    return secrets.token_urlsafe(32)
 
 
-def management_urls(task_hub: str, webhook_base: str, instance_id: str) -> dict[str, str]:
+def _query(task_hub: str, system_key: str) -> str:
+    return (
+        f"taskHub={quote(task_hub)}&connection=Storage&{SYSTEM_KEY_PARAMETER}={quote(system_key)}"
+    )
+
+
+def rpc_base_url(base_url: str, system_key: str) -> str:
+    """Where the SDK client sends its calls: the RPC prefix with the key as a path segment."""
+    return f"{base_url}{RPC_PREFIX}{quote(system_key, safe='')}/"
+
+
+def management_urls(
+    task_hub: str, webhook_base: str, instance_id: str, system_key: str
+) -> dict[str, str]:
     instance = f"{webhook_base}/instances/{instance_id}"
-    query = _query(task_hub)
+    query = _query(task_hub, system_key)
     return {
         "id": instance_id,
         "statusQueryGetUri": f"{instance}?{query}",
@@ -54,10 +83,11 @@ def management_urls(task_hub: str, webhook_base: str, instance_id: str) -> dict[
     }
 
 
-def client_binding_json(task_hub: str, base_url: str) -> str:
-    """The binding payload: task hub, creation/management URL templates, and the RPC base."""
+def client_binding_json(task_hub: str, base_url: str, system_key: str) -> str:
+    """The binding payload: task hub, creation/management URL templates (with the key as
+    `code=`, as Azure's), and the RPC base (with the key in its path)."""
     webhook_base = base_url + WEBHOOK_PREFIX.rstrip("/")
-    query = _query(task_hub)
+    query = _query(task_hub, system_key)
     return json.dumps(
         {
             "taskHubName": task_hub,
@@ -68,10 +98,12 @@ def client_binding_json(task_hub: str, base_url: str) -> str:
                 f"{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}"
                 f"&pollingInterval={{intervalInSeconds}}&{query}",
             },
-            "managementUrls": management_urls(task_hub, webhook_base, INSTANCE_PLACEHOLDER),
+            "managementUrls": management_urls(
+                task_hub, webhook_base, INSTANCE_PLACEHOLDER, system_key
+            ),
             "baseUrl": webhook_base,
             "requiredQueryStringParameters": query,
-            "rpcBaseUrl": base_url + RPC_PREFIX,
+            "rpcBaseUrl": rpc_base_url(base_url, system_key),
             "httpBaseUrl": "",
         }
     )
@@ -118,7 +150,7 @@ async def start_orchestration(request: web.Request) -> web.Response:
             status=400,
         )
     webhook_base = runtime.base_url + WEBHOOK_PREFIX.rstrip("/")
-    payload = management_urls(runtime.task_hub, webhook_base, instance_id)
+    payload = management_urls(runtime.task_hub, webhook_base, instance_id, request.app[SYSTEM_KEY])
     return web.json_response(
         payload, status=202, headers={"Location": payload["statusQueryGetUri"]}
     )
@@ -143,10 +175,27 @@ async def terminate_instance(request: web.Request) -> web.Response:
     return web.Response(status={"accepted": 202, "gone": 410, "not_found": 404}[outcome])
 
 
-def create_api_app(runtime: DurableRuntime) -> web.Application:
-    app = web.Application()
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _require_system_key(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """401 (no body, as the Functions host answers a missing or wrong key) unless the request
+    carries the system key: as `code=` on the webhook routes, as the path segment on RPC."""
+    if request.path.startswith(WEBHOOK_PREFIX):
+        given = request.query.get(SYSTEM_KEY_PARAMETER, "")
+    else:
+        given = request.match_info.get("system_key", "")
+    if not hmac.compare_digest(given.encode(), request.app[SYSTEM_KEY].encode()):
+        return web.Response(status=401)
+    return await handler(request)
+
+
+def create_api_app(runtime: DurableRuntime, system_key: str) -> web.Application:
+    app = web.Application(middlewares=[_require_system_key])
     app[RUNTIME_KEY] = runtime
-    for prefix in (RPC_PREFIX, WEBHOOK_PREFIX):
+    app[SYSTEM_KEY] = system_key
+    for prefix in (RPC_PREFIX + "{system_key}/", WEBHOOK_PREFIX):
         app.router.add_post(prefix + "orchestrators/{name}", start_orchestration)
         app.router.add_post(prefix + "orchestrators/{name}/{instance_id}", start_orchestration)
         app.router.add_get(prefix + "instances/{instance_id}", get_instance)

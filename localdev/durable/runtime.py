@@ -49,7 +49,11 @@ from azure.functions.durable_functions import (
 from sqlalchemy import Engine
 
 from localdev.durable import history as h
-from localdev.durable.client_api import client_binding_json, create_api_app
+from localdev.durable.client_api import (
+    client_binding_json,
+    create_api_app,
+    generate_system_key,
+)
 from localdev.durable.clock import Clock, SystemClock
 from localdev.durable.shim import ACTIVITY, ShimError, replay_actions
 from localdev.durable.store import DurableStore, Instance, UnknownOrchestratorError
@@ -242,6 +246,8 @@ class DurableRuntime:
         self._episodes: ThreadPoolExecutor | None = None
         self._http: web.AppRunner | None = None
         self.base_url = ""
+        # Kept in memory only: handed to the host inside the client binding, never printed.
+        self._system_key = generate_system_key()
 
     # lifecycle -----------------------------------------------------------------------------
 
@@ -252,7 +258,7 @@ class DurableRuntime:
         self._store = DurableStore(engine)
         self._activities = ThreadPoolExecutor(self._activity_workers, "durable-activity")
         self._episodes = ThreadPoolExecutor(self._orchestrator_workers, "durable-episode")
-        self._http = web.AppRunner(create_api_app(self), access_log=None)
+        self._http = web.AppRunner(create_api_app(self, self._system_key), access_log=None)
         await self._http.setup()
         site = web.TCPSite(self._http, self.host, self.port)
         await site.start()
@@ -295,7 +301,7 @@ class DurableRuntime:
 
     def client_binding_json(self) -> str:
         """The `durableClient` binding value the host passes to HTTP starter functions."""
-        return client_binding_json(self.task_hub, self.base_url)
+        return client_binding_json(self.task_hub, self.base_url, self._system_key)
 
     # client operations ---------------------------------------------------------------------
 

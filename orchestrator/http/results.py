@@ -31,7 +31,12 @@ from shared.data.db import get_engine
 from shared.data.events import complete_key, has_event
 from shared.data.ownership import is_owner
 from shared.data.results_store import latest_workflow_with, load_result
-from shared.errors import ContextAssemblyError, DataNotFoundError
+from shared.errors import (
+    ContextAssemblyError,
+    DataNotFoundError,
+    database_unavailable,
+    unavailable_database,
+)
 from shared.http import http_endpoint, json_response, parse_workflow_id, route_workflow_id
 from shared.identity import PLANNER, authorize
 from shared.settings import get_settings
@@ -49,7 +54,9 @@ def _reading_results() -> Iterator[None]:
     """A database failure is a documented error without URLs, never a 500 with a traceback."""
     try:
         yield
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
+        if database_unavailable(exc):
+            raise unavailable_database(exc) from None
         raise ContextAssemblyError(
             "The results database cannot be read",
             suggestions=["Check DATABASE_URL and that the database is reachable."],

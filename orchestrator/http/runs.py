@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -104,13 +104,11 @@ def configure(
 # helpers ---------------------------------------------------------------------------------
 
 
-def _origin(req: func.HttpRequest) -> str:
-    parts = urlsplit(req.url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-def _links(req: func.HttpRequest, workflow_id: str, session_id: str) -> dict[str, str]:
-    base = f"{_origin(req)}/api/orchestrator"
+def _links(workflow_id: str, session_id: str) -> dict[str, str]:
+    """The run's URLs: under PUBLIC_BASE_URL when it is set, else paths relative to the host
+    the client called. Never built from the request's Host header, which the caller controls."""
+    public = _dependencies.settings().public_base_url
+    base = f"{(public or '').rstrip('/')}/api/orchestrator"
     return {
         "status_url": f"{base}/workflows/{workflow_id}",
         "terminate_url": f"{base}/workflows/{workflow_id}/terminate",
@@ -248,7 +246,7 @@ async def run_workflow(
         "workflow_id": workflow_id,
         "session_id": body.session_id,
         "category_id": category_id,
-        **_links(req, workflow_id, body.session_id),
+        **_links(workflow_id, body.session_id),
     }
     return json_response(payload, 202, {"Location": payload["status_url"]})
 
@@ -285,7 +283,7 @@ def _started(
         "category_id": started_input.get("category_id"),
         "runtime_status": _runtime_status(status),
         "idempotent_replay": replayed,
-        **_links(req, status.instance_id, session_id),
+        **_links(status.instance_id, session_id),
     }
     return json_response(payload, 200, {"Location": payload["status_url"]})
 

@@ -46,7 +46,13 @@ from shared.data.csv_import import (
 )
 from shared.data.db import get_engine
 from shared.data.tables import Category, HistoricalSale, Store, read_data_version
-from shared.errors import ContextAssemblyError, DataNotFoundError, InvalidParametersError
+from shared.errors import (
+    ContextAssemblyError,
+    DatabaseUnavailableError,
+    DataNotFoundError,
+    InvalidParametersError,
+    database_unavailable,
+)
 from shared.results import DemandResult, InventoryResult
 from shared.schemas import SeasonParameters
 from shared.settings import get_settings
@@ -394,10 +400,17 @@ class ContextAssembler:
                 ],
             )
         if "locked" in lowered or "busy" in lowered:
-            return ContextAssemblyError(
+            return DatabaseUnavailableError(
                 "The database stayed locked by another writer for longer than the busy timeout.",
                 details=base,
                 suggestions=["Retry when the running import or write has finished."],
+            )
+        if database_unavailable(exc):
+            # Unreachable: looking for the tables would only wait a second time.
+            return DatabaseUnavailableError(
+                f"The database cannot be reached while {action}: {type(orig).__name__}.",
+                details=base,
+                suggestions=["Check DATABASE_URL and that the database server is running."],
             )
         try:
             with self.engine.connect() as conn:

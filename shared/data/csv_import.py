@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Row, bindparam, delete, insert, select, update
 from sqlalchemy.sql.schema import Table
 
+from shared.data.csv_safety import FORMULA_PREFIXES
 from shared.data.db import create_schema
 from shared.data.tables import DEFAULT_CURRENCY, Category, HistoricalSale, Store, bump_data_version
 from shared.errors import InvalidParametersError
@@ -174,6 +175,14 @@ def _text(
     values = frame[column].str.strip()
     frame[column] = values
     problems.add(values == "", column, "must not be empty")
+    problems.add(
+        values.str.startswith(FORMULA_PREFIXES, na=False),
+        column,
+        lambda i: (
+            f"{_show(values[i])} starts with {_show(values[i][0])}, which a spreadsheet "
+            "runs as a formula"
+        ),
+    )
     problems.add(values.str.len() > max_len, column, f"longer than {max_len} characters")
     if pattern is not None:
         bad = (values != "") & ~values.str.fullmatch(pattern)

@@ -18,6 +18,7 @@ the app has its own, so the connections a scaled-out app can open are bounded by
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,12 +34,14 @@ from shared.credentials import (
     CachedToken,
     default_credential,
 )
+from shared.data.lock_wait import current_lock_wait_ms
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+CONNECT_TIMEOUT_SECONDS = 10
 AZURE_POSTGRES_HOST_SUFFIX = ".postgres.database.azure.com"
 
 PasswordProvider = Callable[[], str]
@@ -78,6 +81,40 @@ class Base(DeclarativeBase):
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
+
+
+def _apply_lock_wait(engine: Engine) -> None:
+    """Give each checked-out connection the current context's lock wait; the statement runs
+    only when the connection's wait differs from the wanted one. A server database also gets a
+    connect timeout (the request's wait, at least libpq's 2 s minimum; else
+    CONNECT_TIMEOUT_SECONDS): a black-holed server is an error in seconds, not a hang until the
+    operating system gives up on TCP (unless the URL sets its own `connect_timeout`)."""
+    sqlite = engine.dialect.name == "sqlite"
+
+    if not sqlite:
+
+        @event.listens_for(engine, "do_connect")
+        def _bounded_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: Any) -> None:
+            wanted = current_lock_wait_ms()
+            seconds = max(2, math.ceil(wanted / 1000)) if wanted else CONNECT_TIMEOUT_SECONDS
+            cparams.setdefault("connect_timeout", seconds)
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        wanted = current_lock_wait_ms()
+        if sqlite and wanted is None:
+            wanted = SQLITE_BUSY_TIMEOUT_MS
+        if record.info.get("lock_wait_ms", SQLITE_BUSY_TIMEOUT_MS if sqlite else None) == wanted:
+            return
+        cursor = dbapi_connection.cursor()
+        if sqlite:
+            cursor.execute(f"PRAGMA busy_timeout={int(wanted or 0)}")
+        else:
+            # Outside a transaction (checkout): the setting holds for the session.
+            cursor.execute(f"SET lock_timeout = {int(wanted or 0)}")
+            dbapi_connection.commit()
+        cursor.close()
+        record.info["lock_wait_ms"] = wanted
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -152,6 +189,7 @@ def get_engine(
                     )
                 if password is not None:
                     _use_password_provider(engine, password)
+            _apply_lock_wait(engine)
             _engines[url] = engine
         return engine
 

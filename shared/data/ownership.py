@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from shared.data.db import ensure_schema
 from shared.data.tables import IdempotencyKeyRow, WorkflowOwnerRow
-from shared.errors import ContextAssemblyError
+from shared.errors import ContextAssemblyError, database_unavailable, unavailable_database
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ R = TypeVar("R")
 
 def _database_errors_documented(fn: Callable[P, R]) -> Callable[P, R]:
     """A database failure is the documented CONTEXT_ASSEMBLY_ERROR naming the error class only
-    (URLs, hosts and paths stay in the log), never an INTERNAL_ERROR."""
+    (URLs, hosts and paths stay in the log), never an INTERNAL_ERROR; a locked or unreachable
+    database is the 503 DATABASE_UNAVAILABLE the client may retry."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -43,6 +44,8 @@ def _database_errors_documented(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except SQLAlchemyError as exc:
             logger.warning("workflow records unavailable: %s", type(exc).__name__)
+            if database_unavailable(exc):
+                raise unavailable_database(exc) from None
             raise ContextAssemblyError(
                 "The workflow records cannot be read",
                 details={"error": type(exc).__name__},

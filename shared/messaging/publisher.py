@@ -445,6 +445,12 @@ class Publisher:
                 self._client = None
 
     @staticmethod
+    def validated(message: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
+        """`message` as it would be recorded (without envelope); raises ValidationError for
+        anything but the five documented messages."""
+        return Publisher._validated(message)
+
+    @staticmethod
     def _validated(message: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
         data = message.model_dump() if isinstance(message, BaseModel) else dict(message)
         model = WEBSOCKET_MESSAGE.validate_python(data)

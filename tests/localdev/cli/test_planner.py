@@ -21,6 +21,7 @@ from localdev.cli.planner import PlanBoard, PlanOutcome, default_connect, run_pl
 from localdev.cli.result_pages import IncompletePagesError, fetch_paged, merge_pages
 from localdev.host.server import free_port
 from tests.support.live_stack import LiveStack, import_short_category, live_stack
+from tests.support.lossy_pubsub import losing_one_message
 from tests.support.planner import PLAN_DOCUMENT_KEYS
 
 STRATEGY = "Spring denim, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
@@ -461,3 +462,18 @@ def test_pages_that_miss_stores_are_refused():
     ]
     with pytest.raises(IncompletePagesError):
         merge_pages(pages)
+
+
+def test_a_message_the_socket_never_got_is_fetched_as_soon_as_the_gap_shows(stack, monkeypatch):
+    """The service drops message 3 between the publisher and the socket; message 4 reveals the
+    gap, and the planner fetches 3 from the event log at once (before anything later), not at
+    the end and not never."""
+    with losing_one_message(monkeypatch, lambda body: body.get("sequence") == 3) as lost:
+        outcome = asyncio.run(run_plan(stack.base_url, STRATEGY, timeout=60, poll_interval=30))
+
+    assert outcome.status == "completed", outcome.error
+    assert [body["sequence"] for body in lost] == [3]
+    sequences = [m["sequence"] for m in outcome.board.messages if m["type"] != "heartbeat"]
+    assert sorted(sequences) == list(range(1, len(sequences) + 1))
+    assert sequences.index(3) == sequences.index(4) + 1
+    assert lost[0] in outcome.board.messages

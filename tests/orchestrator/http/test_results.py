@@ -408,7 +408,9 @@ def test_an_unreadable_database_is_a_documented_error(
     get_settings.cache_clear()
     try:
         response, body = call(function_name, params=params, route_params=route_params)
-        assert assert_error(response, 500, "CONTEXT_ASSEMBLY_ERROR").suggestions
+        # The database cannot be opened: the retryable 503, never a 500.
+        assert assert_error(response, 503, "DATABASE_UNAVAILABLE").suggestions
+        assert response.headers["Retry-After"] == "2"
         assert "missing-dir" not in json.dumps(body)  # no paths or URLs leak
     finally:
         dispose_engine(url)

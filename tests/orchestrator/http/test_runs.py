@@ -127,7 +127,9 @@ async def test_run_then_get_a_completed_workflow(runtime):
     assert uuid.UUID(workflow_id)
     assert body["status"] == "started" and body["session_id"] == "sess-1"
     assert body["category_id"] == "CAT-1"
-    assert body["status_url"] == f"http://localhost:7071/api/orchestrator/workflows/{workflow_id}"
+    # Relative without PUBLIC_BASE_URL: never built from the Host the request named.
+    assert body["status_url"] == f"/api/orchestrator/workflows/{workflow_id}"
+    assert response.headers["Location"] == body["status_url"]
     assert body["terminate_url"].endswith(f"/workflows/{workflow_id}/terminate")
     assert body["events_url"].endswith(f"/workflows/{body['workflow_id']}/events?after=0")
     assert body["negotiate_url"].endswith("/negotiate?session_id=sess-1")

@@ -1,0 +1,43 @@
+"""Spreadsheet formula injection (CSV injection), closed at both ends.
+
+A spreadsheet opening a CSV runs a cell that begins with `=`, `+`, `-` or `@` as a formula (and
+some treat a leading tab or carriage return the same way), so imported text such as
+`=HYPERLINK(...)` would become a live formula in a planner's download. OWASP's "CSV Injection"
+guidance names these six characters.
+
+- Import refuses such text (shared/data/csv_import.py), with the row and column: store ids,
+  names, regions and category ids are identifiers and labels, none legitimately starts with a
+  formula character, and rewriting them (prefixing a quote) would silently change ids that
+  sales rows join on. What is stored is therefore never a formula.
+- Export neutralises anyway, following OWASP: a text cell beginning with one of the characters
+  gets a leading single quote, which spreadsheets show as text; cells are written by the csv
+  module, which quotes separators and doubles embedded quotes. Numbers are left alone (a
+  negative number is a number, not a formula).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def starts_like_formula(text: str) -> bool:
+    """Whether a spreadsheet may take `text` for a formula."""
+    return text.startswith(FORMULA_PREFIXES)
+
+
+def neutralise_cell(text: str) -> str:
+    """`text` as a spreadsheet shows it literally: a leading `'` when it starts like a formula."""
+    return "'" + text if starts_like_formula(text) else text
+
+
+def neutralised_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell neutralised (numbers and dates untouched)."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object:
+            safe[column] = safe[column].map(
+                lambda value: neutralise_cell(value) if isinstance(value, str) else value
+            )
+    return safe
