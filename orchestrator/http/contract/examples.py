@@ -82,7 +82,7 @@ STARTED: dict[str, Any] = {
     "workflow_id": "e7c42a91-…",
     "session_id": "demo-1",
     "category_id": "denim",
-    "status_url": "http://localhost:7071/api/orchestrator/workflows/e7c42a91-…",
+    "status_url": "/api/orchestrator/workflows/e7c42a91-…",
     "terminate_url": "…/terminate",
     "events_url": "…/events?after=0",
     "negotiate_url": "…/negotiate?session_id=demo-1",
