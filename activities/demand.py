@@ -27,6 +27,31 @@ SERVICE_LEVEL = 0.95
 MAX_GAP_WEEKS = 2 * SEASON_WEEKS
 CHRISTMAS_WEEKS = (-2, -1, 0, 1)
 TIER_CONFIDENCE: dict[ForecastTier, float] = {"full": 1.0, "short": 0.7, "unvalidated": 0.4}
+MODEL_DESCRIPTIONS = {
+    "SeasonalNaive": "the same week last year, repeated",
+    "SeasonalNaiveDrift": "the same week last year, grown by the trend of the last year",
+    "RobustSeasonal": (
+        "the same week averaged over up to three past years, each grown by the measured "
+        "year-over-year growth, with one-off spikes (past promotions) smoothed and holiday "
+        "weeks matched by date"
+    ),
+    "AutoTheta": "a smoothed trend on the seasonally adjusted history (Theta method)",
+    "MSTL": "the history split into yearly season and trend, each projected forward (MSTL)",
+    ENSEMBLE: "a weighted average of the models that forecast the past seasons best",
+}
+"""Each forecasting method in a planner's words, carried in the result so that every screen
+explains the same way what `model_used` means."""
+
+
+def describe_model(model_used: str, weights: dict[str, float]) -> str:
+    """`model_used` in words; a combination names its members and their weights."""
+    if model_used != ENSEMBLE or not weights:
+        return MODEL_DESCRIPTIONS.get(model_used, model_used)
+    members = "; ".join(
+        f"{name} {weight:.0%} ({MODEL_DESCRIPTIONS.get(name, name)})"
+        for name, weight in weights.items()
+    )
+    return f"{MODEL_DESCRIPTIONS[ENSEMBLE]}: {members}"
 
 
 def weekly_category_series(sales: pd.DataFrame, season_start: date) -> pd.Series:
@@ -286,6 +311,7 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
         safety_stock_pct=round(ss / total, 4) if total else 0.0,
         confidence=_confidence(fc),
         model_used=fc.model_used,
+        model_description=describe_model(fc.model_used, fc.weights),
         model_weights=fc.weights,
         backtest=BacktestMetrics(
             wape=fc.wape,

@@ -64,6 +64,7 @@ class DemandResult(_Result):
     model_used: str
     backtest: BacktestMetrics
     explanation: str
+    model_description: str = Field("", description="the forecasting method in a planner's words")
     model_weights: dict[str, float] = Field(default_factory=dict)
     history_weeks: int = Field(0, ge=0)
     service_level: float = Field(0.95, gt=0, lt=1)

@@ -161,12 +161,19 @@ def test_routes_are_registered_as_documented():
     index = index_app(function_app.app)
     routes = {
         name: (index[name].trigger["route"], index[name].trigger["methods"])
-        for name in ("get_forecast", "get_allocation", "get_markdowns", "get_store_clusters")
+        for name in (
+            "get_forecast",
+            "get_allocation",
+            "get_markdowns",
+            "get_season_plan",
+            "get_store_clusters",
+        )
     }
     assert routes == {
         "get_forecast": ("forecasts/{workflow_id}", ["GET"]),
         "get_allocation": ("allocations/{workflow_id}", ["GET"]),
         "get_markdowns": ("markdowns/{workflow_id}", ["GET"]),
+        "get_season_plan": ("plans/{workflow_id}", ["GET"]),
         "get_store_clusters": ("stores/clusters", ["GET"]),
     }
 
@@ -196,6 +203,36 @@ def test_the_served_plan_is_consistent(plan: Plan):
     )
     _, markdowns = call("get_markdowns", route_params={"workflow_id": WORKFLOW})
     assert all(1 <= m["week_number"] <= 8 for m in markdowns["markdowns"])
+
+
+def test_the_season_plan_route_reconciles_with_every_agent_route_to_the_unit(plan: Plan):
+    """The same figure wherever a planner reads it in JSON: weeks, stores and season."""
+    ids = {"workflow_id": WORKFLOW}
+    response, season = call("get_season_plan", route_params=ids)
+    assert response.status_code == 200, season
+    _, forecast = call("get_forecast", route_params=ids)
+    _, allocation = call("get_allocation", route_params=ids)
+    _, markdowns = call("get_markdowns", route_params=ids)
+    assert season == {"workflow_id": WORKFLOW, **markdowns["season_plan"]}
+    weeks = season["weeks"]
+    total = forecast["total_demand"]
+    assert sum(w["units"] for w in forecast["forecast_by_week"]) == total
+    assert sum(s["units"] for s in forecast["store_forecast"]) == total
+    assert sum(w["forecast_units"] for w in weeks) == total
+    assert sum(w["stores"]["sales"] for w in weeks) == season["money"]["units_sold"]
+    assert season["money"]["units_sold"] == markdowns["expected_units_sold"]
+    assert season["money"]["revenue"] == markdowns["expected_revenue"]
+    assert season["money"]["leftover_units"] == markdowns["leftover_units"]
+    shipped = sum(s["units"] for s in allocation["replenishment_schedule"])
+    assert weeks[0]["stores"]["receipts"] == allocation["initial_allocation_total"]
+    assert sum(w["stores"]["receipts"] for w in weeks) == (
+        allocation["initial_allocation_total"] + shipped
+    )
+    assert (
+        sum(b["units"] for b in season["buy_plan"]) + weeks[-1]["dc"]["closing"]
+        == (allocation["manufacturing_qty"])
+    )
+    assert season["launch_weeks_of_supply"] == allocation["launch_weeks_of_supply"]
 
 
 @pytest.mark.parametrize("route", sorted(ENDPOINTS))
