@@ -228,9 +228,9 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
             style="bold",
         )
         holdback = _num(inventory["dc_holdback_total"])
-        allocation.add_row("+ Held back at the DC", "", "", "", holdback)
+        allocation.add_row("Plus held back at the DC", "", "", "", holdback)
         allocation.add_row(
-            "= Manufacturing quantity",
+            "Equals manufacturing quantity",
             "",
             "",
             "",

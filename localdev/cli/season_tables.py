@@ -212,5 +212,5 @@ def buy_plan_table(plan: dict[str, Any]) -> Table:
     dc_left = plan["weeks"][-1]["dc"]["closing"] if plan["weeks"] else 0
     if dc_left:
         table.add_row("", "Still at the DC", units(dc_left), "", "")
-    table.add_row("", "= Manufacturing quantity", units(plan["manufacturing_qty"]), "", "")
+    table.add_row("", "Equals manufacturing quantity", units(plan["manufacturing_qty"]), "", "")
     return table

@@ -276,9 +276,9 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
     stores = [s for c in inventory["clusters"] for s in c["stores"]]
     assert len(column(browser, "allocations-table", 0)) == len(stores) == 50
     totals = footer(browser, "allocations-table")
-    launch = int(totals["All 50 stores"][2])
-    held = int(totals["+ Held back at the DC"][2])
-    made = int(totals["= Manufacturing quantity"][2])
+    launch = int(totals["All 50 stores"][4])
+    held = int(totals["Plus held back at the DC"][4])
+    made = int(totals["Equals manufacturing quantity"][4])
     assert (
         launch
         == inventory["initial_allocation_total"]
@@ -286,47 +286,109 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
     )
     assert launch + held == made == inventory["manufacturing_qty"] == 8000
     assert abs(held - 0.25 * made) <= 0.5  # the edited 25 % holdback reached the Inventory agent
-    assert totals["All 50 stores"][3] == "100.0%"
+    assert totals["All 50 stores"][5] == "100.00%"
+    assert totals["All 50 stores"][6] == f"{inventory['launch_weeks_of_supply']:.1f} wk"
+    # Store names and regions beside the ids.
+    named = {s["store_id"]: s for s in stores}
+    first_id = column(browser, "allocations-table", 0)[0]
+    assert column(browser, "allocations-table", 1)[0] == named[first_id]["store_name"]
+    assert column(browser, "allocations-table", 2)[0] == named[first_id]["region"]
 
     # Sortable: the allocation column ascending, then descending.
     def allocation_header():
-        return browser.find_elements(By.CSS_SELECTOR, "#allocations-table th")[3]
+        return browser.find_elements(By.CSS_SELECTOR, "#allocations-table th")[5]
 
     allocation_header().click()
-    ascending = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 3)]
+    ascending = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 5)]
     assert ascending == sorted(ascending)
     assert allocation_header().get_attribute("aria-sort") == "ascending"
     allocation_header().click()
-    descending = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 3)]
+    descending = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 5)]
     assert descending == sorted(ascending, reverse=True)
-    # Filterable, with a subtotal for what is shown; the CSV holds the rows shown.
+    # Filterable, with a subtotal for what is shown; the CSV holds the rows shown and the totals
+    # (all stores, DC holdback, manufacturing), shares in percent.
     store = stores[0]["store_id"]
     search = browser.find_element(By.CSS_SELECTOR, "#allocations-table input[type=search]")
     search.send_keys(store)
     assert column(browser, "allocations-table", 0) == [store]
     assert "Shown stores (1)" in footer(browser, "allocations-table")
     lines = csv_of(browser, "allocations-table")
-    assert (
-        lines[0]
-        == "Store,Store group,Season forecast (units),Launch allocation (units),Share of launch"
+    assert lines[0] == (
+        "Store,Store name,Region,Store group,Season forecast (units),Launch allocation (units),"
+        "Share of launch (%),Weeks of supply at launch"
     )
-    assert len(lines) == 2 and lines[1].startswith(f"{store},")
+    assert len(lines) == 6 and lines[1].startswith(f"{store},{stores[0]['store_name']},")
     search.clear()
     search.send_keys(" ")
     search.clear()
     browser.execute_script("arguments[0].dispatchEvent(new Event('input'))", search)
-    assert len(csv_of(browser, "allocations-table")) == 51
+    lines = csv_of(browser, "allocations-table")
+    assert len(lines) == 1 + 50 + 3
+    csv_totals = {line.split(",")[0]: line.split(",") for line in lines[-3:]}
+    assert csv_totals["All 50 stores"][5] == str(inventory["initial_allocation_total"])
+    assert csv_totals["All 50 stores"][6] == "100"
+    assert csv_totals["Plus held back at the DC"][5] == str(inventory["dc_holdback_total"])
+    assert csv_totals["Equals manufacturing quantity"][5] == "8000"
+    share = lines[1].split(",")[6]
+    assert share.replace(".", "").isdigit() and float(share) < 100  # a percent, not 0.0546
 
     # Forecast by week and the markdown plan: rows, totals, money in the category's currency.
     assert len(column(browser, "forecast-table", 0)) == 12
     assert footer(browser, "forecast-table")["Season total (12 weeks)"][1] == str(
         forecast["total_demand"]
     )
-    assert len(csv_of(browser, "forecast-table")) == 13
+    assert len(csv_of(browser, "forecast-table")) == 14
+    assert footer(browser, "forecast-table")["Season total (12 weeks)"][4] == str(
+        forecast["last_year_total"]
+    )
     prices = column(browser, "markdowns-table", 3)
     assert len(prices) == len(pricing["markdowns"]) and all(p.startswith("$") for p in prices)
-    assert footer(browser, "markdowns-table")["Expected revenue"][2].startswith("$")
-    assert len(csv_of(browser, "markdowns-table")) == len(pricing["markdowns"]) + 1
+    assert footer(browser, "markdowns-table")["Season (12 weeks)"][3] == str(
+        pricing["expected_units_sold"]
+    )
+    markdown_csv = csv_of(browser, "markdowns-table")
+    assert len(markdown_csv) == len(pricing["markdowns"]) + 3
+    assert markdown_csv[0].endswith(",Currency") and markdown_csv[1].endswith(",USD")
+
+    # The season in a planner's terms, reconciling to the unit with the agents' own results.
+    plan = httpx.get(f"{stack.base_url}/api/plans/{workflow_id}", timeout=30).json()
+    weeks = plan["weeks"]
+    assert len(column(browser, "stock-flow-table", 0)) == 12
+    flow = footer(browser, "stock-flow-table")["Season (12 weeks)"]
+    assert flow[1] == str(forecast["total_demand"]) == str(sum(w["forecast_units"] for w in weeks))
+    assert flow[2] == str(forecast["last_year_total"])
+    assert flow[8] == str(sum(w["stores"]["receipts"] for w in weeks))
+    assert flow[9] == str(pricing["expected_units_sold"]) == str(plan["money"]["units_sold"])
+    assert flow[13] == str(weeks[-1]["dc"]["closing"])
+    money_rows = {
+        row[0]: row
+        for row in (line.split(",") for line in csv_of(browser, "money-table")[1:])
+        if row
+    }
+    assert money_rows["Revenue"][1:3] == [
+        str(plan["money"]["units_sold"]),
+        str(plan["money"]["revenue"]).removesuffix(".0"),
+    ]
+    margin = f"${plan['money']['gross_margin']:,.2f}"
+    assert margin in browser.find_element(By.ID, "money-table").text
+    buy = footer(browser, "buy-plan-table")
+    assert buy["Equals manufacturing quantity"][1] == "8000"
+    assert buy[f"All {len(plan['buy_plan'])} receipts"][1] == str(
+        sum(b["units"] for b in plan["buy_plan"])
+    )
+    kpis = browser.find_element(By.ID, "summary").text
+    assert "Weeks of supply at launch" in kpis and "Gross margin" in kpis and "GMROI" in kpis
+    assert f"{inventory['launch_weeks_of_supply']:.1f} wk" in kpis
+    assert browser.find_elements(By.CSS_SELECTOR, "#chart svg polyline.last-year")
+    assert browser.find_elements(By.CSS_SELECTOR, "#chart svg line.buy")
+    notes = browser.find_element(By.ID, "forecast-notes").text
+    assert forecast["model_description"][:40] in notes and "Forecast confidence" in notes
+
+    # A downloaded cell a spreadsheet would run as a formula is neutralised (OWASP).
+    cells = browser.execute_script(
+        "return ['=HYPERLINK(1)', '+1', '-1', '@SUM(A1)', '\\tx', '\\rx', 'ok', -1].map(csvCell)"
+    )
+    assert cells == ["'=HYPERLINK(1)", "'+1", "'-1", "'@SUM(A1)", "'\tx", '"\'\rx"', "ok", "-1"]
 
     # The unit target (8,000) is far below the forecast: the Inventory agent's warning is shown.
     summary = next(
@@ -351,6 +413,10 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
     browser.execute_script("document.getElementById('allocations-table').scrollIntoView()")
     browser.execute_script("window.scrollBy(0, -40)")
     screenshot(browser, "3-store-allocations", whole_page=False)
+    for section, name in (("stock-flow-table", "3-stock-flow"), ("money-table", "3-money")):
+        browser.execute_script(f"document.getElementById('{section}').scrollIntoView()")
+        browser.execute_script("window.scrollBy(0, -80)")
+        screenshot(browser, name, whole_page=False)
 
 
 def test_a_second_extraction_replaces_the_whole_form(page):
@@ -454,7 +520,14 @@ def test_a_failing_plan_shows_one_clear_error(page):
     assert "Activity function" not in text and "Error:" not in text and "attempt(s)" not in text
     assert len(browser.find_elements(By.CSS_SELECTOR, "[role=alert].error:not(.hidden)")) == 1
     statuses = [s.text.lower() for s in browser.find_elements(By.CSS_SELECTOR, ".card .status")]
-    assert statuses == ["failed", "waiting", "waiting"]
+    assert statuses == ["failed", "did not run", "did not run"]
+    assert (
+        "Did not run: the Demand Agent failed first."
+        in browser.find_element(By.CSS_SELECTOR, "[data-agent='Pricing Agent']").text
+    )
+    # The error's suggestions, in words.
+    suggestions = browser.find_elements(By.CSS_SELECTOR, "#error li")
+    assert suggestions and any("start the season later" in li.text for li in suggestions)
     assert not browser.find_element(By.ID, "notice").is_displayed()
     assert not browser.find_element(By.ID, "results").is_displayed()
     screenshot(browser, "6-failed", whole_page=False)
