@@ -680,38 +680,35 @@ function markdownTable(pricing, currency) {
 
 // The season week by week: demand and last year, price, and stock at the stores and the DC.
 // Every total is a sum of the rows, which the plan's contract makes equal to the agents' totals.
-function stockFlowTable(plan, currency) {
+function stockFlowTable(plan) {
   const rows = plan.weeks.map((w) => ({
     week: w.week_number, week_start: w.week_start, forecast: w.forecast_units, last_year: w.last_year_units,
-    change: w.last_year_units ? w.forecast_units / w.last_year_units - 1 : null, markdown: w.markdown_pct, price: w.price,
+    markdown: w.markdown_pct,
     demand: w.demand_units, open: w.stores.opening, receipts: w.stores.receipts, sales: w.stores.sales, close: w.stores.closing,
-    sell_through: w.stores.sell_through, cover: w.stores.weeks_of_supply, dc_close: w.dc.closing, dc_cover: w.dc.weeks_of_supply,
+    sell_through: w.stores.sell_through, cover: w.stores.weeks_of_supply, dc_close: w.dc.closing,
   }));
   const last = rows[rows.length - 1] || {};
   const lastYear = plan.last_year_units;
   const forecastTotal = sum(rows, "forecast");
   dataTable($("stock-flow-table"), {
-    name: "Weekly stock flow", filterPlaceholder: "Filter weeks", rows, currency,
+    name: "Weekly stock flow", filterPlaceholder: "Filter weeks", rows,
     columns: [
-      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
-      { key: "forecast", label: "Forecast (units)", numeric: true, format: units },
-      { key: "last_year", label: "Last year (units)", numeric: true, format: units },
-      { key: "change", label: "vs last year", numeric: true, percent: true, format: (v) => (v == null ? "–" : `${v >= 0 ? "+" : ""}${pct(v, 1)}`) },
+      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Starts" },
+      { key: "forecast", label: "Forecast", numeric: true, format: units },
+      { key: "last_year", label: "Last year", numeric: true, format: units },
       { key: "markdown", label: "Markdown", numeric: true, percent: true, format: (v) => (v ? `${pct(v)} off` : "–") },
-      { key: "price", label: `Price (${currency})`, numeric: true, format: (v) => money(v, currency) },
-      { key: "demand", label: "Demand incl. markdown (units)", numeric: true, format: units },
-      { key: "open", label: "Stores: opening stock", numeric: true, format: units },
-      { key: "receipts", label: "Stores: receipts", numeric: true, format: units },
-      { key: "sales", label: "Stores: expected sales", numeric: true, format: units },
-      { key: "close", label: "Stores: closing stock", numeric: true, format: units },
-      { key: "sell_through", label: "Sell-through to date", numeric: true, percent: true, format: (v) => pct(v, 1) },
+      { key: "demand", label: "Demand", numeric: true, format: units },
+      { key: "open", label: "Open", numeric: true, format: units },
+      { key: "receipts", label: "Receipts", numeric: true, format: units },
+      { key: "sales", label: "Expected sales", numeric: true, format: units },
+      { key: "close", label: "Close", numeric: true, format: units },
+      { key: "sell_through", label: "Sell-through", numeric: true, percent: true, format: (v) => pct(v, 1) },
       { key: "cover", label: "Weeks of supply", numeric: true, format: cover },
-      { key: "dc_close", label: "DC: closing stock", numeric: true, format: units },
-      { key: "dc_cover", label: "DC: weeks of supply", numeric: true, format: cover },
+      { key: "dc_close", label: "DC stock", numeric: true, format: units },
     ],
     footer: (all) => [[
-      `Season (${all.length} weeks)`, "", forecastTotal, lastYear ?? "", lastYear ? forecastTotal / lastYear - 1 : "", "", "",
-      sum(all, "demand"), "", sum(all, "receipts"), sum(all, "sales"), last.close ?? "", last.sell_through ?? "", "", last.dc_close ?? "", "",
+      `Season (${all.length} weeks)`, "", forecastTotal, lastYear ?? "", "",
+      sum(all, "demand"), "", sum(all, "receipts"), sum(all, "sales"), last.close ?? "", last.sell_through ?? "", "", last.dc_close ?? "",
     ]],
   });
 }
@@ -812,7 +809,7 @@ async function showResults() {
     showPlanWarnings(state.agents["Inventory Agent"].result || {}, inventory.warnings || []);
   }
   if (pricing) markdownTable(pricing, currency);
-  if (plan) { stockFlowTable(plan, currency); moneyTable(plan); buyPlanTable(plan); }
+  if (plan) { stockFlowTable(plan); moneyTable(plan); buyPlanTable(plan); }
 }
 
 // The smallest round axis step (1, 2, 2.5 or 5 times a power of ten) of at least `raw`.
