@@ -42,6 +42,7 @@ from tests.support.functions import call_http
 WORKFLOW = "0b6f2d0e-5d0c-4a59-9d43-2d1f6c1e7a10"
 EARLIER = "wf-earlier"
 LATE = "wf-late-attempt"
+BEFORE_PLANS = "wf-before-season-plans"
 OTHERS = "wf-of-another-planner"
 DEVELOPER = "local-developer"  # who an in-process call without principal is (tests/conftest.py)
 NAME_OF = {agent.key: agent.name for agent in AGENTS}
@@ -109,6 +110,9 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     one_cluster = inventory.model_copy(update={"clusters": inventory.clusters[:1]})
     save_result(engine, EARLIER, "inventory", one_cluster, now=earlier)
     accept(engine, EARLIER, "inventory")
+    # A plan stored before season plans existed: its markdowns are served, its season plan not.
+    save_result(engine, BEFORE_PLANS, "pricing", pricing.model_copy(update={"season_plan": None}))
+    accept(engine, BEFORE_PLANS, "pricing")
     plans: tuple[tuple[AgentKey, BaseModel], ...] = (
         ("demand", demand),
         ("inventory", inventory),
@@ -123,7 +127,7 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     save_result(engine, LATE, "demand", demand)
     save_result(engine, LATE, "inventory", inventory)
     accept(engine, LATE, "demand")
-    for workflow_id in (WORKFLOW, EARLIER, LATE):
+    for workflow_id in (WORKFLOW, EARLIER, LATE, BEFORE_PLANS):
         record_workflow(engine, workflow_id=workflow_id, owner_id=DEVELOPER, session_id="s")
     record_workflow(engine, workflow_id=OTHERS, owner_id="another-planner", session_id="s")
     yield Plan(database_url, demand, inventory, pricing)
@@ -233,6 +237,12 @@ def test_the_season_plan_route_reconciles_with_every_agent_route_to_the_unit(pla
         == (allocation["manufacturing_qty"])
     )
     assert season["launch_weeks_of_supply"] == allocation["launch_weeks_of_supply"]
+
+
+def test_a_plan_made_before_season_plans_existed_says_so():
+    response, _ = call("get_season_plan", route_params={"workflow_id": BEFORE_PLANS})
+    error = assert_error(response, 404, "DATA_NOT_FOUND")
+    assert "Run the plan again" in error.suggestions[0]
 
 
 @pytest.mark.parametrize("route", sorted(ENDPOINTS))
