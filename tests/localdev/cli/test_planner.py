@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
+import dataclasses
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -227,6 +229,15 @@ def test_the_terminal_plan_shows_the_season_in_a_planners_terms_to_the_unit(plan
     assert f"Gross margin ({money['gross_margin_pct']:.1%})" in text
     assert f"{sum(b['units'] for b in season['buy_plan']):,}" in text
     assert forecast["model_description"] in " ".join(text.split())
+
+
+def test_the_demand_agents_warnings_are_shown_under_the_forecast(planned):
+    outcome, _ = planned
+    warned = dataclasses.replace(outcome, results=copy.deepcopy(outcome.results))
+    warned.results["forecast"]["warnings"] = ["Under two years of history: intervals widened."]
+    console = Console(record=True, width=160)
+    console.print(plan_cli.render_plan(warned, top=5))
+    assert "Demand warning: Under two years of history: intervals widened." in console.export_text()
 
 
 def test_after_a_failure_the_agents_that_did_not_run_say_so():
