@@ -9,7 +9,7 @@ PG_LIB ?= /usr/lib/postgresql
 # checkov (tests/test_infra.py scans infra/ with it) lives apart: its pins clash with the app's.
 INFRA_VENV := .venv-infra
 
-.PHONY: run test bench chromium postgresql infra-tools
+.PHONY: run test bench chromium axe-core postgresql infra-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 	$(BIN)/python -m localdev serve
 
 # Lint, formatting and types first (seconds; each prints a one-line verdict), then the suite.
-test: $(VENV)/.installed chromium postgresql infra-tools
+test: $(VENV)/.installed chromium axe-core postgresql infra-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -54,6 +54,19 @@ endef
 chromium:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		$(call apt_install,chromium chromium-driver,the console page test will skip); \
+	fi
+
+# axe-core from npm, pinned, for the console page test's accessibility checks: the pin is
+# AXE_CORE_VERSION in tests/support/axe.py, which reads node_modules/axe-core/axe.min.js
+# (NPM_PREFIX is where node_modules/ goes: this checkout, git-ignored). npm comes from apt-get
+# when it is missing.
+AXE_CORE_VERSION := $(shell sed -n 's/^AXE_CORE_VERSION = "\(.*\)"$$/\1/p' tests/support/axe.py)
+NPM_PREFIX ?= .
+axe-core:
+	@if ! grep -qs '"version": "$(AXE_CORE_VERSION)"' $(NPM_PREFIX)/node_modules/axe-core/package.json; then \
+		command -v npm >/dev/null 2>&1 || { $(call apt_install,npm,the accessibility checks will skip); }; \
+		npm install --prefix $(NPM_PREFIX) --no-save --no-package-lock --no-audit --no-fund \
+			axe-core@$(AXE_CORE_VERSION) || echo "installing axe-core failed: the accessibility checks will skip"; \
 	fi
 
 # The PostgreSQL server the deployed app's database tests start (tests/support/postgres.py looks for

@@ -7,6 +7,7 @@ from activities.agent_triggers import bp as agents_bp
 from activities.publishing import bp as publish_bp
 from orchestrator.http.console import bp as console_bp
 from orchestrator.http.data import bp as data_bp
+from orchestrator.http.docs import bp as docs_bp
 from orchestrator.http.events import bp as events_bp
 from orchestrator.http.extraction import bp as extraction_bp
 from orchestrator.http.identity import bp as identity_bp
@@ -29,6 +30,7 @@ BLUEPRINTS = (
     data_bp,
     identity_bp,
     console_bp,
+    docs_bp,
 )
 
 for blueprint in BLUEPRINTS:

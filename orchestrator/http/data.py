@@ -9,7 +9,7 @@ function imports it where it runs: the app's import stays free of pandas (see fu
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal, get_args
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -26,7 +26,8 @@ bp = df.Blueprint()
 
 UPLOAD_FIELDS = ("stores", "sales", "categories")
 MAX_UPLOAD_BYTES = 50 * MAX_BODY_BYTES
-IMPORT_MODES = ("replace", "append")
+ImportMode = Literal["replace", "append"]
+IMPORT_MODES: tuple[str, ...] = get_args(ImportMode)
 
 
 @bp.route(route="categories", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

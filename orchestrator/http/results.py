@@ -28,6 +28,7 @@ from shared.data.results_store import latest_workflow_with, load_result
 from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.http import http_endpoint, json_response, parse_workflow_id, route_workflow_id
 from shared.identity import PLANNER, authorize
+from shared.responses import SeasonPlanAnswer
 from shared.settings import get_settings
 
 # Each agent's routes, as the registry lists them (the first serves the whole result).
@@ -115,7 +116,7 @@ def get_season_plan(req: func.HttpRequest) -> func.HttpResponse:
             suggestions=["Run the plan again to see its weekly stock flow and money."],
         )
     return json_response(
-        {"workflow_id": workflow_id, **pricing.season_plan.model_dump(mode="json")}
+        SeasonPlanAnswer(workflow_id=workflow_id, **pricing.season_plan.model_dump())
     )
 
 

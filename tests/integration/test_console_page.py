@@ -27,6 +27,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SHORT_CATEGORY = "trial_capsule"  # 30 weeks of history: the Demand agent cannot forecast it
+AGENTS = ("Demand Agent", "Inventory Agent", "Pricing Agent")
 FEWER_VALUES = "12 weeks starting Jan 6, 2025, bi-weekly replenishment, 20% DC holdback"
 
 pytestmark = [
@@ -442,10 +443,11 @@ def test_a_second_extraction_replaces_the_whole_form(page):
     screenshot(browser, "4-second-extraction", whole_page=False)
 
 
-def test_cancel_stops_a_running_plan(page, stack):
+def test_cancel_stops_a_running_plan(page, stack, axe):
     """The database's write lock, taken as soon as the plan's first message is logged, stalls
     the running agent at its next progress message: the plan is certainly still running when
-    the planner cancels it (the lock goes once the cancel is on its way)."""
+    axe-core checks the page and the planner cancels it (the lock goes once the cancel is on
+    its way)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -461,6 +463,7 @@ def test_cancel_stops_a_running_plan(page, stack):
             lambda d: cancel.is_displayed() and d.find_elements(By.CSS_SELECTOR, ".card.running"),
         )
         assert browser.find_element(By.ID, "connection").text == "live"
+        audit_state(browser, axe, "running")  # the plan waits for the lock meanwhile
         cancel.click()
         time.sleep(0.5)
     notice = browser.find_element(By.ID, "notice")
@@ -503,7 +506,7 @@ def page_url(browser) -> str:
     return browser.execute_script("return location.origin")
 
 
-def test_a_failing_plan_shows_one_clear_error(page):
+def test_a_failing_plan_shows_one_clear_error(page, axe):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -530,7 +533,9 @@ def test_a_failing_plan_shows_one_clear_error(page):
     assert suggestions and any("start the season later" in li.text for li in suggestions)
     assert not browser.find_element(By.ID, "notice").is_displayed()
     assert not browser.find_element(By.ID, "results").is_displayed()
+    wait_for(browser, lambda d: focused(d, "el.id === 'error'"))  # focus goes to the error
     screenshot(browser, "6-failed", whole_page=False)
+    audit_state(browser, axe, "short-history-error")
 
 
 def test_bad_input_is_one_error_in_words(stack, browser):
@@ -547,6 +552,251 @@ def test_bad_input_is_one_error_in_words(stack, browser):
     assert "Season description" in error.text and "strategy_description" not in error.text
     assert "Reference:" in error.text
     assert not browser.find_element(By.ID, "params-panel").is_displayed()
+    assert focused(browser, "el.id === 'error'")
+
+
+# ---------------------------------------------------------------- every planner: keyboard, phone,
+# screen reader (axe-core in every state, at a desktop's and a phone's width)
+
+AUDIT_LOG = ARTIFACTS / "console-accessibility.txt"
+
+
+@pytest.fixture(scope="module")
+def axe() -> str:
+    from tests.support.axe import axe_source
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    AUDIT_LOG.write_text("")
+    return axe_source()
+
+
+def audit_state(driver, source: str, name: str) -> None:
+    """axe-core on the page as it is, at 1366 px and at 390 px: no serious or critical violation
+    (nor a heading-order one) at either, and no sideways scroll on the phone. Each width is
+    screenshotted whole and its counts logged to test-artifacts/console-accessibility.txt."""
+    from tests.support.axe import (
+        DESKTOP,
+        PHONE,
+        audit,
+        horizontal_overflow,
+        reset_viewport,
+        set_viewport,
+    )
+
+    blocking: list[str] = []
+    overflow = 0
+    try:
+        for size in (DESKTOP, PHONE):
+            set_viewport(driver, size)
+            violations = audit(driver, source)
+            if size == PHONE:
+                overflow = horizontal_overflow(driver)
+            impacts = ("critical", "serious", "moderate", "minor")
+            counts = {i: sum(v.impact == i for v in violations) for i in impacts}
+            with AUDIT_LOG.open("a") as log:
+                log.write(f"{name} @ {size[0]} px: {counts} overflow={overflow}\n")
+                log.writelines(f"    {v}\n" for v in violations)
+            blocking += [f"{size[0]} px: {v}" for v in violations if v.blocking]
+            height = driver.execute_script("return document.documentElement.scrollHeight")
+            set_viewport(driver, (size[0], max(size[1], height)))
+            driver.save_screenshot(str(ARTIFACTS / f"console-{name}-{size[0]}px.png"))
+    finally:
+        reset_viewport(driver)
+    assert not blocking, f"{name}: " + "\n".join(blocking)
+    assert overflow == 0, f"{name}: the page scrolls sideways by {overflow} px at 390 px"
+
+
+def keys(driver, *sequence: str) -> None:
+    """Press keys as a keyboard would, into whatever has the focus."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).send_keys(*sequence).perform()
+
+
+def focused(driver, condition: str) -> bool:
+    """Whether the focused element `el` meets a JavaScript condition."""
+    return bool(driver.execute_script(f"const el = document.activeElement; return {condition};"))
+
+
+def record_announcements(driver) -> None:
+    """Keep what the polite live region says and count the redraws of the warning alert (each
+    one is read out again)."""
+    driver.execute_script(
+        "window.announced = []; window.warningDraws = 0;"
+        "const live = document.getElementById('progress-announcer');"
+        "new MutationObserver(() => window.announced.push(live.textContent))"
+        "  .observe(live, {childList: true, characterData: true, subtree: true});"
+        "new MutationObserver((records) => { window.warningDraws += records.length; })"
+        "  .observe(document.getElementById('plan-warnings'), {childList: true});"
+    )
+
+
+def tab_to(driver, condition: str, limit: int = 80) -> None:
+    """Tab forward until the focused element meets `condition` (a JavaScript test on `el`)."""
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        keys(driver, Keys.TAB)
+        if focused(driver, condition):
+            return
+    raise AssertionError(f"{limit} Tabs never reached {condition}")
+
+
+def rows_of(driver, table_id: str) -> int:
+    from selenium.webdriver.common.by import By
+
+    return len(driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr"))
+
+
+def test_keyboard_only_walk_from_the_description_to_the_results(stack, browser, axe):
+    """Tab, Enter and Escape only, from the page's top to a sorted results table; axe-core in
+    each state on the way (landing, extracted form, results) at both widths."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(stack.base_url + "/")
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#category option")) == 4)
+    audit_state(browser, axe, "landing")
+
+    tab_to(browser, "el.id === 'strategy'")
+    description = browser.find_element(By.ID, "strategy").get_attribute("value")
+    ActionChains(browser).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(
+        Keys.CONTROL
+    ).perform()
+    wait_for(browser, lambda d: d.find_element(By.ID, "params-panel").is_displayed())
+    # Focus moves to the details it filled in; the shortcut typed nothing into the description.
+    wait_for(browser, lambda d: focused(d, "el.id === 'params-heading'"))
+    assert browser.find_element(By.ID, "strategy").get_attribute("value") == description
+    assert field(browser, "forecast_horizon_weeks").get_attribute("value") == "12"
+    audit_state(browser, axe, "extracted")
+
+    tab_to(browser, "el.name === 'unit_target'")
+    record_announcements(browser)
+    keys(browser, "8000", Keys.ENTER)  # Enter in a field runs the plan
+    wait_for(browser, lambda d: d.find_element(By.ID, "run").get_attribute("disabled"))
+    wait_for(
+        browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3, timeout=60
+    )
+    wait_for(browser, lambda d: focused(d, "el.id === 'results-heading'"), timeout=30)
+    # Each agent's start and end are announced once, politely; the warning alert is drawn once.
+    assert browser.find_element(By.ID, "progress-announcer").get_attribute("aria-live") == "polite"
+    heard = browser.execute_script("return window.announced")
+    assert heard == [f"{agent} {word}." for agent in AGENTS for word in ("running", "done")]
+    assert browser.execute_script("return window.warningDraws") == 1
+    footer_rows = footer(browser, "allocations-table")
+    assert footer_rows["Equals manufacturing quantity"][4] == "8000"
+    audit_state(browser, axe, "results")
+
+    # The store table's filter: a store's id narrows it to one row, Escape brings them all back.
+    tab_to(browser, "el.matches('#allocations-table input[type=search]')")
+    store = column(browser, "allocations-table", 0)[0]
+    keys(browser, store)
+    assert column(browser, "allocations-table", 0) == [store]
+    keys(browser, Keys.ESCAPE)
+    assert rows_of(browser, "allocations-table") == 50
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "#allocations-table input").get_attribute("value")
+        == ""
+    )
+
+    # A sortable header is a button: Tab reaches it, Enter sorts, the focus stays on it.
+    tab_to(browser, "el.closest('#allocations-table th[data-key=allocation]') !== null")
+    header = "#allocations-table th[data-key=allocation]"
+    for order in ("ascending", "descending"):
+        keys(browser, Keys.ENTER)
+        assert browser.find_element(By.CSS_SELECTOR, header).get_attribute("aria-sort") == order
+        assert focused(browser, f"el.closest('{header}') !== null")
+        shown = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 5)]
+        assert shown == sorted(shown, reverse=order == "descending")
+
+
+def test_a_phone_walk_at_390px_never_scrolls_sideways(stack, browser):
+    """At 390 x 844 (a phone), and at 320 px: the page never scrolls sideways, the form is one
+    column, the buttons are on screen, each table scrolls in its own box with its first column
+    in view, and the chart is drawn at the phone's width with labels of a readable size."""
+    from selenium.webdriver.common.by import By
+
+    from tests.support.axe import (
+        NARROWEST,
+        PHONE,
+        horizontal_overflow,
+        reset_viewport,
+        set_viewport,
+    )
+
+    def on_screen(element_id: str) -> bool:
+        return browser.execute_script(
+            "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
+            "return r.left >= 0 && r.right <= document.documentElement.clientWidth;",
+            element_id,
+        )
+
+    set_viewport(browser, PHONE)
+    try:
+        browser.get(stack.base_url + "/")
+        wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#category option")) == 4)
+        assert horizontal_overflow(browser) == 0
+        assert on_screen("extract") and on_screen("category") and on_screen("strategy")
+        browser.find_element(By.ID, "extract").click()
+        wait_for(browser, lambda d: d.find_element(By.ID, "params-panel").is_displayed())
+        assert horizontal_overflow(browser) == 0
+        labels = browser.find_elements(By.CSS_SELECTOR, "#params label")
+        lefts = {label.rect["x"] for label in labels}
+        assert len(lefts) == 1, f"the form is not one column: labels start at {sorted(lefts)}"
+        assert on_screen("run")
+        browser.find_element(By.ID, "run").click()
+        wait_for(browser, lambda d: rows_of(d, "markdowns-table"), timeout=60)
+        assert horizontal_overflow(browser) == 0
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        set_viewport(browser, (PHONE[0], height))
+        browser.save_screenshot(str(ARTIFACTS / "console-phone-results.png"))
+        set_viewport(browser, PHONE)
+
+        # The store table is wider than the phone: it scrolls in its own box, and the store
+        # column stays put while the numbers scroll under it.
+        box = browser.find_element(By.CSS_SELECTOR, "#allocations-table .table-scroll")
+        assert box.rect["x"] + box.rect["width"] <= PHONE[0]
+        assert browser.execute_script("return arguments[0].scrollWidth", box) > box.rect["width"]
+        first = browser.find_element(By.CSS_SELECTOR, "#allocations-table tbody td")
+        before = first.rect["x"]
+        browser.execute_script("arguments[0].scrollLeft = 200", box)
+        assert first.rect["x"] == before
+        assert horizontal_overflow(browser) == 0
+        browser.execute_script("arguments[0].scrollIntoView()", box)
+        browser.save_screenshot(str(ARTIFACTS / "console-phone-store-table.png"))
+
+        # The chart fits the phone and its tick labels are at least 10 px tall on screen.
+        chart = browser.find_element(By.CSS_SELECTOR, "#chart svg")
+        assert chart.rect["width"] <= PHONE[0]
+        label_heights = browser.execute_script(
+            "return [...document.querySelectorAll('#chart svg text:not(.axis-title)')]"
+            ".map((t) => t.getBoundingClientRect().height)"
+        )
+        assert label_heights and min(label_heights) >= 10
+        assert "in the table below" in browser.find_element(By.ID, "chart-summary").text
+
+        set_viewport(browser, NARROWEST)  # the narrowest phone still fits
+        assert horizontal_overflow(browser) == 0
+        browser.save_screenshot(str(ARTIFACTS / "console-phone-320px.png"))
+    finally:
+        reset_viewport(browser)
+
+
+def test_an_inferred_value_is_marked_legibly(stack, browser, axe):
+    """A start date without a year is inferred: its field is highlighted and says so, in colours
+    that pass axe-core at both widths."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(stack.base_url + "/")
+    strategy = browser.find_element(By.ID, "strategy")
+    strategy.clear()
+    strategy.send_keys("Denim: 12 weeks starting March 3, weekly replenishment, 20% DC holdback")
+    browser.find_element(By.ID, "extract").click()
+    wait_for(browser, lambda d: source_of(d, "season_start_date") == "inferred")
+    label = browser.find_element(By.CSS_SELECTOR, '[data-field="season_start_date"] .source')
+    assert "please check" in label.text
+    audit_state(browser, axe, "inferred-value")
 
 
 README_SEASON = (

@@ -1,10 +1,12 @@
 """Real components are installed by `make test` and never skip quietly: the Makefile installs
-PostgreSQL only when it is missing (checked with a stand-in apt-get on a controlled PATH), the
+PostgreSQL and the pinned axe-core only when they are missing (checked with stand-in apt-get
+and npm on a controlled PATH), the
 fixture finds the server binaries wherever the packages put them, and a skipped real-component
 test is listed under a banner and fails the run when CI=true (checked on a pytest subprocess)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.axe import AXE_CORE_VERSION
 from tests.support.postgres import find_bin_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +102,52 @@ def test_make_says_what_will_skip_when_apt_get_is_missing_or_fails(tmp_path, con
     executable(Path(path) / "apt-get", "exit 100")
     shown = run_make("postgresql", path, tmp_path / "none")
     assert "installing postgresql failed: the PostgreSQL tests will skip" in shown
+
+
+def run_axe_core_target(prefix: Path, path: str) -> str:
+    result = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "axe-core", f"NPM_PREFIX={prefix}"],
+        env={"PATH": path, "HOME": os.environ.get("HOME", "/tmp")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_make_installs_the_pinned_axe_core_from_npm_only_when_it_is_missing(
+    tmp_path, controlled_path
+):
+    path, log = controlled_path
+    for tool in ("grep", "sed"):
+        (Path(path) / tool).symlink_to(shutil.which(tool) or pytest.skip(f"{tool} missing"))
+    executable(Path(path) / "npm", f'echo "npm $*" >> {log}')
+    install = (
+        f"npm install --prefix {tmp_path} --no-save --no-package-lock --no-audit --no-fund "
+        f"axe-core@{AXE_CORE_VERSION}"
+    )
+    run_axe_core_target(tmp_path, path)
+    assert log.read_text().splitlines() == [install]  # the pin of tests/support/axe.py
+
+    manifest = tmp_path / "node_modules" / "axe-core" / "package.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps({"name": "axe-core", "version": AXE_CORE_VERSION}, indent=2))
+    log.unlink()
+    run_axe_core_target(tmp_path, path)
+    assert not log.exists()
+
+    manifest.write_text(json.dumps({"name": "axe-core", "version": "4.0.0"}, indent=2))
+    run_axe_core_target(tmp_path, path)
+    assert log.read_text().splitlines() == [install]
+
+    # Without npm, apt-get brings it; when nothing does, make says what will skip.
+    (Path(path) / "npm").unlink()
+    log.unlink()
+    shown = run_axe_core_target(tmp_path, path)
+    calls = [line for line in log.read_text().splitlines() if line != "sudo"]
+    assert calls == ["apt-get update -q", "apt-get install -y -q npm"]
+    assert "installing axe-core failed: the accessibility checks will skip" in shown
 
 
 SKIPPING_TESTS = """

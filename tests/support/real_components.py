@@ -1,4 +1,4 @@
-"""Tests that need a real component the machine may lack (PostgreSQL, Chromium).
+"""Tests that need a real component the machine may lack (PostgreSQL, Chromium, axe-core).
 
 `make test` installs those components, so a skip means the install failed or the suite ran
 outside make. Such a skip must not pass unnoticed: conftest.py prints every one under a banner
@@ -59,7 +59,7 @@ def summary_lines(missing: list[MissingComponent], ci: bool) -> list[str]:
         lines.append(f"{component}: {len(skipped)} test(s) did NOT run")
         for reason in sorted({m.reason for m in skipped}):
             lines.append(f"    {reason}")
-    lines.append("`make test` installs PostgreSQL and Chromium with apt-get; see the README.")
+    lines.append("`make test` installs PostgreSQL, Chromium and axe-core; see the README.")
     if ci:
         lines.append("CI=true: a real-component test may not skip, so this run FAILS.")
     return lines

@@ -289,13 +289,14 @@ const STATUS_WORDS = { pending: "waiting", running: "running", completed: "done"
 
 function resetAgents() {
   state.agents = {};
+  state.announced = {};
   const root = $("agents");
-  root.replaceChildren();
+  root.replaceChildren(el("h2", { class: "visually-hidden" }, "Agents' progress"));
   for (const name of AGENTS) {
     state.agents[name] = { status: "pending", progress: 0, message: "Waiting to start", result: null };
     root.append(el("article", { class: "card pending", "data-agent": name },
-      el("div", { class: "card-head" }, el("h4", {}, name), el("span", { class: "status" }, STATUS_WORDS.pending)),
-      el("div", { class: "bar" }, el("div")),
+      el("div", { class: "card-head" }, el("h3", {}, name), el("span", { class: "status" }, STATUS_WORDS.pending)),
+      el("div", { class: "bar", role: "progressbar", "aria-label": `${name} progress`, "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, el("div")),
       el("div", { class: "message" }, "Waiting to start"),
       el("dl")));
   }
@@ -307,6 +308,8 @@ function drawAgent(name) {
   card.className = `card ${agent.status}`;
   card.querySelector(".status").textContent = STATUS_WORDS[agent.status];
   card.querySelector(".bar > div").style.width = `${agent.progress}%`;
+  card.querySelector(".bar").setAttribute("aria-valuenow", String(Math.round(agent.progress)));
+  announceStatus(name, agent.status);
   card.querySelector(".message").textContent = agent.status === "failed" ? "See the message above." : agent.message;
   const dl = card.querySelector("dl");
   dl.replaceChildren();
@@ -317,6 +320,13 @@ function drawAgent(name) {
   }
   if (name === "Inventory Agent" && agent.result) showPlanWarnings(agent.result);
   if (name === "Demand Agent" && agent.result) showDemandWarnings(agent.result.warnings);
+}
+
+// Screen readers hear each agent start and end once (politely), never every progress step.
+function announceStatus(name, status) {
+  if (status === "pending" || state.announced[name] === status) return;
+  state.announced[name] = status;
+  $("progress-announcer").textContent = `${name} ${STATUS_WORDS[status]}.`;
 }
 
 function advance(agent, status) {
@@ -476,6 +486,9 @@ async function finish(wf, status) {
     }
   }
   await showResults();
+  // Focus goes where the outcome appears: the error or the cancellation notice, else the plan.
+  const outcome = [$("error"), $("notice")].find((box) => !box.classList.contains("hidden"));
+  if (outcome) outcome.focus(); else if (!$("results").classList.contains("hidden")) $("results-heading").focus();
 }
 
 // ---------------------------------------------------------------- the unit-target warning
@@ -486,7 +499,9 @@ function showPlanWarnings(result, fullWarnings = null) {
   const check = result.target_check;
   const listed = fullWarnings || (Array.isArray(result.warnings) ? result.warnings : []);
   state.warnings.targetCheck = check && !["within_80", "no_target"].includes(check.verdict) ? check : null;
-  state.warnings.inventory = [...new Set([...(state.warnings.targetCheck ? [check.message] : []), ...listed])];
+  const sentences = [...new Set([...(state.warnings.targetCheck ? [check.message] : []), ...listed])];
+  // A summary shortens a long warning ("…"): the whole sentence, when present, stands for it.
+  state.warnings.inventory = sentences.filter((s) => !(s.endsWith("…") && sentences.some((t) => t !== s && t.startsWith(s.slice(0, -1)))));
   drawWarnings();
 }
 
@@ -507,6 +522,10 @@ function drawWarnings() {
   }
   if (demand.length) parts.push(el("p", { class: "source-agent" }, "Demand forecast"), el("ul", {}, ...demand.map((s) => el("li", {}, s))));
   if (inventory.length) parts.push(el("p", { class: "source-agent" }, "Inventory plan"), el("ul", {}, ...inventory.map((s) => el("li", {}, s))));
+  // An alert is read out whenever its content changes: the same warnings are not redrawn.
+  const text = parts.map((part) => part.textContent).join("\n");
+  if (!box.classList.contains("hidden") && box.dataset.text === text) return;
+  box.dataset.text = text;
   box.replaceChildren(...parts);
   box.classList.remove("hidden");
 }
@@ -533,9 +552,11 @@ function dataTable(root, { name, columns, rows, footer, filterPlaceholder, curre
   const view = { sortKey: null, descending: false, filter: "" };
   const search = el("input", { type: "search", placeholder: filterPlaceholder || "Filter rows", "aria-label": `Filter ${name}` });
   const count = el("span", { class: "muted count" });
-  const download = el("a", { class: "download", download: `${name.toLowerCase().replaceAll(" ", "-")}.csv`, href: "#" }, "Download CSV");
+  const download = el("a", { class: "download", download: `${name.toLowerCase().replaceAll(" ", "-")}.csv`, href: "#" }, "Download CSV", el("span", { class: "visually-hidden" }, ` of ${name.toLowerCase()}`));
   const table = el("table");
-  root.replaceChildren(el("div", { class: "table-tools" }, search, count, download), table);
+  // The table scrolls in its own box (a named region a keyboard can scroll), never the page.
+  const scroller = el("div", { class: "table-scroll", role: "region", "aria-label": name, tabindex: "0" }, table);
+  root.replaceChildren(el("div", { class: "table-tools" }, search, count, download), scroller);
 
   const shown = () => {
     const needle = view.filter.trim().toLowerCase();
@@ -555,18 +576,19 @@ function dataTable(root, { name, columns, rows, footer, filterPlaceholder, curre
     const list = shown();
     const head = el("tr", {}, ...columns.map((c) => {
       const sorted = view.sortKey === c.key ? (view.descending ? "descending" : "ascending") : "none";
-      const th = el("th", { "aria-sort": sorted, class: c.numeric && !c.labelLike ? "num" : "", title: "Sort" }, c.label, el("span", { class: "arrow" }, sorted === "ascending" ? " ▲" : sorted === "descending" ? " ▼" : ""));
-      th.addEventListener("click", () => {
+      const button = el("button", { type: "button", class: "sort" }, c.label, el("span", { class: "arrow", "aria-hidden": "true" }, sorted === "ascending" ? " ▲" : sorted === "descending" ? " ▼" : ""));
+      button.addEventListener("click", () => {
         view.descending = view.sortKey === c.key ? !view.descending : false;
         view.sortKey = c.key;
         render();
+        table.querySelector(`th[data-key="${c.key}"] button`).focus();
       });
-      return th;
+      return el("th", { scope: "col", "aria-sort": sorted, "data-key": c.key, class: c.numeric && !c.labelLike ? "num" : "" }, button);
     }));
     const body = el("tbody", {}, ...list.map((r) => el("tr", {}, ...columns.map((c) => el("td", { class: c.numeric && !c.labelLike ? "num" : "" }, c.format ? c.format(r[c.key], r) : r[c.key])))));
     const totals = footer ? footer(rows, list) : [];
     const foot = el("tfoot", {}, ...totals.map((cells) => el("tr", { class: "total" }, ...cells.map((cell, i) => el("td", { class: i ? "num" : "" }, footerText(columns[i], cell))))));
-    table.replaceChildren(el("thead", {}, head), body, foot);
+    table.replaceChildren(el("caption", { class: "visually-hidden" }, name), el("thead", {}, head), body, foot);
     count.textContent = list.length === rows.length ? `${rows.length} rows` : `${list.length} of ${rows.length} rows`;
     const withCurrency = (line, value) => (currency ? [...line, value] : line);
     const csv = [
@@ -578,6 +600,13 @@ function dataTable(root, { name, columns, rows, footer, filterPlaceholder, curre
     download.href = URL.createObjectURL(new Blob([`${csv}\n`], { type: "text/csv" }));
   }
   search.addEventListener("input", () => { view.filter = search.value; render(); });
+  search.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !search.value) return;
+    event.preventDefault();
+    search.value = "";
+    view.filter = "";
+    render();
+  });
   render();
 }
 
@@ -818,14 +847,29 @@ function niceStep(raw) {
   return [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw);
 }
 
-// The forecast line with its 80 % range, titled axes and a legend, as inline SVG.
+// A chart is redrawn when its box changes width (a window resized, a phone turned).
+const chartResizes = new ResizeObserver((entries) => {
+  for (const { target } of entries) if (target.redraw && Math.round(target.clientWidth) !== target.drawnWidth) target.redraw();
+});
+
+// The forecast line with its 80 % range, last year's units and the average weekly buy as a
+// reference line, titled axes and a legend, as inline SVG, with a summary in words beneath it
+// (the chart's text alternative; the table below holds every week).
 function drawChart(node, weeks, buyPerWeek = null) {
-  const W = 900, H = 300, L = 78, R = 34, T = 30, B = 54;
+  const drawArguments = arguments;
+  node.redraw = () => drawChart(...drawArguments);
+  node.drawnWidth = Math.round(node.clientWidth);
+  chartResizes.observe(node);
+  const lastYear = weeks.every((w) => w.last_year_units != null);
+  // One drawing unit is one CSS pixel at the box's width, so the labels stay readable on a phone.
+  const W = Math.max(280, node.drawnWidth || 900), narrow = W < 600;
+  const H = narrow ? 260 : 300, L = narrow ? 66 : 78, R = narrow ? 22 : 34, T = lastYear || buyPerWeek ? 44 : 30, B = 54;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Forecast units per week with the 80% likely range, last year's units and the average weekly buy");
+  svg.setAttribute("aria-label", "Chart: forecast units per week with the 80% likely range, last year's units and the average weekly buy");
+  svg.setAttribute("aria-describedby", "chart-summary");
   const add = (tag, attrs, text) => {
     const n = document.createElementNS(ns, tag);
     for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
@@ -845,31 +889,43 @@ function drawChart(node, weeks, buyPerWeek = null) {
   const upper = weeks.map((w, i) => `${x(i)},${y(w.upper)}`);
   const lower = weeks.map((w, i) => `${x(i)},${y(w.lower)}`).reverse();
   add("polygon", { points: [...upper, ...lower].join(" "), class: "band" });
-  const lastYear = weeks.filter((w) => w.last_year_units != null).length === weeks.length;
   if (lastYear) add("polyline", { points: weeks.map((w, i) => `${x(i)},${y(w.last_year_units)}`).join(" "), class: "last-year" });
   if (buyPerWeek) add("line", { x1: L, x2: W - R, y1: y(buyPerWeek), y2: y(buyPerWeek), class: "buy" });
   add("polyline", { points: weeks.map((w, i) => `${x(i)},${y(w.units)}`).join(" "), class: "line" });
   weeks.forEach((w, i) => {
     add("circle", { cx: x(i), cy: y(w.units), r: 3, class: "dot" });
-    if (weeks.length <= 16 || i % Math.ceil(weeks.length / 12) === 0) {
+    if (i % Math.ceil(weeks.length / Math.max(2, Math.floor((W - L - R) / 64))) === 0) {
       add("text", { x: x(i), y: H - 32, "text-anchor": "middle" }, longDate(w.week_start).replace(/, \d{4}$/, ""));
     }
   });
   add("text", { x: (L + W - R) / 2, y: H - 8, "text-anchor": "middle", class: "axis-title" }, "Week starting");
-  add("text", { x: 16, y: (T + H - B) / 2, "text-anchor": "middle", class: "axis-title", transform: `rotate(-90 16 ${(T + H - B) / 2})` }, "Units per week");
+  const titleX = narrow ? 12 : 16;
+  add("text", { x: titleX, y: (T + H - B) / 2, "text-anchor": "middle", class: "axis-title", transform: `rotate(-90 ${titleX} ${(T + H - B) / 2})` }, "Units per week");
   add("rect", { x: W - R - 300, y: 6, width: 14, height: 10, class: "band" });
   add("text", { x: W - R - 280, y: 15 }, "80% likely range");
   add("line", { x1: W - R - 150, x2: W - R - 130, y1: 11, y2: 11, class: "line" });
   add("text", { x: W - R - 124, y: 15 }, "Forecast (units)");
   if (lastYear) {
-    add("line", { x1: W - R - 420, x2: W - R - 400, y1: 11, y2: 11, class: "last-year" });
-    add("text", { x: W - R - 394, y: 15 }, "Last year");
+    add("line", { x1: W - R - 300, x2: W - R - 280, y1: 26, y2: 26, class: "last-year" });
+    add("text", { x: W - R - 274, y: 30 }, "Last year");
   }
   if (buyPerWeek) {
-    add("line", { x1: W - R - 640, x2: W - R - 620, y1: 11, y2: 11, class: "buy" });
-    add("text", { x: W - R - 614, y: 15 }, `Buy: ${units(buyPerWeek)} a week on average`);
+    add("line", { x1: W - R - 190, x2: W - R - 170, y1: 26, y2: 26, class: "buy" });
+    add("text", { x: W - R - 164, y: 30 }, `Buy: ${units(buyPerWeek)} a week (avg)`);
   }
-  node.replaceChildren(svg);
+  node.replaceChildren(el("figure", {}, svg, el("figcaption", { id: "chart-summary" }, chartSummary(weeks, buyPerWeek))));
+}
+
+// The chart in words: its span, its range and its peak week, as the table below counts them;
+// last year's units over the same weeks and the average weekly buy, when shown.
+function chartSummary(weeks, buyPerWeek = null) {
+  const peak = weeks.reduce((best, w) => (w.units > best.units ? w : best), weeks[0]);
+  const least = Math.min(...weeks.map((w) => w.units));
+  const lastYear = weeks.every((w) => w.last_year_units != null) ? weeks.reduce((total, w) => total + w.last_year_units, 0) : null;
+  return `${weeks.length} weeks from ${longDate(weeks[0].week_start)}: ${units(least)} to ${units(peak.units)} units a week, `
+    + `the most in the week of ${longDate(peak.week_start)}. Every week, with its 80% likely range, is in the table below.`
+    + (lastYear != null ? ` The same weeks last year sold ${units(lastYear)} units.` : "")
+    + (buyPerWeek ? ` The buy averages ${units(buyPerWeek)} units a week.` : "");
 }
 
 // ---------------------------------------------------------------- actions
@@ -887,8 +943,10 @@ async function onExtract() {
     const named = categoryFromText(text);
     if (named) $("category").value = named.category_id;
     $("params-panel").classList.remove("hidden");
+    $("params-heading").focus();
   } catch (err) {
     showError(err instanceof ApiError ? err.body : { message: String(err) });
+    $("error").focus();
   } finally {
     button.disabled = false;
   }
@@ -921,6 +979,7 @@ async function onRun(event) {
     showError(err instanceof ApiError ? err.body : {
       error_type: "WEBSOCKET_CONNECTION_ERROR", message: err.message, suggestions: ["Check that the Web PubSub emulator (or service) is running, then run the plan again."],
     });
+    $("error").focus();
   }
 }
 
@@ -939,6 +998,13 @@ async function onCancel() {
 }
 
 $("extract").addEventListener("click", onExtract);
+// Ctrl+Enter (Cmd+Enter on a Mac) reads the description; Enter in a plan field runs the plan,
+// since the Run button is the form's submit button.
+$("strategy").addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+  event.preventDefault();
+  if (!$("extract").disabled) onExtract();
+});
 $("run").addEventListener("click", onRun);
 $("cancel").addEventListener("click", onCancel);
 $("params").addEventListener("input", onFormInput);
