@@ -1,6 +1,7 @@
 """The season plan in a planner's terms: stock flow, weeks of supply, money and buy plan, each
 reconciling with the agents' own plans to the unit."""
 
+import json
 from datetime import date, timedelta
 
 import numpy as np
@@ -8,12 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from sqlalchemy import update
 
 from activities.inventory import plan_units
 from activities.pricing import PricingInputs, run_pricing_agent
 from activities.stock_flow import forward_cover, round_running_total
 from shared.data.context import PricingContext
-from shared.results import InventoryResult, ReplenishmentShipment, SeasonPlan
+from shared.data.db import create_schema, dispose_engine, get_engine
+from shared.data.results_store import load_result, save_result
+from shared.data.tables import AgentResultRow
+from shared.results import InventoryResult, PricingResult, ReplenishmentShipment, SeasonPlan
 from tests.activities.test_pricing import START, forecast
 from tests.support.agent_data import params
 
@@ -157,3 +162,21 @@ def test_the_buy_plan_lists_receipt_weeks_at_cost_and_retail():
     assert buy[0].units == inventory.initial_allocation_total
     assert sum(b.units for b in buy) == 8000
     assert all(b.cost == b.units * 24.0 and b.retail_value == b.units * 69.0 for b in buy)
+
+
+def test_a_stored_plan_is_checked_again_when_it_is_read(tmp_path):
+    """Every plan is checked where it is built and wherever it is read back (the result routes,
+    the next agent): a stored plan edited so that it no longer adds up is refused on reading."""
+    url = f"sqlite:///{tmp_path / 'plans.db'}"
+    engine = get_engine(url)
+    create_schema(engine)
+    _, _, pricing = _plan([1000] * 8, 3000, 0.2)
+    save_result(engine, "wf", "pricing", pricing)
+    assert load_result(engine, "wf", "pricing", PricingResult) == pricing
+    tampered = pricing.model_dump(mode="json")
+    tampered["season_plan"]["weeks"][0]["stores"]["sales"] += 1
+    with engine.begin() as conn:
+        conn.execute(update(AgentResultRow).values(result=json.dumps(tampered)))
+    with pytest.raises(ValidationError, match="does not reconcile"):
+        load_result(engine, "wf", "pricing", PricingResult)
+    dispose_engine(url)
