@@ -182,7 +182,8 @@ def build_season_plan(
                 ),
             )
         )
-        # Average inventory: the mean of each week's opening and closing stock, stores + DC.
+        # Average inventory: the mean of each week's opening and closing stock, stores + DC
+        # (week 1 opens with the buy the DC receives).
         stock_units.append((store_open + dc_open + buy + store_close + dc_close) / 2)
         store_open, dc_open = store_close, dc_close
     buy_plan = [
