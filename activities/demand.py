@@ -7,7 +7,7 @@ statistics live in activities.forecasting so they can be checked on any seasonal
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from statistics import NormalDist
 
 import numpy as np
@@ -182,6 +182,34 @@ def _no_data(ctx: DemandContext, weeks: int) -> DataNotFoundError:
     )
 
 
+def _too_far(ctx: DemandContext, first: date, last: date, gap: int) -> DataNotFoundError:
+    """The season starts too long after the history: say which dates, and what would plan it
+    (a start the history reaches, or history that reaches the start)."""
+    start = ctx.parameters.season_start_date
+    latest_start = last + timedelta(weeks=MAX_GAP_WEEKS + 1)
+    needed_end = start - timedelta(weeks=MAX_GAP_WEEKS + 1)
+    needed_end -= timedelta(days=needed_end.weekday())
+    return DataNotFoundError(
+        f"The season starts on {start.isoformat()}, but sales history for "
+        f"'{ctx.category_id}' covers the weeks of {first.isoformat()} to {last.isoformat()}: "
+        f"{gap} weeks before the season, and at most {MAX_GAP_WEEKS} can be bridged.",
+        details={
+            "category_id": ctx.category_id,
+            "season_start_date": start.isoformat(),
+            "history_first_week": first.isoformat(),
+            "history_last_week": last.isoformat(),
+            "gap_weeks": gap,
+            "max_gap_weeks": MAX_GAP_WEEKS,
+        },
+        suggestions=[
+            f"Start the season on or before {latest_start.isoformat()}; if you meant another "
+            "year, name it (e.g. 'Spring 2025' or 'March 3, 2025').",
+            f"Or import history for '{ctx.category_id}' through at least the week of "
+            f"{needed_end.isoformat()}.",
+        ],
+    )
+
+
 def _explain(
     ctx: DemandContext,
     fc: SeriesForecast,
@@ -247,12 +275,7 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
     last_week = series.index[-1]
     offset = season_offset(last_week, p.season_start_date)
     if offset - 1 > MAX_GAP_WEEKS:
-        raise DataNotFoundError(
-            f"Sales history for '{ctx.category_id}' ends {offset - 1} weeks before the season "
-            f"starts; at most {MAX_GAP_WEEKS} weeks can be bridged.",
-            details={"category_id": ctx.category_id, "history_end": last_week.date().isoformat()},
-            suggestions=["Load recent sales history.", "Plan a season closer to the data."],
-        )
+        raise _too_far(ctx, series.index[0].date(), last_week.date(), offset - 1)
     report(
         progress,
         15,

@@ -9,7 +9,12 @@ rows) take about a second.
 Calendar
     Weeks start on Mondays. History ends before `end_date` (default 2025-01-01, the example
     season start): the last week is the Monday-week ending before `end_date`
-    (2024-12-23 .. 2024-12-29 by default), and there are `weeks` weeks before it.
+    (2024-12-23 .. 2024-12-29 by default), and there are `weeks` weeks before it. Those
+    defaults are the fixed sample tests and benchmarks use; what `python -m localdev seed` and
+    the first start of the local stack load is `current_calendar(today)`: history from
+    HISTORY_START (2022-01-03) through the last full week before today, so a season from
+    January 2025 on has three full years (156 weeks) of history before it and a season starting
+    next month plans out of the box.
 
 Stores
     region       Northeast 24 %, Southeast 22 %, Midwest 20 %, West 20 %, Southwest 14 %
@@ -61,6 +66,11 @@ from shared.data.db import create_schema
 from shared.data.tables import DEFAULT_CURRENCY, HistoricalSale, Store
 
 DEFAULT_END_DATE = date(2025, 1, 1)
+HISTORY_START = date(2022, 1, 3)
+"""The first week of the sample seed loads: 156 weeks before the week of 2024-12-30, so every
+season from January 2025 on keeps three full years of history (the Demand agent's longest
+backtest window)."""
+MIN_WEEKS = 156
 REGIONS = ("Northeast", "Southeast", "Midwest", "West", "Southwest")
 REGION_P = (0.24, 0.22, 0.20, 0.20, 0.14)
 REGION_INCOME = (1.10, 0.92, 0.95, 1.08, 0.95)
@@ -265,6 +275,14 @@ def history_weeks(weeks: int, end_date: date | None = None) -> pd.DatetimeIndex:
     last_day = end - timedelta(days=7)
     last_monday = last_day - timedelta(days=last_day.weekday())
     return pd.date_range(end=pd.Timestamp(last_monday), periods=weeks, freq="7D")
+
+
+def current_calendar(today: date) -> dict[str, Any]:
+    """`generate_sample` arguments for history that ends with the last full Monday-week before
+    `today` and starts on HISTORY_START (never fewer than MIN_WEEKS weeks)."""
+    last_week = history_weeks(1, today)[-1].date()
+    weeks = (last_week - HISTORY_START).days // 7 + 1
+    return {"end_date": today, "weeks": max(weeks, MIN_WEEKS)}
 
 
 def _category_specs(count: int) -> list[CategorySpec]:

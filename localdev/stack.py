@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime
 
 from azure.durable_functions.models.utils import http_utils
 
 from localdev.durable import DurableRuntime
 from localdev.host.server import HostPlugins, LocalOptions, Service, default_app
-from localdev.sample_data import ensure_sample_data
+from localdev.sample_data import current_calendar, ensure_sample_data
 from localdev.webpubsub.auth import ConnectionString, generate_access_key
 from localdev.webpubsub.launch import RunningEmulator, start_emulator
 from shared.data.db import get_engine
@@ -62,7 +63,8 @@ def local_stack(options: LocalOptions) -> HostPlugins:
 
     async def seed() -> None:
         engine = get_engine(settings.database_url)
-        if ensure_sample_data(engine):
+        end = options.sample_end_date or datetime.now(UTC).date()
+        if ensure_sample_data(engine, **current_calendar(end)):
             # engine.url renders any password as ***
             logger.info("Created %s and loaded the sample data", engine.url)
 

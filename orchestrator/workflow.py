@@ -357,6 +357,8 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
         failure = WorkflowFailure(
             error_type=error.error_type, message=error.message, agent_name=name
         )
+        if error.suggestions:
+            failure.suggestions = [s[:300] for s in error.suggestions[:5]]
         context.set_custom_status(_status(run, "failed", None, results, log, failure))
         failed = [
             running,
@@ -364,7 +366,7 @@ def season_workflow(context: df.DurableOrchestrationContext) -> Generator[Any, A
                 agent_name=name,
                 error_message=error.message,
                 error_type=error.error_type,
-                suggestions=list(error.suggestions) or None,
+                suggestions=failure.suggestions or None,
             ),
             AgentStatusMessage(agent_name=name, status="failed"),
         ]

@@ -41,15 +41,25 @@ class Identity(_Answer):
 
 
 class ExtractionAnswer(SeasonParameters):
-    """The extracted parameters plus where each value came from; run-workflow accepts the whole
-    answer back as `parameters` (it ignores `field_sources`)."""
+    """The extracted parameters plus the category the text names and where each value came
+    from; run-workflow accepts the whole answer back as `parameters` (it ignores `field_sources`
+    and `field_notes`, and plans `category_id` unless the request names one)."""
 
+    category_id: str | None = Field(
+        description="the category the text names (null: none, or only a generic word; the run "
+        "then uses the default category)"
+    )
     field_sources: dict[str, FieldSource]
+    field_notes: dict[str, str] = Field(
+        description="why a value is what it is where the words alone do not show it, e.g. "
+        "'assumed 2027: the text names no year'"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _without_field_sources(cls, data: Any) -> Any:
-        """Unlike the parameters, the answer keeps its `field_sources`."""
+        """Unlike the parameters, the answer keeps its `field_sources`, `field_notes` and
+        `category_id`."""
         return data
 
 

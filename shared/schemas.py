@@ -81,6 +81,9 @@ def replenishment_cadence(strategy: ReplenishmentStrategy) -> int | None:
     return REPLENISHMENT_CADENCE_WEEKS.get(strategy)
 
 
+_EXTRACTION_EXTRAS = ("field_sources", "field_notes", "category_id")
+
+
 class SeasonParameters(BaseModel):
     """Structured season parameters, as extracted from the planner's strategy text."""
 
@@ -100,10 +103,12 @@ class SeasonParameters(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _without_field_sources(cls, data: Any) -> Any:
-        """The extract endpoint adds `field_sources` (where each value came from) to its answer;
-        a client may send that answer back as the parameters unchanged."""
-        if isinstance(data, dict) and "field_sources" in data:
-            return {key: value for key, value in data.items() if key != "field_sources"}
+        """The extract endpoint adds `field_sources` (where each value came from),
+        `field_notes` (why, for inferred values) and `category_id` to its answer; a client may
+        send that answer back as the parameters unchanged (RunWorkflowRequest takes the
+        category from it)."""
+        if isinstance(data, dict) and any(key in data for key in _EXTRACTION_EXTRAS):
+            return {k: v for k, v in data.items() if k not in _EXTRACTION_EXTRAS}
         return data
 
     @model_validator(mode="after")
@@ -149,6 +154,18 @@ class RunWorkflowRequest(BaseModel):
     session_id: SessionId
     parameters: SeasonParameters
     category_id: CategoryId | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _category_from_the_extraction(cls, data: Any) -> Any:
+        """No `category_id` given: the one the extraction read from the text, when the client
+        sent its answer back as the parameters (null there means the default category)."""
+        if not isinstance(data, dict) or data.get("category_id") is not None:
+            return data
+        parameters = data.get("parameters")
+        if isinstance(parameters, dict) and parameters.get("category_id") is not None:
+            return {**data, "category_id": parameters["category_id"]}
+        return data
 
 
 class ErrorResponse(BaseModel):
@@ -245,6 +262,8 @@ class WorkflowFailure(_Reported):
     error_type: str
     message: str
     agent_name: AgentName
+    suggestions: list[str] = Field(default_factory=list, max_length=5)
+    """What would fix it (the agent's own suggestions, e.g. the dates that would plan)."""
 
 
 class WorkflowStatus(_Reported):

@@ -7,13 +7,19 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import func, select
 
-from localdev.sample_data import database_is_empty, export_csv, generate_sample, load_sample
+from localdev.sample_data import (
+    current_calendar,
+    database_is_empty,
+    export_csv,
+    generate_sample,
+    load_sample,
+)
 from shared.data.csv_import import (
     CATEGORY_COLUMNS,
     SALES_COLUMNS,
@@ -57,7 +63,12 @@ def _fail(exc: AppError) -> int:
 def _seed_arguments(parser: argparse.ArgumentParser) -> None:
     _database_argument(parser)
     parser.add_argument("--stores", type=int, default=50, help="number of stores (default 50)")
-    parser.add_argument("--weeks", type=int, default=156, help="weeks of history (default 156)")
+    parser.add_argument(
+        "--weeks",
+        type=int,
+        default=None,
+        help="weeks of history (default: from 2022-01-03 through the end, at least 156)",
+    )
     parser.add_argument(
         "--categories", type=int, default=3, help="number of categories (default 3)"
     )
@@ -66,7 +77,8 @@ def _seed_arguments(parser: argparse.ArgumentParser) -> None:
         "--end-date",
         type=date.fromisoformat,
         default=None,
-        help="history ends before this date, YYYY-MM-DD (default 2025-01-01)",
+        help="history ends with the last full week before this date, YYYY-MM-DD "
+        "(default today; fix it for tests)",
     )
     parser.add_argument(
         "--force",
@@ -85,12 +97,11 @@ def _seed_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _seed(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    calendar = current_calendar(args.end_date or datetime.now(UTC).date())
+    if args.weeks is not None:
+        calendar["weeks"] = args.weeks
     sample = generate_sample(
-        stores=args.stores,
-        weeks=args.weeks,
-        categories=args.categories,
-        seed=args.seed,
-        end_date=args.end_date,
+        stores=args.stores, categories=args.categories, seed=args.seed, **calendar
     )
     if args.export is not None:
         paths = export_csv(sample, args.export)

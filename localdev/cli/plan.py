@@ -44,6 +44,7 @@ EmbeddedHost = Callable[[], AbstractAsyncContextManager[str]]
 
 _STYLE = {"pending": "dim", "running": "yellow", "completed": "green", "failed": "red"}
 PARAMETER_LABELS = {
+    "category_id": "Category",
     "forecast_horizon_weeks": "Season length (weeks)",
     "season_start_date": "Season starts",
     "season_end_date": "Season ends",
@@ -59,6 +60,11 @@ SOURCE_WORDS = {
     "inferred": "inferred - please check",
     "computed": "computed",
     "not_mentioned": "not in your text",
+}
+CATEGORY_SOURCE_WORDS = {
+    "stated": "from your text",
+    "given": "from --category",
+    "not_mentioned": "not in your text: the default category",
 }
 _SHARES = ("dc_holdback_percentage", "markdown_threshold", "confidence_score")
 
@@ -140,7 +146,12 @@ def render_parameters(outcome: PlanOutcome) -> Table:
     params.add_column("Source", style="dim")
     for name, label in PARAMETER_LABELS.items():
         value = (outcome.parameters or {}).get(name)
-        source = SOURCE_WORDS.get(outcome.field_sources.get(name, ""), "")
+        words = CATEGORY_SOURCE_WORDS if name == "category_id" else SOURCE_WORDS
+        source = words.get(outcome.field_sources.get(name, ""), "")
+        if name == "category_id" and value is None:
+            value = "the default category" if source else None
+        if outcome.field_notes.get(name):
+            source = f"{source} ({outcome.field_notes[name]})"
         params.add_row(label, _parameter_value(name, value), source)
     return params
 
@@ -295,6 +306,13 @@ def render_error(error: dict[str, Any]) -> Group:
         lines.append(Text(f"  {problem.get('field')}: {problem.get('message')}", style="red"))
     for name in details.get("missing_parameters") or []:
         lines.append(Text(f"  missing: {PARAMETER_LABELS.get(name, name)}", style="red"))
+    for name, key in (
+        ("Season starts", "season_start_date"),
+        ("History's first week", "history_first_week"),
+        ("History's last week", "history_last_week"),
+    ):
+        if details.get(key):
+            lines.append(Text(f"  {name}: {details[key]}", style="red"))
     for suggestion in error.get("suggestions") or []:
         lines.append(Text(f"- {suggestion}"))
     if error.get("request_id"):
@@ -371,6 +389,9 @@ def main(
         return 0 if outcome.ok else 1
     if outcome.results and any(outcome.results.values()):
         out.print(render_plan(outcome, args.top))
+    elif outcome.parameters:
+        # A failed run shows what it was asked to plan, so a wrong year or category is seen.
+        out.print(render_parameters(outcome))
     if not outcome.ok and outcome.error:
         err.print(render_error(outcome.error))
     return 0 if outcome.ok else 1

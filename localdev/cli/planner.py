@@ -134,6 +134,7 @@ class PlanOutcome:
     status: str
     parameters: dict[str, Any] | None = None
     field_sources: dict[str, str] = field(default_factory=dict)
+    field_notes: dict[str, str] = field(default_factory=dict)
     currency: str = "USD"
     session_id: str | None = None
     workflow_id: str | None = None
@@ -307,6 +308,7 @@ async def _flow(
         raise PlanFailed(_error_from(response, "extract-parameters"))
     extracted = response.json()
     outcome.field_sources = extracted.pop("field_sources", None) or {}
+    outcome.field_notes = extracted.pop("field_notes", None) or {}
     outcome.parameters = extracted
 
     async def negotiate() -> str:
@@ -322,13 +324,19 @@ async def _flow(
         first = await asyncio.wait_for(stream.queue.get(), 15.0)
         if first is not _Stream.CONNECTED:
             raise PlanFailed(_error("WEBSOCKET_CONNECTION_ERROR", "unexpected first frame"))
+        # The extraction's answer goes back as it came, its category included: run-workflow
+        # plans the category the text names, or the default when it names none.
         body: dict[str, Any] = {"session_id": outcome.session_id, "parameters": outcome.parameters}
         if category_id:
             body["category_id"] = category_id
+            outcome.field_sources["category_id"] = "given"
         started = await client.post(f"{API}/run-workflow", json=body)
         if started.status_code not in (200, 202):
             raise PlanFailed(_error_from(started, "run-workflow"))
-        outcome.workflow_id = started.json()["workflow_id"]
+        run = started.json()
+        outcome.workflow_id = run["workflow_id"]
+        if outcome.parameters is not None and run.get("category_id"):
+            outcome.parameters["category_id"] = run["category_id"]
         notify(board)
         await _stream_until_finished(client, stream, poll_interval, notify, outcome)
     except TimeoutError as exc:
@@ -433,6 +441,8 @@ async def _settle(client: httpx.AsyncClient, outcome: PlanOutcome, poll_interval
             suggestions=failed.suggestions,
             agent_name=failed.name,
         )
+        reported = (outcome.workflow or {}).get("error") or {}
+        outcome.error["suggestions"] = list(reported.get("suggestions") or failed.suggestions)
     elif board.all_completed and outcome.runtime_status in (None, "completed", "running"):
         outcome.status = "completed"
     else:

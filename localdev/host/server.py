@@ -23,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +96,9 @@ class LocalDeveloper:
 class LocalOptions:
     """Where the local stack listens, which database it uses (ports fixed before start), the
     host's body limit, an external Web PubSub (a real service, or an emulator started
-    elsewhere) to use instead of starting the emulator on `pubsub_port`, and who a request
-    without principal headers is signed in as (None: nobody, 401)."""
+    elsewhere) to use instead of starting the emulator on `pubsub_port`, who a request
+    without principal headers is signed in as (None: nobody, 401), and where the sample history
+    an empty database gets ends (tests pin it; None: the last full week before today)."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
@@ -106,6 +107,8 @@ class LocalOptions:
     developer: LocalDeveloper | None = field(default_factory=LocalDeveloper)
     max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
     pubsub_connection_string: str | None = field(default=None, repr=False)
+    sample_end_date: date | None = None
+    """The sample history loaded into an empty database ends before this day (None: today)."""
 
     @property
     def base_url(self) -> str:

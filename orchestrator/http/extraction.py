@@ -1,5 +1,7 @@
 """POST /api/orchestrator/extract-parameters: the planner's words -> SeasonParameters, plus
-`field_sources` (which values the text stated, which were inferred, computed or not mentioned).
+`category_id` (the category the text names, checked against the database, or null),
+`field_sources` (which values the text stated, which were inferred, computed or not mentioned)
+and `field_notes` (why an inferred value is what it is, in words).
 
 Thin binding: parse the body, call shared.extraction, shape the answer. Settings are read at
 call time (get_settings() is cached per process), and the language model client behind
@@ -11,7 +13,8 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.extraction import extract_with_sources
+from shared.data.catalog import known_categories
+from shared.extraction import read_strategy
 from shared.http import http_endpoint, json_response, parse_body
 from shared.identity import PLANNER, authorize
 from shared.schemas import ExtractionRequest
@@ -28,10 +31,22 @@ bp = df.Blueprint()
 )
 @http_endpoint
 def extract_parameters_http(req: func.HttpRequest) -> func.HttpResponse:
-    """200 SeasonParameters + `field_sources`; 400 incomplete; 422 bad body or out-of-range
-    values; 503 LLM down. Planners only: every call may spend language-model tokens."""
+    """200 SeasonParameters + `category_id` + `field_sources`; 400 incomplete; 422 bad body,
+    out-of-range values or a product the database has no category for; 503 LLM down. Planners
+    only: every call may spend language-model tokens."""
     settings = get_settings()
     authorize(req, PLANNER, settings)
     body = parse_body(req, ExtractionRequest)
-    params, sources = extract_with_sources(body.strategy_description, settings)
-    return json_response({**params.model_dump(mode="json"), "field_sources": sources})
+    reading = read_strategy(
+        body.strategy_description,
+        settings,
+        categories=known_categories(settings.database_url),
+    )
+    return json_response(
+        {
+            **reading.parameters.model_dump(mode="json"),
+            "category_id": reading.category_id,
+            "field_sources": reading.field_sources,
+            "field_notes": reading.field_notes,
+        }
+    )

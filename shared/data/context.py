@@ -457,9 +457,11 @@ class ContextAssembler:
         if weeks < SEASON_WEEKS:
             first = sales["week_start_date"].iloc[0].date().isoformat()
             last = sales["week_start_date"].iloc[-1].date().isoformat()
+            earliest = sales["week_start_date"].iloc[0].date() + timedelta(weeks=SEASON_WEEKS)
             raise DataNotFoundError(
-                f"Category {category_id!r} has {weeks} weeks of history before "
-                f"{season_start.isoformat()}; at least {SEASON_WEEKS} are needed.",
+                f"Category {category_id!r} has {weeks} weeks of history before the season start "
+                f"{season_start.isoformat()}; at least {SEASON_WEEKS} are needed (history: the "
+                f"weeks of {first} to {last}).",
                 details={
                     "category_id": category_id,
                     "weeks_found": weeks,
@@ -469,8 +471,10 @@ class ContextAssembler:
                     "season_start_date": season_start.isoformat(),
                 },
                 suggestions=[
-                    "Import more weekly history for this category, or start the season "
-                    f"later (history ends with the week of {last})."
+                    f"Start the season on or after {earliest.isoformat()}, or import history "
+                    f"for {category_id!r} from before {first}.",
+                    f"History ends with the week of {last}: a season up to two years later can "
+                    "be planned.",
                 ],
             )
         return history

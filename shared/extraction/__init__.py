@@ -13,11 +13,28 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from shared.errors import InvalidParametersError
 from shared.extraction import rules
-from shared.extraction.combine import Draft, FieldSource, field_sources, finalize
+from shared.extraction.combine import (
+    Draft,
+    FieldSource,
+    field_notes,
+    field_sources,
+    finalize,
+    prefer_the_text,
+)
+from shared.extraction.products import (
+    KnownCategory,
+    ProductReading,
+    category_list,
+    match_product,
+    read_product,
+)
 from shared.schemas import SeasonParameters
 from shared.settings import Settings
 
@@ -26,10 +43,13 @@ if TYPE_CHECKING:
     import openai
 
 __all__ = [
+    "KnownCategory",
+    "StrategyReading",
     "extract_parameters",
     "extract_with_sources",
     "language_model_client",
     "language_model_configured",
+    "read_strategy",
     "uses_language_model",
 ]
 
@@ -103,14 +123,108 @@ def extract_with_sources(
 ) -> tuple[SeasonParameters, dict[str, FieldSource]]:
     """`extract_parameters` plus where each value came from (see `combine.field_sources`):
     the endpoint returns both, so a client never mistakes an absent value for a stated one."""
+    reading = read_strategy(text, settings, today=today, http_client=http_client)
+    return reading.parameters, reading.field_sources
+
+
+@dataclass(frozen=True)
+class StrategyReading:
+    """Everything one reading of a strategy description gives: the season parameters, where
+    each value came from (`category_id` included), and the category the text names (None when
+    it names none, or only a generic word: the run then uses the default category)."""
+
+    parameters: SeasonParameters
+    field_sources: dict[str, FieldSource]
+    category_id: str | None = None
+    product: str | None = None
+    field_notes: dict[str, str] = field(default_factory=dict)
+
+
+def read_strategy(
+    text: str,
+    settings: Settings,
+    *,
+    today: date | None = None,
+    http_client: httpx2.Client | None = None,
+    categories: Sequence[KnownCategory] | None = None,
+) -> StrategyReading:
+    """Read a strategy description once, for every client.
+
+    `categories` are those the database has (None: not known, the product is not read). A
+    product the database does not have is a 422 naming it as written and listing what exists;
+    the text wins over a language model that contradicts it (`combine.prefer_the_text`, and a
+    category named verbatim in the text).
+    """
     today = today or datetime.now(UTC).date()
     by_rules = rules.extract(text, today)
-    if not uses_language_model(settings):
-        return finalize(by_rules), field_sources(by_rules)
-    from shared.extraction import llm
+    known = list(categories or ())
+    product = read_product(text, known) if known else ProductReading()
+    cross_check: Draft | None = None
+    draft = by_rules
+    if uses_language_model(settings):
+        from shared.extraction import llm
 
-    if not language_model_configured(settings):
-        raise llm.not_configured()
-    client = language_model_client(settings, http_client)
-    by_model: Draft = llm.extract(text, client, settings, today)
-    return finalize(by_model, cross_check=by_rules), field_sources(by_model)
+        if not language_model_configured(settings):
+            raise llm.not_configured()
+        client = language_model_client(settings, http_client)
+        draft = llm.extract(text, client, settings, today, known)
+        prefer_the_text(draft, by_rules)
+        cross_check = by_rules
+        if known:
+            product = _model_product(text, draft, product, known)
+    if product.unknown is not None:
+        raise unknown_product(product.unknown, known)
+    params = finalize(draft, cross_check=cross_check)
+    sources = field_sources(draft)
+    sources["category_id"] = "stated" if product.category_id else "not_mentioned"
+    if known:
+        params = params.model_copy(
+            update={
+                "extraction_reasoning": (
+                    f"{params.extraction_reasoning} {_category_reason(product)}"
+                )[:4000]
+            }
+        )
+    return StrategyReading(
+        params, sources, product.category_id, product.as_written, field_notes(draft)
+    )
+
+
+def _model_product(
+    text: str, draft: Draft, by_rules: ProductReading, known: list[KnownCategory]
+) -> ProductReading:
+    """The category when a language model read the text: a category the text names itself wins;
+    otherwise the model's product counts only when the text contains it as written."""
+    if by_rules.category_id is not None or not draft.product:
+        return by_rules
+    if draft.product.strip().lower() not in text.lower():
+        return by_rules
+    return match_product(draft.product, known)
+
+
+def _category_reason(product: ProductReading) -> str:
+    if product.category_id is not None:
+        return f"category_id={product.category_id} from '{product.as_written}'."
+    if product.as_written:
+        return (
+            f"'{product.as_written}' names no particular product: the run uses the default "
+            "category."
+        )
+    return "The text names no product: the run uses the default category."
+
+
+def unknown_product(product: str, categories: Sequence[KnownCategory]) -> InvalidParametersError:
+    """422: the text plans a product the database has no category for; never swapped."""
+    names = category_list(categories)
+    return InvalidParametersError(
+        f"The description plans '{product}', which is not a category with sales history. "
+        f"Categories that exist: {names}.",
+        details={
+            "product": product,
+            "available_categories": [c.category_id for c in categories],
+        },
+        suggestions=[
+            f"Name one of the categories that exist: {names}.",
+            "Or import this product's sales as a new category with POST /api/data/import.",
+        ],
+    )

@@ -71,6 +71,10 @@ class Draft:
     conflicts: dict[str, list[Any]] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
     reasoning: str | None = None
+    product: str | None = None
+    """The product as the language model read it from the text (the rules read it themselves)."""
+    overruled: list[str] = field(default_factory=list)
+    """Fields where the text's own words overruled the model's answer (lowers confidence)."""
 
     def value(self, name: str) -> Any:
         found = self.findings.get(name)
@@ -98,6 +102,17 @@ def field_sources(draft: Draft) -> dict[str, FieldSource]:
         else:
             sources[name] = "computed" if name == "season_end_date" else "not_mentioned"
     return sources
+
+
+def field_notes(draft: Draft) -> dict[str, str]:
+    """Why a value is what it is, in words, where the text alone does not show it ("assumed
+    2027: the text names no year", "January of FW25 falls in 2026"), so a form can say it next
+    to the field."""
+    return {
+        name: found.note
+        for name, found in draft.findings.items()
+        if found.note and name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
+    }
 
 
 def finalize(draft: Draft, *, cross_check: Draft | None = None) -> SeasonParameters:
@@ -165,6 +180,26 @@ def _validate(draft: Draft) -> SeasonParameters:
     return params
 
 
+def prefer_the_text(draft: Draft, text_reading: Draft) -> None:
+    """Where the rules read the season start as the text states it (an explicit date, or a day
+    whose year the named season gives) and the model answered another day, the text wins; where
+    both agree, the rules' finding is kept for its words and reason (a year assumed, a season's
+    default day). A model answer that is no date at all stays a problem (422), and every other
+    field stays as the model read it."""
+    name = "season_start_date"
+    read, model = text_reading.findings.get(name), draft.findings.get(name)
+    if read is None or model is None:
+        return
+    if _same(model.value, read.value):
+        draft.findings[name] = read
+    elif not read.inferred:
+        note = f"the text states it; the model answered {_json_safe(model.value)}"
+        draft.findings[name] = Finding(
+            read.value, read.source, False, f"{read.note}; {note}" if read.note else note
+        )
+        draft.overruled.append(name)
+
+
 def _describe(name: str, found: Finding) -> str:
     text = f"{name}={_json_safe(found.value)}"
     if found.source:
@@ -209,6 +244,9 @@ def _score(draft: Draft, params: SeasonParameters, cross_check: Draft | None) ->
             )
             + " (the first explicit mention was used)."
         )
+    if draft.overruled:
+        score -= 0.2 * len(draft.overruled)
+        parts.append("The text overrules the model on " + ", ".join(draft.overruled) + ".")
     if cross_check is not None:
         score += _cross_check(draft, cross_check, parts)
     parts.append(

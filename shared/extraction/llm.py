@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import TypedDict
 
@@ -33,6 +34,7 @@ from shared.errors import (
     ParameterExtractionError,
 )
 from shared.extraction.combine import Draft, Finding
+from shared.extraction.products import KnownCategory, category_list
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -71,13 +73,37 @@ class SeasonAnswer(BaseModel):
         "null if not stated."
     )
     reasoning: str = Field(description="One or two sentences: which words gave which value.")
+    product_as_written: str | None = Field(
+        None,
+        description="The product or category the season is for, copied exactly as the text "
+        "writes it (e.g. 'Dresses', 'denim'); null if the text names none or only a generic "
+        "word (fashion, apparel, merchandise, season).",
+    )
+    year_reasoning: str | None = Field(
+        None,
+        description="How the start date's year was decided: the words that name it (a full "
+        "date, a season such as 'Spring 2025' or 'FW25'), or 'assumed <year>: the text names "
+        "no year'.",
+    )
 
 
 SYSTEM_PROMPT = """You extract retail season-planning parameters from a planner's description.
-Today is {today}. Resolve relative dates ("next Monday", "March 1" without a year: the next such
-date on or after today) against today. Report only what the text states or directly implies;
-never invent a value: use null for anything the text does not give. Percentages are fractions
-(15% -> 0.15). A season given by an end date has length (end - start) / 7 weeks.
+Today is {today}. Report only what the text states or directly implies; never invent a value:
+use null for anything the text does not give. Percentages are fractions (15% -> 0.15). A season
+given by an end date has length (end - start) / 7 weeks.
+Years: an explicit full date always wins ("March 3, 2026"). A day without a year takes the
+year of the season the text names ("Spring 2025 ... from March 3" -> 2025-03-03; "FW25", "AW25"
+= Fall/Winter 2025, "SS26" = Spring/Summer 2026, "HO25" = Holiday 2025, "summer '26" = 2026,
+"Q3 2025" starts 2025-07-01, "first half of 2026" starts 2026-01-01). January to June of a
+Fall/Winter, Fall, Winter or Holiday season fall in the following year (FW25 from January 5 ->
+2026-01-05). Resort 2026 reaches stores in November 2025. A season named without a day starts on
+its default day: Spring March 1, Summer June 1, Spring/Summer February 1, Pre-fall June 1, Back
+to school July 15, Fall September 1, Fall/Winter August 1, Winter December 1, Holiday November
+1, Resort November 1 of the year before. Only when nothing names a year, take the next such
+date on or after today, and say so in year_reasoning. Resolve relative dates ("next Monday")
+against today.
+Product: copy the product the season is for exactly as written, whether or not it is one of the
+known categories ({categories}); never replace it with another.
 Replenishment: "weekly shipments" -> weekly; "bi-weekly", "every two weeks", "fortnightly" ->
 bi-weekly; "no replenishment", "one initial allocation" -> none. Holdback: "no DC holdback",
 "all inventory to stores" -> 0.0. Copy out-of-range values as stated (e.g. 60 weeks, 1.5 for
@@ -112,6 +138,21 @@ FEW_SHOT: tuple[tuple[str, SeasonAnswer], ...] = (
             markdown_threshold=0.55,
             reasoning="'6-month' is 26 weeks, 'every two weeks' is bi-weekly, 'all inventory "
             "to stores' means no holdback, checkpoint week 10 at 55% sell-through.",
+        ),
+    ),
+    (
+        "FW25 outerwear: 16 weeks from January 5, weekly replenishment, no DC holdback.",
+        SeasonAnswer(
+            forecast_horizon_weeks=16,
+            season_start_date="2026-01-05",
+            replenishment_strategy="weekly",
+            dc_holdback_percentage=0.0,
+            unit_target=None,
+            markdown_checkpoint_week=None,
+            markdown_threshold=None,
+            reasoning="'16 weeks', 'January 5' in FW25, 'weekly replenishment', 'no DC holdback'.",
+            product_as_written="outerwear",
+            year_reasoning="FW25 is Fall/Winter 2025, whose January falls in 2026.",
         ),
     ),
     (
@@ -203,11 +244,13 @@ def not_configured() -> LanguageModelUnavailableError:
     )
 
 
-def messages_for(text: str, today: date) -> list[ChatCompletionMessageParam]:
-    """System rules, the few-shot pairs, then the planner's text."""
-    messages: list[ChatCompletionMessageParam] = [
-        {"role": "system", "content": SYSTEM_PROMPT.format(today=today.isoformat())}
-    ]
+def messages_for(
+    text: str, today: date, categories: Sequence[KnownCategory] = ()
+) -> list[ChatCompletionMessageParam]:
+    """System rules (today's date, the known categories), the few-shot pairs, then the text."""
+    known = category_list(categories) or "none loaded"
+    system = SYSTEM_PROMPT.format(today=today.isoformat(), categories=known)
+    messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]
     for example, answer in FEW_SHOT:
         messages.append({"role": "user", "content": example})
         messages.append({"role": "assistant", "content": answer.model_dump_json()})
@@ -215,12 +258,18 @@ def messages_for(text: str, today: date) -> list[ChatCompletionMessageParam]:
     return messages
 
 
-def extract(text: str, client: openai.OpenAI, settings: Settings, today: date) -> Draft:
+def extract(
+    text: str,
+    client: openai.OpenAI,
+    settings: Settings,
+    today: date,
+    categories: Sequence[KnownCategory] = (),
+) -> Draft:
     """Ask the model and turn its answer into a Draft (raising documented errors only)."""
     try:
         completion = client.chat.completions.parse(
             model=model_name(settings),
-            messages=messages_for(text, today),
+            messages=messages_for(text, today, categories),
             response_format=SeasonAnswer,
             temperature=0,
             max_tokens=MAX_ANSWER_TOKENS,
@@ -255,7 +304,10 @@ _CADENCES = {
 
 def to_draft(answer: SeasonAnswer) -> Draft:
     """Plain-typed answer -> Draft; a malformed date or cadence is a problem, not a crash."""
-    draft = Draft(extractor="llm", reasoning=answer.reasoning)
+    reasoning = answer.reasoning
+    if answer.year_reasoning:
+        reasoning = f"{reasoning} Year: {answer.year_reasoning}"
+    draft = Draft(extractor="llm", reasoning=reasoning, product=answer.product_as_written)
     source = ""
     for name in (
         "forecast_horizon_weeks",

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from shared.extraction.combine import Draft, Finding
+from shared.extraction.seasons import Season, find_bare_year, find_season, no_year_note
 
 _UNITS = "one|two|three|four|five|six|seven|eight|nine"
 _TEENS = "ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
@@ -142,6 +143,7 @@ class _DateMention:
     year: int | None
     fixed: date | None = None
     note: str | None = None
+    year_note: str | None = None
 
 
 _END_CUE = re.compile(
@@ -244,9 +246,55 @@ def _when(
         return None
 
 
+def _read_season(t: _Text) -> Season | None:
+    """The season the text names, and the year it names (a season's, else a bare year's)."""
+    season = None
+    named = find_season(t.work, t.original)
+    if named is not None:
+        season, span = named
+        t.work = t.work[: span[0]] + " " * (span[1] - span[0]) + t.work[span[1] :]
+    return season
+
+
+def _with_year(t: _Text, season: Season | None, found: list[_DateMention]) -> Season | None:
+    """A bare year ("March 3 of 2025", "2025 denim") gives a season without one its year."""
+    if season is not None and season.year is not None:
+        return season
+    days = [(m.pos, m.pos + len(m.source)) for m in found if m.year is None and m.fixed is None]
+    bare = find_bare_year(t.work, t.original, days)
+    if bare is None:
+        return season
+    year, span = bare
+    t.work = t.work[: span[0]] + " " * (span[1] - span[0]) + t.work[span[1] :]
+    if season is None:
+        return year
+    return Season(f"{season.label} {year.label}", season.kind, year.year)
+
+
+def _dated_by(m: _DateMention, season: Season | None) -> _DateMention:
+    """A day written without a year takes the named season's; a full date keeps its own year,
+    noting when the season names another."""
+    if season is None or season.year is None or m.fixed is not None:
+        return m
+    month_name = date(2000, m.month, 1).strftime("%B")
+    if m.year is None:
+        return replace(
+            m, year=season.year_of(m.month), year_note=season.year_note(m.month, month_name)
+        )
+    if season.year_of(m.month) != m.year:
+        return replace(
+            m, year_note=f"the text also names {season.label}; the full date {m.source} wins"
+        )
+    return m
+
+
 def _read_dates(t: _Text, draft: Draft, today: date) -> date | None:
-    """Start date into the draft; the end date, if any, returned for the horizon."""
-    mentions = _date_mentions(t, today)
+    """Start date into the draft; the end date, if any, returned for the horizon. A season
+    named without a day starts on its default day (inferred)."""
+    season = _read_season(t)
+    found = _date_mentions(t, today)
+    season = _with_year(t, season, found)
+    mentions = [_dated_by(m, season) for m in found]
     starts = [m for m in mentions if not m.is_end]
     ends = [m for m in mentions if m.is_end]
     start_m = starts[0] if starts else None
@@ -262,13 +310,24 @@ def _read_dates(t: _Text, draft: Draft, today: date) -> date | None:
             end = _when(end_m, today, "season_end_date", draft, after=start)
     if start is not None and start_m is not None:
         inferred = start_m.year is None or start_m.note is not None
-        note = start_m.note or ("year inferred" if start_m.year is None else None)
+        note = start_m.note or start_m.year_note
+        if start_m.year is None and start_m.fixed is None:
+            note = (
+                no_year_note(start.year)
+                if end_m is None or end_m.year is None
+                else (f"year from the end date {end}")
+            )
         _add(draft, "season_start_date", Finding(start, start_m.source, inferred, note))
         for other in starts[1:]:
             if other.year is not None and other.fixed is None:
                 day = _when(other, today, "season_start_date", draft)
                 if day is not None:
                     _add(draft, "season_start_date", Finding(day, other.source))
+    elif start_m is None and season is not None:
+        default = season.default_start(today)
+        if default is not None:
+            day, why = default
+            _add(draft, "season_start_date", Finding(day, season.label, True, why))
     return end
 
 

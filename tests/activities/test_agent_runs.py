@@ -188,10 +188,11 @@ async def test_a_too_short_history_fails_the_demand_agent_once_with_data_not_fou
     assert custom["status"] == "failed" and custom["results"] == {}
     error = custom["error"]
     assert error["error_type"] == "DATA_NOT_FOUND" and error["agent_name"] == "Demand Agent"
-    assert error["message"] == (
-        f"Category '{SHORT_CATEGORY}' has {SHORT_WEEKS} weeks of history before 2025-01-01; "
-        "at least 52 are needed."
+    assert error["message"].startswith(
+        f"Category '{SHORT_CATEGORY}' has {SHORT_WEEKS} weeks of history before the season "
+        "start 2025-01-01; at least 52 are needed (history: the weeks of "
     )
+    assert error["suggestions"][0].startswith("Start the season on or after ")
     assert error["message"] in status["output"]
     assert custom["execution_log"] == [
         {

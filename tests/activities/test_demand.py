@@ -258,6 +258,30 @@ def test_season_after_a_gap_forecasts_through_it(chain):
     assert "gap" in result.explanation
 
 
+def test_a_season_past_what_history_can_bridge_names_the_dates_and_what_would_plan_it(chain):
+    sales = chain.sales[chain.sales["category_id"] == "outerwear"]
+    first = pd.Timestamp(sales["week_start_date"].min()).date()
+    last = pd.Timestamp(sales["week_start_date"].max()).date()
+    start = last + timedelta(weeks=113, days=2)
+    with pytest.raises(DataNotFoundError) as err:
+        run(chain, start=start)
+    error = err.value
+    assert error.message == (
+        f"The season starts on {start}, but sales history for 'outerwear' covers the weeks of "
+        f"{first} to {last}: 112 weeks before the season, and at most 104 can be bridged."
+    )
+    assert error.details["season_start_date"] == start.isoformat()
+    assert error.details["history_first_week"] == first.isoformat()
+    assert error.details["history_last_week"] == last.isoformat()
+    latest = last + timedelta(weeks=105)
+    assert error.suggestions[0].startswith(f"Start the season on or before {latest}")
+    assert error.suggestions[1].startswith("Or import history for 'outerwear' through at least")
+    # The suggested latest start plans; one week later does not.
+    assert run(chain, start=latest).forecast_by_week[0].week_start == latest
+    with pytest.raises(DataNotFoundError):
+        run(chain, start=latest + timedelta(weeks=1))
+
+
 def test_retail_events_follow_the_calendar_not_the_week_number():
     weeks = pd.date_range("2022-11-14", "2025-01-06", freq="7D")
     labels = dict(zip(weeks.date, retail_events(weeks), strict=True))

@@ -199,8 +199,10 @@ def page(stack, browser):
     labels = browser.find_element(By.ID, "params").text
     assert "from your text" in labels and "not in your text" in labels
     assert "forecast_horizon_weeks" not in browser.find_element(By.ID, "params-panel").text
-    # The example names denim, a category that exists: the picker follows the text.
+    # The example names denim, a category that exists: the server read it, the picker says so.
     assert browser.find_element(By.ID, "category").get_attribute("value") == "denim"
+    assert source_of(browser, "category_id") == "stated"
+    assert browser.find_element(By.ID, "category-source").text == "from your text"
     screenshot(browser, "1-extracted", whole_page=False)
 
     field(browser, "unit_target").send_keys("8000")  # an edited field is what gets sent
@@ -797,6 +799,79 @@ def test_an_inferred_value_is_marked_legibly(stack, browser, axe):
     label = browser.find_element(By.CSS_SELECTOR, '[data-field="season_start_date"] .source')
     assert "please check" in label.text
     audit_state(browser, axe, "inferred-value")
+
+
+def read_description(browser, text: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    strategy = browser.find_element(By.ID, "strategy")
+    strategy.clear()
+    strategy.send_keys(text)
+    browser.find_element(By.ID, "extract").click()
+
+
+def test_the_text_decides_category_and_year_and_a_data_failure_keeps_the_form(stack, browser, axe):
+    from selenium.webdriver.common.by import By
+
+    browser.get(stack.base_url + "/")
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#category option")) == 4)
+    error = browser.find_element(By.ID, "error")
+
+    # A product the database does not have: refused in words, naming what exists.
+    read_description(
+        browser,
+        "Dresses for spring 2025: 12 weeks from March 3, weekly replenishment, 10% DC holdback.",
+    )
+    wait_for(browser, lambda d: error.is_displayed())
+    assert error.text.startswith("Some values need fixing")
+    assert "'Dresses', which is not a category with sales history" in error.text
+    assert "Denim (denim), Outerwear (outerwear), Swimwear (swimwear)" in error.text
+    assert not browser.find_element(By.ID, "params-panel").is_displayed()
+    screenshot(browser, "7-unknown-product", whole_page=False)
+
+    # A season with its year and a category: both from the text.
+    read_description(
+        browser,
+        "Spring 2025 swimwear, 12 weeks from March 2, weekly replenishment, 10% DC holdback.",
+    )
+    wait_for(browser, lambda d: d.find_element(By.ID, "params-panel").is_displayed())
+    assert not error.is_displayed()
+    assert field(browser, "season_start_date").get_attribute("value") == "2025-03-02"
+    assert browser.find_element(By.ID, "category").get_attribute("value") == "swimwear"
+    assert source_of(browser, "category_id") == "stated"
+
+    # No year and no product: the next March 1 (inferred, with the reason) and the default
+    # category. The test sample ends in December 2024, so that season is out of its reach: the
+    # error names the dates and the form stays, the assumed fields highlighted.
+    read_description(
+        browser, "Spring fashion: 12 weeks starting March 1, weekly replenishment, 10% DC holdback."
+    )
+    start = field(browser, "season_start_date")
+    wait_for(browser, lambda d: start.get_attribute("value").endswith("-03-01"))
+    year = start.get_attribute("value")[:4]
+    assert source_of(browser, "season_start_date") == "inferred"
+    start_label = browser.find_element(By.CSS_SELECTOR, '[data-field="season_start_date"]')
+    assert f"assumed {year}: the text names no year" in start_label.text
+    assert browser.find_element(By.ID, "category").get_attribute("value") == "denim"
+    assert source_of(browser, "category_id") == "not_mentioned"
+    assert "the default category" in browser.find_element(By.ID, "category-source").text
+    browser.find_element(By.ID, "run").click()
+    wait_for(browser, lambda d: error.is_displayed(), timeout=30)
+    text = " ".join(error.text.split())
+    assert text.startswith("Demand Agent could not finish")
+    assert f"The season starts on {year}-03-01" in text
+    assert "covers the weeks of 2022-01-03 to 2024-12-23" in text
+    assert "Start the season on or before 2026-12-28" in text
+    assert "Or import history for 'denim' through at least the week of" in text
+    assert f"Check the highlighted season start: assumed {year}: the text names no year." in text
+    assert "Check the category: the text names none, so the default (Denim) was used." in text
+    summary = browser.find_element(By.ID, "sources-summary").text
+    assert "Category" not in summary  # the picker says it; the summary is about the form
+    assert browser.find_element(By.ID, "params-panel").is_displayed()
+    assert start.get_attribute("value") == f"{year}-03-01"
+    assert source_of(browser, "season_start_date") == "inferred"
+    screenshot(browser, "8-history-error")
+    audit_state(browser, axe, "history-error")
 
 
 README_SEASON = (

@@ -27,7 +27,7 @@ from shared.data.results_store import load_result
 from shared.results import DemandResult, InventoryResult, PricingResult
 from tests.support.errors import ERROR_KEYS
 from tests.support.extraction import SPEC
-from tests.support.live_stack import FAST_SETTINGS, LiveStack, live_stack
+from tests.support.live_stack import FAST_SETTINGS, LiveStack, live_stack, pin_sample
 from tests.support.planner import PLAN_DOCUMENT_KEYS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +59,7 @@ def embedded_cli(
     """The command line with its own embedded stack, started before anything else in this
     module so that its process (imports, stack start, plan) overlaps the in-process tests."""
     directory = tmp_path_factory.mktemp("cli")
+    pin_sample(f"sqlite:///{directory / 'cli.db'}")
     process = cli(
         SPEC,
         "--json",

@@ -130,6 +130,8 @@ def test_the_data_commands_work_on_a_postgres_url(postgres_url, tmp_path, capsys
         "60",
         "--categories",
         "1",
+        "--end-date",
+        "2025-01-01",
     ]
     assert localdev_main(seed) == 0
     (tmp_path / "sales.csv").write_bytes(_weekly("socks", "S0001", 2, weeks=3))

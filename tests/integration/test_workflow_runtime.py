@@ -148,6 +148,7 @@ async def test_a_data_error_fails_on_the_first_attempt_with_its_own_type(runtime
         "error_type": "DATA_NOT_FOUND",
         "message": "inventory_agent found too little history",
         "agent_name": "Inventory Agent",
+        "suggestions": ["Load more history."],  # the agent's own, for the console and the CLI
     }
     assert custom["execution_log"][-1]["attempts"] == 1
     assert custom["execution_log"][-1]["error_type"] == "DATA_NOT_FOUND"

@@ -1,12 +1,13 @@
 """The sample generator: shape, determinism and the realism the agents rely on."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from localdev.sample_data import ensure_sample_data, export_csv, generate_sample
+from localdev.__main__ import main as localdev_main
+from localdev.sample_data import current_calendar, ensure_sample_data, export_csv, generate_sample
 from shared.data.db import dispose_engine, get_engine
 from shared.data.tables import read_data_version
 
@@ -53,6 +54,59 @@ def test_shape_columns_and_calendar(sample):
 def test_end_date_moves_the_calendar():
     weeks = generate_sample(stores=2, weeks=10, end_date=date(2024, 7, 1)).sales["week_start_date"]
     assert weeks.max() == pd.Timestamp("2024-06-24") and weeks.nunique() == 10
+
+
+@pytest.mark.parametrize(
+    "today,last_week,weeks",
+    [
+        (date(2026, 12, 7), "2026-11-30", 257),  # a Monday: last week ended yesterday
+        (date(2026, 12, 6), "2026-11-23", 256),  # a Sunday: this week is not over yet
+        (date(2026, 3, 4), "2026-02-23", 217),
+        (date(2025, 1, 1), "2024-12-23", 156),  # the fixed sample's calendar
+        (date(2024, 6, 1), "2024-05-20", 156),  # never fewer than three years
+    ],
+)
+def test_the_current_calendar_ends_with_the_last_full_week(today, last_week, weeks):
+    calendar = current_calendar(today)
+    assert calendar == {"end_date": today, "weeks": weeks}
+    dates = generate_sample(stores=2, categories=1, **calendar).sales["week_start_date"]
+    assert dates.max() == pd.Timestamp(last_week) and dates.nunique() == weeks
+    if weeks > 156:
+        assert dates.min() == pd.Timestamp("2022-01-03")
+
+
+def test_every_season_from_2025_on_keeps_three_years_of_history():
+    dates = generate_sample(stores=2, categories=1, **current_calendar(date(2026, 12, 7)))
+    weeks = dates.sales["week_start_date"].drop_duplicates()
+    for start in (date(2025, 1, 1), date(2025, 3, 3), date(2026, 11, 30)):
+        before = weeks[weeks <= pd.Timestamp(start) - pd.Timedelta(days=7)]
+        assert len(before) >= 156, start
+
+
+def test_the_fixed_calendar_is_the_fixed_sample(sample):
+    pinned = generate_sample(**current_calendar(date(2025, 1, 1)))
+    pd.testing.assert_frame_equal(sample.sales, pinned.sales)
+
+
+def test_seed_loads_history_through_last_week_unless_the_end_is_fixed(tmp_path, capsys):
+    today_url = f"sqlite:///{tmp_path / 'today.db'}"
+    fixed_url = f"sqlite:///{tmp_path / 'fixed.db'}"
+    args = ["--stores", "2", "--categories", "1"]
+    try:
+        assert localdev_main(["seed", "--database-url", today_url, *args]) == 0
+        today = capsys.readouterr().out
+        assert (
+            localdev_main(["seed", "--database-url", fixed_url, "--end-date", "2025-01-01", *args])
+            == 0
+        )
+        fixed = capsys.readouterr().out
+    finally:
+        dispose_engine(today_url)
+        dispose_engine(fixed_url)
+    today_utc = datetime.now(UTC).date()
+    last = pd.Timestamp(today_utc) - pd.Timedelta(days=today_utc.weekday() + 7)
+    assert f"weeks 2022-01-03 .. {last.date()}" in today
+    assert "weeks 2022-01-03 .. 2024-12-23" in fixed
 
 
 def test_same_seed_same_data_other_seed_differs(sample):

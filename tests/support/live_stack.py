@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from localdev.host.server import LocalDeveloper, LocalOptions, free_port, start_host
-from localdev.sample_data import generate_sample
+from localdev.sample_data import (
+    DEFAULT_END_DATE,
+    current_calendar,
+    ensure_sample_data,
+    generate_sample,
+)
 from localdev.stack import PUBSUB_SETTING, STACK_ENVIRONMENT, local_stack
 from shared.data.context import clear_context_cache
 from shared.data.csv_import import write_frames
@@ -41,6 +46,16 @@ FAST_SETTINGS = {
 }
 # Who a request without principal headers is signed in as, unless a test says otherwise.
 SIGNED_IN_DEVELOPER = LocalDeveloper()
+# Where the sample history of a test stack ends: fixed, so no test depends on today's date
+# (`seed` and the first `make run` end it last week).
+SAMPLE_END_DATE = DEFAULT_END_DATE
+
+
+def pin_sample(database_url: str) -> None:
+    """Load the fixed-date sample into an empty database before a process that would seed it
+    with today's calendar (a `serve` or an embedded `plan`) starts on it."""
+    ensure_sample_data(get_engine(database_url), **current_calendar(SAMPLE_END_DATE))
+    dispose_engine(database_url)
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,11 @@ def live_stack(
     `developer` is who a request without principal headers is signed in as (None: 401)."""
     database_url = f"sqlite:///{directory / 'stack.db'}"
     options = LocalOptions(
-        port=free_port(), pubsub_port=free_port(), database_url=database_url, developer=developer
+        port=free_port(),
+        pubsub_port=free_port(),
+        database_url=database_url,
+        developer=developer,
+        sample_end_date=SAMPLE_END_DATE,
     )
     loop = asyncio.new_event_loop()
     ready = threading.Event()

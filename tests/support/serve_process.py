@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from localdev.host.server import free_port
-from tests.support.live_stack import FAST_SETTINGS
+from tests.support.live_stack import FAST_SETTINGS, pin_sample
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 120.0
@@ -81,6 +81,7 @@ def start_serve(
     `environment` adds settings on top of the test settings; `pubsub_port` is where the
     emulator listens (a free port unless given)."""
     port = free_port()
+    pin_sample(database_url)
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENVIRONMENT}
     env.update(FAST_SETTINGS)
     env.update(environment or {})

@@ -159,6 +159,7 @@ function showError(body, agentName) {
     ...fields.map((p) => `${capital(fieldLabel(p.field))}: ${p.message}`),
     ...Object.entries(details.invalid_parameters || {}).map(([f, m]) => `${capital(fieldLabel(f))}: ${m}`),
     ...(body.suggestions || []).filter((s) => !s.includes("details.")),
+    ...inferredFieldsToCheck(body),
   ];
   const parts = [el("strong", {}, title)];
   if (!fields.length) parts.push(el("p", {}, body.message));
@@ -166,6 +167,20 @@ function showError(body, agentName) {
   if (body.request_id && body.request_id !== "-") parts.push(el("small", { class: "reference" }, `Reference: ${body.request_id}`));
   $("error").replaceChildren(...parts);
   $("error").classList.remove("hidden");
+}
+// A plan that failed for its data may have been asked the wrong thing: point at the fields the
+// text did not state (highlighted in the form, which stays as it was).
+function inferredFieldsToCheck(body) {
+  if (body.error_type !== "DATA_NOT_FOUND" || $("params-panel").classList.contains("hidden")) return [];
+  return [...document.querySelectorAll('label[data-source="inferred"], label[data-field="category_id"][data-source="not_mentioned"]')]
+    .map((label) => {
+      const name = label.dataset.field;
+      if (name === "category_id") {
+        const category = state.categories[$("category").value];
+        return `Check the category: the text names none, so the default (${category ? category.name : $("category").value}) was used.`;
+      }
+      return `Check the highlighted ${fieldLabel(name)}: ${label.dataset.note || "inferred from your text"}.`;
+    });
 }
 function clearMessages() {
   state.errorShown = false;
@@ -188,25 +203,33 @@ function addDays(isoDate, days) {
 const PERCENT_FIELDS = ["dc_holdback_percentage", "markdown_threshold"];
 const toPercent = (x) => String(Math.round(x * 10000) / 100);
 
-function markSource(name, source) {
+// `note` says why an inferred value is what it is ("assumed 2027: the text names no year").
+function markSource(name, source, note) {
   const label = document.querySelector(`[data-field="${name}"]`);
   if (!label) return;
   label.dataset.source = source;
-  label.querySelector(".source").textContent = SOURCE_LABELS[source] || "";
+  label.dataset.note = note || "";
+  const words = (name === "category_id" && CATEGORY_SOURCE_LABELS[source]) || SOURCE_LABELS[source] || "";
+  label.querySelector(".source").textContent = note ? `${words} (${note})` : words;
 }
+// The category is read from the text by the server, like every other field.
+const CATEGORY_SOURCE_LABELS = {
+  stated: "from your text", not_mentioned: "not in your text — the default category", edited: "chosen by you",
+};
 
 // Every extraction replaces the whole form: what the text did not give is cleared, never kept
 // from an earlier plan, and each field says where its value came from.
-function fillForm(params, sources) {
+function fillForm(params, sources, notes = {}) {
   const form = $("params");
   for (const input of form.elements) {
     if (!input.name) continue;
     const value = params[input.name];
     input.value = value == null ? "" : PERCENT_FIELDS.includes(input.name) ? toPercent(value) : value;
-    markSource(input.name, sources[input.name] || (value == null ? "not_mentioned" : "stated"));
+    markSource(input.name, sources[input.name] || (value == null ? "not_mentioned" : "stated"), notes[input.name]);
   }
   updateEnd();
-  const named = (kinds) => Object.keys(sources).filter((n) => kinds.includes(sources[n])).map(fieldLabel);
+  // The category has its own line beside the picker; this summary is about the form.
+  const named = (kinds) => Object.keys(sources).filter((n) => n !== "category_id" && kinds.includes(sources[n])).map(fieldLabel);
   const read = named(["stated", "inferred"]);
   const absent = named(["not_mentioned"]);
   $("sources-summary").textContent = [
@@ -260,13 +283,10 @@ async function loadCategories() {
   }
 }
 
-// The category the text names (by id or name), preselected in the picker.
-function categoryFromText(text) {
-  const lower = text.toLowerCase();
-  return Object.values(state.categories).find((c) => {
-    const words = [c.category_id, c.name].map((w) => w.toLowerCase().replaceAll("_", " "));
-    return words.some((w) => new RegExp(`\\b${w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`).test(lower));
-  });
+// The category the server read from the text, else the default; the picker says which.
+function showCategory(categoryId) {
+  $("category").value = categoryId || state.defaultCategory || "";
+  markSource("category_id", categoryId ? "stated" : "not_mentioned");
 }
 
 async function loadUser() {
@@ -937,11 +957,10 @@ async function onExtract() {
   try {
     const text = $("strategy").value.trim();
     const answer = await api("POST", `${API}/extract-parameters`, { strategy_description: text });
-    const { field_sources: sources = {}, ...params } = answer;
+    const { field_sources: sources = {}, field_notes: notes = {}, category_id: categoryId = null, ...params } = answer;
     state.parameters = params;
-    fillForm(params, sources);
-    const named = categoryFromText(text);
-    if (named) $("category").value = named.category_id;
+    fillForm(params, sources, notes);
+    showCategory(categoryId);
     $("params-panel").classList.remove("hidden");
     $("params-heading").focus();
   } catch (err) {
@@ -1008,6 +1027,7 @@ $("strategy").addEventListener("keydown", (event) => {
 $("run").addEventListener("click", onRun);
 $("cancel").addEventListener("click", onCancel);
 $("params").addEventListener("input", onFormInput);
+$("category").addEventListener("change", () => markSource("category_id", "edited"));
 resetAgents();
 loadCategories();
 loadUser();

@@ -21,12 +21,14 @@ EXTRACTED: dict[str, Any] = {
         "Rules extractor matched forecast_horizon_weeks=12 from '12 weeks'; "
         "season_start_date=2025-01-01 from 'Jan 1, 2025'; replenishment_strategy=weekly from "
         "'Weekly'; dc_holdback_percentage=0.15 from '15%'; unit_target=8000 from '8000 units'. "
-        "season_end_date = start + 7 x 12 days = 2025-03-26."
+        "season_end_date = start + 7 x 12 days = 2025-03-26. The text names no product: the run "
+        "uses the default category."
     ),
     "confidence_score": 0.95,
     "markdown_checkpoint_week": None,
     "markdown_threshold": None,
     "unit_target": 8000,
+    "category_id": None,
     "field_sources": {
         "forecast_horizon_weeks": "stated",
         "season_start_date": "stated",
@@ -36,7 +38,9 @@ EXTRACTED: dict[str, Any] = {
         "unit_target": "stated",
         "markdown_checkpoint_week": "not_mentioned",
         "markdown_threshold": "not_mentioned",
+        "category_id": "not_mentioned",
     },
+    "field_notes": {},
 }
 
 INCOMPLETE: dict[str, Any] = {

@@ -172,6 +172,8 @@ OPERATIONS: tuple[Operation, ...] = (
         errors={
             400: "PARAMETER_EXTRACTION_ERROR: the text misses required parameters "
             "(`details.missing_parameters`, one suggestion per missing field)",
+            422: "INVALID_PARAMETERS: a value out of range, or a product the database has no "
+            "category for (`details.product` as written, `details.available_categories`)",
             503: "PARAMETER_EXTRACTION_ERROR: the language model is unavailable (Retry-After)",
         },
     ),

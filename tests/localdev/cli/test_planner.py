@@ -9,6 +9,7 @@ import contextlib
 import copy
 import dataclasses
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,7 +23,7 @@ from localdev.host.server import free_port
 from tests.support.live_stack import LiveStack, import_short_category, live_stack
 from tests.support.planner import PLAN_DOCUMENT_KEYS
 
-STRATEGY = "Spring dresses, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
+STRATEGY = "Spring denim, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
 SHORT_CATEGORY = "trial_capsule"  # sorts after the sample's categories: never the default
 
 
@@ -168,6 +169,10 @@ def test_run_plan_streams_reconnects_catches_up_and_fetches_results(planned, dro
     assert "field_sources" not in document["parameters"]  # what was sent to run-workflow
     assert document["field_sources"]["season_start_date"] == "stated"
     assert document["field_sources"]["unit_target"] == "not_mentioned"
+    # The category the text names is the one planned, with its source.
+    assert document["parameters"]["category_id"] == "denim"
+    assert document["field_sources"]["category_id"] == "stated"
+    assert outcome.results["forecast"]["category_id"] == "denim"
     assert set(document["results"]) == {"forecast", "inventory", "pricing"}
     json.dumps(document)
 
@@ -191,6 +196,7 @@ def test_plan_renders_forecast_clusters_allocations_and_markdowns(planned):
     assert f"{inventory['dc_holdback_total']:,}" in text
     for step in pricing["markdowns"]:
         assert f"{step['markdown_pct']:.0%}" in text and f"{step['price']:.2f}" in text
+    assert re.search(r"Category\s+.\s+denim\s+.\s+from your text", text)
 
 
 def test_the_terminal_plan_shows_the_season_in_a_planners_terms_to_the_unit(planned):
@@ -335,8 +341,14 @@ def test_human_mode_shows_live_progress_and_the_error_on_stderr(stack, capsys):
     assert "Demand Agent" in captured.out and "failed" in captured.out
     assert "Inventory Agent" in captured.out and "pending" in captured.out
     assert "DATA_NOT_FOUND: Category 'trial_capsule' has 30 weeks of history" in captured.err
+    assert "before the season start 2025-03-03" in " ".join(captured.err.split())
+    assert "- Start the season on or after" in captured.err  # the agent's suggestions
     assert "request id" in captured.err
     assert "DATA_NOT_FOUND" not in captured.out
+    # What the failed run was asked to plan, before the error: the year and category to check.
+    parameters = captured.out[captured.out.index("Season parameters") :]
+    assert re.search(r"Category\s+.\s+trial_capsule\s+.\s+from --category", parameters)
+    assert re.search(r"Season starts\s+.\s+2025-03-03\s+.\s+from your text", parameters)
 
 
 def test_embedded_host_is_used_without_url(stack, capsys):

@@ -39,7 +39,7 @@ PARAMETERS = {
     "dc_holdback_percentage": 0.15,
 }
 AGENTS = ("Demand Agent", "Inventory Agent", "Pricing Agent")
-STRATEGY = "Spring dresses, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
+STRATEGY = "Spring denim, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
 
 
 def listening(port: int) -> bool:

@@ -18,8 +18,10 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 import function_app
+from localdev.sample_data import generate_sample, load_sample
+from shared.data.db import create_schema, dispose_engine, get_engine
 from shared.extraction import language_model_client
-from shared.schemas import SeasonParameters
+from shared.schemas import RunWorkflowRequest, SeasonParameters
 from shared.settings import get_settings
 from tests.support.errors import assert_error
 from tests.support.extraction import ANSWER, KEY, SPEC, SPEC_FIELDS, completion
@@ -37,10 +39,11 @@ ENV_NAMES = (
 
 
 @pytest.fixture(autouse=True)
-def rules_env(monkeypatch):
+def rules_env(monkeypatch, tmp_path):
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EXTRACTOR", "rules")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     get_settings.cache_clear()
     yield monkeypatch
     get_settings.cache_clear()
@@ -144,11 +147,63 @@ def test_answer_says_where_each_value_came_from_and_can_be_sent_back():
         "unit_target": "not_mentioned",
         "markdown_checkpoint_week": "not_mentioned",
         "markdown_threshold": "not_mentioned",
+        "category_id": "not_mentioned",
     }
     assert body["unit_target"] is None and body["markdown_threshold"] is None
+    assert body["category_id"] is None
+    # The inferred start says why, in words; stated values need no note.
+    assert list(body["field_notes"]) == ["season_start_date"]
+    assert body["field_notes"]["season_start_date"].startswith("resolved from today ")
     # The whole answer is valid run-workflow parameters: the provenance is dropped, not rejected.
     params = SeasonParameters.model_validate(body)
     assert params.dc_holdback_percentage == 0.2 and "field_sources" not in params.model_dump()
+    assert "field_notes" not in params.model_dump()
+
+
+@pytest.fixture
+def sample_categories(rules_env, tmp_path):
+    """A database holding the sample's denim, outerwear and swimwear."""
+    url = f"sqlite:///{tmp_path / 'sample.db'}"
+    engine = get_engine(url)
+    create_schema(engine)
+    load_sample(engine, generate_sample(stores=3, weeks=8, categories=3))
+    rules_env.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    dispose_engine(url)
+
+
+def test_the_category_named_in_the_text_comes_back_with_its_source(sample_categories):
+    text = "Swimwear for spring: 16-week season starting March 3, 2025, weekly, 10% DC holdback."
+    body = payload(post({"strategy_description": text}))
+    assert body["category_id"] == "swimwear"
+    assert body["field_sources"]["category_id"] == "stated"
+    assert body["season_start_date"] == "2025-03-03"
+    assert "category_id=swimwear from 'Swimwear'" in body["extraction_reasoning"]
+    # Sent back as the parameters, the category rides along to run-workflow.
+    request = RunWorkflowRequest.model_validate({"session_id": "s1", "parameters": body})
+    assert request.category_id == "swimwear"
+    assert "category_id" not in request.parameters.model_dump()
+
+
+def test_a_generic_product_leaves_the_category_to_the_default(sample_categories):
+    text = "Spring 2025 fashion: 12 weeks from March 3, weekly, 10% DC holdback."
+    body = payload(post({"strategy_description": text}))
+    assert body["category_id"] is None
+    assert body["field_sources"]["category_id"] == "not_mentioned"
+    assert "the run uses the default category" in body["extraction_reasoning"]
+
+
+def test_an_unknown_product_is_refused_in_words_listing_the_categories(sample_categories):
+    text = "Dresses for spring 2025: 12 weeks from March 3, weekly, 10% DC holdback."
+    error = assert_error(post({"strategy_description": text}), 422, "INVALID_PARAMETERS")
+    assert error.message == (
+        "The description plans 'Dresses', which is not a category with sales history. "
+        "Categories that exist: Denim (denim), Outerwear (outerwear), Swimwear (swimwear)."
+    )
+    assert error.details["product"] == "Dresses"
+    assert error.details["available_categories"] == ["denim", "outerwear", "swimwear"]
+    assert any("Denim (denim)" in s for s in error.suggestions)
 
 
 def test_caller_request_id_is_echoed():

@@ -148,6 +148,24 @@ async def test_run_then_get_a_completed_workflow(runtime):
     assert status["created_time"] and status["last_updated_time"]
 
 
+async def test_the_extracted_category_is_planned_when_the_request_names_none(runtime):
+    """The extraction's answer sent back unchanged carries the category the text named."""
+    answer = {**PARAMETERS, "category_id": "CAT-2", "field_sources": {"category_id": "stated"}}
+    body = {"session_id": "sess-1", "parameters": answer}
+    _, started = await call(runtime, "run_workflow", "POST", json.dumps(body).encode())
+    assert started["category_id"] == "CAT-2"
+    await runtime.wait_for(started["workflow_id"], 10)
+    # A category named in the request wins; null in the answer means the default.
+    named = json.dumps({**body, "category_id": "CAT-1"}).encode()
+    _, given = await call(runtime, "run_workflow", "POST", named)
+    assert given["category_id"] == "CAT-1"
+    await runtime.wait_for(given["workflow_id"], 10)
+    unnamed = {"session_id": "sess-1", "parameters": {**PARAMETERS, "category_id": None}}
+    _, default = await call(runtime, "run_workflow", "POST", json.dumps(unnamed).encode())
+    assert default["category_id"] == "CAT-1"
+    await runtime.wait_for(default["workflow_id"], 10)
+
+
 async def test_failed_workflow_shows_failed_and_keeps_finished_results(runtime, script):
     script.set("inventory_agent", "fail_always")
     _, body = await call(runtime, "run_workflow", "POST", run_body(category_id="CAT-2"))

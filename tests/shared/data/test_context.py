@@ -181,6 +181,8 @@ def test_another_process_import_is_noticed_through_the_version(seeded):
             "2",
             "--seed",
             "5",
+            "--end-date",
+            "2025-01-01",
         ],
         check=True,
         capture_output=True,

@@ -288,3 +288,74 @@ def test_client_is_built_once_per_configuration():
     assert language_model_client(settings) is not language_model_client(
         azure(azure_openai_deployment="other")
     )
+
+
+def test_the_prompt_carries_today_the_known_categories_and_the_season_year_rules():
+    from shared.extraction import read_strategy
+    from tests.support.phrasings import CATEGORIES
+
+    text = "FW25 outerwear: 16 weeks from January 5, weekly replenishment, no DC holdback."
+    answer = ANSWER | {
+        "forecast_horizon_weeks": 16,
+        "season_start_date": "2026-01-05",
+        "dc_holdback_percentage": 0.0,
+        "unit_target": None,
+        "product_as_written": "outerwear",
+        "year_reasoning": "FW25 is Fall/Winter 2025; its January falls in 2026.",
+    }
+    upstream = Upstream(ok(answer))
+    reading = read_strategy(
+        text, azure(), today=TODAY, categories=CATEGORIES, http_client=upstream.client()
+    )
+    system = upstream.body()["messages"][0]["content"]
+    assert "Today is 2024-11-04." in system
+    assert "Denim (denim), Graphic tees (graphic_tees), Outerwear (outerwear)" in system
+    assert "an explicit full date always wins" in system
+    assert "Fall/Winter, Fall, Winter or Holiday season fall in the following year" in system
+    schema = upstream.body()["response_format"]["json_schema"]["schema"]
+    assert {"product_as_written", "year_reasoning"} <= set(schema["required"])
+    assert reading.category_id == "outerwear" and reading.field_sources["category_id"] == "stated"
+    assert reading.parameters.season_start_date.isoformat() == "2026-01-05"
+    assert "Year: FW25 is Fall/Winter 2025" in (reading.parameters.extraction_reasoning or "")
+
+
+def test_when_the_model_contradicts_the_text_the_text_wins_and_says_so():
+    """The text states 'Spring 2025 ... March 3' and 'swimwear'; the model answers the next
+    March 3 and denim. What the text states wins, the reasoning says the model was overruled,
+    and the confidence drops."""
+    from shared.extraction import read_strategy
+    from tests.support.phrasings import CATEGORIES
+
+    text = "Spring 2025 swimwear: 12 weeks from March 3, weekly replenishment, 15% DC holdback."
+    answer = ANSWER | {
+        "season_start_date": "2025-03-03",
+        "unit_target": None,
+        "product_as_written": "swimwear",
+    }
+    agreeing = read_strategy(
+        text, azure(), today=TODAY, categories=CATEGORIES, http_client=Upstream(ok(answer)).client()
+    )
+    wrong = answer | {"season_start_date": "2026-03-03", "product_as_written": "denim"}
+    reading = read_strategy(
+        text, azure(), today=TODAY, categories=CATEGORIES, http_client=Upstream(ok(wrong)).client()
+    )
+    params = reading.parameters
+    assert params.season_start_date.isoformat() == "2025-03-03"
+    assert reading.field_sources["season_start_date"] == "stated"
+    assert reading.category_id == "swimwear"
+    reasoning = params.extraction_reasoning or ""
+    assert "the model answered 2026-03-03" in reasoning
+    assert "The text overrules the model on season_start_date." in reasoning
+    assert (params.confidence_score or 0) < (agreeing.parameters.confidence_score or 0)
+
+
+def test_a_model_product_the_text_does_not_contain_is_ignored():
+    from shared.extraction import read_strategy
+    from tests.support.phrasings import CATEGORIES
+
+    text = "12 weeks from March 3, 2025, weekly replenishment, 15% DC holdback."
+    answer = ANSWER | {"season_start_date": "2025-03-03", "product_as_written": "Dresses"}
+    reading = read_strategy(
+        text, azure(), today=TODAY, categories=CATEGORIES, http_client=Upstream(ok(answer)).client()
+    )
+    assert reading.category_id is None and reading.field_sources["category_id"] == "not_mentioned"
