@@ -587,7 +587,8 @@ class ContextAssembler:
         and is not history (shared.data.context.last_history_week), so it counts as sold."""
         sales = self.load_historical_sales(category_id)
         start = np.datetime64(parameters.season_start_date - timedelta(days=3), "ns")
-        end = np.datetime64(parameters.season_end_date - timedelta(days=3), "ns")
-        weeks = sales["week_start_date"].to_numpy()
-        inside = sales[(weeks >= start) & (weeks < end)]
+        weeks = parameters.forecast_horizon_weeks
+        end = np.datetime64(parameters.season_start_date + timedelta(days=7 * weeks - 3), "ns")
+        starts = sales["week_start_date"].to_numpy()
+        inside = sales[(starts >= start) & (starts < end)]
         return inside.groupby("week_start_date", as_index=False)["units_sold"].sum()

@@ -115,6 +115,7 @@ def test_inventory_and_pricing_contexts(seeded):
     pricing = assembler.assemble_pricing_context(
         "outerwear", wednesday, demand_result("outerwear"), inventory_result()
     )
+    assert pricing.actual_sales is not None
     weeks = pricing.actual_sales["week_start_date"]
     assert len(weeks) == 12 and weeks.min() == pd.Timestamp(2024, 9, 2)
 
