@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from activities.demand import run_demand_agent
-from activities.inventory import run_inventory_agent
+from activities.inventory import UnitEconomics, run_inventory_agent
 from activities.pricing import PricingInputs, run_pricing_agent
 from shared.activity_inputs import AgentTask
 from shared.agents import DEMAND, INVENTORY, PRICING, Agent, AgentKey, ResultT
@@ -75,10 +75,11 @@ def run_inventory(
     task: AgentTask, settings: Settings, progress: ProgressReporter
 ) -> InventorySummary:
     demand = _earlier_result(settings, task, DEMAND)
-    ctx = get_assembler(settings.database_url).assemble_inventory_context(
-        task.category_id, task.parameters, demand
-    )
-    result = run_inventory_agent(ctx, progress)
+    assembler = get_assembler(settings.database_url)
+    ctx = assembler.assemble_inventory_context(task.category_id, task.parameters, demand)
+    category = assembler.category_info(task.category_id)
+    economics = UnitEconomics(category.full_price, category.unit_cost, category.currency)
+    result = run_inventory_agent(ctx, progress, economics)
     save_result(get_engine(settings.database_url), task.workflow_id, INVENTORY.key, result)
     return result.summary()
 
@@ -94,6 +95,7 @@ def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter)
         unit_cost=category.unit_cost,
         salvage_fraction=category.salvage_fraction,
         elasticity=category.price_elasticity,
+        currency=category.currency,
     )
     result = run_pricing_agent(ctx, inputs, progress)
     save_result(get_engine(settings.database_url), task.workflow_id, PRICING.key, result)

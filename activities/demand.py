@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from activities.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
+from activities.inventory import largest_remainder
 from shared.data.context import SEASON_WEEKS, DemandContext, last_history_week, weekly_units
 from shared.errors import DataNotFoundError
 from shared.progress import ProgressReporter, report
@@ -21,10 +22,36 @@ from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekFor
 from shared.schemas import SeasonParameters, replenishment_cadence
 
 SHARE_WINDOW_WEEKS = 26
+YEAR_DAYS = 364  # 52 weeks: the same weekday a year earlier, as retail calendars compare
 SERVICE_LEVEL = 0.95
 MAX_GAP_WEEKS = 2 * SEASON_WEEKS
 CHRISTMAS_WEEKS = (-2, -1, 0, 1)
 TIER_CONFIDENCE: dict[ForecastTier, float] = {"full": 1.0, "short": 0.7, "unvalidated": 0.4}
+MODEL_DESCRIPTIONS = {
+    "SeasonalNaive": "the same week last year, repeated",
+    "SeasonalNaiveDrift": "the same week last year, grown by the trend of the last year",
+    "RobustSeasonal": (
+        "the same week averaged over up to three past years, each grown by the measured "
+        "year-over-year growth, with one-off spikes (past promotions) smoothed and holiday "
+        "weeks matched by date"
+    ),
+    "AutoTheta": "a smoothed trend on the seasonally adjusted history (Theta method)",
+    "MSTL": "the history split into yearly season and trend, each projected forward (MSTL)",
+    ENSEMBLE: "a weighted average of the models that forecast the past seasons best",
+}
+"""Each forecasting method in a planner's words, carried in the result so that every screen
+explains the same way what `model_used` means."""
+
+
+def describe_model(model_used: str, weights: dict[str, float]) -> str:
+    """`model_used` in words; a combination names its members and their weights."""
+    if model_used != ENSEMBLE or not weights:
+        return MODEL_DESCRIPTIONS.get(model_used, model_used)
+    members = "; ".join(
+        f"{name} {weight:.0%} ({MODEL_DESCRIPTIONS.get(name, name)})"
+        for name, weight in weights.items()
+    )
+    return f"{MODEL_DESCRIPTIONS[ENSEMBLE]}: {members}"
 
 
 def weekly_category_series(
@@ -101,6 +128,22 @@ def store_shares(sales: pd.DataFrame, stores: pd.DataFrame, last_week: pd.Timest
     if total <= 0:
         return pd.Series(1.0 / len(ids), index=ids) if ids else units
     return units / total
+
+
+def last_year_units(series: pd.Series, week_starts: list[date]) -> list[int | None]:
+    """Units sold in the history week nearest each season week 52 weeks earlier (within three
+    days: the history's weeks may start on another weekday), None where history has no such
+    week."""
+    if series.empty:
+        return [None] * len(week_starts)
+    index = series.index
+    found: list[int | None] = []
+    for start in week_starts:
+        target = pd.Timestamp(start) - pd.Timedelta(days=YEAR_DAYS)
+        pos = int(np.abs((index - target).days).argmin())
+        near = abs((index[pos] - target).days) <= 3
+        found.append(round(float(series.iloc[pos])) if near else None)
+    return found
 
 
 def cover_weeks(parameters: SeasonParameters) -> int:
@@ -257,23 +300,30 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
     keep = slice(offset - 1, offset - 1 + h)
     mean = fc.mean[keep]
     report(progress, 70, f"Model selected: {fc.model_used} (tier {fc.tier}, {fc.folds} folds)")
+    # One rounding rule: the season total is rounded once and split into whole units by
+    # largest remainder, over the weeks here and over the stores below, so every sum agrees.
+    total = round(float(mean.sum()))
+    weekly_units = largest_remainder(total, np.clip(mean, 0.0, None))
+    season_weeks = p.week_starts()
+    last_year = last_year_units(series, season_weeks)
     weeks = [
         WeekForecast(
             week_start=ws,
-            units=round(float(mean[i]), 2),
+            units=int(weekly_units[i]),
             lower=round(float(fc.lower[80][keep][i]), 2),
             upper=round(float(fc.upper[80][keep][i]), 2),
             lower_95=round(float(fc.lower[95][keep][i]), 2),
             upper_95=round(float(fc.upper[95][keep][i]), 2),
+            last_year_units=last_year[i],
         )
-        for i, ws in enumerate(p.week_starts())
+        for i, ws in enumerate(season_weeks)
     ]
-    total = round(float(mean.sum()))
     report(progress, 80, "Splitting the forecast across stores...")
     shares = store_shares(ctx.sales, ctx.stores, last_week)
+    store_units = largest_remainder(total, shares.to_numpy(dtype=float))
     stores = [
-        StoreForecast(store_id=sid, share=float(s), units=round(float(s) * total, 2))
-        for sid, s in shares.items()
+        StoreForecast(store_id=sid, share=float(s), units=int(u))
+        for (sid, s), u in zip(shares.items(), store_units, strict=True)
     ]
     cover = min(cover_weeks(p), h)
     ss = safety_stock(fc, keep, cover, SERVICE_LEVEL)
@@ -293,6 +343,7 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
         safety_stock_pct=round(ss / total, 4) if total else 0.0,
         confidence=_confidence(fc),
         model_used=fc.model_used,
+        model_description=describe_model(fc.model_used, fc.weights),
         model_weights=fc.weights,
         backtest=BacktestMetrics(
             wape=fc.wape,
@@ -311,6 +362,7 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
         total_upper_80=round(total_80[1], 2),
         total_lower_95=round(total_95[0], 2),
         total_upper_95=round(total_95[1], 2),
+        last_year_total=None if None in last_year else sum(u for u in last_year if u is not None),
     )
     report(progress, 100, f"Forecast complete: {total:,} units")
     return result

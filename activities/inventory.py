@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from activities.clustering import cluster_stores
+from activities.stock_flow import forward_cover
 from shared.data.context import InventoryContext
 from shared.progress import ProgressReporter, report
 from shared.results import (
@@ -25,6 +26,25 @@ from shared.results import (
 from shared.schemas import ReplenishmentStrategy, replenishment_cadence
 
 MIN_PRESENTATION_QTY = 2
+LAUNCH_COVER_WEEKS = (4, 6)
+"""The launch cover a planner usually keeps when the DC replenishes: enough for the first weeks,
+the rest held back to follow actual sales."""
+
+
+@dataclass(frozen=True)
+class UnitEconomics:
+    """What a unit earns and costs, to state a unit-target warning in money as well as units."""
+
+    full_price: float
+    unit_cost: float
+    currency: str = "USD"
+
+    @property
+    def unit_margin(self) -> float:
+        return self.full_price - self.unit_cost
+
+    def amount(self, value: float) -> str:
+        return f"{value:,.0f} {self.currency}"
 
 
 def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
@@ -169,10 +189,16 @@ def season_interval(demand: DemandResult, weeks: int) -> tuple[int, int]:
     return math.floor(lo), math.ceil(hi)
 
 
-def check_target(target: int | None, demand: DemandResult, weeks: int) -> TargetCheck:
+def check_target(
+    target: int | None,
+    demand: DemandResult,
+    weeks: int,
+    economics: UnitEconomics | None = None,
+) -> TargetCheck:
     """Where the planner's unit target falls against forecast demand: below the 80 % lower
     bound the season most likely stocks out, above the upper bound units are most likely left
-    for markdown. The figures say how many units at the forecast and at the bound."""
+    for markdown. The figures say how many units at the forecast and at the bound, and with the
+    category's economics what that costs: the margin of the lost units, the cost of leftovers."""
     forecast = demand.total_demand
     lo, hi = season_interval(demand, weeks)
     band = f"80 % interval {lo:,}–{hi:,}, forecast {forecast:,}"
@@ -187,14 +213,26 @@ def check_target(target: int | None, demand: DemandResult, weeks: int) -> Target
         message = (
             f"The unit target of {target:,} is below the 80 % lower bound of demand "
             f"({band}): expect stock-outs, about {forecast - target:,} units of demand "
-            f"lost at the forecast and {lo - target:,} even at the lower bound."
+            f"lost at the forecast and {lo - target:,} even at the lower bound"
+            + (
+                f", {economics.amount((forecast - target) * economics.unit_margin)} "
+                "of gross margin lost at the forecast."
+                if economics
+                else "."
+            )
         )
     elif target > hi:
         verdict = "above_80"
         message = (
             f"The unit target of {target:,} is above the 80 % upper bound of demand "
             f"({band}): expect about {target - forecast:,} units left over at the "
-            f"forecast and {target - hi:,} even at the upper bound, exposed to markdowns."
+            f"forecast and {target - hi:,} even at the upper bound, exposed to markdowns"
+            + (
+                f"; at cost the leftovers at the forecast are "
+                f"{economics.amount((target - forecast) * economics.unit_cost)}."
+                if economics
+                else "."
+            )
         )
     else:
         verdict = "within_80"
@@ -209,13 +247,56 @@ def check_target(target: int | None, demand: DemandResult, weeks: int) -> Target
     )
 
 
+def launch_cover_warning(
+    launch: int,
+    manufacturing: int,
+    cover: float | None,
+    weekly: np.ndarray,
+    strategy: ReplenishmentStrategy,
+) -> str | None:
+    """A sentence when launch stock covers the whole season (more weeks than it has, or more
+    than its whole forecast), with the holdback that would keep a usual launch cover instead."""
+    weeks, season = len(weekly), float(weekly.sum())
+    if not launch or cover is None or (cover < weeks and launch <= season):
+        return None
+    low, high = LAUNCH_COVER_WEEKS
+    keep = math.ceil(float(weekly[:high].sum()))
+    cover_text = f"about {cover:.0f} weeks of supply" if cover else "no weeks of supply"
+    parts = [
+        f"Launch stock of {launch:,} units is "
+        + (
+            f"more than the whole {weeks}-week forecast ({round(season):,} units)"
+            if launch > season
+            else f"enough for the whole {weeks}-week season"
+        )
+        + f": {cover_text} at launch."
+    ]
+    if keep < manufacturing:
+        share = 1 - keep / manufacturing
+        parts.append(
+            f"A DC holdback of {share:.0%} ({manufacturing - keep:,} units) would keep launch "
+            f"cover at {high} weeks ({keep:,} units; {low}-{high} weeks is usual), the rest "
+            "following sales"
+            + (" with weekly or bi-weekly replenishment." if strategy == "none" else ".")
+        )
+    return " ".join(parts)
+
+
+def _store_labels(stores: pd.DataFrame, column: str) -> list[str | None]:
+    if column not in stores.columns:
+        return [None] * len(stores)
+    return [None if pd.isna(v) else str(v) for v in stores[column]]
+
+
 def run_inventory_agent(
-    ctx: InventoryContext, progress: ProgressReporter | None = None
+    ctx: InventoryContext,
+    progress: ProgressReporter | None = None,
+    economics: UnitEconomics | None = None,
 ) -> InventoryResult:
     p, demand = ctx.parameters, ctx.demand
     report(progress, 5, "Reading demand forecast and store attributes...")
     warnings: list[str] = []
-    target_check = check_target(p.unit_target, demand, p.forecast_horizon_weeks)
+    target_check = check_target(p.unit_target, demand, p.forecast_horizon_weeks, economics)
     if target_check.verdict in ("below_80", "above_80"):
         warnings.append(target_check.message)
     if p.unit_target is not None:
@@ -242,19 +323,32 @@ def run_inventory_agent(
     clustering = cluster_stores(stores)
     report(progress, 55, f"Clusters found: {len(clustering.names)}")
 
+    weekly = np.array(
+        [w.units for w in demand.forecast_by_week[: p.forecast_horizon_weeks]], dtype=float
+    )
     plan = plan_units(
         manufacturing,
         p.dc_holdback_percentage,
         p.replenishment_strategy,
         stores["sales_share"].to_numpy(),
-        np.array(
-            [w.units for w in demand.forecast_by_week[: p.forecast_horizon_weeks]], dtype=float
-        ),
+        weekly,
         MIN_PRESENTATION_QTY,
     )
     warnings += plan.warnings
     alloc, holdback, launch = plan.allocation, plan.holdback, plan.launch
     report(progress, 75, f"Allocated {launch:,} launch units to {len(stores)} stores")
+    rate = float(weekly.mean()) if len(weekly) else 0.0
+    launch_cover = forward_cover(launch, weekly, rate)
+    store_cover = [
+        forward_cover(int(a), weekly * share, rate * share)
+        for a, share in zip(alloc, stores["sales_share"], strict=True)
+    ]
+    cover_warning = launch_cover_warning(
+        launch, manufacturing, launch_cover, weekly, p.replenishment_strategy
+    )
+    if cover_warning:
+        warnings.append(cover_warning)
+    names, regions = _store_labels(stores, "store_name"), _store_labels(stores, "region")
 
     clusters = []
     for k, name in enumerate(clustering.names):
@@ -267,8 +361,14 @@ def run_inventory_agent(
                 allocation_percentage=round(units / launch, 6) if launch else 0.0,
                 total_units=units,
                 stores=[
-                    StoreAllocation(store_id=sid, initial_allocation=int(a))
-                    for sid, a in zip(stores["store_id"][mask], alloc[mask], strict=True)
+                    StoreAllocation(
+                        store_id=stores["store_id"][i],
+                        initial_allocation=int(alloc[i]),
+                        store_name=names[i],
+                        region=regions[i],
+                        launch_weeks_of_supply=store_cover[i],
+                    )
+                    for i in np.flatnonzero(mask)
                 ],
             )
         )
@@ -289,7 +389,13 @@ def run_inventory_agent(
             else ""
         )
         + f", split by each store's share of recent sales with at least {MIN_PRESENTATION_QTY} "
-        f"per store; {holdback:,} are held at the DC"
+        f"per store ("
+        + (
+            f"{launch_cover:.1f} weeks of supply at launch"
+            if launch_cover is not None
+            else "no demand to cover"
+        )
+        + f"); {holdback:,} are held at the DC"
         + (
             f" and released {p.replenishment_strategy} over {len(schedule)} shipments following "
             "forecast demand."
@@ -308,6 +414,7 @@ def run_inventory_agent(
         warnings=warnings,
         explanation=explanation,
         target_check=target_check,
+        launch_weeks_of_supply=launch_cover,
     )
     report(progress, 100, "Inventory plan complete")
     return result

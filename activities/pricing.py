@@ -17,6 +17,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from activities.forecasting import z_score
+from activities.inventory import largest_remainder
+from activities.stock_flow import build_season_plan, round_running_total, store_receipts
 from shared.data.context import PricingContext
 from shared.progress import ProgressReporter, report
 from shared.results import DemandResult, MarkdownStep, PricingResult
@@ -39,6 +41,7 @@ class PricingInputs(BaseModel):
         0.3, ge=0, le=1, description="salvage value per leftover unit, as a fraction of unit cost"
     )
     elasticity: float = Field(-2.0, lt=0, ge=-10, allow_inf_nan=False)
+    currency: str = "USD"
     ladder: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
     max_steps: int = Field(2, ge=1, le=2)
 
@@ -89,21 +92,35 @@ def candidate_paths(
 
 
 def evaluate(
-    paths: np.ndarray, demand: np.ndarray, stock: float, inputs: PricingInputs
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per path, averaged over demand scenarios: (revenue, units sold, leftover).
+    paths: np.ndarray,
+    demand: np.ndarray,
+    stock: float,
+    inputs: PricingInputs,
+    receipts: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per path, averaged over demand scenarios: (revenue, units sold, leftover, sales by week).
 
-    demand: scenarios x weeks at full price. Sales are capped by cumulative stock, so a path
-    that sells out early simply stops selling.
+    demand: scenarios x weeks at full price. `receipts`: units reaching the stores each week
+    (what is on hand included in the first); stores sell only what they have, so a path sells
+    out when the stores run dry and sells again when the DC's next shipment arrives. Without
+    receipts the whole `stock` is on hand from the first week.
     """
     mult = demand_multiplier(paths, inputs.elasticity)  # P x T
     wanted = demand[:, None, :] * mult[None, :, :]  # S x P x T
-    cum = np.minimum(np.cumsum(wanted, axis=2), stock)
-    sales = np.diff(cum, axis=2, prepend=0.0)
+    if receipts is None:
+        cum = np.minimum(np.cumsum(wanted, axis=2), stock)
+        sales = np.diff(cum, axis=2, prepend=0.0)
+    else:
+        sales = np.empty_like(wanted)
+        on_hand = np.zeros(wanted.shape[:2])
+        for t in range(wanted.shape[2]):
+            on_hand = on_hand + float(receipts[t])
+            sales[:, :, t] = np.minimum(wanted[:, :, t], on_hand)
+            on_hand = on_hand - sales[:, :, t]
     prices = inputs.full_price * (1.0 - paths)
     revenue = (sales * prices[None]).sum(axis=2).mean(axis=0)
-    sold = cum[:, :, -1].mean(axis=0) if paths.shape[1] else np.zeros(len(paths))
-    return revenue, sold, stock - sold
+    sold = sales.sum(axis=2).mean(axis=0)
+    return revenue, sold, stock - sold, sales.mean(axis=0)
 
 
 def scenario_multipliers(total: float, lower80: float, upper80: float) -> np.ndarray:
@@ -115,7 +132,10 @@ def scenario_multipliers(total: float, lower80: float, upper80: float) -> np.nda
     sigma = (np.log(max(hi, 1.0)) - np.log(min(lo, 1.0))) / (2 * z_score(80))
     if sigma <= 0:
         return np.ones(1)
-    return np.exp(sigma * np.array([NormalDist().inv_cdf(q) for q in SCENARIO_QUANTILES]))
+    spread = np.exp(sigma * np.array([NormalDist().inv_cdf(q) for q in SCENARIO_QUANTILES]))
+    # Scaled to average exactly 1: the expected sales of a week no stock limit binds are then
+    # the forecast itself, as the weekly plan shows them.
+    return spread / spread.mean()
 
 
 def remaining_interval(
@@ -155,19 +175,36 @@ def run_pricing_agent(
     h = p.forecast_horizon_weeks
     report(progress, 5, "Reading forecast, inventory and sales to date...")
     units = np.array([w.units for w in demand.forecast_by_week[:h]], dtype=float)
+    units = np.pad(units, (0, h - len(units)))
     stock_total = float(inv.manufacturing_qty)
+    receipts = store_receipts(inv, h).astype(float)
 
     actual = actuals_by_week(ctx.actual_sales, p.season_start_date, h)
     k = len(actual)
-    sold = min(float(actual.sum()), stock_total)
+    # Weeks already sold: what the stores had on hand caps what they can have sold.
+    sold_weeks = np.zeros(k)
+    on_hand = 0.0
+    for t in range(k):
+        on_hand += receipts[t]
+        sold_weeks[t] = min(float(actual[t]), on_hand)
+        on_hand -= sold_weeks[t]
+    sold = float(sold_weeks.sum())
     planned = float(units[:k].sum())
     update = float(np.clip(actual.sum() / planned, *UPDATE_LIMITS)) if k and planned > 0 else 1.0
     future = units[k:] * update
+    future_receipts = receipts[k:].copy()
+    if len(future_receipts):
+        future_receipts[0] += on_hand
     stock = stock_total - sold
 
     checkpoint = p.markdown_checkpoint_week or max(1, round(DEFAULT_CHECKPOINT_FRACTION * h))
     threshold = p.markdown_threshold or DEFAULT_THRESHOLD
-    through_cp = sold + min(float(future[: max(0, checkpoint - k)].sum()), stock)
+    within = max(0, checkpoint - k)
+    through_cp = sold + float(
+        evaluate(np.zeros((1, within)), future[None, :within], stock, pricing, future_receipts)[1][
+            0
+        ]
+    )
     st_cp = min(1.0, through_cp / stock_total) if stock_total else 0.0
     on_track = st_cp >= threshold
     report(
@@ -184,7 +221,9 @@ def run_pricing_agent(
         45,
         f"Evaluating {len(paths):,} markdown paths over {len(scen)} demand scenarios...",
     )
-    revenue, units_sold, leftover = evaluate(paths, np.outer(scen, future), stock, pricing)
+    revenue, _, leftover, weekly_sales = evaluate(
+        paths, np.outer(scen, future), stock, pricing, future_receipts
+    )
     value = revenue + leftover * pricing.salvage_per_unit
     best = int(np.argmax(value))
     if on_track and value[best] < value[0] * (1 + ON_TRACK_MIN_GAIN):
@@ -192,6 +231,9 @@ def run_pricing_agent(
     report(progress, 85, "Markdown plan chosen")
 
     path = np.concatenate([np.zeros(k), paths[best]])
+    expected = round_running_total(np.concatenate([sold_weeks, weekly_sales[best]]))
+    uplifted = np.concatenate([actual, future * demand_multiplier(paths[best], pricing.elasticity)])
+    demand_units = largest_remainder(round(float(uplifted.sum())), uplifted)
     week_starts = p.week_starts()
     steps = [
         MarkdownStep(
@@ -199,13 +241,25 @@ def run_pricing_agent(
             week_start=week_starts[i],
             markdown_pct=float(path[i]),
             price=price_at(pricing.full_price, float(path[i])),
+            expected_units_sold=int(expected[i]),
         )
         for i in range(h)
     ]
-    revenue_total = float(revenue[best]) + sold * pricing.full_price
-    sold_total = sold + float(units_sold[best])
-    left = float(leftover[best])
+    # The reported season is the weekly plan's whole units, so every total is the same figure.
+    sold_total = int(expected.sum())
+    left = inv.manufacturing_qty - sold_total
+    revenue_total = sum(s.expected_units_sold * s.price for s in steps)
     sell_through = min(1.0, sold_total / stock_total) if stock_total else 0.0
+    season_plan = build_season_plan(
+        demand,
+        inv,
+        steps,
+        [int(u) for u in demand_units],
+        full_price=pricing.full_price,
+        unit_cost=pricing.unit_cost,
+        salvage_per_unit=pricing.salvage_per_unit,
+        currency=pricing.currency,
+    )
     result = PricingResult(
         full_price=pricing.full_price,
         markdowns=steps,
@@ -213,12 +267,14 @@ def run_pricing_agent(
         projected_sell_through_at_checkpoint=round(st_cp, 4),
         expected_sell_through=round(sell_through, 4),
         expected_revenue=round(revenue_total, 2),
-        leftover_units=round(left),
+        leftover_units=left,
         inventory_units=int(stock_total),
-        expected_units_sold=round(sold_total),
+        expected_units_sold=sold_total,
         salvage_value=round(left * pricing.salvage_per_unit, 2),
         markdown_threshold=threshold,
         scenarios=len(scen),
+        currency=pricing.currency,
+        season_plan=season_plan,
         reasoning=_reasoning(
             steps,
             st_cp,
@@ -253,6 +309,7 @@ def _reasoning(
     pricing: PricingInputs,
 ) -> str:
     parts = []
+    cur = pricing.currency
     if observed:
         parts.append(
             f"{observed} weeks of actual sales ran at {update:.0%} of forecast; the rest of the "
@@ -268,19 +325,20 @@ def _reasoning(
     ]
     if changes:
         plan = ", then ".join(
-            f"{s.markdown_pct:.0%} off from week {s.week_number} (${s.price:.2f})" for s in changes
+            f"{s.markdown_pct:.0%} off from week {s.week_number} ({s.price:,.2f} {cur})"
+            for s in changes
         )
         gain = value[best] - value[0]
         parts.append(
             f"Recommend {plan}: with elasticity {pricing.elasticity:g} this adds "
-            f"${gain:,.0f} of revenue plus salvage over holding full price."
+            f"{gain:,.0f} {cur} of revenue plus salvage over holding full price."
         )
     else:
         parts.append(
             "Hold full price: no markdown on the ladder improves revenue plus salvage enough."
         )
     parts.append(
-        f"Expected sell-through {sell_through:.0%}, revenue ${revenue:,.0f}, about {left:,.0f} "
-        f"units left for salvage at ${pricing.salvage_per_unit:.2f} each."
+        f"Expected sell-through {sell_through:.0%}, revenue {revenue:,.0f} {cur}, about "
+        f"{left:,.0f} units left for salvage at {pricing.salvage_per_unit:,.2f} {cur} each."
     )
     return " ".join(parts)

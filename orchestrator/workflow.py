@@ -379,7 +379,12 @@ def _chain(
         context.set_custom_status(_status(run, "failed", None, results, log, failure))
         failed = [
             running,
-            ErrorMessage(agent_name=name, error_message=error.message, error_type=error.error_type),
+            ErrorMessage(
+                agent_name=name,
+                error_message=error.message,
+                error_type=error.error_type,
+                suggestions=failure.suggestions or None,
+            ),
             AgentStatusMessage(agent_name=name, status="failed"),
         ]
         yield from _announce(context, run, failed)

@@ -73,7 +73,7 @@ PRICING: Agent[PricingResult] = Agent(
     timeout_setting="pricing_agent_timeout_seconds",
     result_model=PricingResult,
     summary_model=PricingSummary,
-    routes=("markdowns/{workflow_id}",),
+    routes=("markdowns/{workflow_id}", "plans/{workflow_id}"),
 )
 
 AGENTS: tuple[Agent[Any], ...] = (DEMAND, INVENTORY, PRICING)

@@ -15,7 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.agents import AgentName
 from shared.extraction.combine import FieldSource
-from shared.results import ClusterAllocation, DemandResult, InventoryResult
+from shared.results import (
+    ClusterAllocation,
+    DemandResult,
+    InventoryResult,
+    SeasonPlan,
+)
 from shared.runtime_status import RuntimeStatus
 from shared.schemas import (
     ExecutionLogEntry,
@@ -191,3 +196,9 @@ class AllocationPage(InventoryResult):
     # A page narrows each cluster to its own stores and says how many the cluster has in all.
     clusters: list[PagedClusterAllocation]  # type: ignore[assignment]
     store_page: AllocationStorePage
+
+
+class SeasonPlanAnswer(SeasonPlan):
+    """`GET /api/plans/{workflow_id}`: the season plan (stock flow, money, buy plan) of a plan."""
+
+    workflow_id: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Result(BaseModel):
@@ -16,17 +16,24 @@ class _Result(BaseModel):
 
 class WeekForecast(_Result):
     week_start: date
-    units: float = Field(ge=0)
+    units: int = Field(
+        ge=0, description="whole units: the season total split over the weeks by largest remainder"
+    )
     lower: float = Field(ge=0, description="80 % interval, lower bound")
     upper: float = Field(ge=0, description="80 % interval, upper bound")
     lower_95: float = Field(ge=0)
     upper_95: float = Field(ge=0)
+    last_year_units: int | None = Field(
+        None, ge=0, description="units sold in the same season week one year earlier"
+    )
 
 
 class StoreForecast(_Result):
     store_id: str
     share: float = Field(ge=0, le=1)
-    units: float = Field(ge=0)
+    units: int = Field(
+        ge=0, description="whole units: the season total split over stores by largest remainder"
+    )
 
 
 # How far the history let the forecast be checked: "full" (two seasons or more, every candidate
@@ -57,6 +64,7 @@ class DemandResult(_Result):
     model_used: str
     backtest: BacktestMetrics
     explanation: str
+    model_description: str = Field("", description="the forecasting method in a planner's words")
     model_weights: dict[str, float] = Field(default_factory=dict)
     history_weeks: int = Field(0, ge=0)
     service_level: float = Field(0.95, gt=0, lt=1)
@@ -66,6 +74,23 @@ class DemandResult(_Result):
     total_upper_80: float | None = Field(None, ge=0)
     total_lower_95: float | None = Field(None, ge=0)
     total_upper_95: float | None = Field(None, ge=0)
+    last_year_total: int | None = Field(
+        None, ge=0, description="units sold over the same season weeks one year earlier"
+    )
+
+    @model_validator(mode="after")
+    def _reconciles(self) -> DemandResult:
+        """One rounding rule: the weeks and the stores each add up to the season total, so the
+        figure is the same wherever it is summed (a partial list, as in a test, is not summed)."""
+        if len(self.forecast_by_week) == self.horizon_weeks and self.horizon_weeks:
+            weekly = sum(w.units for w in self.forecast_by_week)
+            if weekly != self.total_demand:
+                raise ValueError(f"weekly units sum to {weekly}, not {self.total_demand}")
+        if self.store_forecast:
+            stores = sum(s.units for s in self.store_forecast)
+            if stores != self.total_demand:
+                raise ValueError(f"store units sum to {stores}, not {self.total_demand}")
+        return self
 
     def summary(self) -> DemandSummary:
         return DemandSummary(
@@ -75,6 +100,8 @@ class DemandResult(_Result):
             model_used=self.model_used,
             weeks=self.horizon_weeks,
             wape=None if self.backtest.wape is None else round(self.backtest.wape, 4),
+            last_year_total=self.last_year_total,
+            warnings=compact_warnings(self.warnings),
         )
 
 
@@ -87,11 +114,18 @@ class DemandSummary(_Result):
     model_used: str
     weeks: int
     wape: float | None
+    last_year_total: int | None = None
+    warnings: list[str] = Field(default_factory=list)
 
 
 class StoreAllocation(_Result):
     store_id: str
     initial_allocation: int = Field(ge=0)
+    store_name: str | None = None
+    region: str | None = None
+    launch_weeks_of_supply: float | None = Field(
+        None, ge=0, description="weeks of the store's forecast its launch units cover"
+    )
 
 
 class ClusterAllocation(_Result):
@@ -146,6 +180,9 @@ class InventoryResult(_Result):
     warnings: list[str] = Field(default_factory=list)
     explanation: str
     target_check: TargetCheck | None = None
+    launch_weeks_of_supply: float | None = Field(
+        None, ge=0, description="weeks of the season's forecast the launch units cover"
+    )
 
     def summary(self) -> InventorySummary:
         return InventorySummary(
@@ -157,6 +194,7 @@ class InventoryResult(_Result):
             replenishment_shipments=len(self.replenishment_schedule),
             warnings=compact_warnings(self.warnings),
             target_check=self.target_check,
+            launch_weeks_of_supply=self.launch_weeks_of_supply,
         )
 
 
@@ -171,6 +209,7 @@ class InventorySummary(_Result):
     replenishment_shipments: int
     warnings: list[str]
     target_check: TargetCheck | None
+    launch_weeks_of_supply: float | None = None
 
 
 class MarkdownStep(_Result):
@@ -178,6 +217,110 @@ class MarkdownStep(_Result):
     week_start: date
     markdown_pct: float = Field(ge=0, le=0.5)
     price: float = Field(gt=0)
+    expected_units_sold: int = Field(
+        0, ge=0, description="expected sales this week: forecast, markdown uplift, stock at stores"
+    )
+
+
+class StockPosition(_Result):
+    """One week of one location's stock. For the DC, `sales` is what it ships to the stores."""
+
+    opening: int = Field(ge=0)
+    receipts: int = Field(ge=0)
+    sales: int = Field(ge=0)
+    closing: int = Field(ge=0)
+    sell_through: float = Field(ge=0, le=1, description="cumulative sales / cumulative receipts")
+    weeks_of_supply: float | None = Field(
+        None, ge=0, description="closing stock over the coming weeks' expected demand"
+    )
+
+
+class PlanWeek(_Result):
+    """A season week in a planner's terms: demand, price, and stock at the stores and the DC."""
+
+    week_number: int = Field(ge=1)
+    week_start: date
+    forecast_units: int = Field(ge=0)
+    last_year_units: int | None = Field(None, ge=0)
+    markdown_pct: float = Field(ge=0, le=0.5)
+    price: float = Field(gt=0)
+    demand_units: int = Field(ge=0, description="the forecast with the markdown's uplift")
+    stores: StockPosition
+    dc: StockPosition
+
+
+class BuyWeek(_Result):
+    """Units arriving at the stores in a week (the launch, then DC shipments) at cost and retail."""
+
+    week_number: int = Field(ge=1)
+    week_start: date
+    units: int = Field(ge=0)
+    cost: float = Field(ge=0)
+    retail_value: float = Field(ge=0)
+
+
+class SeasonMoney(_Result):
+    """The season in the category's currency (definitions in the README's plan section)."""
+
+    currency: str
+    full_price: float = Field(gt=0)
+    unit_cost: float = Field(ge=0)
+    units_sold: int = Field(ge=0)
+    units_sold_full_price: int = Field(ge=0)
+    units_sold_marked_down: int = Field(ge=0)
+    revenue_full_price: float = Field(ge=0, description="revenue of the units sold at full price")
+    revenue_marked_down: float = Field(ge=0, description="revenue of the units sold marked down")
+    revenue: float = Field(ge=0)
+    markdown_cost: float = Field(ge=0, description="(full price - price paid) x marked-down units")
+    cogs: float = Field(ge=0, description="units sold x unit cost")
+    gross_margin: float
+    gross_margin_pct: float | None
+    leftover_units: int = Field(ge=0)
+    leftover_cost: float = Field(ge=0)
+    salvage_value: float = Field(ge=0)
+    average_inventory_cost: float = Field(ge=0)
+    gmroi: float | None = Field(None, description="gross margin / average inventory at cost")
+
+
+class SeasonPlan(_Result):
+    """The weekly stock flow, money and buy plan, built from the Inventory and Pricing agents'
+    own plans; the validator holds every identity a planner would check."""
+
+    manufacturing_qty: int = Field(ge=0)
+    weeks: list[PlanWeek]
+    buy_plan: list[BuyWeek]
+    money: SeasonMoney
+    launch_weeks_of_supply: float | None = Field(None, ge=0)
+    last_year_units: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _reconciles(self) -> SeasonPlan:
+        problems: list[str] = []
+        prev_store, prev_dc = 0, 0
+        for w in self.weeks:
+            for name, pos, prev in (("stores", w.stores, prev_store), ("DC", w.dc, prev_dc)):
+                if pos.opening != prev:
+                    problems.append(f"week {w.week_number}: {name} open {pos.opening} != {prev}")
+                if pos.opening + pos.receipts - pos.sales != pos.closing:
+                    problems.append(f"week {w.week_number}: {name} stock does not balance")
+            if w.dc.sales != w.stores.receipts:
+                problems.append(f"week {w.week_number}: DC shipped != store receipts")
+            prev_store, prev_dc = w.stores.closing, w.dc.closing
+        sold = sum(w.stores.sales for w in self.weeks)
+        if self.weeks and sum(w.dc.receipts for w in self.weeks) != self.manufacturing_qty:
+            problems.append("DC receipts != manufacturing quantity")
+        if sold != self.money.units_sold:
+            problems.append(f"weekly sales {sold} != units sold {self.money.units_sold}")
+        if self.weeks and prev_store + prev_dc != self.money.leftover_units:
+            problems.append("closing stock != leftover units")
+        if self.money.units_sold + self.money.leftover_units != self.manufacturing_qty:
+            problems.append("sold + leftover != manufacturing quantity")
+        bought = sum(b.units for b in self.buy_plan)
+        if self.buy_plan and bought + prev_dc != self.manufacturing_qty:
+            problems.append("buy plan + DC closing != manufacturing quantity")
+        if problems:
+            raise ValueError("the season plan does not reconcile: " + "; ".join(problems))
+        return self
 
 
 class PricingResult(_Result):
@@ -194,15 +337,20 @@ class PricingResult(_Result):
     salvage_value: float = Field(0.0, ge=0)
     markdown_threshold: float | None = None
     scenarios: int = Field(1, ge=1)
+    currency: str = "USD"
+    season_plan: SeasonPlan | None = None
 
     def summary(self) -> PricingSummary:
         first = next((m for m in self.markdowns if m.markdown_pct > 0), None)
+        money = self.season_plan.money if self.season_plan else None
         return PricingSummary(
             first_markdown_week=first.week_number if first else None,
             first_markdown_pct=first.markdown_pct if first else 0.0,
             expected_sell_through=round(self.expected_sell_through, 4),
             expected_revenue=round(self.expected_revenue, 2),
             leftover_units=self.leftover_units,
+            gross_margin=None if money is None else money.gross_margin,
+            gross_margin_pct=None if money is None else money.gross_margin_pct,
         )
 
 
@@ -214,3 +362,5 @@ class PricingSummary(_Result):
     expected_sell_through: float
     expected_revenue: float
     leftover_units: int
+    gross_margin: float | None = None
+    gross_margin_pct: float | None = None

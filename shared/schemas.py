@@ -214,6 +214,7 @@ class ErrorMessage(_Message):
     agent_name: AgentName
     error_message: str
     error_type: str | None = None
+    suggestions: list[str] | None = None  # what the planner can do about it, when known
 
 
 class HeartbeatMessage(_Message):

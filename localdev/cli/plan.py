@@ -27,6 +27,15 @@ from rich.text import Text
 
 from localdev.cli import serve
 from localdev.cli.planner import PlanBoard, PlanOutcome, run_plan
+from localdev.cli.season_tables import (
+    buy_plan_table,
+    change,
+    cover,
+    dc_flow_table,
+    money_table,
+    stock_flow_table,
+)
+from localdev.cli.season_tables import money as season_money
 from localdev.host.server import LocalOptions, free_port, start_host
 from shared.agents import INVENTORY
 
@@ -86,8 +95,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def render_board(board: PlanBoard) -> Table:
     """The three agents with their status and a progress bar."""
     table = Table(show_header=False, box=None, padding=(0, 1))
+    failed = board.failed_agent
     for agent in board.agents.values():
         detail = agent.error if agent.status == "failed" else agent.message
+        if failed is not None and agent.status == "pending":
+            detail = f"did not run: {failed.name} failed first"
         table.add_row(
             Text(agent.name, style="bold"),
             Text(agent.status, style=_STYLE[agent.status]),
@@ -103,7 +115,25 @@ def _num(value: Any, digits: int = 0) -> str:
 
 
 def _money(value: Any, currency: str) -> str:
-    return "-" if value is None else f"{value:,.2f} {currency}"
+    return season_money(value, currency)
+
+
+def forecast_notes(forecast: dict[str, Any]) -> str:
+    """What the forecast's method and figures mean, in a sentence each."""
+    notes = []
+    if forecast.get("model_description"):
+        notes.append(f"{forecast['model_used']}: {forecast['model_description']}.")
+    notes.append(
+        f"Forecast confidence {forecast['confidence']:.1%}: how well this method forecast past "
+        "seasons (100 % less its typical error, lower when history is short)."
+    )
+    notes.append(
+        f"Safety stock {forecast['safety_stock_pct']:.1%} ({forecast['safety_stock_units']:,} "
+        f"units): extra stock for a {forecast.get('service_level', 0.95):.0%} chance of not "
+        f"running out over {forecast.get('cover_weeks', 1)} week(s) between replenishments."
+    )
+    notes.append("80% low/high: the range the week's sales fall in 8 times out of 10.")
+    return " ".join(notes)
 
 
 def _parameter_value(name: str, value: Any) -> str:
@@ -142,7 +172,7 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
         weeks = Table(
             title=f"Demand forecast - {forecast['category_id']} ({forecast['model_used']})"
         )
-        for col in ("Week", "Starts", "Units", "80% low", "80% high"):
+        for col in ("Week", "Starts", "Units", "80% low", "80% high", "Last year", "vs LY"):
             weeks.add_column(col, justify="right")
         for i, week in enumerate(forecast["forecast_by_week"], 1):
             weeks.add_row(
@@ -151,9 +181,24 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
                 _num(week["units"]),
                 _num(week["lower"]),
                 _num(week["upper"]),
+                _num(week.get("last_year_units")),
+                change(week["units"], week.get("last_year_units")),
             )
-        weeks.add_row("", "Total", _num(forecast["total_demand"]), "", "", style="bold")
+        last_year = forecast.get("last_year_total")
+        weeks.add_row(
+            "",
+            f"Season ({len(forecast['forecast_by_week'])} weeks)",
+            _num(forecast["total_demand"]),
+            "",
+            "",
+            _num(last_year),
+            change(forecast["total_demand"], last_year),
+            style="bold",
+        )
+        weeks.caption = forecast_notes(forecast)
         parts.append(weeks)
+        for warning in forecast.get("warnings") or []:
+            parts.append(Text(f"Demand warning: {warning}", style="bold yellow"))
     inventory = outcome.results.get("inventory")
     if inventory:
         clusters = Table(title="Store clusters")
@@ -169,22 +214,47 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
             )
         parts.append(clusters)
         stores = sorted(
-            ((s, c["cluster_label"]) for c in inventory["clusters"] for s in c["stores"]),
+            ((s, str(c["cluster_id"])) for c in inventory["clusters"] for s in c["stores"]),
             key=lambda pair: -pair[0]["initial_allocation"],
         )
         allocation = Table(
             title=f"Store allocations (top {min(top, len(stores))} of {len(stores)})"
         )
         allocation.add_column("Store")
-        allocation.add_column("Cluster")
-        allocation.add_column("Initial units", justify="right")
+        allocation.add_column("Name")
+        allocation.add_column("Region")
+        allocation.add_column("Cluster", justify="right")
+        allocation.add_column("Launch units", justify="right")
+        allocation.add_column("Launch WOS", justify="right")
         for store, label in stores[:top]:
-            allocation.add_row(store["store_id"], label, _num(store["initial_allocation"]))
+            allocation.add_row(
+                store["store_id"],
+                store.get("store_name") or "",
+                store.get("region") or "",
+                label,
+                _num(store["initial_allocation"]),
+                cover(store.get("launch_weeks_of_supply")),
+            )
         allocation.add_row(
-            "Total initial", "", _num(inventory["initial_allocation_total"]), style="bold"
+            f"Total over all {len(stores)} stores",
+            "",
+            "",
+            "",
+            _num(inventory["initial_allocation_total"]),
+            cover(inventory.get("launch_weeks_of_supply")),
+            style="bold",
         )
-        allocation.add_row("DC holdback", "", _num(inventory["dc_holdback_total"]))
-        allocation.add_row("Manufacturing", "", _num(inventory["manufacturing_qty"]), style="bold")
+        holdback = _num(inventory["dc_holdback_total"])
+        allocation.add_row("Plus held back at the DC", "", "", "", holdback)
+        allocation.add_row(
+            "Equals manufacturing quantity",
+            "",
+            "",
+            "",
+            _num(inventory["manufacturing_qty"]),
+            style="bold",
+        )
+        allocation.caption = "Launch WOS: weeks of the store's forecast its launch units cover."
         parts.append(allocation)
         for warning in plan_warnings(outcome):
             parts.append(Text(f"Warning: {warning}", style="bold yellow"))
@@ -192,14 +262,15 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
     if pricing:
         currency = outcome.currency
         markdowns = Table(title=f"Markdowns (full price {_money(pricing['full_price'], currency)})")
-        for col in ("Week", "Starts", "Markdown", f"Price ({currency})"):
+        for col in ("Week", "Starts", "Markdown", "Price", "Expected units sold"):
             markdowns.add_column(col, justify="right")
         for step in pricing["markdowns"]:
             markdowns.add_row(
                 str(step["week_number"]),
                 step["week_start"],
                 f"{step['markdown_pct']:.0%}",
-                f"{step['price']:,.2f}",
+                _money(step["price"], currency),
+                _num(step.get("expected_units_sold")),
             )
         parts.append(markdowns)
         parts.append(
@@ -209,6 +280,10 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
                 f"leftover {pricing['leftover_units']:,} units"
             )
         )
+        season = pricing.get("season_plan")
+        if season:
+            parts += [stock_flow_table(season), dc_flow_table(season)]
+            parts += [money_table(season), buy_plan_table(season)]
     return Group(*parts)
 
 
@@ -219,9 +294,11 @@ def plan_warnings(outcome: PlanOutcome) -> list[str]:
     sentences: list[str] = []
     if check.get("message") and check.get("verdict") not in ("within_80", "no_target"):
         sentences.append(check["message"])
-    if isinstance(summary.get("warnings"), list):
-        sentences += summary["warnings"]
-    sentences += (outcome.results.get("inventory") or {}).get("warnings") or []
+    full = outcome.results.get("inventory")
+    if full is not None:
+        sentences += full.get("warnings") or []
+    elif isinstance(summary.get("warnings"), list):
+        sentences += summary["warnings"]  # the first few, shortened: only without the result
     return list(dict.fromkeys(sentences))
 
 

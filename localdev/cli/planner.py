@@ -51,6 +51,7 @@ class AgentState:
     result: dict[str, Any] | None = None
     error: str | None = None
     error_type: str | None = None
+    suggestions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -115,6 +116,7 @@ class PlanBoard:
             self._advance(agent, "failed", force=True)
             agent.error = message.error_message
             agent.error_type = message.error_type
+            agent.suggestions = message.suggestions or []
         return True
 
     @staticmethod
@@ -178,9 +180,19 @@ class PlanFailed(Exception):
         self.error = error
 
 
-def _error(error_type: str, message: str, request_id: str = "", **details: Any) -> dict[str, Any]:
+def _error(
+    error_type: str,
+    message: str,
+    request_id: str = "",
+    suggestions: list[str] | None = None,
+    **details: Any,
+) -> dict[str, Any]:
     return ErrorResponse(
-        error_type=error_type, message=message, details=details, request_id=request_id or "-"
+        error_type=error_type,
+        message=message,
+        details=details,
+        suggestions=suggestions or [],
+        request_id=request_id or "-",
     ).model_dump()
 
 
@@ -480,10 +492,11 @@ async def _settle(client: httpx.AsyncClient, outcome: PlanOutcome, poll_interval
             failed.error_type or "AGENT_EXECUTION_ERROR",
             failed.error or f"{failed.name} did not finish",
             outcome.workflow_id or "",
+            suggestions=failed.suggestions,
             agent_name=failed.name,
         )
         reported = (outcome.workflow or {}).get("error") or {}
-        outcome.error["suggestions"] = list(reported.get("suggestions") or [])
+        outcome.error["suggestions"] = list(reported.get("suggestions") or failed.suggestions)
     elif board.all_completed and outcome.runtime_status in (None, "completed", "running"):
         outcome.status = "completed"
     else:

@@ -1,4 +1,5 @@
-"""Result endpoints: the full plans the agents persisted under each workflow id.
+"""Result endpoints: the full plans the agents persisted under each workflow id, and the
+season plan (stock flow, money, buy plan) the Pricing agent built from them.
 
 They read the database only. Every route needs the `planner` role and serves only the caller's
 own plans: another planner's workflow id gets the same 404 as an unknown one, and "the latest
@@ -39,12 +40,13 @@ from shared.errors import (
 )
 from shared.http import http_endpoint, json_response, parse_workflow_id, route_workflow_id
 from shared.identity import PLANNER, authorize
+from shared.responses import SeasonPlanAnswer
 from shared.settings import get_settings
 
 # Each agent's routes, as the registry lists them (the first serves the whole result).
 (FORECASTS,) = DEMAND.routes
 ALLOCATIONS, STORE_CLUSTERS = INVENTORY.routes
-(MARKDOWNS,) = PRICING.routes
+MARKDOWNS, SEASON_PLANS = PRICING.routes
 
 bp = df.Blueprint()
 
@@ -126,6 +128,25 @@ def get_allocation(req: func.HttpRequest) -> func.HttpResponse:
 def get_markdowns(req: func.HttpRequest) -> func.HttpResponse:
     """The Pricing agent's markdown plan."""
     return _result_response(req, PRICING)
+
+
+@bp.route(route=SEASON_PLANS, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+def get_season_plan(req: func.HttpRequest) -> func.HttpResponse:
+    """The season in a planner's terms, built from the Inventory and Pricing agents' plans:
+    the weekly stock flow at the stores and the DC, weeks of supply, money and the buy plan."""
+    principal = authorize(req, PLANNER, get_settings())
+    workflow_id = route_workflow_id(req)
+    pricing = _stored(workflow_id, principal.user_id, PRICING)
+    if pricing.season_plan is None:
+        raise DataNotFoundError(
+            f"The plan of workflow {workflow_id} was made before season plans existed",
+            details={"workflow_id": workflow_id},
+            suggestions=["Run the plan again to see its weekly stock flow and money."],
+        )
+    return json_response(
+        SeasonPlanAnswer(workflow_id=workflow_id, **pricing.season_plan.model_dump())
+    )
 
 
 @bp.route(route=STORE_CLUSTERS, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

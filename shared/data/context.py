@@ -760,9 +760,13 @@ class ContextAssembler:
         )
 
     def _season_actuals(self, category_id: str, parameters: SeasonParameters) -> pd.DataFrame:
+        """Stored weeks that fall mostly inside the season: a week starting up to three days
+        before the season start is mostly its first week (a Monday week of a Wednesday season),
+        and is not history (shared.data.context.last_history_week), so it counts as sold."""
         sales = self.load_historical_sales(category_id)
-        start = np.datetime64(parameters.season_start_date, "ns")
-        end = np.datetime64(parameters.season_end_date, "ns")
-        weeks = sales["week_start_date"].to_numpy()
-        inside = sales[(weeks >= start) & (weeks < end)]
+        start = np.datetime64(parameters.season_start_date - timedelta(days=3), "ns")
+        weeks = parameters.forecast_horizon_weeks
+        end = np.datetime64(parameters.season_start_date + timedelta(days=7 * weeks - 3), "ns")
+        starts = sales["week_start_date"].to_numpy()
+        inside = sales[(starts >= start) & (starts < end)]
         return inside.groupby("week_start_date", as_index=False)["units_sold"].sum()

@@ -48,7 +48,7 @@ def test_forecast_covers_exactly_the_season_weeks(weekly, chain):
     assert [w.week_start for w in result.forecast_by_week] == [
         start + timedelta(days=7 * i) for i in range(12)
     ]
-    assert result.total_demand == round(sum(w.units for w in result.forecast_by_week))
+    assert result.total_demand == sum(w.units for w in result.forecast_by_week)
 
 
 def test_intervals_are_nested(weekly):
@@ -61,9 +61,29 @@ def test_store_shares_sum_to_one_and_split_the_total(weekly, chain):
     result, _ = weekly
     assert len(result.store_forecast) == len(chain.stores)
     assert math.isclose(sum(s.share for s in result.store_forecast), 1.0, abs_tol=1e-9)
-    assert math.isclose(
-        sum(s.units for s in result.store_forecast), result.total_demand, rel_tol=1e-3
-    )
+    # One rounding rule: whole units by largest remainder, so stores add up to the season.
+    assert sum(s.units for s in result.store_forecast) == result.total_demand
+    assert all(isinstance(s.units, int) for s in result.store_forecast)
+
+
+def test_last_year_is_the_same_season_weeks_one_year_earlier(weekly, chain):
+    result, _ = weekly
+    sales = chain.sales[chain.sales["category_id"] == "outerwear"]
+    by_week = sales.groupby(pd.to_datetime(sales["week_start_date"]))["units_sold"].sum()
+    for week in result.forecast_by_week:
+        target = pd.Timestamp(week.week_start) - pd.Timedelta(days=364)
+        nearest = by_week.index[abs((by_week.index - target).days).argmin()]
+        assert abs((nearest - target).days) <= 3
+        assert week.last_year_units == by_week[nearest]
+    assert result.last_year_total == sum(w.last_year_units for w in result.forecast_by_week)
+    assert result.summary().last_year_total == result.last_year_total
+
+
+def test_a_weekly_forecast_that_does_not_add_up_to_the_season_is_refused(weekly):
+    data = weekly[0].model_dump()
+    data["forecast_by_week"][0]["units"] += 1
+    with pytest.raises(ValueError, match="weekly units sum"):
+        type(weekly[0]).model_validate(data)
 
 
 def test_model_chosen_by_backtest_beats_seasonal_naive(weekly):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from activities.demand import run_demand_agent
 from activities.inventory import (
+    UnitEconomics,
     allocate_with_minimum,
     check_target,
     largest_remainder,
@@ -234,3 +235,44 @@ def test_unit_target_overrides_the_forecast(chain, demand):
     r = inventory(chain, d, p)
     assert r.manufacturing_qty == 101 and r.dc_holdback_total == 51
     assert r.initial_allocation_total == 50 and any("minimum" in w for w in r.warnings)
+
+
+def test_stores_carry_their_names_regions_and_launch_weeks_of_supply(result, chain):
+    r, _ = result
+    names = dict(zip(chain.stores["store_id"], chain.stores["store_name"], strict=True))
+    regions = dict(zip(chain.stores["store_id"], chain.stores["region"], strict=True))
+    for store in (s for c in r.clusters for s in c.stores):
+        assert store.store_name == names[store.store_id]
+        assert store.region == regions[store.store_id]
+        assert store.launch_weeks_of_supply is not None and store.launch_weeks_of_supply >= 0
+    # 75 % of forecast + safety stock at launch: a few weeks of the 12-week season, not all.
+    assert 1 < r.launch_weeks_of_supply < 12
+    assert f"{r.launch_weeks_of_supply:.1f} weeks of supply at launch" in r.explanation
+    assert not any("Launch stock" in w for w in r.warnings)
+
+
+def test_launch_stock_beyond_the_whole_forecast_warns_with_the_holdback_for_six_weeks(
+    chain, demand
+):
+    _, d = demand
+    target = round(d.total_demand * 1.3)
+    p = params(next_season_start(chain), 12, "weekly", 0.0, unit_target=target)
+    r = inventory(chain, d, p)
+    warning = next(w for w in r.warnings if w.startswith("Launch stock"))
+    assert f"Launch stock of {target:,} units is more than the whole 12-week forecast" in warning
+    assert f"({d.total_demand:,} units)" in warning
+    keep = math.ceil(sum(w.units for w in d.forecast_by_week[:6]))
+    assert f"({keep:,} units; 4-6 weeks is usual)" in warning
+    assert f"{1 - keep / target:.0%} ({target - keep:,} units)" in warning
+    assert r.launch_weeks_of_supply > 12
+
+
+def test_a_unit_target_warning_states_lost_margin_and_leftover_cost(chain, demand):
+    _, d = demand
+    economics = UnitEconomics(full_price=69.0, unit_cost=24.0, currency="EUR")
+    low = int(d.total_lower_80 * 0.8)
+    check = check_target(low, d, 12, economics)
+    assert f"{(d.total_demand - low) * 45:,.0f} EUR of gross margin lost" in check.message
+    high = int(d.total_upper_80 * 1.3)
+    check = check_target(high, d, 12, economics)
+    assert f"leftovers at the forecast are {(high - d.total_demand) * 24:,.0f} EUR" in check.message

@@ -4,11 +4,13 @@ import json
 from datetime import date, timedelta
 from itertools import pairwise
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from activities.inventory import largest_remainder
 from activities.pricing import (
     PricingInputs,
     demand_multiplier,
@@ -26,6 +28,8 @@ START = date(2025, 1, 1)
 
 
 def forecast(units: list[float], spread: float = 0.15) -> DemandResult:
+    """Whole weekly units as the Demand agent gives them: the total split by largest remainder."""
+    units = [int(u) for u in largest_remainder(round(sum(units)), np.array(units, dtype=float))]
     weeks = [
         WeekForecast(
             week_start=START + timedelta(days=7 * i),

@@ -280,9 +280,9 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
     stores = [s for c in inventory["clusters"] for s in c["stores"]]
     assert len(column(browser, "allocations-table", 0)) == len(stores) == 50
     totals = footer(browser, "allocations-table")
-    launch = int(totals["All 50 stores"][2])
-    held = int(totals["+ Held back at the DC"][2])
-    made = int(totals["= Manufacturing quantity"][2])
+    launch = int(totals["All 50 stores"][4])
+    held = int(totals["Plus held back at the DC"][4])
+    made = int(totals["Equals manufacturing quantity"][4])
     assert (
         launch
         == inventory["initial_allocation_total"]
@@ -290,47 +290,109 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
     )
     assert launch + held == made == inventory["manufacturing_qty"] == 8000
     assert abs(held - 0.25 * made) <= 0.5  # the edited 25 % holdback reached the Inventory agent
-    assert totals["All 50 stores"][3] == "100.0%"
+    assert totals["All 50 stores"][5] == "100.00%"
+    assert totals["All 50 stores"][6] == f"{inventory['launch_weeks_of_supply']:.1f} wk"
+    # Store names and regions beside the ids.
+    named = {s["store_id"]: s for s in stores}
+    first_id = column(browser, "allocations-table", 0)[0]
+    assert column(browser, "allocations-table", 1)[0] == named[first_id]["store_name"]
+    assert column(browser, "allocations-table", 2)[0] == named[first_id]["region"]
 
     # Sortable: the allocation column ascending, then descending.
     def allocation_header():
-        return browser.find_elements(By.CSS_SELECTOR, "#allocations-table th")[3]
+        return browser.find_elements(By.CSS_SELECTOR, "#allocations-table th")[5]
 
     allocation_header().click()
-    ascending = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 3)]
+    ascending = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 5)]
     assert ascending == sorted(ascending)
     assert allocation_header().get_attribute("aria-sort") == "ascending"
     allocation_header().click()
-    descending = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 3)]
+    descending = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 5)]
     assert descending == sorted(ascending, reverse=True)
-    # Filterable, with a subtotal for what is shown; the CSV holds the rows shown.
+    # Filterable, with a subtotal for what is shown; the CSV holds the rows shown and the totals
+    # (all stores, DC holdback, manufacturing), shares in percent.
     store = stores[0]["store_id"]
     search = browser.find_element(By.CSS_SELECTOR, "#allocations-table input[type=search]")
     search.send_keys(store)
     assert column(browser, "allocations-table", 0) == [store]
     assert "Shown stores (1)" in footer(browser, "allocations-table")
     lines = csv_of(browser, "allocations-table")
-    assert (
-        lines[0]
-        == "Store,Store group,Season forecast (units),Launch allocation (units),Share of launch"
+    assert lines[0] == (
+        "Store,Store name,Region,Store group,Season forecast (units),Launch allocation (units),"
+        "Share of launch (%),Weeks of supply at launch"
     )
-    assert len(lines) == 2 and lines[1].startswith(f"{store},")
+    assert len(lines) == 6 and lines[1].startswith(f"{store},{stores[0]['store_name']},")
     search.clear()
     search.send_keys(" ")
     search.clear()
     browser.execute_script("arguments[0].dispatchEvent(new Event('input'))", search)
-    assert len(csv_of(browser, "allocations-table")) == 51
+    lines = csv_of(browser, "allocations-table")
+    assert len(lines) == 1 + 50 + 3
+    csv_totals = {line.split(",")[0]: line.split(",") for line in lines[-3:]}
+    assert csv_totals["All 50 stores"][5] == str(inventory["initial_allocation_total"])
+    assert csv_totals["All 50 stores"][6] == "100"
+    assert csv_totals["Plus held back at the DC"][5] == str(inventory["dc_holdback_total"])
+    assert csv_totals["Equals manufacturing quantity"][5] == "8000"
+    share = lines[1].split(",")[6]
+    assert share.replace(".", "").isdigit() and float(share) < 100  # a percent, not 0.0546
 
     # Forecast by week and the markdown plan: rows, totals, money in the category's currency.
     assert len(column(browser, "forecast-table", 0)) == 12
     assert footer(browser, "forecast-table")["Season total (12 weeks)"][1] == str(
         forecast["total_demand"]
     )
-    assert len(csv_of(browser, "forecast-table")) == 13
+    assert len(csv_of(browser, "forecast-table")) == 14
+    assert footer(browser, "forecast-table")["Season total (12 weeks)"][4] == str(
+        forecast["last_year_total"]
+    )
     prices = column(browser, "markdowns-table", 3)
     assert len(prices) == len(pricing["markdowns"]) and all(p.startswith("$") for p in prices)
-    assert footer(browser, "markdowns-table")["Expected revenue"][2].startswith("$")
-    assert len(csv_of(browser, "markdowns-table")) == len(pricing["markdowns"]) + 1
+    assert footer(browser, "markdowns-table")["Season (12 weeks)"][3] == str(
+        pricing["expected_units_sold"]
+    )
+    markdown_csv = csv_of(browser, "markdowns-table")
+    assert len(markdown_csv) == len(pricing["markdowns"]) + 3
+    assert markdown_csv[0].endswith(",Currency") and markdown_csv[1].endswith(",USD")
+
+    # The season in a planner's terms, reconciling to the unit with the agents' own results.
+    plan = httpx.get(f"{stack.base_url}/api/plans/{workflow_id}", timeout=30).json()
+    weeks = plan["weeks"]
+    assert len(column(browser, "stock-flow-table", 0)) == 12
+    flow = footer(browser, "stock-flow-table")["Season (12 weeks)"]
+    assert flow[1] == str(forecast["total_demand"]) == str(sum(w["forecast_units"] for w in weeks))
+    assert flow[2] == str(forecast["last_year_total"])
+    assert flow[6] == str(sum(w["stores"]["receipts"] for w in weeks))
+    assert flow[7] == str(pricing["expected_units_sold"]) == str(plan["money"]["units_sold"])
+    assert flow[11] == str(weeks[-1]["dc"]["closing"])
+    money_rows = {
+        row[0]: row
+        for row in (line.split(",") for line in csv_of(browser, "money-table")[1:])
+        if row
+    }
+    assert money_rows["Revenue"][1:3] == [
+        str(plan["money"]["units_sold"]),
+        str(plan["money"]["revenue"]).removesuffix(".0"),
+    ]
+    margin = f"${plan['money']['gross_margin']:,.2f}"
+    assert margin in browser.find_element(By.ID, "money-table").text
+    buy = footer(browser, "buy-plan-table")
+    assert buy["Equals manufacturing quantity"][1] == "8000"
+    assert buy[f"All {len(plan['buy_plan'])} receipts"][1] == str(
+        sum(b["units"] for b in plan["buy_plan"])
+    )
+    kpis = browser.find_element(By.ID, "summary").text
+    assert "Weeks of supply at launch" in kpis and "Gross margin" in kpis and "GMROI" in kpis
+    assert f"{inventory['launch_weeks_of_supply']:.1f} wk" in kpis
+    assert browser.find_elements(By.CSS_SELECTOR, "#chart svg polyline.last-year")
+    assert browser.find_elements(By.CSS_SELECTOR, "#chart svg line.buy")
+    notes = browser.find_element(By.ID, "forecast-notes").text
+    assert forecast["model_description"][:40] in notes and "Forecast confidence" in notes
+
+    # A downloaded cell a spreadsheet would run as a formula is neutralised (OWASP).
+    cells = browser.execute_script(
+        "return ['=HYPERLINK(1)', '+1', '-1', '@SUM(A1)', '\\tx', '\\rx', 'ok', -1].map(csvCell)"
+    )
+    assert cells == ["'=HYPERLINK(1)", "'+1", "'-1", "'@SUM(A1)", "'\tx", '"\'\rx"', "ok", "-1"]
 
     # The unit target (8,000) is far below the forecast: the Inventory agent's warning is shown.
     summary = next(
@@ -355,6 +417,10 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
     browser.execute_script("document.getElementById('allocations-table').scrollIntoView()")
     browser.execute_script("window.scrollBy(0, -40)")
     screenshot(browser, "3-store-allocations", whole_page=False)
+    for section, name in (("stock-flow-table", "3-stock-flow"), ("money-table", "3-money")):
+        browser.execute_script(f"document.getElementById('{section}').scrollIntoView()")
+        browser.execute_script("window.scrollBy(0, -80)")
+        screenshot(browser, name, whole_page=False)
 
 
 def test_a_second_extraction_replaces_the_whole_form(page):
@@ -522,7 +588,14 @@ def test_a_failing_plan_shows_one_clear_error(page, axe):
     assert "Activity function" not in text and "Error:" not in text and "attempt(s)" not in text
     assert len(browser.find_elements(By.CSS_SELECTOR, "[role=alert].error:not(.hidden)")) == 1
     statuses = [s.text.lower() for s in browser.find_elements(By.CSS_SELECTOR, ".card .status")]
-    assert statuses == ["failed", "waiting", "waiting"]
+    assert statuses == ["failed", "did not run", "did not run"]
+    assert (
+        "Did not run: the Demand Agent failed first."
+        in browser.find_element(By.CSS_SELECTOR, "[data-agent='Pricing Agent']").text
+    )
+    # The error's suggestions, in words.
+    suggestions = browser.find_elements(By.CSS_SELECTOR, "#error li")
+    assert suggestions and any("import" in li.text.lower() for li in suggestions)
     assert not browser.find_element(By.ID, "notice").is_displayed()
     assert not browser.find_element(By.ID, "results").is_displayed()
     wait_for(browser, lambda d: focused(d, "el.id === 'error'"))  # focus goes to the error
@@ -677,7 +750,7 @@ def test_keyboard_only_walk_from_the_description_to_the_results(stack, browser, 
     assert heard == [f"{agent} {word}." for agent in AGENTS for word in ("running", "done")]
     assert browser.execute_script("return window.warningDraws") == 1
     footer_rows = footer(browser, "allocations-table")
-    assert footer_rows["= Manufacturing quantity"][2] == "8000"
+    assert footer_rows["Equals manufacturing quantity"][4] == "8000"
     audit_state(browser, axe, "results")
 
     # The store table's filter: a store's id narrows it to one row, Escape brings them all back.
@@ -699,7 +772,7 @@ def test_keyboard_only_walk_from_the_description_to_the_results(stack, browser, 
         keys(browser, Keys.ENTER)
         assert browser.find_element(By.CSS_SELECTOR, header).get_attribute("aria-sort") == order
         assert focused(browser, f"el.closest('{header}') !== null")
-        shown = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 3)]
+        shown = [int(v.replace(",", "")) for v in column(browser, "allocations-table", 5)]
         assert shown == sorted(shown, reverse=order == "descending")
 
 
@@ -895,3 +968,59 @@ def test_a_401_sends_the_browser_to_sign_in_once_then_says_so(signed_out_stack, 
     assert browser.current_url == base + "/"
     assert "Reference:" in error.text and "Traceback" not in error.text
     screenshot(browser, "9-signed-out", whole_page=False)
+
+
+README_SEASON = (
+    "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
+)
+
+
+def test_the_readme_season_reads_the_same_on_screen_as_in_the_json(stack, browser):
+    """The README's season, walked as a planner would: every total on screen is the number the
+    result routes serve (stock flow, weeks of supply, margin, buy plan, last year)."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(stack.base_url + "/")
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#category option")) == 4)
+    strategy = browser.find_element(By.ID, "strategy")
+    strategy.clear()
+    strategy.send_keys(README_SEASON)
+    browser.find_element(By.ID, "extract").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "params-panel").is_displayed())
+    browser.find_element(By.ID, "run").click()
+    wait_for(
+        browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3, timeout=60
+    )
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#buy-plan-table tbody tr"))
+    workflow_id = browser.execute_script("return state.workflowId")
+    api = stack.base_url + "/api"
+    forecast = httpx.get(f"{api}/forecasts/{workflow_id}", timeout=30).json()
+    inventory = httpx.get(f"{api}/allocations/{workflow_id}", timeout=30).json()
+    plan = httpx.get(f"{api}/plans/{workflow_id}", timeout=30).json()
+    money, weeks = plan["money"], plan["weeks"]
+
+    assert footer(browser, "forecast-table")["Season total (12 weeks)"][1] == str(
+        forecast["total_demand"]
+    )
+    stores = footer(browser, "allocations-table")
+    assert stores["All 50 stores"][3] == str(sum(s["units"] for s in forecast["store_forecast"]))
+    assert stores["All 50 stores"][3] == str(forecast["total_demand"])
+    assert stores["Equals manufacturing quantity"][4] == "8000"
+    flow = footer(browser, "stock-flow-table")["Season (12 weeks)"]
+    assert flow[1] == str(forecast["total_demand"]) and flow[2] == str(forecast["last_year_total"])
+    assert flow[6] == "8000" and flow[7] == str(money["units_sold"])
+    shown = [int(v.replace(",", "")) for v in column(browser, "stock-flow-table", 8)]
+    assert shown == [w["stores"]["sales"] for w in weeks]
+    assert footer(browser, "buy-plan-table")["All 12 receipts"][1] == "8000"
+    kpis = browser.find_element(By.ID, "summary").text
+    assert f"{inventory['launch_weeks_of_supply']:.1f} wk" in kpis
+    assert f"${money['gross_margin']:,.0f}" in kpis and f"{money['gross_margin_pct']:.1%}" in kpis
+    screenshot(browser, "readme-results")
+    for section, name in (
+        ("chart", "readme-chart"),
+        ("stock-flow-table", "readme-stock-flow"),
+        ("money-table", "readme-money"),
+    ):
+        browser.execute_script(f"document.getElementById('{section}').scrollIntoView()")
+        browser.execute_script("window.scrollBy(0, -80)")
+        screenshot(browser, name, whole_page=False)

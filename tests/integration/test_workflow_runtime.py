@@ -161,6 +161,7 @@ async def test_a_data_error_fails_on_the_first_attempt_with_its_own_type(runtime
         "agent_name": "Inventory Agent",
         "error_message": "inventory_agent found too little history",
         "error_type": "DATA_NOT_FOUND",
+        "suggestions": ["Load more history."],  # the agent's own, for the planner to act on
     }
 
 

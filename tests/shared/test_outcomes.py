@@ -40,6 +40,8 @@ def test_a_summary_passes_through_as_json():
             "model_used": "AutoETS",
             "weeks": 4,
             "wape": None,
+            "last_year_total": None,
+            "warnings": [],
         },
         "failure": None,
     }

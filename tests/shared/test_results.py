@@ -92,7 +92,8 @@ def _json(model) -> str:
 def test_the_demand_summary_json():
     assert _json(_demand(0.234567)) == (
         '{"total_demand": 8123, "safety_stock_pct": 0.1235, "confidence": 0.877, '
-        '"model_used": "AutoETS", "weeks": 12, "wape": 0.2346}'
+        '"model_used": "AutoETS", "weeks": 12, "wape": 0.2346, "last_year_total": null, '
+        '"warnings": []}'
     )
     assert json.loads(_json(_demand(None)))["wape"] is None
 
@@ -101,7 +102,7 @@ def test_the_inventory_summary_json():
     assert _json(_inventory(None)) == (
         '{"manufacturing_qty": 9000, "initial_allocation_total": 30, "dc_holdback_total": 8970, '
         '"clusters": 1, "stores": 3, "replenishment_shipments": 1, "warnings": ["w1"], '
-        '"target_check": null}'
+        '"target_check": null, "launch_weeks_of_supply": null}'
     )
     check = TargetCheck(
         verdict="no_target", forecast_units=9000, lower_80=8000, upper_80=10000, message="m"
@@ -119,7 +120,8 @@ def test_the_inventory_summary_json():
 def test_the_pricing_summary_json():
     assert _json(_pricing([0.0, 0.0, 0.2, 0.3])) == (
         '{"first_markdown_week": 3, "first_markdown_pct": 0.2, "expected_sell_through": 0.9123, '
-        '"expected_revenue": 12345.68, "leftover_units": 42}'
+        '"expected_revenue": 12345.68, "leftover_units": 42, "gross_margin": null, '
+        '"gross_margin_pct": null}'
     )
     none = json.loads(_json(_pricing([0.0, 0.0])))
     assert none["first_markdown_week"] is None and none["first_markdown_pct"] == 0.0

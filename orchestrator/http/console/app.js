@@ -4,7 +4,7 @@
 
 const API = "/api/orchestrator";
 const AGENTS = ["Demand Agent", "Inventory Agent", "Pricing Agent"];
-const RANK = { pending: 0, running: 1, completed: 2, failed: 2, cancelled: 2 };
+const RANK = { pending: 0, running: 1, completed: 2, failed: 2, cancelled: 2, skipped: 2 };
 const TERMINAL = ["completed", "failed", "terminated", "canceled"];
 const $ = (id) => document.getElementById(id);
 
@@ -12,7 +12,7 @@ const state = {
   sessionId: null, workflowId: null, parameters: null,
   socket: null, backoff: 500, lastSequence: 0, seen: new Set(), agents: {}, finished: true,
   settling: false, pollTimer: null, categories: {}, defaultCategory: null, categoryId: null,
-  errorShown: false,
+  errorShown: false, warnings: { demand: [], inventory: [], targetCheck: null },
 };
 
 // ---------------------------------------------------------------- formatting
@@ -40,6 +40,8 @@ function money(x, currency, digits = 2) {
     return `${Number(x).toFixed(digits)} ${currency}`;
   }
 }
+const cover = (weeks) => (weeks == null ? "–" : `${Number(weeks).toFixed(1)} wk`);
+const change = (now, before) => (before ? `${now >= before ? "+" : ""}${((now / before - 1) * 100).toFixed(1)}%` : "–");
 const longDate = (iso) => (iso ? new Date(`${iso}T00:00:00Z`).toLocaleDateString("en-US", { month: "short", day: "numeric", year: "numeric", timeZone: "UTC" }) : "–");
 
 // ---------------------------------------------------------------- plain-language labels
@@ -79,6 +81,27 @@ const SUMMARY_LABELS = {
   first_markdown_week: ["First markdown", "week"], first_markdown_pct: ["First markdown depth", "pct"],
   expected_sell_through: ["Expected sell-through", "pct"], expected_revenue: ["Expected revenue", "money"],
   leftover_units: ["Units left over", "units"],
+  last_year_total: ["Same weeks last year", "units"], launch_weeks_of_supply: ["Weeks of supply at launch", "cover"],
+  gross_margin: ["Gross margin", "money"], gross_margin_pct: ["Gross margin %", "pct"],
+};
+
+// What each figure means, for a tooltip where it is shown and a sentence under the tables.
+const FIGURE_NOTES = {
+  total_demand: "Units the forecast expects to sell over the season at full price.",
+  safety_stock_pct: "Extra stock, as a share of forecast demand, for a 95% chance of not running out between replenishments.",
+  confidence: "How well the forecasting method did on past seasons: 100% less its typical error, lower when history is short.",
+  model_used: "The forecasting method the backtest chose; the sentence under the chart says what it does.",
+  wape: "Typical forecast error on past seasons: absolute errors as a share of actual sales (WAPE).",
+  last_year_total: "Units sold in the same season weeks one year earlier.",
+  launch_weeks_of_supply: "Weeks of the season's forecast the launch shipment covers.",
+  sell_through: "Units sold / units received at the stores, to date.",
+  weeks_of_supply: "Closing stock over the coming weeks' expected demand (the forecast with any markdown's uplift), counted week by week.",
+  gross_margin: "Revenue less the cost of the units sold.",
+  gross_margin_pct: "Gross margin as a share of revenue.",
+  markdown_cost: "(Full price − price paid) × units sold marked down.",
+  salvage_value: "What leftovers fetch at the category's salvage fraction of unit cost.",
+  gmroi: "Gross margin / average inventory at cost (stores + DC over the season): margin earned per unit of money tied up in stock.",
+  expected_sell_through: "Expected units sold / units bought.",
 };
 
 function summaryValue(kind, value) {
@@ -86,6 +109,7 @@ function summaryValue(kind, value) {
   if (kind === "pct") return pct(value, 1);
   if (kind === "money") return money(value, currencyOf(state.categoryId), 0);
   if (kind === "week") return value == null ? "none planned" : `week ${value}`;
+  if (kind === "cover") return cover(value);
   return String(value);
 }
 
@@ -197,6 +221,7 @@ function inferredFieldsToCheck(body) {
 }
 function clearMessages() {
   state.errorShown = false;
+  state.warnings = { demand: [], inventory: [], targetCheck: null };
   for (const id of ["error", "notice", "plan-warnings"]) $(id).classList.add("hidden");
 }
 function showNotice(title, text) {
@@ -318,7 +343,7 @@ async function loadUser() {
 
 // ---------------------------------------------------------------- agent cards
 
-const STATUS_WORDS = { pending: "waiting", running: "running", completed: "done", failed: "failed", cancelled: "cancelled" };
+const STATUS_WORDS = { pending: "waiting", running: "running", completed: "done", failed: "failed", cancelled: "cancelled", skipped: "did not run" };
 
 function resetAgents() {
   state.agents = {};
@@ -349,9 +374,10 @@ function drawAgent(name) {
   for (const [key, value] of Object.entries(agent.result || {})) {
     const label = SUMMARY_LABELS[key];
     if (!label || (value != null && typeof value === "object")) continue;
-    dl.append(el("dt", {}, label[0]), el("dd", {}, summaryValue(label[1], value)));
+    dl.append(el("dt", { title: FIGURE_NOTES[key] }, label[0]), el("dd", {}, summaryValue(label[1], value)));
   }
   if (name === "Inventory Agent" && agent.result) showPlanWarnings(agent.result);
+  if (name === "Demand Agent" && agent.result) showDemandWarnings(agent.result.warnings);
 }
 
 // Screen readers hear each agent start and end once (politely), never every progress step.
@@ -507,6 +533,11 @@ async function finish(wf, status) {
   } else {
     const failed = AGENTS.find((n) => state.agents[n].status === "failed");
     if (failed) {
+      // The chain stops at a failure: the agents after it never started, and say so.
+      for (const name of AGENTS.filter((n) => state.agents[n].status === "pending")) {
+        Object.assign(state.agents[name], { status: "skipped", message: `Did not run: the ${failed} failed first.` });
+        drawAgent(name);
+      }
       // The agent's error message; else the workflow status's error (the message was lost).
       const fromStatus = wf && wf.error && typeof wf.error === "object" ? wf.error : {};
       const error = state.agents[failed].error || { suggestions: [] };
@@ -528,23 +559,35 @@ async function finish(wf, status) {
 
 // ---------------------------------------------------------------- the unit-target warning
 
-// The Inventory agent's warnings (sentences) and its unit-target check, shown above the plan.
-function showPlanWarnings(result, fullWarnings = []) {
+// The Inventory agent's warnings (sentences) and its unit-target check, shown above the plan;
+// the full result's warnings replace the summary's (the summary shortens them).
+function showPlanWarnings(result, fullWarnings = null) {
   const check = result.target_check;
-  const sentences = [
-    ...(check && check.message && !["within_80", "no_target"].includes(check.verdict) ? [check.message] : []),
-    ...(Array.isArray(result.warnings) ? result.warnings : []),
-    ...fullWarnings,
-  ];
-  const unique = [...new Set(sentences)];
-  if (!unique.length) return;
+  const listed = fullWarnings || (Array.isArray(result.warnings) ? result.warnings : []);
+  state.warnings.targetCheck = check && !["within_80", "no_target"].includes(check.verdict) ? check : null;
+  const sentences = [...new Set([...(state.warnings.targetCheck ? [check.message] : []), ...listed])];
+  // A summary shortens a long warning ("…"): the whole sentence, when present, stands for it.
+  state.warnings.inventory = sentences.filter((s) => !(s.endsWith("…") && sentences.some((t) => t !== s && t.startsWith(s.slice(0, -1)))));
+  drawWarnings();
+}
+
+// The Demand agent's warnings (short history, a wide interval, a zero forecast).
+function showDemandWarnings(warnings) {
+  state.warnings.demand = Array.isArray(warnings) ? [...new Set(warnings)] : [];
+  drawWarnings();
+}
+
+function drawWarnings() {
+  const { demand, inventory, targetCheck: check } = state.warnings;
   const box = $("plan-warnings");
+  if (!demand.length && !inventory.length) { box.classList.add("hidden"); return; }
   const parts = [el("strong", {}, "Check before you order")];
-  if (check && check.target_units != null && !["within_80", "no_target"].includes(check.verdict)) {
+  if (check && check.target_units != null) {
     parts.push(el("p", { class: "target" },
       `Unit target ${units(check.target_units)} · forecast ${units(check.forecast_units)} · 80% likely range ${units(check.lower_80)}–${units(check.upper_80)}`));
   }
-  parts.push(el("ul", {}, ...unique.map((s) => el("li", {}, s))));
+  if (demand.length) parts.push(el("p", { class: "source-agent" }, "Demand forecast"), el("ul", {}, ...demand.map((s) => el("li", {}, s))));
+  if (inventory.length) parts.push(el("p", { class: "source-agent" }, "Inventory plan"), el("ul", {}, ...inventory.map((s) => el("li", {}, s))));
   // An alert is read out whenever its content changes: the same warnings are not redrawn.
   const text = parts.map((part) => part.textContent).join("\n");
   if (!box.classList.contains("hidden") && box.dataset.text === text) return;
@@ -555,14 +598,23 @@ function showPlanWarnings(result, fullWarnings = []) {
 
 // ---------------------------------------------------------------- tables
 
+// A text cell a spreadsheet would read as a formula (=, +, -, @, tab, carriage return first)
+// is neutralised with a leading apostrophe (OWASP CSV injection); numbers stay numbers.
+const FORMULA_START = /^[=+\-@\t\r]/;
 const csvCell = (value) => {
-  const text = value == null ? "" : String(value);
-  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  let text = value == null ? "" : String(value);
+  if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 };
+// A CSV value: shares as percent (two decimals), numbers as plain numbers.
+const csvValue = (column, value) => (value == null || value === "" ? "" : column.percent ? Math.round(Number(value) * 10000) / 100 : value);
+// A footer cell: a number is shown with its column's format and written raw to the CSV.
+const footerText = (column, cell) => (typeof cell === "number" && column && column.format ? column.format(cell) : cell);
 
-// A sortable, filterable table with total rows and a CSV download of the rows shown.
-// columns: [{key, label, format(value,row), numeric}], footer(rows, shown) -> [[label, ...cells]]
-function dataTable(root, { name, columns, rows, footer, filterPlaceholder }) {
+// A sortable, filterable table with total rows and a CSV download of the rows shown and the totals
+// (a CSV that stands alone: shares in percent, the currency on every row when money is shown).
+// columns: [{key, label, format(value,row), numeric, percent}], footer(rows, shown) -> [[label, ...cells]]
+function dataTable(root, { name, columns, rows, footer, filterPlaceholder, currency }) {
   const view = { sortKey: null, descending: false, filter: "" };
   const search = el("input", { type: "search", placeholder: filterPlaceholder || "Filter rows", "aria-label": `Filter ${name}` });
   const count = el("span", { class: "muted count" });
@@ -600,10 +652,16 @@ function dataTable(root, { name, columns, rows, footer, filterPlaceholder }) {
       return el("th", { scope: "col", "aria-sort": sorted, "data-key": c.key, class: c.numeric && !c.labelLike ? "num" : "" }, button);
     }));
     const body = el("tbody", {}, ...list.map((r) => el("tr", {}, ...columns.map((c) => el("td", { class: c.numeric && !c.labelLike ? "num" : "" }, c.format ? c.format(r[c.key], r) : r[c.key])))));
-    const foot = el("tfoot", {}, ...(footer ? footer(rows, list) : []).map((cells) => el("tr", { class: "total" }, ...cells.map((cell, i) => el("td", { class: i ? "num" : "" }, cell)))));
+    const totals = footer ? footer(rows, list) : [];
+    const foot = el("tfoot", {}, ...totals.map((cells) => el("tr", { class: "total" }, ...cells.map((cell, i) => el("td", { class: i ? "num" : "" }, footerText(columns[i], cell))))));
     table.replaceChildren(el("caption", { class: "visually-hidden" }, name), el("thead", {}, head), body, foot);
     count.textContent = list.length === rows.length ? `${rows.length} rows` : `${list.length} of ${rows.length} rows`;
-    const csv = [columns.map((c) => c.label), ...list.map((r) => columns.map((c) => r[c.key]))].map((line) => line.map(csvCell).join(",")).join("\n");
+    const withCurrency = (line, value) => (currency ? [...line, value] : line);
+    const csv = [
+      withCurrency(columns.map((c) => (c.percent ? `${c.label} (%)` : c.label)), "Currency"),
+      ...list.map((r) => withCurrency(columns.map((c) => csvValue(c, r[c.key])), currency)),
+      ...totals.map((cells) => withCurrency(columns.map((c, i) => (typeof cells[i] === "number" ? csvValue(c, cells[i]) : cells[i] ?? "")), currency)),
+    ].map((line) => line.map(csvCell).join(",")).join("\n");
     if (download.href.startsWith("blob:")) URL.revokeObjectURL(download.href);
     download.href = URL.createObjectURL(new Blob([`${csv}\n`], { type: "text/csv" }));
   }
@@ -621,7 +679,11 @@ function dataTable(root, { name, columns, rows, footer, filterPlaceholder }) {
 const sum = (list, key) => list.reduce((total, r) => total + (Number(r[key]) || 0), 0);
 
 function forecastTable(forecast) {
-  const rows = forecast.forecast_by_week.map((w, i) => ({ week: i + 1, week_start: w.week_start, units: Math.round(w.units), lower: Math.round(w.lower), upper: Math.round(w.upper) }));
+  const rows = forecast.forecast_by_week.map((w, i) => ({
+    week: i + 1, week_start: w.week_start, units: w.units, lower: Math.round(w.lower), upper: Math.round(w.upper),
+    last_year: w.last_year_units, change: w.last_year_units ? w.units / w.last_year_units - 1 : null,
+  }));
+  const lastYear = forecast.last_year_total;
   dataTable($("forecast-table"), {
     name: "Forecast by week", filterPlaceholder: "Filter weeks, e.g. 2025-04", rows,
     columns: [
@@ -629,10 +691,12 @@ function forecastTable(forecast) {
       { key: "units", label: "Forecast (units)", numeric: true, format: units },
       { key: "lower", label: "80% range, low", numeric: true, format: units },
       { key: "upper", label: "80% range, high", numeric: true, format: units },
+      { key: "last_year", label: "Same week last year (units)", numeric: true, format: units },
+      { key: "change", label: "Forecast vs last year", numeric: true, percent: true, format: (v) => (v == null ? "–" : `${v >= 0 ? "+" : ""}${pct(v, 1)}`) },
     ],
     footer: (all, list) => [
-      ...(list.length !== all.length ? [[`Shown weeks (${list.length})`, "", units(sum(list, "units")), "", ""]] : []),
-      [`Season total (${all.length} weeks)`, "", units(forecast.total_demand), "", ""],
+      ...(list.length !== all.length ? [[`Shown weeks (${list.length})`, "", sum(list, "units"), "", "", sum(list, "last_year"), ""]] : []),
+      [`Season total (${all.length} weeks)`, "", forecast.total_demand, "", "", lastYear ?? "", lastYear ? forecast.total_demand / lastYear - 1 : ""],
     ],
   });
 }
@@ -643,10 +707,10 @@ function clusterTable(inventory) {
     name: "Store groups", filterPlaceholder: "Filter groups", rows,
     columns: [
       { key: "label", label: "Store group" }, { key: "stores", label: "Stores", numeric: true, format: units },
-      { key: "share", label: "Share of launch", numeric: true, format: (v) => pct(v, 1) },
+      { key: "share", label: "Share of launch", numeric: true, percent: true, format: (v) => pct(v, 1) },
       { key: "units", label: "Launch allocation (units)", numeric: true, format: units },
     ],
-    footer: (all) => [["All store groups", units(sum(all, "stores")), pct(sum(all, "share"), 1), units(sum(all, "units"))]],
+    footer: (all) => [["All store groups", sum(all, "stores"), sum(all, "share"), sum(all, "units")]],
   });
 }
 
@@ -656,23 +720,26 @@ function allocationTable(inventory, forecast) {
   const byStore = Object.fromEntries(((forecast && forecast.store_forecast) || []).map((s) => [s.store_id, s.units]));
   const launch = inventory.initial_allocation_total;
   const rows = inventory.clusters.flatMap((c) => c.stores.map((s) => ({
-    store_id: s.store_id, group: c.cluster_label, forecast: byStore[s.store_id] == null ? null : Math.round(byStore[s.store_id]),
-    allocation: s.initial_allocation, share: launch ? s.initial_allocation / launch : 0,
+    store_id: s.store_id, store_name: s.store_name || "", region: s.region || "", group: c.cluster_label,
+    forecast: byStore[s.store_id] == null ? null : byStore[s.store_id],
+    allocation: s.initial_allocation, share: launch ? s.initial_allocation / launch : 0, cover: s.launch_weeks_of_supply,
   })));
   rows.sort((a, b) => b.allocation - a.allocation);
   dataTable($("allocations-table"), {
     name: "Store allocations", filterPlaceholder: "Filter stores or groups", rows,
     columns: [
-      { key: "store_id", label: "Store" }, { key: "group", label: "Store group" },
+      { key: "store_id", label: "Store" }, { key: "store_name", label: "Store name" }, { key: "region", label: "Region" },
+      { key: "group", label: "Store group" },
       { key: "forecast", label: "Season forecast (units)", numeric: true, format: units },
       { key: "allocation", label: "Launch allocation (units)", numeric: true, format: units },
-      { key: "share", label: "Share of launch", numeric: true, format: (v) => pct(v, 2) },
+      { key: "share", label: "Share of launch", numeric: true, percent: true, format: (v) => pct(v, 2) },
+      { key: "cover", label: "Weeks of supply at launch", numeric: true, format: cover },
     ],
     footer: (all, list) => [
-      ...(list.length !== all.length ? [[`Shown stores (${list.length})`, "", units(sum(list, "forecast")), units(sum(list, "allocation")), pct(sum(list, "share"), 1)]] : []),
-      [`All ${all.length} stores`, "", units(sum(all, "forecast")), units(sum(all, "allocation")), pct(sum(all, "share"), 1)],
-      ["+ Held back at the DC", "", "", units(inventory.dc_holdback_total), ""],
-      ["= Manufacturing quantity", "", "", units(inventory.manufacturing_qty), ""],
+      ...(list.length !== all.length ? [[`Shown stores (${list.length})`, "", "", "", sum(list, "forecast"), sum(list, "allocation"), sum(list, "share"), ""]] : []),
+      [`All ${all.length} stores`, "", "", "", sum(all, "forecast"), sum(all, "allocation"), sum(all, "share"), inventory.launch_weeks_of_supply ?? ""],
+      ["Plus held back at the DC", "", "", "", "", inventory.dc_holdback_total, "", ""],
+      ["Equals manufacturing quantity", "", "", "", "", inventory.manufacturing_qty, "", ""],
     ],
   });
 }
@@ -685,24 +752,105 @@ function replenishmentTable(inventory) {
       { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
       { key: "units", label: "Released from the DC (units)", numeric: true, format: units },
     ],
-    footer: (all) => [[`All ${all.length} shipments`, "", units(sum(all, "units"))]],
+    footer: (all) => [[`All ${all.length} shipments`, "", sum(all, "units")]],
   });
 }
 
 function markdownTable(pricing, currency) {
-  const rows = pricing.markdowns.map((m) => ({ week: m.week_number, week_start: m.week_start, markdown: m.markdown_pct, price: m.price }));
+  const rows = pricing.markdowns.map((m) => ({ week: m.week_number, week_start: m.week_start, markdown: m.markdown_pct, price: m.price, sold: m.expected_units_sold }));
   dataTable($("markdowns-table"), {
-    name: "Markdown plan", filterPlaceholder: "Filter weeks", rows,
+    name: "Markdown plan", filterPlaceholder: "Filter weeks", rows, currency,
     columns: [
       { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
-      { key: "markdown", label: "Markdown", numeric: true, format: (v) => (v ? `${pct(v)} off` : "full price") },
+      { key: "markdown", label: "Markdown", numeric: true, percent: true, format: (v) => (v ? `${pct(v)} off` : "full price") },
       { key: "price", label: `Price (${currency})`, numeric: true, format: (v) => money(v, currency) },
+      { key: "sold", label: "Expected units sold", numeric: true, format: units },
     ],
-    footer: () => [
-      ["Expected units sold", "", "", units(pricing.expected_units_sold)],
-      ["Expected sell-through", "", "", pct(pricing.expected_sell_through, 1)],
-      ["Expected revenue", "", "", money(pricing.expected_revenue, currency)],
-      ["Units left over", "", "", units(pricing.leftover_units)],
+    footer: (all) => [
+      [`Season (${all.length} weeks)`, "", "", "", pricing.expected_units_sold],
+      ["Units left over", "", "", "", pricing.leftover_units],
+    ],
+  });
+}
+
+// The season week by week: demand and last year, price, and stock at the stores and the DC.
+// Every total is a sum of the rows, which the plan's contract makes equal to the agents' totals.
+function stockFlowTable(plan) {
+  const rows = plan.weeks.map((w) => ({
+    week: w.week_number, week_start: w.week_start, forecast: w.forecast_units, last_year: w.last_year_units,
+    markdown: w.markdown_pct,
+    demand: w.demand_units, open: w.stores.opening, receipts: w.stores.receipts, sales: w.stores.sales, close: w.stores.closing,
+    sell_through: w.stores.sell_through, cover: w.stores.weeks_of_supply, dc_close: w.dc.closing,
+  }));
+  const last = rows[rows.length - 1] || {};
+  const lastYear = plan.last_year_units;
+  const forecastTotal = sum(rows, "forecast");
+  dataTable($("stock-flow-table"), {
+    name: "Weekly stock flow", filterPlaceholder: "Filter weeks", rows,
+    columns: [
+      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Starts" },
+      { key: "forecast", label: "Forecast", numeric: true, format: units },
+      { key: "last_year", label: "Last year", numeric: true, format: units },
+      { key: "markdown", label: "Markdown", numeric: true, percent: true, format: (v) => (v ? `${pct(v)} off` : "–") },
+      { key: "demand", label: "Demand", numeric: true, format: units },
+      { key: "open", label: "Open", numeric: true, format: units },
+      { key: "receipts", label: "Receipts", numeric: true, format: units },
+      { key: "sales", label: "Expected sales", numeric: true, format: units },
+      { key: "close", label: "Close", numeric: true, format: units },
+      { key: "sell_through", label: "Sell-through", numeric: true, percent: true, format: (v) => pct(v, 1) },
+      { key: "cover", label: "Weeks of supply", numeric: true, format: cover },
+      { key: "dc_close", label: "DC stock", numeric: true, format: units },
+    ],
+    footer: (all) => [[
+      `Season (${all.length} weeks)`, "", forecastTotal, lastYear ?? "", "",
+      sum(all, "demand"), "", sum(all, "receipts"), sum(all, "sales"), last.close ?? "", last.sell_through ?? "", "", last.dc_close ?? "",
+    ]],
+  });
+}
+
+// Revenue, cost, margin, markdown cost, leftovers and GMROI, each with what it means.
+function moneyTable(plan) {
+  const m = plan.money;
+  const c = m.currency;
+  const rows = [
+    ["Revenue at full price", m.units_sold_full_price, m.revenue_full_price, `Units sold at the full price of ${money(m.full_price, c)}.`],
+    ["Revenue marked down", m.units_sold_marked_down, m.revenue_marked_down, "Units sold at a markdown price."],
+    ["Revenue", m.units_sold, m.revenue, "All expected sales."],
+    ["Cost of goods sold", m.units_sold, m.cogs, `Units sold × unit cost ${money(m.unit_cost, c)}.`],
+    [`Gross margin (${pct(m.gross_margin_pct, 1)} of revenue)`, null, m.gross_margin, FIGURE_NOTES.gross_margin],
+    ["Markdown cost", m.units_sold_marked_down, m.markdown_cost, FIGURE_NOTES.markdown_cost],
+    ["Leftover at cost", m.leftover_units, m.leftover_cost, "Units not sold, at unit cost."],
+    ["Salvage value of leftovers", m.leftover_units, m.salvage_value, FIGURE_NOTES.salvage_value],
+    ["Average inventory at cost", null, m.average_inventory_cost, "Mean of each week's opening and closing stock (stores + DC), at unit cost."],
+  ].map(([figure, count, amount, note]) => ({ figure, units: count, amount, note }));
+  rows.push({ figure: "GMROI (a ratio, not an amount)", units: null, amount: m.gmroi, ratio: true, note: FIGURE_NOTES.gmroi });
+  dataTable($("money-table"), {
+    name: "Money", filterPlaceholder: "Filter figures", rows, currency: c,
+    columns: [
+      { key: "figure", label: "Figure" }, { key: "units", label: "Units", numeric: true, format: units },
+      { key: "amount", label: `Amount (${c})`, numeric: true, format: (v, r) => (r && r.ratio ? (v == null ? "–" : Number(v).toFixed(2)) : money(v, c)) },
+      { key: "note", label: "What it means" },
+    ],
+  });
+}
+
+// What reaches the stores each week (the launch, then each DC shipment) at cost and at retail.
+function buyPlanTable(plan) {
+  const c = plan.money.currency;
+  const rows = plan.buy_plan.map((b) => ({ week: b.week_number, week_start: b.week_start, units: b.units, cost: b.cost, retail: b.retail_value }));
+  const atDc = plan.weeks.length ? plan.weeks[plan.weeks.length - 1].dc.closing : 0;
+  dataTable($("buy-plan-table"), {
+    name: "Buy plan", filterPlaceholder: "Filter weeks", rows, currency: c,
+    columns: [
+      { key: "week", label: "Receipt week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
+      { key: "units", label: "Units", numeric: true, format: units },
+      { key: "cost", label: `Cost (${c})`, numeric: true, format: (v) => money(v, c) },
+      { key: "retail", label: `Retail value (${c})`, numeric: true, format: (v) => money(v, c) },
+    ],
+    footer: (all) => [
+      [`All ${all.length} receipts`, "", sum(all, "units"), Math.round(sum(all, "cost") * 100) / 100, Math.round(sum(all, "retail") * 100) / 100],
+      ...(atDc ? [["Plus still at the DC", "", atDc, "", ""]] : []),
+      ["Equals manufacturing quantity", "", plan.manufacturing_qty, "", ""],
     ],
   });
 }
@@ -751,15 +899,32 @@ async function showResults() {
   const kpis = [["Category", category ? category.name : categoryId]];
   if (forecast) kpis.push(["Forecast demand (units)", units(forecast.total_demand)], ["Season", `${longDate(forecast.forecast_by_week[0].week_start)} · ${forecast.horizon_weeks} weeks`]);
   if (inventory) kpis.push(["Units to manufacture", units(inventory.manufacturing_qty)]);
-  if (pricing) kpis.push(["Expected sell-through", pct(pricing.expected_sell_through, 1)], [`Expected revenue (${currency})`, money(pricing.expected_revenue, currency, 0)]);
-  $("summary").replaceChildren(...kpis.map(([k, v]) => el("div", { class: "kpi" }, el("b", {}, v), el("span", {}, k))));
-  for (const id of ["forecast-table", "clusters-table", "allocations-table", "replenishment-table", "markdowns-table"]) $(id).replaceChildren();
-  if (forecast) { drawChart($("chart"), forecast.forecast_by_week); forecastTable(forecast); }
+  const plan = pricing && pricing.season_plan;
+  if (forecast && forecast.last_year_total) kpis.push(["Same weeks last year (units)", `${units(forecast.last_year_total)} (${change(forecast.total_demand, forecast.last_year_total)})`, "last_year_total"]);
+  if (inventory) kpis.push(["Weeks of supply at launch", cover(inventory.launch_weeks_of_supply), "launch_weeks_of_supply"]);
+  if (pricing) kpis.push(["Expected sell-through", pct(pricing.expected_sell_through, 1), "expected_sell_through"], [`Expected revenue (${currency})`, money(pricing.expected_revenue, currency, 0)]);
+  if (plan) {
+    kpis.push([`Gross margin (${currency})`, `${money(plan.money.gross_margin, currency, 0)} · ${pct(plan.money.gross_margin_pct, 1)}`, "gross_margin"]);
+    kpis.push(["GMROI", plan.money.gmroi == null ? "–" : plan.money.gmroi.toFixed(2), "gmroi"]);
+  }
+  $("summary").replaceChildren(...kpis.map(([k, v, note]) => el("div", { class: "kpi", title: FIGURE_NOTES[note] }, el("b", {}, v), el("span", {}, k))));
+  for (const id of ["forecast-table", "clusters-table", "allocations-table", "replenishment-table", "markdowns-table", "stock-flow-table", "money-table", "buy-plan-table"]) $(id).replaceChildren();
+  for (const id of ["plan-sections", "forecast-notes"]) $(id).classList.toggle("hidden", id === "plan-sections" ? !plan : !forecast);
+  if (forecast) {
+    drawChart($("chart"), forecast.forecast_by_week, inventory ? inventory.manufacturing_qty / forecast.forecast_by_week.length : null);
+    forecastTable(forecast);
+    $("forecast-notes").replaceChildren(
+      el("p", {}, el("strong", {}, `${forecast.model_used}: `), forecast.model_description || forecast.explanation),
+      el("p", {}, `Forecast confidence ${pct(forecast.confidence, 1)}: ${FIGURE_NOTES.confidence} Safety stock ${pct(forecast.safety_stock_pct, 1)} (${units(forecast.safety_stock_units)} units): ${FIGURE_NOTES.safety_stock_pct} The 80% likely range is where a week's sales fall 8 times out of 10.`),
+    );
+    showDemandWarnings(forecast.warnings);
+  }
   if (inventory) {
     clusterTable(inventory); allocationTable(inventory, forecast); replenishmentTable(inventory);
     showPlanWarnings(state.agents["Inventory Agent"].result || {}, inventory.warnings || []);
   }
   if (pricing) markdownTable(pricing, currency);
+  if (plan) { stockFlowTable(plan); moneyTable(plan); buyPlanTable(plan); }
 }
 
 // The smallest round axis step (1, 2, 2.5 or 5 times a power of ten) of at least `raw`.
@@ -773,21 +938,23 @@ const chartResizes = new ResizeObserver((entries) => {
   for (const { target } of entries) if (target.redraw && Math.round(target.clientWidth) !== target.drawnWidth) target.redraw();
 });
 
-// The forecast line with its 80 % range, titled axes and a legend, as inline SVG, with a summary
-// in words beneath it (the chart's text alternative; the table below holds every week).
-function drawChart(node, weeks) {
+// The forecast line with its 80 % range, last year's units and the average weekly buy as a
+// reference line, titled axes and a legend, as inline SVG, with a summary in words beneath it
+// (the chart's text alternative; the table below holds every week).
+function drawChart(node, weeks, buyPerWeek = null) {
   const drawArguments = arguments;
   node.redraw = () => drawChart(...drawArguments);
   node.drawnWidth = Math.round(node.clientWidth);
   chartResizes.observe(node);
+  const lastYear = weeks.every((w) => w.last_year_units != null);
   // One drawing unit is one CSS pixel at the box's width, so the labels stay readable on a phone.
   const W = Math.max(280, node.drawnWidth || 900), narrow = W < 600;
-  const H = narrow ? 260 : 300, L = narrow ? 66 : 78, R = narrow ? 22 : 34, T = 30, B = 54;
+  const H = narrow ? 260 : 300, L = narrow ? 66 : 78, R = narrow ? 22 : 34, T = lastYear || buyPerWeek ? 44 : 30, B = 54;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Chart: forecast units per week with the 80% likely range");
+  svg.setAttribute("aria-label", "Chart: forecast units per week with the 80% likely range, last year's units and the average weekly buy");
   svg.setAttribute("aria-describedby", "chart-summary");
   const add = (tag, attrs, text) => {
     const n = document.createElementNS(ns, tag);
@@ -796,7 +963,7 @@ function drawChart(node, weeks) {
     svg.append(n);
     return n;
   };
-  const step = niceStep(Math.max(1, ...weeks.map((w) => w.upper)) / 4);
+  const step = niceStep(Math.max(1, buyPerWeek || 0, ...weeks.map((w) => Math.max(w.upper, w.last_year_units || 0))) / 4);
   const max = step * 4;
   const x = (i) => L + (weeks.length === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (weeks.length - 1));
   const y = (v) => T + (H - T - B) * (1 - v / max);
@@ -808,6 +975,8 @@ function drawChart(node, weeks) {
   const upper = weeks.map((w, i) => `${x(i)},${y(w.upper)}`);
   const lower = weeks.map((w, i) => `${x(i)},${y(w.lower)}`).reverse();
   add("polygon", { points: [...upper, ...lower].join(" "), class: "band" });
+  if (lastYear) add("polyline", { points: weeks.map((w, i) => `${x(i)},${y(w.last_year_units)}`).join(" "), class: "last-year" });
+  if (buyPerWeek) add("line", { x1: L, x2: W - R, y1: y(buyPerWeek), y2: y(buyPerWeek), class: "buy" });
   add("polyline", { points: weeks.map((w, i) => `${x(i)},${y(w.units)}`).join(" "), class: "line" });
   weeks.forEach((w, i) => {
     add("circle", { cx: x(i), cy: y(w.units), r: 3, class: "dot" });
@@ -822,15 +991,27 @@ function drawChart(node, weeks) {
   add("text", { x: W - R - 280, y: 15 }, "80% likely range");
   add("line", { x1: W - R - 150, x2: W - R - 130, y1: 11, y2: 11, class: "line" });
   add("text", { x: W - R - 124, y: 15 }, "Forecast (units)");
-  node.replaceChildren(el("figure", {}, svg, el("figcaption", { id: "chart-summary" }, chartSummary(weeks))));
+  if (lastYear) {
+    add("line", { x1: W - R - 300, x2: W - R - 280, y1: 26, y2: 26, class: "last-year" });
+    add("text", { x: W - R - 274, y: 30 }, "Last year");
+  }
+  if (buyPerWeek) {
+    add("line", { x1: W - R - 190, x2: W - R - 170, y1: 26, y2: 26, class: "buy" });
+    add("text", { x: W - R - 164, y: 30 }, `Buy: ${units(buyPerWeek)} a week (avg)`);
+  }
+  node.replaceChildren(el("figure", {}, svg, el("figcaption", { id: "chart-summary" }, chartSummary(weeks, buyPerWeek))));
 }
 
-// The chart in words: its span, its range and its peak week, as the table below counts them.
-function chartSummary(weeks) {
+// The chart in words: its span, its range and its peak week, as the table below counts them;
+// last year's units over the same weeks and the average weekly buy, when shown.
+function chartSummary(weeks, buyPerWeek = null) {
   const peak = weeks.reduce((best, w) => (w.units > best.units ? w : best), weeks[0]);
   const least = Math.min(...weeks.map((w) => w.units));
+  const lastYear = weeks.every((w) => w.last_year_units != null) ? weeks.reduce((total, w) => total + w.last_year_units, 0) : null;
   return `${weeks.length} weeks from ${longDate(weeks[0].week_start)}: ${units(least)} to ${units(peak.units)} units a week, `
-    + `the most in the week of ${longDate(peak.week_start)}. Every week, with its 80% likely range, is in the table below.`;
+    + `the most in the week of ${longDate(peak.week_start)}. Every week, with its 80% likely range, is in the table below.`
+    + (lastYear != null ? ` The same weeks last year sold ${units(lastYear)} units.` : "")
+    + (buyPerWeek ? ` The buy averages ${units(buyPerWeek)} units a week.` : "");
 }
 
 // ---------------------------------------------------------------- actions

@@ -44,6 +44,7 @@ from shared.responses import (
     ForecastPage,
     Identity,
     NegotiateAnswer,
+    SeasonPlanAnswer,
     StoreClusters,
     TerminateAccepted,
     WorkflowStarted,
@@ -189,7 +190,7 @@ STORE_PAGE_QUERY = (
 
 (FORECASTS,) = DEMAND.routes
 ALLOCATIONS, STORE_CLUSTERS = INVENTORY.routes
-(MARKDOWNS,) = PRICING.routes
+MARKDOWNS, SEASON_PLANS = PRICING.routes
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -317,6 +318,16 @@ OPERATIONS: tuple[Operation, ...] = (
         AllocationPage,
     ),
     _result("get_markdowns", MARKDOWNS, "The Pricing agent's markdowns", PRICING.result_model),
+    Operation(
+        function="get_season_plan",
+        method="GET",
+        route=SEASON_PLANS,
+        summary="The season plan: weekly stock flow, weeks of supply, money and the buy plan",
+        tag="Results",
+        role=PLANNER,
+        answers={200: Answer("The plan in a planner's terms, reconciled", SeasonPlanAnswer)},
+        errors={404: NOT_ACCEPTED + "; or a plan made before season plans existed"},
+    ),
     Operation(
         function="get_store_clusters",
         method="GET",

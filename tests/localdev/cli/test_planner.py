@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
+import dataclasses
 import json
 import re
 import sqlite3
@@ -198,6 +200,64 @@ def test_plan_renders_forecast_clusters_allocations_and_markdowns(planned):
     for step in pricing["markdowns"]:
         assert f"{step['markdown_pct']:.0%}" in text and f"{step['price']:.2f}" in text
     assert re.search(r"Category\s+.\s+denim\s+.\s+from your text", text)
+
+
+def test_the_terminal_plan_shows_the_season_in_a_planners_terms_to_the_unit(planned):
+    """Stock flow, weeks of supply, money, buy plan and last year: each total the same number
+    as in the JSON."""
+    outcome, _ = planned
+    console = Console(record=True, width=160)
+    console.print(plan_cli.render_plan(outcome, top=5))
+    text = console.export_text()
+    forecast, inventory = outcome.results["forecast"], outcome.results["inventory"]
+    season = outcome.results["pricing"]["season_plan"]
+    money = season["money"]
+    stores = [s for c in inventory["clusters"] for s in c["stores"]]
+    for title in (
+        "Weekly stock flow at the stores",
+        "Weekly stock flow at the DC",
+        "Money (USD)",
+        "Buy plan by receipt week",
+        f"Total over all {len(stores)} stores",
+    ):
+        assert title in text
+    top = max(stores, key=lambda s: s["initial_allocation"])
+    assert top["store_name"] in text and top["region"] in text
+    assert f"Season ({len(forecast['forecast_by_week'])} weeks)" in text
+    assert f"{forecast['last_year_total']:,}" in text
+    received = sum(w["stores"]["receipts"] for w in season["weeks"])
+    season_row = next(line for line in text.splitlines() if "Season (" in line)
+    assert f"{forecast['total_demand']:,}" in season_row
+    stock_row = next(
+        line
+        for line in text.splitlines()
+        if line.split()[:1] == ["Season"] and line.split()[1][0].isdigit()
+    )
+    assert f"{received:,}" in stock_row and f"{money['units_sold']:,}" in stock_row
+    assert f"${money['revenue']:,.2f}" in text and f"${money['gross_margin']:,.2f}" in text
+    assert f"Gross margin ({money['gross_margin_pct']:.1%})" in text
+    assert f"{sum(b['units'] for b in season['buy_plan']):,}" in text
+    assert forecast["model_description"] in " ".join(text.split())
+
+
+def test_the_demand_agents_warnings_are_shown_under_the_forecast(planned):
+    outcome, _ = planned
+    warned = dataclasses.replace(outcome, results=copy.deepcopy(outcome.results))
+    warned.results["forecast"]["warnings"] = ["Under two years of history: intervals widened."]
+    console = Console(record=True, width=160)
+    console.print(plan_cli.render_plan(warned, top=5))
+    assert "Demand warning: Under two years of history: intervals widened." in console.export_text()
+
+
+def test_after_a_failure_the_agents_that_did_not_run_say_so():
+    board = PlanBoard()
+    board.apply(msg(1, type="agent_status", agent_name="Demand Agent", status="running"))
+    board.apply(msg(2, type="error", agent_name="Demand Agent", error_message="No sales history."))
+    console = Console(record=True, width=160)
+    console.print(plan_cli.render_board(board))
+    lines = console.export_text().splitlines()
+    assert "No sales history." in lines[0]
+    assert all("did not run: Demand Agent failed first" in line for line in lines[1:3])
 
 
 def test_board_rendering_shows_each_agent_status_and_progress():

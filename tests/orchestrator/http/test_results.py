@@ -43,6 +43,7 @@ from tests.support.functions import call_http
 WORKFLOW = "0b6f2d0e-5d0c-4a59-9d43-2d1f6c1e7a10"
 EARLIER = "wf-earlier"
 LATE = "wf-late-attempt"
+BEFORE_PLANS = "wf-before-season-plans"
 OTHERS = "wf-of-another-planner"
 DEVELOPER = "local-developer"  # who an in-process call without principal is (tests/conftest.py)
 NAME_OF = {agent.key: agent.name for agent in AGENTS}
@@ -110,6 +111,9 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     one_cluster = inventory.model_copy(update={"clusters": inventory.clusters[:1]})
     save_result(engine, EARLIER, "inventory", one_cluster, now=earlier)
     accept(engine, EARLIER, "inventory")
+    # A plan stored before season plans existed: its markdowns are served, its season plan not.
+    save_result(engine, BEFORE_PLANS, "pricing", pricing.model_copy(update={"season_plan": None}))
+    accept(engine, BEFORE_PLANS, "pricing")
     plans: tuple[tuple[AgentKey, BaseModel], ...] = (
         ("demand", demand),
         ("inventory", inventory),
@@ -124,7 +128,7 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     save_result(engine, LATE, "demand", demand)
     save_result(engine, LATE, "inventory", inventory)
     accept(engine, LATE, "demand")
-    for workflow_id in (WORKFLOW, EARLIER, LATE):
+    for workflow_id in (WORKFLOW, EARLIER, LATE, BEFORE_PLANS):
         record_workflow(engine, workflow_id=workflow_id, owner_id=DEVELOPER, session_id="s")
     record_workflow(engine, workflow_id=OTHERS, owner_id="another-planner", session_id="s")
     yield Plan(database_url, demand, inventory, pricing)
@@ -162,12 +166,19 @@ def test_routes_are_registered_as_documented():
     index = index_app(function_app.app)
     routes = {
         name: (index[name].trigger["route"], index[name].trigger["methods"])
-        for name in ("get_forecast", "get_allocation", "get_markdowns", "get_store_clusters")
+        for name in (
+            "get_forecast",
+            "get_allocation",
+            "get_markdowns",
+            "get_season_plan",
+            "get_store_clusters",
+        )
     }
     assert routes == {
         "get_forecast": ("forecasts/{workflow_id}", ["GET"]),
         "get_allocation": ("allocations/{workflow_id}", ["GET"]),
         "get_markdowns": ("markdowns/{workflow_id}", ["GET"]),
+        "get_season_plan": ("plans/{workflow_id}", ["GET"]),
         "get_store_clusters": ("stores/clusters", ["GET"]),
     }
 
@@ -293,6 +304,42 @@ def test_large_results_are_gzipped_for_clients_that_accept_it(plan: Plan):
     assert gzip.decompress(zipped.get_body()) == plain.get_body()
     assert len(zipped.get_body()) < len(plain.get_body()) / 2
     assert "Content-Encoding" not in plain.headers and "Content-Encoding" not in refused.headers
+
+
+def test_the_season_plan_route_reconciles_with_every_agent_route_to_the_unit(plan: Plan):
+    """The same figure wherever a planner reads it in JSON: weeks, stores and season."""
+    ids = {"workflow_id": WORKFLOW}
+    response, season = call("get_season_plan", route_params=ids)
+    assert response.status_code == 200, season
+    _, forecast = call("get_forecast", route_params=ids)
+    _, allocation = call("get_allocation", route_params=ids)
+    _, markdowns = call("get_markdowns", route_params=ids)
+    assert season == {"workflow_id": WORKFLOW, **markdowns["season_plan"]}
+    weeks = season["weeks"]
+    total = forecast["total_demand"]
+    assert sum(w["units"] for w in forecast["forecast_by_week"]) == total
+    assert sum(s["units"] for s in forecast["store_forecast"]) == total
+    assert sum(w["forecast_units"] for w in weeks) == total
+    assert sum(w["stores"]["sales"] for w in weeks) == season["money"]["units_sold"]
+    assert season["money"]["units_sold"] == markdowns["expected_units_sold"]
+    assert season["money"]["revenue"] == markdowns["expected_revenue"]
+    assert season["money"]["leftover_units"] == markdowns["leftover_units"]
+    shipped = sum(s["units"] for s in allocation["replenishment_schedule"])
+    assert weeks[0]["stores"]["receipts"] == allocation["initial_allocation_total"]
+    assert sum(w["stores"]["receipts"] for w in weeks) == (
+        allocation["initial_allocation_total"] + shipped
+    )
+    assert (
+        sum(b["units"] for b in season["buy_plan"]) + weeks[-1]["dc"]["closing"]
+        == (allocation["manufacturing_qty"])
+    )
+    assert season["launch_weeks_of_supply"] == allocation["launch_weeks_of_supply"]
+
+
+def test_a_plan_made_before_season_plans_existed_says_so():
+    response, _ = call("get_season_plan", route_params={"workflow_id": BEFORE_PLANS})
+    error = assert_error(response, 404, "DATA_NOT_FOUND")
+    assert "Run the plan again" in error.suggestions[0]
 
 
 @pytest.mark.parametrize("route", sorted(ENDPOINTS))

@@ -112,6 +112,15 @@ def test_inventory_and_pricing_contexts(seeded):
     assert pricing.actual_sales is not None
     assert list(pricing.actual_sales.columns) == ["week_start_date", "units_sold"]
     assert len(pricing.actual_sales) == 12
+    # A Wednesday season against Monday weeks: the week starting two days before the season is
+    # mostly its first week, the one starting two days before its end mostly the next season's.
+    wednesday = _params(date(2024, 9, 4))
+    pricing = assembler.assemble_pricing_context(
+        "outerwear", wednesday, demand_result("outerwear"), inventory_result()
+    )
+    assert pricing.actual_sales is not None
+    weeks = pricing.actual_sales["week_start_date"]
+    assert len(weeks) == 12 and weeks.min() == pd.Timestamp(2024, 9, 2)
 
 
 def test_unknown_category_names_the_existing_ones(seeded):

@@ -154,6 +154,7 @@ def workflow_routes(workflow_id: str) -> list[tuple[str, str, dict[str, str]]]:
         ("GET", f"/api/forecasts/{workflow_id}", {}),
         ("GET", f"/api/allocations/{workflow_id}", {}),
         ("GET", f"/api/markdowns/{workflow_id}", {}),
+        ("GET", f"/api/plans/{workflow_id}", {}),
         ("GET", "/api/stores/clusters", {"workflow_id": workflow_id}),
     ]
 

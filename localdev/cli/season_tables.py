@@ -1,0 +1,216 @@
+"""The season plan as terminal tables: weekly stock flow, money and the buy plan.
+
+Every figure is read from the served results (the season plan of `GET /api/markdowns/{id}`);
+totals are sums of the rows shown, which the plan's contract guarantees equal the agents' own
+totals, so the terminal shows the same numbers as the console, the CSV and the JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from babel.numbers import format_currency
+from rich import box
+from rich.table import Table
+
+LOCALE = "en_US"
+
+FIGURE_NOTES = {
+    "sell_through": "Sell-through: units sold / units received at the stores, to date.",
+    "weeks_of_supply": (
+        "Weeks of supply: closing stock over the coming weeks' expected demand (the forecast "
+        "with any markdown's uplift), counted week by week."
+    ),
+    "gmroi": "GMROI: gross margin / average inventory at cost (stores + DC, over the season).",
+    "markdown_cost": "Markdown cost: (full price - price paid) x units sold marked down.",
+    "salvage": "Salvage: what leftovers fetch at the category's salvage fraction of unit cost.",
+}
+
+
+def money(value: float | None, currency: str, digits: int = 2) -> str:
+    """An amount with its currency's symbol ($1,234.50, €1,234.50; the code where none)."""
+    if value is None:
+        return "-"
+    pattern = "¤#,##0" + ("." + "0" * digits if digits else "")
+    return format_currency(value, currency, format=pattern, locale=LOCALE, currency_digits=False)
+
+
+def units(value: Any) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def share(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}%}"
+
+
+def cover(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def change(current: float, before: float | None) -> str:
+    """The change against last year, as a signed percentage."""
+    if not before:
+        return "-"
+    return f"{current / before - 1:+.1%}"
+
+
+def _compact(title: str, columns: tuple[str, ...]) -> Table:
+    """A table narrow enough for an 80-column terminal: no vertical rules, right-aligned."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in columns:
+        table.add_column(column, justify="right")
+    return table
+
+
+def short_date(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%b %d")
+
+
+def stock_flow_table(plan: dict[str, Any]) -> Table:
+    """The stores, week by week: demand (the forecast with any markdown's uplift), opening stock,
+    receipts, expected sales, closing stock, cumulative sell-through and weeks of supply."""
+    table = _compact(
+        "Weekly stock flow at the stores (units)",
+        ("Week", "Starts", "Demand", "Open", "Receipts", "Sales", "Close", "Sell-thru", "WOS"),
+    )
+    weeks = plan["weeks"]
+    for week in weeks:
+        stores = week["stores"]
+        table.add_row(
+            str(week["week_number"]),
+            short_date(week["week_start"]),
+            units(week["demand_units"]),
+            units(stores["opening"]),
+            units(stores["receipts"]),
+            units(stores["sales"]),
+            units(stores["closing"]),
+            share(stores["sell_through"]),
+            cover(stores["weeks_of_supply"]),
+        )
+    if weeks:
+        last = weeks[-1]["stores"]
+        table.add_row(
+            "",
+            "Season",
+            units(sum(w["demand_units"] for w in weeks)),
+            "",
+            units(sum(w["stores"]["receipts"] for w in weeks)),
+            units(sum(w["stores"]["sales"] for w in weeks)),
+            units(last["closing"]),
+            share(last["sell_through"]),
+            "",
+            style="bold",
+        )
+    table.caption = " ".join(FIGURE_NOTES[k] for k in ("sell_through", "weeks_of_supply"))
+    return table
+
+
+def dc_flow_table(plan: dict[str, Any]) -> Table:
+    """The DC, week by week: the buy it receives, what it ships to the stores, what it holds."""
+    table = _compact(
+        "Weekly stock flow at the DC (units)",
+        ("Week", "Starts", "Open", "Received", "Shipped", "Close", "Shipped %", "WOS"),
+    )
+    weeks = plan["weeks"]
+    for week in weeks:
+        dc = week["dc"]
+        table.add_row(
+            str(week["week_number"]),
+            short_date(week["week_start"]),
+            units(dc["opening"]),
+            units(dc["receipts"]),
+            units(dc["sales"]),
+            units(dc["closing"]),
+            share(dc["sell_through"]),
+            cover(dc["weeks_of_supply"]),
+        )
+    if weeks:
+        table.add_row(
+            "",
+            "Season",
+            "",
+            units(sum(w["dc"]["receipts"] for w in weeks)),
+            units(sum(w["dc"]["sales"] for w in weeks)),
+            units(weeks[-1]["dc"]["closing"]),
+            share(weeks[-1]["dc"]["sell_through"]),
+            "",
+            style="bold",
+        )
+    table.caption = "Shipped %: units shipped to the stores / units the DC received, to date."
+    return table
+
+
+def money_table(plan: dict[str, Any]) -> Table:
+    """Revenue, cost, margin, markdown cost, leftovers and GMROI in the category's currency."""
+    m = plan["money"]
+    currency = m["currency"]
+    table = Table(title=f"Money ({currency})")
+    table.add_column("Figure")
+    table.add_column("Units", justify="right")
+    table.add_column("Amount", justify="right")
+    margin_pct = f" ({share(m['gross_margin_pct'])})" if m["gross_margin_pct"] else ""
+    leftover = units(m["leftover_units"])
+    rows: list[tuple[str, str, str]] = [
+        (
+            f"Revenue at full price ({money(m['full_price'], currency)})",
+            units(m["units_sold_full_price"]),
+            money(m["revenue_full_price"], currency),
+        ),
+        (
+            "Revenue marked down",
+            units(m["units_sold_marked_down"]),
+            money(m["revenue_marked_down"], currency),
+        ),
+        ("Revenue", units(m["units_sold"]), money(m["revenue"], currency)),
+        (
+            f"Cost of goods sold ({money(m['unit_cost'], currency)} a unit)",
+            units(m["units_sold"]),
+            money(m["cogs"], currency),
+        ),
+        (
+            f"Gross margin{margin_pct}",
+            "",
+            money(m["gross_margin"], currency),
+        ),
+        ("Markdown cost", units(m["units_sold_marked_down"]), money(m["markdown_cost"], currency)),
+        ("Leftover at cost", leftover, money(m["leftover_cost"], currency)),
+        ("Salvage value of leftovers", leftover, money(m["salvage_value"], currency)),
+        ("Average inventory at cost", "", money(m["average_inventory_cost"], currency)),
+        ("GMROI", "", "-" if m["gmroi"] is None else f"{m['gmroi']:.2f}"),
+    ]
+    for row in rows:
+        table.add_row(*row, style="bold" if row[0].startswith(("Revenue", "Gross")) else None)
+    table.caption = " ".join(FIGURE_NOTES[k] for k in ("markdown_cost", "salvage", "gmroi"))
+    return table
+
+
+def buy_plan_table(plan: dict[str, Any]) -> Table:
+    """Units reaching the stores by week (launch, then DC shipments) at cost and retail."""
+    currency = plan["money"]["currency"]
+    table = Table(title="Buy plan by receipt week (store receipts)")
+    for column in ("Week", "Starts", "Units", f"Cost ({currency})", f"Retail ({currency})"):
+        table.add_column(column, justify="right")
+    buys = plan["buy_plan"]
+    for buy in buys:
+        table.add_row(
+            str(buy["week_number"]),
+            buy["week_start"],
+            units(buy["units"]),
+            money(buy["cost"], currency),
+            money(buy["retail_value"], currency),
+        )
+    total = sum(b["units"] for b in buys)
+    table.add_row(
+        "",
+        f"All {len(buys)} receipts",
+        units(total),
+        money(sum(b["cost"] for b in buys), currency),
+        money(sum(b["retail_value"] for b in buys), currency),
+        style="bold",
+    )
+    dc_left = plan["weeks"][-1]["dc"]["closing"] if plan["weeks"] else 0
+    if dc_left:
+        table.add_row("", "Still at the DC", units(dc_left), "", "")
+    table.add_row("", "Equals manufacturing quantity", units(plan["manufacturing_qty"]), "", "")
+    return table
