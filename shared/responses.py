@@ -183,6 +183,10 @@ class ForecastPage(DemandResult):
 
     store_page: ForecastStorePage
 
+    def _store_units(self) -> float | None:
+        """A page holds only some stores: the season's store total is the page block's."""
+        return self.store_page.units_total
+
 
 class PagedClusterAllocation(ClusterAllocation):
     """A cluster with the stores of this page only, and how many it has on every page."""

@@ -86,11 +86,14 @@ class DemandResult(_Result):
             weekly = sum(w.units for w in self.forecast_by_week)
             if weekly != self.total_demand:
                 raise ValueError(f"weekly units sum to {weekly}, not {self.total_demand}")
-        if self.store_forecast:
-            stores = sum(s.units for s in self.store_forecast)
-            if stores != self.total_demand:
-                raise ValueError(f"store units sum to {stores}, not {self.total_demand}")
+        stores = self._store_units()
+        if stores is not None and stores != self.total_demand:
+            raise ValueError(f"store units sum to {stores}, not {self.total_demand}")
         return self
+
+    def _store_units(self) -> float | None:
+        """The season's units summed over its stores (None: no stores listed)."""
+        return sum(s.units for s in self.store_forecast) if self.store_forecast else None
 
     def summary(self) -> DemandSummary:
         return DemandSummary(

@@ -39,7 +39,7 @@ from tests.support.serve_process import ServeProcess, serving
 # Well under SQLite's 15 s busy timeout: the request's own lock wait (HTTP_DATABASE_WAIT_MS, 2 s)
 # plus a loaded machine's slack.
 FAST_ANSWER_SECONDS = 6.0
-STRATEGY = "Spring dresses, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
+STRATEGY = "Spring denim, 12 weeks from March 3 2025, weekly replenishment, hold back 45%"
 BODY = {
     "session_id": "outage",
     "parameters": {
