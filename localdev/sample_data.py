@@ -61,10 +61,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from shared.data.columns import DEFAULT_CURRENCY
 from shared.data.csv_import import write_frames
 from shared.data.csv_safety import neutralised_frame
-from shared.data.db import create_schema
-from shared.data.tables import DEFAULT_CURRENCY, HistoricalSale, Store
+from shared.data.schema import create_schema
+from shared.data.tables import HistoricalSale, Store
 
 DEFAULT_END_DATE = date(2025, 1, 1)
 HISTORY_START = date(2022, 1, 3)

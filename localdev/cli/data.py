@@ -20,14 +20,10 @@ from localdev.sample_data import (
     generate_sample,
     load_sample,
 )
-from shared.data.csv_import import (
-    CATEGORY_COLUMNS,
-    SALES_COLUMNS,
-    STORE_COLUMNS,
-    DataImportError,
-    import_csv,
-)
-from shared.data.db import create_schema, get_engine
+from shared.data.columns import CATEGORY_COLUMNS, SALES_COLUMNS, STORE_COLUMNS
+from shared.data.csv_import import DataImportError, import_csv
+from shared.data.db import get_engine
+from shared.data.schema import create_schema
 from shared.data.tables import HistoricalSale, Store, read_data_version
 from shared.errors import AppError
 from shared.settings import get_settings

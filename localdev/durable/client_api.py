@@ -23,6 +23,10 @@ the app's sandbox that no other tenant can reach; this runtime's loopback port i
 every local process, so its RPC routes need the key too: it sits in the `rpcBaseUrl` path
 (`.../durabletask/{key}/`), which the unchanged SDK client prefixes to every call and which
 the host hands the function in memory, in the binding, never to a client.
+
+The routes serve any `DurableBackend`, the protocol below that the runtime
+(localdev/durable/runtime.py) satisfies: the client side never imports the worker side, and
+the runtime imports this module to serve itself.
 """
 
 from __future__ import annotations
@@ -31,20 +35,43 @@ import hmac
 import json
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from aiohttp import web
 
 from localdev.durable.store import InstanceExistsError, UnknownOrchestratorError
 
-if TYPE_CHECKING:
-    from localdev.durable.runtime import DurableRuntime
+
+class DurableBackend(Protocol):
+    """What the extension's HTTP API asks of a task hub: the operations the routes serve."""
+
+    task_hub: str
+    base_url: str
+    """Where this API listens (`http://host:port`), the base of the management URLs."""
+
+    async def start_new(
+        self, name: str, instance_id: str | None = None, input_json: str | None = None
+    ) -> str:
+        """Start orchestrator `name` and return its instance id; raises
+        UnknownOrchestratorError, or InstanceExistsError while that id still runs."""
+        ...
+
+    async def get_status(
+        self, instance_id: str, show_history: bool = False, show_input: bool = True
+    ) -> dict[str, Any] | None:
+        """The instance status in the extension's HTTP API shape, or None when unknown."""
+        ...
+
+    async def terminate(self, instance_id: str, reason: str) -> str:
+        """'accepted' (it was running), 'gone' (it had finished) or 'not_found'."""
+        ...
+
 
 RPC_PREFIX = "/durabletask/"
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
-RUNTIME_KEY = web.AppKey("durable_runtime", object)
+RUNTIME_KEY = web.AppKey("durable_runtime", DurableBackend)
 SYSTEM_KEY = web.AppKey("durable_system_key", str)
 SYSTEM_KEY_PARAMETER = "code"
 
@@ -109,8 +136,8 @@ def client_binding_json(task_hub: str, base_url: str, system_key: str) -> str:
     )
 
 
-def _runtime(request: web.Request) -> DurableRuntime:
-    return request.app[RUNTIME_KEY]  # type: ignore[return-value]
+def _runtime(request: web.Request) -> DurableBackend:
+    return request.app[RUNTIME_KEY]
 
 
 def _flag(request: web.Request, name: str) -> bool:
@@ -191,7 +218,7 @@ async def _require_system_key(request: web.Request, handler: Handler) -> web.Str
     return await handler(request)
 
 
-def create_api_app(runtime: DurableRuntime, system_key: str) -> web.Application:
+def create_api_app(runtime: DurableBackend, system_key: str) -> web.Application:
     app = web.Application(middlewares=[_require_system_key])
     app[RUNTIME_KEY] = runtime
     app[SYSTEM_KEY] = system_key

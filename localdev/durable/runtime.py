@@ -58,7 +58,7 @@ from localdev.durable.clock import Clock, SystemClock
 from localdev.durable.shim import ACTIVITY, ShimError, replay_actions
 from localdev.durable.store import DurableStore, Instance, UnknownOrchestratorError
 from localdev.host.functions import FunctionEntry, functions_of_type
-from shared.data.db import create_schema, get_engine
+from shared.data.db import get_engine
 from shared.runtime_status import FINISHED
 
 logger = logging.getLogger(__name__)
@@ -252,10 +252,11 @@ class DurableRuntime:
     # lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Create the tables, start the HTTP API, and resume every unfinished instance."""
+        """Create the task hub's tables, start the HTTP API, and resume every unfinished
+        instance."""
         engine: Engine = get_engine(self.database_url)
-        await asyncio.to_thread(create_schema, engine)
         self._store = DurableStore(engine)
+        await asyncio.to_thread(self._store.create_tables)
         self._activities = ThreadPoolExecutor(self._activity_workers, "durable-activity")
         self._episodes = ThreadPoolExecutor(self._orchestrator_workers, "durable-episode")
         self._http = web.AppRunner(create_api_app(self, self._system_key), access_log=None)

@@ -1,5 +1,10 @@
 """The local task hub: orchestration instances and their history, in the app's database.
 
+Its tables have a declarative base of their own (`DurableBase`) and the store creates them
+itself (`DurableStore.create_tables`), as the Durable extension keeps its task hub apart from
+the app: the app's schema (shared/data/schema.py) is the same whether or not this module was
+imported.
+
 Everything the runtime needs to resume after a restart is the history: task ids and retry state
 are re-derived by replaying it every episode, as the extension does. Work in flight (running
 activities, armed timers) is rebuilt from the history too: a scheduled task without a result
@@ -15,14 +20,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, Text, delete, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.data.db import Base, session_scope
+from shared.data.db import session_scope
 
 RUNNING_STATES = ("Pending", "Running")
 
 
-class InstanceRow(Base):
+class DurableBase(DeclarativeBase):
+    """The metadata of the task hub's tables, and of nothing else."""
+
+
+class InstanceRow(DurableBase):
     __tablename__ = "durable_instances"
 
     instance_id: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -38,7 +47,7 @@ class InstanceRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class HistoryRow(Base):
+class HistoryRow(DurableBase):
     __tablename__ = "durable_history"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -94,6 +103,10 @@ class DurableStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def create_tables(self) -> None:
+        """Create the task hub's tables that are missing; safe on every start."""
+        DurableBase.metadata.create_all(self.engine)
 
     def create(self, instance_id: str, name: str, input_json: str | None, now: datetime) -> None:
         """A new Pending instance; a finished instance with the same id is replaced, a running

@@ -13,9 +13,10 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.data.db import ensure_schema, get_engine
+from shared.data.db import get_engine
 from shared.data.events import MAX_FETCH, fetch_events
 from shared.data.ownership import is_owner
+from shared.data.schema import ensure_schema
 from shared.errors import DataNotFoundError, InvalidParametersError, invalid_from_validation
 from shared.http import http_endpoint, json_response
 from shared.identity import PLANNER, authorize

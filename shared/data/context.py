@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, Engine, exists, inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from shared.data.csv_import import (
+from shared.data.columns import (
     CATEGORY_COLUMNS,
     MAX_LISTED_PROBLEMS,
     OPTIONAL_COLUMNS,
@@ -67,7 +67,7 @@ REQUIRED_COLUMNS = {
     "data_versions": ("dataset", "version"),
 }
 """The columns checked before a table is read: the import's columns, less the optional ones (a
-file may leave them out; shared.data.tables.add_missing_columns adds them to an older database)."""
+file may leave them out; shared.data.schema.add_missing_columns adds them to an older database)."""
 IMPORT_API = "POST /api/data/import"
 IMPORT_HINT = (
     f"Import stores and weekly sales as CSV files with {IMPORT_API} (needs the data-admin app "

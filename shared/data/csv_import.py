@@ -33,35 +33,22 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Row, bindparam, delete, insert, select, update
 from sqlalchemy.sql.schema import Table
 
+from shared.data.columns import (
+    CATEGORY_COLUMNS,
+    DEFAULT_CURRENCY,
+    MAX_LISTED_PROBLEMS,
+    OPTIONAL_COLUMNS,
+    SALES_COLUMNS,
+    STORE_COLUMNS,
+)
 from shared.data.csv_safety import FORMULA_PREFIXES
-from shared.data.db import create_schema
-from shared.data.tables import DEFAULT_CURRENCY, Category, HistoricalSale, Store, bump_data_version
+from shared.data.schema import create_schema
+from shared.data.tables import Category, HistoricalSale, Store, bump_data_version
 from shared.errors import InvalidParametersError
 from shared.schemas import CATEGORY_ID_PATTERN
 
 CsvSource = str | Path | bytes | IO[str] | IO[bytes]
 
-STORE_COLUMNS = (
-    "store_id",
-    "store_name",
-    "region",
-    "store_size_sqft",
-    "location_tier",
-    "median_income",
-    "store_format",
-)
-SALES_COLUMNS = ("week_start_date", "store_id", "category_id", "units_sold")
-CATEGORY_COLUMNS = (
-    "category_id",
-    "name",
-    "full_price",
-    "unit_cost",
-    "salvage_fraction",
-    "price_elasticity",
-    "currency",
-)
-# Columns a file may leave out, with the value every row then gets.
-OPTIONAL_COLUMNS = {"categories": {"currency": DEFAULT_CURRENCY}}
 DEFAULT_CATEGORY = {
     "full_price": 50.0,
     "unit_cost": 20.0,
@@ -69,7 +56,6 @@ DEFAULT_CATEGORY = {
     "price_elasticity": -2.0,
     "currency": DEFAULT_CURRENCY,
 }
-MAX_LISTED_PROBLEMS = 20
 INT32_MAX = 2**31 - 1
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _CHUNK = 500

@@ -1,4 +1,5 @@
-"""SQLAlchemy engine and the declarative base every table module builds on.
+"""SQLAlchemy engines and sessions: nothing else (the tables and their schema are in
+shared/data/tables.py and shared/data/schema.py).
 
 One engine per database URL per process. SQLite gets WAL mode and a busy timeout so concurrent
 activities (threads or processes) wait for each other instead of failing with "database is
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from shared.credentials import (
     POSTGRES_SCOPE,
@@ -73,10 +74,6 @@ class PoolPolicy:
             recycle_seconds=settings.db_pool_recycle_seconds,
             token_refresh_margin_seconds=settings.db_token_refresh_margin_seconds,
         )
-
-
-class Base(DeclarativeBase):
-    """Metadata shared by every table of the app, so `create_schema` creates them all."""
 
 
 _engines: dict[str, Engine] = {}
@@ -200,29 +197,6 @@ def dispose_engine(url: str) -> None:
         engine = _engines.pop(url, None)
     if engine is not None:
         engine.dispose()
-
-
-def create_schema(engine: Engine) -> None:
-    """Create every app table that is missing; safe to call on every start."""
-    import shared.data.events
-    import shared.data.tables
-    import shared.messaging.listeners
-
-    with _schema_lock:  # create_all checks then creates: two threads would both create
-        Base.metadata.create_all(engine)
-        shared.data.tables.add_missing_columns(engine)
-    _schema_ready.add(str(engine.url))
-
-
-_schema_ready: set[str] = set()
-_schema_lock = threading.Lock()
-
-
-def ensure_schema(engine: Engine) -> None:
-    """`create_schema` once per database per process, for request paths that must not pay a
-    schema check on every call."""
-    if str(engine.url) not in _schema_ready:
-        create_schema(engine)
 
 
 @contextmanager

@@ -18,9 +18,10 @@ Three more rules keep what a client sees consistent whatever runs late:
 - a batch (e.g. `error` + `agent_status failed`) is recorded in one transaction, so nothing
   can land between its messages.
 
-The tables are `workflow_event_log` and `workflow_event_streams` (earlier versions kept a log
-without message identities in `workflow_events`; a database from then upgrades itself, since
-the new tables are simply created next to the old ones).
+The tables are `workflow_event_log` and `workflow_event_streams`, declared with the others in
+shared/data/tables.py (earlier versions kept a log without message identities in
+`workflow_events`; a database from then upgrades itself, since the new tables are simply
+created next to the old ones).
 
 Sequence numbers come from a one-row-per-workflow stream row that is updated as the
 transaction's first statement: on SQLite that takes the write lock before anything is read
@@ -37,56 +38,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    DateTime,
-    Engine,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    exists,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from shared.data.db import Base, session_scope
+from shared.data.db import session_scope
+from shared.data.tables import WorkflowEvent, WorkflowEventStream
 
 MAX_FETCH = 1000
 _INSERT_ATTEMPTS = 3
-
-
-class WorkflowEventStream(Base):
-    """A workflow's stream: the last sequence number and whether its terminal message is in."""
-
-    __tablename__ = "workflow_event_streams"
-
-    workflow_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    last_sequence: Mapped[int] = mapped_column(Integer, nullable=False)
-    closed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-
-
-class WorkflowEvent(Base):
-    __tablename__ = "workflow_event_log"
-    __table_args__ = (
-        UniqueConstraint("workflow_id", "sequence", name="uq_event_log_sequence"),
-        UniqueConstraint("workflow_id", "message_key", name="uq_event_log_message_key"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    workflow_id: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
-    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
-    message_key: Mapped[str] = mapped_column(String(128), nullable=False)
-    agent_name: Mapped[str] = mapped_column(String(64), nullable=False)
-    progress: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    session_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    message_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    payload: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from shared.data.db import ensure_schema
+from shared.data.schema import ensure_schema
 from shared.data.tables import IdempotencyKeyRow, WorkflowOwnerRow
 from shared.errors import ContextAssemblyError, database_unavailable, unavailable_database
 

@@ -16,8 +16,7 @@ from sqlalchemy import Engine, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.agents import AGENT_KEYS, AgentKey
-from shared.data.events import WorkflowEvent
-from shared.data.tables import AgentResultRow, WorkflowOwnerRow
+from shared.data.tables import AgentResultRow, WorkflowEvent, WorkflowOwnerRow
 from shared.errors import InvalidParametersError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

@@ -1,5 +1,10 @@
-"""The app's tables (SQLAlchemy 2.0 typed ORM on `shared.data.db.Base`) and the data-version
-counter.
+"""Every table of the app (SQLAlchemy 2.0 typed ORM on `shared.data.base.Base`) and the
+data-version counter.
+
+All of them are declared here, so importing this one module gives the whole schema whatever
+else a process has imported; shared/data/schema.py creates and migrates them. The modules that
+work on a table keep its functions: the event log's rules in shared/data/events.py, the listener
+window's in shared/messaging/listeners.py, results in shared/data/results_store.py.
 
 Every query the app runs against them is portable SQL (SQLite by default, PostgreSQL or Azure
 SQL through `DATABASE_URL`). `data_versions` holds one counter per dataset; every import bumps
@@ -12,28 +17,27 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Connection,
     Date,
     DateTime,
-    Engine,
     Float,
     ForeignKey,
     Integer,
     String,
     Text,
+    UniqueConstraint,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.data.db import Base
+from shared.data.base import Base
+from shared.data.columns import DEFAULT_CURRENCY
 
 SALES_DATASET = "sales"
-DEFAULT_CURRENCY = "USD"
 
 
 class Store(Base):
@@ -161,6 +165,48 @@ class DataVersion(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class WorkflowEventStream(Base):
+    """A workflow's stream: the last sequence number and whether its terminal message is in
+    (the rules that keep it are in shared/data/events.py)."""
+
+    __tablename__ = "workflow_event_streams"
+
+    workflow_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    closed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class WorkflowEvent(Base):
+    """One progress message of a workflow's event log, under its gap-free sequence number and
+    its content-derived identity (shared/data/events.py)."""
+
+    __tablename__ = "workflow_event_log"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "sequence", name="uq_event_log_sequence"),
+        UniqueConstraint("workflow_id", "message_key", name="uq_event_log_message_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workflow_id: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    message_key: Mapped[str] = mapped_column(String(128), nullable=False)
+    agent_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    progress: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    session_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    message_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class ListenerWindow(Base):
+    """Until when someone may listen on a channel (shared/messaging/listeners.py)."""
+
+    __tablename__ = "listener_windows"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 def read_data_version(conn: Connection, dataset: str = SALES_DATASET) -> int:
     """The dataset's current version; 0 before the first import."""
     value = conn.execute(
@@ -179,21 +225,3 @@ def bump_data_version(conn: Connection, now: datetime, dataset: str = SALES_DATA
     if result.rowcount == 0:
         conn.execute(insert(DataVersion).values(dataset=dataset, version=1, updated_at=now))
     return read_data_version(conn, dataset)
-
-
-def add_missing_columns(engine: Engine) -> None:
-    """Columns added to existing tables after their first release, added in place (create_all
-    never alters a table): a database seeded before `categories.currency` existed gets it, set
-    to the default currency."""
-    inspector = inspect(engine)
-    if not inspector.has_table(Category.__tablename__):
-        return
-    present = {column["name"] for column in inspector.get_columns(Category.__tablename__)}
-    if "currency" not in present:
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "ALTER TABLE categories ADD COLUMN currency VARCHAR(3) NOT NULL "
-                    f"DEFAULT '{DEFAULT_CURRENCY}'"
-                )
-            )

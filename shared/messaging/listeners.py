@@ -5,7 +5,8 @@ it; both extend one shared "listeners expected until" moment in the database (no
 `HEARTBEAT_WINDOW_MINUTES`, 60 by default: the client token's lifetime). The timer reads that one
 row (a primary-key lookup) and sends nothing once it has passed, so an idle app makes no Web
 PubSub calls. The row lives in the database because the instance that negotiated is rarely the
-one whose timer fires.
+one whose timer fires (its table, `ListenerWindow`, is declared with the others in
+shared/data/tables.py).
 
 The extension is monotonic (`UPDATE ... WHERE until < new`), so concurrent callers never move it
 backwards, and it is best effort: a database error is logged and the caller goes on (a planner
@@ -17,23 +18,17 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, Engine, String, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.data.db import Base, ensure_schema, get_engine
+from shared.data.db import get_engine
+from shared.data.schema import ensure_schema
+from shared.data.tables import ListenerWindow
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 WEB_PUBSUB = "web-pubsub"
-
-
-class ListenerWindow(Base):
-    __tablename__ = "listener_windows"
-
-    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
-    until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Engine
 
-from shared.data.db import ensure_schema, get_engine
+from shared.data.db import get_engine
 from shared.data.events import record_events
+from shared.data.schema import ensure_schema
 from shared.progress import ProgressReporter
 from shared.schemas import (
     WEBSOCKET_MESSAGE,

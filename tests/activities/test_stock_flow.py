@@ -15,8 +15,9 @@ from activities.inventory import plan_units
 from activities.pricing import PricingInputs, run_pricing_agent
 from activities.stock_flow import forward_cover, round_running_total
 from shared.data.context import PricingContext
-from shared.data.db import create_schema, dispose_engine, get_engine
+from shared.data.db import dispose_engine, get_engine
 from shared.data.results_store import load_result, save_result
+from shared.data.schema import create_schema
 from shared.data.tables import AgentResultRow
 from shared.results import InventoryResult, PricingResult, ReplenishmentShipment, SeasonPlan
 from tests.activities.test_pricing import START, forecast

@@ -32,8 +32,9 @@ from sqlalchemy.exc import OperationalError
 
 from localdev.durable import DurableRuntime, ManualClock
 from localdev.durable import history as h
+from localdev.durable.store import DurableBase
 from orchestrator.workflow import ORCHESTRATOR_NAME
-from shared.data.db import Base
+from shared.data.schema import APP_METADATA
 from tests.support.durable_app import SCRIPT, app, season_input
 from tests.support.postgres import postgres_server
 from tests.support.serve_process import ServeProcess, serving, start_serve
@@ -145,11 +146,13 @@ def wait_for_message(
 
 
 def app_tables() -> list[str]:
-    """Every table of the app (data, results, event log, Durable task hub)."""
-    import shared.data.events
-    import shared.data.tables  # noqa: F401 - registers the data and result tables on Base
-
-    return [table.name for table in Base.metadata.sorted_tables]
+    """Every table the stack writes: the app's (data, results, event log) and the Durable task
+    hub's."""
+    return [
+        table.name
+        for metadata in (APP_METADATA, DurableBase.metadata)
+        for table in metadata.sorted_tables
+    ]
 
 
 # kill -9 at several points, then restart --------------------------------------------------

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 import function_app
 from localdev.sample_data import generate_sample, load_sample
-from shared.data.db import create_schema, dispose_engine, get_engine
+from shared.data.db import dispose_engine, get_engine
+from shared.data.schema import create_schema
 from shared.extraction import language_model_client
 from shared.schemas import RunWorkflowRequest, SeasonParameters
 from shared.settings import get_settings

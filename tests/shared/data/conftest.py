@@ -5,7 +5,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from shared.data.db import create_schema, dispose_engine, get_engine
+from shared.data.db import dispose_engine, get_engine
+from shared.data.schema import create_schema
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from shared.data.context import (
     last_history_week,
 )
 from shared.data.csv_import import import_csv
-from shared.data.db import create_schema, dispose_engine, get_engine
+from shared.data.db import dispose_engine, get_engine
+from shared.data.schema import create_schema
 from shared.data.tables import bump_data_version
 from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.schemas import SeasonParameters

@@ -286,7 +286,7 @@ def test_a_bad_currency_is_rejected_with_the_row(engine):
 
 
 def test_a_database_from_before_the_currency_column_gets_it(tmp_path):
-    from shared.data.db import create_schema
+    from shared.data.schema import create_schema
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = get_engine(url)

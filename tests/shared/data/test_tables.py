@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import insert, inspect
 from sqlalchemy.exc import IntegrityError
 
-from shared.data.db import create_schema
+from shared.data.schema import create_schema
 from shared.data.tables import Category, HistoricalSale, Store, bump_data_version, read_data_version
 
 NOW = datetime(2025, 1, 2, 12, 0, tzinfo=UTC)

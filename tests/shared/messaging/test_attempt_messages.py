@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from shared.data.db import create_schema
 from shared.data.events import fetch_events
+from shared.data.schema import create_schema
 from shared.errors import DatabaseUnavailableError
 from shared.messaging.attempt_messages import AttemptMessages
 from shared.messaging.publisher import DeliveryPolicy, Publisher

@@ -1,0 +1,36 @@
+"""The columns of the data files and tables the agents read: one leaf both sides import.
+
+The CSV import (shared/data/csv_import.py) checks a file's header against these, and the context
+assembler (shared/data/context.py) checks a database's tables against them before reading; the
+tables (shared/data/tables.py) take their default currency from here. It imports nothing of the
+app, so none of those modules needs another for a constant.
+"""
+
+from __future__ import annotations
+
+DEFAULT_CURRENCY = "USD"
+"""The ISO 4217 code of a category's prices when neither its file nor its row names one."""
+
+STORE_COLUMNS = (
+    "store_id",
+    "store_name",
+    "region",
+    "store_size_sqft",
+    "location_tier",
+    "median_income",
+    "store_format",
+)
+SALES_COLUMNS = ("week_start_date", "store_id", "category_id", "units_sold")
+CATEGORY_COLUMNS = (
+    "category_id",
+    "name",
+    "full_price",
+    "unit_cost",
+    "salvage_fraction",
+    "price_elasticity",
+    "currency",
+)
+# Columns a file may leave out, with the value every row then gets.
+OPTIONAL_COLUMNS = {"categories": {"currency": DEFAULT_CURRENCY}}
+MAX_LISTED_PROBLEMS = 20
+"""The most offending rows or ids one error lists."""
