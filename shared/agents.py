@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, WithJsonSchema
 
 from shared.results import (
     DemandResult,
@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
+
+# The display names of every agent defined in this process (the app's, and a test's own): what a
+# message or status may name.
+_DEFINED_NAMES: set[str] = set()
 
 # What an agent's run function does with one activity call: run the agent for the task, store
 # its full result, and return its compact summary (activities/agent_runs.py).
@@ -66,6 +70,9 @@ class Agent(Generic[ResultT]):
     timeout: Callable[[Settings], float]
     run: str
     routes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _DEFINED_NAMES.add(self.name)
 
     def load_run(self) -> AgentRun:
         """The run function `run` names (importing its module the first time)."""
@@ -110,12 +117,19 @@ AGENTS: tuple[Agent[Any], ...] = (DEMAND, INVENTORY, PRICING)
 AGENT_NAMES: tuple[str, ...] = tuple(agent.name for agent in AGENTS)
 AGENT_KEYS: tuple[str, ...] = tuple(agent.key for agent in AGENTS)
 
-# An agent's display name in the message and status contracts. Any agent the chain runs is
-# accepted (a registry of its own in a test, too); the published API documents the app's
-# agents, from the registry.
+
+def _defined_agent(name: str) -> str:
+    if name not in _DEFINED_NAMES:
+        raise ValueError(f"{name!r} is not an agent; the agents are {', '.join(AGENT_NAMES)}")
+    return name
+
+
+# An agent's display name in the message and status contracts: the name of a defined agent (the
+# app's, or one a test defines for a registry of its own; any other name is refused). The
+# published API documents the app's agents, from the registry.
 AgentName = Annotated[
     str,
-    Field(min_length=1, max_length=100),
+    AfterValidator(_defined_agent),
     WithJsonSchema({"type": "string", "enum": list(AGENT_NAMES)}),
 ]
 # An agent's stored-result key (the `agent` column of agent_results).
