@@ -13,14 +13,15 @@ host. The persisted result is served only once the orchestrator has accepted it.
 
 This is the agents' implementation: importing it loads pandas, statsforecast (statsmodels,
 scipy) and scikit-learn, about 3 s. The functions the host registers live in
-activities.agent_triggers, which imports this module on the first agent call.
+activities.agent_triggers, which imports this module on the first agent call. Each agent's run
+function here is named by its registry entry (`Agent.run` in shared/agents.py), which is how
+`run_agent_activity` finds it.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from activities.demand import run_demand_agent
 from activities.inventory import UnitEconomics, run_inventory_agent
 from activities.pricing import PricingInputs, run_pricing_agent
 from shared.activity_inputs import AgentTask
-from shared.agents import DEMAND, INVENTORY, PRICING, Agent, AgentKey, ResultT
+from shared.agents import DEMAND, INVENTORY, PRICING, Agent, ResultT
 from shared.data.context import get_assembler
 from shared.data.db import get_engine
 from shared.data.results_store import load_result, save_result
@@ -102,20 +103,10 @@ def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter)
     return result.summary()
 
 
-AgentRun = Callable[[AgentTask, Settings, ProgressReporter], BaseModel]
-
-# Each registry entry's implementation.
-RUNS: dict[AgentKey, AgentRun] = {
-    DEMAND.key: run_demand,
-    INVENTORY.key: run_inventory,
-    PRICING.key: run_pricing,
-}
-
-
 def run_agent_activity(agent: Agent[Any], payload: Any, settings: Settings) -> dict[str, Any]:
     """Announce the agent, run it with a progress reporter, and return its AgentOutcome."""
     task = AgentTask.model_validate(payload)
-    timeout = timedelta(seconds=getattr(settings, agent.timeout_setting))
+    timeout = timedelta(seconds=agent.timeout(settings))
     messages = AttemptMessages(
         get_publisher(),
         workflow_id=task.workflow_id,
@@ -125,7 +116,7 @@ def run_agent_activity(agent: Agent[Any], payload: Any, settings: Settings) -> d
     )
     messages.publish(AgentStatusMessage(agent_name=agent.name, status="running"))
     progress = functools.partial(messages.report, agent_name=agent.name)
-    run = RUNS[agent.key]
+    run = agent.load_run()
 
     def step() -> BaseModel:
         # A success counts only once its messages are recorded; a failure reports as it is

@@ -46,7 +46,7 @@ import azure.durable_functions as df
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.activity_inputs import AgentTask, PublishRequest
-from shared.agents import AGENTS, AgentName
+from shared.agents import AGENTS, AgentName, Registry
 from shared.errors import AgentExecutionError, AgentTimeoutError, AppError
 from shared.outcomes import AgentOutcome
 from shared.schemas import (
@@ -114,18 +114,18 @@ class WorkflowInput(BaseModel):
         return df.RetryOptions(self.publish_retry_interval_ms, PUBLISH_ATTEMPTS)
 
 
-def chain_policies(settings: Settings) -> list[AgentPolicy]:
+def chain_policies(settings: Settings, agents: Registry = AGENTS) -> list[AgentPolicy]:
     """The registry's chain with each agent's timeout and the shared retry policy from
     `settings`."""
     return [
         AgentPolicy(
             agent_name=agent.name,
             activity=agent.activity,
-            timeout_seconds=getattr(settings, agent.timeout_setting),
+            timeout_seconds=agent.timeout(settings),
             max_attempts=settings.agent_max_attempts,
             retry_interval_ms=settings.agent_retry_interval_ms,
         )
-        for agent in AGENTS
+        for agent in agents
     ]
 
 
@@ -138,17 +138,19 @@ def build_workflow_input(
     *,
     owner_id: str,
     trace: TraceContext | None = None,
+    agents: Registry = AGENTS,
 ) -> dict[str, Any]:
     """The JSON input the HTTP starter passes to `start_new` (settings are read here, not in
     the orchestrator, so a replay never sees a changed policy). `owner_id` travels with the
-    run so that every message reaches only the owner's Web PubSub group."""
+    run so that every message reaches only the owner's Web PubSub group; `agents` is the chain
+    (the app's registry unless a test runs its own)."""
     return WorkflowInput(
         workflow_id=workflow_id,
         session_id=session_id,
         owner_id=owner_id,
         category_id=category_id,
         parameters=parameters,
-        chain=chain_policies(settings),
+        chain=chain_policies(settings, agents),
         publish_retry_interval_ms=settings.agent_retry_interval_ms,
         trace=trace,
     ).model_dump(mode="json", exclude_none=True)
@@ -247,21 +249,19 @@ def _attempt_outcome(policy: AgentPolicy, attempts: int, call: Any) -> _Outcome:
             f"{policy.agent_name} returned an invalid outcome", details=details
         )
         return _Outcome(attempts, error=error)
-    if outcome.failure is not None:
-        reported = outcome.failure.to_error()
-        reported.message = _short(reported.message)
-        reported.details = {**reported.details, **details}
-        return _Outcome(attempts, error=reported, retryable=outcome.failure.retryable)
+    failure = outcome.failure
+    if failure is not None:
+        reported = failure.model_copy(
+            update={"message": _short(failure.message), "details": {**failure.details, **details}}
+        ).to_error()
+        return _Outcome(attempts, error=reported, retryable=failure.retryable)
     return _check_summary(policy, attempts, outcome.summary)
 
 
 def _exhausted(policy: AgentPolicy, attempts: int, error: AppError) -> _Outcome:
-    """The last attempt's error, its message saying that every attempt failed."""
-    error.message = _short(
-        f"{policy.agent_name} failed after {attempts} attempt(s): {error.message}"
-    )
-    error.args = (error.message,)
-    return _Outcome(attempts, error=error)
+    """The last attempt's error, restated to say that every attempt failed."""
+    message = _short(f"{policy.agent_name} failed after {attempts} attempt(s): {error.message}")
+    return _Outcome(attempts, error=error.restated(message))
 
 
 def _timeout(policy: AgentPolicy, attempts: int) -> AgentTimeoutError:

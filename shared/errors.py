@@ -6,7 +6,7 @@ whichever endpoint raised it, and nothing internal (stack traces, secrets) reach
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import ValidationError
 
@@ -42,6 +42,18 @@ class AppError(Exception):
         self.headers = headers or {}
         if status_code is not None:
             self.status_code = status_code
+
+    def restated(self, message: str, *, details: dict[str, Any] | None = None) -> Self:
+        """A new error of this class saying `message` (and `details`, when given), with this
+        one's suggestions, status and headers: an error, once raised or reported, is never
+        changed in place."""
+        return type(self)(
+            message,
+            details=self.details if details is None else details,
+            suggestions=self.suggestions,
+            status_code=self.status_code,
+            headers=self.headers,
+        )
 
     def to_response(self, request_id: str) -> ErrorResponse:
         return ErrorResponse(

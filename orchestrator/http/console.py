@@ -18,10 +18,10 @@ from pathlib import Path
 import azure.durable_functions as df
 import azure.functions as func
 
+from orchestrator.http.dependencies import dependencies
 from shared.errors import DataNotFoundError
 from shared.http import http_endpoint
 from shared.identity import authorize
-from shared.settings import get_settings
 
 CONSOLE_DIR = Path(__file__).with_name("console")
 FILES = {
@@ -48,7 +48,7 @@ def console_file(path: str) -> tuple[bytes, str]:
 @bp.route(route="console/{*path}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 def console(req: func.HttpRequest) -> func.HttpResponse:
-    authorize(req, None, get_settings())
+    authorize(req, None, dependencies().settings())
     body, media_type = console_file(req.route_params.get("path") or "")
     return func.HttpResponse(
         body,

@@ -14,11 +14,10 @@ from typing import Any, Literal, get_args
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.data.db import get_engine
+from orchestrator.http.dependencies import dependencies
 from shared.errors import InvalidParametersError, RequestTooLargeError
 from shared.http import MAX_BODY_BYTES, http_endpoint, json_response
 from shared.identity import DATA_ADMIN, authorize
-from shared.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +34,11 @@ IMPORT_MODES: tuple[str, ...] = get_args(ImportMode)
 def list_categories(req: func.HttpRequest) -> func.HttpResponse:
     """The categories with sales history (what run-workflow accepts) and the default one;
     any signed-in caller may read them."""
-    authorize(req, None, get_settings())
+    settings = dependencies().settings()
+    authorize(req, None, settings)
     from shared.data.context import get_assembler
 
-    categories = get_assembler(get_settings().database_url).list_categories()
+    categories = get_assembler(settings.database_url).list_categories()
     return json_response(
         {
             "default_category_id": categories[0].category_id if categories else None,
@@ -92,13 +92,13 @@ def import_data(req: func.HttpRequest) -> func.HttpResponse:
     """Import stores/sales/categories CSV files; 422 lists the offending rows and changes
     nothing. It replaces planning data, so it needs the `data-admin` app role (locally too);
     the role, unlike a shared function key, says who imported."""
-    principal = authorize(req, DATA_ADMIN, get_settings())
+    principal = authorize(req, DATA_ADMIN, dependencies().settings())
     from shared.data.csv_import import import_csv
 
     mode = _mode(req)
     files = _uploaded_files(req)
     report = import_csv(
-        get_engine(get_settings().database_url),
+        dependencies().engine(),
         stores_csv=files.get("stores"),
         sales_csv=files.get("sales"),
         categories_csv=files.get("categories"),

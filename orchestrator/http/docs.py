@@ -16,10 +16,10 @@ from pathlib import Path
 import azure.durable_functions as df
 import azure.functions as func
 
+from orchestrator.http.dependencies import dependencies
 from shared.errors import DataNotFoundError
 from shared.http import http_endpoint, json_response
 from shared.identity import authorize
-from shared.settings import get_settings
 
 PAGE_DIR = Path(__file__).with_name("docs")
 PAGE_FILES = {"index.html": "text/html", "docs.js": "text/javascript", "docs.css": "text/css"}
@@ -56,7 +56,7 @@ def docs_file(path: str) -> tuple[bytes, str, dict[str, str]]:
 @http_endpoint
 def openapi_json(req: func.HttpRequest) -> func.HttpResponse:
     """The OpenAPI 3.1 document of every HTTP operation."""
-    authorize(req, None, get_settings())
+    authorize(req, None, dependencies().settings())
     from orchestrator.http.contract.openapi import openapi_document
 
     return json_response(openapi_document(), headers=dict(NO_CACHE))
@@ -66,7 +66,7 @@ def openapi_json(req: func.HttpRequest) -> func.HttpResponse:
 @http_endpoint
 def asyncapi_json(req: func.HttpRequest) -> func.HttpResponse:
     """The AsyncAPI 3.0 document of the WebSocket messages."""
-    authorize(req, None, get_settings())
+    authorize(req, None, dependencies().settings())
     from orchestrator.http.contract.asyncapi import asyncapi_document
 
     return json_response(asyncapi_document(), headers=dict(NO_CACHE))
@@ -76,7 +76,7 @@ def asyncapi_json(req: func.HttpRequest) -> func.HttpResponse:
 @http_endpoint
 def api_docs(req: func.HttpRequest) -> func.HttpResponse:
     """The documentation page and its files."""
-    authorize(req, None, get_settings())
+    authorize(req, None, dependencies().settings())
     body, media_type, headers = docs_file(req.route_params.get("path") or "")
     charset = None if media_type.startswith("image/") else "utf-8"
     return func.HttpResponse(

@@ -12,8 +12,9 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Engine
 
-from shared.data.db import get_engine
+from orchestrator.http.dependencies import dependencies
 from shared.data.events import MAX_FETCH, fetch_events
 from shared.data.ownership import is_owner
 from shared.data.schema import ensure_schema
@@ -21,7 +22,6 @@ from shared.errors import DataNotFoundError, InvalidParametersError, invalid_fro
 from shared.http import http_endpoint, json_response
 from shared.identity import PLANNER, authorize
 from shared.schemas import WorkflowId
-from shared.settings import get_settings
 
 MAX_SEQUENCE = 2_147_483_647
 
@@ -53,7 +53,7 @@ def _parse_after(raw: str | None) -> int:
 
 
 def events_response(
-    workflow_id: str, after: str | None, database_url: str, owner_id: str
+    workflow_id: str, after: str | None, engine: Engine, owner_id: str
 ) -> dict[str, Any]:
     """Events with sequence > `after` of one of `owner_id`'s workflows; 404 for any other id.
     A workflow that has just started may have no events yet (an empty page)."""
@@ -63,7 +63,6 @@ def events_response(
         )
     except ValidationError as exc:
         raise invalid_from_validation(exc, "query") from None
-    engine = get_engine(database_url)
     ensure_schema(engine)
     if not is_owner(engine, query.workflow_id, owner_id):
         raise DataNotFoundError(
@@ -84,12 +83,12 @@ def events_response(
 @bp.route(route="orchestrator/workflows/{workflow_id}/events", methods=["GET"])
 @http_endpoint
 def workflow_events(req: func.HttpRequest) -> func.HttpResponse:
-    settings = get_settings()
-    principal = authorize(req, PLANNER, settings)
+    resolved = dependencies()
+    principal = authorize(req, PLANNER, resolved.settings())
     body = events_response(
         req.route_params.get("workflow_id", ""),
         req.params.get("after"),
-        settings.database_url,
+        resolved.engine(),
         principal.user_id,
     )
     return json_response(body)

@@ -4,8 +4,9 @@
 and `field_notes` (why an inferred value is what it is, in words).
 
 Thin binding: parse the body, call shared.extraction, shape the answer. Settings are read at
-call time (get_settings() is cached per process), and the language model client behind
-`extract_parameters` is created once per process and reused across requests.
+call time through the HTTP dependency seam (orchestrator/http/dependencies.py; the app's are
+cached per process), and the language model client behind `extract_parameters` is created once
+per process and reused across requests.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
+from orchestrator.http.dependencies import dependencies
 from shared.data.catalog import known_categories
 from shared.extraction import read_strategy
 from shared.http import http_endpoint, json_response, parse_body
 from shared.identity import PLANNER, authorize
 from shared.schemas import ExtractionRequest
-from shared.settings import get_settings
 
 bp = df.Blueprint()
 
@@ -34,7 +35,7 @@ def extract_parameters_http(req: func.HttpRequest) -> func.HttpResponse:
     """200 SeasonParameters + `category_id` + `field_sources`; 400 incomplete; 422 bad body,
     out-of-range values or a product the database has no category for; 503 LLM down. Planners
     only: every call may spend language-model tokens."""
-    settings = get_settings()
+    settings = dependencies().settings()
     authorize(req, PLANNER, settings)
     body = parse_body(req, ExtractionRequest)
     reading = read_strategy(

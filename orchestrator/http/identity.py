@@ -5,9 +5,9 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
+from orchestrator.http.dependencies import dependencies
 from shared.http import http_endpoint, json_response
 from shared.identity import authorize
-from shared.settings import get_settings
 
 bp = df.Blueprint()
 
@@ -16,5 +16,5 @@ bp = df.Blueprint()
 @http_endpoint
 def me(req: func.HttpRequest) -> func.HttpResponse:
     """`{user_id, name, identity_provider, roles}` of the signed-in caller; 401 otherwise."""
-    principal = authorize(req, None, get_settings())
+    principal = authorize(req, None, dependencies().settings())
     return json_response(principal.public(), headers={"Cache-Control": "no-store"})

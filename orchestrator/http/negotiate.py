@@ -22,6 +22,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
+from orchestrator.http.dependencies import dependencies
 from shared.errors import (
     WebSocketConnectionError,
     invalid_from_validation,
@@ -31,7 +32,7 @@ from shared.identity import PLANNER, authorize
 from shared.messaging.listeners import note_listeners
 from shared.messaging.publisher import group_for, iso_z, utc_now
 from shared.schemas import SessionId
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -125,7 +126,7 @@ def negotiate_response(
 @http_endpoint
 def negotiate(req: func.HttpRequest) -> func.HttpResponse:
     """The browser's stream URL; also tells the heartbeat timer someone is about to listen."""
-    settings = get_settings()
+    settings = dependencies().settings()
     principal = authorize(req, PLANNER, settings)
     body = negotiate_response(req.params.get("session_id", ""), principal.user_id, settings)
     note_listeners(settings, utc_now())

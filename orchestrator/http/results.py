@@ -21,6 +21,7 @@ import azure.functions as func
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
+from orchestrator.http.dependencies import dependencies
 from orchestrator.http.store_pages import (
     StorePage,
     allocation_page,
@@ -28,7 +29,6 @@ from orchestrator.http.store_pages import (
     requested_page,
 )
 from shared.agents import DEMAND, INVENTORY, PRICING, Agent, ResultT
-from shared.data.db import get_engine
 from shared.data.events import complete_key, has_event
 from shared.data.ownership import is_owner
 from shared.data.results_store import latest_workflow_with, load_result
@@ -41,7 +41,6 @@ from shared.errors import (
 from shared.http import http_endpoint, json_response, parse_workflow_id, route_workflow_id
 from shared.identity import PLANNER, authorize
 from shared.responses import SeasonPlanAnswer
-from shared.settings import get_settings
 
 # Each agent's routes, as the registry lists them (the first serves the whole result).
 (FORECASTS,) = DEMAND.routes
@@ -68,7 +67,7 @@ def _reading_results() -> Iterator[None]:
 def _stored(workflow_id: str, owner_id: str, agent: Agent[ResultT]) -> ResultT:
     """The caller's agent result, if the orchestrator accepted it (404 DATA_NOT_FOUND
     otherwise, and for another planner's workflow)."""
-    engine = get_engine(get_settings().database_url)
+    engine = dependencies().engine()
     with _reading_results():
         accepted = is_owner(engine, workflow_id, owner_id) and has_event(
             engine, workflow_id, complete_key(agent.name)
@@ -89,7 +88,7 @@ def _stored(workflow_id: str, owner_id: str, agent: Agent[ResultT]) -> ResultT:
 
 
 def _result_response(req: func.HttpRequest, agent: Agent[Any]) -> func.HttpResponse:
-    principal = authorize(req, PLANNER, get_settings())
+    principal = authorize(req, PLANNER, dependencies().settings())
     workflow_id = route_workflow_id(req)
     return json_response(_stored(workflow_id, principal.user_id, agent))
 
@@ -100,7 +99,7 @@ def _paged_response(
     paged: Callable[[ResultT, StorePage], BaseModel],
 ) -> func.HttpResponse:
     """The result, or with `?store_limit=` one page of its stores (see store_pages)."""
-    principal = authorize(req, PLANNER, get_settings())
+    principal = authorize(req, PLANNER, dependencies().settings())
     workflow_id = route_workflow_id(req)
     page = requested_page(req)
     result = _stored(workflow_id, principal.user_id, agent)
@@ -135,7 +134,7 @@ def get_markdowns(req: func.HttpRequest) -> func.HttpResponse:
 def get_season_plan(req: func.HttpRequest) -> func.HttpResponse:
     """The season in a planner's terms, built from the Inventory and Pricing agents' plans:
     the weekly stock flow at the stores and the DC, weeks of supply, money and the buy plan."""
-    principal = authorize(req, PLANNER, get_settings())
+    principal = authorize(req, PLANNER, dependencies().settings())
     workflow_id = route_workflow_id(req)
     pricing = _stored(workflow_id, principal.user_id, PRICING)
     if pricing.season_plan is None:
@@ -153,12 +152,12 @@ def get_season_plan(req: func.HttpRequest) -> func.HttpResponse:
 @http_endpoint
 def get_store_clusters(req: func.HttpRequest) -> func.HttpResponse:
     """Store clusters of `?workflow_id=` (default: the caller's most recent inventory plan)."""
-    principal = authorize(req, PLANNER, get_settings())
+    principal = authorize(req, PLANNER, dependencies().settings())
     requested = req.params.get("workflow_id")
     if requested is None:
         with _reading_results():
             requested = latest_workflow_with(
-                get_engine(get_settings().database_url),
+                dependencies().engine(),
                 INVENTORY.key,
                 principal.user_id,
                 accepted_by=complete_key(INVENTORY.name),

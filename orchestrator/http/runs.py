@@ -11,7 +11,8 @@ started it: anyone else gets the same 404 as for an id that does not exist
 (shared/data/ownership.py).
 The functions talk to Durable only through the `durableClient` binding, so they run unchanged
 in Azure and on the local runtime (localdev.durable), which serves the same client HTTP API.
-Dependencies that need I/O (settings, the category lookup) are injectable via `configure`.
+Settings, the engine, the category lookup and the publisher come from the HTTP functions' one
+dependency seam (orchestrator/http/dependencies.py).
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ import functools
 import json
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -30,9 +29,9 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import ValidationError
 
+from orchestrator.http.dependencies import dependencies
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
 from shared.agents import AGENTS, AgentName
-from shared.data.db import get_engine
 from shared.data.ownership import (
     KeyedRun,
     find_keyed_run,
@@ -50,10 +49,9 @@ from shared.errors import (
 from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
 from shared.identity import PLANNER, authorize
 from shared.messaging.listeners import note_listeners
-from shared.messaging.publisher import Publisher, get_publisher, utc_now
+from shared.messaging.publisher import utc_now
 from shared.runtime_status import FINISHED
 from shared.schemas import AgentStatusMessage, ErrorMessage, RunWorkflowRequest, WorkflowStatus
-from shared.settings import Settings, get_settings
 from shared.telemetry import orchestration_trace
 
 logger = logging.getLogger(__name__)
@@ -62,43 +60,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 128
 MAX_REASON_CHARS = 500
 
-CategoryCheck = Callable[[str | None], str]
-
 bp = df.Blueprint()
-
-
-def check_category(category_id: str | None) -> str:
-    """The category the workflow plans: `category_id` when it has sales history (404
-    DATA_NOT_FOUND naming the categories that exist otherwise), or the default category.
-    Imported here: the assembler is the data layer's pandas side, kept out of the app's import."""
-    from shared.data.context import get_assembler
-
-    return get_assembler(_dependencies.settings().database_url).require_category(category_id)
-
-
-@dataclass
-class _Dependencies:
-    settings: Callable[[], Settings] = get_settings
-    check_category: CategoryCheck = check_category
-    publisher: Callable[[], Publisher] = get_publisher
-
-
-_dependencies = _Dependencies()
-
-
-def configure(
-    *,
-    settings: Callable[[], Settings] | None = None,
-    category_check: CategoryCheck | None = None,
-    publisher: Callable[[], Publisher] | None = None,
-) -> None:
-    """Swap the settings source, the category lookup or the publisher (tests, integration)."""
-    if settings is not None:
-        _dependencies.settings = settings
-    if category_check is not None:
-        _dependencies.check_category = category_check
-    if publisher is not None:
-        _dependencies.publisher = publisher
 
 
 # helpers ---------------------------------------------------------------------------------
@@ -107,7 +69,7 @@ def configure(
 def _links(workflow_id: str, session_id: str) -> dict[str, str]:
     """The run's URLs: under PUBLIC_BASE_URL when it is set, else paths relative to the host
     the client called. Never built from the request's Host header, which the caller controls."""
-    public = _dependencies.settings().public_base_url
+    public = dependencies().settings().public_base_url
     base = f"{(public or '').rstrip('/')}/api/orchestrator"
     return {
         "status_url": f"{base}/workflows/{workflow_id}",
@@ -192,12 +154,13 @@ async def run_workflow(
 ) -> func.HttpResponse:
     """Validate, resolve the category, record the caller as owner, start `season_workflow`
     under a random id (or the id the caller's Idempotency-Key already maps to)."""
-    settings = _dependencies.settings()
+    resolved = dependencies()
+    settings = resolved.settings()
     principal = authorize(req, PLANNER, settings)
     body = parse_body(req, RunWorkflowRequest)
     key = _idempotency_key(req)
     fingerprint = request_fingerprint(body)
-    engine = get_engine(settings.database_url)
+    engine = resolved.engine()
     workflow_id = str(uuid.uuid4())
     if key is not None:
         previous = await asyncio.to_thread(find_keyed_run, engine, principal.user_id, key)
@@ -207,7 +170,7 @@ async def run_workflow(
             if existing is not None:
                 return _started(req, existing, replayed=True)
             workflow_id = previous.workflow_id
-    category_id = await asyncio.to_thread(_dependencies.check_category, body.category_id)
+    category_id = await asyncio.to_thread(resolved.check_category, body.category_id)
     recorded = await asyncio.to_thread(
         functools.partial(
             record_workflow,
@@ -240,7 +203,7 @@ async def run_workflow(
         raise DurableUnavailableError(
             "The workflow could not be started", suggestions=["Retry in a few seconds."]
         ) from exc
-    await asyncio.to_thread(note_listeners, _dependencies.settings(), utc_now())
+    await asyncio.to_thread(note_listeners, settings, utc_now())
     payload = {
         "status": "started",
         "workflow_id": workflow_id,
@@ -266,7 +229,7 @@ def _check_same_request(key: str, run: KeyedRun, fingerprint: str) -> None:
 
 async def _owned(workflow_id: str, owner_id: str) -> None:
     """404 (the same as for an unknown id) unless `owner_id` started the workflow."""
-    engine = get_engine(_dependencies.settings().database_url)
+    engine = dependencies().engine()
     if not await asyncio.to_thread(is_owner, engine, workflow_id, owner_id):
         raise _not_found(workflow_id)
 
@@ -295,7 +258,7 @@ async def get_workflow(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Runtime status plus what the orchestrator reported: progress, log, results, error."""
-    principal = authorize(req, PLANNER, _dependencies.settings())
+    principal = authorize(req, PLANNER, dependencies().settings())
     workflow_id = route_workflow_id(req)
     await _owned(workflow_id, principal.user_id)
     status = await _status_or_none(client, workflow_id, show_input=True)
@@ -381,7 +344,7 @@ async def terminate_workflow(
     `agent_status failed` for the agent that was running, which close its event stream: nothing
     the stopped agent still does is recorded or sent); 404 unknown or not the caller's, 409
     already finished."""
-    principal = authorize(req, PLANNER, _dependencies.settings())
+    principal = authorize(req, PLANNER, dependencies().settings())
     workflow_id = route_workflow_id(req)
     reason = _terminate_reason(req)
     await _owned(workflow_id, principal.user_id)
@@ -439,7 +402,7 @@ def _announce_termination(
         AgentStatusMessage(agent_name=agent_name, status="failed"),
     ]
     try:
-        _dependencies.publisher().publish_all(
+        dependencies().publisher().publish_all(
             messages,
             session_id=session_id,
             workflow_id=status.instance_id,

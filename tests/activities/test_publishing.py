@@ -17,7 +17,7 @@ from activities.publishing import publish_payload, send_heartbeat
 from function_app import app
 from localdev.host.functions import index_app
 from localdev.webpubsub import EmulatorThread
-from orchestrator.http import runs
+from orchestrator.http.dependencies import overridden
 from shared.data.db import dispose_engine, get_engine
 from shared.messaging.listeners import expect_listeners, listeners_expected
 from shared.messaging.publisher import Publisher, get_publisher, utc_now
@@ -112,15 +112,14 @@ def test_idle_timer_sends_nothing_then_negotiate_brings_heartbeats(app_settings,
     assert send_heartbeat(engine, later, _PublisherSpy()) is None
 
 
-def test_negotiate_answers_even_when_the_window_cannot_be_recorded(monkeypatch, tmp_path, emu):
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing-dir' / 'app.db'}")
-    monkeypatch.setenv("WebPubSubConnectionString", emu.connection_string)
-    get_settings.cache_clear()
-    try:
+def test_negotiate_answers_even_when_the_window_cannot_be_recorded(tmp_path, emu):
+    unwritable = Settings(
+        database_url=f"sqlite:///{tmp_path / 'missing-dir' / 'app.db'}",
+        webpubsub_connection_string=emu.connection_string,
+    )
+    with overridden(settings=unwritable):
         status, body = _negotiate("hb-no-db")
-        assert status == 200 and body["url"].startswith("ws")
-    finally:
-        get_settings.cache_clear()
+    assert status == 200 and body["url"].startswith("ws")
 
 
 async def test_starting_a_workflow_opens_the_window(runtime, tmp_path):
@@ -128,21 +127,20 @@ async def test_starting_a_workflow_opens_the_window(runtime, tmp_path):
     from tests.support.durable_app import app as test_app
 
     database_url = f"sqlite:///{tmp_path / 'listeners.db'}"
-    runs.configure(
-        settings=lambda: fast_settings(database_url=database_url),
-        category_check=lambda category_id: category_id or "CAT-1",
-    )
     try:
-        assert not listeners_expected(get_engine(database_url), utc_now())
-        body = json.dumps({"session_id": "hb-run", "parameters": PARAMETERS}).encode()
-        response = await call_http(
-            test_app, "run_workflow", body=body, client=runtime.client_binding_json()
-        )
-        assert response.status_code == 202
-        assert listeners_expected(get_engine(database_url), utc_now() + timedelta(minutes=59))
-        await runtime.wait_for(json.loads(response.get_body())["workflow_id"], 30)
+        with overridden(
+            settings=fast_settings(database_url=database_url),
+            check_category=lambda category_id: category_id or "CAT-1",
+        ):
+            assert not listeners_expected(get_engine(database_url), utc_now())
+            body = json.dumps({"session_id": "hb-run", "parameters": PARAMETERS}).encode()
+            response = await call_http(
+                test_app, "run_workflow", body=body, client=runtime.client_binding_json()
+            )
+            assert response.status_code == 202
+            assert listeners_expected(get_engine(database_url), utc_now() + timedelta(minutes=59))
+            await runtime.wait_for(json.loads(response.get_body())["workflow_id"], 30)
     finally:
-        runs.configure(settings=get_settings, category_check=runs.check_category)
         dispose_engine(database_url)
 
 

@@ -27,9 +27,10 @@ from sqlalchemy import create_engine, text
 
 import function_app
 from localdev.cli.planner import run_plan
+from orchestrator.http.dependencies import overridden
 from shared.data.context import clear_context_cache
 from shared.data.db import dispose_engine, get_engine
-from shared.settings import get_settings
+from shared.settings import Settings
 from tests.support.black_hole import BlackHole
 from tests.support.errors import assert_error
 from tests.support.functions import call_http
@@ -176,17 +177,15 @@ def test_an_unreachable_postgresql_is_a_503_on_every_endpoint(tmp_path):
         assert stopped
 
 
-def test_a_black_holed_database_server_is_a_503_in_seconds_not_a_hang(monkeypatch):
+def test_a_black_holed_database_server_is_a_503_in_seconds_not_a_hang():
     """A PostgreSQL host that accepts TCP and never answers (a dead server behind a firewall):
     the request's connect gives up within its wait instead of waiting for the OS's TCP timeout."""
     with BlackHole() as hole:
         url = f"postgresql+psycopg://app@127.0.0.1:{hole.port}/postgres"
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
         try:
-            response, seconds = timed(lambda: call_http(function_app.app, "list_categories"))
+            with overridden(settings=Settings(database_url=url)):
+                response, seconds = timed(lambda: call_http(function_app.app, "list_categories"))
             assert_busy(response, seconds)
         finally:
             clear_context_cache(get_engine(url))
             dispose_engine(url)
-            get_settings.cache_clear()

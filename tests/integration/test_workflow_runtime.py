@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import pytest
@@ -17,7 +18,7 @@ from shared.schemas import SeasonParameters
 from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings, published_messages
 
 
-async def run(rt, workflow_id="wf-1", settings=None, weeks=12, timeout=15.0):
+async def run(rt, workflow_id="wf-1", settings=None, weeks=12, timeout=15.0, agents=AGENTS):
     parameters = SeasonParameters.model_validate({**PARAMETERS, "forecast_horizon_weeks": weeks})
     workflow_input = build_workflow_input(
         workflow_id,
@@ -26,6 +27,7 @@ async def run(rt, workflow_id="wf-1", settings=None, weeks=12, timeout=15.0):
         parameters,
         settings or fast_settings(),
         owner_id="planner-1",
+        agents=agents,
     )
     await rt.start_new(ORCHESTRATOR_NAME, workflow_id, json.dumps(workflow_input))
     return await rt.wait_for(workflow_id, timeout)
@@ -82,7 +84,8 @@ async def test_agent_hanging_past_its_timeout_fails_the_workflow(runtime, index)
     agent_name = agent.name
     SCRIPT.set(agent.activity, "hang")
 
-    status = await run(runtime, settings=fast_settings(**{agent.timeout_setting: 0.3}))
+    short = dataclasses.replace(agent, timeout=lambda settings: 0.3)
+    status = await run(runtime, agents=[short if a is agent else a for a in AGENTS])
 
     assert status["runtimeStatus"] == "Failed"
     assert "did not finish within 0.3 s" in status["output"]

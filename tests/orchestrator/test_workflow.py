@@ -22,11 +22,14 @@ from orchestrator.workflow import (
     build_workflow_input,
     season_workflow,
 )
-from shared.agents import AGENT_NAMES, AGENTS, DEMAND, INVENTORY, PRICING
+from shared.activity_inputs import AgentTask
+from shared.agents import AGENT_NAMES, AGENTS, DEMAND, INVENTORY, PRICING, Registry
 from shared.errors import AgentExecutionError, AgentTimeoutError, DataNotFoundError
-from shared.outcomes import AgentFailure, AgentOutcome
+from shared.outcomes import AgentFailure, AgentOutcome, run_agent_step
 from shared.schemas import SeasonParameters, WorkflowOutput, WorkflowStatus
 from shared.settings import Settings
+from tests.support import assortment_agent
+from tests.support.assortment_agent import ASSORTMENT, WITH_ASSORTMENT
 
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 ACTIVITY_TIME = timedelta(seconds=2)
@@ -79,10 +82,12 @@ def failure(error_type: str, message: str, *, retryable: bool) -> dict[str, Any]
 class Extension:
     """Plays the Durable extension for one run: each agent activity's attempts come out of
     `attempts` in order (an AgentOutcome, an Exception for a failed task, or HANG: the deadline
-    timer wins), an agent with no script succeeds with its summary, and publishing succeeds
-    unless `publish_fails`."""
+    timer wins), one of the app's agents with no script succeeds with its summary, any other
+    agent of `agents` runs its own run function (as its activity would), and publishing
+    succeeds unless `publish_fails`."""
 
     attempts: dict[str, list[Any]] = field(default_factory=dict)
+    agents: Registry = AGENTS
     publish_fails: bool = False
     settings: Settings = field(default_factory=Settings)
     now: datetime = START
@@ -92,7 +97,13 @@ class Extension:
     def context(self) -> MagicMock:
         context = MagicMock(spec=df.DurableOrchestrationContext)
         context.get_input.return_value = build_workflow_input(
-            "wf-1", "session-1", "CAT-1", PARAMETERS, self.settings, owner_id="planner-1"
+            "wf-1",
+            "session-1",
+            "CAT-1",
+            PARAMETERS,
+            self.settings,
+            owner_id="planner-1",
+            agents=self.agents,
         )
         context.call_activity.side_effect = self._activity
         context.call_activity_with_retry.side_effect = self._activity_with_retry
@@ -120,7 +131,7 @@ class Extension:
         if isinstance(yielded, AnyTask):
             call, timer = yielded.tasks
             script = self.attempts.get(call.name)
-            attempt = script.pop(0) if script else ok(SUMMARIES[call.name])
+            attempt = script.pop(0) if script else self._succeed(call)
             if attempt == HANG:
                 self.now = timer.fire_at
                 return "send", timer
@@ -133,6 +144,16 @@ class Extension:
         if self.publish_fails:
             return "throw", Exception("Activity function 'publish_message' failed: locked")
         return "send", {"sequences": []}
+
+    def _succeed(self, call: Task) -> dict[str, Any]:
+        if call.name in SUMMARIES:
+            return ok(SUMMARIES[call.name])
+        agent = next(a for a in self.agents if a.activity == call.name)
+        run = agent.load_run()
+        task = AgentTask.model_validate(call.input)
+        return run_agent_step(
+            agent.name, lambda: run(task, self.settings, lambda percent, message: None)
+        )
 
     def run(self) -> Any:
         """Drive season_workflow to its end: its output, or the exception it raised."""
@@ -244,9 +265,7 @@ def test_each_attempt_races_a_timer_for_the_agents_deadline_and_the_loser_is_can
 
     timers = extension.calls("timer")
     assert [t.fire_at for t in timers] == [
-        START
-        + n * ACTIVITY_TIME
-        + timedelta(seconds=getattr(extension.settings, a.timeout_setting))
+        START + n * ACTIVITY_TIME + timedelta(seconds=a.timeout(extension.settings))
         for n, a in enumerate(AGENTS)
     ]
     assert all(t.cancelled for t in timers)
@@ -374,6 +393,8 @@ def test_attempts_exhausted_keep_the_last_type_and_say_how_many_failed():
 
     assert isinstance(error, AgentExecutionError)
     assert error.message == f"Demand Agent failed after 3 attempt(s): {UNEXPECTED_FAILURE}"
+    # What Durable records as the failure's text: the restated error's own message.
+    assert str(error) == error.message
     assert len(extension.calls()) == 3
     assert extension.statuses[-1]["execution_log"][-1]["attempts"] == 3
     assert "RuntimeError" not in json.dumps(extension.statuses[-1])
@@ -452,3 +473,32 @@ def test_the_first_action_is_the_first_agents_race_against_its_deadline():
     context.get_input.assert_called_once_with()
     assert extension.statuses == [extension.statuses[0]]
     assert extension.statuses[0]["current_agent"] == DEMAND.name
+
+
+def test_a_fourth_agent_in_a_registry_of_its_own_runs_end_to_end():
+    """One registry entry (tests/support/assortment_agent.py) puts an agent in the chain: its
+    activity is called after Pricing with the same task, its own timeout sets its deadline, its
+    run function (found by its dotted path) produces the summary, and it is reported like the
+    app's agents."""
+    extension = Extension(agents=WITH_ASSORTMENT)
+
+    output = extension.run()
+
+    assert [t.name for t in extension.calls()] == [a.activity for a in WITH_ASSORTMENT]
+    last_timer = extension.calls("timer")[-1]
+    assert last_timer.fire_at == START + 3 * ACTIVITY_TIME + timedelta(
+        seconds=assortment_agent.TIMEOUT_SECONDS
+    )
+    weeks = PARAMETERS.forecast_horizon_weeks
+    expected = {"styles": assortment_agent.STYLES_PER_WEEK * weeks, "weeks": weeks}
+    assert output["results"] == {
+        **{a.name: SUMMARIES[a.activity] for a in AGENTS},
+        ASSORTMENT.name: expected,
+    }
+    assert [s["progress"] for s in extension.statuses] == [0, 25, 25, 50, 50, 75, 75, 100]
+    assert extension.statuses[-1]["completed_agents"] == [a.name for a in WITH_ASSORTMENT]
+    published = extension.published()
+    assert [batch(p) for p in published] == [accepted(a.name) for a in WITH_ASSORTMENT]
+    assert [p["close"] for p in published] == [False, False, False, True]
+    assert published[-1]["messages"][1]["result"] == expected
+    WorkflowOutput.model_validate(output)

@@ -4,20 +4,24 @@ contracts)."""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import Any, get_type_hints
 
+import azure.durable_functions as df
 import pytest
 from pydantic import ValidationError
 
 import function_app
+from activities.agent_triggers import agent_blueprint
 from localdev.host.functions import index_app
 from orchestrator.workflow import chain_policies
-from shared.agents import AGENT_KEYS, AGENT_NAMES, AGENTS, DEMAND, AgentKey, AgentName
+from shared.agents import AGENT_KEYS, AGENT_NAMES, AGENTS, DEMAND, INVENTORY, PRICING
 from shared.schemas import AgentStatusMessage, WorkflowStatus
 from shared.settings import Settings
+from tests.support.assortment_agent import ASSORTMENT, WITH_ASSORTMENT, run_assortment
 
 FUNCTIONS = index_app(function_app.app)
 
@@ -27,13 +31,13 @@ def test_the_chain_is_demand_inventory_pricing():
     assert AGENT_KEYS == ("demand", "inventory", "pricing")
 
 
-def test_the_literals_list_exactly_the_registrys_agents_in_chain_order():
-    assert get_args(AgentName) == AGENT_NAMES
-    assert get_args(AgentKey) == AGENT_KEYS
+def test_the_published_contracts_list_exactly_the_registrys_agents_in_chain_order():
+    schema = AgentStatusMessage.model_json_schema()
+    assert schema["properties"]["agent_name"]["enum"] == list(AGENT_NAMES)
 
 
 @pytest.mark.parametrize(
-    "attribute", ["name", "key", "activity", "timeout_setting", "result_model", "summary_model"]
+    "attribute", ["name", "key", "activity", "run", "result_model", "summary_model"]
 )
 def test_no_two_agents_share_a_name_a_key_an_activity_a_setting_or_a_model(attribute):
     values = [getattr(agent, attribute) for agent in AGENTS]
@@ -50,10 +54,44 @@ def test_an_agents_summary_model_is_what_its_result_summarizes_to(agent):
     assert get_type_hints(agent.result_model.summary)["return"] is agent.summary_model
 
 
+@pytest.mark.parametrize(
+    "agent,variable",
+    [
+        (DEMAND, "DEMAND_AGENT_TIMEOUT_SECONDS"),
+        (INVENTORY, "INVENTORY_AGENT_TIMEOUT_SECONDS"),
+        (PRICING, "PRICING_AGENT_TIMEOUT_SECONDS"),
+    ],
+    ids=AGENT_NAMES,
+)
+def test_an_agents_timeout_is_its_own_setting_30_s_unless_set(agent, variable, monkeypatch):
+    """The names deployments set stay as they were (infra/ and the README list them)."""
+    monkeypatch.delenv(variable, raising=False)
+    assert agent.timeout(Settings()) == 30.0
+    monkeypatch.setenv(variable, "12.5")
+    assert agent.timeout(Settings()) == 12.5
+    assert [other.timeout(Settings()) for other in AGENTS if other is not agent] == [30.0, 30.0]
+
+
 @pytest.mark.parametrize("agent", AGENTS, ids=AGENT_NAMES)
-def test_an_agents_timeout_is_a_setting(agent):
-    assert agent.timeout_setting in Settings.model_fields
-    assert getattr(Settings(), agent.timeout_setting) > 0
+def test_an_agents_run_path_names_a_function_of_the_agent_runs(agent):
+    from activities import agent_runs
+
+    run = agent.load_run()
+    assert run is getattr(agent_runs, agent.run.rpartition(".")[2])
+    assert list(inspect.signature(run).parameters) == ["task", "settings", "progress"]
+
+
+def test_a_registry_of_its_own_gets_an_activity_function_per_agent():
+    app = df.DFApp()
+    app.register_functions(agent_blueprint(WITH_ASSORTMENT))
+
+    functions = index_app(app)
+
+    assert list(functions) == [agent.activity for agent in WITH_ASSORTMENT]
+    assert functions[ASSORTMENT.activity].trigger == FUNCTIONS[DEMAND.activity].trigger | {
+        "activity": ASSORTMENT.activity
+    }
+    assert ASSORTMENT.load_run() is run_assortment
 
 
 @pytest.mark.parametrize("agent", AGENTS, ids=AGENT_NAMES)
@@ -78,19 +116,18 @@ def test_the_workflow_chain_follows_the_registry_with_each_agents_timeout():
     settings = Settings(demand_agent_timeout_seconds=11, pricing_agent_timeout_seconds=13)
     chain = chain_policies(settings)
     assert [(p.agent_name, p.activity) for p in chain] == [(a.name, a.activity) for a in AGENTS]
-    assert [p.timeout_seconds for p in chain] == [
-        getattr(settings, a.timeout_setting) for a in AGENTS
-    ]
+    assert [p.timeout_seconds for p in chain] == [11, 30, 13]
 
 
-def test_messages_name_only_the_registrys_agents():
-    for name in AGENT_NAMES:
+def test_messages_name_only_defined_agents():
+    """The app's agents, and an agent a test defines for a registry of its own."""
+    for name in (*AGENT_NAMES, ASSORTMENT.name):
         assert AgentStatusMessage(agent_name=name, status="running").agent_name == name
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="'Marketing Agent' is not an agent"):
         AgentStatusMessage(agent_name="Marketing Agent", status="running")
 
 
-def test_a_custom_status_names_only_the_registrys_agents():
+def test_a_custom_status_names_only_defined_agents():
     status: dict[str, Any] = {
         "status": "running",
         "current_agent": DEMAND.name,

@@ -48,3 +48,23 @@ def test_unexpected_error_body_names_only_the_request_id():
         "suggestions": ["Retry later; report request id rid-9 if it persists."],
         "request_id": "rid-9",
     }
+
+
+@pytest.mark.parametrize("cls", [*SUBCLASSES, errors.DatabaseUnavailableError])
+def test_a_restated_error_is_new_and_the_original_is_unchanged(cls):
+    original = cls(
+        "locked",
+        details={"attempts": 1},
+        suggestions=["Try again"],
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+    restated = original.restated("failed after 3 attempts: locked")
+
+    assert restated is not original
+    assert type(restated) is cls
+    assert (str(restated), restated.message) == ("failed after 3 attempts: locked",) * 2
+    assert (restated.details, restated.suggestions) == ({"attempts": 1}, ["Try again"])
+    assert (restated.status_code, restated.headers) == (503, {"Retry-After": "2"})
+    assert (str(original), original.message) == ("locked", "locked")

@@ -14,7 +14,8 @@ import pytest
 
 import function_app
 from localdev.host.server import LocalOptions, free_port, start_host
-from shared.settings import get_settings
+from orchestrator.http.dependencies import overridden
+from shared.settings import Settings
 
 CONSOLE = Path(function_app.__file__).resolve().parent / "orchestrator" / "http" / "console"
 
@@ -23,9 +24,8 @@ CONSOLE = Path(function_app.__file__).resolve().parent / "orchestrator" / "http"
 def behind_easy_auth(monkeypatch):
     """As in Azure and under `localdev serve`: principal headers are the caller."""
     monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    with overridden(settings=Settings):
+        yield
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ import pytest
 import function_app
 from localdev.host.functions import index_app
 from localdev.sample_data import export_csv, generate_sample, load_sample
+from orchestrator.http.dependencies import overridden
 from shared.data.db import dispose_engine, get_engine
-from shared.settings import get_settings
+from shared.settings import Settings
 from tests.shared.data.test_csv_import import _assert_unchanged, _dump
 from tests.support.functions import call_http
 
@@ -24,10 +25,9 @@ NEW_WEEKS = 60
 def database(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'data.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
     load_sample(get_engine(url), generate_sample(stores=6, weeks=60, categories=2))
-    yield get_engine(url)
-    get_settings.cache_clear()
+    with overridden(settings=Settings):
+        yield get_engine(url)
     dispose_engine(url)
 
 

@@ -15,16 +15,16 @@ import function_app
 from localdev.host.server import LocalOptions, free_port, start_host
 from orchestrator.http.contract.asyncapi import asyncapi_document
 from orchestrator.http.contract.openapi import openapi_document
-from shared.settings import get_settings
+from orchestrator.http.dependencies import overridden
+from shared.settings import Settings
 from tests.support.errors import assert_error
 
 
 @pytest.fixture
 def behind_easy_auth(monkeypatch):
     monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    with overridden(settings=Settings):
+        yield
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from urllib.parse import parse_qsl
 import pytest
 
 from function_app import app
+from orchestrator.http.dependencies import overridden
 from shared.data.db import dispose_engine, get_engine
 from shared.data.ownership import record_workflow
 from shared.messaging.publisher import Publisher
-from shared.settings import get_settings
+from shared.settings import Settings
 from tests.support.functions import call_http
 
 KEY = "events-test-access-key-0123456789abcdefghij"
@@ -29,9 +30,9 @@ def configured(monkeypatch, tmp_path):
         "WebPubSubConnectionString", f"Endpoint=http://127.0.0.1:9;AccessKey={KEY};Version=1.0;"
     )
     monkeypatch.setenv("DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
+    settings = Settings()
+    with overridden(settings=settings):
+        yield settings
     dispose_engine(db_url)
 
 

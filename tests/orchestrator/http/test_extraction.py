@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 
 import function_app
 from localdev.sample_data import generate_sample, load_sample
+from orchestrator.http.dependencies import overridden
 from shared.data.db import dispose_engine, get_engine
 from shared.data.schema import create_schema
 from shared.extraction import language_model_client
 from shared.schemas import RunWorkflowRequest, SeasonParameters
-from shared.settings import get_settings
+from shared.settings import Settings
 from tests.support.errors import assert_error
 from tests.support.extraction import ANSWER, KEY, SPEC, SPEC_FIELDS, completion
 from tests.support.functions import call_http
@@ -45,9 +46,9 @@ def rules_env(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EXTRACTOR", "rules")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
-    get_settings.cache_clear()
-    yield monkeypatch
-    get_settings.cache_clear()
+    # Settings read from the environment at every call: a test may change a variable.
+    with overridden(settings=Settings):
+        yield monkeypatch
 
 
 def post(body: bytes | str | dict, headers: dict | None = None) -> func.HttpResponse:
@@ -121,7 +122,6 @@ def use_azure(monkeypatch, endpoint: str) -> None:
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
     monkeypatch.setenv("LLM_MAX_RETRIES", "0")
     monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "5")
-    get_settings.cache_clear()
 
 
 def test_spec_example_returns_the_parameters():
@@ -169,7 +169,6 @@ def sample_categories(rules_env, tmp_path):
     create_schema(engine)
     load_sample(engine, generate_sample(stores=3, weeks=8, categories=3))
     rules_env.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
     yield url
     dispose_engine(url)
 
@@ -284,7 +283,7 @@ def test_language_model_answer_through_the_endpoint(rules_env):
     assert {key for _, key, _ in model.seen} == {KEY}
     # one client per process: the second request reuses the first one's pooled connection
     assert model.seen[0][2] == model.seen[1][2]
-    assert language_model_client(get_settings()) is language_model_client(get_settings())
+    assert language_model_client(Settings()) is language_model_client(Settings())
 
 
 def test_rate_limited_model_is_503_with_retry_after(rules_env):

@@ -12,9 +12,10 @@ from websockets.typing import Subprotocol
 
 from function_app import app
 from localdev.webpubsub import EmulatorThread
+from orchestrator.http.dependencies import overridden
 from shared.data.db import dispose_engine
 from shared.messaging.publisher import group_for
-from shared.settings import get_settings
+from shared.settings import Settings
 from tests.support.functions import call_http
 
 KEY = "negotiate-test-access-key-0123456789abcdefgh"
@@ -37,11 +38,11 @@ def configured(monkeypatch, tmp_path):
         monkeypatch.setenv("WebPubSubHub", HUB)
         monkeypatch.setenv("NEGOTIATE_TOKEN_MINUTES", str(minutes))
         monkeypatch.setenv("DATABASE_URL", db_url)
-        get_settings.cache_clear()
-        return get_settings()
+        return Settings()
 
-    yield configure
-    get_settings.cache_clear()
+    # Settings read from the environment at every call: `configure` changes it.
+    with overridden(settings=Settings):
+        yield configure
     dispose_engine(db_url)
 
 

@@ -28,6 +28,7 @@ from activities.inventory import run_inventory_agent
 from activities.pricing import PricingInputs, run_pricing_agent
 from localdev.host.functions import index_app
 from localdev.sample_data import generate_sample, load_sample
+from orchestrator.http.dependencies import overridden
 from shared.agents import AGENTS, AgentKey
 from shared.data.context import ContextAssembler, clear_context_cache
 from shared.data.db import dispose_engine, get_engine
@@ -36,7 +37,7 @@ from shared.data.ownership import record_workflow
 from shared.data.results_store import save_result
 from shared.results import DemandResult, InventoryResult, PricingResult
 from shared.schemas import SeasonParameters
-from shared.settings import get_settings
+from shared.settings import Settings
 from tests.support.errors import assert_error
 from tests.support.functions import call_http
 
@@ -140,9 +141,9 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
 def database(plan: Plan, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """The app reads DATABASE_URL from its settings, as from an app setting."""
     monkeypatch.setenv("DATABASE_URL", plan.database_url)
-    get_settings.cache_clear()
-    yield monkeypatch
-    get_settings.cache_clear()
+    # Settings read from the environment at every call: a test may point it elsewhere.
+    with overridden(settings=Settings):
+        yield monkeypatch
 
 
 def call(
@@ -430,7 +431,6 @@ def test_clusters_before_any_plan_is_a_404(tmp_path: Path, database: pytest.Monk
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     load_sample(get_engine(url), generate_sample(stores=4, weeks=4, categories=1))
     database.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
     try:
         response, body = call("get_store_clusters")
         assert assert_error(response, 404, "DATA_NOT_FOUND").suggestions
@@ -452,7 +452,6 @@ def test_an_unreadable_database_is_a_documented_error(
 ):
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'app.db'}"
     database.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
     try:
         response, body = call(function_name, params=params, route_params=route_params)
         # The database cannot be opened: the retryable 503, never a 500.

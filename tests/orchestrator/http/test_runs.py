@@ -16,13 +16,13 @@ from sqlalchemy import select
 from localdev.durable import DurableRuntime
 from localdev.durable.store import InstanceRow
 from localdev.host.functions import index_app
-from orchestrator.http import runs
+from orchestrator.http.dependencies import check_category, overridden
 from shared.data.db import get_engine, session_scope
 from shared.data.events import fetch_events
 from shared.errors import DataNotFoundError
 from shared.identity import principal_headers
-from shared.messaging.publisher import Publisher, get_publisher
-from shared.settings import Settings, get_settings
+from shared.messaging.publisher import Publisher
+from shared.settings import Settings
 from tests.support.durable_app import PARAMETERS, SCRIPT, app, fast_settings
 from tests.support.functions import call_http
 
@@ -50,8 +50,11 @@ def database_url(tmp_path_factory):
     return f"sqlite:///{tmp_path_factory.mktemp('api')}/hub.db"
 
 
-def configure_settings(database_url, **overrides):
-    runs.configure(settings=lambda: fast_settings(database_url=database_url, **overrides))
+def app_settings(database_url, **overrides):
+    """The module's settings: a short Demand timeout unless the test says otherwise."""
+    return fast_settings(
+        **{"database_url": database_url, "demand_agent_timeout_seconds": 0.3, **overrides}
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -60,19 +63,15 @@ async def runtime(database_url):
         Settings(database_url=database_url, webpubsub_connection_string=REFUSED),
         get_engine(database_url),
     )
-    configure_settings(database_url, demand_agent_timeout_seconds=0.3)
-    runs.configure(category_check=known_category, publisher=lambda: publisher)
-    rt = DurableRuntime(app, database_url)
-    await rt.start()
-    yield rt
-    await rt.stop()
+    with overridden(
+        settings=app_settings(database_url), check_category=known_category, publisher=publisher
+    ):
+        rt = DurableRuntime(app, database_url)
+        await rt.start()
+        yield rt
+        await rt.stop()
     publisher.close()
     SCRIPT.reset()
-    runs.configure(
-        settings=get_settings,
-        category_check=runs.check_category,
-        publisher=get_publisher,
-    )
     await http_utils._close_session()
 
 
@@ -221,14 +220,11 @@ async def test_an_idempotency_key_reused_with_another_body_is_422(runtime, scrip
 
 async def test_the_same_key_from_another_planner_is_another_workflow(runtime, script, database_url):
     """Behind Easy Auth (WEBSITE_AUTH_ENABLED), as two signed-in planners."""
-    configure_settings(database_url, website_auth_enabled="True", demand_agent_timeout_seconds=0.3)
     key = {"Idempotency-Key": "shared-key"}
     me = {**key, **principal_headers("planner-a", "Planner A", ["planner"])}
     other = {**key, **principal_headers("planner-b", "Planner B", ["planner"])}
-    try:
+    with overridden(settings=app_settings(database_url, website_auth_enabled="True")):
         await _same_key_from_two_planners(runtime, me, other)
-    finally:
-        configure_settings(database_url, demand_agent_timeout_seconds=0.3)
 
 
 async def _same_key_from_two_planners(runtime, me, other):
@@ -296,12 +292,9 @@ async def test_malformed_workflow_ids_are_422_and_never_reach_the_task_hub(runti
 
 
 async def test_terminate_a_stuck_workflow_then_409(runtime, script, database_url):
-    configure_settings(database_url)
     script.set("demand_agent", "hang")
-    try:
+    with overridden(settings=fast_settings(database_url=database_url)):
         _, body = await call(runtime, "run_workflow", "POST", run_body())
-    finally:
-        configure_settings(database_url, demand_agent_timeout_seconds=0.3)
     workflow_id = body["workflow_id"]
     route = {"workflow_id": workflow_id}
 
@@ -337,20 +330,16 @@ async def test_default_category_check_uses_the_data_layer(tmp_path):
     from shared.settings import Settings
 
     url = f"sqlite:///{tmp_path}/cats.db"
-    original = runs._dependencies.settings
-    runs.configure(settings=lambda: Settings(database_url=url))
-    try:
+    with overridden(settings=Settings(database_url=url)):
         with pytest.raises(DataNotFoundError) as empty:
-            runs.check_category("CAT-9")
+            check_category("CAT-9")
         assert "POST /api/data/import" in " ".join(empty.value.suggestions)
         load_sample(get_engine(url), generate_sample(stores=3, weeks=60, categories=2))
         categories = sorted(
             generate_sample(stores=3, weeks=60, categories=2).categories.category_id
         )
-        assert runs.check_category(categories[1]) == categories[1]
-        assert runs.check_category(None) == categories[0]
+        assert check_category(categories[1]) == categories[1]
+        assert check_category(None) == categories[0]
         with pytest.raises(DataNotFoundError) as unknown:
-            runs.check_category("CAT-9")
+            check_category("CAT-9")
         assert unknown.value.details["available_categories"] == categories
-    finally:
-        runs.configure(settings=original)

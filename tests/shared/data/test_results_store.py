@@ -27,15 +27,15 @@ def test_a_result_round_trips_and_a_replay_overwrites(engine):
 
 def test_unknown_agents_are_refused(engine):
     with pytest.raises(InvalidParametersError):
-        # An agent the registry does not know, on purpose: the type checker refuses it too.
-        save_result(engine, "wf-1", "marketing", demand_result())  # type: ignore[arg-type]
+        # An agent the registry does not know, on purpose.
+        save_result(engine, "wf-1", "marketing", demand_result())
 
 
-# Names that are not agent keys (the type checker refuses them too).
+# Names that are not agent keys.
 REFUSED = {
-    "load": lambda engine: load_result(engine, "wf-1", "marketing", DemandResult),  # type: ignore[arg-type]
-    "save": lambda engine: save_result(engine, "wf-1", "Demand Agent", demand_result()),  # type: ignore[arg-type]
-    "latest": lambda engine: latest_workflow_with(engine, "pricing_agent", "planner-1"),  # type: ignore[arg-type]
+    "load": lambda engine: load_result(engine, "wf-1", "marketing", DemandResult),
+    "save": lambda engine: save_result(engine, "wf-1", "Demand Agent", demand_result()),
+    "latest": lambda engine: latest_workflow_with(engine, "pricing_agent", "planner-1"),
 }
 
 
