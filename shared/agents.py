@@ -35,8 +35,6 @@ from shared.results import (
 )
 
 if TYPE_CHECKING:
-    from shared.activity_inputs import AgentTask
-    from shared.progress import ProgressReporter
     from shared.settings import Settings
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -45,9 +43,12 @@ ResultT = TypeVar("ResultT", bound=BaseModel)
 # message or status may name.
 _DEFINED_NAMES: set[str] = set()
 
-# What an agent's run function does with one activity call: run the agent for the task, store
-# its full result, and return its compact summary (activities/agent_runs.py).
-AgentRun = Callable[["AgentTask", "Settings", "ProgressReporter"], BaseModel]
+# What an agent's run function does with one activity call: run the agent for its task
+# (shared.activity_inputs.AgentTask), settings and progress reporter, store its full result, and
+# return its compact summary. The parameters are checked where it is called
+# (activities/agent_runs.py): naming AgentTask here would tie the registry, the message schemas
+# and the activity inputs in an import circle.
+AgentRun = Callable[..., BaseModel]
 
 
 @dataclass(frozen=True)
