@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import update
 
-from activities.inventory import plan_units
-from activities.pricing import PricingInputs, run_pricing_agent
-from activities.stock_flow import forward_cover, round_running_total
-from shared.data.context import PricingContext
+from activities.planning.contexts import PricingContext
+from activities.planning.inventory import plan_units
+from activities.planning.pricing import PricingInputs, run_pricing_agent
+from activities.planning.stock_flow import forward_cover, round_running_total
 from shared.data.db import create_schema, dispose_engine, get_engine
 from shared.data.results_store import load_result, save_result
 from shared.data.tables import AgentResultRow
