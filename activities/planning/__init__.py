@@ -6,5 +6,5 @@ scikit-learn and threadpoolctl, and from shared/ only the contracts (results, sc
 progress); never SQLAlchemy, Azure or the settings. The database reads (shared.data.context),
 the activity triggers and runs (activities.agent_triggers, activities.agent_runs) and
 publishing live around them, so a plan can be computed, tested and benchmarked without either.
-tests/activities/test_planning_purity.py holds the package to that.
+tests/activities/planning/test_planning_purity.py holds the package to that.
 """

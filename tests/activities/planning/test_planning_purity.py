@@ -17,7 +17,7 @@ from pathlib import Path
 
 import activities.planning
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FORBIDDEN = ("sqlalchemy", "azure", "pydantic_settings", "shared.data", "shared.settings")
 """Modules the planning package must never load (pydantic is fine: the result contracts)."""
 

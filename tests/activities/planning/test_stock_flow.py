@@ -19,7 +19,7 @@ from shared.data.db import create_schema, dispose_engine, get_engine
 from shared.data.results_store import load_result, save_result
 from shared.data.tables import AgentResultRow
 from shared.results import InventoryResult, PricingResult, ReplenishmentShipment, SeasonPlan
-from tests.activities.test_pricing import START, forecast
+from tests.activities.planning.test_pricing import START, forecast
 from tests.support.agent_data import params
 
 INPUTS = PricingInputs(full_price=69.0, unit_cost=24.0, salvage_fraction=0.3, currency="EUR")
