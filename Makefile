@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole app locally on the embedded defaults) and `make test`
-# (lint, formatting, types, then the suite).
+# (lint, formatting, types, then the suite); `make test-fast` runs the unit tier only.
 # Each creates or refreshes .venv from the pinned requirements first.
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +9,7 @@ PG_LIB ?= /usr/lib/postgresql
 # checkov (tests/test_infra.py scans infra/ with it) lives apart: its pins clash with the app's.
 INFRA_VENV := .venv-infra
 
-.PHONY: run test bench chromium axe-core postgresql infra-tools
+.PHONY: run test test-fast bench chromium axe-core postgresql infra-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: $(VENV)/.installed chromium axe-core postgresql infra-tools
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q --cov
+
+# The unit tier alone, for the edit-test loop: every test outside tests/integration/ (those carry
+# the `integration` marker by path, see tests/conftest.py), on all cores, about a minute on
+# two. No lint, types or coverage: `make test` remains the whole check.
+test-fast: $(VENV)/.installed postgresql infra-tools
+	$(BIN)/python -m pytest -q -n auto -m "not integration"
 
 $(INFRA_VENV)/bin/python:
 	$(PYTHON) -m venv $(INFRA_VENV)

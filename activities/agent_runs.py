@@ -27,9 +27,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from activities.demand import run_demand_agent
-from activities.inventory import UnitEconomics, run_inventory_agent
-from activities.pricing import PricingInputs, run_pricing_agent
+from activities.planning.demand import run_demand_agent
+from activities.planning.inventory import UnitEconomics, run_inventory_agent
+from activities.planning.pricing import PricingInputs, run_pricing_agent
 from shared.activity_inputs import AgentTask
 from shared.agents import DEMAND, INVENTORY, PRICING, Agent, ResultT
 from shared.data.context import get_assembler

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from activities.forecasting import forecast_series, seasonal_scale
+from activities.planning.forecasting import forecast_series, seasonal_scale
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("BENCH_DATA_DIR") or ROOT.parent / "shared" / "data")

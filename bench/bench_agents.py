@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from activities.demand import run_demand_agent
-from activities.inventory import run_inventory_agent
-from activities.pricing import PricingInputs, run_pricing_agent
+from activities.planning.contexts import DemandContext, InventoryContext, PricingContext
+from activities.planning.demand import run_demand_agent
+from activities.planning.inventory import run_inventory_agent
+from activities.planning.pricing import PricingInputs, run_pricing_agent
 from localdev.sample_data import generate_sample
-from shared.data.context import DemandContext, InventoryContext, PricingContext
 from shared.schemas import SeasonParameters
 
 SEASON_WEEKS = 13

@@ -2,7 +2,8 @@
 
     python -m bench.bench_clustering [--stores 500,2000,10000,50000] [--repeats 3]
 
-The Inventory agent tries k = 2..6 and keeps the best silhouette (activities/clustering.py).
+The Inventory agent tries k = 2..6 and keeps the best silhouette
+(activities/planning/clustering.py).
 For each store count (the sample generator's stores, with a sales share), each fitting strategy
 runs the whole choice of k on one thread (threadpoolctl, as the agent does): its median time,
 the k it chose and that clustering's silhouette (sampled as the agent samples it). Strategies:
@@ -23,7 +24,7 @@ import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from threadpoolctl import threadpool_limits
 
-from activities import clustering
+from activities.planning import clustering
 from localdev.sample_data import generate_sample
 
 STRATEGIES: dict[str, Callable[[int], Any]] = {

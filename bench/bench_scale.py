@@ -165,7 +165,7 @@ def demand_cpu(database: str) -> dict[str, Any]:
     a fresh process: importing the agent's libraries (the same at any size), loading the
     history into the context, then the agent twice."""
     imported = time.process_time()
-    from activities.demand import run_demand_agent
+    from activities.planning.demand import run_demand_agent
     from bench.bench_workflow import spec_parameters
     from shared.data.context import ContextAssembler
     from shared.data.db import get_engine

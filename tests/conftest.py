@@ -9,6 +9,9 @@ the example: no Easy Auth in front, and a request without principal headers is t
 LOCAL_DEVELOPER_ID names. (The live stack plays Easy Auth instead; see
 tests/support/live_stack.py.)
 
+Test tiers: every test under tests/integration/ carries the `integration` marker (added here,
+by path); `make test-fast` runs the rest, `make test` everything.
+
 A real-component test (PostgreSQL, Chromium: see tests/support/real_components.py) that skips is
 listed under a banner at the end of the run, and fails the run when CI=true.
 """
@@ -17,6 +20,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 from azure.durable_functions.models.utils import http_utils
@@ -110,8 +114,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[MISSING] = []
 
 
+INTEGRATION_TIER = Path(__file__).resolve().parent / "integration"
+"""The slower tier (the whole local stack, real components): its tests carry the `integration`
+marker by where they live, so `-m "not integration"` (make test-fast) leaves them out and no
+test has to remember a decorator."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if item.path.is_relative_to(INTEGRATION_TIER):
+            item.add_marker(pytest.mark.integration)
         fixtures = getattr(item, "fixturenames", ())
         uses_postgres = any(f in fixtures for f in POSTGRES_FIXTURES)
         if uses_postgres and item.get_closest_marker(MARKER) is None:

@@ -76,7 +76,7 @@ def _uploaded_files(req: func.HttpRequest) -> dict[str, bytes]:
 
 
 def _mode(req: func.HttpRequest) -> str:
-    mode = req.params.get("mode", "replace")
+    mode: str = req.params.get("mode", "replace")
     if mode not in IMPORT_MODES:
         raise InvalidParametersError(
             "mode must be replace or append",

@@ -80,7 +80,7 @@ def _links(workflow_id: str, session_id: str) -> dict[str, str]:
 
 
 def _idempotency_key(req: func.HttpRequest) -> str | None:
-    key = req.headers.get(IDEMPOTENCY_HEADER)
+    key: str | None = req.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         return None
     key = key.strip()

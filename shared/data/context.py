@@ -37,6 +37,14 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, Engine, exists, inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from activities.planning.contexts import (
+    SEASON_WEEKS,
+    DemandContext,
+    InventoryContext,
+    PricingContext,
+    last_history_week,
+    weekly_units,
+)
 from shared.data.columns import (
     CATEGORY_COLUMNS,
     MAX_LISTED_PROBLEMS,
@@ -57,9 +65,6 @@ from shared.results import DemandResult, InventoryResult
 from shared.schemas import SeasonParameters
 from shared.settings import get_settings
 
-SEASON_WEEKS = 52
-"""Weekly retail repeats yearly: the Demand agent's season length, and the least history (one
-full season of weeks before the season start) a plan can be made from."""
 REQUIRED_COLUMNS = {
     "stores": STORE_COLUMNS,
     "categories": tuple(c for c in CATEGORY_COLUMNS if c not in OPTIONAL_COLUMNS["categories"]),
@@ -161,17 +166,6 @@ def _read_store_units(
     )
 
 
-def last_history_week(season_start: date) -> date:
-    """The latest week start a plan for a season starting on `season_start` may learn from.
-
-    A week counts as history only when all seven of its days come before the season starts, so
-    a plan for a season already under way (or a past season replayed) never sees its own sales.
-    The context assembler cuts the history here and the Demand agent applies the same cut to
-    whatever it is given.
-    """
-    return season_start - timedelta(days=7)
-
-
 def _no_tables(missing: list[str], details: dict[str, Any]) -> DataNotFoundError:
     """The schema is not there yet: the same answer whichever read noticed it."""
     return DataNotFoundError(
@@ -202,59 +196,6 @@ class CategoryInfo(BaseModel):
     salvage_fraction: float
     price_elasticity: float
     currency: str = "USD"
-
-
-class _Context(BaseModel):
-    """Contexts carry DataFrames, so they live only inside the activity process."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
-
-    category_id: str
-    parameters: SeasonParameters
-
-
-Memo = Callable[[tuple[Any, ...], Callable[[], Any]], Any]
-
-
-class DemandContext(_Context):
-    """History for one category.
-
-    `sales`: one row per (week_start_date, store_id) with `units_sold`, weeks ascending,
-    `week_start_date` as datetime64. `stores`: the stores table. `weekly_units`: units per
-    week summed over the stores of `sales` (weeks ascending), when the assembler has it cached;
-    None lets the agent sum `sales` itself (what `weekly_units` computes).
-    """
-
-    sales: pd.DataFrame
-    stores: pd.DataFrame
-    weekly_units: pd.Series | None = None
-    memo: Memo | None = None
-    """`memo(key, build)`: build's value, computed once per (data version, category, season
-    start, key) and shared by every later plan in this process (treat it as read-only); None
-    (a context made by hand) computes every time. For work that depends on the history alone,
-    such as the fitted forecast: sixty plans of one season fit it once."""
-
-
-def weekly_units(sales: pd.DataFrame) -> pd.Series:
-    """Units per week summed over stores, indexed by week start (datetime64, ascending)."""
-    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
-    return sales.assign(week=weeks).groupby("week")["units_sold"].sum()
-
-
-class InventoryContext(_Context):
-    """The stores to allocate to and the persisted demand forecast to allocate from."""
-
-    stores: pd.DataFrame
-    demand: DemandResult
-
-
-class PricingContext(_Context):
-    """Forecast and allocation for the season; `actual_sales` (week_start_date, units_sold) when
-    the season is already under way."""
-
-    demand: DemandResult
-    inventory: InventoryResult
-    actual_sales: pd.DataFrame | None = None
 
 
 @dataclass
@@ -762,7 +703,8 @@ class ContextAssembler:
     def _season_actuals(self, category_id: str, parameters: SeasonParameters) -> pd.DataFrame:
         """Stored weeks that fall mostly inside the season: a week starting up to three days
         before the season start is mostly its first week (a Monday week of a Wednesday season),
-        and is not history (shared.data.context.last_history_week), so it counts as sold."""
+        and is not history (activities.planning.contexts.last_history_week), so it counts as
+        sold."""
         sales = self.load_historical_sales(category_id)
         start = np.datetime64(parameters.season_start_date - timedelta(days=3), "ns")
         weeks = parameters.forecast_horizon_weeks

@@ -212,7 +212,7 @@ def _describe(name: str, found: Finding) -> str:
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return isinstance(a, (int, float)) and isinstance(b, (int, float)) and abs(a - b) < 1e-6
-    return a == b
+    return bool(a == b)
 
 
 def _score(draft: Draft, params: SeasonParameters, cross_check: Draft | None) -> tuple[float, str]:

@@ -39,7 +39,7 @@ def is_loopback(endpoint: str) -> bool:
         return False
 
 
-class LoopbackBearerTokenPolicy(BearerTokenCredentialPolicy):
+class LoopbackBearerTokenPolicy(BearerTokenCredentialPolicy[Any, Any]):
     """Bearer tokens over plain HTTP, for an emulator on this machine only."""
 
     def on_request(self, request: PipelineRequest[Any]) -> None:

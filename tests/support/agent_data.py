@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from shared.data.context import DemandContext
+from activities.planning.contexts import DemandContext
 from shared.schemas import SeasonParameters
 
 REGIONS = ("North", "South", "East", "West")

@@ -23,9 +23,9 @@ import pytest
 from pydantic import BaseModel
 
 import function_app
-from activities.demand import run_demand_agent
-from activities.inventory import run_inventory_agent
-from activities.pricing import PricingInputs, run_pricing_agent
+from activities.planning.demand import run_demand_agent
+from activities.planning.inventory import run_inventory_agent
+from activities.planning.pricing import PricingInputs, run_pricing_agent
 from localdev.host.functions import index_app
 from localdev.sample_data import generate_sample, load_sample
 from orchestrator.http.dependencies import overridden

@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from activities import demand
+from activities.planning import demand
+from activities.planning.contexts import last_history_week
 from localdev.sample_data import generate_sample, load_sample
 from shared.data.context import (
     ContextAssembler,
     cached_sales_bytes,
     clear_context_cache,
     get_assembler,
-    last_history_week,
 )
 from shared.data.csv_import import import_csv
 from shared.data.db import dispose_engine, get_engine

@@ -11,16 +11,16 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import update
 
-from activities.inventory import plan_units
-from activities.pricing import PricingInputs, run_pricing_agent
-from activities.stock_flow import forward_cover, round_running_total
-from shared.data.context import PricingContext
+from activities.planning.contexts import PricingContext
+from activities.planning.inventory import plan_units
+from activities.planning.pricing import PricingInputs, run_pricing_agent
+from activities.planning.stock_flow import forward_cover, round_running_total
 from shared.data.db import dispose_engine, get_engine
 from shared.data.results_store import load_result, save_result
 from shared.data.schema import create_schema
 from shared.data.tables import AgentResultRow
 from shared.results import InventoryResult, PricingResult, ReplenishmentShipment, SeasonPlan
-from tests.activities.test_pricing import START, forecast
+from tests.activities.planning.test_pricing import START, forecast
 from tests.support.agent_data import params
 
 INPUTS = PricingInputs(full_price=69.0, unit_cost=24.0, salvage_fraction=0.3, currency="EUR")

@@ -11,9 +11,9 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from activities.clustering import cluster_stores
-from activities.stock_flow import forward_cover
-from shared.data.context import InventoryContext
+from activities.planning.clustering import cluster_stores
+from activities.planning.contexts import InventoryContext
+from activities.planning.stock_flow import forward_cover
 from shared.progress import ProgressReporter, report
 from shared.results import (
     ClusterAllocation,

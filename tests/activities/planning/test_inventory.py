@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activities.demand import run_demand_agent
-from activities.inventory import (
+from activities.planning.contexts import InventoryContext
+from activities.planning.demand import run_demand_agent
+from activities.planning.inventory import (
     UnitEconomics,
     allocate_with_minimum,
     check_target,
@@ -19,7 +20,6 @@ from activities.inventory import (
     replenishment_weeks,
     run_inventory_agent,
 )
-from shared.data.context import InventoryContext
 from tests.support.agent_data import (
     demand_context,
     make_chain,

@@ -1,7 +1,7 @@
 """Demand agent: category-level weekly forecast for the season, store split, safety stock.
 
 Pure function over a DemandContext (history already loaded by the activity layer); the
-statistics live in activities.forecasting so they can be checked on any seasonal series.
+statistics live in activities.planning.forecasting so they can be checked on any seasonal series.
 """
 
 from __future__ import annotations
@@ -13,9 +13,14 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from activities.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
-from activities.inventory import largest_remainder
-from shared.data.context import SEASON_WEEKS, DemandContext, last_history_week, weekly_units
+from activities.planning.contexts import (
+    SEASON_WEEKS,
+    DemandContext,
+    last_history_week,
+    weekly_units,
+)
+from activities.planning.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
+from activities.planning.inventory import largest_remainder
 from shared.errors import DataNotFoundError
 from shared.progress import ProgressReporter, report
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
@@ -58,9 +63,9 @@ def weekly_category_series(
     sales: pd.DataFrame, season_start: date, weekly: pd.Series | None = None
 ) -> pd.Series:
     """Units per week summed over stores, gap weeks filled with 0, and only the weeks the
-    history rule allows (shared.data.context.last_history_week: weeks that end before the season
-    starts), so a plan for a past season never sees its own sales. `weekly`: those sums
-    already made (the context's cached `weekly_units`), so `sales` is not summed again."""
+    history rule allows (contexts.last_history_week: weeks that end before the season starts),
+    so a plan for a past season never sees its own sales. `weekly`: those sums already made
+    (the context's cached `weekly_units`), so `sales` is not summed again."""
     if sales.empty:
         return pd.Series(dtype=float)
     totals = (weekly_units(sales) if weekly is None else weekly).astype(float)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from activities.demand import retail_events, run_demand_agent
+from activities.planning.demand import retail_events, run_demand_agent
 from localdev.sample_data import generate_sample
 from shared.errors import DataNotFoundError
 from tests.support.agent_data import (

@@ -6,7 +6,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_info
 
-from activities.clustering import choose_k, cluster_stores, feature_matrix, name_clusters
+from activities.planning.clustering import choose_k, cluster_stores, feature_matrix, name_clusters
 from tests.support.agent_data import make_stores
 
 

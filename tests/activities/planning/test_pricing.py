@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activities.inventory import largest_remainder
-from activities.pricing import (
+from activities.planning.contexts import PricingContext
+from activities.planning.inventory import largest_remainder
+from activities.planning.pricing import (
     PricingInputs,
     demand_multiplier,
     price_at,
@@ -19,7 +20,6 @@ from activities.pricing import (
     run_pricing_agent,
     scenario_multipliers,
 )
-from shared.data.context import PricingContext
 from shared.results import DemandResult, InventoryResult, WeekForecast
 from tests.support.agent_data import params
 from tests.support.results import demand_result, inventory_result

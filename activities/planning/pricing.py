@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from activities.forecasting import z_score
-from activities.inventory import largest_remainder
-from activities.stock_flow import build_season_plan, round_running_total, store_receipts
-from shared.data.context import PricingContext
+from activities.planning.contexts import PricingContext
+from activities.planning.forecasting import z_score
+from activities.planning.inventory import largest_remainder
+from activities.planning.stock_flow import build_season_plan, round_running_total, store_receipts
 from shared.progress import ProgressReporter, report
 from shared.results import DemandResult, MarkdownStep, PricingResult
 

@@ -4,7 +4,7 @@ on degenerate inputs."""
 import numpy as np
 import pytest
 
-from activities.forecasting import (
+from activities.planning.forecasting import (
     GROWTH_LIMITS,
     MIN_FOLDS,
     Backtest,
