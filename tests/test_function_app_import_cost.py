@@ -8,13 +8,8 @@ interpreter, because this test process has long since imported everything.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from tests.support.fresh_interpreter import last_json_line, modules_loaded_after
 
-ROOT = Path(__file__).resolve().parents[1]
 HEAVY = (
     "statsforecast",
     "statsmodels",
@@ -31,20 +26,7 @@ HEAVY = (
 
 def _loaded_after(code: str) -> set[str]:
     """Top-level packages among HEAVY that a fresh interpreter holds after running `code`."""
-    probe = (
-        f"{code}\nimport json, sys\n"
-        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode == 0, result.stderr
-    return {name.split(".")[0] for name in json.loads(result.stdout.splitlines()[-1])}
+    return {name.split(".")[0] for name in modules_loaded_after(code, HEAVY)}
 
 
 def test_importing_the_app_loads_no_heavy_library():
@@ -63,25 +45,15 @@ TELEMETRY = (
 
 
 def _telemetry_loaded_after(code: str, **env: str) -> set[str]:
+    """Which of TELEMETRY a fresh interpreter holds after `code`, with only `env`'s telemetry
+    settings (the parent's are removed)."""
+    settings = ("APPLICATIONINSIGHTS_CONNECTION_STRING", "OTEL_TRACES_EXPORTER")
     probe = (
         f"{code}\nimport json, sys\n"
         f"print(json.dumps(sorted({{p for m in sys.modules for p in {TELEMETRY!r} "
         f"if m == p or m.startswith(p + '.')}})))"
     )
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    for name in ("APPLICATIONINSIGHTS_CONNECTION_STRING", "OTEL_TRACES_EXPORTER"):
-        if name not in env:
-            environment.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environment,
-    )
-    assert result.returncode == 0, result.stderr
-    return set(json.loads(result.stdout.splitlines()[-1]))
+    return set(last_json_line(probe, env=env, unset=[n for n in settings if n not in env]))
 
 
 def test_telemetry_stays_off_the_cold_path_unless_configured():

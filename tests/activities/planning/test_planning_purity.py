@@ -8,16 +8,11 @@ imported everything.
 
 from __future__ import annotations
 
-import json
-import os
 import pkgutil
-import subprocess
-import sys
-from pathlib import Path
 
 import activities.planning
+from tests.support.fresh_interpreter import modules_loaded_after
 
-ROOT = Path(__file__).resolve().parents[3]
 FORBIDDEN = ("sqlalchemy", "azure", "pydantic_settings", "shared.data", "shared.settings")
 """Modules the planning package must never load (pydantic is fine: the result contracts)."""
 
@@ -46,18 +41,4 @@ def test_the_package_holds_the_agents_numerics_and_their_contexts():
 
 def test_importing_every_planning_module_loads_no_database_azure_or_settings_code():
     imports = "\n".join(f"import {module}" for module in _planning_modules())
-    probe = (
-        f"{imports}\nimport json, sys\n"
-        f"print(json.dumps(sorted(m for m in sys.modules "
-        f"if any(m == f or m.startswith(f + '.') for f in {FORBIDDEN!r}))))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.splitlines()[-1]) == []
+    assert modules_loaded_after(imports, FORBIDDEN) == set()

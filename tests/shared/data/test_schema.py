@@ -8,16 +8,12 @@ with the same columns, keys and indexes. The task hub's store creates its own ta
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.fresh_interpreter import last_json_line
+
 APP_TABLES = {
     "stores",
     "categories",
@@ -66,16 +62,7 @@ def describe(engine):
 
 def _in_fresh_interpreter(code: str) -> Any:
     """What `code` prints last (JSON), run by a new interpreter from the project root."""
-    result = subprocess.run(
-        [sys.executable, "-c", _DESCRIBE + code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+    return last_json_line(_DESCRIBE + code)
 
 
 def _app_schema(url: str, imported_first: tuple[str, ...]) -> dict[str, Any]:
