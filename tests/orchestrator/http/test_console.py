@@ -14,26 +14,8 @@ import pytest
 
 import function_app
 from localdev.host.server import LocalOptions, free_port, start_host
-from orchestrator.http.dependencies import overridden
-from shared.settings import Settings
 
 CONSOLE = Path(function_app.__file__).resolve().parent / "orchestrator" / "http" / "console"
-
-
-@pytest.fixture
-def behind_easy_auth(monkeypatch):
-    """As in Azure and under `localdev serve`: principal headers are the caller."""
-    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
-    with overridden(settings=Settings):
-        yield
-
-
-@pytest.fixture
-async def base_url(behind_easy_auth):
-    async with start_host(
-        LocalOptions(port=free_port()), functions_app=function_app.app, run_timers=False
-    ) as url:
-        yield url
 
 
 def linked_assets(html: str) -> list[str]:

@@ -15,24 +15,7 @@ import function_app
 from localdev.host.server import LocalOptions, free_port, start_host
 from orchestrator.http.contract.asyncapi import asyncapi_document
 from orchestrator.http.contract.openapi import openapi_document
-from orchestrator.http.dependencies import overridden
-from shared.settings import Settings
 from tests.support.errors import assert_error
-
-
-@pytest.fixture
-def behind_easy_auth(monkeypatch):
-    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
-    with overridden(settings=Settings):
-        yield
-
-
-@pytest.fixture
-async def base_url(behind_easy_auth):
-    async with start_host(
-        LocalOptions(port=free_port()), functions_app=function_app.app, run_timers=False
-    ) as url:
-        yield url
 
 
 async def test_the_documents_are_served(base_url):
