@@ -45,6 +45,7 @@ SHORT_WEEKS = 30
 TASK_SCHEDULED = 4
 TASK_COMPLETED = 5
 TIMER_CREATED = 10
+ORCHESTRATOR_STARTED = 12
 PARAMETERS = SeasonParameters(
     forecast_horizon_weeks=10,
     season_start_date="2025-01-01",
@@ -181,6 +182,9 @@ async def test_the_agents_run_persist_and_summarise(hub: Hub):
     scheduled = await scheduled_activities(hub, workflow_id)
     assert scheduled == ["demand_agent", "inventory_agent", "pricing_agent", "publish_message"]
     assert await timers_created(hub, workflow_id) == 3
+    history = await hub.runtime.history(workflow_id)
+    # Episodes: the start, one per agent's result, one after the publish.
+    assert sum(1 for e in history if e["EventType"] == ORCHESTRATOR_STARTED) == 5
     published = await publish_results(hub, workflow_id)
     assert [len(p["sequences"]) for p in published] == [2]  # Pricing's complete + completed
 
