@@ -374,9 +374,9 @@ def _chain(
             status="completed" if outcome.error is None else "failed",
             attempts=outcome.attempts,
         )
-        # `running` first in each batch: already recorded by the agent's activity in the normal
-        # case (the event log skips it), it keeps the documented order when the deadline passed
-        # before the activity even started.
+        # `running` before the decision in each batch: already recorded by the agent's activity
+        # in the normal case (the event log skips it), it keeps the documented order when the
+        # deadline passed before the activity even started.
         running = AgentStatusMessage(agent_name=name, status="running")
         # The previous agent's announcement leads this agent's batch: its activity made it in
         # the normal case (the event log skips the repeat), but an activity that never started
