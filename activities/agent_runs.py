@@ -6,10 +6,14 @@ this process and the database; the orchestrator only ever sees ids and summaries
 
 Each activity publishes its own `agent_status running` and progress messages (one queue round
 trip fewer per message on Azure than an orchestrator-side publish; shared/data/events.py drops the
-repeats of a retried or re-run attempt). It returns an AgentOutcome (shared/outcomes.py): the
-summary, or the failure it understood (missing data, invalid parameters: not retryable; a
-locked database: retryable), so the orchestrator gets the error type deterministically on every
-host. The persisted result is served only once the orchestrator has accepted it.
+repeats of a retried or re-run attempt). It first announces the previous agent's accepted result
+(`complete` + `agent_status completed`, handed over in the AgentTask): the orchestrator scheduled
+this activity only after accepting that result, so nothing is announced early, and the chain
+saves a publishing activity (and an orchestrator episode) per agent. It returns an AgentOutcome
+(shared/outcomes.py): the summary, or the failure it understood (missing data, invalid
+parameters: not retryable; a locked database: retryable), so the orchestrator gets the error
+type deterministically on every host. The persisted result is served only once the
+orchestrator has accepted it.
 
 This is the agents' implementation: importing it loads pandas, statsforecast (statsmodels,
 scipy) and scikit-learn, about 3 s. The functions the host registers live in
@@ -114,6 +118,13 @@ def run_agent_activity(agent: Agent[Any], payload: Any, settings: Settings) -> d
         owner_id=task.owner_id,
         deadline=task.deadline or datetime.now(UTC) + timeout,
     )
+    if task.accepted is not None:
+        # The orchestrator accepted the previous agent before scheduling this one, so its
+        # result may be announced now, ahead of this agent's messages as the order requires.
+        messages.publish(task.accepted)
+        messages.publish(
+            AgentStatusMessage(agent_name=task.accepted.agent_name, status="completed")
+        )
     messages.publish(AgentStatusMessage(agent_name=agent.name, status="running"))
     progress = functools.partial(messages.report, agent_name=agent.name)
     run = agent.load_run()

@@ -1,10 +1,11 @@
 """Publishing from the workflow: the `publish_message` activity and the `heartbeat` timer.
 
 The orchestrator cannot publish itself (it replays, so it would publish again on every replay);
-it calls this activity instead. The orchestrator only announces its own decisions — an agent's
-accepted result (`complete` + `agent_status completed`) or its failure (`error` + `agent_status
-failed`) — each as one batch, recorded in one transaction. Everything an agent reports while it
-runs, it publishes itself (activities/agent_runs.py).
+it calls this activity instead. The orchestrator only announces its own decisions — the last
+agent's accepted result (`complete` + `agent_status completed`) or a failure (`error` +
+`agent_status failed`) — each as one batch, recorded in one transaction. Everything an agent
+reports while it runs, it publishes itself, and so does the previous agent's accepted result,
+which the orchestrator hands to the next agent's activity (activities/agent_runs.py).
 
 The timer fires every 30 s but sends only while someone may be listening (a browser negotiated
 or a workflow started within `HEARTBEAT_WINDOW_MINUTES`, see shared.messaging.listeners): an

@@ -10,11 +10,27 @@ orchestration input (read from settings by the HTTP starter, never here), and ev
 
 Per agent the planner's browser receives, in order: agent_status running and the agent's
 progress messages (published by the agent's own activity), then complete + agent_status
-completed, or error + agent_status failed (published by the orchestrator, as one batch, once it
-has decided). On Azure every activity call and timer is a storage-queue round trip, so a
-happy-path workflow schedules per agent only its activity, its deadline timer and that one
-publishing activity: 6 activities + 3 timers (it was 12 + 12 when the orchestrator published
-every status message itself, each raced against a timer).
+completed, or error + agent_status failed. Who publishes the complete: once the orchestrator has
+accepted an agent's summary it hands it (a CompleteMessage, the compact summary) to the NEXT
+agent's activity in its AgentTask, and that activity records complete + completed before its own
+running. Nothing is announced before the orchestrator accepted it (the next activity is only
+scheduled after that), the order holds (the previous agent's last messages come before the next
+agent's first), and a retried attempt records them again harmlessly (the event log identifies a
+message by its content, shared/data/events.py). The orchestrator publishes, through its one
+publishing activity, only what no later activity can: the last agent's complete + completed
+(closing the stream), or a failure's error + agent_status failed. Each such batch starts with
+the previous agent's complete + completed, because the failing agent's activity may never have
+recorded them (its attempts did not start before the deadline, or failed before writing); the
+event log skips them when they are already in. A termination (orchestrator/http/runs.py)
+announces the accepted results the same way before its error.
+
+On Azure every activity call, timer and orchestrator episode is a storage-queue round trip. A
+happy-path workflow schedules 4 activities (the 3 agents and one publish) and 3 deadline timers
+in 5 episodes: 9 round trips in sequence (the first episode, then per agent its dispatch and the
+episode that reads its result, then the publish's dispatch and the last episode). It was 6
+activities in 7 episodes (13 in sequence) when the orchestrator published each agent's complete
+itself, and 12 activities + 12 timers when it published every status message, each raced
+against a timer.
 
 Timeout and retry: each agent gets ONE deadline (an absolute moment) covering all its attempts
 and the pauses between them; each attempt races its own timer for that moment. Retries are an
@@ -338,11 +354,19 @@ def _chain(
         parameters=run.parameters,
         trace=run.trace,
     ).model_dump(mode="json", exclude_none=True)
+    # The accepted result not yet known to be announced: the next agent's activity announces it.
+    accepted: CompleteMessage | None = None
     for index, policy in enumerate(run.chain):
         name = policy.agent_name
         context.set_custom_status(_status(run, "running", name, results, log))
         started = context.current_utc_datetime
-        outcome = yield from _run_agent(context, policy, agent_input)
+        task_input = agent_input
+        if accepted is not None:
+            task_input = {
+                **agent_input,
+                "accepted": accepted.model_dump(mode="json", exclude_none=True),
+            }
+        outcome = yield from _run_agent(context, policy, task_input)
         entry = ExecutionLogEntry(
             agent_name=name,
             started_at=started.isoformat(),
@@ -350,24 +374,33 @@ def _chain(
             status="completed" if outcome.error is None else "failed",
             attempts=outcome.attempts,
         )
-        # `running` first in each batch: already recorded by the agent's activity in the normal
-        # case (the event log skips it), it keeps the documented order when the deadline passed
-        # before the activity even started.
+        # `running` before the decision in each batch: already recorded by the agent's activity
+        # in the normal case (the event log skips it), it keeps the documented order when the
+        # deadline passed before the activity even started.
         running = AgentStatusMessage(agent_name=name, status="running")
+        # The previous agent's announcement leads this agent's batch: its activity made it in
+        # the normal case (the event log skips the repeat), but an activity that never started
+        # before the deadline, or failed before recording it, did not.
+        earlier: list[BaseModel] = []
+        if accepted is not None:
+            completed = AgentStatusMessage(agent_name=accepted.agent_name, status="completed")
+            earlier = [accepted, completed]
         error = outcome.error
         if error is None:
             summary = outcome.result
             log.append(entry)
             results[name] = summary
-            last = index == len(run.chain) - 1
-            state: WorkflowState = "completed" if last else "running"
-            context.set_custom_status(_status(run, state, None if last else name, results, log))
-            accepted = [
+            accepted = CompleteMessage(agent_name=name, result=summary)
+            if index < len(run.chain) - 1:
+                continue
+            context.set_custom_status(_status(run, "completed", None, results, log))
+            finished = [
+                *earlier,
                 running,
-                CompleteMessage(agent_name=name, result=summary),
+                accepted,
                 AgentStatusMessage(agent_name=name, status="completed"),
             ]
-            yield from _announce(context, run, accepted, close=last)
+            yield from _announce(context, run, finished, close=True)
             continue
         entry.error_type = error.error_type
         log.append(entry)
@@ -378,6 +411,7 @@ def _chain(
             failure.suggestions = [s[:300] for s in error.suggestions[:5]]
         context.set_custom_status(_status(run, "failed", None, results, log, failure))
         failed = [
+            *earlier,
             running,
             ErrorMessage(
                 agent_name=name,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.schemas import SeasonParameters, SessionId, WorkflowId
+from shared.schemas import CompleteMessage, SeasonParameters, SessionId, WorkflowId
 from shared.telemetry.trace_context import TraceContext
 
 
@@ -34,6 +34,11 @@ class AgentTask(BaseModel):
     # messages. Absent in orchestrations started by an earlier version: the agent's timeout
     # from the attempt's start is used then.
     deadline: datetime | None = None
+    # The previous agent's result as the orchestrator accepted it (its compact summary): this
+    # activity announces it (`complete` + `agent_status completed`) before its own `running`,
+    # which saves the orchestrator a publishing activity per agent. Absent for the first agent
+    # and in orchestrations started by an earlier version (they announce it themselves).
+    accepted: CompleteMessage | None = None
 
 
 class PublishRequest(BaseModel):

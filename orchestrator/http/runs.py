@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from orchestrator.http.dependencies import dependencies
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
@@ -51,7 +51,13 @@ from shared.identity import PLANNER, authorize
 from shared.messaging.listeners import note_listeners
 from shared.messaging.publisher import utc_now
 from shared.runtime_status import FINISHED
-from shared.schemas import AgentStatusMessage, ErrorMessage, RunWorkflowRequest, WorkflowStatus
+from shared.schemas import (
+    AgentStatusMessage,
+    CompleteMessage,
+    ErrorMessage,
+    RunWorkflowRequest,
+    WorkflowStatus,
+)
 from shared.telemetry import orchestration_trace
 
 logger = logging.getLogger(__name__)
@@ -381,6 +387,22 @@ def _stopped_agent(custom: WorkflowStatus | None) -> AgentName:
     return waiting[0] if waiting else AGENTS[-1].name
 
 
+def _accepted_before(custom: WorkflowStatus | None, stopped: AgentName) -> list[BaseModel]:
+    """`complete` + `agent_status completed` of every agent the orchestrator accepted before
+    the stopped one. The next agent's activity announces an accepted result, so a termination
+    before that activity started would leave it unannounced; the event log skips the ones
+    already recorded."""
+    if custom is None:
+        return []
+    chain = [agent.name for agent in AGENTS]
+    messages: list[BaseModel] = []
+    for name in chain[: chain.index(stopped)]:
+        if name in custom.results:
+            messages.append(CompleteMessage(agent_name=name, result=custom.results[name]))
+            messages.append(AgentStatusMessage(agent_name=name, status="completed"))
+    return messages
+
+
 def _announce_termination(
     status: df.DurableOrchestrationStatus, reason: str, owner_id: str
 ) -> None:
@@ -393,9 +415,11 @@ def _announce_termination(
             "workflow %s has no session id; termination not published", status.instance_id
         )
         return
-    agent_name = _stopped_agent(_custom_status(status))
+    custom = _custom_status(status)
+    agent_name = _stopped_agent(custom)
     error = WorkflowTerminatedError(f"The workflow was terminated: {reason}")
-    messages = [
+    messages: list[BaseModel] = [
+        *_accepted_before(custom, agent_name),
         ErrorMessage(
             agent_name=agent_name, error_message=error.message, error_type=error.error_type
         ),

@@ -44,6 +44,7 @@ SHORT_WEEKS = 30
 TASK_SCHEDULED = 4
 TASK_COMPLETED = 5
 TIMER_CREATED = 10
+ORCHESTRATOR_STARTED = 12
 PARAMETERS = SeasonParameters(
     forecast_horizon_weeks=10,
     season_start_date="2025-01-01",
@@ -169,14 +170,22 @@ async def test_the_agents_run_persist_and_summarise(hub: Hub):
     messages = fetch_events(engine, workflow_id).events
     assert_documented_order(messages, list(AGENT_NAMES))
     assert [m["agent_name"] for m in messages if m["type"] == "complete"] == list(AGENT_NAMES)
-    # Per agent: its activity, its deadline timer and one publishing activity, nothing else.
+    # One agent after another: an agent's complete + completed (recorded by the next agent's
+    # activity) come before that agent's running, and carry the summary the orchestrator accepted.
+    names = [m["agent_name"] for m in messages]
+    assert names == sorted(names, key=list(AGENT_NAMES).index)
+    completes = {m["agent_name"]: m["result"] for m in messages if m["type"] == "complete"}
+    assert completes == output["results"]
+    # Per agent: its activity and its deadline timer; each agent's activity announces the one
+    # before it, so the orchestrator publishes only the last agent's result.
     scheduled = await scheduled_activities(hub, workflow_id)
-    assert sorted(scheduled) == sorted(
-        ["demand_agent", "inventory_agent", "pricing_agent"] + ["publish_message"] * 3
-    )
+    assert scheduled == ["demand_agent", "inventory_agent", "pricing_agent", "publish_message"]
     assert await timers_created(hub, workflow_id) == 3
+    history = await hub.runtime.history(workflow_id)
+    # Episodes: the start, one per agent's result, one after the publish.
+    assert sum(1 for e in history if e["EventType"] == ORCHESTRATOR_STARTED) == 5
     published = await publish_results(hub, workflow_id)
-    assert [len(p["sequences"]) for p in published] == [2, 2, 2]  # complete + completed
+    assert [len(p["sequences"]) for p in published] == [2]  # Pricing's complete + completed
 
 
 async def test_a_too_short_history_fails_the_demand_agent_once_with_data_not_found(hub: Hub):

@@ -163,7 +163,7 @@ def test_a_plan_is_one_trace_from_request_to_the_last_send(exported):
     assert [s.name for s in sorted(agents, key=lambda s: _window(s)[0])] == list(AGENT_NAMES)
 
     publishes = [s for s in spans if s.name == "publish"]
-    assert len(publishes) == 3  # the orchestrator's decision about each agent
+    assert len(publishes) == 1  # the orchestrator's own: the last agent's result
     assert all(parent_of(s) is orchestration for s in publishes)
     assert all(s.attributes["planner.workflow_id"] == workflow_id for s in publishes)
 
@@ -173,6 +173,10 @@ def test_a_plan_is_one_trace_from_request_to_the_last_send(exported):
     assert senders == {*AGENT_NAMES, "publish"}  # running/progress; complete + completed
     types = {s.attributes["planner.message_type"] for s in sends}
     assert {"agent_status", "progress", "complete"} <= types
+    # Each accepted result goes out from the next agent's activity, the last from the publish.
+    completes = [s for s in sends if s.attributes["planner.message_type"] == "complete"]
+    complete_senders = [parent_of(s).name for s in completes]  # type: ignore[union-attr]
+    assert sorted(complete_senders) == sorted([*AGENT_NAMES[1:], "publish"])
 
     # Nothing of the plan sits outside its trace.
     strays = [

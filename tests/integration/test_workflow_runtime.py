@@ -58,6 +58,8 @@ async def test_happy_path_runs_three_agents_in_order(runtime):
     ]
     complete = published_messages("wf-1")[1]
     assert complete["result"] == output["results"]["Demand Agent"]
+    # The agents announced the results before theirs; the orchestrator published only the last.
+    assert len(SCRIPT.calls_to("publish_message", "wf-1")) == 1
     custom = status["customStatus"]
     assert custom["status"] == "completed" and custom["progress"] == 100
     assert custom["completed_agents"] == ["Demand Agent", "Inventory Agent", "Pricing Agent"]
@@ -73,7 +75,14 @@ async def test_happy_path_runs_three_agents_in_order(runtime):
         "category_id",
         "parameters",
         "deadline",
-    }  # ids, parameters and the agent's deadline: each activity reloads earlier results itself
+        "accepted",
+    }  # ids, parameters, the agent's deadline and the previous agent's summary to announce:
+    # each activity reloads the earlier agents' full results itself
+    assert pricing_input["accepted"] == {
+        "type": "complete",
+        "agent_name": "Inventory Agent",
+        "result": output["results"]["Inventory Agent"],
+    }
     assert pricing_input["category_id"] == "CAT-1"
     assert pricing_input["parameters"]["season_end_date"] == "2025-03-26"
 
@@ -107,6 +116,29 @@ async def test_agent_hanging_past_its_timeout_fails_the_workflow(runtime, index)
     error = published_messages("wf-1")[-2]
     assert error["error_type"] == "AGENT_TIMEOUT"
     assert custom["current_agent"] is None
+
+
+async def test_an_accepted_result_is_announced_when_the_next_agent_never_started(runtime):
+    """Demand's `complete` is handed to Inventory's activity to announce; when no attempt of
+    that activity gets to record anything before its deadline, the orchestrator's failure batch
+    announces it, ahead of Inventory's error."""
+    SCRIPT.set("inventory_agent", "stalled")
+
+    status = await run(runtime, settings=fast_settings(inventory_agent_timeout_seconds=0.3))
+
+    assert status["runtimeStatus"] == "Failed"
+    assert published("wf-1") == [
+        ("agent_status", "Demand Agent", "running"),
+        ("complete", "Demand Agent", None),
+        ("agent_status", "Demand Agent", "completed"),
+        ("agent_status", "Inventory Agent", "running"),
+        ("error", "Inventory Agent", None),
+        ("agent_status", "Inventory Agent", "failed"),
+    ]
+    assert (
+        published_messages("wf-1")[1]["result"] == status["customStatus"]["results"]["Demand Agent"]
+    )
+    assert len(SCRIPT.calls_to("publish_message", "wf-1")) == 1
 
 
 async def test_agent_failing_once_succeeds_on_retry(runtime):

@@ -196,12 +196,23 @@ def rejected(name: str) -> list[tuple[str, str, str | None]]:
     ]
 
 
+def announced(name: str) -> list[tuple[str, str, str | None]]:
+    """An accepted agent's announcement: what the next agent's activity publishes first."""
+    return [("complete", name, None), ("agent_status", name, "completed")]
+
+
 def test_happy_path_runs_the_registry_chain_in_order_and_reports_each_agent():
     extension = Extension()
 
     output = extension.run()
 
     assert [t.name for t in extension.calls()] == [agent.activity for agent in AGENTS]
+    # Each agent after the first gets the previous one's accepted result, to announce it.
+    handed_over = [None] + [
+        {"type": "complete", "agent_name": a.name, "result": SUMMARIES[a.activity]}
+        for a in AGENTS[:-1]
+    ]
+    assert [t.input.get("accepted") for t in extension.calls()] == handed_over
     assert all(
         t.input
         == {
@@ -211,8 +222,9 @@ def test_happy_path_runs_the_registry_chain_in_order_and_reports_each_agent():
             "category_id": "CAT-1",
             "parameters": PARAMETERS.model_dump(mode="json", exclude_none=True),
             "deadline": t.input["deadline"],
+            **({"accepted": previous} if previous else {}),
         }
-        for t in extension.calls()
+        for t, previous in zip(extension.calls(), handed_over, strict=True)
     )
     # Each attempt knows its agent's deadline: the moment its own race timer fires.
     assert [t.input["deadline"] for t in extension.calls()] == [
@@ -220,9 +232,7 @@ def test_happy_path_runs_the_registry_chain_in_order_and_reports_each_agent():
     ]
     assert [(s["status"], s["current_agent"], s["progress"]) for s in extension.statuses] == [
         ("running", "Demand Agent", 0),
-        ("running", "Demand Agent", 33),
         ("running", "Inventory Agent", 33),
-        ("running", "Inventory Agent", 67),
         ("running", "Pricing Agent", 67),
         ("completed", None, 100),
     ]
@@ -230,10 +240,14 @@ def test_happy_path_runs_the_registry_chain_in_order_and_reports_each_agent():
     assert final["completed_agents"] == list(AGENT_NAMES)
     assert final["results"] == {a.name: SUMMARIES[a.activity] for a in AGENTS}
     assert "error" not in final
-    assert [batch(p) for p in extension.published()] == [accepted(name) for name in AGENT_NAMES]
-    assert [p["close"] for p in extension.published()] == [False, False, True]
-    complete = extension.published()[0]["messages"][1]
-    assert complete["result"] == SUMMARIES[DEMAND.activity]
+    # One publishing activity: the last agent's result, led by the one before (its activity
+    # announced that already; the event log skips the repeat), closing the stream.
+    assert [batch(p) for p in extension.published()] == [
+        announced(INVENTORY.name) + accepted(PRICING.name)
+    ]
+    assert [p["close"] for p in extension.published()] == [True]
+    complete = extension.published()[0]["messages"][3]
+    assert complete["result"] == SUMMARIES[PRICING.activity]
     assert {p["owner_id"] for p in extension.published()} == {"planner-1"}
     assert {t.name for t in extension.calls("activity_with_retry")} == {PUBLISH_ACTIVITY}
 
@@ -309,9 +323,14 @@ def test_a_typed_failure_that_is_not_retryable_stops_the_chain_on_its_first_atte
         "attempts": 1,
         "error_type": "DATA_NOT_FOUND",
     }
-    assert batch(extension.published()[-1]) == rejected("Inventory Agent")
+    # Demand's result leads the batch: announced by Inventory's activity in the normal case, it
+    # must not be missing if that activity failed before recording it.
+    assert [batch(p) for p in extension.published()] == [
+        announced(DEMAND.name) + rejected(INVENTORY.name)
+    ]
+    assert extension.published()[-1]["messages"][0]["result"] == SUMMARIES[DEMAND.activity]
     assert extension.published()[-1]["close"] is False
-    error_message = extension.published()[-1]["messages"][1]
+    error_message = extension.published()[-1]["messages"][3]
     assert error_message["error_type"] == "DATA_NOT_FOUND"
     assert error_message["error_message"] == "Too little history"
 
@@ -369,6 +388,27 @@ def test_the_deadline_timer_winning_is_a_timeout():
     assert status["results"] == {} and status["completed_agents"] == []
     assert batch(extension.published()[-1]) == rejected("Demand Agent")
     assert [t.name for t in extension.calls()] == [DEMAND.activity]
+
+
+def test_a_deadline_passing_before_the_next_agent_ran_still_announces_the_accepted_result():
+    """The next agent's attempts never started, so Demand's `complete` was never published by
+    them: the orchestrator's failure batch announces it before the error."""
+    settings = Settings(inventory_agent_timeout_seconds=5)
+    extension = Extension(attempts={INVENTORY.activity: [HANG]}, settings=settings)
+
+    error = extension.run()
+
+    assert isinstance(error, AgentTimeoutError)
+    assert [batch(p) for p in extension.published()] == [
+        announced(DEMAND.name) + rejected(INVENTORY.name)
+    ]
+    complete = extension.published()[0]["messages"][0]
+    assert complete == {
+        "type": "complete",
+        "agent_name": DEMAND.name,
+        "result": SUMMARIES[DEMAND.activity],
+    }
+    assert extension.statuses[-1]["completed_agents"] == [DEMAND.name]
 
 
 def test_the_pause_before_a_retry_never_passes_the_deadline():
@@ -440,7 +480,7 @@ def test_publishing_failures_never_fail_the_workflow():
 
     output = extension.run()
 
-    assert output["status"] == "completed" and len(extension.published()) == 3
+    assert output["status"] == "completed" and len(extension.published()) == 1
 
 
 def test_replaying_the_same_history_gives_the_same_actions():

@@ -2,8 +2,11 @@
 under the contract names whose behaviour each test scripts (succeed, fail N times, always fail,
 report a data error, hang past the deadline). The agent activities return their outcome
 through the real `run_agent_step`, as the real ones do, and read the earlier agents' output
-from what they stored, as the real ones reload it from the database. It exercises the
-orchestrator and the local runtime, not the agents.
+from what they stored, as the real ones reload it from the database. Like the real ones, each
+agent activity first announces the previous agent's accepted result (handed over in its task)
+and its own `running`; `published_messages` reads the announcements and the publishing
+activity's batches as the event log records them (each message identity once). It exercises
+the orchestrator and the local runtime, not the agents.
 
 It also registers `retry_probe`, a small orchestrator using `call_activity_with_retry` and
 `task_all`, so the runtime's handling of those actions is tested too.
@@ -24,6 +27,8 @@ from pydantic import BaseModel, ConfigDict
 from orchestrator.http.runs import bp as runs_bp
 from orchestrator.workflow import bp as workflow_bp
 from orchestrator.workflow import build_workflow_input
+from shared.activity_inputs import AgentTask
+from shared.data.events import message_key
 from shared.errors import ContextAssemblyError, DataNotFoundError
 from shared.outcomes import run_agent_step
 from shared.schemas import SeasonParameters
@@ -50,6 +55,8 @@ class Script:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     stored: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Every message an activity asked to record, in order, with its workflow id.
+    recorded: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -60,12 +67,14 @@ class Script:
             self.calls.clear()
             self.stored.clear()
             self.failures.clear()
+            self.recorded.clear()
         self.release = threading.Event()
 
     def set(self, activity: str, mode: str, times: int = 0, workflow_id: str = "*") -> None:
         """mode: "ok", "fail" (the first `times` calls fail), "fail_always", "data_error" (a
         DataNotFoundError, not retryable), "db_locked" (a ContextAssemblyError, retryable: the
-        first `times` calls, every call when 0), "hang"."""
+        first `times` calls, every call when 0), "hang", "stalled" (an agent attempt that hangs
+        before it records anything, as one whose start is delayed past its deadline)."""
         self.modes[(workflow_id, activity)] = (mode, times)
 
     def calls_to(self, activity: str, workflow_id: str | None = None) -> list[dict[str, Any]]:
@@ -76,6 +85,15 @@ class Script:
                 if name == activity
                 and (workflow_id is None or _workflow_of(payload) == workflow_id)
             ]
+
+    def stall(self, activity: str, payload: Any) -> None:
+        """Hang here, before the attempt records anything, when the mode is "stalled"."""
+        with self.lock:
+            mode, _ = self.modes.get(
+                (_workflow_of(payload), activity), self.modes.get(("*", activity), ("ok", 0))
+            )
+        if mode == "stalled":
+            self.release.wait(HANG_SECONDS)
 
     def behave(self, activity: str, payload: Any) -> None:
         """Record the call, then fail or hang as scripted."""
@@ -100,6 +118,10 @@ class Script:
             )
         if mode == "hang":
             self.release.wait(HANG_SECONDS)
+
+    def record(self, workflow_id: str, messages: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.recorded.extend((workflow_id, message) for message in messages)
 
     def save(self, activity: str, payload: dict[str, Any], summary: dict[str, Any]) -> None:
         """Keep what an agent produced for its workflow (the real agents save to the database)."""
@@ -145,24 +167,42 @@ def _pricing(payload: dict[str, Any]) -> ScriptedSummary:
     return _summary("pricing_agent", payload, leftover_units=units // 10)
 
 
+def _announce(agent_name: str, activity: str, payload: dict[str, Any]) -> None:
+    """What the real agent activity publishes before it runs: the previous agent's accepted
+    result, then its own `running`."""
+    SCRIPT.stall(activity, payload)
+    task = AgentTask.model_validate(payload)
+    messages: list[dict[str, Any]] = []
+    if task.accepted is not None:
+        previous = task.accepted.agent_name
+        messages.append(task.accepted.model_dump(mode="json", exclude_none=True))
+        messages.append({"type": "agent_status", "agent_name": previous, "status": "completed"})
+    messages.append({"type": "agent_status", "agent_name": agent_name, "status": "running"})
+    SCRIPT.record(task.workflow_id, messages)
+
+
 @app.activity_trigger(input_name="payload", activity="demand_agent")
 def demand_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    _announce("Demand Agent", "demand_agent", payload)
     return run_agent_step("Demand Agent", lambda: _demand(payload))
 
 
 @app.activity_trigger(input_name="payload", activity="inventory_agent")
 def inventory_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    _announce("Inventory Agent", "inventory_agent", payload)
     return run_agent_step("Inventory Agent", lambda: _inventory(payload))
 
 
 @app.activity_trigger(input_name="payload", activity="pricing_agent")
 def pricing_agent(payload: dict[str, Any]) -> dict[str, Any]:
+    _announce("Pricing Agent", "pricing_agent", payload)
     return run_agent_step("Pricing Agent", lambda: _pricing(payload))
 
 
 @app.activity_trigger(input_name="payload", activity="publish_message")
 def publish_message(payload: dict[str, Any]) -> dict[str, Any]:
     SCRIPT.behave("publish_message", payload)
+    SCRIPT.record(_workflow_of(payload), payload["messages"])
     return {"sequences": []}
 
 
@@ -220,6 +260,18 @@ def season_input(workflow_id: str, settings: Settings | None = None) -> str:
 
 
 def published_messages(workflow_id: str) -> list[dict[str, Any]]:
-    """What the orchestrator asked the publishing activity to publish, in order (one batch per
-    call)."""
-    return [m for p in SCRIPT.calls_to("publish_message", workflow_id) for m in p["messages"]]
+    """What the agent activities and the publishing activity recorded for `workflow_id`, in
+    order, as the event log keeps them (shared/data/events.py): each message identity once,
+    nothing after `agent_status failed`."""
+    with SCRIPT.lock:
+        recorded = [m for wid, m in SCRIPT.recorded if wid == workflow_id]
+    seen: set[str] = set()
+    messages: list[dict[str, Any]] = []
+    for message in recorded:
+        key = message_key(message)
+        if key not in seen:
+            seen.add(key)
+            messages.append(message)
+        if message.get("status") == "failed":
+            break
+    return messages

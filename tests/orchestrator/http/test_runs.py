@@ -4,6 +4,7 @@ DurableOrchestrationClient talks HTTP to the local runtime's extension API."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -322,6 +323,37 @@ async def test_terminate_a_stuck_workflow_then_409(runtime, script, database_url
         runtime, "terminate_workflow", "POST", b"not json", route_params=route
     )
     assert response.status_code == 422
+
+
+async def test_terminate_announces_an_accepted_result_the_next_agent_had_not(
+    runtime, script, database_url
+):
+    """Demand was accepted and handed to Inventory's activity to announce, which never got to
+    record anything: the termination announces Demand's result before Inventory's error."""
+    script.set("inventory_agent", "stalled")
+    with overridden(settings=fast_settings(database_url=database_url)):
+        _, body = await call(runtime, "run_workflow", "POST", run_body())
+    workflow_id = body["workflow_id"]
+    route = {"workflow_id": workflow_id}
+    for _ in range(500):
+        _, status = await call(runtime, "get_workflow", route_params=route)
+        if status["current_agent"] == "Inventory Agent":
+            break
+        await asyncio.sleep(0.01)
+    demand = status["results"]["Demand Agent"]
+
+    response, _ = await call(runtime, "terminate_workflow", "POST", route_params=route)
+    assert response.status_code == 202
+    await runtime.wait_for(workflow_id, 10)
+
+    events = fetch_events(get_engine(runtime.database_url), workflow_id).events
+    assert [(e["type"], e["agent_name"], e.get("status")) for e in events] == [
+        ("complete", "Demand Agent", None),
+        ("agent_status", "Demand Agent", "completed"),
+        ("error", "Inventory Agent", None),
+        ("agent_status", "Inventory Agent", "failed"),
+    ]
+    assert events[0]["result"] == demand
 
 
 async def test_default_category_check_uses_the_data_layer(tmp_path):
