@@ -535,10 +535,14 @@ def test_a_fourth_agent_in_a_registry_of_its_own_runs_end_to_end():
         **{a.name: SUMMARIES[a.activity] for a in AGENTS},
         ASSORTMENT.name: expected,
     }
-    assert [s["progress"] for s in extension.statuses] == [0, 25, 25, 50, 50, 75, 75, 100]
+    assert [s["progress"] for s in extension.statuses] == [0, 25, 50, 75, 100]
     assert extension.statuses[-1]["completed_agents"] == [a.name for a in WITH_ASSORTMENT]
+    # Each agent's activity announced the result before it; the orchestrator publishes only the
+    # last one's, led by Pricing's, closing the stream.
+    handed_over = [t.input.get("accepted") for t in extension.calls()]
+    assert [m and m["agent_name"] for m in handed_over] == [None, *AGENT_NAMES]
     published = extension.published()
-    assert [batch(p) for p in published] == [accepted(a.name) for a in WITH_ASSORTMENT]
-    assert [p["close"] for p in published] == [False, False, False, True]
-    assert published[-1]["messages"][1]["result"] == expected
+    assert [batch(p) for p in published] == [announced(PRICING.name) + accepted(ASSORTMENT.name)]
+    assert [p["close"] for p in published] == [True]
+    assert published[-1]["messages"][3]["result"] == expected
     WorkflowOutput.model_validate(output)
