@@ -17,6 +17,10 @@ from rich.table import Table
 LOCALE = "en_US"
 
 FIGURE_NOTES = {
+    "demand": (
+        "Demand: the forecast with any markdown's uplift from its week (for weeks already sold, "
+        "in a season under way or past, what really sold)."
+    ),
     "sell_through": "Sell-through: units sold / units received at the stores, to date.",
     "weeks_of_supply": (
         "Weeks of supply: closing stock over the coming weeks' expected demand (the forecast "
@@ -68,8 +72,9 @@ def short_date(iso: str) -> str:
 
 
 def stock_flow_table(plan: dict[str, Any]) -> Table:
-    """The stores, week by week: demand (the forecast with any markdown's uplift), opening stock,
-    receipts, expected sales, closing stock, cumulative sell-through and weeks of supply."""
+    """The stores, week by week: demand (the forecast with any markdown's uplift, or what sold in
+    weeks already past), opening stock, receipts, expected sales, closing stock, cumulative
+    sell-through and weeks of supply."""
     table = _compact(
         "Weekly stock flow at the stores (units)",
         ("Week", "Starts", "Demand", "Open", "Receipts", "Sales", "Close", "Sell-thru", "WOS"),
@@ -102,7 +107,7 @@ def stock_flow_table(plan: dict[str, Any]) -> Table:
             "",
             style="bold",
         )
-    table.caption = " ".join(FIGURE_NOTES[k] for k in ("sell_through", "weeks_of_supply"))
+    table.caption = " ".join(FIGURE_NOTES[k] for k in ("demand", "sell_through", "weeks_of_supply"))
     return table
 
 
