@@ -46,7 +46,6 @@ __all__ = [
     "KnownCategory",
     "StrategyReading",
     "extract_parameters",
-    "extract_with_sources",
     "language_model_client",
     "language_model_configured",
     "read_strategy",
@@ -111,20 +110,7 @@ def extract_parameters(
     answer was unusable), InvalidParametersError (422: a value outside the contract) or
     LanguageModelUnavailableError (503, with Retry-After when retrying can help).
     """
-    return extract_with_sources(text, settings, today=today, http_client=http_client)[0]
-
-
-def extract_with_sources(
-    text: str,
-    settings: Settings,
-    *,
-    today: date | None = None,
-    http_client: httpx2.Client | None = None,
-) -> tuple[SeasonParameters, dict[str, FieldSource]]:
-    """`extract_parameters` plus where each value came from (see `combine.field_sources`):
-    the endpoint returns both, so a client never mistakes an absent value for a stated one."""
-    reading = read_strategy(text, settings, today=today, http_client=http_client)
-    return reading.parameters, reading.field_sources
+    return read_strategy(text, settings, today=today, http_client=http_client).parameters
 
 
 @dataclass(frozen=True)
