@@ -20,7 +20,7 @@ from activities.planning.contexts import (
     weekly_units,
 )
 from activities.planning.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
-from activities.planning.inventory import largest_remainder
+from activities.planning.units import largest_remainder
 from shared.errors import DataNotFoundError
 from shared.progress import ProgressReporter, report
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast

@@ -13,7 +13,7 @@ import pandas as pd
 
 from activities.planning.clustering import cluster_stores
 from activities.planning.contexts import InventoryContext
-from activities.planning.stock_flow import forward_cover
+from activities.planning.units import forward_cover, largest_remainder
 from shared.progress import ProgressReporter, report
 from shared.results import (
     ClusterAllocation,
@@ -45,27 +45,6 @@ class UnitEconomics:
 
     def amount(self, value: float) -> str:
         return f"{value:,.0f} {self.currency}"
-
-
-def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
-    """Split `total` integer units in proportion to `weights` (all-zero weights: evenly).
-
-    Floors first, then the leftover units go one each to the largest fractional parts (ties to
-    the earlier index), so the parts always sum to `total`.
-    """
-    w = np.clip(np.nan_to_num(np.asarray(weights, dtype=float)), 0.0, None)
-    n = len(w)
-    if n == 0 or total <= 0:
-        return np.zeros(n, dtype=np.int64)
-    if w.sum() <= 0:
-        w = np.ones(n)
-    exact = total * (w / w.sum())
-    base = np.floor(exact).astype(np.int64)
-    short = int(total - base.sum())
-    if short > 0:
-        order = np.lexsort((np.arange(n), -(exact - base)))
-        base[order[:short]] += 1
-    return base
 
 
 def allocate_with_minimum(total: int, shares: np.ndarray, minimum: int) -> tuple[np.ndarray, bool]:

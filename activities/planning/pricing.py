@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from activities.planning.contexts import PricingContext
 from activities.planning.forecasting import z_score
-from activities.planning.inventory import largest_remainder
-from activities.planning.stock_flow import build_season_plan, round_running_total, store_receipts
+from activities.planning.stock_flow import build_season_plan, store_receipts
+from activities.planning.units import largest_remainder, round_running_total
 from shared.progress import ProgressReporter, report
 from shared.results import DemandResult, MarkdownStep, PricingResult
 

@@ -13,11 +13,12 @@ margin / average inventory at cost.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
 
+from activities.planning.units import forward_cover
 from shared.results import (
     BuyWeek,
     DemandResult,
@@ -29,25 +30,6 @@ from shared.results import (
     StockPosition,
 )
 
-COVER_DIGITS = 1
-
-
-def forward_cover(stock: float, ahead: Iterable[float], rate_after: float) -> float | None:
-    """Weeks of supply: how many of the coming weeks' demand `stock` covers, walking forward
-    week by week (a fraction for the week it runs out in); past the season's end at `rate_after`
-    units a week. None when nothing is expected to sell at all (cover is unbounded)."""
-    if stock <= 0:
-        return 0.0
-    left, weeks = float(stock), 0.0
-    for demand in ahead:
-        if demand > left:
-            return round(weeks + left / demand, COVER_DIGITS)
-        left -= demand
-        weeks += 1
-    if rate_after <= 0:
-        return None if left > 0 else round(weeks, COVER_DIGITS)
-    return round(weeks + left / rate_after, COVER_DIGITS)
-
 
 def store_receipts(inventory: InventoryResult, weeks: int) -> np.ndarray:
     """Units arriving at the stores per season week: the launch in week 1, then each DC shipment."""
@@ -58,17 +40,6 @@ def store_receipts(inventory: InventoryResult, weeks: int) -> np.ndarray:
         if 1 <= shipment.week_number <= weeks:
             receipts[shipment.week_number - 1] += shipment.units
     return receipts
-
-
-def round_running_total(values: np.ndarray) -> np.ndarray:
-    """Whole units per week whose running totals are the rounded running totals of `values`.
-
-    Expected sales are averages over demand scenarios, never above the stock received so far;
-    rounding the running total (not each week) keeps every week's sales whole and non-negative,
-    their sum the rounded season total, and cumulative sales within the (whole) units received,
-    so stock on hand never goes below zero."""
-    running = np.rint(np.cumsum(np.clip(values, 0.0, None))).astype(np.int64)
-    return np.diff(running, prepend=0)
 
 
 def _money(value: float) -> float:

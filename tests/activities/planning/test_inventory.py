@@ -15,11 +15,11 @@ from activities.planning.inventory import (
     UnitEconomics,
     allocate_with_minimum,
     check_target,
-    largest_remainder,
     plan_units,
     replenishment_weeks,
     run_inventory_agent,
 )
+from activities.planning.units import largest_remainder
 from tests.support.agent_data import (
     demand_context,
     make_chain,

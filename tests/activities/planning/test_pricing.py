@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from activities.planning.contexts import PricingContext
-from activities.planning.inventory import largest_remainder
 from activities.planning.pricing import (
     PricingInputs,
     demand_multiplier,
@@ -20,6 +19,7 @@ from activities.planning.pricing import (
     run_pricing_agent,
     scenario_multipliers,
 )
+from activities.planning.units import largest_remainder
 from shared.results import DemandResult, InventoryResult, WeekForecast
 from tests.support.agent_data import params
 from tests.support.results import demand_result, inventory_result

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from activities.planning.contexts import PricingContext
 from activities.planning.inventory import plan_units
 from activities.planning.pricing import PricingInputs, run_pricing_agent
-from activities.planning.stock_flow import forward_cover, round_running_total
+from activities.planning.units import forward_cover, round_running_total
 from shared.data.db import dispose_engine, get_engine
 from shared.data.results_store import load_result, save_result
 from shared.data.schema import create_schema
