@@ -82,12 +82,13 @@ def requested_page(req: func.HttpRequest) -> StorePage | None:
 
 def forecast_page(result: DemandResult, page: StorePage) -> ForecastPage:
     """The forecast with `page` of its stores and the all-store units and share totals."""
-    body = result.model_dump(mode="json")
-    stores = body["store_forecast"]
-    body["store_forecast"] = stores[page.offset : page.offset + page.limit]
+    # Only the page's stores are serialised: the route exists so that no request handles all.
+    body = result.model_dump(mode="json", exclude={"store_forecast"})
+    stores = result.store_forecast[page.offset : page.offset + page.limit]
+    body["store_forecast"] = [s.model_dump(mode="json") for s in stores]
     body["store_page"] = page.block(
-        len(body["store_forecast"]),
         len(stores),
+        len(result.store_forecast),
         units_total=round(sum(s.units for s in result.store_forecast), 2),
         share_total=round(sum(s.share for s in result.store_forecast), 6),
     )
@@ -97,15 +98,15 @@ def forecast_page(result: DemandResult, page: StorePage) -> ForecastPage:
 def allocation_page(result: InventoryResult, page: StorePage) -> AllocationPage:
     """The allocation with `page` of its stores (counted across clusters in order), each
     cluster's full `store_count`, and the all-store launch allocation total."""
-    body = result.model_dump(mode="json")
+    body = result.model_dump(mode="json", exclude={"clusters": {"__all__": {"stores"}}})
     start, end = page.offset, page.offset + page.limit
     seen = returned = 0
-    for cluster in body["clusters"]:
-        stores = cluster["stores"]
-        cluster["store_count"] = len(stores)
-        cluster["stores"] = stores[max(0, start - seen) : max(0, end - seen)]
-        returned += len(cluster["stores"])
-        seen += len(stores)
+    for cluster, stored in zip(body["clusters"], result.clusters, strict=True):
+        stores = stored.stores[max(0, start - seen) : max(0, end - seen)]
+        cluster["store_count"] = len(stored.stores)
+        cluster["stores"] = [s.model_dump(mode="json") for s in stores]
+        returned += len(stores)
+        seen += len(stored.stores)
     body["store_page"] = page.block(
         returned,
         seen,
