@@ -13,11 +13,8 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, TypeAdapter
 
-from orchestrator.http.contract import examples
-from orchestrator.http.contract.openapi import TITLE, VERSION
+from orchestrator.http.contract import SCHEMA_REF, TITLE, VERSION, examples
 from shared.schemas import WebSocketMessage
-
-SCHEMA_REF = "#/components/schemas/{model}"
 
 
 def message_models() -> list[type[BaseModel]]:

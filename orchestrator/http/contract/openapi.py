@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from orchestrator.http.contract import examples
+from orchestrator.http.contract import SCHEMA_REF, TITLE, VERSION, examples
 from orchestrator.http.contract.routes import (
     OPERATIONS,
     PATH_PARAMETERS,
@@ -28,9 +28,6 @@ from shared.http import REQUEST_ID_HEADER
 from shared.identity import APP_ROLES
 from shared.schemas import ErrorResponse, WebSocketMessage
 
-TITLE = "Season planning API"
-VERSION = "1.0.0"
-SCHEMA_REF = "#/components/schemas/{model}"
 _ROUTE_PARAM = re.compile(r"\{(\*?)(\w+)[^}]*\}")
 
 GENERIC_ERRORS: dict[int, str] = {
