@@ -32,10 +32,11 @@ from localdev.cli.season_tables import (
     change,
     cover,
     dc_flow_table,
+    money,
     money_table,
     stock_flow_table,
+    units,
 )
-from localdev.cli.season_tables import money as season_money
 from localdev.host.server import LocalOptions, free_port, start_host
 from shared.agents import INVENTORY
 
@@ -110,14 +111,6 @@ def render_board(board: PlanBoard) -> Table:
     return table
 
 
-def _num(value: Any, digits: int = 0) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def _money(value: Any, currency: str) -> str:
-    return season_money(value, currency)
-
-
 def forecast_notes(forecast: dict[str, Any]) -> str:
     """What the forecast's method and figures mean, in a sentence each."""
     notes = []
@@ -178,20 +171,20 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
             weeks.add_row(
                 str(i),
                 week["week_start"],
-                _num(week["units"]),
-                _num(week["lower"]),
-                _num(week["upper"]),
-                _num(week.get("last_year_units")),
+                units(week["units"]),
+                units(week["lower"]),
+                units(week["upper"]),
+                units(week.get("last_year_units")),
                 change(week["units"], week.get("last_year_units")),
             )
         last_year = forecast.get("last_year_total")
         weeks.add_row(
             "",
             f"Season ({len(forecast['forecast_by_week'])} weeks)",
-            _num(forecast["total_demand"]),
+            units(forecast["total_demand"]),
             "",
             "",
-            _num(last_year),
+            units(last_year),
             change(forecast["total_demand"], last_year),
             style="bold",
         )
@@ -210,7 +203,7 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
                 c["cluster_label"],
                 str(len(c["stores"])),
                 f"{c['allocation_percentage']:.1%}",
-                _num(c["total_units"]),
+                units(c["total_units"]),
             )
         parts.append(clusters)
         stores = sorted(
@@ -232,7 +225,7 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
                 store.get("store_name") or "",
                 store.get("region") or "",
                 label,
-                _num(store["initial_allocation"]),
+                units(store["initial_allocation"]),
                 cover(store.get("launch_weeks_of_supply")),
             )
         allocation.add_row(
@@ -240,18 +233,18 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
             "",
             "",
             "",
-            _num(inventory["initial_allocation_total"]),
+            units(inventory["initial_allocation_total"]),
             cover(inventory.get("launch_weeks_of_supply")),
             style="bold",
         )
-        holdback = _num(inventory["dc_holdback_total"])
+        holdback = units(inventory["dc_holdback_total"])
         allocation.add_row("Plus held back at the DC", "", "", "", holdback)
         allocation.add_row(
             "Equals manufacturing quantity",
             "",
             "",
             "",
-            _num(inventory["manufacturing_qty"]),
+            units(inventory["manufacturing_qty"]),
             style="bold",
         )
         allocation.caption = "Launch WOS: weeks of the store's forecast its launch units cover."
@@ -261,7 +254,7 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
     pricing = outcome.results.get("pricing")
     if pricing:
         currency = outcome.currency
-        markdowns = Table(title=f"Markdowns (full price {_money(pricing['full_price'], currency)})")
+        markdowns = Table(title=f"Markdowns (full price {money(pricing['full_price'], currency)})")
         for col in ("Week", "Starts", "Markdown", "Price", "Expected units sold"):
             markdowns.add_column(col, justify="right")
         for step in pricing["markdowns"]:
@@ -269,14 +262,14 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
                 str(step["week_number"]),
                 step["week_start"],
                 f"{step['markdown_pct']:.0%}",
-                _money(step["price"], currency),
-                _num(step.get("expected_units_sold")),
+                money(step["price"], currency),
+                units(step.get("expected_units_sold")),
             )
         parts.append(markdowns)
         parts.append(
             Text(
                 f"Expected sell-through {pricing['expected_sell_through']:.1%}, revenue "
-                f"{_money(pricing['expected_revenue'], currency)}, "
+                f"{money(pricing['expected_revenue'], currency)}, "
                 f"leftover {pricing['leftover_units']:,} units"
             )
         )
