@@ -318,9 +318,12 @@ def run_inventory_agent(
     report(progress, 75, f"Allocated {launch:,} launch units to {len(stores)} stores")
     rate = float(weekly.mean()) if len(weekly) else 0.0
     launch_cover = forward_cover(launch, weekly, rate)
+    # Plain floats per store: forward_cover walks its weeks one by one, and numpy scalars made
+    # that walk the slowest part of the plan at 50,000 stores (the same products either way).
+    weeks = [float(w) for w in weekly]
     store_cover = [
-        forward_cover(int(a), weekly * share, rate * share)
-        for a, share in zip(alloc, stores["sales_share"], strict=True)
+        forward_cover(int(a), [w * share for w in weeks], rate * share)
+        for a, share in zip(alloc, stores["sales_share"].tolist(), strict=True)
     ]
     cover_warning = launch_cover_warning(
         launch, manufacturing, launch_cover, weekly, p.replenishment_strategy
