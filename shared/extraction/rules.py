@@ -93,8 +93,13 @@ class _Text:
 
     def take(self, match: re.Match[str], group: int = 0) -> str:
         start, end = match.span(group)
-        self.work = self.work[:start] + " " * (end - start) + self.work[end:]
+        self.blank((start, end))
         return self.original[start:end].strip()
+
+    def blank(self, span: tuple[int, int]) -> None:
+        """Spend a span of the working copy, so no later reading finds it again."""
+        start, end = span
+        self.work = self.work[:start] + " " * (end - start) + self.work[end:]
 
     def sentence(self, pos: int) -> str:
         """The sentence around `pos` in the working copy (a decimal point does not end one)."""
@@ -252,7 +257,7 @@ def _read_season(t: _Text) -> Season | None:
     named = find_season(t.work, t.original)
     if named is not None:
         season, span = named
-        t.work = t.work[: span[0]] + " " * (span[1] - span[0]) + t.work[span[1] :]
+        t.blank(span)
     return season
 
 
@@ -265,7 +270,7 @@ def _with_year(t: _Text, season: Season | None, found: list[_DateMention]) -> Se
     if bare is None:
         return season
     year, span = bare
-    t.work = t.work[: span[0]] + " " * (span[1] - span[0]) + t.work[span[1] :]
+    t.blank(span)
     if season is None:
         return year
     return Season(f"{season.label} {year.label}", season.kind, year.year)
