@@ -325,7 +325,7 @@ class Publisher:
         if events:
             return events[0]
         return PublishedEvent(
-            message=self._validated(message), sequence=None, recorded=False, queued=False
+            message=self.validated(message), sequence=None, recorded=False, queued=False
         )
 
     def publish_all(
@@ -342,7 +342,7 @@ class Publisher:
         They go to the group of the owner's session (`group_for`)."""
         group = group_for(session_id, owner_id=owner_id)
         _WORKFLOW_ID.validate_python(workflow_id)
-        bodies = [self._validated(message) for message in messages]
+        bodies = [self.validated(message) for message in messages]
         if any(body["type"] == "heartbeat" for body in bodies):
             raise ValueError("heartbeats belong to no workflow; send them with heartbeat()")
         now = self._clock()
@@ -449,10 +449,6 @@ class Publisher:
     def validated(message: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
         """`message` as it would be recorded (without envelope); raises ValidationError for
         anything but the five documented messages."""
-        return Publisher._validated(message)
-
-    @staticmethod
-    def _validated(message: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
         data = message.model_dump() if isinstance(message, BaseModel) else dict(message)
         model = WEBSOCKET_MESSAGE.validate_python(data)
         # A heartbeat's timestamp is its documented content; on other messages it is envelope.
