@@ -36,7 +36,6 @@ from sqlalchemy import Engine
 from shared.data.db import get_engine
 from shared.data.events import record_events
 from shared.data.schema import ensure_schema
-from shared.progress import ProgressReporter
 from shared.schemas import (
     WEBSOCKET_MESSAGE,
     HeartbeatMessage,
@@ -394,44 +393,6 @@ class Publisher:
             lambda client: client.send_to_all(message=message, content_type="application/json"),
         )
         return PublishedEvent(message=message, sequence=None, recorded=False, queued=queued)
-
-    def publish_quietly(
-        self,
-        message: Mapping[str, Any] | BaseModel,
-        *,
-        session_id: str,
-        workflow_id: str,
-        owner_id: str,
-    ) -> PublishedEvent | None:
-        """`publish` for code that must go on whatever happens (an agent reporting on itself):
-        a bad message or a database outage is logged and skipped, never raised."""
-        try:
-            return self.publish(
-                message, session_id=session_id, workflow_id=workflow_id, owner_id=owner_id
-            )
-        except Exception as exc:  # noqa: BLE001 - reporting must never break the agent
-            logger.warning("message for workflow %s not recorded: %s", workflow_id, _describe(exc))
-            return None
-
-    def progress_reporter(
-        self, workflow_id: str, session_id: str, agent_name: str, *, owner_id: str
-    ) -> ProgressReporter:
-        """`report(percent, text)` for an agent; it never raises (see `publish_quietly`)."""
-
-        def report(progress: int, text: str) -> None:
-            self.publish_quietly(
-                {
-                    "type": "progress",
-                    "agent_name": agent_name,
-                    "progress": progress,
-                    "message": text,
-                },
-                session_id=session_id,
-                workflow_id=workflow_id,
-                owner_id=owner_id,
-            )
-
-        return report
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait up to `timeout` s for queued deliveries to be handled; True if all were."""
