@@ -219,19 +219,21 @@ def http_endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
     invocation id used as the fallback request id.
     """
 
+    signature = inspect.signature(fn)
+
     def _request(
         args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[Any, str, func.HttpRequest | None]:
         """The request's span (telemetry on: under the caller's traceparent if it sent one),
         its request id and the request itself (its Accept-Encoding decides compression)."""
-        bound = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
+        bound = signature.bind_partial(*args, **kwargs).arguments
         req = next((v for v in bound.values() if isinstance(v, func.HttpRequest)), None)
         if req is None:
             request_id = str(uuid.uuid4())
             return http_span("", fn.__name__, "", {}, request_id), request_id, None
         request_id = request_id_for(req, bound.get("context"))
         path = urlsplit(req.url).path
-        span = http_span(req.method, fn.__name__, path, dict(req.headers), request_id)
+        span = http_span(req.method, fn.__name__, path, req.headers, request_id)
         return span, request_id, req
 
     if inspect.iscoroutinefunction(fn):
