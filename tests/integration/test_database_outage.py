@@ -36,6 +36,7 @@ from tests.support.errors import assert_error
 from tests.support.functions import call_http
 from tests.support.postgres import postgres_server
 from tests.support.serve_process import ServeProcess, serving
+from tests.support.workflow_http import wait_finished
 
 # Well under SQLite's 15 s busy timeout: the request's own lock wait (HTTP_DATABASE_WAIT_MS, 2 s)
 # plus a loaded machine's slack.
@@ -93,10 +94,8 @@ def test_a_write_locked_sqlite_is_a_fast_503_with_retry_after(sqlite_stack):
     started = api.post("/orchestrator/run-workflow", json=BODY)
     assert started.status_code == 202, started.text
     workflow_id = started.json()["workflow_id"]
-    status = api.get(f"/orchestrator/workflows/{workflow_id}")
-    assert status.status_code == 200
-    while api.get(f"/orchestrator/workflows/{workflow_id}").json()["runtime_status"] != "Completed":
-        time.sleep(0.2)
+    status = wait_finished(served.base_url, workflow_id, 120, poll=0.2)
+    assert status["runtime_status"] == "Completed", status
 
     with write_locked(database):
         assert_busy(*timed(lambda: api.post("/orchestrator/run-workflow", json=BODY)))

@@ -26,6 +26,7 @@ from shared.agents import AGENT_NAMES
 from shared.telemetry import instruments
 from shared.telemetry.trace_context import owner_hash
 from tests.support.live_stack import LiveStack, live_stack
+from tests.support.workflow_http import wait_finished
 
 STRATEGY = (
     "I need 8000 units over 12 weeks starting Jan 1, 2025. Weekly replenishment. 15% DC holdback."
@@ -79,14 +80,9 @@ def _run_plan(stack: LiveStack) -> str:
         )
         assert started.status_code == 202, started.text
         workflow_id = started.json()["workflow_id"]
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            status = client.get(f"/api/orchestrator/workflows/{workflow_id}").json()
-            if status["runtime_status"] in ("Completed", "Failed"):
-                assert status["runtime_status"] == "Completed", status
-                return workflow_id
-            time.sleep(0.3)
-    raise AssertionError("the plan did not finish")
+    status = wait_finished(stack.base_url, workflow_id, 90, poll=0.3)
+    assert status["runtime_status"] == "Completed", status
+    return workflow_id
 
 
 def _wait_for(spans: InMemorySpanExporter, name: str) -> None:
