@@ -617,7 +617,7 @@ class ContextAssembler:
         sales, stores, weekly = self._derived(
             snap,
             ("demand", category_id, parameters.season_start_date),
-            lambda: self._demand_frames(category_id, parameters.season_start_date),
+            lambda: self._demand_frames(snap, category_id, parameters.season_start_date),
         )
         season = ("memo", category_id, parameters.season_start_date)
         return DemandContext(
@@ -630,17 +630,12 @@ class ContextAssembler:
         )
 
     def _demand_frames(
-        self, category_id: str, season_start: date
+        self, snap: _Snapshot, category_id: str, season_start: date
     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
         """History before the season, its stores and its weekly totals: what every plan of
-        that season reuses (the weekly totals of the whole history are summed once)."""
+        that season reuses."""
         history = self._history_before(category_id, season_start)
-        snap = self._snapshot()
-        all_weeks = self._derived(
-            snap,
-            ("weekly", category_id),
-            lambda: weekly_units(self.load_historical_sales(category_id)),
-        )
+        all_weeks = self._weekly_totals(snap, category_id)
         weekly = all_weeks[all_weeks.index <= history["week_start_date"].iloc[-1]]
         return history, self._category_stores(category_id, history), weekly
 
@@ -682,7 +677,7 @@ class ContextAssembler:
             actual_sales = self._derived(
                 snap,
                 ("actuals", category_id, parameters.season_start_date, parameters.season_end_date),
-                lambda: self._season_actuals(category_id, parameters),
+                lambda: self._season_actuals(snap, category_id, parameters),
             )
             actual_sales = None if actual_sales.empty else actual_sales
         else:
@@ -700,15 +695,26 @@ class ContextAssembler:
             actual_sales=actual_sales,
         )
 
-    def _season_actuals(self, category_id: str, parameters: SeasonParameters) -> pd.DataFrame:
+    def _weekly_totals(self, snap: _Snapshot, category_id: str) -> pd.Series:
+        """Units per week over the whole stored history, summed once per data version: the
+        Demand agent's weekly series and the Pricing agent's actuals are both cut from it."""
+        return self._derived(
+            snap,
+            ("weekly", category_id),
+            lambda: weekly_units(self.load_historical_sales(category_id)),
+        )
+
+    def _season_actuals(
+        self, snap: _Snapshot, category_id: str, parameters: SeasonParameters
+    ) -> pd.DataFrame:
         """Stored weeks that fall mostly inside the season: a week starting up to three days
         before the season start is mostly its first week (a Monday week of a Wednesday season),
         and is not history (activities.planning.contexts.last_history_week), so it counts as
         sold."""
-        sales = self.load_historical_sales(category_id)
+        weekly = self._weekly_totals(snap, category_id)
         start = np.datetime64(parameters.season_start_date - timedelta(days=3), "ns")
         weeks = parameters.forecast_horizon_weeks
         end = np.datetime64(parameters.season_start_date + timedelta(days=7 * weeks - 3), "ns")
-        starts = sales["week_start_date"].to_numpy()
-        inside = sales[(starts >= start) & (starts < end)]
-        return inside.groupby("week_start_date", as_index=False)["units_sold"].sum()
+        starts = weekly.index.to_numpy()
+        inside = weekly[(starts >= start) & (starts < end)]
+        return inside.rename_axis("week_start_date").reset_index(name="units_sold")
