@@ -121,10 +121,8 @@ def run_agent_activity(agent: Agent[Any], payload: Any, settings: Settings) -> d
     if task.accepted is not None:
         # The orchestrator accepted the previous agent before scheduling this one, so its
         # result may be announced now, ahead of this agent's messages as the order requires.
-        messages.publish(task.accepted)
-        messages.publish(
-            AgentStatusMessage(agent_name=task.accepted.agent_name, status="completed")
-        )
+        for message in task.accepted.announcement():
+            messages.publish(message)
     messages.publish(AgentStatusMessage(agent_name=agent.name, status="running"))
     progress = functools.partial(messages.report, agent_name=agent.name)
     run = agent.load_run()

@@ -381,10 +381,7 @@ def _chain(
         # The previous agent's announcement leads this agent's batch: its activity made it in
         # the normal case (the event log skips the repeat), but an activity that never started
         # before the deadline, or failed before recording it, did not.
-        earlier: list[BaseModel] = []
-        if accepted is not None:
-            completed = AgentStatusMessage(agent_name=accepted.agent_name, status="completed")
-            earlier = [accepted, completed]
+        earlier: list[BaseModel] = [*accepted.announcement()] if accepted is not None else []
         error = outcome.error
         if error is None:
             summary = outcome.result
@@ -394,12 +391,7 @@ def _chain(
             if index < len(run.chain) - 1:
                 continue
             context.set_custom_status(_status(run, "completed", None, results, log))
-            finished = [
-                *earlier,
-                running,
-                accepted,
-                AgentStatusMessage(agent_name=name, status="completed"),
-            ]
+            finished = [*earlier, running, *accepted.announcement()]
             yield from _announce(context, run, finished, close=True)
             continue
         entry.error_type = error.error_type

@@ -208,6 +208,12 @@ class CompleteMessage(_Message):
     agent_name: AgentName
     result: dict[str, Any]
 
+    def announcement(self) -> list[_Message]:
+        """The accepted result as the documented order announces it: this `complete`, then the
+        agent's `agent_status completed` (whoever publishes it: the next agent's activity, the
+        orchestrator or a termination)."""
+        return [self, AgentStatusMessage(agent_name=self.agent_name, status="completed")]
+
 
 class ErrorMessage(_Message):
     type: Literal["error"] = "error"

@@ -398,8 +398,7 @@ def _accepted_before(custom: WorkflowStatus | None, stopped: AgentName) -> list[
     messages: list[BaseModel] = []
     for name in chain[: chain.index(stopped)]:
         if name in custom.results:
-            messages.append(CompleteMessage(agent_name=name, result=custom.results[name]))
-            messages.append(AgentStatusMessage(agent_name=name, status="completed"))
+            messages += CompleteMessage(agent_name=name, result=custom.results[name]).announcement()
     return messages
 
 
