@@ -91,32 +91,35 @@ def candidate_paths(
     return np.array(rows).reshape(len(rows), weeks)
 
 
+def sell_from_receipts(wanted: np.ndarray, receipts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stores sell only what they hold: week by week (the last axis of `wanted`), this week's
+    receipts join the stock on hand and sales are the smaller of demand and that stock. Returns
+    (sales by week, stock left on hand), for any leading shape of `wanted`."""
+    sales = np.empty_like(wanted, dtype=float)
+    on_hand = np.zeros(wanted.shape[:-1])
+    for t in range(wanted.shape[-1]):
+        on_hand = on_hand + float(receipts[t])
+        sales[..., t] = np.minimum(wanted[..., t], on_hand)
+        on_hand = on_hand - sales[..., t]
+    return sales, on_hand
+
+
 def evaluate(
     paths: np.ndarray,
     demand: np.ndarray,
     stock: float,
     inputs: PricingInputs,
-    receipts: np.ndarray | None = None,
+    receipts: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per path, averaged over demand scenarios: (revenue, units sold, leftover, sales by week).
 
     demand: scenarios x weeks at full price. `receipts`: units reaching the stores each week
     (what is on hand included in the first); stores sell only what they have, so a path sells
-    out when the stores run dry and sells again when the DC's next shipment arrives. Without
-    receipts the whole `stock` is on hand from the first week.
+    out when the stores run dry and sells again when the DC's next shipment arrives.
     """
     mult = demand_multiplier(paths, inputs.elasticity)  # P x T
     wanted = demand[:, None, :] * mult[None, :, :]  # S x P x T
-    if receipts is None:
-        cum = np.minimum(np.cumsum(wanted, axis=2), stock)
-        sales = np.diff(cum, axis=2, prepend=0.0)
-    else:
-        sales = np.empty_like(wanted)
-        on_hand = np.zeros(wanted.shape[:2])
-        for t in range(wanted.shape[2]):
-            on_hand = on_hand + float(receipts[t])
-            sales[:, :, t] = np.minimum(wanted[:, :, t], on_hand)
-            on_hand = on_hand - sales[:, :, t]
+    sales, _ = sell_from_receipts(wanted, receipts)
     prices = inputs.full_price * (1.0 - paths)
     revenue = (sales * prices[None]).sum(axis=2).mean(axis=0)
     sold = sales.sum(axis=2).mean(axis=0)
@@ -182,12 +185,8 @@ def run_pricing_agent(
     actual = actuals_by_week(ctx.actual_sales, p.season_start_date, h)
     k = len(actual)
     # Weeks already sold: what the stores had on hand caps what they can have sold.
-    sold_weeks = np.zeros(k)
-    on_hand = 0.0
-    for t in range(k):
-        on_hand += receipts[t]
-        sold_weeks[t] = min(float(actual[t]), on_hand)
-        on_hand -= sold_weeks[t]
+    sold_weeks, still_held = sell_from_receipts(np.asarray(actual, dtype=float), receipts[:k])
+    on_hand = float(still_held)
     sold = float(sold_weeks.sum())
     planned = float(units[:k].sum())
     update = float(np.clip(actual.sum() / planned, *UPDATE_LIMITS)) if k and planned > 0 else 1.0
