@@ -72,11 +72,10 @@ bp = df.Blueprint()
 # helpers ---------------------------------------------------------------------------------
 
 
-def _links(workflow_id: str, session_id: str) -> dict[str, str]:
+def _links(public_base_url: str | None, workflow_id: str, session_id: str) -> dict[str, str]:
     """The run's URLs: under PUBLIC_BASE_URL when it is set, else paths relative to the host
     the client called. Never built from the request's Host header, which the caller controls."""
-    public = dependencies().settings().public_base_url
-    base = f"{(public or '').rstrip('/')}/api/orchestrator"
+    base = f"{(public_base_url or '').rstrip('/')}/api/orchestrator"
     return {
         "status_url": f"{base}/workflows/{workflow_id}",
         "terminate_url": f"{base}/workflows/{workflow_id}/terminate",
@@ -174,7 +173,7 @@ async def run_workflow(
             _check_same_request(key, previous, fingerprint)
             existing = await _status_or_none(client, previous.workflow_id, show_input=True)
             if existing is not None:
-                return _started(req, existing, replayed=True)
+                return _started(settings.public_base_url, existing, replayed=True)
             workflow_id = previous.workflow_id
     category_id = await asyncio.to_thread(resolved.check_category, body.category_id)
     recorded = await asyncio.to_thread(
@@ -205,7 +204,7 @@ async def run_workflow(
     except Exception as exc:  # a concurrent duplicate or an unreachable hub
         existing = await _status_or_none(client, workflow_id, show_input=True)
         if key is not None and existing is not None:
-            return _started(req, existing, replayed=True)
+            return _started(settings.public_base_url, existing, replayed=True)
         raise DurableUnavailableError(
             "The workflow could not be started", suggestions=["Retry in a few seconds."]
         ) from exc
@@ -215,7 +214,7 @@ async def run_workflow(
         "workflow_id": workflow_id,
         "session_id": body.session_id,
         "category_id": category_id,
-        **_links(workflow_id, body.session_id),
+        **_links(settings.public_base_url, workflow_id, body.session_id),
     }
     return json_response(payload, 202, {"Location": payload["status_url"]})
 
@@ -241,7 +240,7 @@ async def _owned(workflow_id: str, owner_id: str) -> None:
 
 
 def _started(
-    req: func.HttpRequest, status: df.DurableOrchestrationStatus, replayed: bool
+    public_base_url: str | None, status: df.DurableOrchestrationStatus, replayed: bool
 ) -> func.HttpResponse:
     started_input = _loads_maybe(status.input_) or {}
     session_id = str(started_input.get("session_id", ""))
@@ -252,7 +251,7 @@ def _started(
         "category_id": started_input.get("category_id"),
         "runtime_status": _runtime_status(status),
         "idempotent_replay": replayed,
-        **_links(status.instance_id, session_id),
+        **_links(public_base_url, status.instance_id, session_id),
     }
     return json_response(payload, 200, {"Location": payload["status_url"]})
 
