@@ -219,13 +219,13 @@ def _operation(schemas: _Schemas, op: Operation, path: str) -> dict[str, Any]:
         str(status): _answer(schemas, answer, status) for status, answer in op.answers.items()
     }
     for status, when in _error_statuses(op, bool(parameters or body)).items():
-        example = {400: examples.INCOMPLETE, 403: examples.FORBIDDEN}.get(status)
+        example = op.error_examples.get(status, examples.FORBIDDEN if status == 403 else None)
         responses[str(status)] = {
             "description": when,
             "headers": _response_headers((), status),
             "content": _content(schemas.ref(ErrorResponse), ["application/json"], None),
         }
-        if example is not None and (status == 403 or op.function == "extract_parameters"):
+        if example is not None:
             responses[str(status)]["content"]["application/json"]["example"] = example
     role = f"the `{op.role}` app role" if op.role else "any signed-in caller"
     operation: dict[str, Any] = {

@@ -100,6 +100,7 @@ class Operation:
     role: str | None
     answers: Mapping[int, Answer]
     errors: Mapping[int, str] = field(default_factory=dict)
+    error_examples: Mapping[int, Any] = field(default_factory=dict)
     body: Any = None
     body_required: bool = True
     body_example: Any = None
@@ -225,6 +226,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "category for (`details.product` as written, `details.available_categories`)",
             503: "PARAMETER_EXTRACTION_ERROR: the language model is unavailable (Retry-After)",
         },
+        error_examples={400: examples.INCOMPLETE},
     ),
     Operation(
         function="negotiate",
