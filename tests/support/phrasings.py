@@ -44,7 +44,6 @@ class Phrasing:
     category: str | None = None
     note: str | None = None
     unknown_product: str | None = None
-    weeks: int | None = None
     model: dict[str, Any] = field(default_factory=dict)
     model_product: str | None = None
 
@@ -183,17 +182,11 @@ PHRASINGS: tuple[Phrasing, ...] = (
 
 def model_answer(case: Phrasing) -> dict[str, Any]:
     """The structured answer the model gives for `case` (the recorded side of the wire)."""
-    weeks = case.weeks
-    if weeks is None:
-        words = case.text.replace("-", " ").split()
-        weeks = next(
-            (
-                int(w)
-                for w, nxt in itertools.pairwise(words)
-                if w.isdigit() and nxt.startswith("week")
-            ),
-            None,
-        )
+    words = case.text.replace("-", " ").split()
+    weeks = next(
+        (int(w) for w, nxt in itertools.pairwise(words) if w.isdigit() and nxt.startswith("week")),
+        None,
+    )
     product = case.model_product or case.unknown_product
     if product is None and case.category is not None:
         product = next(c.name for c in CATEGORIES if c.category_id == case.category)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from orchestrator.http.contract.openapi import documented_paths, openapi_documen
 from orchestrator.http.contract.routes import OPERATIONS
 from shared.responses import ExtractionAnswer, Identity, NegotiateAnswer, WorkflowStarted
 from shared.schemas import WEBSOCKET_MESSAGE, ErrorResponse, RunWorkflowRequest
+from tests.support.fresh_interpreter import modules_loaded_after
 
 ROOT = Path(function_app.__file__).resolve().parent
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -199,13 +198,5 @@ def test_a_real_message_validates_against_the_openapi_schema():
 
 
 def test_the_app_imports_none_of_it_and_builds_it_on_the_first_request():
-    probe = (
-        "import sys, function_app\n"
-        "print(sorted(m for m in sys.modules if m.startswith('orchestrator.http.contract')"
-        " or m.startswith('swagger_ui_bundle') or m.startswith('openapi_spec_validator')))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    documents = ("orchestrator.http.contract", "swagger_ui_bundle", "openapi_spec_validator")
+    assert modules_loaded_after("import function_app", documents) == set()
