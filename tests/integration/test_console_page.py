@@ -23,6 +23,7 @@ from azure.messaging.webpubsubservice import WebPubSubServiceClient
 from shared.settings import get_settings
 from tests.support.live_stack import LiveStack, import_short_category, live_stack
 from tests.support.lossy_pubsub import losing_one_message
+from tests.support.sqlite_lock import write_locked
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -494,16 +495,11 @@ def test_a_plan_run_while_the_database_is_locked_waits_as_told_and_completes(pag
     database = stack.database_url.removeprefix("sqlite:///")
     Select(browser.find_element(By.ID, "category")).select_by_value("denim")
     before = browser.execute_script("return state.workflowId")
-    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")
-    try:
+    with write_locked(database):
         browser.find_element(By.ID, "run").click()
         time.sleep(5)  # two 503s at least (2 s lock wait + Retry-After 2 s each)
         assert browser.execute_script("return state.workflowId") is None  # not started yet
         assert not browser.find_element(By.ID, "error").is_displayed()
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     wait_for(
         browser,
         lambda d: (
@@ -549,17 +545,12 @@ def test_a_message_the_socket_never_got_is_shown_from_the_event_log(page, monkey
 def locked_once_the_plan_logs(database: str, logged: int) -> Iterator[None]:
     """Takes the database's write lock once the event log has grown past `logged` (the plan's
     first message) and holds it for the block: the plan stalls at its next message meanwhile."""
-    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
-    try:
-        deadline = time.monotonic() + 20
-        while logged_events(database) == logged:
-            assert time.monotonic() < deadline, "the plan logged nothing"
-            time.sleep(0.005)
-        lock.execute("BEGIN IMMEDIATE")
+    deadline = time.monotonic() + 20
+    while logged_events(database) == logged:
+        assert time.monotonic() < deadline, "the plan logged nothing"
+        time.sleep(0.005)
+    with write_locked(database):
         yield
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
 
 
 def logged_events(database: str) -> int:

@@ -14,11 +14,8 @@ The stack is `python -m localdev serve` in its own process, driven over HTTP as 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -36,6 +33,7 @@ from tests.support.errors import assert_error
 from tests.support.functions import call_http
 from tests.support.postgres import postgres_server
 from tests.support.serve_process import ServeProcess, serving
+from tests.support.sqlite_lock import hold_sqlite_write_lock, write_locked
 from tests.support.workflow_http import wait_finished
 
 # Well under SQLite's 15 s busy timeout: the request's own lock wait (HTTP_DATABASE_WAIT_MS, 2 s)
@@ -55,17 +53,6 @@ STORES = (
     "store_id,store_name,region,store_size_sqft,location_tier,median_income,store_format\n"
     "S900,Harbour,North,1000,A,50000,mall\n"
 )
-
-
-@contextmanager
-def write_locked(database: Path) -> Iterator[None]:
-    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
 
 
 def timed(call) -> tuple[httpx.Response, float]:
@@ -120,19 +107,11 @@ def test_a_write_locked_sqlite_is_a_fast_503_with_retry_after(sqlite_stack):
 
 def test_the_planner_started_during_a_lock_retries_as_told_and_completes(sqlite_stack):
     served, database = sqlite_stack
-    lock = sqlite3.connect(database, timeout=30, isolation_level=None, check_same_thread=False)
-    lock.execute("BEGIN IMMEDIATE")
-
-    def unlock() -> None:
-        lock.execute("ROLLBACK")
-        lock.close()
-
-    release = threading.Timer(8.0, unlock)
-    release.start()
+    holder = hold_sqlite_write_lock(database, 8.0)
     try:
         outcome = asyncio.run(run_plan(served.base_url, STRATEGY, timeout=120, poll_interval=0.5))
     finally:
-        release.join()
+        holder.join()
     assert outcome.status == "completed", outcome.error
     assert "503 DATABASE_UNAVAILABLE" in served.log_text()  # it did meet the lock
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -38,6 +36,7 @@ from shared.data.schema import APP_METADATA
 from tests.support.durable_app import SCRIPT, app, season_input
 from tests.support.postgres import postgres_server
 from tests.support.serve_process import ServeProcess, serving, start_serve
+from tests.support.sqlite_lock import hold_sqlite_write_lock
 from tests.support.workflow_http import events_of, wait_finished
 
 FINISH_SECONDS = 180.0
@@ -235,26 +234,6 @@ def test_kill_9_then_restart_logs_every_message_exactly_once(killed, reference):
 
 
 # a write lock held for 20 s mid-workflow ---------------------------------------------------
-
-
-def hold_sqlite_write_lock(path: Path, seconds: float) -> threading.Thread:
-    """Another connection takes the database's write lock (BEGIN IMMEDIATE) and keeps it."""
-    taken = threading.Event()
-
-    def hold() -> None:
-        connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            taken.set()
-            time.sleep(seconds)
-            connection.execute("ROLLBACK")
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=hold, name="sqlite-write-lock")
-    thread.start()
-    assert taken.wait(30)
-    return thread
 
 
 def held_up_by_the_lock(run: Run) -> bool:

@@ -6,9 +6,7 @@ engine waits only 0.1 s for it, as it would wait its 15 s busy timeout in produc
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from shared.errors import DatabaseUnavailableError
 from shared.messaging.attempt_messages import AttemptMessages
 from shared.messaging.publisher import DeliveryPolicy, Publisher
 from shared.settings import Settings
+from tests.support.sqlite_lock import write_locked
 
 AGENT = "Demand Agent"
 
@@ -42,17 +41,6 @@ def publisher(database: Path) -> Iterator[Publisher]:
     yield pub
     pub.close()
     engine.dispose()
-
-
-@contextmanager
-def write_locked(database: Path) -> Iterator[None]:
-    connection = sqlite3.connect(database, isolation_level=None)
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        connection.execute("ROLLBACK")
-        connection.close()
 
 
 def messages_for(publisher: Publisher, seconds: float) -> AttemptMessages:
