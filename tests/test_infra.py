@@ -595,14 +595,141 @@ def test_the_budget_check_refuses_a_change_of_one_side_alone(sku, instances, per
     assert opened > allowed
 
 
+# --- PostgreSQL server parameters ---------------------------------------------------------------
+
+# PostgreSQL 16 on Azure Database for PostgreSQL flexible server, Microsoft Learn's server
+# parameter table ("Reporting and Logging / What to Log"), in the two revisions read on 2026-12-07:
+# "2024-06-18" is MicrosoftDocs/azure-docs articles/postgresql/flexible-server/includes/
+# server-parameters-table-16-reporting-and-logging---what-to-log.md (ms.date 06/18/2024), and
+# "2025-10-27" is MicrosoftDocs/azure-databases-docs articles/postgresql/flexible-server/includes/
+# param-16-reporting-logging-what-log.md (ms.date 10/27/2025). They disagree on log_connections
+# and log_disconnections (read-only, only `on`; then dynamic, `on,off`): a parameter counts as
+# writable only when every revision says so, since a write to a read-only one fails the
+# deployment. Each row: default, then per revision (parameter type, allowed values).
+PG16_SERVER_PARAMETERS: dict[str, dict[str, Any]] = {
+    "log_connections": {
+        "default": "on",
+        "2024-06-18": ("read-only", ("on",)),
+        "2025-10-27": ("dynamic", ("on", "off")),
+    },
+    "log_disconnections": {
+        "default": "on",
+        "2024-06-18": ("read-only", ("on",)),
+        "2025-10-27": ("dynamic", ("on", "off")),
+    },
+    "log_checkpoints": {
+        "default": "on",
+        "2024-06-18": ("dynamic", ("on", "off")),
+        "2025-10-27": ("dynamic", ("on", "off")),
+    },
+    "log_lock_waits": {
+        "default": "off",
+        "2024-06-18": ("dynamic", ("on", "off")),
+        "2025-10-27": ("dynamic", ("on", "off")),
+    },
+    "log_replication_commands": {
+        "default": "on",
+        "2024-06-18": ("read-only", ("on",)),
+        "2025-10-27": ("read-only", ("on",)),
+    },
+    "log_timezone": {
+        "default": "UTC",
+        "2024-06-18": ("read-only", ("UTC",)),
+        "2025-10-27": ("read-only", ("UTC",)),
+    },
+}
+PG16_TABLE_REVISIONS = ("2024-06-18", "2025-10-27")
+
+
+def server_parameter_problems(name: str, value: str) -> list[str]:
+    """Why writing `name` = `value` on a PostgreSQL 16 flexible server is wrong (empty: fine)."""
+    facts = PG16_SERVER_PARAMETERS.get(name)
+    if facts is None:
+        return [f"{name}: not in the recorded table; check it and record it above"]
+    problems = []
+    for revision in PG16_TABLE_REVISIONS:
+        kind, allowed = facts[revision]
+        if kind == "read-only":
+            problems.append(f"{name}: read-only in the {revision} table")
+        elif value not in allowed:
+            problems.append(f"{name}: {value!r} is not one of {allowed} ({revision} table)")
+    if value == facts["default"]:
+        problems.append(f"{name}: {value!r} is the default; writing it only adds a failure point")
+    return problems
+
+
+def template_server_parameters() -> dict[str, str]:
+    """Every PostgreSQL server parameter any module of the template writes, with its value."""
+    written = {}
+    for path in BICEP_FILES:
+        relative = path.relative_to(INFRA).as_posix()
+        for resource in resources_of(
+            relative, "Microsoft.DBforPostgreSQL/flexibleServers/configurations"
+        ).values():
+            config = body(resource)
+            written[config["name"]] = config["properties"]["value"]
+    return written
+
+
+def test_the_template_writes_no_read_only_or_redundant_server_parameter():
+    server = declared("core/postgres.bicep", "Microsoft.DBforPostgreSQL/flexibleServers", "server")
+    assert server["properties"]["version"] == "16", "the recorded table is PostgreSQL 16's"
+    written = template_server_parameters()
+    problems = [
+        p for name, value in written.items() for p in server_parameter_problems(name, value)
+    ]
+    assert not problems, problems
+    # Connection logging needs no write: it is on by default, and the server's logs (with the
+    # connection lines) still reach Log Analytics.
+    assert "log_connections" not in written
+    assert PG16_SERVER_PARAMETERS["log_connections"]["default"] == "on"
+    (diagnostics,) = resources_of(
+        "core/postgres.bicep", "Microsoft.Insights/diagnosticSettings"
+    ).values()
+    assert body(diagnostics)["properties"]["logs"] == [
+        {"category": "PostgreSQLLogs", "enabled": True}
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, value, complaint",
+    [
+        ("log_connections", "on", "read-only in the 2024-06-18 table"),  # the template's old write
+        ("log_disconnections", "off", "read-only in the 2024-06-18 table"),
+        ("log_timezone", "UTC", "read-only in the 2025-10-27 table"),
+        ("log_lock_waits", "yes", "'yes' is not one of"),
+        ("log_checkpoints", "on", "is the default"),
+        ("shared_buffers", "1GB", "not in the recorded table"),
+    ],
+)
+def test_the_parameter_check_refuses_what_azure_would(name, value, complaint):
+    assert any(complaint in p for p in server_parameter_problems(name, value))
+
+
+def test_the_parameter_check_accepts_a_writable_change():
+    assert server_parameter_problems("log_lock_waits", "on") == []
+
+
 # --- the model ---------------------------------------------------------------------------------
 
-# Microsoft Learn, "Azure OpenAI model deprecations and retirements" (the retirement table) and
-# "Global Standard model availability", checked on MODELS_CHECKED. Deprecated = no new customers:
-# a new deployment of that version is refused from that date on.
+# Microsoft Learn, "Azure OpenAI model deprecations and retirements" (the retirement table, its
+# include "Model Retirement Table", ms.date 12/16/2025) and "Global Standard model availability",
+# checked on MODELS_CHECKED. Deprecated = no new customers: a new deployment of that version is
+# refused from that date on. Where the table gives a date per deployment type, `retires` is a
+# mapping: gpt-4o-mini 2024-07-18 retires "Standard deployment type ... 2026-03-31 ... For other
+# deployment types, including ALL Provisioned, Global Standard, and Data Zone Standard, ...
+# 2026-10-01".
 MODELS_CHECKED = "2026-12-07"
-MODEL_LIFECYCLE = {
-    ("gpt-4o-mini", "2024-07-18"): {"deprecated": "2025-07-18", "retires": "2026-03-31"},
+MODEL_LIFECYCLE: dict[tuple[str, str], dict[str, Any]] = {
+    ("gpt-4o-mini", "2024-07-18"): {
+        "deprecated": "2025-07-18",
+        "retires": {
+            "Standard": "2026-03-31",
+            "GlobalStandard": "2026-10-01",
+            "DataZoneStandard": "2026-10-01",
+            "ProvisionedManaged": "2026-10-01",
+        },
+    },
     ("gpt-4.1-mini", "2025-04-14"): {"deprecated": "2026-04-14", "retires": "2026-10-14"},
     ("gpt-5-mini", "2025-08-07"): {"deprecated": "2026-08-07", "retires": "2027-02-06"},
     # Generally available; Global Standard in every listed region. GA versions are offered to
@@ -657,6 +784,30 @@ def test_the_default_model_was_deployable_when_checked_and_everything_agrees():
     # The record of when the model was checked is where an operator reads it.
     for text in (INFRA / "core" / "openai.bicep", ROOT / "README.md"):
         assert MODELS_CHECKED in text.read_text(), text
+
+
+def retirement(model: tuple[str, str], sku: str) -> str:
+    """When `model` retires for deployments of type `sku`."""
+    retires = MODEL_LIFECYCLE[model]["retires"]
+    return retires if isinstance(retires, str) else retires[sku]
+
+
+def test_the_retirement_dates_are_per_deployment_type_where_the_table_says_so():
+    earlier = ("gpt-4o-mini", "2024-07-18")
+    assert retirement(earlier, "Standard") == "2026-03-31"
+    assert retirement(earlier, "GlobalStandard") == "2026-10-01"
+    model = (
+        _defaults("main.bicep")["openAiModelName"],
+        _defaults("main.bicep")["openAiModelVersion"],
+    )
+    sku = _defaults("main.bicep")["openAiDeploymentSku"]
+    assert retirement(model, sku) > MODELS_CHECKED
+    # The README's model table says the same, for the deployment type the template uses.
+    row = next(
+        line for line in (ROOT / "README.md").read_text().splitlines() if "`gpt-4o-mini`" in line
+    )
+    assert "Standard deployment type on 2026-03-31" in row and "Global Standard" in row
+    assert "2026-10-01" in row
 
 
 # --- checkov -----------------------------------------------------------------------------------

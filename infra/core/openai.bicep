@@ -6,7 +6,8 @@
 // version, deployment type and capacity are parameters (main.bicep passes them from the azd
 // environment). Checked on 2026-12-07 against Microsoft Learn, "Azure OpenAI model deprecations
 // and retirements" and "Global Standard model availability":
-//   gpt-4o-mini 2024-07-18   retired (the retirement table gives 2026-03-31)
+//   gpt-4o-mini 2024-07-18   retired: Standard 2026-03-31, Global Standard (and Data Zone,
+//                            Provisioned) 2026-10-01
 //   gpt-4.1-mini 2025-04-14  no new customers since 2026-04-14, retired 2026-10-14
 //   gpt-5-mini 2025-08-07    no new customers since 2026-08-07, retires 2027-02-06
 //   gpt-5.4-mini 2026-03-17  generally available; Global Standard in every listed region

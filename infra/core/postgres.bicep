@@ -3,6 +3,10 @@
 // identity is the Entra administrator; it connects with an access token as its password.
 // Flex Consumption apps without a virtual network have no fixed outbound addresses, hence the
 // "Azure services" firewall rule; TLS is required by the server's default parameters.
+// The template writes no server parameter: connection and disconnection logging are on by default
+// on PostgreSQL 16, and Microsoft's parameter table has listed both as read-only (a write of a
+// read-only parameter fails the deployment). tests/test_infra.py checks any parameter written
+// here against that table.
 param location string
 param tags object
 param name string
@@ -62,13 +66,6 @@ resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2024-08-0
   name: databaseName
   properties: { charset: 'UTF8', collation: 'en_US.utf8' }
   dependsOn: [administrator]
-}
-
-resource logConnections 'Microsoft.DBforPostgreSQL/flexibleServers/configurations@2024-08-01' = {
-  parent: server
-  name: 'log_connections'
-  properties: { value: 'on', source: 'user-override' }
-  dependsOn: [database]
 }
 
 resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
