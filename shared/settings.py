@@ -51,13 +51,10 @@ class Settings(BaseSettings):
     azure_openai_api_key: SecretStr | None = Field(
         None, validation_alias=_env("AZURE_OPENAI_API_KEY")
     )
-    # The template's deployment (infra/core/openai.bicep); GPT-5-family models need a data-plane
-    # API version of 2025-04-01-preview or later (max_completion_tokens, structured outputs).
+    # The template's deployment (infra/core/openai.bicep), called on the v1 API (no dated API
+    # version: shared/extraction/llm.py) with the deployment name as the model.
     azure_openai_deployment: str = Field(
         "gpt-5.4-mini", validation_alias=_env("AZURE_OPENAI_DEPLOYMENT")
-    )
-    azure_openai_api_version: str = Field(
-        "2025-04-01-preview", validation_alias=_env("AZURE_OPENAI_API_VERSION")
     )
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))

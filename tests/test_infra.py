@@ -51,7 +51,6 @@ ROLE = {
 # Settings the template leaves at their defaults, and why that is right in Azure.
 DEFAULT_IN_AZURE = {
     "AZURE_OPENAI_API_KEY": "unset means keyless: the managed identity's Entra token",
-    "AZURE_OPENAI_API_VERSION": "the default supports structured outputs and the GPT-5 family",
     "OPENAI_API_KEY": "unused while AZURE_OPENAI_ENDPOINT is set",
     "OPENAI_BASE_URL": "unused while AZURE_OPENAI_ENDPOINT is set",
     "OPENAI_MODEL": "unused while AZURE_OPENAI_ENDPOINT is set",

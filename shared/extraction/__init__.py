@@ -82,7 +82,6 @@ def language_model_client(
     key = (
         settings.azure_openai_endpoint,
         settings.azure_openai_deployment,
-        settings.azure_openai_api_version,
         settings.openai_base_url,
         settings.openai_model,
         settings.llm_timeout_seconds,

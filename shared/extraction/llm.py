@@ -193,6 +193,17 @@ class _ClientOptions(TypedDict):
     http_client: httpx2.Client | None
 
 
+def azure_v1_base_url(endpoint: str) -> str:
+    """The Azure OpenAI v1 API under a resource endpoint: `https://<name>.openai.azure.com/openai/v1/`.
+
+    Microsoft Learn, "Azure OpenAI in Microsoft Foundry Models v1 API" (api-version-lifecycle):
+    since August 2025 the v1 API takes the plain OpenAI client with this base URL, no dated
+    `api-version`, and the deployment name as `model`; its Python samples authenticate with
+    `api_key=<key>` or `api_key=get_bearer_token_provider(credential, cognitive services scope)`.
+    """
+    return f"{endpoint.rstrip('/')}/openai/v1/"
+
+
 def build_client(
     settings: Settings,
     http_client: httpx2.Client | None = None,
@@ -200,28 +211,31 @@ def build_client(
 ) -> openai.OpenAI:
     """The SDK client, with the timeout and retry budget from settings (the SDK default is a
     600 s timeout). Build once per process and reuse: it holds the connection pool.
-    `credential` replaces the managed identity for keyless Azure OpenAI."""
+    `credential` replaces the managed identity for keyless Azure OpenAI.
+
+    Azure OpenAI is called on its v1 API with the plain `openai.OpenAI` client rather than the
+    dated `AzureOpenAI` paths: no preview API version paired with the model, and the same client
+    class for Azure and OpenAI. Keyless, `api_key` is the Entra token provider, which the SDK
+    (openai 3.54.0, `_refresh_api_key`) calls before every request, so tokens refresh."""
     common = _ClientOptions(
         timeout=settings.llm_timeout_seconds,
         max_retries=settings.llm_max_retries,
         http_client=http_client,
     )
-    if settings.azure_openai_endpoint and settings.azure_openai_api_key:
-        return openai.AzureOpenAI(
-            azure_endpoint=settings.azure_openai_endpoint,
-            api_key=settings.azure_openai_api_key.get_secret_value(),
-            api_version=settings.azure_openai_api_version,
-            **common,
-        )
     if settings.azure_openai_endpoint:
+        if settings.azure_openai_api_key:
+            return openai.OpenAI(
+                base_url=azure_v1_base_url(settings.azure_openai_endpoint),
+                api_key=settings.azure_openai_api_key.get_secret_value(),
+                **common,
+            )
         from azure.identity import get_bearer_token_provider
 
-        return openai.AzureOpenAI(
-            azure_endpoint=settings.azure_openai_endpoint,
-            azure_ad_token_provider=get_bearer_token_provider(
+        return openai.OpenAI(
+            base_url=azure_v1_base_url(settings.azure_openai_endpoint),
+            api_key=get_bearer_token_provider(
                 credential or default_credential(), COGNITIVE_SERVICES_SCOPE
             ),
-            api_version=settings.azure_openai_api_version,
             **common,
         )
     if settings.openai_api_key is None:
@@ -429,7 +443,7 @@ def map_error(exc: Exception, settings: Settings) -> AppError:
                     details={"reason": "content_filter"},
                     suggestions=["Rephrase the description in plain planning terms."],
                 )
-            setting = "AZURE_OPENAI_API_VERSION" if azure else "OPENAI_MODEL"
+            setting = "AZURE_OPENAI_DEPLOYMENT" if azure else "OPENAI_MODEL"
             return _misconfigured(
                 setting, "request rejected (structured outputs unsupported?)", status
             )

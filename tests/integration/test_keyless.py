@@ -290,8 +290,33 @@ def test_azure_openai_without_key_sends_the_entra_token():
     assert draft.findings["forecast_horizon_weeks"].value == 12
     assert [r.headers["authorization"] for r in seen] == ["Bearer entra-token-1"] * 2
     assert all("api-key" not in r.headers for r in seen)
-    assert seen[0].url.path == "/openai/deployments/gpt-5.4-mini/chat/completions"
+    assert seen[0].url.path == "/openai/v1/chat/completions"
+    assert "api-version" not in seen[0].url.params
+    assert json.loads(seen[0].content)["model"] == "gpt-5.4-mini"
     assert credential.requests == [(COGNITIVE_SERVICES_SCOPE,)]
+
+
+def test_the_v1_client_asks_for_a_new_token_once_the_old_one_expires():
+    """The token provider is the client's api_key, which the SDK calls before every request: a
+    token that expired is replaced, never sent again (a long-lived worker outlives an hour)."""
+    seen: list[httpx2.Request] = []
+
+    def upstream(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json=completion(ANSWER))
+
+    # Every token this credential issues has expired by the time the next request goes out.
+    credential = FakeCredential(lambda scopes, n, _exp: f"entra-token-{n}", lifetime=-1)
+    settings = _keyless_openai()
+    client = llm.build_client(
+        settings, httpx2.Client(transport=httpx2.MockTransport(upstream)), credential=credential
+    )
+    for _ in range(2):
+        llm.extract(SPEC, client, settings, date(2024, 11, 4))
+    assert [r.headers["authorization"] for r in seen] == [
+        "Bearer entra-token-1",
+        "Bearer entra-token-2",
+    ]
 
 
 @pytest.mark.parametrize("failure", ["no token", "rejected"])

@@ -82,7 +82,9 @@ class FakeModel:
 
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("content-length", 0)))
-                outer.seen.append((self.path, self.headers.get("api-key"), self.client_address[1]))
+                outer.seen.append(
+                    (self.path, self.headers.get("authorization"), self.client_address[1])
+                )
                 queued = outer.answers
                 status, headers, body = queued.pop(0) if len(queued) > 1 else queued[0]
                 data = json.dumps(body).encode()
@@ -277,10 +279,8 @@ def test_language_model_answer_through_the_endpoint(rules_env):
     assert body["confidence_score"] == 0.96
     assert "rules extractor agrees" in body["extraction_reasoning"]
     paths = {path for path, _, _ in model.seen}
-    assert paths == {
-        "/openai/deployments/gpt-5.4-mini/chat/completions?api-version=2025-04-01-preview"
-    }
-    assert {key for _, key, _ in model.seen} == {KEY}
+    assert paths == {"/openai/v1/chat/completions"}
+    assert {key for _, key, _ in model.seen} == {f"Bearer {KEY}"}
     # one client per process: the second request reuses the first one's pooled connection
     assert model.seen[0][2] == model.seen[1][2]
     assert language_model_client(Settings()) is language_model_client(Settings())

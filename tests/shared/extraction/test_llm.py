@@ -75,11 +75,13 @@ def test_azure_request_is_a_strict_structured_output_call_on_the_deployment():
     request = upstream.requests[0]
     assert request.method == "POST"
     assert request.url.host == "contoso.openai.azure.com"
-    assert request.url.path == "/openai/deployments/gpt-5.4-mini/chat/completions"
-    assert request.url.params["api-version"] == "2025-04-01-preview"
-    assert request.headers["api-key"] == KEY
+    # The v1 API: one path for every deployment, no dated api-version, the deployment as model.
+    assert request.url.path == "/openai/v1/chat/completions"
+    assert "api-version" not in request.url.params
+    assert request.headers["authorization"] == f"Bearer {KEY}"
     assert request.headers["x-stainless-read-timeout"] == "7.5"
     body = upstream.body()
+    assert body["model"] == "gpt-5.4-mini"
     # Parameters every chat model accepts, reasoning models included: no temperature, no max_tokens.
     assert "temperature" not in body and "max_tokens" not in body
     assert body["max_completion_tokens"] > 0
