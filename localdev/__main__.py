@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "seed": "localdev.cli.data:seed",
     "load": "localdev.cli.data:load",
     "info": "localdev.cli.data:info",
+    "smoke": "localdev.cli.smoke",
 }
 
 

@@ -277,6 +277,25 @@ def test_the_minimum_tool_versions_are_declared_and_documented():
     assert "azd **1.17.0 or later**" in readme and "**Bicep 0.36.1**" in readme
 
 
+def test_azd_runs_the_smoke_test_after_every_deploy():
+    """The postdeploy hook runs `python -m localdev smoke` on the URL and Web PubSub endpoint the
+    template outputs (azd passes outputs to hooks as environment variables)."""
+    from localdev.__main__ import COMMANDS
+
+    document = yaml.safe_load((ROOT / "azure.yaml").read_text())
+    hook = document["hooks"]["postdeploy"]
+    assert hook["posix"]["shell"] == "sh" and hook["windows"]["shell"] == "pwsh"
+    assert '-m localdev smoke "$SERVICE_API_URI"' in hook["posix"]["run"]
+    assert "-m localdev smoke $env:SERVICE_API_URI" in hook["windows"]["run"]
+    assert "continueOnError" not in hook["posix"], "a failed check must fail the deploy"
+    assert COMMANDS["smoke"] == "localdev.cli.smoke"
+    outputs = bicep("main.bicep")["outputs"]
+    assert {"SERVICE_API_URI", "WEBPUBSUB_ENDPOINT"} <= set(outputs)
+    from localdev.cli.smoke import WEBPUBSUB_SETTING
+
+    assert WEBPUBSUB_SETTING == "WEBPUBSUB_ENDPOINT"
+
+
 @pytest.mark.parametrize(
     "break_it",
     [

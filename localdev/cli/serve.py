@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -82,6 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="sign nobody in by default: requests without principal headers get 401",
     )
+    parser.add_argument(
+        "--require-sign-in",
+        action="store_true",
+        help="play Easy Auth as deployed: forged X-MS-* headers dropped, every route a 401 "
+        "without 'Authorization: Bearer <the sign-in token printed at start>' (the developer)",
+    )
 
 
 def _hop_delay(text: str) -> float:
@@ -135,6 +142,10 @@ def options_from(args: argparse.Namespace, environ: Mapping[str, str]) -> LocalO
     external = environ.get(PUBSUB_SETTING, "").strip() or None
     if external is not None:
         public_endpoint(external)
+    require_sign_in = getattr(args, "require_sign_in", False)
+    if require_sign_in and args.no_default_user:
+        raise ConfigurationError("--require-sign-in signs in the developer: drop --no-default-user")
+    developer = None if args.no_default_user else LocalDeveloper(args.user_id, args.user_name)
     return LocalOptions(
         host=args.host,
         port=args.port,
@@ -142,8 +153,9 @@ def options_from(args: argparse.Namespace, environ: Mapping[str, str]) -> LocalO
         database_url=args.database_url,
         max_request_body_bytes=body_limit(environ),
         pubsub_connection_string=external,
-        developer=None if args.no_default_user else LocalDeveloper(args.user_id, args.user_name),
+        developer=developer,
         hop_delay_ms=getattr(args, "hop_delay_ms", None),
+        sign_in_token=secrets.token_urlsafe(32) if require_sign_in else None,
     )
 
 
@@ -167,6 +179,9 @@ def main(args: argparse.Namespace, plugins: PluginFactory | None = None) -> int:
     def ready(url: str) -> None:
         print(f"Functions host: {url}/api/   console: {url}/   (Ctrl-C to stop)", flush=True)
         print(describe_pubsub(options), flush=True)
+        if options.sign_in_token is not None:
+            # Local only, per start: what a signed-in browser's id_token is on Azure.
+            print(f"Sign-in required: Authorization: Bearer {options.sign_in_token}", flush=True)
 
     try:
         asyncio.run(serve_forever(options, plugins=(plugins or PLUGINS)(options), ready=ready))

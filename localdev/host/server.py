@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import inspect
 import logging
 import os
@@ -56,6 +57,9 @@ MAX_QUERY_CHARS = 4096
 The HTTP parser accepts request lines up to PARSER_LINE_BYTES so that they reach the host (a
 longer line is the parser's plain 400, as a front end's would be)."""
 PARSER_LINE_BYTES = 32 * 1024
+EASY_AUTH_HEADER_PREFIX = "x-ms-"
+"""App Service Authentication removes every client-sent header with this prefix (README,
+Identity, roles and ownership) and injects the signed-in caller's."""
 
 DurableClientProvider = Callable[[dict[str, Any]], str]
 """Given the function's `durableClient` binding (from function.json), the client binding JSON
@@ -110,6 +114,10 @@ class LocalOptions:
     sample_end_date: date | None = None
     """The sample history loaded into an empty database ends before this day (None: today)."""
     hop_delay_ms: float | None = None  # None: the LOCAL_HOP_DELAY_MS setting
+    sign_in_token: str | None = field(default=None, repr=False)
+    """Set: the host plays Easy Auth as the template configures it (sign-in required,
+    Return401): client-sent X-MS-* headers are dropped, only `Authorization: Bearer <this>`
+    signs a request in (as `developer`), and anything else is a 401 before any function runs."""
 
     @property
     def base_url(self) -> str:
@@ -246,13 +254,18 @@ def to_http_request(
     body: bytes,
     route_params: dict[str, str],
     developer: LocalDeveloper | None = None,
+    *,
+    strip_client_principal: bool = False,
 ) -> func.HttpRequest:
     """The request as the worker hands it over. Principal headers the client sent are kept
     (that is the user); without any, `developer` is signed in, as Easy Auth would sign in a
-    user with a session."""
+    user with a session. `strip_client_principal` drops every X-MS-* header the client sent
+    first, as Easy Auth does in Azure, so only `developer` can be the caller."""
     headers: dict[str, str] = {}
     for key, value in request.headers.items():
         lower = key.lower()
+        if strip_client_principal and lower.startswith(EASY_AUTH_HEADER_PREFIX):
+            continue
         headers[lower] = f"{headers[lower]}, {value}" if lower in headers else value
     if developer is not None and not any(name in headers for name in PRINCIPAL_HEADERS):
         headers.update(developer.headers())
@@ -334,8 +347,11 @@ class FunctionsHost:
     max_workers: int = 8
     developer: LocalDeveloper | None = None
     max_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
+    sign_in_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self.sign_in_token is not None and self.developer is None:
+            raise ValueError("a sign-in token signs in the local developer: give one")
         entries = list(index_app(self.functions_app).values())
         self.routes = build_routes(entries, self.route_prefix)
         self.timers = [
@@ -349,6 +365,8 @@ class FunctionsHost:
 
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=self.max_body_bytes)
+        if self.sign_in_token is not None:
+            app.middlewares.append(self._require_sign_in)
         app.router.add_get("/", self._console_index)
         app.router.add_get("/.auth/login/{provider}", self._sign_in)
         app.router.add_static("/console/", self.console_dir, show_index=False)
@@ -356,6 +374,26 @@ class FunctionsHost:
         app.on_startup.append(self._start_timers)
         app.on_cleanup.append(self._stop_timers)
         return app
+
+    @web.middleware
+    async def _require_sign_in(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Easy Auth with sign-in required and Return401: every route but `/.auth/` needs a
+        signed-in caller; forged principal headers sign nobody in. Easy Auth's own 401 carries
+        no ErrorResponse body, so neither does this one."""
+        scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+        token = self.sign_in_token or ""
+        signed_in = scheme.lower() == "bearer" and hmac.compare_digest(
+            credential.strip().encode(), token.encode()
+        )
+        if signed_in or request.path.startswith("/.auth/"):
+            return await handler(request)
+        request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER)) or str(uuid.uuid4())
+        return web.Response(
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="localdev"', REQUEST_ID_HEADER: request_id},
+        )
 
     async def _console_index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(self.console_dir / "index.html")
@@ -437,7 +475,13 @@ class FunctionsHost:
         body = await read_body(request, self.max_body_bytes)
         if body is None:
             return too_large(request_id, self.max_body_bytes)
-        http_request = to_http_request(request, body, params, self.developer)
+        http_request = to_http_request(
+            request,
+            body,
+            params,
+            self.developer,
+            strip_client_principal=self.sign_in_token is not None,
+        )
         try:
             kwargs, invocation_id = self.invoker.arguments(route.entry, http_request)
         except DurableRuntimeMissing:
@@ -540,6 +584,7 @@ async def start_host(
         run_timers=run_timers,
         developer=options.developer,
         max_body_bytes=options.max_request_body_bytes,
+        sign_in_token=options.sign_in_token,
     )
     started: list[Service] = []
     runner = web.AppRunner(host.web_app(), access_log=None, max_line_size=PARSER_LINE_BYTES)

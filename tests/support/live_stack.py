@@ -103,9 +103,12 @@ def live_stack(
     directory: Path,
     settings: Mapping[str, str] = FAST_SETTINGS,
     developer: LocalDeveloper | None = SIGNED_IN_DEVELOPER,
+    sign_in_token: str | None = None,
 ) -> Iterator[LiveStack]:
     """Start the stack with a fresh SQLite database in `directory`; stop it on exit.
-    `developer` is who a request without principal headers is signed in as (None: 401)."""
+    `developer` is who a request without principal headers is signed in as (None: 401);
+    `sign_in_token` makes the host play Easy Auth as deployed (only that bearer token signs in,
+    as `developer`; forged principal headers are dropped)."""
     database_url = f"sqlite:///{directory / 'stack.db'}"
     options = LocalOptions(
         port=free_port(),
@@ -113,6 +116,7 @@ def live_stack(
         database_url=database_url,
         developer=developer,
         sample_end_date=SAMPLE_END_DATE,
+        sign_in_token=sign_in_token,
     )
     loop = asyncio.new_event_loop()
     ready = threading.Event()

@@ -221,3 +221,15 @@ def test_serve_logs_one_line_per_event_and_wire_logs_only_when_verbose(stack, ca
     assert not [
         r for r in caplog.records if r.name.startswith("azure.core") and r.levelno >= logging.INFO
     ]
+
+
+def test_require_sign_in_makes_a_fresh_token_per_start_for_the_developer():
+    args = build_parser().parse_args(["serve", "--require-sign-in"])
+    first, second = options_from(args, {}), options_from(args, {})
+    assert first.sign_in_token and second.sign_in_token
+    assert first.sign_in_token != second.sign_in_token
+    assert first.developer is not None
+    assert first.sign_in_token not in repr(first)
+    refused = build_parser().parse_args(["serve", "--require-sign-in", "--no-default-user"])
+    with pytest.raises(serve_cli.ConfigurationError, match="drop --no-default-user"):
+        options_from(refused, {})
