@@ -11,14 +11,16 @@ emulator starts.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 from azure.durable_functions.models.utils import http_utils
 
 from localdev.durable import DurableRuntime
-from localdev.host.server import HostPlugins, LocalOptions, Service, default_app
+from localdev.host.server import PROJECT_ROOT, HostPlugins, LocalOptions, Service, default_app
 from localdev.sample_data import current_calendar, ensure_sample_data
 from localdev.webpubsub.auth import ConnectionString, generate_access_key
 from localdev.webpubsub.launch import RunningEmulator, start_emulator
@@ -59,6 +61,14 @@ def hop_delay_seconds(options: LocalOptions, settings: Settings) -> float:
     return chosen / 1000
 
 
+def default_orchestration_version(host_json: Path) -> str | None:
+    """`extensions.durableTask.defaultVersion` from host.json: what the Durable extension stamps
+    new instances with (None when absent, as the extension treats it)."""
+    data = json.loads(host_json.read_text(encoding="utf-8"))
+    version = data.get("extensions", {}).get("durableTask", {}).get("defaultVersion")
+    return str(version) if version else None
+
+
 def local_stack(options: LocalOptions) -> HostPlugins:
     """Services and the durable-client binding for `python -m localdev serve` and `plan`."""
     _configure_environment(options)
@@ -68,6 +78,7 @@ def local_stack(options: LocalOptions) -> HostPlugins:
         settings.database_url,
         quiet_activities=frozenset({"publish_message"}),
         hop_delay_seconds=hop_delay_seconds(options, settings),
+        default_version=default_orchestration_version(PROJECT_ROOT / "host.json"),
     )
     emulator: list[RunningEmulator] = []
 

@@ -59,14 +59,26 @@ def orchestrator_started(moment: datetime) -> dict[str, Any]:
     return _event(EventType.ORCHESTRATOR_STARTED, moment)
 
 
-def execution_started(moment: datetime, name: str, input_json: str | None) -> dict[str, Any]:
+def execution_started(
+    moment: datetime, name: str, input_json: str | None, version: str | None = None
+) -> dict[str, Any]:
+    """`Version` is the orchestration version the instance is stamped with for good (the
+    SDK's `context.version`); empty when versioning is off, as the extension writes it."""
     return _event(
         EventType.EXECUTION_STARTED,
         moment,
         Name=name,
         Input=input_json,
-        Version="",
+        Version=version or "",
     )
+
+
+def instance_version(history: list[dict[str, Any]]) -> str | None:
+    """The version an instance was stamped with (None: before versioning, or not started)."""
+    for event in history:
+        if event["EventType"] == EventType.EXECUTION_STARTED:
+            return event.get("Version") or None
+    return None
 
 
 def task_scheduled(

@@ -59,6 +59,7 @@ from localdev.durable.shim import ACTIVITY, ShimError, replay_actions
 from localdev.durable.store import DurableStore, Instance, UnknownOrchestratorError
 from localdev.host.functions import FunctionEntry, functions_of_type
 from shared.data.db import get_engine
+from shared.orchestration_version import may_run
 from shared.runtime_status import FINISHED
 
 logger = logging.getLogger(__name__)
@@ -222,8 +223,13 @@ class DurableRuntime:
         port: int = 0,
         quiet_activities: frozenset[str] = frozenset(),
         hop_delay_seconds: float = 0.0,
+        default_version: str | None = None,
     ) -> None:
         self.app = app
+        # host.json's extensions.durableTask.defaultVersion: new instances are stamped with
+        # it, and instances stamped newer are left for a newer worker (CurrentOrOlder, Reject;
+        # shared/orchestration_version.py).
+        self.default_version = default_version
         # On Azure every activity dispatch, timer message and orchestrator episode is a
         # storage-queue round trip (roughly 0.1-0.3 s); this adds that latency to each, so
         # Azure-shaped timing can be measured locally rather than guessed.
@@ -367,6 +373,16 @@ class DurableRuntime:
         instance = await self._retrying(self.store.load, instance_id, True)
         if instance is None or not instance.running:
             return
+        version = h.instance_version(instance.history)
+        if not may_run(version, self.default_version):
+            logger.warning(
+                "Instance %s is orchestration version %s, newer than this worker's %s: left "
+                "untouched for a newer worker (versionFailureStrategy Reject)",
+                instance_id,
+                version,
+                self.default_version,
+            )
+            return
         live = _Live(instance)
         self._live[instance_id] = live
         if not instance.history:
@@ -479,7 +495,9 @@ class DurableRuntime:
         new_events = [h.orchestrator_started(now)]
         status = instance.runtime_status
         if isinstance(message, _Start):
-            new_events.append(h.execution_started(now, instance.name, instance.input))
+            new_events.append(
+                h.execution_started(now, instance.name, instance.input, self.default_version)
+            )
             status = "Running"
         else:
             new_events.append(message)
