@@ -514,6 +514,9 @@ def test_easy_auth_requires_entra_sign_in_without_a_secret():
     assert secret_setting == "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"
     assert secret_setting in template_app_settings()
     assert props["httpSettings"]["requireHttps"] is True
+    # Where planners copy their id_token from: Microsoft Learn, "Work with OAuth tokens in Azure
+    # App Service authentication": GET /.auth/me answers only while the token store is enabled.
+    assert props["login"]["tokenStore"]["enabled"] is True
 
 
 def test_app_registration_carries_the_roles_and_trusts_the_auth_identity():
