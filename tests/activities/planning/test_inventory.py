@@ -16,7 +16,6 @@ from activities.planning.inventory import (
     allocate_with_minimum,
     check_target,
     plan_units,
-    replenishment_weeks,
     run_inventory_agent,
 )
 from activities.planning.units import largest_remainder
@@ -51,13 +50,11 @@ def test_largest_remainder_conserves_and_stays_within_one_unit(total, weights):
 )
 @settings(max_examples=300, deadline=None)
 def test_plan_conserves_every_unit(manufacturing, holdback, strategy, shares, weeks, minimum):
-    weekly = np.random.default_rng(weeks).uniform(0, 100, weeks)
-    plan = plan_units(manufacturing, holdback, strategy, np.array(shares), weekly, minimum)
+    plan = plan_units(manufacturing, holdback, strategy, np.array(shares), minimum)
     assert plan.allocation.sum() + plan.holdback == manufacturing
-    assert sum(u for _, u in plan.shipments) == plan.holdback
     assert (plan.allocation >= 0).all()
     if strategy == "none":
-        assert plan.holdback == 0 and plan.shipments == []
+        assert plan.holdback == 0
     if plan.launch >= minimum * len(shares):
         assert (plan.allocation >= minimum).all()
 
@@ -69,22 +66,8 @@ def test_allocation_is_proportional_above_the_minimum():
 
 
 def test_too_few_units_for_the_minimum_allocates_what_exists_and_warns():
-    plan = plan_units(5, 0.0, "weekly", np.ones(10) / 10, np.ones(8))
+    plan = plan_units(5, 0.0, "weekly", np.ones(10) / 10)
     assert plan.allocation.sum() == 5 and plan.warnings
-
-
-def test_shipments_follow_the_replenishment_cadence_after_the_launch_week():
-    assert replenishment_weeks(6, "weekly") == [2, 3, 4, 5, 6]
-    assert replenishment_weeks(8, "bi-weekly") == [3, 5, 7]
-    assert replenishment_weeks(8, "none") == []
-
-
-def test_holdback_follows_forecast_weekly_demand():
-    weekly = np.array([10, 10, 40, 40, 0, 0, 100, 100], dtype=float)
-    plan = plan_units(1000, 0.3, "bi-weekly", np.ones(3), weekly)
-    assert plan.holdback == 300
-    assert [w for w, _ in plan.shipments] == [3, 5, 7]
-    assert [u for _, u in plan.shipments] == [86, 0, 214]  # 300 x (80, 0, 200) / 280
 
 
 @pytest.fixture(scope="module")
