@@ -111,6 +111,7 @@ def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter)
         salvage_fraction=category.salvage_fraction,
         elasticity=category.price_elasticity,
         currency=category.currency,
+        vendor_lead_weeks=category.vendor_lead_weeks,
     )
     result = run_pricing_agent(ctx, inputs, progress, replenishment_policy(settings))
     save_result(get_engine(settings.database_url), task.workflow_id, PRICING.key, result)

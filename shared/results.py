@@ -79,6 +79,11 @@ class DemandResult(_Result):
     last_year_total: int | None = Field(
         None, ge=0, description="units sold over the same season weeks one year earlier"
     )
+    last_year_missing_weeks: list[int] = Field(
+        default_factory=list,
+        description="season weeks the history has no week for one year earlier: last year's "
+        "total counts the other weeks only",
+    )
 
     @model_validator(mode="after")
     def _reconciles(self) -> DemandResult:
@@ -277,6 +282,10 @@ class PlanWeek(_Result):
     chain_sell_through: float = Field(0.0, ge=0, le=1, description=describe("chain_sell_through"))
     stores: StockPosition
     dc: StockPosition
+
+
+DEFAULT_VENDOR_LEAD_WEEKS = 12
+"""A fashion vendor's usual order-to-DC lead time, for a category whose file gives none."""
 
 
 class BuyWeek(_Result):

@@ -20,7 +20,7 @@ from activities.planning.replenishment import (
     split_by_share,
     stranded_units,
 )
-from activities.planning.units import forward_cover, largest_remainder
+from activities.planning.units import forward_cover, forward_cover_scaled, largest_remainder
 from shared.progress import ProgressReporter, report
 from shared.results import (
     ClusterAllocation,
@@ -361,19 +361,14 @@ def run_inventory_agent(
     report(progress, 75, f"Allocated {launch:,} launch units to {len(stores)} stores")
     rate = float(weekly.mean()) if len(weekly) else 0.0
     launch_cover = forward_cover(launch, weekly, rate)
-    # Plain floats per store: forward_cover walks its weeks one by one, and numpy scalars made
-    # that walk the slowest part of the plan at 50,000 stores (the same products either way).
-    weeks = [float(w) for w in weekly]
-    store_cover = [
-        forward_cover(int(a), [w * share for w in weeks], rate * share)
-        for a, share in zip(alloc, stores["sales_share"].tolist(), strict=True)
-    ]
+    store_cover = forward_cover_scaled(alloc, stores["sales_share"].to_numpy(), weekly, rate)
     cover_warning = launch_cover_warning(
         launch, manufacturing, launch_cover, weekly, p.replenishment_strategy
     )
     if cover_warning:
         warnings.append(cover_warning)
     names, regions = _store_labels(stores, "store_name"), _store_labels(stores, "region")
+    store_ids = stores["store_id"].tolist()
 
     # Stores in cluster order, as the result lists them: the Pricing agent re-runs the same
     # policy from the result and gets the same store-by-store flow.
@@ -391,7 +386,7 @@ def run_inventory_agent(
             total_units=cluster_units[k],
             stores=[
                 StoreAllocation(
-                    store_id=stores["store_id"][i],
+                    store_id=store_ids[i],
                     initial_allocation=int(alloc[i]),
                     store_name=names[i],
                     region=regions[i],

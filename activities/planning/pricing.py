@@ -27,7 +27,13 @@ from activities.planning.replenishment import (
 from activities.planning.stock_flow import build_season_plan, store_receipts
 from activities.planning.units import largest_remainder
 from shared.progress import ProgressReporter, report
-from shared.results import DemandResult, InventoryResult, MarkdownStep, PricingResult
+from shared.results import (
+    DEFAULT_VENDOR_LEAD_WEEKS,
+    DemandResult,
+    InventoryResult,
+    MarkdownStep,
+    PricingResult,
+)
 from shared.schemas import replenishment_cadence
 
 DEFAULT_CHECKPOINT_FRACTION = 0.6
@@ -35,8 +41,6 @@ DEFAULT_THRESHOLD = 0.6
 ON_TRACK_MIN_GAIN = 0.01
 SCENARIO_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
 UPDATE_LIMITS = (0.25, 4.0)
-DEFAULT_VENDOR_LEAD_WEEKS = 12
-"""A fashion vendor's usual order-to-DC lead time, when the category does not give its own."""
 
 
 class PricingInputs(BaseModel):
@@ -204,22 +208,20 @@ def season_flow(
     policy: ReplenishmentPolicy,
 ) -> StoreFlow:
     """The season store by store: the launch, then the replenishment policy planning against
-    `chain_forecast` (per week, split by share) while the stores meet `chain_demand` (whole
-    units per week, split by share)."""
+    `chain_forecast` while the stores meet `chain_demand` (whole units per week, each split
+    across the stores by share)."""
     launch, shares = launch_by_store(inventory, demand)
     weeks = len(chain_demand)
     vendor = np.zeros(weeks, dtype=np.int64)
     if weeks:
         vendor[0] = inventory.manufacturing_qty
-    total = shares.sum()
-    weights = shares / total if total > 0 else np.full(len(shares), 1.0 / max(len(shares), 1))
     return simulate_stores(
         np.zeros(len(launch), dtype=np.int64),
         0,
         split_by_share(chain_demand, shares),
         cadence,
         policy,
-        forecast=weights[:, None] * chain_forecast[None, :],
+        forecast=split_by_share(chain_forecast, shares),
         first_delivery=launch,
         dc_receipts=vendor,
     )
@@ -271,9 +273,10 @@ def run_pricing_agent(
         forecast with the path's uplift, which the policy also plans against."""
         ahead = future * demand_multiplier(path, pricing.elasticity)
         chain_demand = whole_units(np.concatenate([actual, ahead]))
-        return season_flow(
-            inv, demand, chain_demand, np.concatenate([units[:k], ahead]), cadence, policy
-        )
+        # The policy plans the weeks ahead against this same demand (store by store, the same
+        # whole units); weeks already sold it had planned against the forecast.
+        chain_forecast = np.concatenate([units[:k], chain_demand[k:]]).astype(np.int64)
+        return season_flow(inv, demand, chain_demand, chain_forecast, cadence, policy)
 
     checkpoint = min(
         p.markdown_checkpoint_week or max(1, round(DEFAULT_CHECKPOINT_FRACTION * h)), h

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from activities.planning.units import largest_remainder
-
 RATIONING_RULE = (
     "equal cover: when the DC cannot top every store up, each store short of its target is "
     "raised to the same fraction of its target cover"
@@ -111,12 +109,11 @@ def split_by_share(weekly: np.ndarray, shares: np.ndarray) -> np.ndarray:
     exact = w[:, None] * weekly[None, :].astype(float)
     base = np.floor(exact).astype(np.int64)
     short = weekly - base.sum(axis=0)
-    if short.any():
-        # Ties go to the earlier store (a stable sort on the negated remainders).
-        order = np.argsort(-(exact - base), axis=0, kind="stable")
-        rank = np.empty_like(order)
-        np.put_along_axis(rank, order, np.arange(n)[:, None].repeat(weeks, axis=1), axis=0)
-        base += rank < short[None, :]
+    behind = np.ascontiguousarray((base - exact).T)  # week by week: the negated remainders
+    for week in np.flatnonzero(short):
+        # The `short` largest remainders, found by partition (linear, not a sort).
+        top = np.argpartition(behind[week], short[week] - 1)[: short[week]]
+        base[top, week] += 1
     return base
 
 
@@ -130,9 +127,10 @@ def store_targets(forecast: np.ndarray, start: int, cover: int, safety_weeks: fl
 
 
 def ration(need: np.ndarray, target: np.ndarray, available: int) -> np.ndarray:
-    """Whole units for each store when `available` < need.sum(), by equal cover: the level L in
-    [0, 1] with sum(max(0, L * target - (target - need))) = available, found by bisection, then
-    floored with the leftover units by largest remainder. Never more than a store's need."""
+    """Whole units for each store when `available` < need.sum(), by equal cover (positions
+    target - need are never negative): the level L in [0, 1] with
+    sum(max(0, L * target - position)) = available, found by bisection, then floored with the
+    leftover units one each, largest fraction first. Never more than a store's need."""
     position = target - need
     lo, hi = 0.0, 1.0
     for _ in range(60):
@@ -144,9 +142,11 @@ def ration(need: np.ndarray, target: np.ndarray, available: int) -> np.ndarray:
     exact = np.clip(lo * target - position, 0.0, need)
     units = np.floor(exact).astype(np.int64)
     rest = int(available - units.sum())
-    if rest > 0:
-        room = need - units
-        units += np.minimum(largest_remainder(rest, (exact - units) + 1e-9 * (room > 0)), room)
+    while rest > 0:  # the units the floors left: one each, largest fraction first
+        open_stores = np.flatnonzero(units < need)
+        order = open_stores[np.argsort(-(exact - units)[open_stores], kind="stable")][:rest]
+        units[order] += 1
+        rest -= len(order)
     return units
 
 
@@ -161,9 +161,9 @@ def top_up(
     """One replenishment decision: the units each store receives at week `start`.
 
     `position`: each store's projected stock when the delivery arrives (on hand + in transit -
-    the forecast until then). `forecast`: (stores x weeks) of the weeks ahead. Returns (units per
-    store, rationed): each store's need (target - position, never negative) when the DC holds
-    enough, else the DC's stock by equal cover."""
+    the forecast until then, never below zero). `forecast`: (stores x weeks) of the weeks
+    ahead. Returns (units per store, rationed): each store's need (target - position, never
+    negative) when the DC holds enough, else the DC's stock by equal cover."""
     target = store_targets(forecast, start, policy.cover_for(cadence), policy.safety_weeks)
     need = np.maximum(target - np.asarray(position, dtype=float), 0.0).astype(np.int64)
     wanted = int(need.sum())
@@ -234,7 +234,8 @@ def simulate_stores(
         if week in decide and cadence is not None:
             arrival = decide[week]
             in_transit = receipts[:, week:arrival].sum(axis=1) if arrival > week else 0
-            position = on_hand + in_transit - plan[:, week:arrival].sum(axis=1)
+            # Lost sales are not back-ordered: a store projected to run dry arrives at zero.
+            position = np.maximum(on_hand + in_transit - plan[:, week:arrival].sum(axis=1), 0)
             units, short = top_up(position, dc - committed, plan, arrival, cadence, policy)
             receipts[:, arrival] += units
             committed += int(units.sum())

@@ -32,9 +32,11 @@ from localdev.cli.season_tables import (
     change,
     cover,
     dc_flow_table,
+    history_note,
     money,
     money_table,
     stock_flow_table,
+    store_deliveries_table,
     units,
 )
 from localdev.host.server import LocalOptions, free_port, start_host
@@ -249,6 +251,8 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
         )
         allocation.caption = "Launch WOS: weeks of the store's forecast its launch units cover."
         parts.append(allocation)
+        if inventory.get("replenishment_policy"):
+            parts.append(Text(inventory["replenishment_policy"]))
         for warning in plan_warnings(outcome):
             parts.append(Text(f"Warning: {warning}", style="bold yellow"))
     pricing = outcome.results.get("pricing")
@@ -275,8 +279,11 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
         )
         season = pricing.get("season_plan")
         if season:
+            history = history_note(season)
+            if history:
+                parts.append(Text(history, style="bold"))
             parts += [stock_flow_table(season), dc_flow_table(season)]
-            parts += [money_table(season), buy_plan_table(season)]
+            parts += [money_table(season), buy_plan_table(season), store_deliveries_table(season)]
     return Group(*parts)
 
 
