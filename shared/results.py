@@ -185,7 +185,11 @@ class InventoryResult(_Result):
     initial_allocation_total: int = Field(ge=0)
     dc_holdback_total: int = Field(ge=0)
     clusters: list[ClusterAllocation]
-    replenishment_schedule: list[ReplenishmentShipment]
+    replenishment_schedule: list[ReplenishmentShipment] = Field(
+        description="the replenishment policy's deliveries on each replenishment week at the "
+        "full-price forecast; the season plan's store_deliveries are the plan's, after actual "
+        "sales and markdowns"
+    )
     silhouette_score: float | None = None
     warnings: list[str] = Field(default_factory=list)
     explanation: str

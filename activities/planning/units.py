@@ -44,7 +44,9 @@ def forward_cover(stock: float, ahead: Iterable[float], rate_after: float) -> fl
         return 0.0
     left, weeks = float(stock), 0.0
     for demand in ahead:
-        if demand > left:
+        # Stock that runs out exactly in a week covers that week and no more: later weeks
+        # without demand are not covered by stock no longer there.
+        if demand >= left and demand > 0:
             return round(weeks + left / demand, COVER_DIGITS)
         left -= demand
         weeks += 1
@@ -65,7 +67,7 @@ def forward_cover_scaled(
     cum = np.cumsum(weekly)
     out: list[float | None] = []
     scaled = np.divide(stock, shares, out=np.full_like(stock, np.inf), where=shares > 0)
-    first = np.searchsorted(cum, scaled, side="right")
+    first = np.searchsorted(cum, scaled, side="left")  # the week the stock runs out in
     n = len(weekly)
     for units, x, j, share in zip(stock, scaled, first, shares, strict=True):
         if units <= 0:

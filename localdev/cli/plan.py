@@ -128,6 +128,14 @@ def forecast_notes(forecast: dict[str, Any]) -> str:
         f"running out over {forecast.get('cover_weeks', 1)} week(s) between replenishments."
     )
     notes.append("80% low/high: the range the week's sales fall in 8 times out of 10.")
+    missing = forecast.get("last_year_missing_weeks") or []
+    if missing:
+        weeks = len(forecast["forecast_by_week"])
+        notes.append(
+            f"Last year covers {weeks - len(missing)} of {weeks} weeks: the history has no week "
+            f"one year before week{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(str(w) for w in missing)}."
+        )
     return " ".join(notes)
 
 
@@ -180,6 +188,7 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
                 change(week["units"], week.get("last_year_units")),
             )
         last_year = forecast.get("last_year_total")
+        missing = forecast.get("last_year_missing_weeks") or []
         weeks.add_row(
             "",
             f"Season ({len(forecast['forecast_by_week'])} weeks)",
@@ -187,7 +196,7 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
             "",
             "",
             units(last_year),
-            change(forecast["total_demand"], last_year),
+            "-" if missing else change(forecast["total_demand"], last_year),
             style="bold",
         )
         weeks.caption = forecast_notes(forecast)

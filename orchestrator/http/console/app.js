@@ -812,17 +812,20 @@ function allocationTable(inventory, forecast) {
   });
 }
 
-// The Inventory agent's store deliveries at the forecast: what the replenishment policy ships.
-function replenishmentTable(inventory) {
-  const rows = inventory.replenishment_schedule.map((s) => ({ week: s.week_number, week_start: s.week_start, units: s.units }));
-  $("replenishment-policy").textContent = inventory.replenishment_policy || "";
+// What the DC delivers to the stores: the season plan's deliveries (launch included) once the
+// plan exists, so this table and the stock flow's receipts are one figure; before that, the
+// Inventory agent's replenishment weeks at the full-price forecast.
+function replenishmentTable(inventory, plan) {
+  const deliveries = plan ? plan.store_deliveries : inventory.replenishment_schedule;
+  const rows = deliveries.map((s) => ({ week: s.week_number, week_start: s.week_start, units: s.units }));
+  $("replenishment-policy").textContent = (inventory.replenishment_policy || "") + (plan ? "" : " Before the markdown plan: the deliveries at the full-price forecast.");
   dataTable($("replenishment-table"), {
     name: "Store deliveries", filterPlaceholder: "Filter weeks", rows,
     columns: [
       { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
       { key: "units", label: "Delivered to the stores (units)", numeric: true, format: units, note: define("store_deliveries") },
     ],
-    footer: (all) => [[`All ${all.length} replenishment weeks`, "", sum(all, "units")]],
+    footer: (all) => [[`All ${all.length} ${plan ? "deliveries" : "replenishment weeks"}`, "", sum(all, "units")]],
   });
 }
 
@@ -1000,7 +1003,7 @@ async function showResults() {
     showDemandWarnings(forecast.warnings);
   }
   if (inventory) {
-    clusterTable(inventory); allocationTable(inventory, forecast); replenishmentTable(inventory);
+    clusterTable(inventory); allocationTable(inventory, forecast); replenishmentTable(inventory, plan);
     showPlanWarnings(state.agents["Inventory Agent"].result || {}, inventory.warnings || []);
   }
   if (pricing) markdownTable(pricing, currency);

@@ -34,6 +34,8 @@ def test_weeks_of_supply_walk_forward_through_the_coming_weeks():
     assert forward_cover(500, [100, 100], 50) == 8.0
     assert forward_cover(0, [100], 100) == 0.0
     assert forward_cover(10, [0, 0], 0) is None
+    # Stock that runs out exactly in week 3 covers 3 weeks, not the empty weeks after it.
+    assert forward_cover(1200, [0, 548, 652, 0, 0], 0) == 3.0
 
 
 @given(st.lists(st.floats(0, 500, allow_nan=False), min_size=1, max_size=30))
