@@ -313,6 +313,9 @@ def run_pricing_agent(
     path = np.concatenate([np.zeros(k), paths[best]])
     flow = held if best == 0 else flow_at(paths[best])
     expected = flow.chain("sales")
+    # The figure shown is the plan's own stock flow at the checkpoint (a bi-weekly top-up just
+    # before it may already carry the markdown's uplift, so it can differ from the decision's).
+    st_cp = min(1.0, float(expected[:checkpoint].sum()) / stock_total) if stock_total else 0.0
     week_starts = p.week_starts()
     steps = [
         MarkdownStep(

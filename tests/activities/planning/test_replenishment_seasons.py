@@ -54,6 +54,9 @@ def check_season(database, season: Season) -> None:
     assert sum(b.units for b in plan.buy_plan) == inventory.manufacturing_qty
     assert plan.money.revenue == pytest.approx(sum(w.price * w.stores.sales for w in weeks), 0.01)
     assert plan.lost_sales == sum(w.lost_sales for w in weeks)
+    # The markdown checkpoint reads the chain's sell-through at its week from the stock flow.
+    checkpoint = weeks[pricing.checkpoint_week - 1]
+    assert pricing.projected_sell_through_at_checkpoint == checkpoint.chain_sell_through
     # History is marked: the weeks already sold come first, and a past season says so.
     assert [w.actual for w in weeks] == [i < plan.history_weeks for i in range(len(weeks))]
     if season.start == "future":
