@@ -167,3 +167,20 @@ def test_splitting_by_share_adds_up_every_week(stores):
     weekly = np.array([0, 1, 999, 12_345])
     parts = split_by_share(weekly, np.random.default_rng(stores).random(stores))
     assert (parts.sum(axis=0) == weekly).all() and (parts >= 0).all()
+
+
+def test_a_season_under_way_replans_from_the_stores_actual_stock():
+    """The live entry point: this week's stock per store, the DC's stock and the re-forecast of
+    the weeks left; the first decision is this week's delivery."""
+    flow = simulate_stores(
+        np.array([0, 40, 3]),
+        50,
+        np.array([[10, 10, 10], [10, 10, 10], [2, 2, 2]]),
+        1,
+        POLICY,
+        first_replenishment=0,
+    )
+    # Targets 15, 15, 3: the empty store gets 15, the full one nothing, the small one 0.
+    assert flow.receipts[:, 0].tolist() == [15, 0, 0]
+    assert flow.dc_opening[0] == 50 and flow.dc_closing[0] == 35
+    assert flow.lost.sum() == 0
