@@ -77,7 +77,7 @@ const SUMMARY_LABELS = {
   weeks: ["Weeks forecast", "int"], wape: ["Typical forecast error", "pct"],
   manufacturing_qty: ["Units to manufacture", "units"], initial_allocation_total: ["Shipped to stores at launch", "units"],
   dc_holdback_total: ["Held back at the DC", "units"], clusters: ["Store groups", "int"], stores: ["Stores", "int"],
-  replenishment_shipments: ["Replenishment shipments", "int"],
+  replenishment_shipments: ["Replenishment weeks", "int"],
   first_markdown_week: ["First markdown", "week"], first_markdown_pct: ["First markdown depth", "pct"],
   expected_sell_through: ["Expected sell-through", "pct"], expected_revenue: ["Expected revenue", "money"],
   leftover_units: ["Units left over", "units"],
