@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from activities.planning.demand import run_demand_agent
 from activities.planning.inventory import UnitEconomics, run_inventory_agent
 from activities.planning.pricing import PricingInputs, run_pricing_agent
+from activities.planning.replenishment import ReplenishmentPolicy
 from shared.activity_inputs import AgentTask
 from shared.agents import DEMAND, INVENTORY, PRICING, Agent, ResultT
 from shared.data.context import get_assembler
@@ -76,6 +77,15 @@ def run_demand(task: AgentTask, settings: Settings, progress: ProgressReporter) 
     return result.summary()
 
 
+def replenishment_policy(settings: Settings) -> ReplenishmentPolicy:
+    """The DC's replenishment policy as the settings give it (both agents run the same one)."""
+    return ReplenishmentPolicy(
+        cover_weeks=settings.replenishment_cover_weeks,
+        safety_weeks=settings.replenishment_safety_weeks,
+        transit_weeks=settings.replenishment_transit_weeks,
+    )
+
+
 def run_inventory(
     task: AgentTask, settings: Settings, progress: ProgressReporter
 ) -> InventorySummary:
@@ -84,7 +94,7 @@ def run_inventory(
     ctx = assembler.assemble_inventory_context(task.category_id, task.parameters, demand)
     category = assembler.category_info(task.category_id)
     economics = UnitEconomics(category.full_price, category.unit_cost, category.currency)
-    result = run_inventory_agent(ctx, progress, economics)
+    result = run_inventory_agent(ctx, progress, economics, replenishment_policy(settings))
     save_result(get_engine(settings.database_url), task.workflow_id, INVENTORY.key, result)
     return result.summary()
 
@@ -101,8 +111,9 @@ def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter)
         salvage_fraction=category.salvage_fraction,
         elasticity=category.price_elasticity,
         currency=category.currency,
+        vendor_lead_weeks=category.vendor_lead_weeks,
     )
-    result = run_pricing_agent(ctx, inputs, progress)
+    result = run_pricing_agent(ctx, inputs, progress, replenishment_policy(settings))
     save_result(get_engine(settings.database_url), task.workflow_id, PRICING.key, result)
     return result.summary()
 

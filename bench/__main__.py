@@ -6,6 +6,9 @@
     python -m bench --strict   # exit status 1 when a figure misses its target
     python -m bench accuracy   # forecast accuracy on the real data sets (bench.bench_accuracy;
                                # its own options follow, e.g. --limit 20 --jobs 2)
+    python -m bench replenishment  # the replenishment policy: 22 seasons' lost sales, stranded
+                               # units, ending stock and margin (--code DIR: another checkout's),
+                               # --scale: 50,000 stores x 26 weeks (bench.bench_replenishment)
 
 Each module also runs alone (`python -m bench.bench_context` ...) and offers a `run()` that
 prints its own details and returns its figures, which this table summarises.
@@ -304,6 +307,10 @@ def _timed(name: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["replenishment"]:
+        from bench import bench_replenishment
+
+        return bench_replenishment.main(sys.argv[2:])
     if sys.argv[1:2] == ["accuracy"]:
         from bench import bench_accuracy
 

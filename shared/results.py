@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.glossary import describe
+
 
 class _Result(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -76,6 +78,11 @@ class DemandResult(_Result):
     total_upper_95: float | None = Field(None, ge=0)
     last_year_total: int | None = Field(
         None, ge=0, description="units sold over the same season weeks one year earlier"
+    )
+    last_year_missing_weeks: list[int] = Field(
+        default_factory=list,
+        description="season weeks the history has no week for one year earlier: last year's "
+        "total counts the other weeks only",
     )
 
     @model_validator(mode="after")
@@ -178,13 +185,29 @@ class InventoryResult(_Result):
     initial_allocation_total: int = Field(ge=0)
     dc_holdback_total: int = Field(ge=0)
     clusters: list[ClusterAllocation]
-    replenishment_schedule: list[ReplenishmentShipment]
+    replenishment_schedule: list[ReplenishmentShipment] = Field(
+        description="the replenishment policy's deliveries on each replenishment week at the "
+        "full-price forecast; the season plan's store_deliveries are the plan's, after actual "
+        "sales and markdowns"
+    )
     silhouette_score: float | None = None
     warnings: list[str] = Field(default_factory=list)
     explanation: str
     target_check: TargetCheck | None = None
     launch_weeks_of_supply: float | None = Field(
         None, ge=0, description="weeks of the season's forecast the launch units cover"
+    )
+    replenishment_policy: str = Field(
+        "", description="the replenishment policy in a planner's words"
+    )
+    planned_lost_sales: int = Field(
+        0, ge=0, description="forecast demand the stores cannot serve under this plan, in units"
+    )
+    stranded_units: int = Field(
+        0,
+        ge=0,
+        description="units the DC holds, uncommitted, at the end of weeks in which stores lose "
+        "sales (at most that week's lost sales)",
     )
 
     def summary(self) -> InventorySummary:
@@ -226,15 +249,23 @@ class MarkdownStep(_Result):
 
 
 class StockPosition(_Result):
-    """One week of one location's stock. For the DC, `sales` is what it ships to the stores."""
+    """One week of one location's stock. For the DC, `sales` is what it delivers to the stores
+    and `receipts` what the vendor delivers; the glossary defines each level's figures."""
 
     opening: int = Field(ge=0)
     receipts: int = Field(ge=0)
     sales: int = Field(ge=0)
     closing: int = Field(ge=0)
-    sell_through: float = Field(ge=0, le=1, description="cumulative sales / cumulative receipts")
+    sell_through: float = Field(
+        ge=0,
+        le=1,
+        description=f"stores: {describe('store_sell_through')} DC: {describe('dc_sell_through')}",
+    )
     weeks_of_supply: float | None = Field(
-        None, ge=0, description="closing stock over the coming weeks' expected demand"
+        None,
+        ge=0,
+        description=f"stores: {describe('store_weeks_of_supply')} "
+        f"DC: {describe('dc_weeks_of_supply')}",
     )
 
 
@@ -247,16 +278,29 @@ class PlanWeek(_Result):
     last_year_units: int | None = Field(None, ge=0)
     markdown_pct: float = Field(ge=0, le=0.5)
     price: float = Field(gt=0)
-    demand_units: int = Field(ge=0, description="the forecast with the markdown's uplift")
+    demand_units: int = Field(ge=0, description=describe("demand"))
+    lost_sales: int = Field(0, ge=0, description=describe("lost_sales"))
+    actual: bool = Field(
+        False, description="the week has sold: its demand and sales are what really sold"
+    )
+    chain_sell_through: float = Field(0.0, ge=0, le=1, description=describe("chain_sell_through"))
     stores: StockPosition
     dc: StockPosition
 
 
+DEFAULT_VENDOR_LEAD_WEEKS = 12
+"""A fashion vendor's usual order-to-DC lead time, for a category whose file gives none."""
+
+
 class BuyWeek(_Result):
-    """Units arriving at the stores in a week (the launch, then DC shipments) at cost and retail."""
+    """A vendor receipt into the DC: the week it lands, the date to order by, units at cost and
+    retail."""
 
     week_number: int = Field(ge=1)
     week_start: date
+    order_by: date | None = Field(
+        None, description="the landing week's start less the category's vendor lead time"
+    )
     units: int = Field(ge=0)
     cost: float = Field(ge=0)
     retail_value: float = Field(ge=0)
@@ -281,8 +325,9 @@ class SeasonMoney(_Result):
     leftover_units: int = Field(ge=0)
     leftover_cost: float = Field(ge=0)
     salvage_value: float = Field(ge=0)
-    average_inventory_cost: float = Field(ge=0)
-    gmroi: float | None = Field(None, description="gross margin / average inventory at cost")
+    average_inventory_cost: float = Field(ge=0, description=describe("average_inventory_cost"))
+    gmroi: float | None = Field(None, description=describe("gmroi"))
+    gmroi_annualised: float | None = Field(None, description=describe("gmroi_annualised"))
 
 
 class SeasonPlan(_Result):
@@ -291,7 +336,16 @@ class SeasonPlan(_Result):
 
     manufacturing_qty: int = Field(ge=0)
     weeks: list[PlanWeek]
-    buy_plan: list[BuyWeek]
+    buy_plan: list[BuyWeek] = Field(description=describe("buy_plan"))
+    store_deliveries: list[ReplenishmentShipment] = Field(
+        default_factory=list, description=describe("store_deliveries")
+    )
+    vendor_lead_weeks: int = Field(0, ge=0, description="the category's vendor lead time, weeks")
+    history_weeks: int = Field(
+        0, ge=0, description="weeks from the season start that have sold (actual, not plan)"
+    )
+    lost_sales: int = Field(0, ge=0, description=describe("lost_sales"))
+    stranded_units: int = Field(0, ge=0, description=describe("stranded_units"))
     money: SeasonMoney
     launch_weeks_of_supply: float | None = Field(None, ge=0)
     last_year_units: int | None = Field(None, ge=0)
@@ -308,6 +362,8 @@ class SeasonPlan(_Result):
                     problems.append(f"week {w.week_number}: {name} stock does not balance")
             if w.dc.sales != w.stores.receipts:
                 problems.append(f"week {w.week_number}: DC shipped != store receipts")
+            if w.stores.sales + w.lost_sales != w.demand_units:
+                problems.append(f"week {w.week_number}: sales + lost sales != demand")
             prev_store, prev_dc = w.stores.closing, w.dc.closing
         sold = sum(w.stores.sales for w in self.weeks)
         if self.weeks and sum(w.dc.receipts for w in self.weeks) != self.manufacturing_qty:
@@ -319,8 +375,13 @@ class SeasonPlan(_Result):
         if self.money.units_sold + self.money.leftover_units != self.manufacturing_qty:
             problems.append("sold + leftover != manufacturing quantity")
         bought = sum(b.units for b in self.buy_plan)
-        if self.buy_plan and bought + prev_dc != self.manufacturing_qty:
-            problems.append("buy plan + DC closing != manufacturing quantity")
+        if self.buy_plan and bought != self.manufacturing_qty:
+            problems.append("buy plan != manufacturing quantity")
+        delivered = sum(d.units for d in self.store_deliveries)
+        if self.store_deliveries and delivered != sum(w.stores.receipts for w in self.weeks):
+            problems.append("store deliveries != store receipts")
+        if self.weeks and sum(w.lost_sales for w in self.weeks) != self.lost_sales:
+            problems.append("weekly lost sales != season lost sales")
         if problems:
             raise ValueError("the season plan does not reconcile: " + "; ".join(problems))
         return self
@@ -330,8 +391,10 @@ class PricingResult(_Result):
     full_price: float = Field(gt=0)
     markdowns: list[MarkdownStep]
     checkpoint_week: int = Field(ge=1)
-    projected_sell_through_at_checkpoint: float = Field(ge=0, le=1)
-    expected_sell_through: float = Field(ge=0, le=1)
+    projected_sell_through_at_checkpoint: float = Field(
+        ge=0, le=1, description=describe("checkpoint_sell_through")
+    )
+    expected_sell_through: float = Field(ge=0, le=1, description=describe("expected_sell_through"))
     expected_revenue: float = Field(ge=0)
     leftover_units: int = Field(ge=0)
     reasoning: str

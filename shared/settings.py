@@ -96,6 +96,19 @@ class Settings(BaseSettings):
     # in memory, least recently used dropped first once they exceed this many MiB.
     context_cache_mb: int = Field(512, ge=1, le=65_536, validation_alias=_env("CONTEXT_CACHE_MB"))
 
+    # The DC's replenishment policy (activities/planning/replenishment.py): each store topped up
+    # to cover its forecast until the next delivery (or this many weeks), plus safety stock in
+    # weeks of that forecast; deliveries arrive this many weeks after they ship.
+    replenishment_cover_weeks: int | None = Field(
+        None, ge=1, le=26, validation_alias=_env("REPLENISHMENT_COVER_WEEKS")
+    )
+    replenishment_safety_weeks: float = Field(
+        0.5, ge=0, le=8, validation_alias=_env("REPLENISHMENT_SAFETY_WEEKS")
+    )
+    replenishment_transit_weeks: int = Field(
+        0, ge=0, le=4, validation_alias=_env("REPLENISHMENT_TRANSIT_WEEKS")
+    )
+
     # Local runtime only (localdev/durable): latency added to every activity dispatch, timer and
     # orchestrator episode, the storage-queue round trip each costs on Azure; 0 = none.
     local_hop_delay_ms: float = Field(

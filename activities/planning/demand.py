@@ -367,7 +367,10 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
         total_upper_80=round(total_80[1], 2),
         total_lower_95=round(total_95[0], 2),
         total_upper_95=round(total_95[1], 2),
-        last_year_total=None if None in last_year else sum(u for u in last_year if u is not None),
+        last_year_total=None
+        if all(u is None for u in last_year)
+        else sum(u for u in last_year if u is not None),
+        last_year_missing_weeks=[i + 1 for i, u in enumerate(last_year) if u is None],
     )
     report(progress, 100, f"Forecast complete: {total:,} units")
     return result

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
 from activities.planning.clustering import cluster_stores
 from activities.planning.contexts import InventoryContext
-from activities.planning.units import forward_cover, largest_remainder
+from activities.planning.replenishment import (
+    ReplenishmentPolicy,
+    StoreFlow,
+    replenishment_weeks,
+    simulate_stores,
+    split_by_share,
+    stranded_units,
+)
+from activities.planning.units import forward_cover, forward_cover_scaled, largest_remainder
 from shared.progress import ProgressReporter, report
 from shared.results import (
     ClusterAllocation,
@@ -26,6 +33,9 @@ from shared.results import (
 from shared.schemas import ReplenishmentStrategy, replenishment_cadence
 
 MIN_PRESENTATION_QTY = 2
+SHARE_STEPS = 1000
+"""Cluster shares are whole tenths of a percent, split by largest remainder, so the shares
+shown (to one decimal) add up to exactly 100.0 %."""
 LAUNCH_COVER_WEEKS = (4, 6)
 """The launch cover a planner usually keeps when the DC replenishes: enough for the first weeks,
 the rest held back to follow actual sales."""
@@ -86,27 +96,6 @@ def allocate_with_minimum(total: int, shares: np.ndarray, minimum: int) -> tuple
     return floor, True
 
 
-def replenishment_weeks(horizon: int, strategy: ReplenishmentStrategy) -> list[int]:
-    """1-based season weeks with a DC shipment: every cadence after the launch week."""
-    cadence = replenishment_cadence(strategy)
-    if cadence is None:
-        return []
-    return list(range(1 + cadence, horizon + 1, cadence))
-
-
-def plan_replenishment(
-    holdback: int, weekly_units: np.ndarray, strategy: ReplenishmentStrategy
-) -> list[tuple[int, int]]:
-    """(week_number, units): the holdback released in proportion to the forecast demand each
-    shipment covers (from its week to the next shipment)."""
-    weeks = replenishment_weeks(len(weekly_units), strategy)
-    if not weeks or holdback <= 0:
-        return [(w, 0) for w in weeks]
-    bounds = [*weeks, len(weekly_units) + 1]
-    cover = np.array([weekly_units[a - 1 : b - 1].sum() for a, b in pairwise(bounds)])
-    return list(zip(weeks, largest_remainder(holdback, cover).tolist(), strict=True))
-
-
 def _round_half_up(x: float) -> int:
     return math.floor(x + 0.5)
 
@@ -116,7 +105,6 @@ class UnitPlan:
     allocation: np.ndarray  # launch units per store, in the order of the shares given
     holdback: int
     launch: int
-    shipments: list[tuple[int, int]]  # (season week number, units) from the DC
     warnings: list[str]
 
 
@@ -125,11 +113,11 @@ def plan_units(
     holdback_pct: float,
     strategy: ReplenishmentStrategy,
     shares: np.ndarray,
-    weekly_forecast: np.ndarray,
     minimum: int = MIN_PRESENTATION_QTY,
 ) -> UnitPlan:
-    """The integer plan: holdback, per-store launch units and DC shipments. Conserves units:
-    allocation.sum() + holdback == manufacturing and sum(shipments) == holdback."""
+    """The integer launch plan: holdback and per-store launch units, conserving units:
+    allocation.sum() + holdback == manufacturing. What leaves the DC after launch is the
+    replenishment policy's decision (activities.planning.replenishment), week by week."""
     warnings: list[str] = []
     if strategy == "none":
         holdback = 0
@@ -150,10 +138,61 @@ def plan_units(
             f"{launch:,} launch units cannot give all {len(shares)} stores the minimum "
             f"presentation quantity of {minimum}; units were allocated by share."
         )
-    shipments = plan_replenishment(holdback, weekly_forecast, strategy)
-    if holdback and not shipments:
-        warnings.append("The season is too short for a DC shipment after launch.")
-    return UnitPlan(allocation, holdback, launch, shipments, warnings)
+    return UnitPlan(allocation, holdback, launch, warnings)
+
+
+def simulate_plan(
+    manufacturing: int,
+    launch: np.ndarray,
+    store_demand: np.ndarray,
+    strategy: ReplenishmentStrategy,
+    policy: ReplenishmentPolicy,
+) -> StoreFlow:
+    """The season store by store at the forecast: the DC receives the whole buy in week 1 and
+    ships the launch, then the policy replenishes on its cadence from what the DC holds."""
+    weeks = store_demand.shape[1]
+    vendor = np.zeros(weeks, dtype=np.int64)
+    if weeks:
+        vendor[0] = manufacturing
+    return simulate_stores(
+        np.zeros(len(launch), dtype=np.int64),
+        0,
+        store_demand,
+        replenishment_cadence(strategy),
+        policy,
+        first_delivery=launch,
+        dc_receipts=vendor,
+    )
+
+
+def holdback_shortage_warning(
+    flow: StoreFlow, holdback_pct: float, manufacturing: int, cadence: int | None
+) -> str | None:
+    """A sentence when the plan has stores losing sales in weeks the DC still holds stock it
+    has not committed: the holdback keeps back units the stores need before a delivery can
+    reach them. It names the weeks, the units, and the largest holdback that would not."""
+    stranded = stranded_units(flow)
+    if not stranded or cadence is None:
+        return None
+    lost = flow.lost.sum(axis=0)
+    short_weeks = [i + 1 for i in range(flow.weeks) if lost[i] and flow.dc_uncommitted[i] > 0]
+    first = min(cadence, flow.weeks)
+    needed = int(np.maximum(flow.demand[:, :first].sum(axis=1), 0).sum())
+    most = max(0.0, 1 - needed / manufacturing) if manufacturing else 0.0
+    return (
+        f"The {holdback_pct:.0%} DC holdback leaves stores short: they lose "
+        f"{int(lost[[w - 1 for w in short_weeks]].sum()):,} units of forecast demand in week"
+        f"{'s' if len(short_weeks) > 1 else ''} {_week_list(short_weeks)} while the DC holds "
+        f"stock no delivery can bring in time. A launch covering the stores until the first "
+        f"delivery ({needed:,} units, a holdback of at most {math.floor(most * 100):.0f} %) "
+        "would not."
+    )
+
+
+def _week_list(weeks: list[int]) -> str:
+    if len(weeks) > 4:
+        return f"{weeks[0]}–{weeks[-1]}"
+    return ", ".join(str(w) for w in weeks)
 
 
 def season_interval(demand: DemandResult, weeks: int) -> tuple[int, int]:
@@ -271,7 +310,12 @@ def run_inventory_agent(
     ctx: InventoryContext,
     progress: ProgressReporter | None = None,
     economics: UnitEconomics | None = None,
+    policy: ReplenishmentPolicy | None = None,
 ) -> InventoryResult:
+    """The buy, the launch by store and cluster, and the DC's deliveries under the
+    replenishment `policy` (default settings when None), simulated store by store at the
+    forecast so the plan shows what the policy ships, what stays at the DC and what is lost."""
+    policy = policy or ReplenishmentPolicy()
     p, demand = ctx.parameters, ctx.demand
     report(progress, 5, "Reading demand forecast and store attributes...")
     warnings: list[str] = []
@@ -310,7 +354,6 @@ def run_inventory_agent(
         p.dc_holdback_percentage,
         p.replenishment_strategy,
         stores["sales_share"].to_numpy(),
-        weekly,
         MIN_PRESENTATION_QTY,
     )
     warnings += plan.warnings
@@ -318,48 +361,62 @@ def run_inventory_agent(
     report(progress, 75, f"Allocated {launch:,} launch units to {len(stores)} stores")
     rate = float(weekly.mean()) if len(weekly) else 0.0
     launch_cover = forward_cover(launch, weekly, rate)
-    # Plain floats per store: forward_cover walks its weeks one by one, and numpy scalars made
-    # that walk the slowest part of the plan at 50,000 stores (the same products either way).
-    weeks = [float(w) for w in weekly]
-    store_cover = [
-        forward_cover(int(a), [w * share for w in weeks], rate * share)
-        for a, share in zip(alloc, stores["sales_share"].tolist(), strict=True)
-    ]
+    store_cover = forward_cover_scaled(alloc, stores["sales_share"].to_numpy(), weekly, rate)
     cover_warning = launch_cover_warning(
         launch, manufacturing, launch_cover, weekly, p.replenishment_strategy
     )
     if cover_warning:
         warnings.append(cover_warning)
     names, regions = _store_labels(stores, "store_name"), _store_labels(stores, "region")
+    store_ids = stores["store_id"].tolist()
 
-    clusters = []
-    for k, name in enumerate(clustering.names):
-        mask = clustering.labels == k
-        units = int(alloc[mask].sum())
-        clusters.append(
-            ClusterAllocation(
-                cluster_id=k,
-                cluster_label=name,
-                allocation_percentage=round(units / launch, 6) if launch else 0.0,
-                total_units=units,
-                stores=[
-                    StoreAllocation(
-                        store_id=stores["store_id"][i],
-                        initial_allocation=int(alloc[i]),
-                        store_name=names[i],
-                        region=regions[i],
-                        launch_weeks_of_supply=store_cover[i],
-                    )
-                    for i in np.flatnonzero(mask)
-                ],
-            )
+    # Stores in cluster order, as the result lists them: the Pricing agent re-runs the same
+    # policy from the result and gets the same store-by-store flow.
+    order = np.concatenate(
+        [np.flatnonzero(clustering.labels == k) for k in range(len(clustering.names))]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    cluster_units = [int(alloc[clustering.labels == k].sum()) for k in range(len(clustering.names))]
+    shown_shares = largest_remainder(SHARE_STEPS, np.array(cluster_units, dtype=float))
+    clusters = [
+        ClusterAllocation(
+            cluster_id=k,
+            cluster_label=name,
+            allocation_percentage=float(shown_shares[k]) / SHARE_STEPS if launch else 0.0,
+            total_units=cluster_units[k],
+            stores=[
+                StoreAllocation(
+                    store_id=store_ids[i],
+                    initial_allocation=int(alloc[i]),
+                    store_name=names[i],
+                    region=regions[i],
+                    launch_weeks_of_supply=store_cover[i],
+                )
+                for i in np.flatnonzero(clustering.labels == k)
+            ],
         )
+        for k, name in enumerate(clustering.names)
+    ]
 
+    cadence = replenishment_cadence(p.replenishment_strategy)
+    flow = simulate_plan(
+        manufacturing,
+        alloc[order],
+        split_by_share(weekly.astype(np.int64), stores["sales_share"].to_numpy()[order]),
+        p.replenishment_strategy,
+        policy,
+    )
+    shortage = holdback_shortage_warning(flow, p.dc_holdback_percentage, manufacturing, cadence)
+    if shortage:
+        warnings.append(shortage)
     week_starts = p.week_starts()
     schedule = [
-        ReplenishmentShipment(week_number=w, week_start=week_starts[w - 1], units=u)
-        for w, u in plan.shipments
+        ReplenishmentShipment(
+            week_number=w + 1, week_start=week_starts[w], units=int(flow.dc_shipments[w])
+        )
+        for w in replenishment_weeks(flow.weeks, cadence, cadence or 0)
     ]
+    delivered = sum(s.units for s in schedule)
     report(progress, 90, f"Replenishment plan: {len(schedule)} shipments")
 
     explanation = (
@@ -377,12 +434,14 @@ def run_inventory_agent(
             if launch_cover is not None
             else "no demand to cover"
         )
-        + f"); {holdback:,} are held at the DC"
+        + f"); {holdback:,} are held at the DC. "
+        + policy.describe(cadence)
         + (
-            f" and released {p.replenishment_strategy} over {len(schedule)} shipments following "
-            "forecast demand."
+            f" At the forecast the DC delivers {delivered:,} units to the stores over "
+            f"{sum(1 for s in schedule if s.units)} of {len(schedule)} replenishment weeks and "
+            f"ends the season holding {int(flow.dc_closing[-1]):,}."
             if schedule
-            else "."
+            else ""
         )
         + (f" {target_check.message}" if target_check.verdict != "no_target" else "")
     )
@@ -397,6 +456,9 @@ def run_inventory_agent(
         explanation=explanation,
         target_check=target_check,
         launch_weeks_of_supply=launch_cover,
+        replenishment_policy=policy.describe(cadence),
+        planned_lost_sales=int(flow.lost.sum()),
+        stranded_units=stranded_units(flow),
     )
     report(progress, 100, "Inventory plan complete")
     return result

@@ -18,10 +18,23 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from activities.planning.contexts import PricingContext
 from activities.planning.forecasting import z_score
+from activities.planning.replenishment import (
+    ReplenishmentPolicy,
+    StoreFlow,
+    simulate_stores,
+    split_by_share,
+)
 from activities.planning.stock_flow import build_season_plan, store_receipts
-from activities.planning.units import largest_remainder, round_running_total
+from activities.planning.units import largest_remainder
 from shared.progress import ProgressReporter, report
-from shared.results import DemandResult, MarkdownStep, PricingResult
+from shared.results import (
+    DEFAULT_VENDOR_LEAD_WEEKS,
+    DemandResult,
+    InventoryResult,
+    MarkdownStep,
+    PricingResult,
+)
+from shared.schemas import replenishment_cadence
 
 DEFAULT_CHECKPOINT_FRACTION = 0.6
 DEFAULT_THRESHOLD = 0.6
@@ -44,6 +57,9 @@ class PricingInputs(BaseModel):
     currency: str = "USD"
     ladder: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
     max_steps: int = Field(2, ge=1, le=2)
+    vendor_lead_weeks: int = Field(
+        DEFAULT_VENDOR_LEAD_WEEKS, ge=0, le=52, description="weeks from vendor order to DC receipt"
+    )
 
     @field_validator("ladder")
     @classmethod
@@ -171,11 +187,67 @@ def actuals_by_week(actual: pd.DataFrame | None, season_start: date, weeks: int)
     return per_week.reindex(range(int(per_week.index.max()) + 1), fill_value=0).to_numpy(float)
 
 
+def launch_by_store(inventory: InventoryResult, demand: DemandResult) -> tuple[np.ndarray, ...]:
+    """(launch units, forecast share) per store, in the order the Inventory agent's result
+    lists its stores (cluster by cluster): the order it simulated them in. A result that lists
+    no stores is the chain as one store holding the whole launch."""
+    share = {s.store_id: s.share for s in demand.store_forecast}
+    stores = [s for c in inventory.clusters for s in c.stores]
+    if not stores:
+        return np.array([inventory.initial_allocation_total], dtype=np.int64), np.ones(1)
+    launch = np.array([s.initial_allocation for s in stores], dtype=np.int64)
+    return launch, np.array([share.get(s.store_id, 0.0) for s in stores], dtype=float)
+
+
+def season_flow(
+    inventory: InventoryResult,
+    demand: DemandResult,
+    chain_demand: np.ndarray,
+    chain_forecast: np.ndarray,
+    cadence: int | None,
+    policy: ReplenishmentPolicy,
+) -> StoreFlow:
+    """The season store by store: the launch, then the replenishment policy planning against
+    `chain_forecast` while the stores meet `chain_demand` (whole units per week, each split
+    across the stores by share)."""
+    launch, shares = launch_by_store(inventory, demand)
+    weeks = len(chain_demand)
+    vendor = np.zeros(weeks, dtype=np.int64)
+    if weeks:
+        vendor[0] = inventory.manufacturing_qty
+    return simulate_stores(
+        np.zeros(len(launch), dtype=np.int64),
+        0,
+        split_by_share(chain_demand, shares),
+        cadence,
+        policy,
+        forecast=split_by_share(chain_forecast, shares),
+        first_delivery=launch,
+        dc_receipts=vendor,
+    )
+
+
+def whole_units(weekly: np.ndarray) -> np.ndarray:
+    """Whole units per week summing to the rounded season total (largest remainder)."""
+    return largest_remainder(round(float(weekly.sum())), weekly)
+
+
 def run_pricing_agent(
-    ctx: PricingContext, pricing: PricingInputs, progress: ProgressReporter | None = None
+    ctx: PricingContext,
+    pricing: PricingInputs,
+    progress: ProgressReporter | None = None,
+    policy: ReplenishmentPolicy | None = None,
 ) -> PricingResult:
+    """The markdown plan, and the season plan it leads to store by store.
+
+    Markdown paths are weighed on the chain (every path under several demand scenarios); the
+    checkpoint's sell-through and the season plan come from the store-by-store simulation of
+    the replenishment `policy`, so the markdown is decided on the sell-through the stock flow
+    shows, and no store sells more than its demand. Weeks with actual sales are history."""
+    policy = policy or ReplenishmentPolicy()
     p, demand, inv = ctx.parameters, ctx.demand, ctx.inventory
     h = p.forecast_horizon_weeks
+    cadence = replenishment_cadence(p.replenishment_strategy)
     report(progress, 5, "Reading forecast, inventory and sales to date...")
     units = np.array([w.units for w in demand.forecast_by_week[:h]], dtype=float)
     units = np.pad(units, (0, h - len(units)))
@@ -196,20 +268,29 @@ def run_pricing_agent(
         future_receipts[0] += on_hand
     stock = stock_total - sold
 
-    checkpoint = p.markdown_checkpoint_week or max(1, round(DEFAULT_CHECKPOINT_FRACTION * h))
-    threshold = p.markdown_threshold or DEFAULT_THRESHOLD
-    within = max(0, checkpoint - k)
-    through_cp = sold + float(
-        evaluate(np.zeros((1, within)), future[None, :within], stock, pricing, future_receipts)[1][
-            0
-        ]
+    def flow_at(path: np.ndarray) -> StoreFlow:
+        """The season under markdown `path` (per future week): history as it sold, then the
+        forecast with the path's uplift, which the policy also plans against."""
+        ahead = future * demand_multiplier(path, pricing.elasticity)
+        chain_demand = whole_units(np.concatenate([actual, ahead]))
+        # The policy plans the weeks ahead against this same demand (store by store, the same
+        # whole units); weeks already sold it had planned against the forecast.
+        chain_forecast = np.concatenate([units[:k], chain_demand[k:]]).astype(np.int64)
+        return season_flow(inv, demand, chain_demand, chain_forecast, cadence, policy)
+
+    checkpoint = min(
+        p.markdown_checkpoint_week or max(1, round(DEFAULT_CHECKPOINT_FRACTION * h)), h
     )
+    threshold = p.markdown_threshold or DEFAULT_THRESHOLD
+    held = flow_at(np.zeros(len(future)))
+    through_cp = int(held.chain("sales")[:checkpoint].sum())
     st_cp = min(1.0, through_cp / stock_total) if stock_total else 0.0
     on_track = st_cp >= threshold
     report(
         progress,
         25,
-        f"Projected sell-through at week {checkpoint}: {st_cp:.0%} (threshold {threshold:.0%})",
+        f"Sell-through at week {checkpoint} in the stock flow: {st_cp:.0%} "
+        f"(threshold {threshold:.0%})",
     )
 
     scen = scenario_multipliers(*remaining_interval(demand, k, h))
@@ -220,7 +301,7 @@ def run_pricing_agent(
         45,
         f"Evaluating {len(paths):,} markdown paths over {len(scen)} demand scenarios...",
     )
-    revenue, _, leftover, weekly_sales = evaluate(
+    revenue, _, leftover, _ = evaluate(
         paths, np.outer(scen, future), stock, pricing, future_receipts
     )
     value = revenue + leftover * pricing.salvage_per_unit
@@ -230,9 +311,11 @@ def run_pricing_agent(
     report(progress, 85, "Markdown plan chosen")
 
     path = np.concatenate([np.zeros(k), paths[best]])
-    expected = round_running_total(np.concatenate([sold_weeks, weekly_sales[best]]))
-    uplifted = np.concatenate([actual, future * demand_multiplier(paths[best], pricing.elasticity)])
-    demand_units = largest_remainder(round(float(uplifted.sum())), uplifted)
+    flow = held if best == 0 else flow_at(paths[best])
+    expected = flow.chain("sales")
+    # The figure shown is the plan's own stock flow at the checkpoint (a bi-weekly top-up just
+    # before it may already carry the markdown's uplift, so it can differ from the decision's).
+    st_cp = min(1.0, float(expected[:checkpoint].sum()) / stock_total) if stock_total else 0.0
     week_starts = p.week_starts()
     steps = [
         MarkdownStep(
@@ -249,15 +332,18 @@ def run_pricing_agent(
     left = inv.manufacturing_qty - sold_total
     revenue_total = sum(s.expected_units_sold * s.price for s in steps)
     sell_through = min(1.0, sold_total / stock_total) if stock_total else 0.0
+    history = min(k, h)
     season_plan = build_season_plan(
         demand,
         inv,
         steps,
-        [int(u) for u in demand_units],
+        flow,
         full_price=pricing.full_price,
         unit_cost=pricing.unit_cost,
         salvage_per_unit=pricing.salvage_per_unit,
         currency=pricing.currency,
+        vendor_lead_weeks=pricing.vendor_lead_weeks,
+        history_weeks=history,
     )
     result = PricingResult(
         full_price=pricing.full_price,
@@ -284,7 +370,7 @@ def run_pricing_agent(
             left,
             value,
             best,
-            k,
+            history,
             update,
             pricing,
         ),
@@ -309,20 +395,37 @@ def _reasoning(
 ) -> str:
     parts = []
     cur = pricing.currency
-    if observed:
+    weeks = len(steps)
+    past = observed >= weeks
+    if past:
         parts.append(
-            f"{observed} weeks of actual sales ran at {update:.0%} of forecast; the rest of the "
-            "season's forecast was scaled accordingly."
+            f"This season is history: all {weeks} weeks have sold (actual sales, "
+            f"{update:.0%} of forecast). What follows is what the policy would have decided, "
+            "not advice."
+        )
+    elif observed:
+        parts.append(
+            f"History up to week {observed}: those weeks are actual sales, at {update:.0%} of "
+            f"forecast; weeks {observed + 1}–{weeks} are the plan, their forecast scaled "
+            "accordingly."
         )
     status = "on track" if st_cp >= threshold else "below target"
+    reached = "was" if observed >= checkpoint else "is projected at"
     parts.append(
-        f"Projected full-price sell-through at week {checkpoint} is {st_cp:.0%} against a "
+        f"Sell-through at week {checkpoint} {reached} {st_cp:.1%} in the stock flow against a "
         f"{threshold:.0%} threshold ({status})."
     )
     changes = [
         s for i, s in enumerate(steps) if s.markdown_pct != (steps[i - 1].markdown_pct if i else 0)
     ]
-    if changes:
+    if past:
+        parts.append(
+            f"At that checkpoint the policy would have considered a markdown from week "
+            f"{checkpoint + 1}; no week is left to mark down."
+            if st_cp < threshold
+            else "At that checkpoint the policy would have held full price."
+        )
+    elif changes:
         plan = ", then ".join(
             f"{s.markdown_pct:.0%} off from week {s.week_number} ({s.price:,.2f} {cur})"
             for s in changes
@@ -337,7 +440,8 @@ def _reasoning(
             "Hold full price: no markdown on the ladder improves revenue plus salvage enough."
         )
     parts.append(
-        f"Expected sell-through {sell_through:.0%}, revenue {revenue:,.0f} {cur}, about "
+        ("Sell-through " if past else "Expected sell-through ")
+        + f"{sell_through:.0%}, revenue {revenue:,.0f} {cur}, about "
         f"{left:,.0f} units left for salvage at {pricing.salvage_per_unit:,.2f} {cur} each."
     )
     return " ".join(parts)

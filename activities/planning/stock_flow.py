@@ -1,23 +1,25 @@
 """The season plan in a planner's terms: weekly stock flow at the stores and the DC, weeks of
-supply, money and the buy plan.
+supply, money, the buy plan (vendor receipts into the DC) and the store deliveries.
 
-Pure arithmetic over the agents' own plans, nothing re-estimated: receipts are the Inventory
-agent's launch and DC shipments, weekly sales and prices are the Pricing agent's, forecast and
-last year are the Demand agent's. So every figure here agrees with the agents' results to the
-unit (shared.results.SeasonPlan checks the identities when the plan is built and when it is read).
-Definitions are the retail ones of DESIGN.md: sell-through = units sold / units received
-(cumulative), weeks of supply = stock on hand / the coming weeks' expected sales, gross margin =
-revenue - COGS, markdown cost = (full price - price paid) x units sold marked down, GMROI = gross
-margin / average inventory at cost.
+Pure arithmetic over a store-by-store simulation of the season (activities.planning.replenishment)
+and the agents' own plans: the stores' and the DC's weekly figures are sums over the simulated
+stores, prices are the Pricing agent's, forecast and last year the Demand agent's. So every
+figure here agrees to the unit with the store flows (shared.results.SeasonPlan checks the
+identities when the plan is built and when it is read). Each figure has one definition, written
+once in shared.glossary (and docs/glossary.md): sell-through = units sold / units received at
+that level, weeks of supply = stock / the coming weeks' outflow (forecast sales at the stores,
+planned deliveries at the DC), average inventory = mean weekly closing stock (stores + DC), GMROI
+= gross margin / average inventory at cost, for the season and annualised.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
+from activities.planning.replenishment import StoreFlow, stranded_units
 from activities.planning.units import forward_cover
 from shared.results import (
     BuyWeek,
@@ -25,10 +27,13 @@ from shared.results import (
     InventoryResult,
     MarkdownStep,
     PlanWeek,
+    ReplenishmentShipment,
     SeasonMoney,
     SeasonPlan,
     StockPosition,
 )
+
+WEEKS_PER_YEAR = 52
 
 
 def store_receipts(inventory: InventoryResult, weeks: int) -> np.ndarray:
@@ -54,6 +59,7 @@ def season_money(
     leftover: int,
     average_inventory_units: float,
     currency: str,
+    weeks: int,
 ) -> SeasonMoney:
     """Revenue, margin, markdown cost, salvage and GMROI of the weekly plan's whole units."""
     full = [m for m in markdowns if m.markdown_pct == 0]
@@ -87,43 +93,49 @@ def season_money(
         salvage_value=_money(leftover * salvage_per_unit),
         average_inventory_cost=_money(average_cost),
         gmroi=round(margin / average_cost, 2) if average_cost > 0 else None,
+        gmroi_annualised=round(margin / average_cost * WEEKS_PER_YEAR / weeks, 2)
+        if average_cost > 0 and weeks
+        else None,
     )
+
+
+def _ratio(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
 
 
 def build_season_plan(
     demand: DemandResult,
     inventory: InventoryResult,
     markdowns: Sequence[MarkdownStep],
-    demand_units: Sequence[int],
+    flow: StoreFlow,
     *,
     full_price: float,
     unit_cost: float,
     salvage_per_unit: float,
     currency: str,
+    vendor_lead_weeks: int,
+    history_weeks: int = 0,
 ) -> SeasonPlan:
-    """The weekly stock flow, money and buy plan of one season.
+    """The weekly stock flow, money, buy plan and store deliveries of one season.
 
-    `markdowns` are the Pricing agent's weeks (price and expected units sold); `demand_units`
-    the forecast with each week's markdown uplift, in whole units. The DC receives the whole
-    buy in week 1 and ships the launch and each replenishment to the stores; the stores sell."""
+    `markdowns` are the Pricing agent's weeks (price, and units sold = the flow's store sales);
+    `flow` the season simulated store by store: its demand is the forecast with each week's
+    markdown uplift (actual sales for the `history_weeks` already sold). The DC receives the
+    buy from the vendor, ordered `vendor_lead_weeks` before it lands."""
     weeks = len(markdowns)
-    receipts = store_receipts(inventory, weeks)
     starts: list[date] = [m.week_start for m in markdowns]
     forecast = [w.units for w in demand.forecast_by_week[:weeks]]
+    demand_units = flow.chain("demand")
+    store_open, store_in = flow.chain("opening"), flow.chain("receipts")
+    store_sold, store_close = flow.chain("sales"), flow.chain("closing")
     rate_after = float(np.mean(demand_units)) if weeks else 0.0
-    store_open, dc_open = 0, 0
-    received, sold, dc_in, dc_out = 0, 0, 0, 0
-    stock_units: list[float] = []
+    received = sold = dc_in = dc_out = 0
     rows: list[PlanWeek] = []
     for i, step in enumerate(markdowns):
-        arriving = int(receipts[i])
-        sales = step.expected_units_sold
-        buy = inventory.manufacturing_qty if i == 0 else 0
-        store_close = store_open + arriving - sales
-        dc_close = dc_open + buy - arriving
-        received, sold = received + arriving, sold + sales
-        dc_in, dc_out = dc_in + buy, dc_out + arriving
-        ahead = demand_units[i + 1 :]
+        received += int(store_in[i])
+        sold += int(store_sold[i])
+        dc_in += int(flow.dc_receipts[i])
+        dc_out += int(flow.dc_shipments[i])
         rows.append(
             PlanWeek(
                 week_number=step.week_number,
@@ -134,52 +146,72 @@ def build_season_plan(
                 else None,
                 markdown_pct=step.markdown_pct,
                 price=step.price,
-                demand_units=demand_units[i],
+                demand_units=int(demand_units[i]),
+                lost_sales=int(demand_units[i] - store_sold[i]),
+                actual=i < history_weeks,
+                chain_sell_through=_ratio(sold, dc_in),
                 stores=StockPosition(
-                    opening=store_open,
-                    receipts=arriving,
-                    sales=sales,
-                    closing=store_close,
-                    sell_through=round(sold / received, 4) if received else 0.0,
-                    weeks_of_supply=forward_cover(store_close, ahead, rate_after),
+                    opening=int(store_open[i]),
+                    receipts=int(store_in[i]),
+                    sales=int(store_sold[i]),
+                    closing=int(store_close[i]),
+                    sell_through=_ratio(sold, received),
+                    weeks_of_supply=forward_cover(
+                        int(store_close[i]), [float(u) for u in demand_units[i + 1 :]], rate_after
+                    ),
                 ),
                 dc=StockPosition(
-                    opening=dc_open,
-                    receipts=buy,
-                    sales=arriving,
-                    closing=dc_close,
-                    sell_through=round(dc_out / dc_in, 4) if dc_in else 0.0,
-                    weeks_of_supply=forward_cover(dc_close, ahead, rate_after),
+                    opening=int(flow.dc_opening[i]),
+                    receipts=int(flow.dc_receipts[i]),
+                    sales=int(flow.dc_shipments[i]),
+                    closing=int(flow.dc_closing[i]),
+                    sell_through=_ratio(dc_out, dc_in),
+                    weeks_of_supply=forward_cover(
+                        int(flow.dc_closing[i]),
+                        [float(u) for u in flow.dc_shipments[i + 1 :]],
+                        0.0,
+                    ),
                 ),
             )
         )
-        # Average inventory: the mean of each week's opening and closing stock, stores + DC
-        # (week 1 opens with the buy the DC receives).
-        stock_units.append((store_open + dc_open + buy + store_close + dc_close) / 2)
-        store_open, dc_open = store_close, dc_close
+    # Average inventory: the mean of each week's closing stock, stores + DC.
+    closing_stock = store_close + flow.dc_closing
     buy_plan = [
         BuyWeek(
             week_number=i + 1,
             week_start=starts[i],
+            order_by=starts[i] - timedelta(weeks=vendor_lead_weeks),
             units=int(units),
             cost=_money(units * unit_cost),
             retail_value=_money(units * full_price),
         )
-        for i, units in enumerate(receipts)
+        for i, units in enumerate(flow.dc_receipts[:weeks])
         if units
     ]
+    deliveries = [
+        ReplenishmentShipment(week_number=i + 1, week_start=starts[i], units=int(units))
+        for i, units in enumerate(store_in[:weeks])
+        if units
+    ]
+    leftover = int(store_close[-1] + flow.dc_closing[-1]) if weeks else inventory.manufacturing_qty
     plan = SeasonPlan(
         manufacturing_qty=inventory.manufacturing_qty,
         weeks=rows,
         buy_plan=buy_plan,
+        store_deliveries=deliveries,
+        vendor_lead_weeks=vendor_lead_weeks,
+        history_weeks=history_weeks,
+        lost_sales=int(flow.lost.sum()),
+        stranded_units=stranded_units(flow),
         money=season_money(
             markdowns,
             full_price,
             unit_cost,
             salvage_per_unit,
-            store_open + dc_open,
-            float(np.mean(stock_units)) if stock_units else 0.0,
+            leftover,
+            float(np.mean(closing_stock)) if weeks else 0.0,
             currency,
+            weeks,
         ),
         launch_weeks_of_supply=inventory.launch_weeks_of_supply,
         last_year_units=demand.last_year_total,
@@ -194,7 +226,9 @@ def reconcile(demand: DemandResult, inventory: InventoryResult, plan: SeasonPlan
     """What does not agree between the three agents' results and the season plan (empty when
     every total is the same number wherever it appears): the weekly, per-store and season
     forecast; the stores' launch units, the DC holdback and the manufacturing quantity; the
-    DC's shipments and the stores' receipts. SeasonPlan itself checks the stock flow."""
+    launch in the stores' week-1 receipts. SeasonPlan itself checks the stock flow, the buy and
+    the store deliveries. (The plan's later deliveries are the policy's at the markdown plan's
+    demand, so they may differ from the Inventory agent's schedule at full price.)"""
     problems: list[str] = []
     weekly = sum(w.units for w in demand.forecast_by_week)
     if demand.forecast_by_week and weekly != demand.total_demand:
@@ -210,12 +244,6 @@ def reconcile(demand: DemandResult, inventory: InventoryResult, plan: SeasonPlan
         problems.append(f"store launch units {launch} != {inventory.initial_allocation_total}")
     if inventory.initial_allocation_total + inventory.dc_holdback_total != plan.manufacturing_qty:
         problems.append("launch + DC holdback != manufacturing quantity")
-    shipped = sum(s.units for s in inventory.replenishment_schedule)
-    if plan.weeks and plan.weeks[0].stores.receipts != inventory.initial_allocation_total + sum(
-        s.units for s in inventory.replenishment_schedule if s.week_number == 1
-    ):
+    if plan.weeks and plan.weeks[0].stores.receipts != inventory.initial_allocation_total:
         problems.append("week 1 store receipts != launch allocation")
-    received = sum(w.stores.receipts for w in plan.weeks)
-    if plan.weeks and received != inventory.initial_allocation_total + shipped:
-        problems.append(f"store receipts {received} != launch + DC shipments")
     return problems

@@ -44,13 +44,44 @@ def forward_cover(stock: float, ahead: Iterable[float], rate_after: float) -> fl
         return 0.0
     left, weeks = float(stock), 0.0
     for demand in ahead:
-        if demand > left:
+        # Stock that runs out exactly in a week covers that week and no more: later weeks
+        # without demand are not covered by stock no longer there.
+        if demand >= left and demand > 0:
             return round(weeks + left / demand, COVER_DIGITS)
         left -= demand
         weeks += 1
     if rate_after <= 0:
         return None if left > 0 else round(weeks, COVER_DIGITS)
     return round(weeks + left / rate_after, COVER_DIGITS)
+
+
+def forward_cover_scaled(
+    stock: np.ndarray, shares: np.ndarray, weekly: np.ndarray, rate_after: float
+) -> list[float | None]:
+    """forward_cover for many stores at once, each selling `share` of the chain's `weekly`
+    demand: a store's stock covers what stock / share covers of the chain's weeks, so one
+    cumulative sum and a search per store replace the walk (rounded the same way)."""
+    stock = np.asarray(stock, dtype=float)
+    shares = np.asarray(shares, dtype=float)
+    weekly = np.asarray(weekly, dtype=float)
+    cum = np.cumsum(weekly)
+    out: list[float | None] = []
+    scaled = np.divide(stock, shares, out=np.full_like(stock, np.inf), where=shares > 0)
+    first = np.searchsorted(cum, scaled, side="left")  # the week the stock runs out in
+    n = len(weekly)
+    for units, x, j, share in zip(stock, scaled, first, shares, strict=True):
+        if units <= 0:
+            out.append(0.0)
+        elif share <= 0:
+            out.append(None)
+        elif j < n:
+            before = cum[j - 1] if j else 0.0
+            out.append(round(float(j + (x - before) / weekly[j]), COVER_DIGITS))
+        elif rate_after <= 0:
+            out.append(None if x > (cum[-1] if n else 0.0) else round(float(n), COVER_DIGITS))
+        else:
+            out.append(round(float(n + (x - (cum[-1] if n else 0.0)) / rate_after), COVER_DIGITS))
+    return out
 
 
 def round_running_total(values: np.ndarray) -> np.ndarray:

@@ -32,9 +32,11 @@ from localdev.cli.season_tables import (
     change,
     cover,
     dc_flow_table,
+    history_note,
     money,
     money_table,
     stock_flow_table,
+    store_deliveries_table,
     units,
 )
 from localdev.host.server import LocalOptions, free_port, start_host
@@ -126,6 +128,14 @@ def forecast_notes(forecast: dict[str, Any]) -> str:
         f"running out over {forecast.get('cover_weeks', 1)} week(s) between replenishments."
     )
     notes.append("80% low/high: the range the week's sales fall in 8 times out of 10.")
+    missing = forecast.get("last_year_missing_weeks") or []
+    if missing:
+        weeks = len(forecast["forecast_by_week"])
+        notes.append(
+            f"Last year covers {weeks - len(missing)} of {weeks} weeks: the history has no week "
+            f"one year before week{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(str(w) for w in missing)}."
+        )
     return " ".join(notes)
 
 
@@ -178,6 +188,7 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
                 change(week["units"], week.get("last_year_units")),
             )
         last_year = forecast.get("last_year_total")
+        missing = forecast.get("last_year_missing_weeks") or []
         weeks.add_row(
             "",
             f"Season ({len(forecast['forecast_by_week'])} weeks)",
@@ -185,7 +196,7 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
             "",
             "",
             units(last_year),
-            change(forecast["total_demand"], last_year),
+            "-" if missing else change(forecast["total_demand"], last_year),
             style="bold",
         )
         weeks.caption = forecast_notes(forecast)
@@ -249,6 +260,8 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
         )
         allocation.caption = "Launch WOS: weeks of the store's forecast its launch units cover."
         parts.append(allocation)
+        if inventory.get("replenishment_policy"):
+            parts.append(Text(inventory["replenishment_policy"]))
         for warning in plan_warnings(outcome):
             parts.append(Text(f"Warning: {warning}", style="bold yellow"))
     pricing = outcome.results.get("pricing")
@@ -275,8 +288,11 @@ def render_plan(outcome: PlanOutcome, top: int = 10) -> Group:
         )
         season = pricing.get("season_plan")
         if season:
+            history = history_note(season)
+            if history:
+                parts.append(Text(history, style="bold"))
             parts += [stock_flow_table(season), dc_flow_table(season)]
-            parts += [money_table(season), buy_plan_table(season)]
+            parts += [money_table(season), buy_plan_table(season), store_deliveries_table(season)]
     return Group(*parts)
 
 

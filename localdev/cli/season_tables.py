@@ -14,22 +14,15 @@ from babel.numbers import format_currency
 from rich import box
 from rich.table import Table
 
+from shared.glossary import GLOSSARY, caption
+
 LOCALE = "en_US"
 
 FIGURE_NOTES = {
-    "demand": (
-        "Demand: the forecast with any markdown's uplift from its week (for weeks already sold, "
-        "in a season under way or past, what really sold)."
-    ),
-    "sell_through": "Sell-through: units sold / units received at the stores, to date.",
-    "weeks_of_supply": (
-        "Weeks of supply: closing stock over the coming weeks' expected demand (the forecast "
-        "with any markdown's uplift), counted week by week."
-    ),
-    "gmroi": "GMROI: gross margin / average inventory at cost (stores + DC, over the season).",
     "markdown_cost": "Markdown cost: (full price - price paid) x units sold marked down.",
     "salvage": "Salvage: what leftovers fetch at the category's salvage fraction of unit cost.",
 }
+"""The notes of figures outside the glossary; the glossary's own come from shared.glossary."""
 
 
 def money(value: float | None, currency: str, digits: int = 2) -> str:
@@ -73,22 +66,34 @@ def short_date(iso: str) -> str:
 
 def stock_flow_table(plan: dict[str, Any]) -> Table:
     """The stores, week by week: demand (the forecast with any markdown's uplift, or what sold in
-    weeks already past), opening stock, receipts, expected sales, closing stock, cumulative
-    sell-through and weeks of supply."""
+    weeks already past, marked "a"), opening stock, receipts, sales, lost sales, closing stock,
+    cumulative sell-through and weeks of supply."""
     table = _compact(
         "Weekly stock flow at the stores (units)",
-        ("Week", "Starts", "Demand", "Open", "Receipts", "Sales", "Close", "Sell-thru", "WOS"),
+        (
+            "Week",
+            "Starts",
+            "Demand",
+            "Open",
+            "Receipts",
+            "Sales",
+            "Lost",
+            "Close",
+            "Sell-thru",
+            "WOS",
+        ),
     )
     weeks = plan["weeks"]
     for week in weeks:
         stores = week["stores"]
         table.add_row(
-            str(week["week_number"]),
+            f"{week['week_number']}{' a' if week.get('actual') else ''}",
             short_date(week["week_start"]),
             units(week["demand_units"]),
             units(stores["opening"]),
             units(stores["receipts"]),
             units(stores["sales"]),
+            units(week.get("lost_sales")),
             units(stores["closing"]),
             share(stores["sell_through"]),
             cover(stores["weeks_of_supply"]),
@@ -102,20 +107,39 @@ def stock_flow_table(plan: dict[str, Any]) -> Table:
             "",
             units(sum(w["stores"]["receipts"] for w in weeks)),
             units(sum(w["stores"]["sales"] for w in weeks)),
+            units(sum(w.get("lost_sales", 0) for w in weeks)),
             units(last["closing"]),
             share(last["sell_through"]),
             "",
             style="bold",
         )
-    table.caption = " ".join(FIGURE_NOTES[k] for k in ("demand", "sell_through", "weeks_of_supply"))
+    notes = ("demand", "lost_sales", "store_sell_through", "store_weeks_of_supply")
+    table.caption = " ".join([*(caption(k) for k in notes), "a: actual sales (history)."])
     return table
 
 
+def history_note(plan: dict[str, Any]) -> str | None:
+    """What part of the season is history, in a sentence (None for a season still to come)."""
+    sold, weeks = plan.get("history_weeks", 0), len(plan["weeks"])
+    if not sold:
+        return None
+    if sold >= weeks:
+        return (
+            f"This season is history: all {weeks} weeks have sold. The rows are actual sales; "
+            "the markdown is what the policy would have decided, not advice."
+        )
+    return (
+        f"History up to week {sold}: weeks 1-{sold} are actual sales, weeks {sold + 1}-{weeks} "
+        "the plan."
+    )
+
+
 def dc_flow_table(plan: dict[str, Any]) -> Table:
-    """The DC, week by week: the buy it receives, what it ships to the stores, what it holds."""
+    """The DC, week by week: the vendor receipts, its deliveries to the stores, what it holds,
+    its sell-through and its weeks of supply at the planned deliveries."""
     table = _compact(
         "Weekly stock flow at the DC (units)",
-        ("Week", "Starts", "Open", "Received", "Shipped", "Close", "Shipped %", "WOS"),
+        ("Week", "Starts", "Open", "Received", "Delivered", "Close", "Sell-thru", "WOS"),
     )
     weeks = plan["weeks"]
     for week in weeks:
@@ -142,7 +166,12 @@ def dc_flow_table(plan: dict[str, Any]) -> Table:
             "",
             style="bold",
         )
-    table.caption = "Shipped %: units shipped to the stores / units the DC received, to date."
+    table.caption = (
+        " ".join(
+            (caption("dc_sell_through"), caption("dc_weeks_of_supply"), caption("stranded_units"))
+        )
+        + f" This plan: {units(plan.get('stranded_units', 0))} units."
+    )
     return table
 
 
@@ -181,41 +210,81 @@ def money_table(plan: dict[str, Any]) -> Table:
         ("Markdown cost", units(m["units_sold_marked_down"]), money(m["markdown_cost"], currency)),
         ("Leftover at cost", leftover, money(m["leftover_cost"], currency)),
         ("Salvage value of leftovers", leftover, money(m["salvage_value"], currency)),
-        ("Average inventory at cost", "", money(m["average_inventory_cost"], currency)),
-        ("GMROI", "", "-" if m["gmroi"] is None else f"{m['gmroi']:.2f}"),
+        (
+            GLOSSARY["average_inventory_cost"].label,
+            "",
+            money(m["average_inventory_cost"], currency),
+        ),
+        (GLOSSARY["gmroi"].label, "", _ratio(m["gmroi"])),
+        (GLOSSARY["gmroi_annualised"].label, "", _ratio(m.get("gmroi_annualised"))),
     ]
     for row in rows:
         table.add_row(*row, style="bold" if row[0].startswith(("Revenue", "Gross")) else None)
-    table.caption = " ".join(FIGURE_NOTES[k] for k in ("markdown_cost", "salvage", "gmroi"))
+    defined = ("average_inventory_cost", "gmroi", "gmroi_annualised")
+    table.caption = " ".join(
+        [FIGURE_NOTES["markdown_cost"], FIGURE_NOTES["salvage"], *(caption(k) for k in defined)]
+    )
     return table
 
 
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def buy_plan_table(plan: dict[str, Any]) -> Table:
-    """Units reaching the stores by week (launch, then DC shipments) at cost and retail."""
+    """Vendor receipts into the DC: the week each lands, the date to order by, units at cost
+    and retail."""
     currency = plan["money"]["currency"]
-    table = Table(title="Buy plan by receipt week (store receipts)")
-    for column in ("Week", "Starts", "Units", f"Cost ({currency})", f"Retail ({currency})"):
+    table = Table(title="Buy plan: vendor receipts into the DC")
+    lead = plan.get("vendor_lead_weeks", 0)
+    for column in (
+        "Week",
+        "Lands",
+        f"Order by ({lead} wk lead)",
+        "Units",
+        f"Cost ({currency})",
+        f"Retail ({currency})",
+    ):
         table.add_column(column, justify="right")
     buys = plan["buy_plan"]
     for buy in buys:
         table.add_row(
             str(buy["week_number"]),
             buy["week_start"],
+            buy.get("order_by") or "-",
             units(buy["units"]),
             money(buy["cost"], currency),
             money(buy["retail_value"], currency),
         )
-    total = sum(b["units"] for b in buys)
     table.add_row(
         "",
         f"All {len(buys)} receipts",
-        units(total),
+        "",
+        units(sum(b["units"] for b in buys)),
         money(sum(b["cost"] for b in buys), currency),
         money(sum(b["retail_value"] for b in buys), currency),
         style="bold",
     )
-    dc_left = plan["weeks"][-1]["dc"]["closing"] if plan["weeks"] else 0
-    if dc_left:
-        table.add_row("", "Still at the DC", units(dc_left), "", "")
-    table.add_row("", "Equals manufacturing quantity", units(plan["manufacturing_qty"]), "", "")
+    table.add_row("", "Equals manufacturing quantity", "", units(plan["manufacturing_qty"]), "", "")
+    table.caption = caption("buy_plan")
+    return table
+
+
+def store_deliveries_table(plan: dict[str, Any]) -> Table:
+    """Units the DC delivers to the stores each week: the launch, then the policy's top-ups."""
+    table = _compact("Store deliveries (units)", ("Week", "Starts", "Units"))
+    deliveries = plan.get("store_deliveries") or []
+    for delivery in deliveries:
+        table.add_row(
+            str(delivery["week_number"]),
+            short_date(delivery["week_start"]),
+            units(delivery["units"]),
+        )
+    table.add_row(
+        "",
+        f"All {len(deliveries)} deliveries",
+        units(sum(d["units"] for d in deliveries)),
+        style="bold",
+    )
+    table.caption = caption("store_deliveries")
     return table

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 DEFAULT_CURRENCY = "USD"
 """The ISO 4217 code of a category's prices when neither its file nor its row names one."""
+DEFAULT_VENDOR_LEAD_WEEKS = 12
+"""Weeks from vendor order to DC receipt when a category's file gives none: the plan contracts'
+default (shared.results.DEFAULT_VENDOR_LEAD_WEEKS; a test holds the two equal)."""
 
 STORE_COLUMNS = (
     "store_id",
@@ -29,8 +32,11 @@ CATEGORY_COLUMNS = (
     "salvage_fraction",
     "price_elasticity",
     "currency",
+    "vendor_lead_weeks",
 )
 # Columns a file may leave out, with the value every row then gets.
-OPTIONAL_COLUMNS = {"categories": {"currency": DEFAULT_CURRENCY}}
+OPTIONAL_COLUMNS: dict[str, dict[str, object]] = {
+    "categories": {"currency": DEFAULT_CURRENCY, "vendor_lead_weeks": DEFAULT_VENDOR_LEAD_WEEKS}
+}
 MAX_LISTED_PROBLEMS = 20
 """The most offending rows or ids one error lists."""

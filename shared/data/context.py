@@ -47,6 +47,7 @@ from activities.planning.contexts import (
 )
 from shared.data.columns import (
     CATEGORY_COLUMNS,
+    DEFAULT_VENDOR_LEAD_WEEKS,
     MAX_LISTED_PROBLEMS,
     OPTIONAL_COLUMNS,
     SALES_COLUMNS,
@@ -196,6 +197,7 @@ class CategoryInfo(BaseModel):
     salvage_fraction: float
     price_elasticity: float
     currency: str = "USD"
+    vendor_lead_weeks: int = DEFAULT_VENDOR_LEAD_WEEKS
 
 
 @dataclass

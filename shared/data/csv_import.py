@@ -36,6 +36,7 @@ from sqlalchemy.sql.schema import Table
 from shared.data.columns import (
     CATEGORY_COLUMNS,
     DEFAULT_CURRENCY,
+    DEFAULT_VENDOR_LEAD_WEEKS,
     MAX_LISTED_PROBLEMS,
     OPTIONAL_COLUMNS,
     SALES_COLUMNS,
@@ -55,6 +56,7 @@ DEFAULT_CATEGORY = {
     "salvage_fraction": 0.3,
     "price_elasticity": -2.0,
     "currency": DEFAULT_CURRENCY,
+    "vendor_lead_weeks": DEFAULT_VENDOR_LEAD_WEEKS,
 }
 INT32_MAX = 2**31 - 1
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -138,7 +140,7 @@ def _read(
     frame.columns = [str(c).strip() for c in frame.columns]
     for column, default in OPTIONAL_COLUMNS.get(name, {}).items():
         if column not in frame.columns:
-            frame[column] = default
+            frame[column] = str(default)  # as the file would have it: every cell is read as text
     missing = [c for c in columns if c not in frame.columns]
     extra = [c for c in frame.columns if c not in columns]
     for column in missing:
@@ -263,6 +265,9 @@ def _validate_categories(frame: pd.DataFrame, problems: _Problems) -> pd.DataFra
         salvage_fraction=_number(frame, "salvage_fraction", problems, integer=False, low=0, high=1),
         price_elasticity=_number(
             frame, "price_elasticity", problems, integer=False, high=0, high_inclusive=False
+        ),
+        vendor_lead_weeks=_number(
+            frame, "vendor_lead_weeks", problems, integer=True, low=0, high=52
         ),
     )
 
@@ -533,8 +538,10 @@ def write_frames(
 
     create_schema(engine)
     sales_categories = [] if sales is None else sorted(sales["category_id"].unique())
-    if categories is not None and "currency" not in categories.columns:
-        categories = categories.assign(currency=DEFAULT_CURRENCY)
+    if categories is not None:
+        for column, default in OPTIONAL_COLUMNS["categories"].items():
+            if column not in categories.columns:
+                categories = categories.assign(**{column: default})
     with engine.begin() as conn:
         if categories is not None:
             _upsert(

@@ -14,7 +14,7 @@ import threading
 from sqlalchemy import Engine, inspect, text
 
 from shared.data.base import Base
-from shared.data.columns import DEFAULT_CURRENCY
+from shared.data.columns import DEFAULT_CURRENCY, DEFAULT_VENDOR_LEAD_WEEKS
 from shared.data.tables import Category
 
 APP_METADATA = Base.metadata
@@ -42,8 +42,8 @@ def ensure_schema(engine: Engine) -> None:
 
 def add_missing_columns(engine: Engine) -> None:
     """Columns added to existing tables after their first release, added in place (create_all
-    never alters a table): a database seeded before `categories.currency` existed gets it, set
-    to the default currency."""
+    never alters a table): a database seeded before `categories.currency` or
+    `categories.vendor_lead_weeks` existed gets them, set to their defaults."""
     inspector = inspect(engine)
     if not inspector.has_table(Category.__tablename__):
         return
@@ -54,5 +54,13 @@ def add_missing_columns(engine: Engine) -> None:
                 text(
                     "ALTER TABLE categories ADD COLUMN currency VARCHAR(3) NOT NULL "
                     f"DEFAULT '{DEFAULT_CURRENCY}'"
+                )
+            )
+    if "vendor_lead_weeks" not in present:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "ALTER TABLE categories ADD COLUMN vendor_lead_weeks INTEGER NOT NULL "
+                    f"DEFAULT {int(DEFAULT_VENDOR_LEAD_WEEKS)}"
                 )
             )

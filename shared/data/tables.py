@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.data.base import Base
-from shared.data.columns import DEFAULT_CURRENCY
+from shared.data.columns import DEFAULT_CURRENCY, DEFAULT_VENDOR_LEAD_WEEKS
 
 SALES_DATASET = "sales"
 
@@ -63,7 +63,8 @@ class Category(Base):
     `full_price` is the base (unmarked) selling price; `salvage_fraction` the share of full price
     recovered for a unit left at season end; `price_elasticity` the prior for how demand responds
     to price (negative: a 10 % markdown lifts units by about -10 % x elasticity); `currency` the
-    ISO 4217 code the prices are in (what the console and CLI show money in).
+    ISO 4217 code the prices are in (what the console and CLI show money in);
+    `vendor_lead_weeks` the weeks from vendor order to DC receipt (the buy plan's order-by date).
     """
 
     __tablename__ = "categories"
@@ -77,6 +78,11 @@ class Category(Base):
     currency: Mapped[str] = mapped_column(
         String(3), default=DEFAULT_CURRENCY, server_default=DEFAULT_CURRENCY
     )
+    vendor_lead_weeks: Mapped[int] = mapped_column(
+        Integer,
+        default=DEFAULT_VENDOR_LEAD_WEEKS,
+        server_default=str(DEFAULT_VENDOR_LEAD_WEEKS),
+    )
 
     __table_args__ = (
         CheckConstraint("full_price > 0", name="ck_categories_price_positive"),
@@ -85,6 +91,9 @@ class Category(Base):
             "salvage_fraction >= 0 AND salvage_fraction <= 1", name="ck_categories_salvage_range"
         ),
         CheckConstraint("price_elasticity < 0", name="ck_categories_elasticity_negative"),
+        CheckConstraint(
+            "vendor_lead_weeks >= 0 AND vendor_lead_weeks <= 52", name="ck_categories_lead_range"
+        ),
     )
 
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from azure.messaging.webpubsubservice import WebPubSubServiceClient
 
+from shared.glossary import describe
 from shared.settings import get_settings
 from tests.support.live_stack import LiveStack, import_short_category, live_stack
 from tests.support.lossy_pubsub import losing_one_message
@@ -360,11 +361,15 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
     weeks = plan["weeks"]
     assert len(column(browser, "stock-flow-table", 0)) == 12
     flow = footer(browser, "stock-flow-table")["Season (12 weeks)"]
-    assert flow[1] == str(forecast["total_demand"]) == str(sum(w["forecast_units"] for w in weeks))
-    assert flow[2] == str(forecast["last_year_total"])
-    assert flow[6] == str(sum(w["stores"]["receipts"] for w in weeks))
-    assert flow[7] == str(pricing["expected_units_sold"]) == str(plan["money"]["units_sold"])
-    assert flow[11] == str(weeks[-1]["dc"]["closing"])
+    assert flow[2] == str(forecast["total_demand"]) == str(sum(w["forecast_units"] for w in weeks))
+    assert flow[3] == str(forecast["last_year_total"])
+    assert flow[7] == str(sum(w["stores"]["receipts"] for w in weeks))
+    assert flow[8] == str(pricing["expected_units_sold"]) == str(plan["money"]["units_sold"])
+    assert flow[9] == str(plan["lost_sales"]) == str(sum(w["lost_sales"] for w in weeks))
+    assert flow[13] == str(weeks[-1]["dc"]["closing"])
+    # A column's heading says its one definition (the glossary's) on hover.
+    heading = browser.find_element(By.CSS_SELECTOR, '#stock-flow-table th[data-key="sell_through"]')
+    assert heading.get_attribute("title") == describe("store_sell_through")
     money_rows = {
         row[0]: row
         for row in (line.split(",") for line in csv_of(browser, "money-table")[1:])
@@ -377,12 +382,14 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
     margin = f"${plan['money']['gross_margin']:,.2f}"
     assert margin in browser.find_element(By.ID, "money-table").text
     buy = footer(browser, "buy-plan-table")
-    assert buy["Equals manufacturing quantity"][1] == "8000"
-    assert buy[f"All {len(plan['buy_plan'])} receipts"][1] == str(
+    assert buy["Equals manufacturing quantity"][2] == "8000"
+    assert buy[f"All {len(plan['buy_plan'])} vendor receipts"][2] == str(
         sum(b["units"] for b in plan["buy_plan"])
     )
+    assert column(browser, "buy-plan-table", 2) == [b["order_by"] for b in plan["buy_plan"]]
     kpis = browser.find_element(By.ID, "summary").text
-    assert "Weeks of supply at launch" in kpis and "Gross margin" in kpis and "GMROI" in kpis
+    assert "Weeks of supply at launch" in kpis and "Gross margin" in kpis
+    assert "GMROI (season)" in kpis and "GMROI (annualised)" in kpis
     assert f"{inventory['launch_weeks_of_supply']:.1f} wk" in kpis
     assert browser.find_elements(By.CSS_SELECTOR, "#chart svg polyline.last-year")
     assert browser.find_elements(By.CSS_SELECTOR, "#chart svg line.buy")
@@ -998,11 +1005,16 @@ def test_the_readme_season_reads_the_same_on_screen_as_in_the_json(stack, browse
     assert stores["All 50 stores"][3] == str(forecast["total_demand"])
     assert stores["Equals manufacturing quantity"][4] == "8000"
     flow = footer(browser, "stock-flow-table")["Season (12 weeks)"]
-    assert flow[1] == str(forecast["total_demand"]) and flow[2] == str(forecast["last_year_total"])
-    assert flow[6] == "8000" and flow[7] == str(money["units_sold"])
-    shown = [int(v.replace(",", "")) for v in column(browser, "stock-flow-table", 8)]
+    assert flow[2] == str(forecast["total_demand"]) and flow[3] == str(forecast["last_year_total"])
+    assert flow[7] == str(sum(w["stores"]["receipts"] for w in weeks))
+    assert flow[8] == str(money["units_sold"]) and flow[9] == str(plan["lost_sales"])
+    shown = [int(v.replace(",", "")) for v in column(browser, "stock-flow-table", 9)]
     assert shown == [w["stores"]["sales"] for w in weeks]
-    assert footer(browser, "buy-plan-table")["All 12 receipts"][1] == "8000"
+    sold = plan["history_weeks"]
+    assert column(browser, "stock-flow-table", 1) == ["actual"] * sold + ["plan"] * (12 - sold)
+    assert footer(browser, "buy-plan-table")["All 1 vendor receipts"][2] == "8000"
+    history = browser.find_element(By.ID, "plan-history").text
+    assert ("This season is history" in history) == (sold == 12)
     kpis = browser.find_element(By.ID, "summary").text
     assert f"{inventory['launch_weeks_of_supply']:.1f} wk" in kpis
     assert f"${money['gross_margin']:,.0f}" in kpis and f"{money['gross_margin_pct']:.1%}" in kpis

@@ -77,13 +77,79 @@ const SUMMARY_LABELS = {
   weeks: ["Weeks forecast", "int"], wape: ["Typical forecast error", "pct"],
   manufacturing_qty: ["Units to manufacture", "units"], initial_allocation_total: ["Shipped to stores at launch", "units"],
   dc_holdback_total: ["Held back at the DC", "units"], clusters: ["Store groups", "int"], stores: ["Stores", "int"],
-  replenishment_shipments: ["Replenishment shipments", "int"],
+  replenishment_shipments: ["Replenishment weeks", "int"],
   first_markdown_week: ["First markdown", "week"], first_markdown_pct: ["First markdown depth", "pct"],
   expected_sell_through: ["Expected sell-through", "pct"], expected_revenue: ["Expected revenue", "money"],
   leftover_units: ["Units left over", "units"],
   last_year_total: ["Same weeks last year", "units"], launch_weeks_of_supply: ["Weeks of supply at launch", "cover"],
   gross_margin: ["Gross margin", "money"], gross_margin_pct: ["Gross margin %", "pct"],
 };
+
+// One definition per figure, the API's and the CLI's too (shared/glossary.py; a test holds
+// this copy to it word for word).
+const GLOSSARY = /* glossary */ {
+  "demand": {
+    "label": "Demand",
+    "definition": "Units the stores would sell with stock enough: the forecast with any markdown's uplift (for weeks already sold, what really sold)."
+  },
+  "lost_sales": {
+    "label": "Lost sales",
+    "definition": "Demand a store could not serve because it had no stock, summed over the stores."
+  },
+  "store_sell_through": {
+    "label": "Sell-through (stores)",
+    "definition": "Units the stores sold / units the stores received, cumulative to the week."
+  },
+  "dc_sell_through": {
+    "label": "Sell-through (DC)",
+    "definition": "Units the DC delivered to the stores / units the DC received from the vendor, cumulative to the week."
+  },
+  "chain_sell_through": {
+    "label": "Sell-through (chain)",
+    "definition": "Units the stores sold / units the chain received from the vendor (the buy), cumulative to the week."
+  },
+  "store_weeks_of_supply": {
+    "label": "Weeks of supply (stores)",
+    "definition": "The stores' closing stock / the coming weeks' demand, counted week by week."
+  },
+  "dc_weeks_of_supply": {
+    "label": "Weeks of supply (DC)",
+    "definition": "The DC's closing stock / its planned deliveries to the stores in the coming weeks, counted week by week; none when no delivery is planned."
+  },
+  "average_inventory_cost": {
+    "label": "Average inventory at cost",
+    "definition": "The mean of the weekly closing stock (stores + DC), at unit cost."
+  },
+  "gmroi": {
+    "label": "GMROI (season)",
+    "definition": "Gross margin / average inventory at cost, over the season's weeks."
+  },
+  "gmroi_annualised": {
+    "label": "GMROI (annualised)",
+    "definition": "GMROI (season) x 52 / the season's weeks: the same return at a year's pace."
+  },
+  "buy_plan": {
+    "label": "Buy plan",
+    "definition": "Vendor receipts into the DC: when they land, how many units, and the date to order by (the landing week less the category's vendor lead time)."
+  },
+  "store_deliveries": {
+    "label": "Store deliveries",
+    "definition": "Units the DC delivers to the stores each week: the launch, then the replenishment policy's top-ups."
+  },
+  "stranded_units": {
+    "label": "Stranded at the DC",
+    "definition": "Units the DC held, not committed to a delivery, at the end of weeks in which stores lost sales (each week at most that week's lost sales)."
+  },
+  "expected_sell_through": {
+    "label": "Expected sell-through",
+    "definition": "Units the season is expected to sell / units bought (the chain's sell-through at the season's end)."
+  },
+  "checkpoint_sell_through": {
+    "label": "Sell-through at the checkpoint",
+    "definition": "The chain's sell-through at the markdown checkpoint week, read from the stock flow."
+  }
+} /* end glossary */;
+const define = (key) => GLOSSARY[key].definition;
 
 // What each figure means, for a tooltip where it is shown and a sentence under the tables.
 const FIGURE_NOTES = {
@@ -94,14 +160,16 @@ const FIGURE_NOTES = {
   wape: "Typical forecast error on past seasons: absolute errors as a share of actual sales (WAPE).",
   last_year_total: "Units sold in the same season weeks one year earlier.",
   launch_weeks_of_supply: "Weeks of the season's forecast the launch shipment covers.",
-  sell_through: "Units sold / units received at the stores, to date.",
-  weeks_of_supply: "Closing stock over the coming weeks' expected demand (the forecast with any markdown's uplift), counted week by week.",
+  sell_through: define("store_sell_through"),
+  weeks_of_supply: define("store_weeks_of_supply"),
   gross_margin: "Revenue less the cost of the units sold.",
   gross_margin_pct: "Gross margin as a share of revenue.",
   markdown_cost: "(Full price − price paid) × units sold marked down.",
   salvage_value: "What leftovers fetch at the category's salvage fraction of unit cost.",
-  gmroi: "Gross margin / average inventory at cost (stores + DC over the season): margin earned per unit of money tied up in stock.",
-  expected_sell_through: "Expected units sold / units bought.",
+  gmroi: define("gmroi"),
+  gmroi_annualised: define("gmroi_annualised"),
+  lost_sales: define("lost_sales"),
+  expected_sell_through: define("expected_sell_through"),
 };
 
 function summaryValue(kind, value) {
@@ -649,7 +717,7 @@ function dataTable(root, { name, columns, rows, footer, filterPlaceholder, curre
         render();
         table.querySelector(`th[data-key="${c.key}"] button`).focus();
       });
-      return el("th", { scope: "col", "aria-sort": sorted, "data-key": c.key, class: c.numeric && !c.labelLike ? "num" : "" }, button);
+      return el("th", { scope: "col", "aria-sort": sorted, "data-key": c.key, class: c.numeric && !c.labelLike ? "num" : "", title: c.note }, button);
     }));
     const body = el("tbody", {}, ...list.map((r) => el("tr", {}, ...columns.map((c) => el("td", { class: c.numeric && !c.labelLike ? "num" : "" }, c.format ? c.format(r[c.key], r) : r[c.key])))));
     const totals = footer ? footer(rows, list) : [];
@@ -744,15 +812,20 @@ function allocationTable(inventory, forecast) {
   });
 }
 
-function replenishmentTable(inventory) {
-  const rows = inventory.replenishment_schedule.map((s) => ({ week: s.week_number, week_start: s.week_start, units: s.units }));
+// What the DC delivers to the stores: the season plan's deliveries (launch included) once the
+// plan exists, so this table and the stock flow's receipts are one figure; before that, the
+// Inventory agent's replenishment weeks at the full-price forecast.
+function replenishmentTable(inventory, plan) {
+  const deliveries = plan ? plan.store_deliveries : inventory.replenishment_schedule;
+  const rows = deliveries.map((s) => ({ week: s.week_number, week_start: s.week_start, units: s.units }));
+  $("replenishment-policy").textContent = (inventory.replenishment_policy || "") + (plan ? "" : " Before the markdown plan: the deliveries at the full-price forecast.");
   dataTable($("replenishment-table"), {
-    name: "Replenishment", filterPlaceholder: "Filter weeks", rows,
+    name: "Store deliveries", filterPlaceholder: "Filter weeks", rows,
     columns: [
       { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
-      { key: "units", label: "Released from the DC (units)", numeric: true, format: units },
+      { key: "units", label: "Delivered to the stores (units)", numeric: true, format: units, note: define("store_deliveries") },
     ],
-    footer: (all) => [[`All ${all.length} shipments`, "", sum(all, "units")]],
+    footer: (all) => [[`All ${all.length} ${plan ? "deliveries" : "replenishment weeks"}`, "", sum(all, "units")]],
   });
 }
 
@@ -777,33 +850,40 @@ function markdownTable(pricing, currency) {
 // Every total is a sum of the rows, which the plan's contract makes equal to the agents' totals.
 function stockFlowTable(plan) {
   const rows = plan.weeks.map((w) => ({
-    week: w.week_number, week_start: w.week_start, forecast: w.forecast_units, last_year: w.last_year_units,
+    week: w.week_number, kind: w.actual ? "actual" : "plan", week_start: w.week_start, forecast: w.forecast_units, last_year: w.last_year_units,
     markdown: w.markdown_pct,
-    demand: w.demand_units, open: w.stores.opening, receipts: w.stores.receipts, sales: w.stores.sales, close: w.stores.closing,
-    sell_through: w.stores.sell_through, cover: w.stores.weeks_of_supply, dc_close: w.dc.closing,
+    demand: w.demand_units, open: w.stores.opening, receipts: w.stores.receipts, sales: w.stores.sales, lost: w.lost_sales, close: w.stores.closing,
+    sell_through: w.stores.sell_through, cover: w.stores.weeks_of_supply, dc_close: w.dc.closing, dc_cover: w.dc.weeks_of_supply,
+    chain_sell_through: w.chain_sell_through,
   }));
   const last = rows[rows.length - 1] || {};
   const lastYear = plan.last_year_units;
   const forecastTotal = sum(rows, "forecast");
+  $("plan-history").textContent = !plan.history_weeks ? "" : plan.history_weeks >= rows.length
+    ? `This season is history: all ${rows.length} weeks have sold. The rows are actual sales; the markdown is what the policy would have decided, not advice.`
+    : `History up to week ${plan.history_weeks}: weeks 1–${plan.history_weeks} are actual sales, weeks ${plan.history_weeks + 1}–${rows.length} the plan.`;
   dataTable($("stock-flow-table"), {
     name: "Weekly stock flow", filterPlaceholder: "Filter weeks", rows,
     columns: [
-      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "week_start", label: "Starts" },
+      { key: "week", label: "Week", numeric: true, labelLike: true }, { key: "kind", label: "Actual or plan" }, { key: "week_start", label: "Starts" },
       { key: "forecast", label: "Forecast", numeric: true, format: units },
       { key: "last_year", label: "Last year", numeric: true, format: units },
       { key: "markdown", label: "Markdown", numeric: true, percent: true, format: (v) => (v ? `${pct(v)} off` : "–") },
-      { key: "demand", label: "Demand", numeric: true, format: units },
+      { key: "demand", label: "Demand", numeric: true, format: units, note: define("demand") },
       { key: "open", label: "Open", numeric: true, format: units },
-      { key: "receipts", label: "Receipts", numeric: true, format: units },
-      { key: "sales", label: "Expected sales", numeric: true, format: units },
+      { key: "receipts", label: "Receipts", numeric: true, format: units, note: define("store_deliveries") },
+      { key: "sales", label: "Sales", numeric: true, format: units },
+      { key: "lost", label: "Lost sales", numeric: true, format: units, note: define("lost_sales") },
       { key: "close", label: "Close", numeric: true, format: units },
-      { key: "sell_through", label: "Sell-through", numeric: true, percent: true, format: (v) => pct(v, 1) },
-      { key: "cover", label: "Weeks of supply", numeric: true, format: cover },
+      { key: "sell_through", label: GLOSSARY.store_sell_through.label, numeric: true, percent: true, format: (v) => pct(v, 1), note: define("store_sell_through") },
+      { key: "cover", label: GLOSSARY.store_weeks_of_supply.label, numeric: true, format: cover, note: define("store_weeks_of_supply") },
       { key: "dc_close", label: "DC stock", numeric: true, format: units },
+      { key: "dc_cover", label: GLOSSARY.dc_weeks_of_supply.label, numeric: true, format: cover, note: define("dc_weeks_of_supply") },
+      { key: "chain_sell_through", label: GLOSSARY.chain_sell_through.label, numeric: true, percent: true, format: (v) => pct(v, 1), note: define("chain_sell_through") },
     ],
     footer: (all) => [[
-      `Season (${all.length} weeks)`, "", forecastTotal, lastYear ?? "", "",
-      sum(all, "demand"), "", sum(all, "receipts"), sum(all, "sales"), last.close ?? "", last.sell_through ?? "", "", last.dc_close ?? "",
+      `Season (${all.length} weeks)`, "", "", forecastTotal, lastYear ?? "", "",
+      sum(all, "demand"), "", sum(all, "receipts"), sum(all, "sales"), sum(all, "lost"), last.close ?? "", last.sell_through ?? "", "", last.dc_close ?? "", "", last.chain_sell_through ?? "",
     ]],
   });
 }
@@ -821,9 +901,10 @@ function moneyTable(plan) {
     ["Markdown cost", m.units_sold_marked_down, m.markdown_cost, FIGURE_NOTES.markdown_cost],
     ["Leftover at cost", m.leftover_units, m.leftover_cost, "Units not sold, at unit cost."],
     ["Salvage value of leftovers", m.leftover_units, m.salvage_value, FIGURE_NOTES.salvage_value],
-    ["Average inventory at cost", null, m.average_inventory_cost, "Mean of each week's opening and closing stock (stores + DC), at unit cost."],
+    [GLOSSARY.average_inventory_cost.label, null, m.average_inventory_cost, define("average_inventory_cost")],
   ].map(([figure, count, amount, note]) => ({ figure, units: count, amount, note }));
-  rows.push({ figure: "GMROI (a ratio, not an amount)", units: null, amount: m.gmroi, ratio: true, note: FIGURE_NOTES.gmroi });
+  rows.push({ figure: `${GLOSSARY.gmroi.label} (a ratio, not an amount)`, units: null, amount: m.gmroi, ratio: true, note: define("gmroi") });
+  rows.push({ figure: `${GLOSSARY.gmroi_annualised.label} (a ratio)`, units: null, amount: m.gmroi_annualised, ratio: true, note: define("gmroi_annualised") });
   dataTable($("money-table"), {
     name: "Money", filterPlaceholder: "Filter figures", rows, currency: c,
     columns: [
@@ -834,23 +915,22 @@ function moneyTable(plan) {
   });
 }
 
-// What reaches the stores each week (the launch, then each DC shipment) at cost and at retail.
+// The buy plan: vendor receipts into the DC, when to order them, at cost and at retail.
 function buyPlanTable(plan) {
   const c = plan.money.currency;
-  const rows = plan.buy_plan.map((b) => ({ week: b.week_number, week_start: b.week_start, units: b.units, cost: b.cost, retail: b.retail_value }));
-  const atDc = plan.weeks.length ? plan.weeks[plan.weeks.length - 1].dc.closing : 0;
+  const rows = plan.buy_plan.map((b) => ({ week: b.week_number, week_start: b.week_start, order_by: b.order_by, units: b.units, cost: b.cost, retail: b.retail_value }));
   dataTable($("buy-plan-table"), {
     name: "Buy plan", filterPlaceholder: "Filter weeks", rows, currency: c,
     columns: [
-      { key: "week", label: "Receipt week", numeric: true, labelLike: true }, { key: "week_start", label: "Week starting" },
+      { key: "week", label: "Receipt week", numeric: true, labelLike: true }, { key: "week_start", label: "Lands at the DC" },
+      { key: "order_by", label: `Order by (${plan.vendor_lead_weeks} weeks' lead time)`, note: define("buy_plan") },
       { key: "units", label: "Units", numeric: true, format: units },
       { key: "cost", label: `Cost (${c})`, numeric: true, format: (v) => money(v, c) },
       { key: "retail", label: `Retail value (${c})`, numeric: true, format: (v) => money(v, c) },
     ],
     footer: (all) => [
-      [`All ${all.length} receipts`, "", sum(all, "units"), Math.round(sum(all, "cost") * 100) / 100, Math.round(sum(all, "retail") * 100) / 100],
-      ...(atDc ? [["Plus still at the DC", "", atDc, "", ""]] : []),
-      ["Equals manufacturing quantity", "", plan.manufacturing_qty, "", ""],
+      [`All ${all.length} vendor receipts`, "", "", sum(all, "units"), Math.round(sum(all, "cost") * 100) / 100, Math.round(sum(all, "retail") * 100) / 100],
+      ["Equals manufacturing quantity", "", "", plan.manufacturing_qty, "", ""],
     ],
   });
 }
@@ -900,12 +980,15 @@ async function showResults() {
   if (forecast) kpis.push(["Forecast demand (units)", units(forecast.total_demand)], ["Season", `${longDate(forecast.forecast_by_week[0].week_start)} · ${forecast.horizon_weeks} weeks`]);
   if (inventory) kpis.push(["Units to manufacture", units(inventory.manufacturing_qty)]);
   const plan = pricing && pricing.season_plan;
-  if (forecast && forecast.last_year_total) kpis.push(["Same weeks last year (units)", `${units(forecast.last_year_total)} (${change(forecast.total_demand, forecast.last_year_total)})`, "last_year_total"]);
+  const missing = (forecast && forecast.last_year_missing_weeks) || [];
+  if (forecast && forecast.last_year_total != null) kpis.push(["Same weeks last year (units)", missing.length ? `${units(forecast.last_year_total)} (${forecast.horizon_weeks - missing.length} of ${forecast.horizon_weeks} weeks; no history for week${missing.length > 1 ? "s" : ""} ${missing.join(", ")})` : `${units(forecast.last_year_total)} (${change(forecast.total_demand, forecast.last_year_total)})`, "last_year_total"]);
   if (inventory) kpis.push(["Weeks of supply at launch", cover(inventory.launch_weeks_of_supply), "launch_weeks_of_supply"]);
   if (pricing) kpis.push(["Expected sell-through", pct(pricing.expected_sell_through, 1), "expected_sell_through"], [`Expected revenue (${currency})`, money(pricing.expected_revenue, currency, 0)]);
   if (plan) {
     kpis.push([`Gross margin (${currency})`, `${money(plan.money.gross_margin, currency, 0)} · ${pct(plan.money.gross_margin_pct, 1)}`, "gross_margin"]);
-    kpis.push(["GMROI", plan.money.gmroi == null ? "–" : plan.money.gmroi.toFixed(2), "gmroi"]);
+    kpis.push([GLOSSARY.gmroi.label, plan.money.gmroi == null ? "–" : plan.money.gmroi.toFixed(2), "gmroi"]);
+    kpis.push([GLOSSARY.gmroi_annualised.label, plan.money.gmroi_annualised == null ? "–" : plan.money.gmroi_annualised.toFixed(2), "gmroi_annualised"]);
+    kpis.push([`${GLOSSARY.lost_sales.label} (units)`, units(plan.lost_sales), "lost_sales"]);
   }
   $("summary").replaceChildren(...kpis.map(([k, v, note]) => el("div", { class: "kpi", title: FIGURE_NOTES[note] }, el("b", {}, v), el("span", {}, k))));
   for (const id of ["forecast-table", "clusters-table", "allocations-table", "replenishment-table", "markdowns-table", "stock-flow-table", "money-table", "buy-plan-table"]) $(id).replaceChildren();
@@ -920,7 +1003,7 @@ async function showResults() {
     showDemandWarnings(forecast.warnings);
   }
   if (inventory) {
-    clusterTable(inventory); allocationTable(inventory, forecast); replenishmentTable(inventory);
+    clusterTable(inventory); allocationTable(inventory, forecast); replenishmentTable(inventory, plan);
     showPlanWarnings(state.agents["Inventory Agent"].result || {}, inventory.warnings || []);
   }
   if (pricing) markdownTable(pricing, currency);

@@ -319,3 +319,14 @@ def test_beats_seasonal_naive_on_the_held_out_last_season_of_the_sample():
         points += len(actual)
     assert err <= 0.85 * err_naive  # measured 0.62
     assert 0.65 <= inside / points <= 0.95  # measured 0.87 (52 weeks: a loose band)
+
+
+def test_last_year_partly_in_the_history_counts_the_weeks_it_has_and_names_the_others(chain):
+    """A season planned most of a year ahead: its last year runs past the end of the history,
+    so only its first weeks have one (the issue's 9 of 16)."""
+    last = pd.Timestamp(chain.sales["week_start_date"].max()).date()
+    start = last + timedelta(days=7 * 44 + 2)
+    result = run(chain, weeks=16, start=start)
+    assert result.last_year_missing_weeks == list(range(10, 17))
+    kept = [w.last_year_units for w in result.forecast_by_week[:9]]
+    assert None not in kept and result.last_year_total == sum(kept)

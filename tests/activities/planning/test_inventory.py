@@ -15,10 +15,12 @@ from activities.planning.inventory import (
     UnitEconomics,
     allocate_with_minimum,
     check_target,
+    holdback_shortage_warning,
     plan_units,
-    replenishment_weeks,
     run_inventory_agent,
+    simulate_plan,
 )
+from activities.planning.replenishment import ReplenishmentPolicy
 from activities.planning.units import largest_remainder
 from tests.support.agent_data import (
     demand_context,
@@ -51,13 +53,11 @@ def test_largest_remainder_conserves_and_stays_within_one_unit(total, weights):
 )
 @settings(max_examples=300, deadline=None)
 def test_plan_conserves_every_unit(manufacturing, holdback, strategy, shares, weeks, minimum):
-    weekly = np.random.default_rng(weeks).uniform(0, 100, weeks)
-    plan = plan_units(manufacturing, holdback, strategy, np.array(shares), weekly, minimum)
+    plan = plan_units(manufacturing, holdback, strategy, np.array(shares), minimum)
     assert plan.allocation.sum() + plan.holdback == manufacturing
-    assert sum(u for _, u in plan.shipments) == plan.holdback
     assert (plan.allocation >= 0).all()
     if strategy == "none":
-        assert plan.holdback == 0 and plan.shipments == []
+        assert plan.holdback == 0
     if plan.launch >= minimum * len(shares):
         assert (plan.allocation >= minimum).all()
 
@@ -69,22 +69,8 @@ def test_allocation_is_proportional_above_the_minimum():
 
 
 def test_too_few_units_for_the_minimum_allocates_what_exists_and_warns():
-    plan = plan_units(5, 0.0, "weekly", np.ones(10) / 10, np.ones(8))
+    plan = plan_units(5, 0.0, "weekly", np.ones(10) / 10)
     assert plan.allocation.sum() == 5 and plan.warnings
-
-
-def test_shipments_follow_the_replenishment_cadence_after_the_launch_week():
-    assert replenishment_weeks(6, "weekly") == [2, 3, 4, 5, 6]
-    assert replenishment_weeks(8, "bi-weekly") == [3, 5, 7]
-    assert replenishment_weeks(8, "none") == []
-
-
-def test_holdback_follows_forecast_weekly_demand():
-    weekly = np.array([10, 10, 40, 40, 0, 0, 100, 100], dtype=float)
-    plan = plan_units(1000, 0.3, "bi-weekly", np.ones(3), weekly)
-    assert plan.holdback == 300
-    assert [w for w, _ in plan.shipments] == [3, 5, 7]
-    assert [u for _, u in plan.shipments] == [86, 0, 214]  # 300 x (80, 0, 200) / 280
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +114,7 @@ def test_agent_conserves_units_and_follows_the_forecast(result, demand):
     assert allocated + r.dc_holdback_total == r.manufacturing_qty
     assert allocated == r.initial_allocation_total
     assert r.dc_holdback_total == int(0.25 * r.manufacturing_qty + 0.5)  # half rounds up
-    assert sum(s.units for s in r.replenishment_schedule) == r.dc_holdback_total
+    assert sum(s.units for s in r.replenishment_schedule) <= r.dc_holdback_total
     assert [s.week_number for s in r.replenishment_schedule] == list(range(2, 13))
     assert any(m.startswith("Clusters found:") for m in calls)
 
@@ -276,3 +262,33 @@ def test_a_unit_target_warning_states_lost_margin_and_leftover_cost(chain, deman
     high = int(d.total_upper_80 * 1.3)
     check = check_target(high, d, 12, economics)
     assert f"leftovers at the forecast are {(high - d.total_demand) * 24:,.0f} EUR" in check.message
+
+
+def test_a_holdback_that_leaves_stores_short_while_the_dc_holds_stock_is_warned_about():
+    """Bi-weekly: nothing reaches the stores before week 3, so a launch that covers one week of
+    a two-week wait loses week 2's sales while the DC holds the rest."""
+    plan = plan_units(60, 50 / 60, "bi-weekly", np.ones(1))
+    flow = simulate_plan(
+        60, plan.allocation, np.full((1, 6), 10), "bi-weekly", ReplenishmentPolicy()
+    )
+    assert flow.lost[0].tolist() == [0, 10, 0, 0, 0, 0]
+    warning = holdback_shortage_warning(flow, 50 / 60, 60, 2)
+    assert warning is not None
+    assert "83% DC holdback leaves stores short" in warning and "10 units" in warning
+    assert "week 2 " in warning and "a holdback of at most 66 %" in warning
+    # Enough at launch: no warning.
+    plan = plan_units(60, 0.5, "bi-weekly", np.ones(1))
+    flow = simulate_plan(
+        60, plan.allocation, np.full((1, 6), 10), "bi-weekly", ReplenishmentPolicy()
+    )
+    assert flow.lost.sum() == 0
+    assert holdback_shortage_warning(flow, 0.5, 60, 2) is None
+
+
+def test_the_agent_explains_its_policy_and_delivers_no_more_than_the_holdback(result):
+    r, _ = result
+    assert "topped up to cover 1 week" in r.explanation and "equal cover" in r.explanation
+    assert r.replenishment_policy in r.explanation
+    assert sum(s.units for s in r.replenishment_schedule) <= r.dc_holdback_total
+    shares = [c.allocation_percentage for c in r.clusters]
+    assert round(sum(shares), 3) == 1.0  # the shown shares (tenths of a percent) add to 100.0 %

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from sqlalchemy import update
 
 from activities.planning.contexts import PricingContext
-from activities.planning.inventory import plan_units
+from activities.planning.inventory import plan_units, simulate_plan
 from activities.planning.pricing import PricingInputs, run_pricing_agent
+from activities.planning.replenishment import ReplenishmentPolicy
 from activities.planning.units import forward_cover, round_running_total
 from shared.data.db import dispose_engine, get_engine
 from shared.data.results_store import load_result, save_result
@@ -33,6 +34,8 @@ def test_weeks_of_supply_walk_forward_through_the_coming_weeks():
     assert forward_cover(500, [100, 100], 50) == 8.0
     assert forward_cover(0, [100], 100) == 0.0
     assert forward_cover(10, [0, 0], 0) is None
+    # Stock that runs out exactly in week 3 covers 3 weeks, not the empty weeks after it.
+    assert forward_cover(1200, [0, 548, 652, 0, 0], 0) == 3.0
 
 
 @given(st.lists(st.floats(0, 500, allow_nan=False), min_size=1, max_size=30))
@@ -44,7 +47,16 @@ def test_rounding_the_running_total_keeps_whole_non_negative_weeks_and_the_seaso
 
 
 def _inventory(manufacturing, holdback_pct, strategy, weekly):
-    unit_plan = plan_units(manufacturing, holdback_pct, strategy, np.ones(4) / 4, weekly)
+    """The Inventory agent's plan for the chain as one store (as the Pricing agent reads a
+    result without stores): its launch, and the policy's deliveries at the forecast."""
+    unit_plan = plan_units(manufacturing, holdback_pct, strategy, np.ones(1))
+    flow = simulate_plan(
+        manufacturing,
+        unit_plan.allocation,
+        weekly.astype(np.int64)[None, :],
+        strategy,
+        ReplenishmentPolicy(),
+    )
     starts = [START + timedelta(days=7 * i) for i in range(len(weekly))]
     return InventoryResult(
         manufacturing_qty=manufacturing,
@@ -52,8 +64,9 @@ def _inventory(manufacturing, holdback_pct, strategy, weekly):
         dc_holdback_total=unit_plan.holdback,
         clusters=[],
         replenishment_schedule=[
-            ReplenishmentShipment(week_number=w, week_start=starts[w - 1], units=u)
-            for w, u in unit_plan.shipments
+            ReplenishmentShipment(week_number=w + 1, week_start=starts[w], units=int(u))
+            for w, u in enumerate(flow.dc_shipments)
+            if w and u
         ],
         explanation="x",
     )
@@ -88,13 +101,15 @@ def _assert_reconciles(demand, inventory, pricing):
     )
     assert money.leftover_units == pricing.leftover_units
     assert money.units_sold + money.leftover_units == inventory.manufacturing_qty
-    assert sum(b.units for b in plan.buy_plan) + plan.weeks[-1].dc.closing == (
-        inventory.manufacturing_qty
-    )
+    assert sum(b.units for b in plan.buy_plan) == inventory.manufacturing_qty
+    assert sum(w.dc.receipts for w in plan.weeks) == inventory.manufacturing_qty
+    assert sum(d.units for d in plan.store_deliveries) == sum(w.stores.receipts for w in plan.weeks)
     assert plan.weeks[0].stores.receipts == inventory.initial_allocation_total
     for week in plan.weeks:
         assert week.stores.closing >= 0 and week.dc.closing >= 0
         assert week.stores.sales <= week.stores.opening + week.stores.receipts
+        assert week.stores.sales <= week.demand_units
+        assert week.stores.sales + week.lost_sales == week.demand_units
     assert money.revenue + money.markdown_cost == pytest.approx(
         money.units_sold * money.full_price, abs=0.01
     )
@@ -156,13 +171,41 @@ def test_a_plan_that_does_not_add_up_is_refused():
         SeasonPlan.model_validate(data)
 
 
-def test_the_buy_plan_lists_receipt_weeks_at_cost_and_retail():
+def test_the_buy_plan_lists_vendor_receipts_with_their_order_by_date():
     _, inventory, pricing = _plan([1000] * 8, 8000, 0.25)
-    buy = pricing.season_plan.buy_plan
-    assert buy[0].week_start == date(2025, 1, 1)
-    assert buy[0].units == inventory.initial_allocation_total
-    assert sum(b.units for b in buy) == 8000
+    plan = pricing.season_plan
+    buy = plan.buy_plan
+    assert [(b.week_start, b.units) for b in buy] == [(date(2025, 1, 1), 8000)]
+    assert buy[0].order_by == date(2025, 1, 1) - timedelta(weeks=INPUTS.vendor_lead_weeks)
     assert all(b.cost == b.units * 24.0 and b.retail_value == b.units * 69.0 for b in buy)
+    # The stores' deliveries are their own list: the launch, then the policy's top-ups.
+    deliveries = plan.store_deliveries
+    assert deliveries[0].units == inventory.initial_allocation_total
+    assert [d.units for d in deliveries] == [
+        w.stores.receipts for w in plan.weeks if w.stores.receipts
+    ]
+
+
+def test_money_figures_follow_their_one_definition():
+    _, _, pricing = _plan([500] * 12, 9000, 0.3, markdown_checkpoint_week=6)
+    plan = pricing.season_plan
+    closing = [w.stores.closing + w.dc.closing for w in plan.weeks]
+    assert plan.money.average_inventory_cost == pytest.approx(np.mean(closing) * 24.0, abs=0.01)
+    assert plan.money.gmroi == pytest.approx(
+        plan.money.gross_margin / plan.money.average_inventory_cost, abs=0.01
+    )
+    assert plan.money.gmroi_annualised == pytest.approx(plan.money.gmroi * 52 / 12, abs=0.02)
+    for week in plan.weeks:
+        received = sum(w.stores.receipts for w in plan.weeks[: week.week_number])
+        sold = sum(w.stores.sales for w in plan.weeks[: week.week_number])
+        shipped = sum(w.dc.sales for w in plan.weeks[: week.week_number])
+        assert week.stores.sell_through == pytest.approx(sold / received, abs=1e-4)
+        assert week.dc.sell_through == pytest.approx(shipped / 9000, abs=1e-4)
+        assert week.chain_sell_through == pytest.approx(sold / 9000, abs=1e-4)
+    # DC weeks of supply count its planned deliveries, not the stores' sales.
+    week = plan.weeks[2]
+    ahead = [w.dc.sales for w in plan.weeks[3:]]
+    assert week.dc.weeks_of_supply == forward_cover(week.dc.closing, ahead, 0.0)
 
 
 def test_a_stored_plan_is_checked_again_when_it_is_read(tmp_path):

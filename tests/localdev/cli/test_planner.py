@@ -217,10 +217,18 @@ def test_the_terminal_plan_shows_the_season_in_a_planners_terms_to_the_unit(plan
         "Weekly stock flow at the stores",
         "Weekly stock flow at the DC",
         "Money (USD)",
-        "Buy plan by receipt week",
+        "Buy plan: vendor receipts into the DC",
+        "Store deliveries (units)",
         f"Total over all {len(stores)} stores",
     ):
         assert title in text
+    flat = " ".join(text.split())
+    assert "GMROI (season)" in text and "GMROI (annualised)" in text
+    assert f"{money['gmroi_annualised']:.2f}" in text
+    assert inventory["replenishment_policy"] in flat
+    assert all(b["order_by"] in text for b in season["buy_plan"])
+    lost = sum(w["lost_sales"] for w in season["weeks"])
+    assert lost == season["lost_sales"]
     top = max(stores, key=lambda s: s["initial_allocation"])
     assert top["store_name"] in text and top["region"] in text
     assert f"Season ({len(forecast['forecast_by_week'])} weeks)" in text

@@ -5,6 +5,9 @@ import pytest
 from sqlalchemy import text
 
 from localdev.sample_data import export_csv, generate_sample, load_sample
+from shared import results
+from shared.data.columns import DEFAULT_VENDOR_LEAD_WEEKS
+from shared.data.context import get_assembler
 from shared.data.csv_import import DataImportError, import_csv
 from shared.data.db import dispose_engine, get_engine
 from shared.errors import InvalidParametersError
@@ -301,4 +304,30 @@ def test_a_database_from_before_the_currency_column_gets_it(tmp_path):
     create_schema(old)
     with old.connect() as conn:
         assert conn.execute(text("SELECT currency FROM categories")).scalar() == "USD"
+        lead = conn.execute(text("SELECT vendor_lead_weeks FROM categories")).scalar()
+    assert lead == DEFAULT_VENDOR_LEAD_WEEKS == results.DEFAULT_VENDOR_LEAD_WEEKS
+    assert get_assembler(url).category_info("denim").vendor_lead_weeks == lead
     dispose_engine(url)
+
+
+def test_categories_carry_a_vendor_lead_time_defaulting_to_twelve_weeks(engine):
+    with_lead = CATEGORIES_HEADER + ",vendor_lead_weeks\nkilts,Kilts,120,40,0.3,-1.5, 20 \n"
+    without = CATEGORIES_HEADER + "\nsocks,Socks,8,2,0.1,-2.5\n"
+    import_csv(engine, categories_csv=with_lead.encode())
+    import_csv(engine, categories_csv=without.encode())
+    with engine.connect() as conn:
+        lead = dict(
+            conn.execute(text("SELECT category_id, vendor_lead_weeks FROM categories")).all()
+        )
+    assert lead["kilts"] == 20 and lead["socks"] == DEFAULT_VENDOR_LEAD_WEEKS
+
+
+@pytest.mark.parametrize("value", ["-1", "53", "six", "2.5"])
+def test_a_bad_vendor_lead_time_is_rejected_with_the_row(engine, value):
+    before = _dump(engine)
+    bad = CATEGORIES_HEADER + f",vendor_lead_weeks\nkilts,Kilts,120,40,0.3,-1.5,{value}\n"
+    with pytest.raises(DataImportError) as caught:
+        import_csv(engine, categories_csv=bad.encode())
+    problem = caught.value.details["problems"][0]
+    assert (problem["row"], problem["column"]) == (2, "vendor_lead_weeks")
+    _assert_unchanged(engine, before)
