@@ -18,7 +18,7 @@ It answers with ids, numbers and one wake-up time, never plan data.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -216,9 +216,16 @@ def sync_season(
         )
     late = timedelta(days=settings.season_actuals_late_days)
     starts = plan.parameters.week_starts()
+
+    def deadline_of(week_start: date) -> datetime:
+        # A week's actuals are due `late` after it ends, or after the launch for a season
+        # launched once its weeks had passed (a back-filled season, a demo).
+        week_end = datetime.combine(week_start + timedelta(days=7), time.min, UTC)
+        return max(week_end, season.created_at.astimezone(UTC)) + late
+
     next_deadline: datetime | None = None
     for index, start in enumerate(starts):
-        deadline = datetime.combine(start + timedelta(days=7), datetime.min.time(), UTC) + late
+        deadline = deadline_of(start)
         if index + 1 in weekly:
             continue
         if deadline <= task.now and season.status == OPEN:
@@ -229,14 +236,13 @@ def sync_season(
                     season_id=season.season_id,
                     week_number=index + 1,
                     week_start=start,
-                    days_late=(task.now - deadline).days + settings.season_actuals_late_days,
+                    days_late=(task.now - deadline + late).days,
                 ),
             )
         elif deadline > task.now and next_deadline is None:
             next_deadline = deadline
-    season_over = datetime.combine(
-        starts[-1] + timedelta(days=7), datetime.min.time(), UTC
-    ) + late <= task.now or len(weekly) == len(starts)
+    season_end = deadline_of(starts[-1])
+    season_over = season_end <= task.now or len(weekly) == len(starts)
     if season.status in (CLOSED, COMPLETED) or season_over:
         if season.status == OPEN:
             set_status(engine, season.season_id, COMPLETED, task.now)
@@ -251,7 +257,6 @@ def sync_season(
         return SeasonSyncOutput(finished=True, version=latest.version, closing=closing).model_dump(
             mode="json"
         )
-    season_end = datetime.combine(starts[-1] + timedelta(days=7), datetime.min.time(), UTC) + late
     return SeasonSyncOutput(
         finished=False, version=latest.version, wake_at=next_deadline or season_end
     ).model_dump(mode="json")

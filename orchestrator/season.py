@@ -46,9 +46,11 @@ def season_input(season_id: str) -> dict[str, Any]:
     return SeasonRun(season_id=season_id).model_dump(mode="json")
 
 
-def season_generation(
+@bp.orchestration_trigger(context_name="context", orchestration=SEASON_ORCHESTRATOR)
+def season_orchestrator(
     context: df.DurableOrchestrationContext,
 ) -> Generator[Any, Any, dict[str, Any] | None]:
+    """One generation (see the module docstring); the function's name is the orchestrator's."""
     run = SeasonRun.model_validate(context.get_input())
     sync = yield context.call_activity_with_retry(
         SEASON_SYNC_ACTIVITY,
@@ -66,8 +68,3 @@ def season_generation(
         timer.cancel()
     context.continue_as_new(run.model_dump(mode="json"))
     return None
-
-
-bp.orchestration_trigger(context_name="context", orchestration=SEASON_ORCHESTRATOR)(
-    season_generation
-)

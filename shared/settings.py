@@ -97,8 +97,8 @@ class Settings(BaseSettings):
 
     # A live season pushes `actuals_late` when a week's actuals are this many days overdue
     # after the week ended (docs/seasons.md).
-    season_actuals_late_days: int = Field(
-        3, ge=0, le=60, validation_alias=_env("SEASON_ACTUALS_LATE_DAYS")
+    season_actuals_late_days: float = Field(
+        3.0, ge=0, le=60, allow_inf_nan=False, validation_alias=_env("SEASON_ACTUALS_LATE_DAYS")
     )
 
     # The activity process's context cache (shared/data/context.py): category histories held

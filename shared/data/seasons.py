@@ -19,7 +19,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -96,7 +96,8 @@ def _season(row: SeasonRow) -> Season:
         parameters=json.loads(row.parameters),
         status=row.status,
         actuals_version=row.actuals_version,
-        created_at=row.created_at,
+        # SQLite hands datetimes back naive; they were written as UTC.
+        created_at=row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC),
     )
 
 
