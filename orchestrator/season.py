@@ -46,7 +46,6 @@ def season_input(season_id: str) -> dict[str, Any]:
     return SeasonRun(season_id=season_id).model_dump(mode="json")
 
 
-@bp.orchestration_trigger(context_name="context", orchestration=SEASON_ORCHESTRATOR)
 def season_orchestrator(
     context: df.DurableOrchestrationContext,
 ) -> Generator[Any, Any, dict[str, Any] | None]:
@@ -68,3 +67,8 @@ def season_orchestrator(
         timer.cancel()
     context.continue_as_new(run.model_dump(mode="json"))
     return None
+
+
+bp.orchestration_trigger(context_name="context", orchestration=SEASON_ORCHESTRATOR)(
+    season_orchestrator
+)

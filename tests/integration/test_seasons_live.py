@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import select
 from websockets.sync.client import connect
@@ -79,7 +80,7 @@ def week_rows(stack: LiveStack, season: dict[str, Any], week: int) -> list[dict[
     original = season["original_plan"]["weeks"][week - 1]
     stores = store_ids(stack)
     total = round(original["forecast_units"] * LIFT)
-    units = largest_remainder(total, [1.0 + (i % 5) for i in range(len(stores))])
+    units = largest_remainder(total, np.array([1.0 + (i % 5) for i in range(len(stores))]))
     return [
         {
             "week_start_date": original["week_start"],
