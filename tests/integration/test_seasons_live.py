@@ -9,7 +9,8 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import httpx
 import numpy as np
@@ -35,6 +36,24 @@ PARAMETERS = {
 LIFT = 1.2
 
 
+class Stack(Protocol):
+    """What the helpers need of a running stack (in-process or `serve` in its own process)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def database_url(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Served:
+    """A `python -m localdev serve` stack as the helpers see it."""
+
+    base_url: str
+    database_url: str
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     settings = {
@@ -45,7 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         yield running
 
 
-def planned(stack: LiveStack, session_id: str) -> str:
+def planned(stack: Stack, session_id: str) -> str:
     body = {"session_id": session_id, "parameters": PARAMETERS}
     response = httpx.post(f"{stack.base_url}/api/orchestrator/run-workflow", json=body, timeout=30)
     assert response.status_code == 202, response.text
@@ -54,13 +73,13 @@ def planned(stack: LiveStack, session_id: str) -> str:
     return workflow_id
 
 
-def season_of(stack: LiveStack, season_id: str) -> dict[str, Any]:
+def season_of(stack: Stack, season_id: str) -> dict[str, Any]:
     response = httpx.get(f"{stack.base_url}/api/seasons/{season_id}", timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def wait_versions(stack: LiveStack, season_id: str, count: int, timeout: float = 30) -> dict:
+def wait_versions(stack: Stack, season_id: str, count: int, timeout: float = 30) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         season = season_of(stack, season_id)
@@ -70,12 +89,12 @@ def wait_versions(stack: LiveStack, season_id: str, count: int, timeout: float =
     raise AssertionError(f"{season_id}: not {count} versions in {timeout} s: {season['versions']}")
 
 
-def store_ids(stack: LiveStack) -> list[str]:
+def store_ids(stack: Stack) -> list[str]:
     with get_engine(stack.database_url).connect() as conn:
         return sorted(conn.scalars(select(Store.store_id)))
 
 
-def week_rows(stack: LiveStack, season: dict[str, Any], week: int) -> list[dict[str, Any]]:
+def week_rows(stack: Stack, season: dict[str, Any], week: int) -> list[dict[str, Any]]:
     """Week `week` sold LIFT times the original plan, split over every store."""
     original = season["original_plan"]["weeks"][week - 1]
     stores = store_ids(stack)
@@ -103,7 +122,7 @@ def as_csv(rows: list[dict[str, Any]]) -> str:
 class Listener:
     """The owner's browser: every season message on the plan session's socket."""
 
-    def __init__(self, stack: LiveStack, session_id: str) -> None:
+    def __init__(self, stack: Stack, session_id: str) -> None:
         negotiated = httpx.get(
             f"{stack.base_url}/api/orchestrator/negotiate",
             params={"session_id": session_id},
@@ -131,7 +150,7 @@ class Listener:
         self.ws.close()
 
 
-def launch(stack: LiveStack, workflow_id: str) -> dict[str, Any]:
+def launch(stack: Stack, workflow_id: str) -> dict[str, Any]:
     response = httpx.post(
         f"{stack.base_url}/api/seasons", json={"workflow_id": workflow_id}, timeout=30
     )
@@ -139,7 +158,7 @@ def launch(stack: LiveStack, workflow_id: str) -> dict[str, Any]:
     return response.json()
 
 
-def upload_csv(stack: LiveStack, season_id: str, text: str) -> httpx.Response:
+def upload_csv(stack: Stack, season_id: str, text: str) -> httpx.Response:
     return httpx.post(
         f"{stack.base_url}/api/seasons/{season_id}/actuals",
         content=text.encode(),
