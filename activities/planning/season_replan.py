@@ -6,9 +6,10 @@ plan. Three steps, each a planner's weekly routine:
 
 1. Re-forecast the remaining weeks (`reforecast_ratio`): the multiplicative update of
    Hausman & Sides (1974) and Fisher & Raman's "accurate response" — the remaining weeks of the
-   original forecast scaled by actual / forecast over the weeks sold so far, clipped to
-   [0.25, 4] as the Pricing agent's own update is, so one odd week cannot swing the season.
-   Only the contiguous weeks from week 1 count: a missing week is unknown, never zero.
+   original forecast scaled by actual / forecast over the weeks sold so far (clipped to
+   [0.25, 4] as the Pricing agent's own update is), shrunk towards 1 as a Bayesian update with
+   the forecast worth PRIOR_WEEKS weeks of sales, so one odd early week cannot swing the
+   season. Only the contiguous weeks from week 1 count: a missing week is unknown, never zero.
 2. Replenish from the stores' actual stock: stores hold launch + shipments made − actual sales
    (or the counted on-hand, when every store of the latest week gave one); the DC ships what
    the stores will need for the rest of the season beyond that stock, at most what it still
@@ -68,12 +69,23 @@ def contiguous_weekly_actuals(actuals: pd.DataFrame, parameters: SeasonParameter
     return actuals_by_week(actuals, parameters.season_start_date, weeks)[:weeks]
 
 
-def reforecast_ratio(actual: np.ndarray, forecast: np.ndarray) -> float:
-    """Actual / forecast over the weeks sold, clipped (step 1 of the module docstring)."""
+PRIOR_WEEKS = 4.0
+"""How many weeks of evidence the pre-season forecast counts as: after k weeks sold the ratio
+moves k / (k + PRIOR_WEEKS) of the way from 1 to actual / forecast (bench/bench_inseason.py
+measures the choice)."""
+
+
+def reforecast_ratio(
+    actual: np.ndarray, forecast: np.ndarray, prior_weeks: float = PRIOR_WEEKS
+) -> float:
+    """Actual / forecast over the weeks sold, shrunk towards 1 by the forecast's weight and
+    clipped (step 1 of the module docstring)."""
     planned = float(forecast[: len(actual)].sum())
     if len(actual) == 0 or planned <= 0:
         return 1.0
-    return float(np.clip(float(actual.sum()) / planned, *UPDATE_LIMITS))
+    raw = float(np.clip(float(actual.sum()) / planned, *UPDATE_LIMITS))
+    weight = len(actual) / (len(actual) + prior_weeks)
+    return 1.0 + (raw - 1.0) * weight
 
 
 def store_stock(
