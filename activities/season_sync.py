@@ -126,10 +126,14 @@ def _describe_changes(previous: dict[str, Any], current: dict[str, Any]) -> dict
     after = sum(w["forecast_units"] for w in current["weeks"][current["weeks_sold"] :])
     shipped_before = sum(w["shipment_units"] for w in previous["weeks"])
     shipped_after = sum(w["shipment_units"] for w in current["weeks"])
+    sold = int(current["weeks_sold"])
+    planned = sum(w["forecast_units"] for w in previous["weeks"][:sold])
+    span = "Week 1" if sold == 1 else f"Weeks 1-{sold}"
     reasons = [
-        f"Weeks 1-{current['weeks_sold']} sold {current['reforecast_ratio']:.2f}x the original "
-        f"forecast, so the remaining weeks were re-forecast from {before:,} to {after:,} units."
-        if current["weeks_sold"]
+        f"{span} sold {current.get('sold_units', 0):,} units against {planned:,} planned; the "
+        f"remaining weeks were re-forecast x{current['reforecast_ratio']:.2f} "
+        f"(the ratio shrunk towards the plan), from {before:,} to {after:,} units."
+        if sold
         else "No complete week of actuals yet: the forecast is unchanged."
     ]
     if shipped_after != shipped_before:

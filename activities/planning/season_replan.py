@@ -151,6 +151,7 @@ def plan_document(
     weeks_sold: int,
     ratio: float,
     store_on_hand: int,
+    sold_units: int = 0,
 ) -> dict[str, Any]:
     """The stored form of a plan version: one row per season week, and the decisions."""
     original = plan.demand.forecast_by_week
@@ -178,6 +179,7 @@ def plan_document(
     return {
         "weeks": weeks,
         "weeks_sold": weeks_sold,
+        "sold_units": sold_units,
         "reforecast_ratio": round(ratio, 4),
         "launch_units": plan.inventory.initial_allocation_total,
         "dc_holdback_units": plan.inventory.dc_holdback_total,
@@ -259,5 +261,6 @@ def replan_season(
         weeks_sold=sold_weeks,
         ratio=ratio,
         store_on_hand=on_hand,
+        sold_units=int(actual.sum()),
     )
     return WorkingPlan(document, ratio, sold_weeks)
