@@ -6,6 +6,8 @@
     python -m bench --strict   # exit status 1 when a figure misses its target
     python -m bench accuracy   # forecast accuracy on the real data sets (bench.bench_accuracy;
                                # its own options follow, e.g. --limit 20 --jobs 2)
+    python -m bench inseason   # a live season's re-forecast against the pre-season forecast on
+                               # the real data (bench.bench_inseason; --limit, --data)
 
 Each module also runs alone (`python -m bench.bench_context` ...) and offers a `run()` that
 prints its own details and returns its figures, which this table summarises.
@@ -308,6 +310,10 @@ def main() -> int:
         from bench import bench_accuracy
 
         return bench_accuracy.main(sys.argv[2:])
+    if sys.argv[1:2] == ["inseason"]:
+        from bench import bench_inseason
+
+        return bench_inseason.main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also the 2,000-store runs")
     parser.add_argument("--json", action="store_true", help="also print every figure as JSON")
