@@ -6,6 +6,7 @@ import azure.functions as func
 
 from activities.agent_triggers import bp as agents_bp
 from activities.publishing import bp as publish_bp
+from activities.season_trigger import bp as season_activity_bp
 from orchestrator.http.console import bp as console_bp
 from orchestrator.http.data import bp as data_bp
 from orchestrator.http.docs import bp as docs_bp
@@ -15,6 +16,8 @@ from orchestrator.http.identity import bp as identity_bp
 from orchestrator.http.negotiate import bp as negotiate_bp
 from orchestrator.http.results import bp as results_bp
 from orchestrator.http.runs import bp as runs_bp
+from orchestrator.http.seasons import bp as seasons_bp
+from orchestrator.season import bp as season_bp
 from orchestrator.workflow import bp as workflow_bp
 from shared import telemetry
 from shared.settings import get_settings
@@ -38,6 +41,9 @@ BLUEPRINTS = (
     identity_bp,
     console_bp,
     docs_bp,
+    season_bp,
+    season_activity_bp,
+    seasons_bp,
 )
 
 for blueprint in BLUEPRINTS:

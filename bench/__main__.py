@@ -9,6 +9,8 @@
     python -m bench replenishment  # the replenishment policy: 22 seasons' lost sales, stranded
                                # units, ending stock and margin (--code DIR: another checkout's),
                                # --scale: 50,000 stores x 26 weeks (bench.bench_replenishment)
+    python -m bench inseason   # a live season's re-forecast against the pre-season forecast on
+                               # the real data (bench.bench_inseason; --limit, --data)
 
 Each module also runs alone (`python -m bench.bench_context` ...) and offers a `run()` that
 prints its own details and returns its figures, which this table summarises.
@@ -315,6 +317,10 @@ def main() -> int:
         from bench import bench_accuracy
 
         return bench_accuracy.main(sys.argv[2:])
+    if sys.argv[1:2] == ["inseason"]:
+        from bench import bench_inseason
+
+        return bench_inseason.main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also the 2,000-store runs")
     parser.add_argument("--json", action="store_true", help="also print every figure as JSON")

@@ -15,6 +15,7 @@ from typing import Any
 COMMANDS: dict[str, str] = {
     "serve": "localdev.cli.serve",
     "plan": "localdev.cli.plan",
+    "season": "localdev.cli.season",
     "seed": "localdev.cli.data:seed",
     "load": "localdev.cli.data:load",
     "info": "localdev.cli.data:info",

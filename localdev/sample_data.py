@@ -476,6 +476,37 @@ def export_csv(sample: SampleData, directory: Path) -> dict[str, Path]:
     return paths
 
 
+def hold_back(sample: SampleData, weeks: int) -> tuple[SampleData, pd.DataFrame]:
+    """The sample without its last `weeks` weeks of sales, and those weeks' sales: load the
+    first, plan the season that starts with the first held-back week, and feed the rest to the
+    live season week by week (docs/seasons.md)."""
+    if weeks < 1:
+        raise ValueError("hold back at least one week")
+    starts = sorted(sample.sales["week_start_date"].unique())
+    if weeks >= len(starts):
+        raise ValueError(f"the sample has {len(starts)} weeks; hold back fewer")
+    cut = starts[-weeks]
+    kept = sample.sales[sample.sales["week_start_date"] < cut].reset_index(drop=True)
+    held = sample.sales[sample.sales["week_start_date"] >= cut].reset_index(drop=True)
+    return SampleData(sample.stores, sample.categories, kept, sample.promotions), held
+
+
+def write_weekly_files(held: pd.DataFrame, directory: Path) -> list[Path]:
+    """One `actuals_<category>_<week_start>.csv` per held-back category and week, in the
+    upload's columns (week_start_date,store_id,category_id,units_sold): a season plans one
+    category and refuses another's rows."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for (category, week), rows in held.groupby(["category_id", "week_start_date"], sort=True):
+        stamp = pd.Timestamp(week).date().isoformat()
+        path = directory / f"actuals_{category}_{stamp}.csv"
+        neutralised_frame(
+            rows[["week_start_date", "store_id", "category_id", "units_sold"]]
+        ).to_csv(path, index=False, lineterminator="\r\n", date_format="%Y-%m-%d")
+        paths.append(path)
+    return paths
+
+
 def load_sample(engine: Engine, sample: SampleData) -> None:
     """Write the sample through the import's write path (replacing its categories' sales)."""
     write_frames(engine, stores=sample.stores, categories=sample.categories, sales=sample.sales)

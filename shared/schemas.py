@@ -228,8 +228,46 @@ class HeartbeatMessage(_Message):
     timestamp: str
 
 
+class SeasonVariance(BaseModel):
+    """A live season's plan against actual over the weeks with actuals, in units."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weeks_with_actuals: int = Field(ge=0)
+    actual_units: int = Field(ge=0)
+    planned_units: int = Field(ge=0, description="the original plan over the same weeks")
+    variance_pct: float | None = Field(None, description="(actual - planned) / planned x 100")
+    remaining_forecast_units: int = Field(ge=0, description="the working plan's remaining weeks")
+
+
+class PlanUpdatedMessage(_Message):
+    """A live season has a new plan version (its content: GET /api/seasons/{season_id})."""
+
+    type: Literal["plan_updated"] = "plan_updated"
+    season_id: str
+    version: int = Field(ge=1)
+    variance: SeasonVariance
+    reason: str
+
+
+class ActualsLateMessage(_Message):
+    """A season week's actuals had not arrived the set number of days after it ended."""
+
+    type: Literal["actuals_late"] = "actuals_late"
+    season_id: str
+    week_number: int = Field(ge=1)
+    week_start: date
+    days_late: int = Field(ge=0)
+
+
 WebSocketMessage = Annotated[
-    AgentStatusMessage | ProgressMessage | CompleteMessage | ErrorMessage | HeartbeatMessage,
+    AgentStatusMessage
+    | ProgressMessage
+    | CompleteMessage
+    | ErrorMessage
+    | HeartbeatMessage
+    | PlanUpdatedMessage
+    | ActualsLateMessage,
     Field(discriminator="type"),
 ]
 WEBSOCKET_MESSAGE = TypeAdapter(WebSocketMessage)

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         1000, ge=1, validation_alias=_env("AGENT_RETRY_INTERVAL_MS")
     )
 
+    # A live season pushes `actuals_late` when a week's actuals are this many days overdue
+    # after the week ended (docs/seasons.md).
+    season_actuals_late_days: float = Field(
+        3.0, ge=0, le=60, allow_inf_nan=False, validation_alias=_env("SEASON_ACTUALS_LATE_DAYS")
+    )
+
     # The activity process's context cache (shared/data/context.py): category histories held
     # in memory, least recently used dropped first once they exceed this many MiB.
     context_cache_mb: int = Field(512, ge=1, le=65_536, validation_alias=_env("CONTEXT_CACHE_MB"))

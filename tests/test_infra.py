@@ -68,6 +68,7 @@ DEFAULT_IN_AZURE = {
     "INVENTORY_AGENT_TIMEOUT_SECONDS": "tuning",
     "PRICING_AGENT_TIMEOUT_SECONDS": "tuning",
     "AGENT_MAX_ATTEMPTS": "tuning",
+    "SEASON_ACTUALS_LATE_DAYS": "tuning: a business choice; 3 days suits a weekly sales feed",
     "AGENT_RETRY_INTERVAL_MS": "tuning",
     "HEARTBEAT_WINDOW_MINUTES": "tuning; heartbeats only while someone may listen",
     "CONTEXT_CACHE_MB": "tuning: 512 MiB of the instance's 2,048 MB for category histories",

@@ -18,7 +18,9 @@ from localdev.sample_data import (
     database_is_empty,
     export_csv,
     generate_sample,
+    hold_back,
     load_sample,
+    write_weekly_files,
 )
 from shared.data.columns import CATEGORY_COLUMNS, SALES_COLUMNS, STORE_COLUMNS
 from shared.data.csv_import import DataImportError, import_csv
@@ -89,6 +91,21 @@ def _seed_arguments(parser: argparse.ArgumentParser) -> None:
         help="write stores.csv, categories.csv and sales.csv into DIR instead of "
         "loading the database",
     )
+    parser.add_argument(
+        "--hold-back",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep the last N weeks out of the history and write them as weekly actuals files "
+        "(actuals_<category>_<week>.csv) into --weekly-dir, to feed a live season week by week",
+    )
+    parser.add_argument(
+        "--weekly-dir",
+        type=Path,
+        default=Path("weekly_actuals"),
+        metavar="DIR",
+        help="where --hold-back writes its weekly files (default ./weekly_actuals)",
+    )
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -99,6 +116,10 @@ def _seed(args: argparse.Namespace) -> int:
     sample = generate_sample(
         stores=args.stores, categories=args.categories, seed=args.seed, **calendar
     )
+    if args.hold_back:
+        sample, held = hold_back(sample, args.hold_back)
+        files = write_weekly_files(held, args.weekly_dir)
+        print(f"held back {args.hold_back} weeks: {len(files)} files in {args.weekly_dir}")
     if args.export is not None:
         paths = export_csv(sample, args.export)
         print(

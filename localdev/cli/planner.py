@@ -25,7 +25,13 @@ from localdev.cli.result_pages import fetch_paged
 from localdev.cli.retry import RetryAfterTransport
 from shared.agents import AGENT_NAMES, AGENTS, DEMAND, INVENTORY, PRICING, AgentKey
 from shared.runtime_status import FINISHED
-from shared.schemas import WEBSOCKET_MESSAGE, ErrorResponse
+from shared.schemas import (
+    WEBSOCKET_MESSAGE,
+    ActualsLateMessage,
+    ErrorResponse,
+    HeartbeatMessage,
+    PlanUpdatedMessage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +103,7 @@ class PlanBoard:
             self.last_sequence = max(self.last_sequence, sequence)
             self.gap = self.gap and len(self._seen) < self.last_sequence
         self.messages.append(raw)
-        if message.type == "heartbeat":
+        if isinstance(message, HeartbeatMessage | PlanUpdatedMessage | ActualsLateMessage):
             return True
         agent = self.agents[message.agent_name]
         if message.type == "agent_status":

@@ -11,6 +11,11 @@ the unchanged HTTP functions) run against the local runtime:
          200 finished, 202 pending/running, 404 (empty body) unknown
     POST {rpc}instances/{instanceId}/terminate?reason=
          202 accepted, 410 already finished, 404 unknown
+    POST {rpc}instances/{instanceId}/raiseEvent/{eventName}   body: the event data as JSON
+         202 accepted, 410 already finished, 404 unknown, 400 not application/json or not JSON;
+         the event's Input is the body's JSON token written back as JSON, as the extension's
+         converter does: the Python client's `json.dumps(data)` body is a JSON string, so the
+         orchestrator receives the data as a str, exactly as on Azure
 
 The same routes are also served under the public webhook prefix used by the management URLs.
 
@@ -65,6 +70,10 @@ class DurableBackend(Protocol):
 
     async def terminate(self, instance_id: str, reason: str) -> str:
         """'accepted' (it was running), 'gone' (it had finished) or 'not_found'."""
+        ...
+
+    async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> str:
+        """'accepted' (queued for the running instance), 'gone' or 'not_found'."""
         ...
 
 
@@ -202,6 +211,22 @@ async def terminate_instance(request: web.Request) -> web.Response:
     return web.Response(status={"accepted": 202, "gone": 410, "not_found": 404}[outcome])
 
 
+async def raise_event(request: web.Request) -> web.Response:
+    if request.content_type != "application/json":
+        return web.Response(status=400)
+    raw = await request.read()
+    try:
+        token: Any = json.loads(raw) if raw.strip() else None
+    except ValueError:  # not UTF-8, not JSON, or an integer past Python's digit limit
+        return web.Response(status=400)
+    outcome = await _runtime(request).raise_event(
+        request.match_info["instance_id"],
+        request.match_info["event_name"],
+        None if token is None else json.dumps(token),
+    )
+    return web.Response(status={"accepted": 202, "gone": 410, "not_found": 404}[outcome])
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -227,4 +252,5 @@ def create_api_app(runtime: DurableBackend, system_key: str) -> web.Application:
         app.router.add_post(prefix + "orchestrators/{name}/{instance_id}", start_orchestration)
         app.router.add_get(prefix + "instances/{instance_id}", get_instance)
         app.router.add_post(prefix + "instances/{instance_id}/terminate", terminate_instance)
+        app.router.add_post(prefix + "instances/{instance_id}/raiseEvent/{event_name}", raise_event)
     return app

@@ -32,12 +32,15 @@ class EventType(IntEnum):
     TIMER_CREATED = 10
     TIMER_FIRED = 11
     ORCHESTRATOR_STARTED = 12
+    EVENT_RAISED = 15
 
 
 class ActionType(IntEnum):
     CALL_ACTIVITY = 0
     CALL_ACTIVITY_WITH_RETRY = 1
+    CONTINUE_AS_NEW = 4
     CREATE_TIMER = 5
+    WAIT_FOR_EXTERNAL_EVENT = 6
 
 
 def iso(moment: datetime) -> str:
@@ -103,6 +106,11 @@ def timer_created(moment: datetime, timer_id: int, fire_at: str) -> dict[str, An
 
 def timer_fired(moment: datetime, timer_id: int, fire_at: str) -> dict[str, Any]:
     return _event(EventType.TIMER_FIRED, moment, TimerId=timer_id, FireAt=fire_at)
+
+
+def event_raised(moment: datetime, name: str, input_json: str | None) -> dict[str, Any]:
+    """An external event as the extension records it: the payload under `Input`, no task id."""
+    return _event(EventType.EVENT_RAISED, moment, Name=name, Input=input_json)
 
 
 def execution_completed(moment: datetime, status: str, result: str | None) -> dict[str, Any]:

@@ -15,6 +15,10 @@ It does what the Durable extension does for an out-of-process (Python) worker:
 - records an activity failure as the extension does: Reason "Activity function '<name>' failed:
   <worker message>" and Details the serialized exception (message and Python stack trace),
 - appends each completion in a new episode and replays until done,
+- accepts external events (`raise_event`, the extension's raiseEvent API) into a durable queue,
+  appends each as EventRaised in its own episode, and starts a fresh execution (same instance id,
+  history reset to the new input, queued events dropped) when the orchestrator continues as new;
+  an activity result or timer of an older execution is ignored, as DTFx ignores them,
 - persists history per episode, so a new runtime over the same database resumes unfinished
   instances without repeating what already completed; an episode that fails for an
   infrastructure reason (a locked or unreachable database) is retried with back-off, so no
@@ -56,7 +60,12 @@ from localdev.durable.client_api import (
 )
 from localdev.durable.clock import Clock, SystemClock
 from localdev.durable.shim import ACTIVITY, ShimError, replay_actions
-from localdev.durable.store import DurableStore, Instance, UnknownOrchestratorError
+from localdev.durable.store import (
+    DurableStore,
+    Instance,
+    PendingEvent,
+    UnknownOrchestratorError,
+)
 from localdev.host.functions import FunctionEntry, functions_of_type
 from shared.data.db import get_engine
 from shared.orchestration_version import may_run
@@ -76,12 +85,23 @@ class _Activity:
     task_id: int
     name: str
     input: str | None
+    execution: int = 0
 
 
 @dataclass(frozen=True)
 class _Timer:
     timer_id: int
     fire_at: str
+    execution: int = 0
+
+
+@dataclass(frozen=True)
+class _Completion:
+    """Inbox message: a task or timer of one execution finished (`event` is its history
+    event); dropped when the instance has continued as new since."""
+
+    execution: int
+    event: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -356,6 +376,25 @@ class DurableRuntime:
         instance = await asyncio.to_thread(self.store.load, instance_id, False)
         return "not_found" if instance is None else "gone"
 
+    async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> str:
+        """Queue external event `name` for the instance (durably, before answering): 'accepted'
+        while it runs, 'gone' once it finished, 'not_found' when unknown. Its episode appends it
+        as EventRaised to the execution current then, as the extension does."""
+        live = self._live.get(instance_id)
+        if live is None or not live.instance.running:
+            instance = await asyncio.to_thread(self.store.load, instance_id, False)
+            if instance is None:
+                return "not_found"
+            if not instance.running:
+                return "gone"
+        event_id = await asyncio.to_thread(
+            self.store.add_pending_event, instance_id, name, input_json
+        )
+        live = self._live.get(instance_id)
+        if live is not None:
+            live.inbox.put_nowait(PendingEvent(event_id, name, input_json))
+        return "accepted"
+
     async def wait_for(self, instance_id: str, timeout: float) -> dict[str, Any] | None:
         """Wait (up to `timeout` s) for the instance to finish; returns its status."""
         live = self._live.get(instance_id)
@@ -389,6 +428,8 @@ class DurableRuntime:
             live.inbox.put_nowait(_Start())
         else:
             self._dispatch(live, _outstanding(instance))
+        for pending in await self._retrying(self.store.pending_events, instance_id):
+            live.inbox.put_nowait(pending)
         live.driver = asyncio.create_task(self._drive(live), name=f"durable-{instance_id}")
 
     async def _retrying(self, operation: Any, *args: Any) -> Any:
@@ -415,11 +456,20 @@ class DurableRuntime:
         try:
             while live.instance.running:
                 message = await live.inbox.get()
+                if isinstance(message, _Completion) and (
+                    message.execution != live.instance.execution
+                ):
+                    continue
                 await self._hop()
                 if isinstance(message, _Terminate):
                     live.instance = await self._retrying(self._terminate, live.instance, message)
                     break
+                execution = live.instance.execution
                 live.instance, work = await self._retrying(self._episode, live.instance, message)
+                if live.instance.execution != execution:
+                    for task in live.timers.values():
+                        task.cancel()
+                    live.timers.clear()
                 self._dispatch(live, work)
         finally:
             for task in live.timers.values():
@@ -471,7 +521,7 @@ class DurableRuntime:
         else:
             event = h.task_failed(now, activity.task_id, reason, details)
         if live.instance.running:
-            live.inbox.put_nowait(event)
+            live.inbox.put_nowait(_Completion(activity.execution, event))
 
     async def _hop(self) -> None:
         """One queue round trip's latency (see `hop_delay_seconds`); nothing when it is 0."""
@@ -483,24 +533,68 @@ class DurableRuntime:
         await self._hop()
         live.timers.pop(timer.timer_id, None)
         if live.instance.running:
-            live.inbox.put_nowait(h.timer_fired(self.clock.now(), timer.timer_id, timer.fire_at))
+            event = h.timer_fired(self.clock.now(), timer.timer_id, timer.fire_at)
+            live.inbox.put_nowait(_Completion(timer.execution, event))
 
     # one episode (runs in the episode thread pool) -----------------------------------------
 
     def _episode(self, instance: Instance, message: Any) -> tuple[Instance, list[Work]]:
         """Replay the orchestrator with `message` appended, decide, and persist. Works on a
         copy: the caller adopts the new state only once it is saved, so a failed save leaves
-        the instance exactly as it was for the retry."""
+        the instance exactly as it was for the retry. When the orchestrator continues as new,
+        the next execution's first episode runs at once and replaces the history in the same
+        save (the old execution's unconsumed events go with it)."""
         now = self.clock.now()
-        new_events = [h.orchestrator_started(now)]
-        status = instance.runtime_status
+        consumed_event: int | None = None
         if isinstance(message, _Start):
-            new_events.append(
-                h.execution_started(now, instance.name, instance.input, self.default_version)
-            )
-            status = "Running"
+            first = [
+                h.orchestrator_started(now),
+                h.execution_started(
+                    now, instance.name, instance.input, self.default_version
+                ),
+            ]
+        elif isinstance(message, PendingEvent):
+            consumed_event = message.event_id
+            first = [h.orchestrator_started(now), h.event_raised(now, message.name, message.input)]
         else:
-            new_events.append(message)
+            first = [h.orchestrator_started(now), message.event]
+        updated, appended, work, next_input = self._decide(instance, first, now)
+        replace_history = False
+        while next_input is not None:
+            fresh = dataclasses.replace(
+                updated, input=next_input, history=[], execution=updated.execution + 1
+            )
+            logger.info(
+                "Workflow %s continued as new (instance %s, execution %d)",
+                instance.name,
+                instance.instance_id,
+                fresh.execution,
+            )
+            start = [
+                h.orchestrator_started(now),
+                h.execution_started(now, instance.name, next_input, self.default_version),
+            ]
+            updated, appended, work, next_input = self._decide(fresh, start, now)
+            replace_history = True
+        self.store.save(
+            updated, appended, consumed_event=consumed_event, replace_history=replace_history
+        )
+        if not updated.running:
+            logger.info(
+                "Workflow %s %s in %.2f s (instance %s)",
+                instance.name,
+                updated.runtime_status.lower(),
+                (now - instance.created_at).total_seconds(),
+                instance.instance_id,
+            )
+        return updated, work
+
+    def _decide(
+        self, instance: Instance, new_events: list[dict[str, Any]], now: datetime
+    ) -> tuple[Instance, list[dict[str, Any]], list[Work], str | None]:
+        """One replay: (the instance as it would be saved, the events it appends, the work to
+        start, and the next execution's input when the orchestrator continued as new)."""
+        status = "Running"
         replay = instance.history + new_events
         state, error = invoke_orchestrator(
             self._orchestrators[instance.name],
@@ -512,6 +606,7 @@ class DurableRuntime:
         output = instance.output
         decided: list[dict[str, Any]] = []
         work: list[Work] = []
+        next_input: str | None = None
         failure = custom_status_error(custom_status)
         if failure is not None:
             custom_status = None
@@ -525,13 +620,17 @@ class DurableRuntime:
                     if leaf.kind == ACTIVITY:
                         name = leaf.name or ""
                         decided.append(h.task_scheduled(now, leaf.task_id, name, leaf.input))
-                        work.append(_Activity(leaf.task_id, name, leaf.input))
+                        work.append(_Activity(leaf.task_id, name, leaf.input, instance.execution))
                     else:
-                        decided.append(h.timer_created(now, leaf.task_id, leaf.fire_at or ""))
-                        work.append(_Timer(leaf.task_id, leaf.fire_at or ""))
+                        fire_at = leaf.fire_at or ""
+                        decided.append(h.timer_created(now, leaf.task_id, fire_at))
+                        work.append(_Timer(leaf.task_id, fire_at, instance.execution))
                 if outcome.replayed_all and not outcome.open_leaves:
                     if error is not None:
                         failure = error
+                    elif outcome.continue_as_new is not None:
+                        next_input = outcome.continue_as_new.input
+                        work = []
                     elif state.get("isDone"):
                         status, output = "Completed", state.get("output")
         if failure is not None:
@@ -548,16 +647,7 @@ class DurableRuntime:
             history=replay + decided,
             updated_at=now,
         )
-        self.store.save(updated, new_events + decided)
-        if not updated.running:
-            logger.info(
-                "Workflow %s %s in %.2f s (instance %s)",
-                instance.name,
-                status.lower(),
-                (now - instance.created_at).total_seconds(),
-                instance.instance_id,
-            )
-        return updated, work
+        return updated, new_events + decided, work, next_input
 
     def _terminate(self, instance: Instance, message: _Terminate) -> Instance:
         now = self.clock.now()

@@ -22,6 +22,13 @@ the Durable Task Framework it runs on (`TaskOrchestrationContext.cs`,
   lost a race keeps the instance Running until it ends (activities cannot be cancelled).
 - A history TaskScheduled/TimerCreated that the replay did not issue is non-determinism and
   fails the instance.
+- WaitForExternalEvent has no sequence number: it waits on the event's name, compared without
+  case (the extension's dictionaries are OrdinalIgnoreCase). Waiters with one name form a stack
+  (an EventRaised completes the newest); an event nobody waits for is queued per name, FIFO,
+  and handed to the next wait with that name. An open wait does not hold the instance open.
+- ContinueAsNew is fire-and-forget: it finishes at once and carries the next execution's input
+  (the runtime starts that execution; the queued, unconsumed events are dropped, as the
+  extension's `ContinueAsNew(input, preserveUnprocessedEvents: false)` does for Python).
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ WHEN_ANY = 11
 WHEN_ALL = 12
 ACTIVITY = "activity"
 TIMER = "timer"
+EVENT = "event"
+CONTINUE_AS_NEW = "continue_as_new"
 
 
 class ShimError(Exception):
@@ -101,6 +110,8 @@ class ShimOutcome:
     replayed_all: bool
     new_leaves: list[Leaf] = field(default_factory=list)
     open_leaves: list[Leaf] = field(default_factory=list)
+    continue_as_new: Leaf | None = None
+    """Set when the episode continued as new: the leaf's `input` is the next execution's."""
 
 
 @dataclass
@@ -112,6 +123,9 @@ class _Replay:
     recorded: set[int] = field(default_factory=set)
     position: int = 0
     current: Node | None = None
+    waiters: dict[str, list[Leaf]] = field(default_factory=dict)
+    queued_events: dict[str, list[str | None]] = field(default_factory=dict)
+    continue_as_new: Leaf | None = None
 
     def advance(self) -> None:
         """Issue top-level actions in order while the one being awaited has finished."""
@@ -153,6 +167,11 @@ class _Replay:
             )
             self.attempt(retry)
             return retry
+        if kind == h.ActionType.WAIT_FOR_EXTERNAL_EVENT:
+            return self.wait(str(action["externalEventName"]))
+        if kind == h.ActionType.CONTINUE_AS_NEW:
+            self.continue_as_new = Leaf(-1, CONTINUE_AS_NEW, input=action.get("input"), done=True)
+            return self.continue_as_new
         if kind in (WHEN_ANY, WHEN_ALL):
             children = [self.issue(child) for child in action.get("compoundActions") or []]
             if kind == WHEN_ANY and not children:
@@ -161,6 +180,25 @@ class _Replay:
         raise ShimError(
             f"Received an unexpected action type from the out-of-proc function: '{kind}'."
         )
+
+    def wait(self, name: str) -> Leaf:
+        """A wait takes the oldest queued event with its name, or joins the name's waiters."""
+        leaf = Leaf(-1, EVENT, name=name)
+        queued = self.queued_events.get(name.casefold())
+        if queued:
+            leaf.input, leaf.done = queued.pop(0), True
+        else:
+            self.waiters.setdefault(name.casefold(), []).append(leaf)
+        return leaf
+
+    def raise_event(self, name: str, input_json: str | None) -> None:
+        """An EventRaised completes the newest open wait with its name, or is queued."""
+        waiting = self.waiters.get(name.casefold())
+        if waiting:
+            leaf = waiting.pop()
+            leaf.input, leaf.done = input_json, True
+        else:
+            self.queued_events.setdefault(name.casefold(), []).append(input_json)
 
     def attempt(self, retry: _Retry) -> None:
         retry.attempts += 1
@@ -238,9 +276,13 @@ def replay_actions(actions_payload: Any, history: list[dict[str, Any]]) -> ShimO
         elif kind == h.EventType.TIMER_FIRED:
             replay.complete(event["TimerId"], failed=False)
             replay.advance()
+        elif kind == h.EventType.EVENT_RAISED:
+            replay.raise_event(str(event.get("Name") or ""), event.get("Input"))
+            replay.advance()
     leaves = sorted(replay.leaves.values(), key=lambda leaf: leaf.task_id)
     return ShimOutcome(
         replayed_all=replay.replayed_all,
         new_leaves=[leaf for leaf in leaves if leaf.task_id not in replay.recorded],
         open_leaves=[leaf for leaf in leaves if not leaf.finished],
+        continue_as_new=replay.continue_as_new,
     )

@@ -58,6 +58,29 @@ class HistoryRow(DurableBase):
     event: Mapped[str] = mapped_column(Text)
 
 
+class PendingEventRow(DurableBase):
+    """An external event accepted by the API and not yet in the history: the durable queue
+    message Azure keeps until an episode has processed it, so a crash loses no event."""
+
+    __tablename__ = "durable_pending_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("durable_instances.instance_id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    input: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An accepted external event waiting for its episode."""
+
+    event_id: int
+    name: str
+    input: str | None
+
+
 @dataclass
 class Instance:
     """One orchestration instance as the runtime works on it."""
@@ -71,6 +94,9 @@ class Instance:
     output: Any = None
     custom_status: Any = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    execution: int = 0
+    """Which execution (continue-as-new generation) this runtime is driving; in memory only:
+    work of an older execution is dropped, and after a restart none is left."""
 
     @property
     def running(self) -> bool:
@@ -117,6 +143,9 @@ class DurableStore:
                 raise InstanceExistsError(instance_id)
             if row is not None:
                 session.execute(delete(HistoryRow).where(HistoryRow.instance_id == instance_id))
+                session.execute(
+                    delete(PendingEventRow).where(PendingEventRow.instance_id == instance_id)
+                )
                 session.delete(row)
                 session.flush()
             session.add(
@@ -158,12 +187,29 @@ class DurableStore:
                 history=history,
             )
 
-    def save(self, instance: Instance, new_events: list[dict[str, Any]]) -> None:
-        """Append `new_events` and write the instance's status, output and custom status."""
+    def save(
+        self,
+        instance: Instance,
+        new_events: list[dict[str, Any]],
+        *,
+        consumed_event: int | None = None,
+        replace_history: bool = False,
+    ) -> None:
+        """Append `new_events` and write the instance's status, output and custom status; with
+        `replace_history` the history is `new_events` alone (a new execution after
+        continue-as-new), and `consumed_event` leaves the pending queue in the same transaction.
+        """
         with session_scope(self.engine) as session:
             row = session.get(InstanceRow, instance.instance_id)
             if row is None:
                 return
+            if consumed_event is not None:
+                session.execute(delete(PendingEventRow).where(PendingEventRow.id == consumed_event))
+            if replace_history:
+                session.execute(
+                    delete(HistoryRow).where(HistoryRow.instance_id == instance.instance_id)
+                )
+                row.input = instance.input
             start = len(instance.history) - len(new_events)
             session.add_all(
                 HistoryRow(instance_id=instance.instance_id, seq=start + i, event=json.dumps(e))
@@ -183,3 +229,21 @@ class DurableStore:
                     .order_by(InstanceRow.created_at)
                 )
             )
+
+    def add_pending_event(self, instance_id: str, name: str, input_json: str | None) -> int:
+        """Queue an external event durably; returns its id."""
+        with session_scope(self.engine) as session:
+            event = PendingEventRow(instance_id=instance_id, name=name, input=input_json)
+            session.add(event)
+            session.flush()
+            return event.id
+
+    def pending_events(self, instance_id: str) -> list[PendingEvent]:
+        """The instance's accepted events not yet in its history, oldest first."""
+        with session_scope(self.engine) as session:
+            rows = session.scalars(
+                select(PendingEventRow)
+                .where(PendingEventRow.instance_id == instance_id)
+                .order_by(PendingEventRow.id)
+            )
+            return [PendingEvent(row.id, row.name, row.input) for row in rows]

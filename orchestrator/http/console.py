@@ -7,7 +7,8 @@ browser in before anything is served and the page's API calls ride on that sessi
 PubSub connection goes straight to the service with the token negotiate hands out.
 
 Any signed-in caller gets it (the page asks /api/me who that is; the API checks roles). Only
-the page's own three files are served, chosen by the last path segment (so a trailing slash,
+the console's own files (the planning page, the live seasons page, their script and
+stylesheet) are served, chosen by the last path segment (so a trailing slash,
 `/api/console/`, still finds them); any other name is a 404 ErrorResponse.
 """
 
@@ -28,6 +29,8 @@ FILES = {
     "index.html": "text/html",
     "app.js": "text/javascript",
     "style.css": "text/css",
+    "seasons.html": "text/html",
+    "seasons.js": "text/javascript",
 }
 
 bp = df.Blueprint()

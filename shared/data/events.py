@@ -57,9 +57,24 @@ class EventPage:
     last_sequence: int
 
 
+SEASON_STREAM_AGENT = "season"
+"""The `agent_name` column of a live season's messages (they belong to no agent)."""
+
+
+def stream_agent(message: Mapping[str, Any]) -> str:
+    """Whose part of the stream a message is: its agent, or the season for season messages."""
+    return str(message.get("agent_name") or SEASON_STREAM_AGENT)
+
+
 def message_key(message: Mapping[str, Any]) -> str:
-    """A message's identity within its workflow, from its content (see the module docstring)."""
-    agent, kind = message["agent_name"], message["type"]
+    """A message's identity within its workflow, from its content (see the module docstring):
+    a season's `plan_updated` once per version, `actuals_late` once per week."""
+    kind = message["type"]
+    if kind == "plan_updated":
+        return f"{SEASON_STREAM_AGENT}/plan_updated/{int(message['version'])}"
+    if kind == "actuals_late":
+        return f"{SEASON_STREAM_AGENT}/actuals_late/{int(message['week_number'])}"
+    agent = message["agent_name"]
     if kind == "agent_status":
         return f"{agent}/agent_status/{message['status']}"
     if kind == "progress":
@@ -83,7 +98,7 @@ class _Stream:
     progress: dict[str, int]
 
     def admits(self, key: str, message: Mapping[str, Any]) -> bool:
-        agent = message["agent_name"]
+        agent = stream_agent(message)
         if self.closed or key in self.keys or f"{agent}/agent_status/completed" in self.keys:
             return False
         if message["type"] == "progress":
@@ -119,7 +134,7 @@ def _locked_stream(
             )
         )
         return _Stream(0, False, set(), {})
-    agents = {m["agent_name"] for m in messages}
+    agents = {stream_agent(m) for m in messages}
     wanted = {message_key(m) for m in messages} | {
         f"{agent}/agent_status/completed" for agent in agents
     }
@@ -180,7 +195,7 @@ def record_events(
                             workflow_id=workflow_id,
                             sequence=record["sequence"],
                             message_key=key,
-                            agent_name=message["agent_name"],
+                            agent_name=stream_agent(message),
                             progress=message.get("progress"),
                             session_id=session_id,
                             message_type=message["type"],

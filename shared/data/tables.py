@@ -216,6 +216,85 @@ class ListenerWindow(Base):
     until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
+class SeasonRow(Base):
+    """A plan launched into a live season (shared/data/seasons.py keeps its rules): one per
+    plan, owned by the plan's owner. `actuals_version` counts the uploads that changed the
+    season's actuals; a plan version records which count it was planned from."""
+
+    __tablename__ = "seasons"
+
+    season_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(128), unique=True)
+    owner_id: Mapped[str] = mapped_column(String(256), index=True)
+    session_id: Mapped[str] = mapped_column(String(64))
+    category_id: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    actuals_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed', 'completed')", name="ck_seasons_status"),
+    )
+
+
+class SeasonPlanVersionRow(Base):
+    """One version of a season's plan: 1 is the plan as launched, each later one a re-plan
+    from `actuals_version`'s actuals. `plan` is the working plan (JSON), `changes` what changed
+    and why, `variance` the plan-against-actual summary the `plan_updated` message carried."""
+
+    __tablename__ = "season_plan_versions"
+
+    season_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("seasons.season_id"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actuals_version: Mapped[int] = mapped_column(Integer)
+    plan: Mapped[str] = mapped_column(Text)
+    changes: Mapped[str] = mapped_column(Text)
+    variance: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SeasonUploadRow(Base):
+    """One accepted upload of weekly actuals, identified by its content: the same rows again
+    are the same upload (unique per season and content digest)."""
+
+    __tablename__ = "season_uploads"
+    __table_args__ = (
+        UniqueConstraint("season_id", "content_sha256", name="uq_season_uploads_content"),
+    )
+
+    upload_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    season_id: Mapped[str] = mapped_column(String(128), ForeignKey("seasons.season_id"))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    actuals_version: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SeasonActualRow(Base):
+    """A season's actual units sold per week and store (the latest upload of that week and
+    store wins), with the store's counted on-hand at week end when the upload gave one."""
+
+    __tablename__ = "season_actuals"
+
+    season_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("seasons.season_id"), primary_key=True
+    )
+    week_start_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    units_sold: Mapped[int] = mapped_column(Integer)
+    on_hand: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    upload_id: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint("units_sold >= 0", name="ck_season_actuals_units_nonnegative"),
+        CheckConstraint("on_hand IS NULL OR on_hand >= 0", name="ck_season_actuals_on_hand"),
+    )
+
+
 def read_data_version(conn: Connection, dataset: str = SALES_DATASET) -> int:
     """The dataset's current version; 0 before the first import."""
     value = conn.execute(

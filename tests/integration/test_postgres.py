@@ -101,12 +101,16 @@ def test_schema_is_created_idempotently_with_every_table(postgres_url):
         "workflow_event_log",
         "workflow_event_streams",
         "listener_windows",
+        "seasons",
+        "season_plan_versions",
+        "season_uploads",
+        "season_actuals",
     }
     store = DurableStore(engine)
     store.create_tables()
     store.create_tables()
     tables = set(inspect(engine).get_table_names())
-    assert tables == app_tables | {"durable_instances", "durable_history"}
+    assert tables == app_tables | {"durable_instances", "durable_history", "durable_pending_events"}
     columns = {c["name"]: c for c in inspect(engine).get_columns("historical_sales")}
     assert str(columns["week_start_date"]["type"]) == "DATE"
     with engine.connect() as conn:

@@ -9,7 +9,8 @@ activity's batches as the event log records them (each message identity once). I
 the orchestrator and the local runtime, not the agents.
 
 It also registers `retry_probe`, a small orchestrator using `call_activity_with_retry` and
-`task_all`, so the runtime's handling of those actions is tested too.
+`task_all`, so the runtime's handling of those actions is tested too, and `doorbell_probe` and
+`generation_probe` for external events and continue-as-new.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -234,6 +236,48 @@ def status_probe(context: df.DurableOrchestrationContext):
     context.set_custom_status({"text": "x" * context.get_input()})
     value = yield context.call_activity("echo_probe", 1)
     return value
+
+
+@app.activity_trigger(input_name="number", activity="gate_probe")
+def gate_probe(number: int) -> int:
+    """Blocks until the test releases `SCRIPT.release`: events raised meanwhile arrive while
+    the orchestrator waits for nothing."""
+    SCRIPT.release.wait(HANG_SECONDS)
+    return number
+
+
+@app.orchestration_trigger(context_name="context", orchestration="doorbell_probe")
+def doorbell_probe(context: df.DurableOrchestrationContext):
+    """Optionally passes through `gate_probe` first, then waits `waits` times for "ring" and
+    returns the payloads as received."""
+    settings = context.get_input()
+    if settings.get("gate"):
+        yield context.call_activity("gate_probe", 1)
+    received = []
+    for _ in range(settings["waits"]):
+        received.append((yield context.wait_for_external_event(settings.get("name", "ring"))))
+    return received
+
+
+@app.orchestration_trigger(context_name="context", orchestration="generation_probe")
+def generation_probe(context: df.DurableOrchestrationContext):
+    """One wait per generation, raced against a one-day timer, then continue-as-new; stops
+    after `generations` and returns what each generation saw ("timer" or the payload)."""
+    state = context.get_input()
+    if state.get("gate") and not state["seen"]:
+        yield context.call_activity("gate_probe", 1)
+    ring = context.wait_for_external_event("ring")
+    timer = context.create_timer(context.current_utc_datetime + timedelta(days=1))
+    winner = yield context.task_any([ring, timer])
+    if winner is ring:
+        timer.cancel()
+        state["seen"].append(ring.result)
+    else:
+        state["seen"].append("timer")
+    if len(state["seen"]) >= state["generations"]:
+        return state["seen"]
+    context.continue_as_new(state)
+    return None
 
 
 PARAMETERS = {

@@ -116,4 +116,24 @@ MESSAGES: dict[str, dict[str, Any]] = {
         "error_type": "AGENT_TIMEOUT",
     },
     "heartbeat": {"type": "heartbeat", "timestamp": "2025-11-04T10:30:00Z"},
+    "plan_updated": {
+        "type": "plan_updated",
+        "season_id": "season-3f0c9a52-6d1e-4f7a-9a53-0d6c1e2b7a10",
+        "version": 3,
+        "variance": {
+            "weeks_with_actuals": 2,
+            "actual_units": 5120,
+            "planned_units": 4800,
+            "variance_pct": 6.7,
+            "remaining_forecast_units": 27450,
+        },
+        "reason": "Weeks 1-2 sold 1.07x the forecast: the remaining weeks were re-forecast.",
+    },
+    "actuals_late": {
+        "type": "actuals_late",
+        "season_id": "season-3f0c9a52-6d1e-4f7a-9a53-0d6c1e2b7a10",
+        "week_number": 4,
+        "week_start": "2025-01-22",
+        "days_late": 3,
+    },
 }

@@ -27,6 +27,7 @@ from orchestrator.http.data import UPLOAD_FIELDS, ImportMode
 from orchestrator.http.events import EventsQuery
 from orchestrator.http.negotiate import NegotiateQuery
 from orchestrator.http.runs import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY, MAX_REASON_CHARS
+from orchestrator.http.seasons import LaunchSeasonRequest
 from orchestrator.http.store_pages import (
     LIMIT_PARAM,
     MAX_STORE_LIMIT,
@@ -51,11 +52,19 @@ from shared.responses import (
     WorkflowStatusAnswer,
 )
 from shared.schemas import ExtractionRequest, RunWorkflowRequest, WorkflowId
+from shared.season_report import (
+    ActualsAccepted,
+    ActualsUpload,
+    SeasonClosed,
+    SeasonDetail,
+    SeasonItem,
+    SeasonList,
+)
 
 ROUTE_PREFIX = "api"
 
 # The type of each route parameter any route template names (`{workflow_id}`, `{*path}`).
-PATH_PARAMETERS: dict[str, Any] = {"workflow_id": WorkflowId, "path": str}
+PATH_PARAMETERS: dict[str, Any] = {"workflow_id": WorkflowId, "season_id": WorkflowId, "path": str}
 
 # The two API documents: JSON objects whose own specifications define them.
 JsonDocument = dict[str, Any]
@@ -132,6 +141,7 @@ NOT_ACCEPTED = (
     "DATA_NOT_FOUND: no such workflow, not the caller's, or the agent's result is not accepted "
     "yet (its `complete` message is not in the event log)"
 )
+UNKNOWN_SEASON = "DATA_NOT_FOUND: no such season, or not the caller's (the same answer)"
 IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]([ -~]{{0,{MAX_IDEMPOTENCY_KEY - 2}}}[!-~])?$"
 
 
@@ -308,6 +318,74 @@ OPERATIONS: tuple[Operation, ...] = (
         query_model=EventsQuery,
         answers={200: Answer("The recorded messages, oldest first", EventsPage)},
         errors={404: UNKNOWN_WORKFLOW},
+    ),
+    Operation(
+        function="launch_season",
+        method="POST",
+        route="seasons",
+        summary="Launch a completed plan into a live season (docs/seasons.md)",
+        tag="Seasons",
+        role=PLANNER,
+        body=LaunchSeasonRequest,
+        answers={
+            201: Answer("The new season (plan version 1 is the plan as launched)", SeasonItem),
+            200: Answer("The season this plan was already launched into", SeasonItem),
+        },
+        errors={
+            404: UNKNOWN_WORKFLOW,
+            422: "INVALID_PARAMETERS: a bad body, or a plan that has not completed",
+        },
+    ),
+    Operation(
+        function="list_my_seasons",
+        method="GET",
+        route="seasons",
+        summary="The caller's live seasons",
+        tag="Seasons",
+        role=PLANNER,
+        answers={200: Answer("Newest first", SeasonList)},
+    ),
+    Operation(
+        function="get_season",
+        method="GET",
+        route="seasons/{season_id}",
+        summary="A season's versions, working plan and plan against actual by week",
+        tag="Seasons",
+        role=PLANNER,
+        answers={200: Answer("The season", SeasonDetail)},
+        errors={404: UNKNOWN_SEASON},
+    ),
+    Operation(
+        function="upload_actuals",
+        method="POST",
+        route="seasons/{season_id}/actuals",
+        summary="Weekly actuals (JSON as here, or the same columns as text/csv), recorded once",
+        tag="Seasons",
+        role=PLANNER,
+        body=ActualsUpload,
+        answers={
+            202: Answer("Recorded (or already recorded) and the season told", ActualsAccepted)
+        },
+        errors={
+            404: UNKNOWN_SEASON,
+            409: "WORKFLOW_ALREADY_FINISHED: the season is closed or completed",
+            422: "INVALID_PARAMETERS: the refused rows (`details.refused_rows`: outside the "
+            "season, another category, unknown store, bad units); nothing was recorded",
+        },
+    ),
+    Operation(
+        function="close_season",
+        method="POST",
+        route="seasons/{season_id}/close",
+        summary="Close a season early",
+        tag="Seasons",
+        role=PLANNER,
+        body_required=False,
+        answers={202: Answer("Closing: it completes with its closing summary", SeasonClosed)},
+        errors={
+            404: UNKNOWN_SEASON,
+            409: "WORKFLOW_ALREADY_FINISHED: the season is already closed or completed",
+        },
     ),
     _result(
         "get_forecast", FORECASTS, "The Demand agent's forecast", DEMAND.result_model, ForecastPage

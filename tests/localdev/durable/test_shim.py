@@ -71,6 +71,6 @@ def test_shim_rejects_a_history_the_replay_did_not_schedule():
 
 def test_shim_rejects_unknown_actions_and_v1_payloads():
     with pytest.raises(ShimError, match="unexpected action type"):
-        replay_actions([[{"actionType": 6, "externalEventName": "e"}]], _started())
+        replay_actions([[{"actionType": 2, "functionName": "sub"}]], _started())
     with pytest.raises(ShimError, match="length 1 in outer layer"):
         replay_actions([[_activity("a")], [_activity("b")]], _started())

@@ -25,8 +25,12 @@ APP_TABLES = {
     "workflow_event_log",
     "workflow_event_streams",
     "listener_windows",
+    "seasons",
+    "season_plan_versions",
+    "season_uploads",
+    "season_actuals",
 }
-TASK_HUB_TABLES = {"durable_instances", "durable_history"}
+TASK_HUB_TABLES = {"durable_instances", "durable_history", "durable_pending_events"}
 LOCAL_RUNTIME = ("localdev.durable", "localdev.durable.store", "localdev.stack", "function_app")
 
 _DESCRIBE = """
