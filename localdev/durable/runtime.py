@@ -549,9 +549,7 @@ class DurableRuntime:
         if isinstance(message, _Start):
             first = [
                 h.orchestrator_started(now),
-                h.execution_started(
-                    now, instance.name, instance.input, self.default_version
-                ),
+                h.execution_started(now, instance.name, instance.input, self.default_version),
             ]
         elif isinstance(message, PendingEvent):
             consumed_event = message.event_id
