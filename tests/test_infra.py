@@ -274,8 +274,8 @@ def test_the_minimum_tool_versions_are_declared_and_documented():
     assert "microsoftGraphV1" in json.loads((INFRA / "bicepconfig.json").read_text())["extensions"]
     document = yaml.safe_load((ROOT / "azure.yaml").read_text())
     assert document["requiredVersions"] == {"azd": ">= 1.17.0"}
-    readme = (ROOT / "README.md").read_text()
-    assert "azd **1.17.0 or later**" in readme and "**Bicep 0.36.1**" in readme
+    deploying = (ROOT / "docs" / "deploying.md").read_text()
+    assert "azd **1.17.0 or later**" in deploying and "**Bicep 0.36.1**" in deploying
 
 
 @pytest.mark.parametrize(
@@ -655,7 +655,7 @@ def test_the_default_model_was_deployable_when_checked_and_everything_agrees():
     assert Settings.model_fields["azure_openai_deployment"].default == main["openAiDeploymentName"]
     assert main["openAiDeploymentName"] == main["openAiModelName"]
     # The record of when the model was checked is where an operator reads it.
-    for text in (INFRA / "core" / "openai.bicep", ROOT / "README.md"):
+    for text in (INFRA / "core" / "openai.bicep", ROOT / "docs" / "deploying.md"):
         assert MODELS_CHECKED in text.read_text(), text
 
 

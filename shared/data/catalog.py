@@ -2,7 +2,7 @@
 sales history (what run-workflow accepts), read with one light query.
 
 Why not the ContextAssembler: the extraction endpoint is the first call a planner makes and must
-stay free of pandas (see the README's cold-start rules); this is a plain SQLAlchemy select.
+stay free of pandas (see docs/performance.md, cold start); this is a plain SQLAlchemy select.
 """
 
 from __future__ import annotations

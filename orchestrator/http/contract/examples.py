@@ -1,6 +1,6 @@
-"""The README's examples (real output of `make run`), as the OpenAPI and AsyncAPI documents show
-them. tests/orchestrator/http/contract/test_examples.py holds each to its model and to the
-README's text, so an example can drift from neither."""
+"""The documented examples (real output of `make run`, in docs/api.md and docs/identity.md), as
+the OpenAPI and AsyncAPI documents show them. tests/orchestrator/http/test_contract.py holds each
+to its model and to the docs' text, so an example can drift from neither."""
 
 from __future__ import annotations
 
