@@ -34,12 +34,15 @@ from sqlalchemy import Connection, Engine, Row, bindparam, delete, insert, selec
 from sqlalchemy.sql.schema import Table
 
 from shared.data.columns import (
+    ALIAS_SEPARATOR,
+    ALIASES_MAX_LENGTH,
     CATEGORY_COLUMNS,
     DEFAULT_CURRENCY,
     MAX_LISTED_PROBLEMS,
     OPTIONAL_COLUMNS,
     SALES_COLUMNS,
     STORE_COLUMNS,
+    split_aliases,
 )
 from shared.data.csv_safety import FORMULA_PREFIXES
 from shared.data.schema import create_schema
@@ -55,6 +58,7 @@ DEFAULT_CATEGORY = {
     "salvage_fraction": 0.3,
     "price_elasticity": -2.0,
     "currency": DEFAULT_CURRENCY,
+    "aliases": "",
 }
 INT32_MAX = 2**31 - 1
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -254,8 +258,10 @@ def _validate_categories(frame: pd.DataFrame, problems: _Problems) -> pd.DataFra
         "currency",
         lambda i: f"{_show(frame['currency'][i])} is not a three-letter ISO 4217 code such as USD",
     )
+    aliases = _aliases(frame["aliases"], problems)
     return frame.assign(
         currency=currency,
+        aliases=aliases,
         full_price=_number(
             frame, "full_price", problems, integer=False, low=0, low_inclusive=False
         ),
@@ -265,6 +271,24 @@ def _validate_categories(frame: pd.DataFrame, problems: _Problems) -> pd.DataFra
             frame, "price_elasticity", problems, integer=False, high=0, high_inclusive=False
         ),
     )
+
+
+def _aliases(column: pd.Series, problems: _Problems) -> pd.Series:
+    """A category's aliases as stored: trimmed, '|' between them; an alias a spreadsheet would
+    run as a formula, or a list too long for the column, is a problem of its row."""
+    lists = column.map(split_aliases)
+    problems.add(
+        lists.map(lambda items: any(a.startswith(FORMULA_PREFIXES) for a in items)),
+        "aliases",
+        lambda i: f"{_show(column[i])} has an alias that a spreadsheet runs as a formula",
+    )
+    stored = lists.map(ALIAS_SEPARATOR.join)
+    problems.add(
+        stored.str.len() > ALIASES_MAX_LENGTH,
+        "aliases",
+        f"longer than {ALIASES_MAX_LENGTH} characters",
+    )
+    return stored
 
 
 def _validate_sales(
@@ -533,8 +557,10 @@ def write_frames(
 
     create_schema(engine)
     sales_categories = [] if sales is None else sorted(sales["category_id"].unique())
-    if categories is not None and "currency" not in categories.columns:
-        categories = categories.assign(currency=DEFAULT_CURRENCY)
+    if categories is not None:
+        for column, default in OPTIONAL_COLUMNS["categories"].items():
+            if column not in categories.columns:
+                categories = categories.assign(**{column: default})
     with engine.begin() as conn:
         if categories is not None:
             _upsert(

@@ -14,7 +14,7 @@ import threading
 from sqlalchemy import Engine, inspect, text
 
 from shared.data.base import Base
-from shared.data.columns import DEFAULT_CURRENCY
+from shared.data.columns import ALIASES_MAX_LENGTH, DEFAULT_CURRENCY
 from shared.data.tables import Category
 
 APP_METADATA = Base.metadata
@@ -40,19 +40,23 @@ def ensure_schema(engine: Engine) -> None:
         create_schema(engine)
 
 
+ADDED_COLUMNS = {
+    "currency": f"VARCHAR(3) NOT NULL DEFAULT '{DEFAULT_CURRENCY}'",
+    "aliases": f"VARCHAR({ALIASES_MAX_LENGTH}) NOT NULL DEFAULT ''",
+}
+"""Columns of `categories` added after its first release, in the order they were added, with
+the definition an existing table gets them by."""
+
+
 def add_missing_columns(engine: Engine) -> None:
     """Columns added to existing tables after their first release, added in place (create_all
     never alters a table): a database seeded before `categories.currency` existed gets it, set
-    to the default currency."""
+    to the default currency; one seeded before `categories.aliases` gets no aliases."""
     inspector = inspect(engine)
     if not inspector.has_table(Category.__tablename__):
         return
     present = {column["name"] for column in inspector.get_columns(Category.__tablename__)}
-    if "currency" not in present:
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "ALTER TABLE categories ADD COLUMN currency VARCHAR(3) NOT NULL "
-                    f"DEFAULT '{DEFAULT_CURRENCY}'"
-                )
-            )
+    for name, definition in ADDED_COLUMNS.items():
+        if name not in present:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE categories ADD COLUMN {name} {definition}"))

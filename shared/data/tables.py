@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.data.base import Base
-from shared.data.columns import DEFAULT_CURRENCY
+from shared.data.columns import ALIASES_MAX_LENGTH, DEFAULT_CURRENCY
 
 SALES_DATASET = "sales"
 
@@ -63,7 +63,9 @@ class Category(Base):
     `full_price` is the base (unmarked) selling price; `salvage_fraction` the share of full price
     recovered for a unit left at season end; `price_elasticity` the prior for how demand responds
     to price (negative: a 10 % markdown lifts units by about -10 % x elasticity); `currency` the
-    ISO 4217 code the prices are in (what the console and CLI show money in).
+    ISO 4217 code the prices are in (what the console and CLI show money in); `aliases` the
+    other words planners use for the category ("bikini|board shorts"), which a strategy
+    description may name it by.
     """
 
     __tablename__ = "categories"
@@ -77,6 +79,7 @@ class Category(Base):
     currency: Mapped[str] = mapped_column(
         String(3), default=DEFAULT_CURRENCY, server_default=DEFAULT_CURRENCY
     )
+    aliases: Mapped[str] = mapped_column(String(ALIASES_MAX_LENGTH), default="", server_default="")
 
     __table_args__ = (
         CheckConstraint("full_price > 0", name="ck_categories_price_positive"),

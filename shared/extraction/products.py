@@ -210,14 +210,25 @@ def _compact(label: str) -> str:
     return re.sub(r"[\s_-]+", "", label.lower())
 
 
+SPACING_MIN_LETTERS = 6
+"""Labels this long match with a space or hyphen anywhere ("swim wear"); shorter ones ("hat",
+"bag") only as words, so "h at" is not a hat."""
+
+
 def _name_pattern(label: str) -> str:
-    """A category label as a pattern: its letters in order, in either number, any case, with or
-    without a space, hyphen or underscore between any two ("swim wear", "graphic_tees")."""
+    """A category label as a pattern, in either number and any case: its letters in order with
+    or without a space, hyphen or underscore between any two ("swim wear", "graphic_tees") when
+    it is long enough, else its words in order."""
     compact = _compact(label)
     if not compact:
         return r"(?!)"
-    forms = sorted(_forms(compact), key=len, reverse=True)
-    body = "|".join(r"[\s_-]?".join(re.escape(letter) for letter in form) for form in forms)
+    if len(compact) >= SPACING_MIN_LETTERS:
+        forms = sorted(_forms(compact), key=len, reverse=True)
+        body = "|".join(r"[\s_-]?".join(re.escape(letter) for letter in form) for form in forms)
+    else:
+        words = label.lower().replace("_", " ").replace("-", " ").split()
+        last = "|".join(sorted((re.escape(f) for f in _forms(words[-1])), key=len, reverse=True))
+        body = "".join(re.escape(w) + r"[\s_-]+" for w in words[:-1]) + f"(?:{last})"
     return rf"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])"
 
 
