@@ -383,6 +383,12 @@ def match_product(product: str | None, categories: Sequence[KnownCategory]) -> P
     return _spelling(words, categories)
 
 
-def category_list(categories: Sequence[KnownCategory]) -> str:
-    """'Denim (denim), Outerwear (outerwear)': how an error lists what exists."""
-    return ", ".join(f"{c.name} ({c.category_id})" for c in categories)
+def category_list(categories: Sequence[KnownCategory], *, with_aliases: bool = False) -> str:
+    """'Denim (denim), Outerwear (outerwear)': how an error lists what exists; with its aliases
+    'Denim (denim; also jeans)', as the language model's prompt lists them."""
+
+    def entry(category: KnownCategory) -> str:
+        also = f"; also {', '.join(category.aliases)}" if with_aliases and category.aliases else ""
+        return f"{category.name} ({category.category_id}{also})"
+
+    return ", ".join(entry(c) for c in categories)

@@ -45,7 +45,7 @@ EXTRACTED: dict[str, Any] = {
 
 INCOMPLETE: dict[str, Any] = {
     "error_type": "PARAMETER_EXTRACTION_ERROR",
-    "message": "The strategy description is missing: forecast_horizon_weeks, season_start_date",
+    "message": "The description does not say how long the season runs or when the season starts.",
     "details": {
         "missing_parameters": ["forecast_horizon_weeks", "season_start_date"],
         "extracted_parameters": {"replenishment_strategy": "weekly", "dc_holdback_percentage": 0.1},
