@@ -193,7 +193,7 @@ def _info(args: argparse.Namespace) -> int:
     for category, count, weeks, first, last in rows:
         print(f"  {category}: {count:,} rows, {weeks} weeks, {first} .. {last}")
     if not rows:
-        print("no sales yet: run `python -m localdev seed`")
+        print("no sales yet: run `localdev seed`, or `localdev load` your own files")
     return 0
 
 

@@ -386,8 +386,8 @@ def import_csv(
         raise DataImportError(
             "Nothing to import: give a stores file, a sales file or both.",
             suggestions=[
-                "POST /api/data/import with file fields stores, sales and/or categories "
-                "(locally: `python -m localdev load --stores stores.csv --sales sales.csv`)."
+                "Locally: `localdev load --stores stores.csv --sales sales.csv`; on a deployed "
+                "app: POST /api/data/import with file fields stores, sales and/or categories."
             ],
         )
     create_schema(engine)
