@@ -67,3 +67,28 @@ def test_the_reference_is_in_docs_one_page_per_subject():
     } <= names
     for page in PAGES:
         assert page.read_text().startswith("# "), f"{page.name} opens with its title"
+
+
+def readme_phrasings() -> list[str]:
+    text = README.read_text()
+    section = text[text.index("Phrasings that work") :]
+    section = section[: section.index("\n\n", section.index("\n- "))]
+    return re.findall(r"^- \*(.+)\*$", section, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("text", readme_phrasings())
+def test_each_phrasing_the_readme_offers_reads_on_the_sample_data(text: str):
+    from localdev.sample_data import CATEGORY_SPECS, SAMPLE_ALIASES
+    from shared.extraction import KnownCategory, read_strategy
+    from shared.settings import Settings
+
+    sample = [
+        KnownCategory(spec.category_id, spec.name, SAMPLE_ALIASES[spec.category_id])
+        for spec in CATEGORY_SPECS[:3]
+    ]
+    reading = read_strategy(text, Settings(extractor="rules"), categories=sample)
+    assert reading.parameters.season_start_date.year >= 2025
+
+
+def test_the_readme_offers_a_handful_of_phrasings():
+    assert len(readme_phrasings()) >= 4
