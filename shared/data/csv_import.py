@@ -140,6 +140,13 @@ def _read(
         problems.header(f"not a readable UTF-8 CSV file: {str(exc).strip()[:200]}")
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
+    separator = _other_separator(list(frame.columns), columns)
+    if separator is not None:
+        problems.header(
+            f"the columns are separated by {separator}, not commas: save the file as "
+            "comma-separated CSV (expected header: " + ",".join(columns) + ")"
+        )
+        return None
     for column, default in OPTIONAL_COLUMNS.get(name, {}).items():
         if column not in frame.columns:
             frame[column] = default
@@ -157,6 +164,23 @@ def _read(
         problems.header("the file has a header but no rows")
         return None
     return frame.loc[:, list(columns)]
+
+
+OTHER_SEPARATORS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+"""What a spreadsheet saves 'CSV' with in some locales and exports, named in the one error a
+file separated by one of them gets (instead of a missing-column error per column)."""
+
+
+def _other_separator(header: list[str], columns: tuple[str, ...]) -> str | None:
+    """The separator a one-column header was really split by, when splitting it by that gives
+    the expected columns' names; None otherwise."""
+    if len(header) != 1:
+        return None
+    for separator, words in OTHER_SEPARATORS.items():
+        names = [part.strip() for part in header[0].split(separator)]
+        if len(names) > 1 and set(names) & set(columns):
+            return words
+    return None
 
 
 def _text(
@@ -471,7 +495,7 @@ def _raise_if_problems(all_problems: list[_Problems]) -> None:
             "problems_by_file": {p.file: p.count for p in all_problems if p.count},
         },
         suggestions=[
-            "Fix the rows listed in details.problems (row 1 is the header) and import again.",
+            "Fix the rows listed (row 1 is the header) and import again.",
             "Expected columns - stores: "
             + ",".join(STORE_COLUMNS)
             + "; sales: "
