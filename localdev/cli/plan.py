@@ -66,6 +66,7 @@ SOURCE_WORDS = {
 }
 CATEGORY_SOURCE_WORDS = {
     "stated": "from your text",
+    "inferred": "inferred - please check",
     "given": "from --category",
     "not_mentioned": "not in your text: the default category",
 }

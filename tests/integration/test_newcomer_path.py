@@ -184,13 +184,12 @@ def test_one_plan_by_the_command_line(served: Served, localdev: Path, elsewhere:
     assert "8,000" in planned.stdout and "Traceback" not in planned.stderr
 
 
-def test_one_plan_in_the_console(served: Served):
+@pytest.fixture(scope="module")
+def browser():
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         skip_missing("Chromium", "Chromium not installed (`make chromium` installs it)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     options = webdriver.ChromeOptions()
@@ -201,23 +200,57 @@ def test_one_plan_in_the_console(served: Served):
     options.add_argument("--window-size=1400,1000")
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     try:
-        wait = WebDriverWait(driver, 90, poll_frequency=0.2)
-        driver.get(served.base_url + "/")
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#category option[value=denim]"))
-        driver.find_element(By.ID, "strategy").send_keys(README_SEASON)
-        driver.find_element(By.ID, "extract").click()
-        wait.until(lambda d: d.find_element(By.ID, "params-panel").is_displayed())
-        driver.find_element(By.ID, "run").click()
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3)
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#buy-plan-table tbody tr"))
-        summary = driver.find_element(By.ID, "summary").text
-        show("the console at " + served.base_url + "/ (Read my description, Run plan)", summary)
-        ARTIFACTS.mkdir(exist_ok=True)
-        driver.save_screenshot(str(ARTIFACTS / "newcomer-console.png"))
-        assert "8,000" in summary
+        yield driver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def read_in_console(driver, served: Served, text: str):
+    """Open the console, describe the season, press Read my description; the wait to reuse."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, 90, poll_frequency=0.2)
+    driver.get(served.base_url + "/")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#category option[value=denim]"))
+    strategy = driver.find_element(By.ID, "strategy")
+    strategy.clear()  # the page opens with an example description
+    strategy.send_keys(text)
+    driver.find_element(By.ID, "extract").click()
+    wait.until(lambda d: d.find_element(By.ID, "params-panel").is_displayed())
+    return wait
+
+
+def test_one_plan_in_the_console(served: Served, browser):
+    from selenium.webdriver.common.by import By
+
+    wait = read_in_console(browser, served, README_SEASON)
+    browser.find_element(By.ID, "run").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#buy-plan-table tbody tr"))
+    summary = browser.find_element(By.ID, "summary").text
+    show("the console at " + served.base_url + "/ (Read my description, Run plan)", summary)
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "newcomer-console.png"))
+    assert "8,000" in summary
+
+
+def test_a_typo_in_the_product_is_read_and_marked_for_checking_in_the_console(
+    served: Served, browser
+):
+    from selenium.webdriver.common.by import By
+
+    read_in_console(
+        browser, served, "Outerwaer for FW25, 16 weeks from August 4, weekly, no DC holdback."
+    )
+    label = browser.find_element(By.CSS_SELECTOR, 'label[data-field="category_id"]')
+    shown = label.find_element(By.CSS_SELECTOR, ".source").text
+    show("the console: Outerwaer for FW25, ... (Read my description)", shown)
+    browser.save_screenshot(str(ARTIFACTS / "newcomer-console-typo.png"))
+    assert browser.find_element(By.ID, "category").get_attribute("value") == "outerwear"
+    assert label.get_attribute("data-source") == "inferred"
+    assert "read 'Outerwaer' as Outerwear" in shown
 
 
 def test_a_file_separated_by_semicolons_is_named_as_such(localdev: Path, elsewhere: Path):
