@@ -184,7 +184,7 @@ def invalid_from_validation(exc: ValidationError, what: str = "request") -> Inva
     return InvalidParametersError(
         " ".join(sentences) if sentences else f"Invalid {what}.",
         details=details,
-        suggestions=[f"Correct that and send the {what} again."],
+        suggestions=["Correct that and try again."],
     )
 
 
