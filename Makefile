@@ -1,7 +1,12 @@
 # The two commands: `make run` (the whole app locally on the embedded defaults) and `make test`
 # (lint, formatting, types, then the suite); `make test-fast` runs the unit tier only.
-# Each creates or refreshes .venv from the pinned requirements first.
+# Each creates or refreshes .venv from the pinned requirements first, and installs the project
+# itself in it (editable), which puts the `localdev` command in .venv/bin.
+# `make run PORT=7072 PUBSUB_PORT=8081` serves on other ports. Set on the command line only:
+# a PORT some tool exported into the environment does not move the app.
 PYTHON ?= python3
+PORT = 7071
+PUBSUB_PORT = 8080
 VENV := .venv
 BIN := $(VENV)/bin
 # Where Debian's postgresql packages put the server binaries (one directory per major version).
@@ -14,12 +19,15 @@ INFRA_VENV := .venv-infra
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+# The project is installed after its requirements, without build isolation: setuptools and
+# wheel come pinned from requirements-dev.txt, so nothing unpinned is downloaded to build it.
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/python -m localdev serve
+	$(BIN)/localdev serve --port $(PORT) --pubsub-port $(PUBSUB_PORT)
 
 # Lint, formatting and types first (seconds; each prints a one-line verdict), then the suite with
 # line and branch coverage of the deployed code (pyproject.toml's [tool.coverage.*]: under 90 % fails).

@@ -1,4 +1,5 @@
-"""`python -m localdev <command>`: the local runtime's command line.
+"""`localdev <command>`: the local runtime's command line (`make run` installs the command in
+.venv/bin; `python -m localdev` is the same from the checkout's root).
 
 Each command lives in its own module (or module attribute) exposing `HELP` (one line),
 `add_arguments(parser)` and `main(args) -> int`; adding a command is one line in COMMANDS.
@@ -30,7 +31,7 @@ def _resolve(target: str) -> Any:
 
 
 def build_parser(commands: dict[str, str] = COMMANDS) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m localdev", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="localdev", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, target in commands.items():
         command = _resolve(target)

@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from shared.data.columns import DEFAULT_CURRENCY
+from shared.data.columns import ALIAS_SEPARATOR, DEFAULT_CURRENCY
 from shared.data.csv_import import write_frames
 from shared.data.csv_safety import neutralised_frame
 from shared.data.schema import create_schema
@@ -117,6 +117,22 @@ class CategorySpec:
     unit_cost: float
     salvage_fraction: float
     price_elasticity: float
+
+
+SAMPLE_ALIASES: dict[str, tuple[str, ...]] = {
+    "outerwear": ("coat", "jacket", "parka", "puffer", "anorak"),
+    "swimwear": ("swimsuit", "bikini", "board shorts", "swim trunks", "bathing suit", "beachwear"),
+    "denim": ("jeans", "jeanswear"),
+    "knitwear": ("sweater", "jumper", "cardigan", "knits"),
+    "dresses": ("gown", "sundress"),
+    "activewear": ("sportswear", "athleisure", "leggings", "gym wear"),
+    "footwear": ("shoe", "sneaker", "boot", "sandal"),
+    "accessories": ("bag", "belt", "scarf", "hat"),
+    "sleepwear": ("pajamas", "pyjamas", "nightwear", "loungewear"),
+}
+"""The other words planners use for each sample category (the categories file's `aliases`
+column); the numbered copies of a larger sample (`denim_2`) have none, so a word names one
+category only."""
 
 
 CATEGORY_SPECS: tuple[CategorySpec, ...] = (
@@ -457,6 +473,7 @@ def generate_sample(
             "salvage_fraction": [s.salvage_fraction for s in specs],
             "price_elasticity": [s.price_elasticity for s in specs],
             "currency": DEFAULT_CURRENCY,
+            "aliases": [ALIAS_SEPARATOR.join(SAMPLE_ALIASES.get(s.category_id, ())) for s in specs],
         }
     )
     promotions = pd.DataFrame(promo_rows, columns=["week_start_date", "category_id", "uplift"])

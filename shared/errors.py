@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import ValidationError
 
+from shared.field_words import field_sentence
 from shared.schemas import ErrorResponse
 
 # What a 503 for an unavailable database tells the client to wait before retrying.
@@ -176,12 +177,14 @@ def validation_details(exc: ValidationError) -> dict[str, Any]:
 
 
 def invalid_from_validation(exc: ValidationError, what: str = "request") -> InvalidParametersError:
+    """422 in sentences a person reads ('The description should have at least 10
+    characters.'); the field paths stay in details.validation_errors for programs."""
     details = validation_details(exc)
-    fields = ", ".join(e["field"] for e in details["validation_errors"][:5])
+    sentences = [field_sentence(e["field"], e["message"]) for e in details["validation_errors"][:5]]
     return InvalidParametersError(
-        f"Invalid {what}: {fields}" if fields else f"Invalid {what}",
+        " ".join(sentences) if sentences else f"Invalid {what}.",
         details=details,
-        suggestions=[f"Fix the {what} fields listed in details.validation_errors and retry."],
+        suggestions=["Correct that and try again."],
     )
 
 

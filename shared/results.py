@@ -307,7 +307,7 @@ class BuyWeek(_Result):
 
 
 class SeasonMoney(_Result):
-    """The season in the category's currency (definitions in the README's plan section)."""
+    """The season in the category's currency (definitions in docs/agents.md)."""
 
     currency: str
     full_price: float = Field(gt=0)

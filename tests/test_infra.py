@@ -277,8 +277,8 @@ def test_the_minimum_tool_versions_are_declared_and_documented():
     assert "microsoftGraphV1" in json.loads((INFRA / "bicepconfig.json").read_text())["extensions"]
     document = yaml.safe_load((ROOT / "azure.yaml").read_text())
     assert document["requiredVersions"] == {"azd": ">= 1.17.0"}
-    readme = (ROOT / "README.md").read_text()
-    assert "azd **1.17.0 or later**" in readme and "**Bicep 0.36.1**" in readme
+    deploying = (ROOT / "docs" / "deploying.md").read_text()
+    assert "azd **1.17.0 or later**" in deploying and "**Bicep 0.36.1**" in deploying
 
 
 def test_azd_runs_the_smoke_test_after_every_deploy():
@@ -807,7 +807,7 @@ def test_the_default_model_was_deployable_when_checked_and_everything_agrees():
     assert Settings.model_fields["azure_openai_deployment"].default == main["openAiDeploymentName"]
     assert main["openAiDeploymentName"] == main["openAiModelName"]
     # The record of when the model was checked is where an operator reads it.
-    for text in (INFRA / "core" / "openai.bicep", ROOT / "README.md"):
+    for text in (INFRA / "core" / "openai.bicep", ROOT / "docs" / "deploying.md"):
         assert MODELS_CHECKED in text.read_text(), text
 
 
@@ -827,9 +827,11 @@ def test_the_retirement_dates_are_per_deployment_type_where_the_table_says_so():
     )
     sku = _defaults("main.bicep")["openAiDeploymentSku"]
     assert retirement(model, sku) > MODELS_CHECKED
-    # The README's model table says the same, for the deployment type the template uses.
+    # The deploy page's model table says the same, for the deployment type the template uses.
     row = next(
-        line for line in (ROOT / "README.md").read_text().splitlines() if "`gpt-4o-mini`" in line
+        line
+        for line in (ROOT / "docs" / "deploying.md").read_text().splitlines()
+        if "`gpt-4o-mini`" in line
     )
     assert "Standard deployment type on 2026-03-31" in row and "Global Standard" in row
     assert "2026-10-01" in row

@@ -214,7 +214,8 @@ def _too_far(ctx: DemandContext, first: date, last: date, gap: int) -> DataNotFo
             f"Start the season on or before {latest_start.isoformat()}; if you meant another "
             "year, name it (e.g. 'Spring 2025' or 'March 3, 2025').",
             f"Or import history for '{ctx.category_id}' through at least the week of "
-            f"{needed_end.isoformat()}.",
+            f"{needed_end.isoformat()} (`localdev load --sales sales.csv --append` locally, "
+            "POST /api/data/import on a deployed app).",
         ],
     )
 

@@ -489,7 +489,7 @@ def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
     that is where the combination is used: a calendar-blind model's miss on a moved holiday
     says nothing about its ordinary weeks, and the calendar-aware model's hit there is not
     evidence for its ordinary weeks either (without an event calendar every period counts).
-    What each rule did on each data set is in the README.
+    What each rule did on each data set is in docs/performance.md.
     """
     ordinary = ~bt.event_mask if not bt.event_mask.all() else np.ones_like(bt.event_mask)
     actual = bt.actuals[ordinary]

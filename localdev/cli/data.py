@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import NamedTuple
 
 from sqlalchemy import func, select
 
+from localdev.cli.import_errors import import_error_lines, missing_files
 from localdev.sample_data import (
     current_calendar,
     database_is_empty,
@@ -49,13 +49,19 @@ def _database_url(args: argparse.Namespace) -> str:
     return args.database_url or get_settings().database_url
 
 
-def _fail(exc: AppError) -> int:
+def _fail(exc: AppError, files: dict[str, Path | None] | None = None) -> int:
+    """The error in lines a person reads: a rejected import one line per problem, then the
+    first suggestion (the others list the columns, which each line already names)."""
+    if isinstance(exc, DataImportError):
+        for line in import_error_lines(exc, files or {}):
+            print(line, file=sys.stderr)
+        for suggestion in exc.suggestions[:1]:
+            print(f"hint: {suggestion}", file=sys.stderr)
+        return 2
     print(f"error: {exc.message}", file=sys.stderr)
-    if exc.details:
-        print(json.dumps(exc.details, indent=2, default=str), file=sys.stderr)
     for suggestion in exc.suggestions:
         print(f"hint: {suggestion}", file=sys.stderr)
-    return 2 if isinstance(exc, DataImportError) else 1
+    return 1
 
 
 def _seed_arguments(parser: argparse.ArgumentParser) -> None:
@@ -177,13 +183,20 @@ def _load_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> int:
+    files = {"stores": args.stores, "sales": args.sales, "categories": args.categories}
+    absent = missing_files(files)
+    if absent:
+        for line in absent:
+            print(f"error: {line}", file=sys.stderr)
+        print("hint: nothing was imported; give the path of each file", file=sys.stderr)
+        return 2
     engine = get_engine(_database_url(args))
     try:
         report = import_csv(
             engine, args.stores, args.sales, categories_csv=args.categories, replace=not args.append
         )
     except AppError as exc:
-        return _fail(exc)
+        return _fail(exc, files)
     print(report.model_dump_json(indent=2))
     return 0
 
@@ -214,7 +227,7 @@ def _info(args: argparse.Namespace) -> int:
     for category, count, weeks, first, last in rows:
         print(f"  {category}: {count:,} rows, {weeks} weeks, {first} .. {last}")
     if not rows:
-        print("no sales yet: run `python -m localdev seed`")
+        print("no sales yet: run `localdev seed`, or `localdev load` your own files")
     return 0
 
 

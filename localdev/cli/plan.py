@@ -41,6 +41,7 @@ from localdev.cli.season_tables import (
 )
 from localdev.host.server import LocalOptions, free_port, start_host
 from shared.agents import INVENTORY
+from shared.field_words import field_sentence
 
 HELP = "plan a season from a strategy in plain words, with live agent progress"
 
@@ -67,6 +68,7 @@ SOURCE_WORDS = {
 }
 CATEGORY_SOURCE_WORDS = {
     "stated": "from your text",
+    "inferred": "inferred - please check",
     "given": "from --category",
     "not_mentioned": "not in your text: the default category",
 }
@@ -318,7 +320,9 @@ def render_error(error: dict[str, Any]) -> Group:
     ]
     details = error.get("details") or {}
     for problem in details.get("validation_errors") or []:
-        lines.append(Text(f"  {problem.get('field')}: {problem.get('message')}", style="red"))
+        sentence = field_sentence(str(problem.get("field", "")), str(problem.get("message", "")))
+        if sentence not in str(error.get("message")):
+            lines.append(Text(f"  {sentence}", style="red"))
     for name in details.get("missing_parameters") or []:
         lines.append(Text(f"  missing: {PARAMETER_LABELS.get(name, name)}", style="red"))
     for name, key in (

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from localdev.cli.ports import bind_failure
 from localdev.host.server import (
     BODY_SIZE_SETTING,
     DEFAULT_MAX_REQUEST_BODY_BYTES,
@@ -186,6 +187,6 @@ def main(args: argparse.Namespace, plugins: PluginFactory | None = None) -> int:
     try:
         asyncio.run(serve_forever(options, plugins=(plugins or PLUGINS)(options), ready=ready))
     except OSError as exc:
-        print(f"cannot start the local host: {exc}", file=sys.stderr)
+        print(f"cannot start the local host: {bind_failure(exc, options) or exc}", file=sys.stderr)
         return 1
     return 0

@@ -410,8 +410,8 @@ class FunctionsHost:
             suggestions=[
                 "Start `python -m localdev serve` without --no-default-user to be the local "
                 "developer (both roles).",
-                "Or send X-MS-CLIENT-PRINCIPAL-* headers to act as someone else (README, "
-                "Identity, roles and ownership).",
+                "Or send X-MS-CLIENT-PRINCIPAL-* headers to act as someone else "
+                "(docs/identity.md).",
             ],
         )
 
@@ -453,7 +453,7 @@ class FunctionsHost:
                 "NOT_FOUND",
                 f"No function serves {request.method} {request.path}",
                 request_id,
-                suggestions=[f"HTTP functions are under /{self.route_prefix}/; see the README."],
+                suggestions=[f"HTTP functions are under /{self.route_prefix}/; see docs/api.md."],
             )
         allowed = [(r, p) for r, p in matched if r.methods is None or request.method in r.methods]
         if not allowed:

@@ -33,10 +33,26 @@ CATEGORY_COLUMNS = (
     "price_elasticity",
     "currency",
     "vendor_lead_weeks",
+    "aliases",
 )
+ALIAS_SEPARATOR = "|"
+"""Between a category's aliases in its `aliases` column: "bikini|swimsuit|board shorts"."""
+ALIASES_MAX_LENGTH = 500
 # Columns a file may leave out, with the value every row then gets.
 OPTIONAL_COLUMNS: dict[str, dict[str, object]] = {
-    "categories": {"currency": DEFAULT_CURRENCY, "vendor_lead_weeks": DEFAULT_VENDOR_LEAD_WEEKS}
+    "categories": {
+        "currency": DEFAULT_CURRENCY,
+        "vendor_lead_weeks": DEFAULT_VENDOR_LEAD_WEEKS,
+        "aliases": "",
+    }
 }
+
+
+def split_aliases(text: str | None) -> tuple[str, ...]:
+    """The aliases of an `aliases` cell, trimmed, empty ones dropped."""
+    parts = (text or "").split(ALIAS_SEPARATOR)
+    return tuple(alias.strip() for alias in parts if alias.strip())
+
+
 MAX_LISTED_PROBLEMS = 20
 """The most offending rows or ids one error lists."""

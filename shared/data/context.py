@@ -74,10 +74,12 @@ REQUIRED_COLUMNS = {
 }
 """The columns checked before a table is read: the import's columns, less the optional ones (a
 file may leave them out; shared.data.schema.add_missing_columns adds them to an older database)."""
-IMPORT_API = "POST /api/data/import"
+IMPORT_API = "`localdev load` (locally) or POST /api/data/import (a deployed app)"
+"""How data gets in, named the way every refusal names it: the local command first, where a
+planner running `make run` has one, then the HTTP route."""
 IMPORT_HINT = (
-    f"Import stores and weekly sales as CSV files with {IMPORT_API} (needs the data-admin app "
-    "role); locally, `python -m localdev seed` loads the sample data."
+    f"Import stores and weekly sales as CSV files with {IMPORT_API}, which needs the data-admin "
+    "app role; locally, `localdev seed` loads the sample data."
 )
 _MAX_DERIVED = 64  # cached per-season frames per snapshot (bounded: seasons vary per request)
 _FETCH_ROWS = 100_000
@@ -339,7 +341,7 @@ class ContextAssembler:
                 suggestions=[
                     "Restore the database from a backup, or recreate it and import the data "
                     f"again with {IMPORT_API} (locally: delete the file and run "
-                    "`python -m localdev seed`)."
+                    "`localdev seed`)."
                 ],
             )
         if "locked" in lowered or "busy" in lowered:
@@ -419,7 +421,7 @@ class ContextAssembler:
                 suggestions=[
                     "Migrate the tables to the documented columns, or recreate the schema and "
                     f"import the data again with {IMPORT_API} (locally: "
-                    "`python -m localdev seed --force`)."
+                    "`localdev seed --force`)."
                 ],
             )
 
@@ -578,7 +580,7 @@ class ContextAssembler:
                 },
                 suggestions=[
                     f"Start the season on or after {earliest.isoformat()}, or import history "
-                    f"for {category_id!r} from before {first}.",
+                    f"for {category_id!r} from before {first} with {IMPORT_API}.",
                     f"History ends with the week of {last}: a season up to two years later can "
                     "be planned.",
                 ],

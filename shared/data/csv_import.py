@@ -34,6 +34,8 @@ from sqlalchemy import Connection, Engine, Row, bindparam, delete, insert, selec
 from sqlalchemy.sql.schema import Table
 
 from shared.data.columns import (
+    ALIAS_SEPARATOR,
+    ALIASES_MAX_LENGTH,
     CATEGORY_COLUMNS,
     DEFAULT_CURRENCY,
     DEFAULT_VENDOR_LEAD_WEEKS,
@@ -41,6 +43,7 @@ from shared.data.columns import (
     OPTIONAL_COLUMNS,
     SALES_COLUMNS,
     STORE_COLUMNS,
+    split_aliases,
 )
 from shared.data.csv_safety import FORMULA_PREFIXES
 from shared.data.schema import create_schema
@@ -57,6 +60,7 @@ DEFAULT_CATEGORY = {
     "price_elasticity": -2.0,
     "currency": DEFAULT_CURRENCY,
     "vendor_lead_weeks": DEFAULT_VENDOR_LEAD_WEEKS,
+    "aliases": "",
 }
 INT32_MAX = 2**31 - 1
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -138,6 +142,13 @@ def _read(
         problems.header(f"not a readable UTF-8 CSV file: {str(exc).strip()[:200]}")
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
+    separator = _other_separator(list(frame.columns), columns)
+    if separator is not None:
+        problems.header(
+            f"the columns are separated by {separator}, not commas: save the file as "
+            "comma-separated CSV (expected header: " + ",".join(columns) + ")"
+        )
+        return None
     for column, default in OPTIONAL_COLUMNS.get(name, {}).items():
         if column not in frame.columns:
             frame[column] = str(default)  # as the file would have it: every cell is read as text
@@ -155,6 +166,23 @@ def _read(
         problems.header("the file has a header but no rows")
         return None
     return frame.loc[:, list(columns)]
+
+
+OTHER_SEPARATORS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+"""What a spreadsheet saves 'CSV' with in some locales and exports, named in the one error a
+file separated by one of them gets (instead of a missing-column error per column)."""
+
+
+def _other_separator(header: list[str], columns: tuple[str, ...]) -> str | None:
+    """The separator a one-column header was really split by, when splitting it by that gives
+    the expected columns' names; None otherwise."""
+    if len(header) != 1:
+        return None
+    for separator, words in OTHER_SEPARATORS.items():
+        names = [part.strip() for part in header[0].split(separator)]
+        if len(names) > 1 and set(names) & set(columns):
+            return words
+    return None
 
 
 def _text(
@@ -256,8 +284,10 @@ def _validate_categories(frame: pd.DataFrame, problems: _Problems) -> pd.DataFra
         "currency",
         lambda i: f"{_show(frame['currency'][i])} is not a three-letter ISO 4217 code such as USD",
     )
+    aliases = _aliases(frame["aliases"], problems)
     return frame.assign(
         currency=currency,
+        aliases=aliases,
         full_price=_number(
             frame, "full_price", problems, integer=False, low=0, low_inclusive=False
         ),
@@ -270,6 +300,24 @@ def _validate_categories(frame: pd.DataFrame, problems: _Problems) -> pd.DataFra
             frame, "vendor_lead_weeks", problems, integer=True, low=0, high=52
         ),
     )
+
+
+def _aliases(column: pd.Series, problems: _Problems) -> pd.Series:
+    """A category's aliases as stored: trimmed, '|' between them; an alias a spreadsheet would
+    run as a formula, or a list too long for the column, is a problem of its row."""
+    lists = column.map(split_aliases)
+    problems.add(
+        lists.map(lambda items: any(a.startswith(FORMULA_PREFIXES) for a in items)),
+        "aliases",
+        lambda i: f"{_show(column[i])} has an alias that a spreadsheet runs as a formula",
+    )
+    stored = lists.map(ALIAS_SEPARATOR.join)
+    problems.add(
+        stored.str.len() > ALIASES_MAX_LENGTH,
+        "aliases",
+        f"longer than {ALIASES_MAX_LENGTH} characters",
+    )
+    return stored
 
 
 def _validate_sales(
@@ -367,8 +415,8 @@ def import_csv(
         raise DataImportError(
             "Nothing to import: give a stores file, a sales file or both.",
             suggestions=[
-                "POST /api/data/import with file fields stores, sales and/or categories "
-                "(locally: `python -m localdev load --stores stores.csv --sales sales.csv`)."
+                "Locally: `localdev load --stores stores.csv --sales sales.csv`; on a deployed "
+                "app: POST /api/data/import with file fields stores, sales and/or categories."
             ],
         )
     create_schema(engine)
@@ -452,7 +500,7 @@ def _raise_if_problems(all_problems: list[_Problems]) -> None:
             "problems_by_file": {p.file: p.count for p in all_problems if p.count},
         },
         suggestions=[
-            "Fix the rows listed in details.problems (row 1 is the header) and import again.",
+            "Fix the rows listed (row 1 is the header) and import again.",
             "Expected columns - stores: "
             + ",".join(STORE_COLUMNS)
             + "; sales: "

@@ -14,7 +14,7 @@ import threading
 from sqlalchemy import Engine, inspect, text
 
 from shared.data.base import Base
-from shared.data.columns import DEFAULT_CURRENCY, DEFAULT_VENDOR_LEAD_WEEKS
+from shared.data.columns import ALIASES_MAX_LENGTH, DEFAULT_CURRENCY, DEFAULT_VENDOR_LEAD_WEEKS
 from shared.data.tables import Category
 
 APP_METADATA = Base.metadata
@@ -40,27 +40,25 @@ def ensure_schema(engine: Engine) -> None:
         create_schema(engine)
 
 
+ADDED_COLUMNS = {
+    "currency": f"VARCHAR(3) NOT NULL DEFAULT '{DEFAULT_CURRENCY}'",
+    "vendor_lead_weeks": f"INTEGER NOT NULL DEFAULT {int(DEFAULT_VENDOR_LEAD_WEEKS)}",
+    "aliases": f"VARCHAR({ALIASES_MAX_LENGTH}) NOT NULL DEFAULT ''",
+}
+"""Columns of `categories` added after its first release, in the order they were added, with
+the definition an existing table gets them by."""
+
+
 def add_missing_columns(engine: Engine) -> None:
     """Columns added to existing tables after their first release, added in place (create_all
     never alters a table): a database seeded before `categories.currency` or
-    `categories.vendor_lead_weeks` existed gets them, set to their defaults."""
+    `categories.vendor_lead_weeks` existed gets them, set to their defaults; one seeded before
+    `categories.aliases` gets no aliases."""
     inspector = inspect(engine)
     if not inspector.has_table(Category.__tablename__):
         return
     present = {column["name"] for column in inspector.get_columns(Category.__tablename__)}
-    if "currency" not in present:
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "ALTER TABLE categories ADD COLUMN currency VARCHAR(3) NOT NULL "
-                    f"DEFAULT '{DEFAULT_CURRENCY}'"
-                )
-            )
-    if "vendor_lead_weeks" not in present:
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "ALTER TABLE categories ADD COLUMN vendor_lead_weeks INTEGER NOT NULL "
-                    f"DEFAULT {int(DEFAULT_VENDOR_LEAD_WEEKS)}"
-                )
-            )
+    for name, definition in ADDED_COLUMNS.items():
+        if name not in present:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE categories ADD COLUMN {name} {definition}"))

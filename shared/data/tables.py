@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.data.base import Base
-from shared.data.columns import DEFAULT_CURRENCY, DEFAULT_VENDOR_LEAD_WEEKS
+from shared.data.columns import ALIASES_MAX_LENGTH, DEFAULT_CURRENCY, DEFAULT_VENDOR_LEAD_WEEKS
 
 SALES_DATASET = "sales"
 
@@ -64,7 +64,9 @@ class Category(Base):
     recovered for a unit left at season end; `price_elasticity` the prior for how demand responds
     to price (negative: a 10 % markdown lifts units by about -10 % x elasticity); `currency` the
     ISO 4217 code the prices are in (what the console and CLI show money in);
-    `vendor_lead_weeks` the weeks from vendor order to DC receipt (the buy plan's order-by date).
+    `vendor_lead_weeks` the weeks from vendor order to DC receipt (the buy plan's order-by date);
+    `aliases` the other words planners use for the category ("bikini|board shorts"), which a
+    strategy description may name it by.
     """
 
     __tablename__ = "categories"
@@ -83,6 +85,7 @@ class Category(Base):
         default=DEFAULT_VENDOR_LEAD_WEEKS,
         server_default=str(DEFAULT_VENDOR_LEAD_WEEKS),
     )
+    aliases: Mapped[str] = mapped_column(String(ALIASES_MAX_LENGTH), default="", server_default="")
 
     __table_args__ = (
         CheckConstraint("full_price > 0", name="ck_categories_price_positive"),

@@ -158,10 +158,14 @@ def read_strategy(
         if known:
             product = _model_product(text, draft, product, known)
     if product.unknown is not None:
-        raise unknown_product(product.unknown, known)
+        raise unknown_product(product.unknown, known, near=product.near)
     params = finalize(draft, cross_check=cross_check)
     sources = field_sources(draft)
+    notes = field_notes(draft)
     sources["category_id"] = "stated" if product.category_id else "not_mentioned"
+    if product.near_spelling:
+        sources["category_id"] = "inferred"
+        notes["category_id"] = f"read '{product.as_written}' as {_name_of(product, known)}"
     if known:
         params = params.model_copy(
             update={
@@ -170,9 +174,11 @@ def read_strategy(
                 )[:4000]
             }
         )
-    return StrategyReading(
-        params, sources, product.category_id, product.as_written, field_notes(draft)
-    )
+    return StrategyReading(params, sources, product.category_id, product.as_written, notes)
+
+
+def _name_of(product: ProductReading, known: Sequence[KnownCategory]) -> str:
+    return next(c.name for c in known if c.category_id == product.category_id)
 
 
 def _model_product(
@@ -188,6 +194,11 @@ def _model_product(
 
 
 def _category_reason(product: ProductReading) -> str:
+    if product.category_id is not None and product.near_spelling:
+        return (
+            f"category_id={product.category_id} from '{product.as_written}', read as a near "
+            "spelling of it."
+        )
     if product.category_id is not None:
         return f"category_id={product.category_id} from '{product.as_written}'."
     if product.as_written:
@@ -198,18 +209,30 @@ def _category_reason(product: ProductReading) -> str:
     return "The text names no product: the run uses the default category."
 
 
-def unknown_product(product: str, categories: Sequence[KnownCategory]) -> InvalidParametersError:
-    """422: the text plans a product the database has no category for; never swapped."""
+def unknown_product(
+    product: str, categories: Sequence[KnownCategory], *, near: KnownCategory | None = None
+) -> InvalidParametersError:
+    """422: the text plans a product the database has no category for; never swapped. A
+    product close to a category's name offers it ("did you mean"), the planner decides."""
     names = category_list(categories)
+    guess = f"Did you mean {near.name}? " if near is not None else ""
+    suggestions = [
+        f"Name one of the categories that exist: {names}.",
+        "Or load this product's sales as a new category: `localdev load --categories "
+        "categories.csv --sales sales.csv --append` (POST /api/data/import on a deployed app); "
+        "the categories file's aliases column lists other words planners use for a category.",
+    ]
+    if near is not None:
+        suggestions.insert(0, f"Did you mean {near.name}? Write '{near.name}' in the description.")
+    details: dict[str, object] = {
+        "product": product,
+        "available_categories": [c.category_id for c in categories],
+    }
+    if near is not None:
+        details["did_you_mean"] = near.category_id
     return InvalidParametersError(
         f"The description plans '{product}', which is not a category with sales history. "
-        f"Categories that exist: {names}.",
-        details={
-            "product": product,
-            "available_categories": [c.category_id for c in categories],
-        },
-        suggestions=[
-            f"Name one of the categories that exist: {names}.",
-            "Or import this product's sales as a new category with POST /api/data/import.",
-        ],
+        f"{guess}Categories that exist: {names}.",
+        details=details,
+        suggestions=suggestions,
     )

@@ -7,6 +7,7 @@ the same thing whichever extractor answered.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -33,6 +34,13 @@ MISSING_SUGGESTIONS = {
     "dc_holdback_percentage": "Say how much inventory the DC holds back, e.g. "
     "'15% DC holdback' or 'no DC holdback'.",
 }
+IN_PLANNER_TERMS = {
+    "forecast_horizon_weeks": "how long the season runs",
+    "season_start_date": "when the season starts",
+    "replenishment_strategy": "how often the DC replenishes the stores",
+    "dc_holdback_percentage": "how much stock the DC holds back",
+}
+"""What each required field is, in the words a planner would use for it."""
 INVALID_SUGGESTIONS = {
     "forecast_horizon_weeks": "Use a season of 4 to 52 weeks.",
     "season_start_date": "Give a real calendar date, e.g. 'Jan 1, 2025'.",
@@ -135,7 +143,7 @@ def finalize(draft: Draft, *, cross_check: Draft | None = None) -> SeasonParamet
         if draft.problems:
             details["invalid_parameters"] = dict(draft.problems)
         raise ParameterExtractionError(
-            "The strategy description is missing: " + ", ".join(missing),
+            f"The description does not say {_either(IN_PLANNER_TERMS[name] for name in missing)}.",
             details=details,
             suggestions=[MISSING_SUGGESTIONS[name] for name in missing]
             + [INVALID_SUGGESTIONS[name] for name in draft.problems if name in INVALID_SUGGESTIONS],
@@ -145,6 +153,12 @@ def finalize(draft: Draft, *, cross_check: Draft | None = None) -> SeasonParamet
     return params.model_copy(
         update={"confidence_score": confidence, "extraction_reasoning": reasoning[:4000]}
     )
+
+
+def _either(phrases: Iterable[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    items = list(phrases)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _invalid(draft: Draft, problems: dict[str, str]) -> InvalidParametersError:

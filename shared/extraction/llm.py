@@ -263,7 +263,7 @@ def messages_for(
     text: str, today: date, categories: Sequence[KnownCategory] = ()
 ) -> list[ChatCompletionMessageParam]:
     """System rules (today's date, the known categories), the few-shot pairs, then the text."""
-    known = category_list(categories) or "none loaded"
+    known = category_list(categories, with_aliases=True) or "none loaded"
     system = SYSTEM_PROMPT.format(today=today.isoformat(), categories=known)
     messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]
     for example, answer in FEW_SHOT:

@@ -2,11 +2,15 @@
 
 Why here and not in the browser: every client (console, CLI, a script) must read the same text
 the same way, and only the server knows which categories exist. A product is found where
-planners name it: a category's id or display name anywhere in the text (any case, singular or
-plural), or, for a product the database does not have, the leading noun phrase ("Spring 2025
-dresses: ...", "Dresses for spring 2025"), "plan <product>" and "<product> for <season>". A
-product that is not a category is refused by the caller, naming it as written; a generic word
-(fashion, apparel, merchandise, season) names no product.
+planners name it: a category's id, display name or one of its aliases anywhere in the text (any
+case, singular or plural, written apart, hyphenated or run together: "swim wear", "Outer-wear"),
+or, for a product the database does not have, the leading noun phrase ("Spring 2025 dresses:
+...", "Dresses for spring 2025"), "plan <product>", "<product> for <season>", "<N> weeks of
+<product>" and "<number> <product>". A product word there that nearly spells a category (one
+letter wrong, missing or extra, or letters swapped: "outerwaer", "Swimware") is read as that
+category, marked inferred; one that is only close ("Outwear") is refused with "did you mean";
+anything else that is not a category is refused naming it as written, never swapped for the
+default category. A generic word (fashion, apparel, merchandise, season) names no product.
 """
 
 from __future__ import annotations
@@ -14,26 +18,36 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from shared.extraction.seasons import SEASON_WORDS, find_season
 
 
 @dataclass(frozen=True)
 class KnownCategory:
-    """A category run-workflow accepts: its id and display name."""
+    """A category run-workflow accepts: its id, display name and the other words planners use
+    for it (the categories file's `aliases` column: "bikini", "board shorts")."""
 
     category_id: str
     name: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (self.category_id, self.name, *self.aliases)
 
 
 @dataclass(frozen=True)
 class ProductReading:
     """What the text says about the product: a known category (`category_id`), a product the
-    database does not have (`unknown`, as written), or nothing (both None)."""
+    database does not have (`unknown`, as written; `near`: the category it is close to), or
+    nothing (both None). `near_spelling`: the category was read through a typo."""
 
     category_id: str | None = None
     as_written: str | None = None
     unknown: str | None = None
+    near: KnownCategory | None = None
+    near_spelling: bool = False
 
 
 GENERIC_WORDS = frozenset(
@@ -174,6 +188,41 @@ _NOT_A_PRODUCT = frozenset(
         "last",
         "than",
         "versus",
+        # What a count or "N weeks of" names when it is not the product.
+        "store",
+        "stores",
+        "shop",
+        "shops",
+        "door",
+        "doors",
+        "location",
+        "locations",
+        "region",
+        "regions",
+        "size",
+        "sizes",
+        "color",
+        "colors",
+        "colour",
+        "colours",
+        "sku",
+        "skus",
+        "style",
+        "styles",
+        "sales",
+        "selling",
+        "history",
+        "data",
+        "supply",
+        "cover",
+        "coverage",
+        "demand",
+        "forecast",
+        "shipments",
+        "deliveries",
+        "times",
+        "percent",
+        "dollars",
     ]
 )
 _WORD = r"[A-Za-z][A-Za-z'&-]*"
@@ -191,22 +240,38 @@ def _forms(word: str) -> set[str]:
     return forms
 
 
+def _compact(label: str) -> str:
+    """A label with case, spaces, hyphens and underscores taken out: 'Swim-wear' -> 'swimwear'."""
+    return re.sub(r"[\s_-]+", "", label.lower())
+
+
+SPACING_MIN_LETTERS = 6
+"""Labels this long match with a space or hyphen anywhere ("swim wear"); shorter ones ("hat",
+"bag") only as words, so "h at" is not a hat."""
+
+
 def _name_pattern(label: str) -> str:
-    """A category label as a pattern: words in order, the last in either number, any case."""
-    words = label.lower().replace("_", " ").split()
-    if not words:
+    """A category label as a pattern, in either number and any case: its letters in order with
+    or without a space, hyphen or underscore between any two ("swim wear", "graphic_tees") when
+    it is long enough, else its words in order."""
+    compact = _compact(label)
+    if not compact:
         return r"(?!)"
-    last = "|".join(sorted((re.escape(f) for f in _forms(words[-1])), key=len, reverse=True))
-    head = r"[\s_-]+".join(re.escape(w) for w in words[:-1])
-    body = (head + r"[\s_-]+" if head else "") + f"(?:{last})"
-    return rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])"
+    if len(compact) >= SPACING_MIN_LETTERS:
+        forms = sorted(_forms(compact), key=len, reverse=True)
+        body = "|".join(r"[\s_-]?".join(re.escape(letter) for letter in form) for form in forms)
+    else:
+        words = label.lower().replace("_", " ").replace("-", " ").split()
+        last = "|".join(sorted((re.escape(f) for f in _forms(words[-1])), key=len, reverse=True))
+        body = "".join(re.escape(w) + r"[\s_-]+" for w in words[:-1]) + f"(?:{last})"
+    return rf"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])"
 
 
 def _known(text: str, categories: Sequence[KnownCategory]) -> ProductReading | None:
-    """The first category named in the text, by id or display name."""
+    """The first category named in the text, by id, display name or alias."""
     best: tuple[int, KnownCategory, str] | None = None
     for category in categories:
-        for label in (category.category_id, category.name):
+        for label in category.labels:
             match = re.search(_name_pattern(label), text, re.IGNORECASE)
             if match and (best is None or match.start() < best[0]):
                 best = (match.start(), category, match[0])
@@ -254,10 +319,22 @@ def _names_a_season(phrase: str) -> bool:
     )
 
 
+_OF_PRODUCT = re.compile(
+    rf"\b(?:weeks?|wks?|months?|units?|pieces?|pcs)\s+of\s+((?:{_WORD}\s+){{0,2}}{_WORD})"
+    r"(?=\s+(?:starting|from|for|over|beginning|launching|through|in|at|with)\b|\s*[:,.;]|\s*$)",
+    re.IGNORECASE,
+)
+_COUNTED_PRODUCT = re.compile(
+    rf"(?<![\d.,])\d[\d,]*\s*k?\s+((?:{_WORD}\s+){{0,2}}{_WORD})"
+    r"(?=\s+(?:over|for|from|starting|in|across)\b|\s*[:,.;]|\s*$)",
+    re.IGNORECASE,
+)
+
+
 def _candidates(text: str) -> list[str]:
-    """Phrases where a description names its product: "plan <product>", and the leading noun
+    """Phrases where a description names its product: "plan <product>", the leading noun
     phrase when it is a heading ("<product>:"), precedes "for <season>", or carries the season
-    itself ("Spring 2025 dresses, ...")."""
+    itself ("Spring 2025 dresses, ..."), "<N> weeks of <product>" and "<number> <product>"."""
     found = [m[1] for m in _PLAN.finditer(text)]
     lead = _LEADING.search(text)
     if lead is not None:
@@ -265,7 +342,52 @@ def _candidates(text: str) -> list[str]:
         after = text[lead.end() :]
         if end == ":" or (end == "for" and _SEASON_AHEAD.match(after)) or _names_a_season(phrase):
             found.append(phrase)
+    found += [m[1] for m in _OF_PRODUCT.finditer(text)]
+    found += [m[1] for m in _COUNTED_PRODUCT.finditer(text)]
     return found
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: letters substituted, inserted, deleted or two
+    neighbours swapped, each one edit."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, letter in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, other in enumerate(b, 1):
+            cost = letter != other
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and letter == b[j - 2] and a[i - 2] == other:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+NEAR_MISS_RATIO = 0.75
+"""How alike (difflib's ratio) a product must be to a category's name to earn "did you mean"."""
+
+
+def _spelling(product: str, categories: Sequence[KnownCategory]) -> ProductReading:
+    """A product word that names no category as written: a simple typo of one (one letter
+    wrong, missing or extra, or its letters in another order) reads as that category; a close
+    word is refused offering it; anything else is refused."""
+    word = _compact(product)
+    best: tuple[float, KnownCategory] | None = None
+    for category in categories:
+        for label in category.labels:
+            for form in _forms(_compact(label)):
+                edits = _edits(word, form)
+                simple = len(word) >= 4 and (
+                    edits <= 1 or (edits <= 2 and sorted(word) == sorted(form))
+                )
+                if simple:
+                    return ProductReading(
+                        category_id=category.category_id, as_written=product, near_spelling=True
+                    )
+                ratio = SequenceMatcher(None, word, form).ratio()
+                if ratio >= NEAR_MISS_RATIO and (best is None or ratio > best[0]):
+                    best = (ratio, category)
+    return ProductReading(as_written=product, unknown=product, near=best[1] if best else None)
 
 
 def read_product(text: str, categories: Sequence[KnownCategory]) -> ProductReading:
@@ -279,7 +401,7 @@ def read_product(text: str, categories: Sequence[KnownCategory]) -> ProductReadi
             continue
         if all(w.lower() in GENERIC_WORDS for w in product.split()):
             return ProductReading(as_written=product)
-        return ProductReading(as_written=product, unknown=product)
+        return _spelling(product, categories)
     return ProductReading()
 
 
@@ -293,9 +415,15 @@ def match_product(product: str | None, categories: Sequence[KnownCategory]) -> P
     words = product.strip()
     if all(w.lower() in GENERIC_WORDS | _FILLER for w in words.split()):
         return ProductReading(as_written=words)
-    return ProductReading(as_written=words, unknown=words)
+    return _spelling(words, categories)
 
 
-def category_list(categories: Sequence[KnownCategory]) -> str:
-    """'Denim (denim), Outerwear (outerwear)': how an error lists what exists."""
-    return ", ".join(f"{c.name} ({c.category_id})" for c in categories)
+def category_list(categories: Sequence[KnownCategory], *, with_aliases: bool = False) -> str:
+    """'Denim (denim), Outerwear (outerwear)': how an error lists what exists; with its aliases
+    'Denim (denim; also jeans)', as the language model's prompt lists them."""
+
+    def entry(category: KnownCategory) -> str:
+        also = f"; also {', '.join(category.aliases)}" if with_aliases and category.aliases else ""
+        return f"{category.name} ({category.category_id}{also})"
+
+    return ", ".join(entry(c) for c in categories)

@@ -138,7 +138,9 @@ def _add(draft: Draft, name: str, finding: Finding) -> None:
 @dataclass(frozen=True)
 class _DateMention:
     """A date as written: month/day with or without a year, or a `fixed` day resolved from
-    today ('next Monday'); `is_end` when it follows an end cue ('through', 'until', '-')."""
+    today ('next Monday'); `is_end` when it follows an end cue ('through', 'until', '-').
+    `weekday` (ordinal, weekday index; -1 = last) stands for the day in "the first Monday of
+    September"; `week_of` for "the week of August 6": the Monday that week starts on."""
 
     pos: int
     source: str
@@ -149,6 +151,29 @@ class _DateMention:
     fixed: date | None = None
     note: str | None = None
     year_note: str | None = None
+    weekday: tuple[int, int] | None = None
+    week_of: bool = False
+
+    def on(self, year: int) -> date:
+        """The day this mention names in `year` (ValueError when there is none)."""
+        if self.weekday is not None:
+            return nth_weekday(year, self.month, *self.weekday)
+        day = date(year, self.month, self.day)
+        return day - timedelta(days=day.weekday()) if self.week_of else day
+
+
+def nth_weekday(year: int, month: int, ordinal: int, weekday: int) -> date:
+    """The first (1) to fourth (4), or the last (-1), given weekday of a month."""
+    if ordinal == -1:
+        last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        return last - timedelta(days=(last.weekday() - weekday) % 7)
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (ordinal - 1))
+
+
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3}
+_ORDINALS |= {"fourth": 4, "4th": 4, "last": -1}
+_WEEK_OF = re.compile(r"\bweek\s+of\s+(?:the\s+)?$")
 
 
 _END_CUE = re.compile(
@@ -178,10 +203,32 @@ def _date_mentions(t: _Text, today: date) -> list[_DateMention]:
         *,
         fixed: date | None = None,
         note: str | None = None,
+        weekday: tuple[int, int] | None = None,
     ) -> None:
-        is_end = bool(_END_CUE.search(t.before(m.start())))
-        found.append(_DateMention(m.start(), t.take(m), is_end, month, day, year, fixed, note))
+        before = t.before(m.start())
+        is_end = bool(_END_CUE.search(before))
+        week_of = weekday is None and fixed is None and bool(_WEEK_OF.search(before))
+        found.append(
+            _DateMention(
+                m.start(), t.take(m), is_end, month, day, year, fixed, note, None, weekday, week_of
+            )
+        )
 
+    weekday = "|".join(_WEEKDAYS)
+    ordinal = "|".join(_ORDINALS)
+    for m in list(
+        t.find(
+            rf"\b(?:the\s+)?({ordinal})\s+({weekday})\s+(?:of|in)\s+({MONTH})\.?"
+            r"(?:\s*,?\s*(\d{4})\b)?"
+        )
+    ):
+        add(
+            m,
+            _MONTHS[m[3][:3]],
+            1,
+            int(m[4]) if m[4] else None,
+            weekday=(_ORDINALS[m[1]], _WEEKDAYS.index(m[2])),
+        )
     for m in list(t.find(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")):
         add(m, int(m[2]), int(m[3]), int(m[1]))
     for m in list(t.find(r"\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b")):
@@ -209,7 +256,6 @@ def _date_mentions(t: _Text, today: date) -> list[_DateMention]:
             return
         add(m, day.month, day.day, day.year, fixed=day, note=note)
 
-    weekday = "|".join(_WEEKDAYS)
     for m in list(t.find(rf"\b(?:next|this\s+coming|coming|this|on)\s+({weekday})\b")):
         ahead = (_WEEKDAYS.index(m[1]) - today.weekday() - 1) % 7 + 1
         relative(m, _days_later(ahead), f"resolved from today {today}")
@@ -237,15 +283,15 @@ def _when(
         return m.fixed
     try:
         if m.year is not None:
-            return date(m.year, m.month, m.day)
+            return m.on(m.year)
         if before is not None:
-            day = date(before.year, m.month, m.day)
-            return day if day <= before else date(before.year - 1, m.month, m.day)
+            day = m.on(before.year)
+            return day if day <= before else m.on(before.year - 1)
         if after is not None:
-            day = date(after.year, m.month, m.day)
-            return day if day > after else date(after.year + 1, m.month, m.day)
-        day = date(today.year, m.month, m.day)
-        return day if day >= today else date(today.year + 1, m.month, m.day)
+            day = m.on(after.year)
+            return day if day > after else m.on(after.year + 1)
+        day = m.on(today.year)
+        return day if day >= today else m.on(today.year + 1)
     except ValueError:
         draft.problems[field] = f"'{m.source}' is not a calendar date"
         return None
@@ -322,6 +368,9 @@ def _read_dates(t: _Text, draft: Draft, today: date) -> date | None:
                 if end_m is None or end_m.year is None
                 else (f"year from the end date {end}")
             )
+        if start_m.week_of and not _names_day(start, start_m):
+            inferred = True
+            note = "; ".join(filter(None, [_week_note(start, start_m), note]))
         _add(draft, "season_start_date", Finding(start, start_m.source, inferred, note))
         for other in starts[1:]:
             if other.year is not None and other.fixed is None:
@@ -334,6 +383,15 @@ def _read_dates(t: _Text, draft: Draft, today: date) -> date | None:
             day, why = default
             _add(draft, "season_start_date", Finding(day, season.label, True, why))
     return end
+
+
+def _names_day(monday: date, m: _DateMention) -> bool:
+    return (monday.month, monday.day) == (m.month, m.day)
+
+
+def _week_note(monday: date, m: _DateMention) -> str:
+    """'the week of August 6, 2025 starts on Monday, August 4'."""
+    return f"the week of {m.source} starts on Monday, {monday:%B} {monday.day}"
 
 
 # ---- replenishment ---------------------------------------------------------------------------

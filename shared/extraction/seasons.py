@@ -49,7 +49,7 @@ KINDS = {
     "first half": SeasonKind("The first half", 1, 1),
     "second half": SeasonKind("The second half", 7, 1),
 }
-"""Default first days, documented in the README's extraction section."""
+"""Default first days, documented in docs/extraction.md."""
 
 _CODES = {
     "ss": "spring/summer",

@@ -1,5 +1,5 @@
 """Faults injected into the real local stack, driven from outside over HTTP and WebSocket: the
-promises the README makes about messages, errors, deadlines and termination.
+promises docs/api.md makes about messages, errors, deadlines and termination.
 
 - a black-holed Web PubSub (accepts TCP, never answers) with 16 concurrent workflows: every
   workflow completes without an agent waiting on the service, every message is in the log;

@@ -20,10 +20,10 @@ from shared.extraction.products import KnownCategory
 
 TODAY = date(2026, 12, 7)  # a Monday; "March 3" without a year is 2027-03-03
 CATEGORIES = (
-    KnownCategory("denim", "Denim"),
+    KnownCategory("denim", "Denim", ("jeans",)),
     KnownCategory("graphic_tees", "Graphic tees"),
-    KnownCategory("outerwear", "Outerwear"),
-    KnownCategory("swimwear", "Swimwear"),
+    KnownCategory("outerwear", "Outerwear", ("coat", "jacket", "parka")),
+    KnownCategory("swimwear", "Swimwear", ("bikini", "swimsuit", "board shorts")),
 )
 TAIL = " Weekly replenishment, 10% DC holdback."
 
@@ -34,8 +34,10 @@ class Phrasing:
 
     `start`/`start_source`: the season start and its field source; `note`: words the reasoning
     must contain (why a year or day was assumed). `category`: the category id (None: not in the
-    text); `unknown_product`: the product a 422 must name as written. `model`: overrides of the
-    recorded model answer, for a model that contradicts the text.
+    text), `category_source` its field source when not the usual (`inferred`: read through a
+    typo); `unknown_product`: the product a 422 must name as written, `did_you_mean` the
+    category name it must offer for a near miss. `model`: overrides of the recorded model
+    answer, for a model that contradicts the text; `model_product` the product the model wrote.
     """
 
     text: str
@@ -46,6 +48,14 @@ class Phrasing:
     unknown_product: str | None = None
     model: dict[str, Any] = field(default_factory=dict)
     model_product: str | None = None
+    category_source: str | None = None
+    did_you_mean: str | None = None
+
+    @property
+    def expected_category_source(self) -> str:
+        if self.category_source is not None:
+            return self.category_source
+        return "stated" if self.category else "not_mentioned"
 
     @property
     def full_text(self) -> str:
@@ -170,6 +180,117 @@ PHRASINGS: tuple[Phrasing, ...] = (
         "Spring 2025 dresses: 12,000 units over 16 weeks from March 3.", unknown_product="dresses"
     ),
     Phrasing("Linen shirts: 12 weeks from March 3, 2025.", unknown_product="Linen shirts"),
+    # ---- a category by one of its aliases (the categories file's `aliases` column) -----
+    Phrasing(
+        "Bikinis for summer 2025: 10 weeks from June 2.",
+        "2025-06-02",
+        category="swimwear",
+        model_product="Bikinis",
+    ),
+    Phrasing(
+        "Plan parkas for FW25, 16 weeks from September 1.",
+        "2025-09-01",
+        category="outerwear",
+        model_product="parkas",
+    ),
+    Phrasing(
+        "Spring 2025 jeans, 12 weeks from March 3.",
+        "2025-03-03",
+        category="denim",
+        model_product="jeans",
+    ),
+    Phrasing(
+        "12 weeks of board shorts starting June 2, 2025.",
+        "2025-06-02",
+        category="swimwear",
+        model_product="board shorts",
+    ),
+    # ---- spacing: a name written apart, hyphenated or run together ---------------------
+    Phrasing(
+        "12 weeks of swim wear starting June 2, 2025.",
+        "2025-06-02",
+        category="swimwear",
+        model_product="swim wear",
+    ),
+    Phrasing(
+        "Outer-wear for FW25, 16 weeks from August 4.",
+        "2025-08-04",
+        category="outerwear",
+        model_product="Outer-wear",
+    ),
+    Phrasing(
+        "Graphictees for spring 2025, 12 weeks from March 3.",
+        "2025-03-03",
+        category="graphic_tees",
+        model_product="Graphictees",
+    ),
+    # ---- simple typos: read as the category they nearly spell, inferred ----------------
+    Phrasing(
+        "Outerwaer for FW25, 16 weeks from August 4.",
+        "2025-08-04",
+        category="outerwear",
+        category_source="inferred",
+        model_product="Outerwaer",
+    ),
+    Phrasing(
+        "Swimware for summer 2025, 10 weeks from June 2.",
+        "2025-06-02",
+        category="swimwear",
+        category_source="inferred",
+        model_product="Swimware",
+    ),
+    Phrasing(
+        "Spring 2025 demin: 12 weeks from March 3.",
+        "2025-03-03",
+        category="denim",
+        category_source="inferred",
+        model_product="demin",
+    ),
+    # ---- a near miss: refused, with "did you mean" --------------------------------------
+    Phrasing(
+        "Outwear for FW25, 16 weeks from August 4.",
+        unknown_product="Outwear",
+        did_you_mean="Outerwear",
+    ),
+    Phrasing(
+        "Graphic tops for spring 2025, 12 weeks from March 3.",
+        unknown_product="Graphic tops",
+        did_you_mean="Graphic tees",
+    ),
+    # ---- a product word anywhere is never swapped for the default category --------------
+    Phrasing("12 weeks of dresses starting March 3, 2025.", unknown_product="dresses"),
+    Phrasing("8,000 sandals over 12 weeks from June 2, 2025.", unknown_product="sandals"),
+    # ---- weekday phrases: real dates ------------------------------------------------------
+    Phrasing(
+        "Denim, 12 weeks from the first Monday of September 2025.", "2025-09-01", category="denim"
+    ),
+    Phrasing(
+        "Swimwear starting the last Friday in May 2025, 10 weeks.",
+        "2025-05-30",
+        category="swimwear",
+    ),
+    Phrasing(
+        "FW25 outerwear from the second Monday of August, 16 weeks.",
+        "2025-08-11",
+        category="outerwear",
+    ),
+    Phrasing(
+        "Outerwear, 16 weeks starting the week of August 6, 2025.",
+        "2025-08-04",
+        "inferred",
+        "outerwear",
+        note="the week of August 6, 2025 starts on Monday, August 4",
+    ),
+    Phrasing(
+        "Spring 2025 denim, 12 weeks from the week of March 3.", "2025-03-03", category="denim"
+    ),
+    Phrasing(
+        "Denim, 12 weeks from the first Monday of March.",
+        "2027-03-01",
+        "inferred",
+        "denim",
+        note="assumed 2027: the text names no year",
+    ),
     # ---- no product, or only a generic word: category null, not in your text -----------
     Phrasing("Spring 2025 fashion: 12 weeks from March 3.", "2025-03-03"),
     Phrasing("Apparel for spring 2025, 12 weeks from March 3.", "2025-03-03"),

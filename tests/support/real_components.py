@@ -59,7 +59,7 @@ def summary_lines(missing: list[MissingComponent], ci: bool) -> list[str]:
         lines.append(f"{component}: {len(skipped)} test(s) did NOT run")
         for reason in sorted({m.reason for m in skipped}):
             lines.append(f"    {reason}")
-    lines.append("`make test` installs PostgreSQL, Chromium and axe-core; see the README.")
+    lines.append("`make test` installs PostgreSQL, Chromium and axe-core; see docs/testing.md.")
     if ci:
         lines.append("CI=true: a real-component test may not skip, so this run FAILS.")
     return lines

@@ -388,10 +388,11 @@ async function loadCategories() {
   }
 }
 
-// The category the server read from the text, else the default; the picker says which.
-function showCategory(categoryId) {
+// The category the server read from the text, else the default; the picker says which, and a
+// category read through a typo ("outerwaer") is marked inferred with the server's note.
+function showCategory(categoryId, source, note) {
   $("category").value = categoryId || state.defaultCategory || "";
-  markSource("category_id", categoryId ? "stated" : "not_mentioned");
+  markSource("category_id", categoryId ? source || "stated" : "not_mentioned", note);
 }
 
 async function loadUser() {
@@ -1109,7 +1110,7 @@ async function onExtract() {
     const { field_sources: sources = {}, field_notes: notes = {}, category_id: categoryId = null, ...params } = answer;
     state.parameters = params;
     fillForm(params, sources, notes);
-    showCategory(categoryId);
+    showCategory(categoryId, sources.category_id, notes.category_id);
     $("params-panel").classList.remove("hidden");
     $("params-heading").focus();
   } catch (err) {

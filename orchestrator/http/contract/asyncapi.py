@@ -1,6 +1,6 @@
 """The WebSocket messages as an AsyncAPI 3.0 document, built from the models that define them
 (`WebSocketMessage` in shared/schemas.py): one message per member of the union, named by its
-`type`, with the README's example of it.
+`type`, with the documented example of it (docs/api.md).
 
 A client gets its URL from `GET /api/orchestrator/negotiate` and only receives: the token joins
 the caller's own group of one session and carries no roles, so nothing it sends is delivered.

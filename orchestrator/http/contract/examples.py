@@ -1,6 +1,6 @@
-"""The README's examples (real output of `make run`), as the OpenAPI and AsyncAPI documents show
-them. tests/orchestrator/http/contract/test_examples.py holds each to its model and to the
-README's text, so an example can drift from neither."""
+"""The documented examples (real output of `make run`, in docs/api.md and docs/identity.md), as
+the OpenAPI and AsyncAPI documents show them. tests/orchestrator/http/test_contract.py holds each
+to its model and to the docs' text, so an example can drift from neither."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ EXTRACTED: dict[str, Any] = {
 
 INCOMPLETE: dict[str, Any] = {
     "error_type": "PARAMETER_EXTRACTION_ERROR",
-    "message": "The strategy description is missing: forecast_horizon_weeks, season_start_date",
+    "message": "The description does not say how long the season runs or when the season starts.",
     "details": {
         "missing_parameters": ["forecast_horizon_weeks", "season_start_date"],
         "extracted_parameters": {"replenishment_strategy": "weekly", "dc_holdback_percentage": 0.1},

@@ -1,8 +1,8 @@
 """The API's description (orchestrator/http/contract/): a valid OpenAPI 3.1 document that lists
-exactly the operations the app registers, README examples that hold to their models, the
-WebSocket messages described from their models, and all of it built on the first request, not
-when the app is imported. What the live app answers is checked against it by Schemathesis
-(tests/integration/test_schemathesis.py)."""
+exactly the operations the app registers, the documented examples (docs/api.md, docs/identity.md)
+holding to their models, the WebSocket messages described from their models, and all of it built
+on the first request, not when the app is imported. What the live app answers is checked against
+it by Schemathesis (tests/integration/test_schemathesis.py)."""
 
 from __future__ import annotations
 
@@ -130,7 +130,9 @@ def squashed(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-README = squashed((ROOT / "README.md").read_text())
+# The pages that show the examples: the API's (extraction, negotiate, run, messages) and
+# identity's (who am I, forbidden).
+DOCS = squashed("".join((ROOT / "docs" / page).read_text() for page in ("api.md", "identity.md")))
 
 
 @pytest.mark.parametrize(
@@ -147,15 +149,15 @@ README = squashed((ROOT / "README.md").read_text())
     ],
     ids=lambda value: "" if isinstance(value, dict) else getattr(value, "__name__", "-"),
 )
-def test_each_example_is_the_readmes_and_holds_to_its_model(example: dict[str, Any], model):
-    assert squashed(json.dumps(example, ensure_ascii=False, separators=(",", ":"))) in README
+def test_each_example_is_the_docs_and_holds_to_its_model(example: dict[str, Any], model):
+    assert squashed(json.dumps(example, ensure_ascii=False, separators=(",", ":"))) in DOCS
     if model is not None:
         model.model_validate(example)
 
 
 def test_the_run_workflow_example_is_a_valid_request():
     RunWorkflowRequest.model_validate(examples.RUN_REQUEST)
-    assert examples.IDEMPOTENCY_KEY in README
+    assert examples.IDEMPOTENCY_KEY in DOCS
 
 
 def test_the_asyncapi_document_describes_every_websocket_message_from_its_model():

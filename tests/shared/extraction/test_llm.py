@@ -313,7 +313,10 @@ def test_the_prompt_carries_today_the_known_categories_and_the_season_year_rules
     )
     system = upstream.body()["messages"][0]["content"]
     assert "Today is 2024-11-04." in system
-    assert "Denim (denim), Graphic tees (graphic_tees), Outerwear (outerwear)" in system
+    assert (
+        "Denim (denim; also jeans), Graphic tees (graphic_tees), "
+        "Outerwear (outerwear; also coat, jacket, parka)"
+    ) in system
     assert "an explicit full date always wins" in system
     assert "Fall/Winter, Fall, Winter or Holiday season fall in the following year" in system
     schema = upstream.body()["response_format"]["json_schema"]["schema"]

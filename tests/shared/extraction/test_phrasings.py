@@ -56,13 +56,21 @@ def check(case: Phrasing, read) -> None:
             assert category.name in error.message
         assert error.details["product"] == case.unknown_product
         assert error.details["available_categories"] == [c.category_id for c in CATEGORIES]
+        if case.did_you_mean is not None:
+            assert f"Did you mean {case.did_you_mean}?" in error.message
+            assert error.suggestions[0].startswith(f"Did you mean {case.did_you_mean}?")
+        else:
+            assert "Did you mean" not in error.message
+        assert any("localdev load" in suggestion for suggestion in error.suggestions)
         return
     reading = read(case)
     params, sources = reading.parameters, reading.field_sources
     assert params.season_start_date.isoformat() == case.start
     assert sources["season_start_date"] == case.start_source
     assert reading.category_id == case.category
-    assert sources["category_id"] == ("stated" if case.category else "not_mentioned")
+    assert sources["category_id"] == case.expected_category_source
+    if case.expected_category_source == "inferred":  # a typo read as a category says so
+        assert reading.field_notes["category_id"]
     if case.note is not None:
         assert case.note in (params.extraction_reasoning or "")
     if case.start_source == "inferred":  # an inferred start says why, next to the field
@@ -86,3 +94,6 @@ def test_the_table_covers_every_kind_of_phrasing() -> None:
     assert sum(c.unknown_product is not None for c in PHRASINGS) >= 4
     assert sum(c.category is None and c.unknown_product is None for c in PHRASINGS) >= 4
     assert sum(bool(c.model) or c.model_product is not None for c in PHRASINGS) >= 2
+    assert sum(c.category_source == "inferred" for c in PHRASINGS) >= 3  # typos
+    assert sum(c.did_you_mean is not None for c in PHRASINGS) >= 2
+    assert sum(" week of " in c.text or "Monday of" in c.text for c in PHRASINGS) >= 4

@@ -1,5 +1,6 @@
 """The deterministic extractor on the ways planners actually write a season."""
 
+import re
 from datetime import date
 
 import pytest
@@ -332,13 +333,23 @@ def test_missing_fields_answer_400_with_what_was_found():
         "dc_holdback_percentage": 0.1,
     }
     assert len(err.suggestions) == 2 and "12 weeks" in err.suggestions[0]
+    assert err.message == (
+        "The description does not say how long the season runs or when the season starts."
+    )
 
 
-def test_nothing_recognisable_lists_all_four():
+def test_nothing_recognisable_lists_all_four_in_the_planners_words_with_an_example_each():
     with pytest.raises(ParameterExtractionError) as info:
         extract_parameters("Make it a great season for everyone!", RULES, today=TODAY)
     assert len(info.value.details["missing_parameters"]) == 4
     assert info.value.details["extracted_parameters"] == {}
+    message = info.value.message
+    assert message == (
+        "The description does not say how long the season runs, when the season starts, how "
+        "often the DC replenishes the stores or how much stock the DC holds back."
+    )
+    assert "_" not in message  # no field names
+    assert all(re.search(r"e\.g\. '|'weekly'", s) for s in info.value.suggestions)
 
 
 @pytest.mark.parametrize(
