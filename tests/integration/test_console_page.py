@@ -394,6 +394,10 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
         "return ['=HYPERLINK(1)', '+1', '-1', '@SUM(A1)', '\\tx', '\\rx', 'ok', -1].map(csvCell)"
     )
     assert cells == ["'=HYPERLINK(1)", "'+1", "'-1", "'@SUM(A1)", "'\tx", '"\'\rx"', "ok", "-1"]
+    # Also after NFKC normalisation and past invisible characters, as at the import.
+    sneaky = ["\uff1dHYPERLINK(1)", "\uff0b1", "\uff20x", "\ufeff=1", "\u200b=1", " =1"]
+    cells = browser.execute_script("return arguments[0].map(csvCell)", [*sneaky, "Ｓ9"])
+    assert cells == ["'" + cell for cell in sneaky] + ["Ｓ9"]
 
     # The unit target (8,000) is far below the forecast: the Inventory agent's warning is shown.
     summary = next(

@@ -599,11 +599,15 @@ function drawWarnings() {
 // ---------------------------------------------------------------- tables
 
 // A text cell a spreadsheet would read as a formula (=, +, -, @, tab, carriage return first)
-// is neutralised with a leading apostrophe (OWASP CSV injection); numbers stay numbers.
+// is neutralised with a leading apostrophe (OWASP CSV injection); numbers stay numbers. As at
+// the import (shared/data/csv_safety.py), the prefix is also looked for after NFKC
+// normalisation and past leading spaces and invisible characters (full-width ＝, U+200B =).
 const FORMULA_START = /^[=+\-@\t\r]/;
+const HIDDEN_START = /^[\p{Cf}\p{Zs}\p{Zl}\p{Zp}]+/u;
+const startsLikeFormula = (text) => FORMULA_START.test(text) || FORMULA_START.test(text.normalize("NFKC").replace(HIDDEN_START, ""));
 const csvCell = (value) => {
   let text = value == null ? "" : String(value);
-  if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
+  if (typeof value === "string" && startsLikeFormula(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 };
 // A CSV value: shares as percent (two decimals), numbers as plain numbers.
