@@ -23,6 +23,7 @@ from activities.planning.contexts import (
 from activities.planning.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
 from activities.planning.recent_history import RecentHistory, recent_history
 from activities.planning.units import largest_remainder
+from shared.deadline import Checkpoint
 from shared.errors import DataNotFoundError
 from shared.progress import ProgressReporter, report
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
@@ -315,7 +316,13 @@ def _explain(
     return " ".join(parts)
 
 
-def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = None) -> DemandResult:
+def run_demand_agent(
+    ctx: DemandContext,
+    progress: ProgressReporter | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> DemandResult:
+    """The season's forecast; `checkpoint` (shared/deadline.py) stops the model fits once the
+    attempt's deadline has passed."""
     p = ctx.parameters
     report(progress, 5, "Loading historical data...")
     recent = weekly_category_series(ctx.sales, p.season_start_date, ctx.weekly_units)
@@ -338,7 +345,12 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
 
     def fit() -> SeriesForecast:
         return forecast_series(
-            series.to_numpy(), SEASON_WEEKS, horizon, events=retail_events(calendar), period="week"
+            series.to_numpy(),
+            SEASON_WEEKS,
+            horizon,
+            events=retail_events(calendar),
+            period="week",
+            checkpoint=checkpoint,
         )
 
     # The fit depends on the history and the horizon alone: the context shares it between plans.

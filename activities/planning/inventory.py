@@ -14,6 +14,7 @@ import pandas as pd
 from activities.planning.clustering import cluster_stores
 from activities.planning.contexts import InventoryContext
 from activities.planning.units import forward_cover, largest_remainder
+from shared.deadline import Checkpoint
 from shared.progress import ProgressReporter, report
 from shared.results import (
     ClusterAllocation,
@@ -271,6 +272,7 @@ def run_inventory_agent(
     ctx: InventoryContext,
     progress: ProgressReporter | None = None,
     economics: UnitEconomics | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> InventoryResult:
     p, demand = ctx.parameters, ctx.demand
     report(progress, 5, "Reading demand forecast and store attributes...")
@@ -299,7 +301,7 @@ def run_inventory_agent(
         )
 
     report(progress, 20, f"Clustering {len(stores)} stores...")
-    clustering = cluster_stores(stores)
+    clustering = cluster_stores(stores, checkpoint)
     report(progress, 55, f"Clusters found: {len(clustering.names)}")
 
     weekly = np.array(
