@@ -46,7 +46,7 @@ from shared.errors import (
     WorkflowFinishedError,
     WorkflowTerminatedError,
 )
-from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
+from shared.http import http_endpoint, json_response, parse_body, route_workflow_id
 from shared.identity import PLANNER, authorize
 from shared.messaging.listeners import note_listeners
 from shared.messaging.publisher import utc_now
@@ -56,6 +56,7 @@ from shared.schemas import (
     CompleteMessage,
     ErrorMessage,
     RunWorkflowRequest,
+    TerminateRequest,
     WorkflowStatus,
 )
 from shared.telemetry import orchestration_trace
@@ -64,7 +65,6 @@ logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 128
-MAX_REASON_CHARS = 500
 
 bp = df.Blueprint()
 
@@ -438,18 +438,9 @@ def _announce_termination(
 
 
 def _terminate_reason(req: func.HttpRequest) -> str:
-    """The optional `{"reason": "..."}` body; an empty body means the default reason."""
+    """The optional TerminateRequest body; no body, `{}` or no reason means the default."""
     default = "Terminated by user request"
     if not (req.get_body() or b"").strip():
         return default
-    data = read_json(req)
-    reason = data.get("reason") if isinstance(data, dict) else None
-    if reason is None:
-        return default
-    if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS:
-        raise InvalidParametersError(
-            "Invalid terminate reason",
-            details={"max_length": MAX_REASON_CHARS},
-            suggestions=['Send {"reason": "..."} with a short text, or no body.'],
-        )
-    return reason.strip() or default
+    reason = parse_body(req, TerminateRequest).reason
+    return (reason or "").strip() or default

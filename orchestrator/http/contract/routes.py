@@ -26,7 +26,7 @@ from orchestrator.http.contract import examples
 from orchestrator.http.data import UPLOAD_FIELDS, ImportMode
 from orchestrator.http.events import EventsQuery
 from orchestrator.http.negotiate import NegotiateQuery
-from orchestrator.http.runs import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY, MAX_REASON_CHARS
+from orchestrator.http.runs import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY
 from orchestrator.http.store_pages import (
     LIMIT_PARAM,
     MAX_STORE_LIMIT,
@@ -50,7 +50,7 @@ from shared.responses import (
     WorkflowStarted,
     WorkflowStatusAnswer,
 )
-from shared.schemas import ExtractionRequest, RunWorkflowRequest, WorkflowId
+from shared.schemas import ExtractionRequest, RunWorkflowRequest, TerminateRequest, WorkflowId
 
 ROUTE_PREFIX = "api"
 
@@ -118,12 +118,6 @@ class CategoryList(BaseModel):
 
     default_category_id: str | None
     categories: list[CategoryInfo]
-
-
-class TerminateRequest(BaseModel):
-    """The optional body of terminate; no body (or no reason) means the default reason."""
-
-    reason: str | None = Field(None, max_length=MAX_REASON_CHARS)
 
 
 # Statuses and the error types they carry, as every operation may answer them.
