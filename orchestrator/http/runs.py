@@ -32,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 from orchestrator.http.dependencies import dependencies
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
 from shared.agents import AGENTS, AgentName
+from shared.data.events import complete_key, has_event
 from shared.data.ownership import (
     KeyedRun,
     find_keyed_run,
@@ -271,6 +272,9 @@ async def get_workflow(
         raise _not_found(workflow_id)
     runtime_status = _runtime_status(status)
     custom = _custom_status(status)
+    if runtime_status == "Terminated" and custom is not None:
+        announced = await asyncio.to_thread(_announced_agents, workflow_id)
+        custom = _as_announced(custom, announced)
     started_input = _loads_maybe(status.input_)
     started_input = started_input if isinstance(started_input, dict) else {}
     payload = {
@@ -291,6 +295,36 @@ async def get_workflow(
 
 
 UNEXPECTED_WORKFLOW_FAILURE = "The workflow stopped with an unexpected error."
+
+
+def _announced_agents(workflow_id: str) -> set[str]:
+    """The agents whose `complete` is in the workflow's event log: the results served."""
+    engine = dependencies().engine()
+    return {
+        agent.name for agent in AGENTS if has_event(engine, workflow_id, complete_key(agent.name))
+    }
+
+
+def _as_announced(custom: WorkflowStatus, announced: set[str]) -> WorkflowStatus:
+    """A terminated run as its closed event stream tells it. The orchestrator may accept an
+    agent's result after the termination was announced (the terminate message queued behind
+    the result, as on Azure): that agent stays stopped, as the stream and the result routes
+    say, so no summary is shown for a result that is not served."""
+    completed = [name for name in custom.completed_agents if name in announced]
+    if completed == custom.completed_agents:
+        return custom
+    return custom.model_copy(
+        update={
+            "completed_agents": completed,
+            "results": {name: s for name, s in custom.results.items() if name in announced},
+            "execution_log": [
+                entry
+                for entry in custom.execution_log
+                if entry.status != "completed" or entry.agent_name in announced
+            ],
+            "progress": round(100 * len(completed) / len(AGENTS)),
+        }
+    )
 
 
 def _reported(custom: WorkflowStatus | None, runtime_status: str) -> dict[str, Any]:
