@@ -29,6 +29,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
+from orchestrator.http.admission import admitted
 from orchestrator.http.dependencies import dependencies
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
 from shared.agents import AGENTS, AgentName
@@ -168,8 +169,11 @@ async def run_workflow(
     fingerprint = request_fingerprint(body)
     engine = resolved.engine()
     workflow_id = str(uuid.uuid4())
+    previous_run = None
     if key is not None:
-        previous = await asyncio.to_thread(find_keyed_run, engine, principal.user_id, key)
+        previous = previous_run = await asyncio.to_thread(
+            find_keyed_run, engine, principal.user_id, key
+        )
         if previous is not None:
             _check_same_request(key, previous, fingerprint)
             existing = await _status_or_none(client, previous.workflow_id, show_input=True)
@@ -177,17 +181,21 @@ async def run_workflow(
                 return _started(settings.public_base_url, existing, replayed=True)
             workflow_id = previous.workflow_id
     category_id = await asyncio.to_thread(resolved.check_category, body.category_id)
-    recorded = await asyncio.to_thread(
-        functools.partial(
-            record_workflow,
-            engine,
-            workflow_id=workflow_id,
-            owner_id=principal.user_id,
-            session_id=body.session_id,
-            key=key,
-            fingerprint=fingerprint,
-        )
+    record = functools.partial(
+        record_workflow,
+        engine,
+        workflow_id=workflow_id,
+        owner_id=principal.user_id,
+        session_id=body.session_id,
+        key=key,
+        fingerprint=fingerprint,
     )
+    if previous_run is None:  # a new plan, not the retry of one this key already started
+        recorded = await admitted(
+            client, engine, principal.user_id, settings, lambda: asyncio.to_thread(record)
+        )
+    else:
+        recorded = await asyncio.to_thread(record)
     if key is not None:
         _check_same_request(key, recorded, fingerprint)
     workflow_id = recorded.workflow_id

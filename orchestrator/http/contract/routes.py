@@ -265,7 +265,11 @@ OPERATIONS: tuple[Operation, ...] = (
                 headers=("Location",),
             ),
         },
-        errors={404: "DATA_NOT_FOUND: unknown category (naming those that exist)"},
+        errors={
+            404: "DATA_NOT_FOUND: unknown category (naming those that exist)",
+            429: "TOO_MANY_RUNNING_PLANS: the caller already has MAX_RUNNING_PLANS_PER_USER "
+            "plans running; nothing was started (Retry-After)",
+        },
     ),
     Operation(
         function="get_workflow",

@@ -434,3 +434,44 @@ async def test_terminating_while_pricing_finishes_tells_one_truth(script, tmp_pa
     assert [e["agent_name"] for e in status["execution_log"] if e["status"] == "completed"] == (
         announced
     )
+
+
+async def test_a_planner_past_the_running_plan_limit_gets_429_and_others_do_not(
+    runtime, script, database_url
+):
+    """Issue 32 case 2: one planner's flood is refused past MAX_RUNNING_PLANS_PER_USER with a
+    documented 429 + Retry-After; another planner still starts; a finished plan frees a slot;
+    the same Idempotency-Key again is the same plan, never refused."""
+    script.set("demand_agent", "hang")
+    flooder = principal_headers("flooder", "Flooder", ["planner"])
+    other = principal_headers("other", "Other", ["planner"])
+    settings = app_settings(database_url, max_running_plans_per_user=2, website_auth_enabled="True")
+    with overridden(settings=settings):
+        answers = await asyncio.gather(
+            *(call(runtime, "run_workflow", "POST", run_body(), {**flooder}) for _ in range(12))
+        )
+        statuses = sorted(response.status_code for response, _ in answers)
+        assert statuses == [202, 202] + [429] * 10, statuses
+        refused = next(body for response, body in answers if response.status_code == 429)
+        response = next(response for response, _ in answers if response.status_code == 429)
+        assert refused["error_type"] == "TOO_MANY_RUNNING_PLANS"
+        assert refused["details"] == {"running_plans": 2, "max_running_plans_per_user": 2}
+        assert int(response.headers["Retry-After"]) >= 1
+        assert "MAX_RUNNING_PLANS_PER_USER" not in refused["message"]
+        assert "2 plans running" in refused["message"]
+
+        response, _ = await call(runtime, "run_workflow", "POST", run_body(), {**other})
+        assert response.status_code == 202
+
+        keyed = {**other, "Idempotency-Key": "same-plan"}
+        first, body = await call(runtime, "run_workflow", "POST", run_body(), keyed)
+        again, repeat = await call(runtime, "run_workflow", "POST", run_body(), keyed)
+        assert (first.status_code, again.status_code) == (202, 200)
+        assert repeat["workflow_id"] == body["workflow_id"]
+
+        script.release.set()  # the flooder's plans finish: a slot is free again
+        started = [body["workflow_id"] for response, body in answers if response.status_code == 202]
+        for workflow_id in started:
+            await runtime.wait_for(workflow_id, 30)
+        response, _ = await call(runtime, "run_workflow", "POST", run_body(), {**flooder})
+        assert response.status_code == 202
