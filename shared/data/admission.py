@@ -42,7 +42,8 @@ def open_plans(engine: Engine, owner_id: str, since: datetime) -> list[str]:
 def too_many_running(running: int, limit: int) -> TooManyRunningPlansError:
     """The 429 a planner gets with `running` plans running at the limit."""
     return TooManyRunningPlansError(
-        f"You have {running} plans running, as many as one planner may run at once. Wait for "
+        f"You have {running} plan{'' if running == 1 else 's'} running, as many as one planner "
+        "may run at once. Wait for "
         f"one to finish; this request was not started (retry in {RETRY_AFTER_SECONDS} s).",
         RETRY_AFTER_SECONDS,
         details={"running_plans": running, "max_running_plans_per_user": limit},
