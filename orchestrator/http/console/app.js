@@ -153,7 +153,7 @@ async function fetchRetrying(path, options) {
 async function sayWhyWeWait(response, wait) {
   let message = "You have as many plans running as one planner may run at once.";
   try { message = (await response.clone().json()).message || message; } catch { /* keep the default */ }
-  showNotice("Waiting for one of your plans to finish", `${message} The console tries again in ${wait} s.`);
+  showNotice("Waiting for one of your plans to finish", `${message} The console asks again by itself.`);
 }
 
 async function api(method, path, body) {
