@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,19 +99,36 @@ async def _measure(base_url: str, requests: int) -> dict[str, Any]:
     }
 
 
-async def _run_stack(requests: int, directory: Path, hop_delay_ms: float) -> dict[str, Any]:
+async def _run_stack(
+    requests: int, directory: Path, hop_delay_ms: float, workers: Workers
+) -> dict[str, Any]:
     options = LocalOptions(
         port=free_port(),
         pubsub_port=free_port(),
         database_url=f"sqlite:///{directory / 'flood.db'}",
         developer=None,
         hop_delay_ms=hop_delay_ms,
+        activity_workers=workers.activities,
+        orchestrator_workers=workers.orchestrators,
     )
     async with start_host(options, plugins=local_stack(options)) as base_url:
         return await _measure(base_url, requests)
 
 
-def run(requests: int = 100, limit: int | None = None, hop_delay_ms: float = 0.0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Workers:
+    """The Durable runtime's worker threads (None: its defaults), as host.json sizes them."""
+
+    activities: int | None = None
+    orchestrators: int | None = None
+
+
+def run(
+    requests: int = 100,
+    limit: int | None = None,
+    hop_delay_ms: float = 0.0,
+    workers: Workers = Workers(),
+) -> dict[str, Any]:
     """Measure, print and return the figures."""
     os.environ["EXTRACTOR"] = "rules"
     if limit is not None:
@@ -118,12 +136,14 @@ def run(requests: int = 100, limit: int | None = None, hop_delay_ms: float = 0.0
     get_settings.cache_clear()
     effective = Settings().max_running_plans_per_user
     with tempfile.TemporaryDirectory() as directory:
-        figures = asyncio.run(_run_stack(requests, Path(directory), hop_delay_ms))
+        figures = asyncio.run(_run_stack(requests, Path(directory), hop_delay_ms, workers))
     figures["max_running_plans_per_user"] = effective
     verdict = "ok" if figures["other_plan_s"] <= OTHER_PLAN_TARGET_S else "MISSED"
     print(
         f"flood of {requests} run-workflow calls by one planner "
-        f"(MAX_RUNNING_PLANS_PER_USER={effective}, hop delay {hop_delay_ms:g} ms)\n"
+        f"(MAX_RUNNING_PLANS_PER_USER={effective}, hop delay {hop_delay_ms:g} ms, activity "
+        f"workers {workers.activities or 'default'}, orchestrator workers "
+        f"{workers.orchestrators or 'default'})\n"
         f"  accepted (202)        {figures['accepted']}\n"
         f"  refused (429)         {figures['refused_429']}\n"
         f"  other answers         {figures['other_answers'] or 'none'}\n"
@@ -141,8 +161,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--limit", type=int, default=None, help="MAX_RUNNING_PLANS_PER_USER")
     parser.add_argument("--hop-delay-ms", type=float, default=0.0)
+    parser.add_argument("--activity-workers", type=int, default=None)
+    parser.add_argument("--orchestrator-workers", type=int, default=None)
     args = parser.parse_args()
-    run(args.requests, args.limit, args.hop_delay_ms)
+    workers = Workers(args.activity_workers, args.orchestrator_workers)
+    run(args.requests, args.limit, args.hop_delay_ms, workers)
 
 
 if __name__ == "__main__":

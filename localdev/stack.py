@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from azure.durable_functions.models.utils import http_utils
 
 from localdev.durable import DurableRuntime
+from localdev.durable.runtime import DEFAULT_ACTIVITY_WORKERS, DEFAULT_ORCHESTRATOR_WORKERS
 from localdev.host.server import HostPlugins, LocalOptions, Service, default_app
 from localdev.sample_data import current_calendar, ensure_sample_data
 from localdev.webpubsub.auth import ConnectionString, generate_access_key
@@ -68,6 +69,8 @@ def local_stack(options: LocalOptions) -> HostPlugins:
         settings.database_url,
         quiet_activities=frozenset({"publish_message"}),
         hop_delay_seconds=hop_delay_seconds(options, settings),
+        activity_workers=options.activity_workers or DEFAULT_ACTIVITY_WORKERS,
+        orchestrator_workers=options.orchestrator_workers or DEFAULT_ORCHESTRATOR_WORKERS,
     )
     emulator: list[RunningEmulator] = []
 

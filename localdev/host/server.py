@@ -110,6 +110,12 @@ class LocalOptions:
     sample_end_date: date | None = None
     """The sample history loaded into an empty database ends before this day (None: today)."""
     hop_delay_ms: float | None = None  # None: the LOCAL_HOP_DELAY_MS setting
+    # The Durable runtime's worker threads for activities and orchestrator episodes (the local
+    # counterparts of host.json's maxConcurrentActivityFunctions and
+    # maxConcurrentOrchestratorFunctions); None: the runtime's defaults. bench/bench_flood.py
+    # measures plans under load at several sizes.
+    activity_workers: int | None = None
+    orchestrator_workers: int | None = None
 
     @property
     def base_url(self) -> str:
