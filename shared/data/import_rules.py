@@ -63,15 +63,18 @@ def refused_character(text: str) -> tuple[str, str] | None:
 def character_problems(text: str) -> list[RowProblem]:
     """Rows of a CSV text with a control or invisible character in a field, before any parser
     sees them (the C parser stops a field at NUL). Line ends and a leading byte order mark are
-    the file's framing, not field content."""
+    the file's framing, not field content. A clean file is judged by one C-speed scan
+    (`isprintable`); only lines that fail it are looked at character by character."""
+    text = text.removeprefix(_BOM)
+    if text.replace("\r\n", "").replace("\n", "").isprintable():
+        return []
+    contents = [line.removesuffix(_LINE_END) for line in text.split("\n")]
+    header = _fields(contents[0])
     problems: list[RowProblem] = []
-    lines = text.removeprefix(_BOM).split("\n")
-    header = next(csv.reader([lines[0].removesuffix(_LINE_END)]), [])
-    for number, line in enumerate(lines, start=1):
-        content = line.removesuffix(_LINE_END)
-        if refused_character(content) is None:
+    for number, content in enumerate(contents, start=1):
+        if content.isprintable() or refused_character(content) is None:
             continue
-        fields = next(csv.reader([content]), [])
+        fields = _fields(content) or [content]
         for index, value in enumerate(fields):
             found = refused_character(value)
             if found is None:
@@ -88,6 +91,14 @@ def character_problems(text: str) -> list[RowProblem]:
             )
             break
     return problems
+
+
+def _fields(line: str) -> list[str]:
+    """One CSV line's fields; [] when the csv module cannot split it (a bare CR in it)."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return []
 
 
 def date_window(now: datetime) -> tuple[date, date]:
@@ -151,28 +162,30 @@ def off_stored_grid(
 
 def lookalikes(ids: pd.Series, stored: Iterable[str]) -> tuple[pd.Series, Callable[[Any], str]]:
     """Rows whose id equals another id only after NFKC and case folding: a stored one, or an
-    earlier row's spelling in this file. The same spelling again is not a look-alike."""
+    earlier row's spelling in this file. The same spelling again is not a look-alike. Each
+    distinct id is compared once (a sales file repeats its ids over millions of rows)."""
     stored_by_key: dict[str, str] = {}
     for value in stored:
         stored_by_key.setdefault(id_key(value), value)
-    first_row: dict[str, tuple[str, Any]] = {}
-    other: dict[Any, str] = {}
-    for index, value in ids.items():
+    first_spelling: dict[str, tuple[str, Any]] = {}
+    other: dict[str, str] = {}
+    for index, value in ids.drop_duplicates().items():
         if value == "":
             continue
         key = id_key(value)
         known = stored_by_key.get(key)
         if known is not None and known != value:
-            other[index] = f"the stored id {known!r}"
+            other[value] = f"the stored id {known!r}"
             continue
-        spelling, row = first_row.setdefault(key, (value, index))
+        spelling, row = first_spelling.setdefault(key, (value, index))
         if spelling != value:
-            other[index] = f"{spelling!r} in row {int(row) + 2}"
-    mask = pd.Series(ids.index.isin(list(other)), index=ids.index)
+            other[value] = f"{spelling!r} in row {int(row) + 2}"
+    mask = ids.isin(list(other))
     return (
         mask,
         lambda i: (
-            f"{ids[i]!r} looks like {other[i]}: ids are compared after Unicode normalisation "
-            "(NFKC) and case folding, so both would name one thing; use the existing spelling"
+            f"{ids[i]!r} looks like {other[ids[i]]}: ids are compared after Unicode "
+            "normalisation (NFKC) and case folding, so both would name one thing; use the "
+            "existing spelling"
         ),
     )
