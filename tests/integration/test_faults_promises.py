@@ -58,6 +58,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     settings = {
         **FAST_SETTINGS,
         **{f"{agent}_AGENT_TIMEOUT_SECONDS": "60" for agent in ("DEMAND", "INVENTORY", "PRICING")},
+        # One planner starts CONCURRENT plans at once here: the runtime under load is tested,
+        # not admission (tests/integration/test_admission.py).
+        "MAX_RUNNING_PLANS_PER_USER": str(CONCURRENT),
     }
     with live_stack(tmp_path_factory.mktemp("faults"), settings) as running:
         import_short_category(running.database_url, SHORT_CATEGORY, weeks=30)
