@@ -24,7 +24,6 @@ function here is named by its registry entry (`Agent.run` in shared/agents.py), 
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +39,7 @@ from shared.agents import DEMAND, INVENTORY, PRICING, Agent, ResultT
 from shared.data.context import get_assembler
 from shared.data.db import get_engine
 from shared.data.results_store import load_result, save_result
+from shared.deadline import Checkpoint, deadline_checkpoint
 from shared.errors import DataNotFoundError
 from shared.messaging.attempt_messages import AttemptMessages
 from shared.messaging.publisher import get_publisher
@@ -68,11 +68,16 @@ def _earlier_result(settings: Settings, task: AgentTask, agent: Agent[ResultT]) 
     return result
 
 
+def _checkpoint(task: AgentTask) -> Checkpoint | None:
+    """The attempt's deadline as the planning loops check it (run_agent_activity sets it)."""
+    return None if task.deadline is None else deadline_checkpoint(task.deadline)
+
+
 def run_demand(task: AgentTask, settings: Settings, progress: ProgressReporter) -> DemandSummary:
     ctx = get_assembler(settings.database_url).assemble_demand_context(
         task.category_id, task.parameters
     )
-    result = run_demand_agent(ctx, progress)
+    result = run_demand_agent(ctx, progress, _checkpoint(task))
     save_result(get_engine(settings.database_url), task.workflow_id, DEMAND.key, result)
     return result.summary()
 
@@ -94,7 +99,9 @@ def run_inventory(
     ctx = assembler.assemble_inventory_context(task.category_id, task.parameters, demand)
     category = assembler.category_info(task.category_id)
     economics = UnitEconomics(category.full_price, category.unit_cost, category.currency)
-    result = run_inventory_agent(ctx, progress, economics, replenishment_policy(settings))
+    result = run_inventory_agent(
+        ctx, progress, economics, replenishment_policy(settings), checkpoint=_checkpoint(task)
+    )
     save_result(get_engine(settings.database_url), task.workflow_id, INVENTORY.key, result)
     return result.summary()
 
@@ -122,12 +129,16 @@ def run_agent_activity(agent: Agent[Any], payload: Any, settings: Settings) -> d
     """Announce the agent, run it with a progress reporter, and return its AgentOutcome."""
     task = AgentTask.model_validate(payload)
     timeout = timedelta(seconds=agent.timeout(settings))
+    # Absent in a task started by an earlier version: the agent's timeout from now.
+    deadline = task.deadline or datetime.now(UTC) + timeout
+    task = task.model_copy(update={"deadline": deadline})
+    checkpoint = deadline_checkpoint(deadline)
     messages = AttemptMessages(
         get_publisher(),
         workflow_id=task.workflow_id,
         session_id=task.session_id,
         owner_id=task.owner_id,
-        deadline=task.deadline or datetime.now(UTC) + timeout,
+        deadline=deadline,
     )
     if task.accepted is not None:
         # The orchestrator accepted the previous agent before scheduling this one, so its
@@ -135,7 +146,13 @@ def run_agent_activity(agent: Agent[Any], payload: Any, settings: Settings) -> d
         for message in task.accepted.announcement():
             messages.publish(message)
     messages.publish(AgentStatusMessage(agent_name=agent.name, status="running"))
-    progress = functools.partial(messages.report, agent_name=agent.name)
+
+    def progress(percent: int, message: str) -> None:
+        # Every step boundary of every agent is also a deadline check: an abandoned attempt
+        # stops at its next step (the loops inside a step check it too).
+        checkpoint()
+        messages.report(percent, message, agent_name=agent.name)
+
     run = agent.load_run()
 
     def step() -> BaseModel:

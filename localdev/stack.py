@@ -20,6 +20,7 @@ from pathlib import Path
 from azure.durable_functions.models.utils import http_utils
 
 from localdev.durable import DurableRuntime
+from localdev.durable.runtime import DEFAULT_ACTIVITY_WORKERS, DEFAULT_ORCHESTRATOR_WORKERS
 from localdev.host.server import PROJECT_ROOT, HostPlugins, LocalOptions, Service, default_app
 from localdev.sample_data import current_calendar, ensure_sample_data
 from localdev.webpubsub.auth import ConnectionString, generate_access_key
@@ -79,6 +80,8 @@ def local_stack(options: LocalOptions) -> HostPlugins:
         quiet_activities=frozenset({"publish_message"}),
         hop_delay_seconds=hop_delay_seconds(options, settings),
         default_version=default_orchestration_version(PROJECT_ROOT / "host.json"),
+        activity_workers=options.activity_workers or DEFAULT_ACTIVITY_WORKERS,
+        orchestrator_workers=options.orchestrator_workers or DEFAULT_ORCHESTRATOR_WORKERS,
     )
     emulator: list[RunningEmulator] = []
 

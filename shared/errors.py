@@ -106,6 +106,18 @@ class DatabaseUnavailableError(ContextAssemblyError):
         super().__init__(message, headers=headers, **kwargs)
 
 
+class TooManyRunningPlansError(AppError):
+    """The planner already has as many plans running as one planner may
+    (MAX_RUNNING_PLANS_PER_USER): a 429 with Retry-After; nothing was started."""
+
+    error_type = "TOO_MANY_RUNNING_PLANS"
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_seconds: int, **kwargs: Any) -> None:
+        headers = {"Retry-After": str(retry_after_seconds), **kwargs.pop("headers", {})}
+        super().__init__(message, headers=headers, **kwargs)
+
+
 class WebSocketConnectionError(AppError):
     error_type = "WEBSOCKET_CONNECTION_ERROR"
     status_code = 503

@@ -85,7 +85,11 @@ _EXTRACTION_EXTRAS = ("field_sources", "field_notes", "category_id")
 
 
 class SeasonParameters(BaseModel):
-    """Structured season parameters, as extracted from the planner's strategy text."""
+    """Structured season parameters, as extracted from the planner's strategy text.
+
+    Numbers are strict (docs/input-rules.md): a JSON number where the document says number, a
+    whole one where it says integer; `true` (once taken as 1.0: everything held at the DC) and
+    numeric strings such as "0.15" are refused on the field."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -93,11 +97,11 @@ class SeasonParameters(BaseModel):
     season_start_date: SeasonDate
     season_end_date: SeasonDate | None = None
     replenishment_strategy: ReplenishmentStrategy
-    dc_holdback_percentage: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    dc_holdback_percentage: float = Field(ge=0.0, le=1.0, allow_inf_nan=False, strict=True)
     extraction_reasoning: str | None = Field(None, max_length=4000)
-    confidence_score: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
+    confidence_score: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False, strict=True)
     markdown_checkpoint_week: int | None = Field(None, ge=1, le=52, strict=True)
-    markdown_threshold: float | None = Field(None, gt=0.0, lt=1.0, allow_inf_nan=False)
+    markdown_threshold: float | None = Field(None, gt=0.0, lt=1.0, allow_inf_nan=False, strict=True)
     unit_target: int | None = Field(None, ge=1, le=100_000_000, strict=True)
 
     @model_validator(mode="before")
@@ -146,6 +150,19 @@ class ExtractionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy_description: str = Field(min_length=10, max_length=500, strict=True)
+
+
+MAX_REASON_CHARS = 500
+
+
+class TerminateRequest(BaseModel):
+    """The optional body of terminate; no body, `{}` or no reason means the default reason.
+    Anything else (an array, a bare string or number, another field) is a 422: the body is
+    documented as this object or nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=MAX_REASON_CHARS, strict=True)
 
 
 class RunWorkflowRequest(BaseModel):

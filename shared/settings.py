@@ -91,6 +91,21 @@ class Settings(BaseSettings):
     agent_retry_interval_ms: int = Field(
         1000, ge=1, validation_alias=_env("AGENT_RETRY_INTERVAL_MS")
     )
+    # Admission (shared/data/admission.py): how many plans one planner may have running; one
+    # more is a 429 with Retry-After, so one planner's flood never holds up everyone else.
+    max_running_plans_per_user: int = Field(
+        3, ge=1, le=1000, validation_alias=_env("MAX_RUNNING_PLANS_PER_USER")
+    )
+
+    def longest_plan_seconds(self) -> float:
+        """How long a plan can possibly run: every agent's deadline (each covers all its
+        attempts) back to back, plus a minute for the orchestrator's own steps."""
+        return (
+            self.demand_agent_timeout_seconds
+            + self.inventory_agent_timeout_seconds
+            + self.pricing_agent_timeout_seconds
+            + 60.0
+        )
 
     # A live season pushes `actuals_late` when a week's actuals are this many days overdue
     # after the week ended (docs/seasons.md).

@@ -13,10 +13,7 @@ README = ROOT / "README.md"
 PAGES = sorted((ROOT / "docs").glob("*.md"))
 # Pages written on other branches of the same round; the README links them already. Merging
 # those branches brings the files, and this set goes with them.
-WRITTEN_ELSEWHERE = {
-    "input-rules.md",
-    "forecasting.md",
-}
+WRITTEN_ELSEWHERE = {"forecasting.md"}
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 

@@ -78,6 +78,7 @@ DEFAULT_IN_AZURE = {
     "REPLENISHMENT_TRANSIT_WEEKS": "planning policy: deliveries arrive the week they ship",
     "PUBLIC_BASE_URL": "unset means relative URLs, resolved against the host the client called",
     "HTTP_DATABASE_WAIT_MS": "tuning; the default answers a locked database within 2 s",
+    "MAX_RUNNING_PLANS_PER_USER": "tuning; the default admits 3 running plans per planner",
     "LOCAL_DEVELOPER_ID": "must stay unset in Azure (and is refused there): Easy Auth signs in",
     "LOCAL_DEVELOPER_NAME": "only with LOCAL_DEVELOPER_ID",
     "WEBSITE_AUTH_ENABLED": "set by the platform when App Service Authentication is on",

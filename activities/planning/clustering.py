@@ -24,6 +24,8 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
+from shared.deadline import Checkpoint, check
+
 NUMERIC = ("store_size_sqft", "median_income", "sales_share")
 CATEGORICAL = ("region", "location_tier", "store_format")
 K_RANGE = (2, 6)
@@ -65,15 +67,19 @@ def kmeans(k: int) -> Estimator:
 
 
 def choose_k(
-    x: np.ndarray, make: Callable[[int], Estimator] | None = None
+    x: np.ndarray,
+    make: Callable[[int], Estimator] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[np.ndarray, float | None]:
     """Best silhouette over k in 2..6 (k <= distinct stores - 1); one cluster when that range
     is empty (one or two stores, or all stores alike). `make` builds the estimator for a k
-    (default: `kmeans`); call it inside `threadpool_limits(limits=1)`."""
+    (default: `kmeans`); call it inside `threadpool_limits(limits=1)`. `checkpoint` is called
+    before each fit (shared/deadline.py: it raises once the attempt's deadline passed)."""
     make = make or kmeans
     distinct = len(np.unique(x.round(9), axis=0))
     best: tuple[float, np.ndarray] | None = None
     for k in range(K_RANGE[0], min(K_RANGE[1], distinct - 1) + 1):
+        check(checkpoint)
         labels = make(k).fit_predict(x)
         if len(set(labels)) < 2:
             continue
@@ -130,9 +136,9 @@ def name_clusters(stores: pd.DataFrame, labels: np.ndarray) -> list[str]:
     return unique
 
 
-def cluster_stores(stores: pd.DataFrame) -> Clustering:
+def cluster_stores(stores: pd.DataFrame, checkpoint: Checkpoint | None = None) -> Clustering:
     if len(stores) == 0:
         return Clustering(np.zeros(0, dtype=int), [], None)
     with threadpool_limits(limits=1):
-        labels, score = choose_k(feature_matrix(stores))
+        labels, score = choose_k(feature_matrix(stores), checkpoint=checkpoint)
     return Clustering(labels, name_clusters(stores, labels), score)

@@ -7,6 +7,7 @@ statistics live in activities.planning.forecasting so they can be checked on any
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 from statistics import NormalDist
 
@@ -20,7 +21,9 @@ from activities.planning.contexts import (
     weekly_units,
 )
 from activities.planning.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
+from activities.planning.recent_history import RecentHistory, recent_history
 from activities.planning.units import largest_remainder
+from shared.deadline import Checkpoint
 from shared.errors import DataNotFoundError
 from shared.progress import ProgressReporter, report
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
@@ -61,20 +64,19 @@ def describe_model(model_used: str, weights: dict[str, float]) -> str:
 
 def weekly_category_series(
     sales: pd.DataFrame, season_start: date, weekly: pd.Series | None = None
-) -> pd.Series:
-    """Units per week summed over stores, gap weeks filled with 0, and only the weeks the
-    history rule allows (contexts.last_history_week: weeks that end before the season starts),
-    so a plan for a past season never sees its own sales. `weekly`: those sums already made
-    (the context's cached `weekly_units`), so `sales` is not summed again."""
+) -> RecentHistory:
+    """Units per week summed over stores over the contiguous recent history
+    (activities/planning/recent_history.py: a gap or a stray old week ends it, never filled
+    with zeros), and only the weeks the history rule allows (contexts.last_history_week: weeks
+    that end before the season starts), so a plan for a past season never sees its own sales.
+    `weekly`: those sums already made (the context's cached `weekly_units`), so `sales` is not
+    summed again."""
     if sales.empty:
-        return pd.Series(dtype=float)
+        return RecentHistory(series=pd.Series(dtype=float))
     totals = (weekly_units(sales) if weekly is None else weekly).astype(float)
     cutoff = pd.Timestamp(last_history_week(season_start))
-    totals = totals[totals.index <= cutoff]
-    if totals.empty:
-        return totals
-    full = pd.date_range(totals.index.min(), totals.index.max(), freq="7D")
-    return totals.reindex(full, fill_value=0.0).clip(lower=0.0)
+    recent = recent_history(totals[totals.index <= cutoff])
+    return replace(recent, series=recent.series.clip(lower=0.0))
 
 
 def black_friday(year: int) -> pd.Timestamp:
@@ -191,6 +193,44 @@ def _no_data(ctx: DemandContext, weeks: int) -> DataNotFoundError:
     )
 
 
+def _not_contiguous(ctx: DemandContext, recent: RecentHistory) -> DataNotFoundError:
+    """The recent run is shorter than a season because of a break: name the weeks on both
+    sides, so the planner can import the missing weeks or delete the stray ones."""
+    weeks = len(recent.series)
+    gap = (
+        {
+            "first_missing_week": recent.missing_first.isoformat(),
+            "last_missing_week": recent.missing_last.isoformat(),
+        }
+        if recent.missing_first is not None and recent.missing_last is not None
+        else None
+    )
+    return DataNotFoundError(
+        f"Category '{ctx.category_id}' has {weeks} contiguous weeks of sales before the season "
+        f"start (the weeks of {recent.first_week.isoformat()} to "
+        f"{recent.last_week.isoformat()}); at least {SEASON_WEEKS} are needed. "
+        f"{recent.left_out().capitalize()}.",
+        details={
+            "category_id": ctx.category_id,
+            "contiguous_weeks": weeks,
+            "contiguous_first_week": recent.first_week.isoformat(),
+            "contiguous_last_week": recent.last_week.isoformat(),
+            "weeks_required": SEASON_WEEKS,
+            "gap_before": gap,
+            "earlier_weeks": recent.earlier_weeks,
+            "earlier_first_week": recent.earlier_first and recent.earlier_first.isoformat(),
+            "earlier_last_week": recent.earlier_last and recent.earlier_last.isoformat(),
+            "season_start_date": ctx.parameters.season_start_date.isoformat(),
+        },
+        suggestions=[
+            "Import the missing weeks (append mode), or replace the category's history with "
+            "one file of consecutive weeks.",
+            "Weeks that are placeholders or on another weekday grid: replace the category's "
+            "history without them.",
+        ],
+    )
+
+
 def _too_far(ctx: DemandContext, first: date, last: date, gap: int) -> DataNotFoundError:
     """The season starts too long after the history: say which dates, and what would plan it
     (a start the history reaches, or history that reaches the start)."""
@@ -229,6 +269,7 @@ def _explain(
     n_weeks: int,
     gap: int,
     total_80: tuple[float, float],
+    warnings: list[str],
 ) -> str:
     p = ctx.parameters
     parts = [
@@ -268,7 +309,7 @@ def _explain(
         if fc.tier != "unvalidated"
         else f"80 % interval for the season: {lo:,.0f}–{hi:,.0f} units."
     )
-    parts.extend(fc.warnings)
+    parts.extend(warnings)
     parts.append(
         f"Safety stock {ss:,} units ({SERVICE_LEVEL:.0%} service, {cover}-week cover, "
         "from the calibrated weekly interval)."
@@ -276,12 +317,19 @@ def _explain(
     return " ".join(parts)
 
 
-def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = None) -> DemandResult:
+def run_demand_agent(
+    ctx: DemandContext,
+    progress: ProgressReporter | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> DemandResult:
+    """The season's forecast; `checkpoint` (shared/deadline.py) stops the model fits once the
+    attempt's deadline has passed."""
     p = ctx.parameters
     report(progress, 5, "Loading historical data...")
-    series = weekly_category_series(ctx.sales, p.season_start_date, ctx.weekly_units)
+    recent = weekly_category_series(ctx.sales, p.season_start_date, ctx.weekly_units)
+    series = recent.series
     if len(series) < SEASON_WEEKS:
-        raise _no_data(ctx, len(series))
+        raise _not_contiguous(ctx, recent) if recent.earlier_weeks else _no_data(ctx, len(series))
     last_week = series.index[-1]
     offset = season_offset(last_week, p.season_start_date)
     if offset - 1 > MAX_GAP_WEEKS:
@@ -298,7 +346,12 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
 
     def fit() -> SeriesForecast:
         return forecast_series(
-            series.to_numpy(), SEASON_WEEKS, horizon, events=retail_events(calendar), period="week"
+            series.to_numpy(),
+            SEASON_WEEKS,
+            horizon,
+            events=retail_events(calendar),
+            period="week",
+            checkpoint=checkpoint,
         )
 
     # The fit depends on the history and the horizon alone: the context shares it between plans.
@@ -337,6 +390,8 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
     warnings = list(fc.warnings)
     if total == 0:
         warnings.append("The category sold nothing comparable: the forecast is zero.")
+    if recent.earlier_weeks:
+        warnings.append(f"Not used: {recent.left_out()}.")
     report(progress, 95, f"Safety stock {ss:,} units for {cover}-week cover")
     result = DemandResult(
         category_id=ctx.category_id,
@@ -363,7 +418,9 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
         service_level=SERVICE_LEVEL,
         cover_weeks=cover,
         warnings=warnings,
-        explanation=_explain(ctx, fc, total, ss, cover, len(series), offset - 1, total_80),
+        explanation=_explain(
+            ctx, fc, total, ss, cover, len(series), offset - 1, total_80, warnings
+        ),
         total_lower_80=round(total_80[0], 2),
         total_upper_80=round(total_80[1], 2),
         total_lower_95=round(total_95[0], 2),

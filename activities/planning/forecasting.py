@@ -23,6 +23,7 @@ import numpy as np
 from statsforecast.models import MSTL, AutoETS, AutoTheta, SeasonalNaive
 from statsmodels.tsa.seasonal import seasonal_decompose
 
+from shared.deadline import Checkpoint, check
 from shared.results import ForecastTier
 
 Events = np.ndarray  # one label per period ("" = ordinary), covering history and horizon
@@ -265,14 +266,25 @@ def plan_origins(n: int, m: int, h: int, min_seasons: int, max_folds: int) -> tu
 
 
 def run_backtest(
-    y: np.ndarray, m: int, h: int, candidates: list[Candidate], max_folds: int, events: Events
+    y: np.ndarray,
+    m: int,
+    h: int,
+    candidates: list[Candidate],
+    max_folds: int,
+    events: Events,
+    checkpoint: Checkpoint | None = None,
 ) -> Backtest:
+    """Every candidate refitted at every origin: the agent's longest loop, so the attempt's
+    deadline is checked before each fit (shared/deadline.py)."""
     tier_seasons = max(c.min_seasons for c in candidates)
     origins, hb = plan_origins(len(y), m, h, tier_seasons, max_folds)
     actuals = np.array([y[o : o + hb] for o in origins]).reshape(len(origins), hb)
     forecasts: dict[str, np.ndarray] = {}
     for cand in candidates:
-        rows = [_predict(cand, y[:o], hb, m, events) for o in origins]
+        rows = []
+        for o in origins:
+            check(checkpoint)
+            rows.append(_predict(cand, y[:o], hb, m, events))
         if origins and all(r is not None for r in rows):
             forecasts[cand.name] = np.array(rows)
     mask = np.array([events[o : o + hb] != "" for o in origins], dtype=bool)
@@ -558,6 +570,7 @@ def forecast_series(
     max_folds: int = MAX_FOLDS,
     events: Sequence[str] | Events | None = None,
     period: str = "period",
+    checkpoint: Checkpoint | None = None,
 ) -> SeriesForecast:
     """Forecast `horizon` steps after the end of `y`.
 
@@ -570,6 +583,7 @@ def forecast_series(
     with too little to backtest at all the drift model is used unvalidated and its interval
     comes from a conservative noise estimate. Fewer than MIN_FOLDS folds widen the intervals,
     and every such case is said in `warnings` (which call a period `period`, e.g. "week").
+    `checkpoint` is called between model fits: it raises once the attempt's deadline passed.
     """
     y = np.nan_to_num(np.asarray(y, dtype=float), nan=0.0).clip(0.0)
     m, h, n = season_length, horizon, len(y)
@@ -582,13 +596,13 @@ def forecast_series(
     full = [c for c in CANDIDATES if c.min_seasons <= 2]
     short = [c for c in CANDIDATES if c.min_seasons == 1]
     bt = (
-        run_backtest(y, m, h, full, max_folds, ev)
+        run_backtest(y, m, h, full, max_folds, ev, checkpoint)
         if plan_origins(n, m, h, 2, max_folds)[0]
         else None
     )
     tier: ForecastTier = "full"
     if bt is None or not bt.forecasts:
-        bt, tier = run_backtest(y, m, h, short, max_folds, ev), "short"
+        bt, tier = run_backtest(y, m, h, short, max_folds, ev, checkpoint), "short"
     by_name: dict[str, Candidate] = {c.name: c for c in CANDIDATES}
     if not bt.forecasts:
         name, weights, tier = "SeasonalNaiveDrift", {"SeasonalNaiveDrift": 1.0}, "unvalidated"
@@ -615,6 +629,7 @@ def forecast_series(
     mean = np.zeros(h)
     used = {}
     for model_name, w in weights.items():
+        check(checkpoint)
         pred = _predict(by_name[model_name], y, h, m, ev)
         if pred is not None:
             used[model_name] = w

@@ -21,6 +21,7 @@ from activities.planning.replenishment import (
     stranded_units,
 )
 from activities.planning.units import forward_cover, forward_cover_scaled, largest_remainder
+from shared.deadline import Checkpoint
 from shared.progress import ProgressReporter, report
 from shared.results import (
     ClusterAllocation,
@@ -311,6 +312,7 @@ def run_inventory_agent(
     progress: ProgressReporter | None = None,
     economics: UnitEconomics | None = None,
     policy: ReplenishmentPolicy | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> InventoryResult:
     """The buy, the launch by store and cluster, and the DC's deliveries under the
     replenishment `policy` (default settings when None), simulated store by store at the
@@ -343,7 +345,7 @@ def run_inventory_agent(
         )
 
     report(progress, 20, f"Clustering {len(stores)} stores...")
-    clustering = cluster_stores(stores)
+    clustering = cluster_stores(stores, checkpoint)
     report(progress, 55, f"Clusters found: {len(clustering.names)}")
 
     weekly = np.array(

@@ -403,6 +403,8 @@ def main(
     # stderr carries the plan's error; the embedded app's own request warnings would repeat it.
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     logging.getLogger("localdev.cli.planner").setLevel(logging.WARNING)
+    # Why the planner waits (429: too many plans running; 503: the database is busy).
+    logging.getLogger("localdev.cli.retry").setLevel(logging.WARNING)
     out = out or Console()
     err = err or Console(stderr=True)
     outcome = asyncio.run(plan(args, out, embedded))

@@ -16,6 +16,7 @@ import os
 import secrets
 import sys
 from collections.abc import Mapping
+from typing import TextIO
 from urllib.parse import urlsplit
 
 from localdev.cli.ports import bind_failure
@@ -31,6 +32,7 @@ from localdev.host.server import (
 )
 from localdev.stack import PUBSUB_SETTING, local_stack
 from localdev.webpubsub.auth import ConnectionString
+from shared.log_safety import EscapedMessages
 
 PLUGINS: PluginFactory = local_stack
 HELP = "serve the app on localhost with the Durable runtime, Web PubSub emulator and sample data"
@@ -103,13 +105,21 @@ def _hop_delay(text: str) -> float:
     return value
 
 
-def configure_logging(verbose: bool = False) -> None:
+def configure_logging(verbose: bool = False, stream: TextIO | None = None) -> logging.Handler:
     """One line per meaningful event at INFO (requests that change something or fail, workflow
     start and end, agent outcomes, publish failures); everything, wire logs included, with
-    --verbose."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=LOG_FORMAT)
+    --verbose. Written to `stream` (stderr by default), every message escaped
+    (shared/log_safety.py): a request path or a value never forges a line. Returns the
+    handler it added to the root logger."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(EscapedMessages())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for name in WIRE_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    return handler
 
 
 def public_endpoint(connection_string: str) -> str:

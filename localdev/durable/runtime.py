@@ -80,6 +80,10 @@ EXCEPTION_HRESULT = -2146233088
 RPC_EXCEPTION = "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException"
 
 
+DEFAULT_ACTIVITY_WORKERS = 16
+DEFAULT_ORCHESTRATOR_WORKERS = 4
+
+
 @dataclass(frozen=True)
 class _Activity:
     task_id: int
@@ -237,8 +241,8 @@ class DurableRuntime:
         *,
         clock: Clock | None = None,
         task_hub: str = "SeasonPlanningHub",
-        activity_workers: int = 16,
-        orchestrator_workers: int = 4,
+        activity_workers: int = DEFAULT_ACTIVITY_WORKERS,
+        orchestrator_workers: int = DEFAULT_ORCHESTRATOR_WORKERS,
         host: str = "127.0.0.1",
         port: int = 0,
         quiet_activities: frozenset[str] = frozenset(),

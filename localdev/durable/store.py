@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.data.db import session_scope
@@ -136,7 +137,15 @@ class DurableStore:
 
     def create(self, instance_id: str, name: str, input_json: str | None, now: datetime) -> None:
         """A new Pending instance; a finished instance with the same id is replaced, a running
-        one is not (the extension's default for non-running states)."""
+        one is not (the extension's default for non-running states). Callers racing to create
+        one id: the first creates it, the others find it created (InstanceExistsError), as the
+        extension answers, never the database's unique-key error."""
+        try:
+            self._create(instance_id, name, input_json, now)
+        except IntegrityError:
+            raise InstanceExistsError(instance_id) from None
+
+    def _create(self, instance_id: str, name: str, input_json: str | None, now: datetime) -> None:
         with session_scope(self.engine) as session:
             row = session.get(InstanceRow, instance_id)
             if row is not None and row.runtime_status in RUNNING_STATES:

@@ -118,6 +118,12 @@ class LocalOptions:
     """Set: the host plays Easy Auth as the template configures it (sign-in required,
     Return401): client-sent X-MS-* headers are dropped, only `Authorization: Bearer <this>`
     signs a request in (as `developer`), and anything else is a 401 before any function runs."""
+    # The Durable runtime's worker threads for activities and orchestrator episodes (the local
+    # counterparts of host.json's maxConcurrentActivityFunctions and
+    # maxConcurrentOrchestratorFunctions); None: the runtime's defaults. bench/bench_flood.py
+    # measures plans under load at several sizes.
+    activity_workers: int | None = None
+    orchestrator_workers: int | None = None
 
     @property
     def base_url(self) -> str:

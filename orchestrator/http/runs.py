@@ -29,9 +29,11 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
+from orchestrator.http.admission import admitted
 from orchestrator.http.dependencies import dependencies
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
 from shared.agents import AGENTS, AgentName
+from shared.data.events import complete_key, has_event
 from shared.data.ownership import (
     KeyedRun,
     find_keyed_run,
@@ -46,7 +48,7 @@ from shared.errors import (
     WorkflowFinishedError,
     WorkflowTerminatedError,
 )
-from shared.http import http_endpoint, json_response, parse_body, read_json, route_workflow_id
+from shared.http import http_endpoint, json_response, parse_body, route_workflow_id
 from shared.identity import PLANNER, authorize
 from shared.messaging.listeners import note_listeners
 from shared.messaging.publisher import utc_now
@@ -56,6 +58,7 @@ from shared.schemas import (
     CompleteMessage,
     ErrorMessage,
     RunWorkflowRequest,
+    TerminateRequest,
     WorkflowStatus,
 )
 from shared.telemetry import orchestration_trace
@@ -64,7 +67,6 @@ logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 128
-MAX_REASON_CHARS = 500
 
 bp = df.Blueprint()
 
@@ -167,8 +169,11 @@ async def run_workflow(
     fingerprint = request_fingerprint(body)
     engine = resolved.engine()
     workflow_id = str(uuid.uuid4())
+    previous_run = None
     if key is not None:
-        previous = await asyncio.to_thread(find_keyed_run, engine, principal.user_id, key)
+        previous = previous_run = await asyncio.to_thread(
+            find_keyed_run, engine, principal.user_id, key
+        )
         if previous is not None:
             _check_same_request(key, previous, fingerprint)
             existing = await _status_or_none(client, previous.workflow_id, show_input=True)
@@ -176,17 +181,21 @@ async def run_workflow(
                 return _started(settings.public_base_url, existing, replayed=True)
             workflow_id = previous.workflow_id
     category_id = await asyncio.to_thread(resolved.check_category, body.category_id)
-    recorded = await asyncio.to_thread(
-        functools.partial(
-            record_workflow,
-            engine,
-            workflow_id=workflow_id,
-            owner_id=principal.user_id,
-            session_id=body.session_id,
-            key=key,
-            fingerprint=fingerprint,
-        )
+    record = functools.partial(
+        record_workflow,
+        engine,
+        workflow_id=workflow_id,
+        owner_id=principal.user_id,
+        session_id=body.session_id,
+        key=key,
+        fingerprint=fingerprint,
     )
+    if previous_run is None:  # a new plan, not the retry of one this key already started
+        recorded = await admitted(
+            client, engine, principal.user_id, settings, lambda: asyncio.to_thread(record)
+        )
+    else:
+        recorded = await asyncio.to_thread(record)
     if key is not None:
         _check_same_request(key, recorded, fingerprint)
     workflow_id = recorded.workflow_id
@@ -271,6 +280,9 @@ async def get_workflow(
         raise _not_found(workflow_id)
     runtime_status = _runtime_status(status)
     custom = _custom_status(status)
+    if runtime_status == "Terminated" and custom is not None:
+        announced = await asyncio.to_thread(_announced_agents, workflow_id)
+        custom = _as_announced(custom, announced)
     started_input = _loads_maybe(status.input_)
     started_input = started_input if isinstance(started_input, dict) else {}
     payload = {
@@ -291,6 +303,36 @@ async def get_workflow(
 
 
 UNEXPECTED_WORKFLOW_FAILURE = "The workflow stopped with an unexpected error."
+
+
+def _announced_agents(workflow_id: str) -> set[str]:
+    """The agents whose `complete` is in the workflow's event log: the results served."""
+    engine = dependencies().engine()
+    return {
+        agent.name for agent in AGENTS if has_event(engine, workflow_id, complete_key(agent.name))
+    }
+
+
+def _as_announced(custom: WorkflowStatus, announced: set[str]) -> WorkflowStatus:
+    """A terminated run as its closed event stream tells it. The orchestrator may accept an
+    agent's result after the termination was announced (the terminate message queued behind
+    the result, as on Azure): that agent stays stopped, as the stream and the result routes
+    say, so no summary is shown for a result that is not served."""
+    completed = [name for name in custom.completed_agents if name in announced]
+    if completed == custom.completed_agents:
+        return custom
+    return custom.model_copy(
+        update={
+            "completed_agents": completed,
+            "results": {name: s for name, s in custom.results.items() if name in announced},
+            "execution_log": [
+                entry
+                for entry in custom.execution_log
+                if entry.status != "completed" or entry.agent_name in announced
+            ],
+            "progress": round(100 * len(completed) / len(AGENTS)),
+        }
+    )
 
 
 def _reported(custom: WorkflowStatus | None, runtime_status: str) -> dict[str, Any]:
@@ -438,18 +480,9 @@ def _announce_termination(
 
 
 def _terminate_reason(req: func.HttpRequest) -> str:
-    """The optional `{"reason": "..."}` body; an empty body means the default reason."""
+    """The optional TerminateRequest body; no body, `{}` or no reason means the default."""
     default = "Terminated by user request"
     if not (req.get_body() or b"").strip():
         return default
-    data = read_json(req)
-    reason = data.get("reason") if isinstance(data, dict) else None
-    if reason is None:
-        return default
-    if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS:
-        raise InvalidParametersError(
-            "Invalid terminate reason",
-            details={"max_length": MAX_REASON_CHARS},
-            suggestions=['Send {"reason": "..."} with a short text, or no body.'],
-        )
-    return reason.strip() or default
+    reason = parse_body(req, TerminateRequest).reason
+    return (reason or "").strip() or default

@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Row, bindparam, delete, insert, select, update
 from sqlalchemy.sql.schema import Table
 
+from shared.data import import_rules
 from shared.data.columns import (
     ALIAS_SEPARATOR,
     ALIASES_MAX_LENGTH,
@@ -45,7 +46,7 @@ from shared.data.columns import (
     STORE_COLUMNS,
     split_aliases,
 )
-from shared.data.csv_safety import FORMULA_PREFIXES
+from shared.data.csv_safety import starts_like_formula
 from shared.data.schema import create_schema
 from shared.data.tables import Category, HistoricalSale, Store, bump_data_version
 from shared.errors import InvalidParametersError
@@ -103,7 +104,11 @@ class _Problems:
         return hits
 
     def header(self, problem: str, column: str = "") -> None:
-        self.items.append({"file": self.file, "row": 1, "column": column, "problem": problem})
+        self.row(1, column, problem)
+
+    def row(self, row: int, column: str, problem: str) -> None:
+        if len(self.items) < MAX_LISTED_PROBLEMS:
+            self.items.append({"file": self.file, "row": row, "column": column, "problem": problem})
         self.count += 1
 
 
@@ -116,8 +121,25 @@ def _read(
     source: CsvSource, name: str, columns: tuple[str, ...], problems: _Problems
 ) -> pd.DataFrame | None:
     """The file as a frame of strings with exactly `columns`, or None after recording why not."""
-    if isinstance(source, bytes):
-        source = io.BytesIO(source)
+    try:
+        data = _source_bytes(source)
+    except FileNotFoundError as absent:
+        problems.header(f"{name} file not found: {absent.filename}")
+        return None
+    text = data.decode("utf-8", errors="replace")
+    # A file saved with another separator is one problem, named before its tabs could be read
+    # as control characters inside fields.
+    header = [c.strip() for c in text.lstrip("\ufeff").split("\n", 1)[0].split(",")]
+    separator = _other_separator(header, columns)
+    if separator is not None:
+        problems.header(
+            f"the columns are separated by {separator}, not commas: save the file as "
+            "comma-separated CSV (expected header: " + ",".join(columns) + ")"
+        )
+        return None
+    for row, column, problem in import_rules.character_problems(text):
+        problems.row(row, column, problem)
+    source = io.BytesIO(data)
     try:
         with warnings.catch_warnings():
             # A row with more fields than the header is an error, never silently truncated.
@@ -132,9 +154,6 @@ def _read(
                 index_col=False,
                 encoding="utf-8",
             )
-    except FileNotFoundError:
-        problems.header(f"{name} file not found: {source}")
-        return None
     except pd.errors.EmptyDataError:
         problems.header("the file is empty; expected a header row: " + ",".join(columns))
         return None
@@ -142,13 +161,6 @@ def _read(
         problems.header(f"not a readable UTF-8 CSV file: {str(exc).strip()[:200]}")
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
-    separator = _other_separator(list(frame.columns), columns)
-    if separator is not None:
-        problems.header(
-            f"the columns are separated by {separator}, not commas: save the file as "
-            "comma-separated CSV (expected header: " + ",".join(columns) + ")"
-        )
-        return None
     for column, default in OPTIONAL_COLUMNS.get(name, {}).items():
         if column not in frame.columns:
             frame[column] = str(default)  # as the file would have it: every cell is read as text
@@ -185,14 +197,26 @@ def _other_separator(header: list[str], columns: tuple[str, ...]) -> str | None:
     return None
 
 
+def _source_bytes(source: CsvSource) -> bytes:
+    """The file's bytes, whichever way it was given (a path, bytes, a text or binary stream)."""
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, str | Path):
+        return Path(source).read_bytes()
+    content = source.read()
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
 def _text(
     frame: pd.DataFrame, column: str, problems: _Problems, max_len: int, pattern: str | None = None
 ) -> None:
     values = frame[column].str.strip()
     frame[column] = values
     problems.add(values == "", column, "must not be empty")
+    # Checked once per distinct value: a sales file repeats each id over millions of rows.
+    formulas = {value for value in pd.unique(values) if starts_like_formula(value)}
     problems.add(
-        values.str.startswith(FORMULA_PREFIXES, na=False),
+        values.isin(formulas),
         column,
         lambda i: (
             f"{_show(values[i])} starts with {_show(values[i][0])}, which a spreadsheet "
@@ -307,7 +331,7 @@ def _aliases(column: pd.Series, problems: _Problems) -> pd.Series:
     run as a formula, or a list too long for the column, is a problem of its row."""
     lists = column.map(split_aliases)
     problems.add(
-        lists.map(lambda items: any(a.startswith(FORMULA_PREFIXES) for a in items)),
+        lists.map(lambda items: any(starts_like_formula(a) for a in items)),
         "aliases",
         lambda i: f"{_show(column[i])} has an alias that a spreadsheet runs as a formula",
     )
@@ -360,6 +384,41 @@ def _validate_sales(
         problems,
     )
     return typed
+
+
+def _check_plausible(
+    conn: Connection,
+    frames: dict[str, pd.DataFrame | None],
+    problems: dict[str, _Problems],
+    *,
+    replace: bool,
+    now: datetime,
+) -> None:
+    """History that is what it says (shared/data/import_rules.py): no look-alike of a stored
+    or listed id, sales weeks inside the plausible window and, when appending, on the
+    category's stored weekday grid."""
+    stores, categories, sales = frames["stores"], frames["categories"], frames["sales"]
+    stored_categories = _existing_ids(conn, Category.category_id)
+    if stores is not None:
+        mask, says = import_rules.lookalikes(
+            stores["store_id"], _existing_ids(conn, Store.store_id)
+        )
+        problems["stores"].add(mask, "store_id", says)
+    if categories is not None:
+        mask, says = import_rules.lookalikes(categories["category_id"], stored_categories)
+        problems["categories"].add(mask, "category_id", says)
+    if sales is None:
+        return
+    listed = set() if categories is None else set(categories["category_id"])
+    mask, says = import_rules.lookalikes(sales["category_id"], stored_categories | listed)
+    problems["sales"].add(mask, "category_id", says)
+    dates = sales["week_start_date"]
+    for mask, says in import_rules.out_of_window(dates, now):
+        problems["sales"].add(mask, "week_start_date", says)
+    if not replace:
+        weekdays = import_rules.stored_weekdays(conn, sales["category_id"].unique())
+        mask, says = import_rules.off_stored_grid(dates, sales["category_id"], weekdays)
+        problems["sales"].add(mask, "week_start_date", says)
 
 
 def _already_stored(conn: Connection, sales: pd.DataFrame, problems: _Problems) -> None:
@@ -447,8 +506,15 @@ def import_csv(
             if stores is not None:
                 known_stores |= set(stores["store_id"])
             sales = _validate_sales(sales_raw, sales_problems, known_stores)
-            if not replace and sales_problems.count == 0:
-                _already_stored(conn, sales, sales_problems)
+        _check_plausible(
+            conn,
+            {"stores": stores, "categories": categories, "sales": sales},
+            {"stores": store_problems, "categories": category_problems, "sales": sales_problems},
+            replace=replace,
+            now=now or datetime.now(UTC),
+        )
+        if sales is not None and not replace and sales_problems.count == 0:
+            _already_stored(conn, sales, sales_problems)
     _raise_if_problems(all_problems)
 
     warnings: list[str] = []

@@ -401,6 +401,10 @@ def test_a_plan_runs_live_and_shows_every_store_with_totals_that_add_up(stack, p
         "return ['=HYPERLINK(1)', '+1', '-1', '@SUM(A1)', '\\tx', '\\rx', 'ok', -1].map(csvCell)"
     )
     assert cells == ["'=HYPERLINK(1)", "'+1", "'-1", "'@SUM(A1)", "'\tx", '"\'\rx"', "ok", "-1"]
+    # Also after NFKC normalisation and past invisible characters, as at the import.
+    sneaky = ["\uff1dHYPERLINK(1)", "\uff0b1", "\uff20x", "\ufeff=1", "\u200b=1", " =1"]
+    cells = browser.execute_script("return arguments[0].map(csvCell)", [*sneaky, "Ｓ9"])
+    assert cells == ["'" + cell for cell in sneaky] + ["Ｓ9"]
 
     # The unit target (8,000) is far below the forecast: the Inventory agent's warning is shown.
     summary = next(
@@ -516,6 +520,60 @@ def test_a_plan_run_while_the_database_is_locked_waits_as_told_and_completes(pag
         timeout=60,
     )
     wait_for(browser, lambda d: d.find_element(By.ID, "connection").text == "idle")
+    assert not browser.find_element(By.ID, "error").is_displayed()
+
+
+def test_a_planner_at_the_running_plan_limit_is_told_in_words_and_the_plan_runs_later(page, stack):
+    """Issue 32 case 2: the planner already has MAX_RUNNING_PLANS_PER_USER (3) plans started
+    (recorded, not finished): run-workflow answers 429 with Retry-After; the page says so in
+    words while it waits, asks again as told, and runs the plan once a slot is free."""
+    from datetime import UTC, datetime
+
+    from selenium.webdriver.common.by import By
+    from sqlalchemy import delete, insert
+
+    from localdev.host.server import LocalDeveloper
+    from shared.data.db import get_engine
+    from shared.data.tables import WorkflowOwnerRow
+
+    browser = page
+    engine = get_engine(stack.database_url)
+    holders = [f"holding-{n}" for n in range(3)]
+    with engine.begin() as conn:
+        for workflow_id in holders:
+            conn.execute(
+                insert(WorkflowOwnerRow).values(
+                    workflow_id=workflow_id,
+                    owner_id=LocalDeveloper().user_id,
+                    session_id="s",
+                    created_at=datetime.now(UTC),
+                )
+            )
+    before = browser.execute_script("return state.workflowId")
+    try:
+        browser.find_element(By.ID, "run").click()
+        wait_for(browser, lambda d: d.find_element(By.ID, "notice").is_displayed())
+        notice = browser.find_element(By.ID, "notice").text
+        assert "Waiting for one of your plans to finish" in notice
+        assert (
+            "You have 3 plans running" in notice
+            and "retry in 5 s" in notice
+            and "asks again by itself" in notice
+        )
+        assert not browser.find_element(By.ID, "error").is_displayed()
+        screenshot(browser, "4-too-many-running-plans", whole_page=False)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(WorkflowOwnerRow).where(WorkflowOwnerRow.workflow_id.in_(holders)))
+    wait_for(
+        browser,
+        lambda d: (
+            len(d.find_elements(By.CSS_SELECTOR, ".card.completed")) == 3
+            and d.execute_script("return state.workflowId") != before
+        ),
+        timeout=60,
+    )
+    assert not browser.find_element(By.ID, "notice").is_displayed()
     assert not browser.find_element(By.ID, "error").is_displayed()
 
 

@@ -391,3 +391,51 @@ def test_an_unusable_request_id_is_replaced_not_echoed(stack, request_line, requ
     assert status in (404, 422)
     error = assert_error_body(body, headers)
     assert request_id.decode("latin-1") not in error.request_id
+
+
+# ------------------------------------------------------------------------- strict numbers
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("dc_holdback_percentage", True),
+        ("dc_holdback_percentage", False),
+        ("dc_holdback_percentage", "0.15"),
+        ("dc_holdback_percentage", " 0.15 "),
+        ("confidence_score", True),
+        ("markdown_threshold", "0.5"),
+        ("forecast_horizon_weeks", "12"),
+        ("unit_target", True),
+    ],
+)
+def test_a_number_field_takes_json_numbers_only(client, field, value):
+    """Issue 32 case 5: `true` was taken as 1.0 (everything held at the DC) and numeric
+    strings as numbers; the document says number, so anything else is a 422 on the field."""
+    body = {"session_id": "s1", "parameters": {**PARAMETERS, field: value}}
+    error = assert_error(client.post("/orchestrator/run-workflow", json=body), 422)
+    fields = [e["field"] for e in error.details["validation_errors"]]
+    assert fields == [f"parameters.{field}"]
+
+
+def test_a_whole_json_number_is_still_a_number_where_the_document_says_number(client):
+    body = {"session_id": "s1", "parameters": {**PARAMETERS, "dc_holdback_percentage": 1}}
+    response = client.post("/orchestrator/run-workflow", json=body)
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[]", '"stop"', "123", "true", "null", '{"reason": 5}', '{"reason": "x", "force": true}'],
+)
+def test_a_terminate_body_is_absent_an_empty_object_or_a_reason(client, body):
+    error = assert_error(
+        post_raw(client, "orchestrator/workflows/some-workflow/terminate", body), 422
+    )
+    assert error.error_type == "INVALID_PARAMETERS"
+
+
+@pytest.mark.parametrize("body", ["", "{}", '{"reason": "done"}', '{"reason": null}'])
+def test_a_terminate_body_as_documented_reaches_the_workflow_lookup(client, body):
+    response = post_raw(client, "orchestrator/workflows/some-workflow/terminate", body)
+    assert_error(response, 404)

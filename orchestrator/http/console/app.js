@@ -203,15 +203,25 @@ function signInAgain() {
 }
 
 // A 503 with Retry-After (the database is busy for a moment) is asked again after the wait it
-// names, up to RETRY_503_TIMES; any other answer is returned as it came.
+// names, up to RETRY_503_TIMES; a 429 (the planner already has MAX_RUNNING_PLANS_PER_USER plans
+// running; nothing was started) likewise up to RETRY_429_TIMES, with the app's own words shown
+// while the console waits. Any other answer is returned as it came.
 const RETRY_503_TIMES = 5;
+const RETRY_429_TIMES = 24;
 async function fetchRetrying(path, options) {
   for (let attempt = 0; ; attempt++) {
     const response = await fetch(path, options);
     const wait = Number(response.headers.get("Retry-After"));
-    if (response.status !== 503 || !Number.isFinite(wait) || wait < 0 || attempt >= RETRY_503_TIMES) return response;
+    const times = { 503: RETRY_503_TIMES, 429: RETRY_429_TIMES }[response.status];
+    if (times === undefined || !Number.isFinite(wait) || wait < 0 || attempt >= times) return response;
+    if (response.status === 429) await sayWhyWeWait(response, wait);
     await new Promise((r) => setTimeout(r, Math.min(wait, 30) * 1000));
   }
+}
+async function sayWhyWeWait(response, wait) {
+  let message = "You have as many plans running as one planner may run at once.";
+  try { message = (await response.clone().json()).message || message; } catch { /* keep the default */ }
+  showNotice("Waiting for one of your plans to finish", `${message} The console asks again by itself.`);
 }
 
 async function api(method, path, body) {
@@ -668,11 +678,15 @@ function drawWarnings() {
 // ---------------------------------------------------------------- tables
 
 // A text cell a spreadsheet would read as a formula (=, +, -, @, tab, carriage return first)
-// is neutralised with a leading apostrophe (OWASP CSV injection); numbers stay numbers.
+// is neutralised with a leading apostrophe (OWASP CSV injection); numbers stay numbers. As at
+// the import (shared/data/csv_safety.py), the prefix is also looked for after NFKC
+// normalisation and past leading spaces and invisible characters (full-width ＝, U+200B =).
 const FORMULA_START = /^[=+\-@\t\r]/;
+const HIDDEN_START = /^[\p{Cf}\p{Zs}\p{Zl}\p{Zp}]+/u;
+const startsLikeFormula = (text) => FORMULA_START.test(text) || FORMULA_START.test(text.normalize("NFKC").replace(HIDDEN_START, ""));
 const csvCell = (value) => {
   let text = value == null ? "" : String(value);
-  if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
+  if (typeof value === "string" && startsLikeFormula(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 };
 // A CSV value: shares as percent (two decimals), numbers as plain numbers.
@@ -1136,6 +1150,7 @@ async function onRun(event) {
     const body = { session_id: state.sessionId, parameters: readForm() };
     if (state.categoryId) body.category_id = state.categoryId;
     const started = await api("POST", `${API}/run-workflow`, body);
+    $("notice").classList.add("hidden"); // a "waiting for a plan to finish" notice is over
     state.workflowId = started.workflow_id;
     $("cancel").classList.remove("hidden");
     await catchUp();

@@ -156,7 +156,7 @@ def _response_headers(names: Iterable[str], status: int) -> dict[str, Any]:
     }
     for name in names:
         headers[name] = {"description": "The workflow's status URL", "schema": {"type": "string"}}
-    if status == 503:
+    if status in (429, 503):
         headers["Retry-After"] = {
             "description": "Seconds to wait before retrying, when the app can tell",
             "schema": {"type": "string"},

@@ -26,7 +26,7 @@ from orchestrator.http.contract import examples
 from orchestrator.http.data import UPLOAD_FIELDS, ImportMode
 from orchestrator.http.events import EventsQuery
 from orchestrator.http.negotiate import NegotiateQuery
-from orchestrator.http.runs import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY, MAX_REASON_CHARS
+from orchestrator.http.runs import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY
 from orchestrator.http.seasons import LaunchSeasonRequest
 from orchestrator.http.store_pages import (
     LIMIT_PARAM,
@@ -51,7 +51,7 @@ from shared.responses import (
     WorkflowStarted,
     WorkflowStatusAnswer,
 )
-from shared.schemas import ExtractionRequest, RunWorkflowRequest, WorkflowId
+from shared.schemas import ExtractionRequest, RunWorkflowRequest, TerminateRequest, WorkflowId
 from shared.season_report import (
     ActualsAccepted,
     ActualsUpload,
@@ -127,12 +127,6 @@ class CategoryList(BaseModel):
 
     default_category_id: str | None
     categories: list[CategoryInfo]
-
-
-class TerminateRequest(BaseModel):
-    """The optional body of terminate; no body (or no reason) means the default reason."""
-
-    reason: str | None = Field(None, max_length=MAX_REASON_CHARS)
 
 
 # Statuses and the error types they carry, as every operation may answer them.
@@ -281,7 +275,11 @@ OPERATIONS: tuple[Operation, ...] = (
                 headers=("Location",),
             ),
         },
-        errors={404: "DATA_NOT_FOUND: unknown category (naming those that exist)"},
+        errors={
+            404: "DATA_NOT_FOUND: unknown category (naming those that exist)",
+            429: "TOO_MANY_RUNNING_PLANS: the caller already has MAX_RUNNING_PLANS_PER_USER "
+            "plans running; nothing was started (Retry-After)",
+        },
     ),
     Operation(
         function="get_workflow",

@@ -192,19 +192,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
 def test_serve_logs_one_line_per_event_and_wire_logs_only_when_verbose(stack, caplog):
     wire = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
     saved = {name: logging.getLogger(name).level for name in serve_cli.WIRE_LOGGERS}
+    root = logging.getLogger()
+    saved_root = root.level
     parser = argparse.ArgumentParser()
     serve_cli.add_arguments(parser)
     assert parser.parse_args(["--verbose"]).verbose
+    handlers = []
     try:
-        serve_cli.configure_logging(verbose=True)
+        handlers.append(serve_cli.configure_logging(verbose=True))
         assert wire.isEnabledFor(logging.DEBUG)
-        serve_cli.configure_logging(verbose=False)
+        root.removeHandler(handlers[-1])
+        handlers.append(serve_cli.configure_logging(verbose=False))
         assert not wire.isEnabledFor(logging.INFO)
         with caplog.at_level(logging.INFO):
             outcome = asyncio.run(run_plan(stack.base_url, STRATEGY, timeout=60, poll_interval=0.5))
     finally:
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
+        for handler in handlers:
+            root.removeHandler(handler)
+        root.setLevel(saved_root)
     assert outcome.status == "completed"
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     workflow = outcome.workflow_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -56,3 +57,20 @@ async def test_the_management_urls_carry_the_key_as_azure_does(runtime):
     async with TestClient(TestServer(create_api_app(runtime, "k3y"))) as client:
         response = await client.get(f"{RPC_PREFIX}k3y/instances/unknown")
         assert response.status == 404
+
+
+async def test_a_create_race_answers_instance_exists_never_a_500(runtime):
+    """Issue 32 case 9: 20 callers start one instance id at once (run-workflow with one
+    Idempotency-Key): one 202, the others the extension's "already exists" 400."""
+    async with TestClient(TestServer(create_api_app(runtime, "the-key"))) as client:
+        for round_number in range(5):
+            url = f"{WEBHOOK_PREFIX}orchestrators/{ORCHESTRATOR_NAME}/race-{round_number}"
+            responses = await asyncio.gather(
+                *(client.post(f"{url}?code=the-key", json={}) for _ in range(20))
+            )
+            statuses = sorted(response.status for response in responses)
+            assert statuses.count(202) == 1 and set(statuses) <= {202, 400}, statuses
+            for response in responses:
+                if response.status == 400:
+                    message = (await response.json())["ExceptionMessage"]
+                    assert message.endswith("already exists.")

@@ -137,3 +137,22 @@ def test_unknown_file_fields_are_422(database):
     response, error = upload({"inventory": b"a,b\n1,2\n"})
     assert response.status_code == 422
     assert error["details"]["unknown_fields"] == ["inventory"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra_row", "problem"),
+    [
+        ("append", "1900-01-01,S0001,outerwear,5", "before 1990"),
+        ("append", "2023-06-04,S0001,outerwear,50", "Sunday"),
+        ("append", "2023-06-05,S0001\x00junk,outerwear,5", "U+0000"),
+        ("replace", "2023-06-05,\uff330001,outerwear,5", "unknown store"),
+    ],
+)
+def test_an_implausible_sales_row_is_refused_by_the_upload(database, mode, extra_row, problem):
+    """Issue 32 cases 1, 4 and 6 through the route: one poisoned row refuses the whole file."""
+    before = _dump(database)
+    sales = f"week_start_date,store_id,category_id,units_sold\n{extra_row}\n".encode()
+    response, error = upload({"sales": sales}, {"mode": mode})
+    assert response.status_code == 422, error
+    assert problem in json.dumps(error["details"]["problems"], ensure_ascii=False)
+    _assert_unchanged(database, before)

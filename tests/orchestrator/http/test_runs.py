@@ -375,3 +375,103 @@ async def test_default_category_check_uses_the_data_layer(tmp_path):
         with pytest.raises(DataNotFoundError) as unknown:
             check_category("CAT-9")
         assert unknown.value.details["available_categories"] == categories
+
+
+async def test_terminating_while_pricing_finishes_tells_one_truth(script, tmp_path):
+    """Issue 32 case 3: Pricing finishes while the terminate is on its way (queue latency, as
+    on Azure): the orchestrator accepts Pricing's result, then the termination lands, and its
+    announcement has already closed the event stream with Pricing's error. Status, output and
+    event stream agree on the agents that completed; no summary of an unserved result."""
+    url = f"sqlite:///{tmp_path}/race.db"
+    publisher = Publisher(
+        Settings(database_url=url, webpubsub_connection_string=REFUSED), get_engine(url)
+    )
+    script.set("pricing_agent", "hang")
+    with overridden(
+        settings=app_settings(url, pricing_agent_timeout_seconds=30),
+        check_category=known_category,
+        publisher=publisher,
+    ):
+        async with DurableRuntime(app, url, hop_delay_seconds=0.5) as hub:
+            _, body = await call(hub, "run_workflow", "POST", run_body())
+            route = {"workflow_id": body["workflow_id"]}
+            for _ in range(1000):
+                _, status = await call(hub, "get_workflow", route_params=route)
+                if status["current_agent"] == "Pricing Agent":
+                    break
+                await asyncio.sleep(0.02)
+            real_terminate = hub.terminate
+
+            async def terminate_behind_the_acceptance(instance_id: str, reason: str) -> str:
+                # The terminate message waits in the queue while the orchestrator accepts
+                # Pricing's result (the handler read the status before that).
+                for _ in range(500):
+                    current = await hub.get_status(instance_id) or {}
+                    custom = current.get("customStatus") or {}
+                    if "Pricing Agent" in custom.get("completed_agents", []):
+                        break
+                    await asyncio.sleep(0.02)
+                return await real_terminate(instance_id, reason)
+
+            hub.terminate = terminate_behind_the_acceptance  # type: ignore[method-assign]
+            script.release.set()  # Pricing finishes now
+            response, _ = await call(hub, "terminate_workflow", "POST", route_params=route)
+            assert response.status_code == 202
+            await hub.wait_for(body["workflow_id"], 30)
+            _, status = await call(hub, "get_workflow", route_params=route)
+    publisher.close()
+
+    events = fetch_events(get_engine(url), body["workflow_id"]).events
+    announced = [e["agent_name"] for e in events if e["type"] == "complete"]
+    assert events[-2]["error_type"] == "WORKFLOW_TERMINATED"
+    stopped = events[-2]["agent_name"]
+    assert status["runtime_status"] == "Terminated"
+    assert stopped not in status["completed_agents"]
+    assert status["completed_agents"] == announced == ["Demand Agent", "Inventory Agent"]
+    assert list(status["results"]) == announced
+    assert list(status["output"]["results"]) == announced
+    assert status["progress"] == round(100 * len(announced) / 3)
+    assert [e["agent_name"] for e in status["execution_log"] if e["status"] == "completed"] == (
+        announced
+    )
+
+
+async def test_a_planner_past_the_running_plan_limit_gets_429_and_others_do_not(
+    runtime, script, database_url
+):
+    """Issue 32 case 2: one planner's flood is refused past MAX_RUNNING_PLANS_PER_USER with a
+    documented 429 + Retry-After; another planner still starts; a finished plan frees a slot;
+    the same Idempotency-Key again is the same plan, never refused."""
+    script.set("demand_agent", "hang")
+    flooder = principal_headers("flooder", "Flooder", ["planner"])
+    other = principal_headers("other", "Other", ["planner"])
+    settings = app_settings(database_url, max_running_plans_per_user=2, website_auth_enabled="True")
+    with overridden(settings=settings):
+        answers = await asyncio.gather(
+            *(call(runtime, "run_workflow", "POST", run_body(), {**flooder}) for _ in range(12))
+        )
+        statuses = sorted(response.status_code for response, _ in answers)
+        assert statuses == [202, 202] + [429] * 10, statuses
+        refused = next(body for response, body in answers if response.status_code == 429)
+        response = next(response for response, _ in answers if response.status_code == 429)
+        assert refused["error_type"] == "TOO_MANY_RUNNING_PLANS"
+        assert refused["details"] == {"running_plans": 2, "max_running_plans_per_user": 2}
+        assert int(response.headers["Retry-After"]) >= 1
+        assert "MAX_RUNNING_PLANS_PER_USER" not in refused["message"]
+        assert "2 plans running" in refused["message"]
+
+        response, _ = await call(runtime, "run_workflow", "POST", run_body(), {**other})
+        assert response.status_code == 202
+
+        keyed = {**other, "Idempotency-Key": "same-plan"}
+        first, body = await call(runtime, "run_workflow", "POST", run_body(), keyed)
+        again, repeat = await call(runtime, "run_workflow", "POST", run_body(), keyed)
+        assert (first.status_code, again.status_code) == (202, 200)
+        assert repeat["workflow_id"] == body["workflow_id"]
+
+        script.release.set()  # the flooder's plans finish: a slot is free again
+        started = [body["workflow_id"] for response, body in answers if response.status_code == 202]
+        for workflow_id in started:
+            await runtime.wait_for(workflow_id, 30)
+        response, _ = await call(runtime, "run_workflow", "POST", run_body(), {**flooder})
+        assert response.status_code == 202
