@@ -19,7 +19,8 @@ plan. Three steps, each a planner's weekly routine:
    share, and `simulate_stores` runs the policy over them on the plan's cadence: a store short
    of its target cover is topped up, one that holds enough gets nothing, and the DC never ships
    more than it holds (equal-cover rationing when short). Its weekly deliveries are the working
-   plan's shipments for the remaining weeks; what does not ship stays at the DC.
+   plan's shipments for the remaining weeks; what does not ship stays at the DC. With a transit
+   time, the deliveries the plan had already sent arrive at the first remaining week.
 3. Re-decide the markdown: the Pricing agent runs again with the actuals (it fixes the weeks
    sold and may start a markdown at or after its checkpoint from the actual sell-through).
 """
@@ -164,7 +165,11 @@ def replenish(
     inventory, parameters = plan.inventory, plan.parameters
     past = [s for s in inventory.replenishment_schedule if s.week_number <= weeks_sold]
     dc_left = max(0, inventory.dc_holdback_total - sum(s.units for s in past))
-    delivered = planned_flow(plan, policy).receipts[:, 1:weeks_sold].sum(axis=1)
+    planned = planned_flow(plan, policy).receipts
+    delivered = planned[:, 1:weeks_sold].sum(axis=1)
+    # Deliveries decided before this week but arriving in the remaining weeks (a transit time)
+    # are on their way as planned: they arrive at the first remaining week.
+    in_transit = planned[:, max(weeks_sold, 1) : weeks_sold + policy.transit_weeks].sum(axis=1)
     opening = store_stock(actuals, plan, delivered, weeks_sold)
     cadence = replenishment_cadence(parameters.replenishment_strategy)
     horizon = parameters.forecast_horizon_weeks
@@ -179,6 +184,7 @@ def replenish(
         split_by_share(remaining.astype(np.int64), shares),
         cadence if weeks else None,
         policy,
+        first_delivery=in_transit,
         first_replenishment=weeks[0] - 1 - weeks_sold if weeks else None,
     )
     starts = parameters.week_starts()

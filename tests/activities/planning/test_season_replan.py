@@ -46,7 +46,7 @@ ECONOMICS = PricingInputs()
 POLICY = ReplenishmentPolicy()
 
 
-def launched() -> LaunchedPlan:
+def launched(policy: ReplenishmentPolicy = POLICY) -> LaunchedPlan:
     """Two stores of equal share, 300 units each at launch and 500 at the DC; the launched
     schedule is the policy's at the forecast, as the Inventory agent would have planned it."""
     weeks = [
@@ -78,7 +78,7 @@ def launched() -> LaunchedPlan:
         }
     )
     draft = LaunchedPlan("c1", PARAMETERS, demand, inventory, None)  # type: ignore[arg-type]
-    shipped = planned_flow(draft, POLICY).dc_shipments
+    shipped = planned_flow(draft, policy).dc_shipments
     schedule = [
         ReplenishmentShipment(week_number=w, week_start=STARTS[w - 1], units=int(shipped[w - 1]))
         for w in range(2, 13)
@@ -221,6 +221,21 @@ def test_the_dc_ships_nothing_beyond_what_it_holds_when_the_stores_are_short():
     assert sum(w["shipment_units"] for w in working.plan["weeks"][4:]) == held
     assert (flow.dc_closing >= 0).all() and flow.dc_closing[-1] == 0
     assert working.plan["expected_lost_sales_units"] > 0
+
+
+def test_deliveries_already_in_transit_arrive_as_planned():
+    in_transit = ReplenishmentPolicy(transit_weeks=1)
+    plan = launched(in_transit)
+    planned = planned_flow(plan, in_transit).receipts
+    assert planned[:, 5].sum() > 0  # week 6's delivery left the DC in week 5
+
+    working = replan_season(
+        plan, actuals(dict.fromkeys(range(1, 6), (50, 50))), ECONOMICS, in_transit
+    )
+
+    assert working.stores is not None
+    assert working.stores.receipts[:, 0].tolist() == planned[:, 5].tolist()
+    assert working.plan["weeks"][5]["shipment_units"] == planned[:, 5].sum()
 
 
 def test_slow_sales_keep_stock_at_the_dc_and_start_a_markdown_no_later():
