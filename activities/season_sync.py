@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from activities.agent_runs import replenishment_policy
 from activities.planning.pricing import PricingInputs
 from activities.planning.season_replan import LaunchedPlan, original_plan, replan_season
 from shared.agents import DEMAND, INVENTORY, PRICING
@@ -193,7 +194,9 @@ def sync_season(
     actuals = season_actuals(engine, season.season_id)
     weekly = _weekly_actuals(actuals, plan.parameters)
     if season.status == OPEN and season.actuals_version > latest.actuals_version:
-        working = replan_season(plan, actuals, _economics(settings, season.category_id))
+        working = replan_season(
+            plan, actuals, _economics(settings, season.category_id), replenishment_policy(settings)
+        )
         variance = variance_summary(original.plan, working.plan, weekly)
         changes = _describe_changes(latest.plan, working.plan)
         version = PlanVersion(

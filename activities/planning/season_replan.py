@@ -10,11 +10,17 @@ plan. Three steps, each a planner's weekly routine:
    [0.25, 4] as the Pricing agent's own update is), shrunk towards 1 as a Bayesian update with
    the forecast worth PRIOR_WEEKS weeks of sales, so one odd early week cannot swing the
    season. Only the contiguous weeks from week 1 count: a missing week is unknown, never zero.
-2. Replenish from the stores' actual stock: stores hold launch + shipments made − actual sales
-   (or the counted on-hand, when every store of the latest week gave one); the DC ships what
-   the stores will need for the rest of the season beyond that stock, at most what it still
-   holds, over the remaining shipment weeks of the plan's cadence, in proportion to the
-   re-forecast demand each shipment covers (what does not ship stays at the DC).
+2. Replenish store by store from the stores' actual stock (issue 30's policy,
+   activities/planning/replenishment.py): each store opens the first remaining week with its
+   launch + the deliveries it received in the weeks sold (the launched plan's store-by-store
+   flow) − its actual sales, floored at 0, or its counted on-hand where the latest week's upload
+   gives one (decided store by store); the DC opens with what it still holds (holdback −
+   delivered). The re-forecast remaining weeks are split across the stores by their forecast
+   share, and `simulate_stores` runs the policy over them on the plan's cadence: a store short
+   of its target cover is topped up, one that holds enough gets nothing, and the DC never ships
+   more than it holds (equal-cover rationing when short). Its weekly deliveries are the working
+   plan's shipments for the remaining weeks; what does not ship stays at the DC. With a transit
+   time, the deliveries the plan had already sent arrive at the first remaining week.
 3. Re-decide the markdown: the Pricing agent runs again with the actuals (it fixes the weeks
    sold and may start a markdown at or after its checkpoint from the actual sell-through).
 """
@@ -22,19 +28,26 @@ plan. Three steps, each a planner's weekly routine:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from activities.planning.contexts import PricingContext
-from activities.planning.inventory import replenishment_weeks
 from activities.planning.pricing import (
     UPDATE_LIMITS,
     PricingInputs,
     actuals_by_week,
+    launch_by_store,
     run_pricing_agent,
+    season_flow,
+)
+from activities.planning.replenishment import (
+    ReplenishmentPolicy,
+    StoreFlow,
+    replenishment_weeks,
+    simulate_stores,
+    split_by_share,
 )
 from activities.planning.units import largest_remainder
 from shared.results import (
@@ -43,7 +56,7 @@ from shared.results import (
     PricingResult,
     ReplenishmentShipment,
 )
-from shared.schemas import SeasonParameters
+from shared.schemas import SeasonParameters, replenishment_cadence
 
 
 @dataclass(frozen=True)
@@ -88,49 +101,102 @@ def reforecast_ratio(
     return 1.0 + (raw - 1.0) * weight
 
 
+def store_ids(inventory: InventoryResult) -> list[str]:
+    """The stores in the order the Inventory agent's result lists (and simulated) them."""
+    return [s.store_id for c in inventory.clusters for s in c.stores]
+
+
+def planned_flow(plan: LaunchedPlan, policy: ReplenishmentPolicy) -> StoreFlow:
+    """The launched plan store by store at its forecast: the flow the Inventory agent simulated,
+    whose receipts are the deliveries each store got in the weeks already sold."""
+    horizon = plan.parameters.forecast_horizon_weeks
+    weekly = np.array([w.units for w in plan.demand.forecast_by_week[:horizon]], dtype=np.int64)
+    weekly = np.pad(weekly, (0, horizon - len(weekly)))
+    cadence = replenishment_cadence(plan.parameters.replenishment_strategy)
+    return season_flow(plan.inventory, plan.demand, weekly, weekly, cadence, policy)
+
+
 def store_stock(
-    actuals: pd.DataFrame, inventory: InventoryResult, weeks_sold: int, stores: int
-) -> int:
-    """What the stores hold after the weeks sold (step 2 of the module docstring)."""
-    if weeks_sold:
-        last_week = sorted(set(pd.to_datetime(actuals["week_start_date"]).dt.date))[weeks_sold - 1]
-        latest = actuals[pd.to_datetime(actuals["week_start_date"]).dt.date == last_week]
-        counted = latest["on_hand"].dropna()
-        if stores and len(counted) == stores:
-            return int(counted.sum())
-    received = inventory.initial_allocation_total + sum(
-        s.units for s in inventory.replenishment_schedule if s.week_number <= weeks_sold
-    )
-    sold = int(actuals["units_sold"].sum()) if weeks_sold else 0
-    return max(0, received - sold)
+    actuals: pd.DataFrame, plan: LaunchedPlan, delivered: np.ndarray, weeks_sold: int
+) -> np.ndarray:
+    """What each store holds after the weeks sold (step 2 of the module docstring), in the
+    result's store order. `actuals`: the rows of the weeks sold; `delivered`: each store's
+    receipts in those weeks. A result listing no stores is the chain as one store."""
+    launch, _ = launch_by_store(plan.inventory, plan.demand)
+    booked = launch + delivered
+    if not weeks_sold or actuals.empty:
+        return np.asarray(booked, dtype=np.int64)
+    ids = store_ids(plan.inventory)
+    dates = pd.to_datetime(actuals["week_start_date"]).dt.date
+    latest = actuals[dates == plan.parameters.week_starts()[weeks_sold - 1]]
+    if not ids:  # the chain as one store: counted only when every row of the week is
+        sold = np.array([actuals["units_sold"].sum()], dtype=np.int64)
+        counts = latest["on_hand"]
+        counted = pd.Series([counts.sum() if len(counts) and counts.notna().all() else np.nan])
+    else:
+        keys = actuals["store_id"].astype(str)
+        sold = actuals.groupby(keys)["units_sold"].sum().reindex(ids, fill_value=0).to_numpy()
+        counts = latest.assign(store_id=latest["store_id"].astype(str)).dropna(subset=["on_hand"])
+        counted = counts.groupby("store_id")["on_hand"].sum().reindex(ids)
+    book = np.maximum(booked - sold.astype(np.int64), 0)
+    count = counted.to_numpy(dtype=float)
+    return np.where(np.isnan(count), book, np.nan_to_num(count)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Replenishment:
+    """The re-plan's replenishment: the shipments (past as shipped, then the policy's) and the
+    store-by-store flow of the remaining weeks (None when no week remains)."""
+
+    shipments: list[ReplenishmentShipment]
+    stores: StoreFlow | None
+    store_on_hand: int
 
 
 def replenish(
-    plan: LaunchedPlan, remaining: np.ndarray, on_hand: int, weeks_sold: int
-) -> list[ReplenishmentShipment]:
-    """The DC's shipments for the weeks after `weeks_sold` (step 2 of the module docstring)."""
+    plan: LaunchedPlan,
+    remaining: np.ndarray,
+    actuals: pd.DataFrame,
+    weeks_sold: int,
+    policy: ReplenishmentPolicy,
+) -> Replenishment:
+    """The DC's shipments for the weeks after `weeks_sold`, store by store (step 2 of the
+    module docstring). `remaining`: the re-forecast whole units of the remaining weeks."""
     inventory, parameters = plan.inventory, plan.parameters
-    horizon = parameters.forecast_horizon_weeks
-    shipped = sum(s.units for s in inventory.replenishment_schedule if s.week_number <= weeks_sold)
-    dc_left = max(0, inventory.dc_holdback_total - shipped)
-    weeks = [
-        w for w in replenishment_weeks(horizon, parameters.replenishment_strategy) if w > weeks_sold
-    ]
-    if not weeks:
-        return [s for s in inventory.replenishment_schedule if s.week_number <= weeks_sold]
-    need = max(0, round(float(remaining.sum())) - on_hand)
-    to_ship = min(dc_left, need)
-    bounds = [*weeks, horizon + 1]
-    cover = np.array(
-        [remaining[a - 1 - weeks_sold : b - 1 - weeks_sold].sum() for a, b in pairwise(bounds)]
-    )
-    units = largest_remainder(to_ship, cover)
-    starts = parameters.week_starts()
     past = [s for s in inventory.replenishment_schedule if s.week_number <= weeks_sold]
-    return past + [
-        ReplenishmentShipment(week_number=w, week_start=starts[w - 1], units=int(u))
-        for w, u in zip(weeks, units, strict=True)
+    dc_left = max(0, inventory.dc_holdback_total - sum(s.units for s in past))
+    planned = planned_flow(plan, policy).receipts
+    delivered = planned[:, 1:weeks_sold].sum(axis=1)
+    # Deliveries decided before this week but arriving in the remaining weeks (a transit time)
+    # are on their way as planned: they arrive at the first remaining week.
+    in_transit = planned[:, max(weeks_sold, 1) : weeks_sold + policy.transit_weeks].sum(axis=1)
+    opening = store_stock(actuals, plan, delivered, weeks_sold)
+    cadence = replenishment_cadence(parameters.replenishment_strategy)
+    horizon = parameters.forecast_horizon_weeks
+    # 1-based delivery weeks still ahead, on the plan's cadence (the launch is week 1).
+    weeks = [w + 1 for w in replenishment_weeks(horizon, cadence, cadence or 0) if w >= weeks_sold]
+    if not len(remaining):
+        return Replenishment(past, None, int(opening.sum()))
+    _, shares = launch_by_store(inventory, plan.demand)
+    flow = simulate_stores(
+        opening,
+        dc_left,
+        split_by_share(remaining.astype(np.int64), shares),
+        cadence if weeks else None,
+        policy,
+        first_delivery=in_transit,
+        first_replenishment=weeks[0] - 1 - weeks_sold if weeks else None,
+    )
+    starts = parameters.week_starts()
+    future = [
+        ReplenishmentShipment(
+            week_number=w,
+            week_start=starts[w - 1],
+            units=int(flow.dc_shipments[w - 1 - weeks_sold]),
+        )
+        for w in weeks
     ]
+    return Replenishment(past + future, flow, int(opening.sum()))
 
 
 @dataclass(frozen=True)
@@ -140,6 +206,7 @@ class WorkingPlan:
     plan: dict[str, Any]
     ratio: float
     weeks_sold: int
+    stores: StoreFlow | None = None  # the remaining weeks store by store (step 2)
 
 
 def plan_document(
@@ -151,6 +218,7 @@ def plan_document(
     weeks_sold: int,
     ratio: float,
     store_on_hand: int,
+    expected_lost_sales: int,
     sold_units: int = 0,
 ) -> dict[str, Any]:
     """The stored form of a plan version: one row per season week, and the decisions."""
@@ -184,6 +252,7 @@ def plan_document(
         "launch_units": plan.inventory.initial_allocation_total,
         "dc_holdback_units": plan.inventory.dc_holdback_total,
         "store_on_hand_units": store_on_hand,
+        "expected_lost_sales_units": expected_lost_sales,
         "checkpoint_week": pricing.checkpoint_week,
         "first_markdown_week": first.week_number if first else None,
         "first_markdown_pct": first.markdown_pct if first else 0.0,
@@ -208,15 +277,21 @@ def original_plan(plan: LaunchedPlan) -> dict[str, Any]:
         weeks_sold=0,
         ratio=1.0,
         store_on_hand=plan.inventory.initial_allocation_total,
+        expected_lost_sales=plan.inventory.planned_lost_sales,
     )
 
 
 def replan_season(
-    plan: LaunchedPlan, actuals: pd.DataFrame, economics: PricingInputs
+    plan: LaunchedPlan,
+    actuals: pd.DataFrame,
+    economics: PricingInputs,
+    policy: ReplenishmentPolicy | None = None,
 ) -> WorkingPlan:
     """The working plan for the rest of the season from the actuals so far (module docstring).
 
-    `actuals`: week_start_date, store_id, units_sold, on_hand (NaN where not counted)."""
+    `actuals`: week_start_date, store_id, units_sold, on_hand (NaN where not counted).
+    `policy`: the DC's replenishment policy from the settings, as the agents run it."""
+    policy = policy or ReplenishmentPolicy()
     parameters = plan.parameters
     horizon = parameters.forecast_horizon_weeks
     base = np.array(
@@ -233,9 +308,8 @@ def replan_season(
     starts = parameters.week_starts()
     in_prefix = pd.to_datetime(actuals["week_start_date"]).dt.date.isin(starts[:sold_weeks])
     sold_rows = actuals[in_prefix] if len(actuals) else actuals
-    stores = len({s.store_id for c in plan.inventory.clusters for s in c.stores})
-    on_hand = store_stock(sold_rows, plan.inventory, sold_weeks, stores)
-    shipments = replenish(plan, remaining.astype(float), on_hand, sold_weeks)
+    replenished = replenish(plan, remaining, sold_rows, sold_weeks, policy)
+    shipments = replenished.shipments
     inventory = plan.inventory.model_copy(update={"replenishment_schedule": shipments})
     weekly = pd.DataFrame(
         {
@@ -252,6 +326,7 @@ def replan_season(
             actual_sales=weekly,
         ),
         economics,
+        policy=policy,
     )
     document = plan_document(
         plan,
@@ -260,7 +335,8 @@ def replan_season(
         pricing,
         weeks_sold=sold_weeks,
         ratio=ratio,
-        store_on_hand=on_hand,
+        store_on_hand=replenished.store_on_hand,
+        expected_lost_sales=int(replenished.stores.lost.sum()) if replenished.stores else 0,
         sold_units=int(actual.sum()),
     )
-    return WorkingPlan(document, ratio, sold_weeks)
+    return WorkingPlan(document, ratio, sold_weeks, replenished.stores)
