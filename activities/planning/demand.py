@@ -15,9 +15,10 @@ import pandas as pd
 
 from activities.planning.contexts import (
     SEASON_WEEKS,
+    SHARE_WINDOW_WEEKS,
     DemandContext,
+    SalesHistory,
     last_history_week,
-    weekly_units,
 )
 from activities.planning.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
 from activities.planning.units import largest_remainder
@@ -26,7 +27,6 @@ from shared.progress import ProgressReporter, report
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
 from shared.schemas import SeasonParameters, replenishment_cadence
 
-SHARE_WINDOW_WEEKS = 26
 YEAR_DAYS = 364  # 52 weeks: the same weekday a year earlier, as retail calendars compare
 SERVICE_LEVEL = 0.95
 MAX_GAP_WEEKS = 2 * SEASON_WEEKS
@@ -59,16 +59,14 @@ def describe_model(model_used: str, weights: dict[str, float]) -> str:
     return f"{MODEL_DESCRIPTIONS[ENSEMBLE]}: {members}"
 
 
-def weekly_category_series(
-    sales: pd.DataFrame, season_start: date, weekly: pd.Series | None = None
-) -> pd.Series:
-    """Units per week summed over stores, gap weeks filled with 0, and only the weeks the
-    history rule allows (contexts.last_history_week: weeks that end before the season starts),
-    so a plan for a past season never sees its own sales. `weekly`: those sums already made
-    (the context's cached `weekly_units`), so `sales` is not summed again."""
-    if sales.empty:
+def weekly_category_series(weekly: pd.Series, season_start: date) -> pd.Series:
+    """Units per week summed over stores (`weekly`: SalesHistory.weekly_totals), gap weeks
+    filled with 0, and only the weeks the history rule allows (contexts.last_history_week:
+    weeks that end before the season starts), so a plan for a past season never sees its own
+    sales."""
+    if weekly.empty:
         return pd.Series(dtype=float)
-    totals = (weekly_units(sales) if weekly is None else weekly).astype(float)
+    totals = weekly.astype(float)
     cutoff = pd.Timestamp(last_history_week(season_start))
     totals = totals[totals.index <= cutoff]
     if totals.empty:
@@ -111,23 +109,15 @@ def season_offset(last_week: pd.Timestamp, season_start: date) -> int:
     return max(1, math.floor(days / 7 + 0.5))
 
 
-def store_shares(sales: pd.DataFrame, stores: pd.DataFrame, last_week: pd.Timestamp) -> pd.Series:
+def store_shares(history: SalesHistory, stores: pd.DataFrame, last_week: pd.Timestamp) -> pd.Series:
     """Each store's share of category units over the last SHARE_WINDOW_WEEKS weeks.
 
     Shares are over the stores table (sales of unknown stores are dropped and the rest
     renormalised); a category with no recent sales anywhere is split evenly.
     """
-    ids = (
-        [str(s) for s in stores["store_id"]]
-        if not stores.empty
-        else sorted({str(s) for s in sales["store_id"]})
-    )
     start = last_week - pd.Timedelta(weeks=SHARE_WINDOW_WEEKS - 1)
-    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
-    recent = sales[(weeks >= start) & (weeks <= last_week)]
-    # observed=True: a categorical store_id (the context's) groups by the stores present only.
-    units = recent.groupby("store_id", observed=True)["units_sold"].sum()
-    units.index = units.index.astype(str)
+    units = history.store_totals(start.date(), last_week.date())
+    ids = [str(s) for s in stores["store_id"]] if not stores.empty else sorted(units.index)
     units = units.reindex(ids, fill_value=0.0).clip(lower=0.0).astype(float)
     total = float(units.sum())
     if total <= 0:
@@ -278,7 +268,7 @@ def _explain(
 def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = None) -> DemandResult:
     p = ctx.parameters
     report(progress, 5, "Loading historical data...")
-    series = weekly_category_series(ctx.sales, p.season_start_date, ctx.weekly_units)
+    series = weekly_category_series(ctx.history.weekly_totals(), p.season_start_date)
     if len(series) < SEASON_WEEKS:
         raise _no_data(ctx, len(series))
     last_week = series.index[-1]
@@ -288,7 +278,7 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
     report(
         progress,
         15,
-        f"Aggregated {len(series)} weeks across {ctx.sales['store_id'].nunique()} stores",
+        f"Aggregated {len(series)} weeks across {len(ctx.stores)} stores",
     )
     h = p.forecast_horizon_weeks
     report(progress, 25, "Backtesting 5 models on rolling origins...")
@@ -324,7 +314,7 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
         for i, ws in enumerate(season_weeks)
     ]
     report(progress, 80, "Splitting the forecast across stores...")
-    shares = store_shares(ctx.sales, ctx.stores, last_week)
+    shares = store_shares(ctx.history, ctx.stores, last_week)
     store_units = largest_remainder(total, shares.to_numpy(dtype=float))
     stores = [
         StoreForecast(store_id=sid, share=float(s), units=int(u))
