@@ -116,6 +116,8 @@ def stores_only_before(
     unseen = max(stores_table_size - len(known), 0)
     seeks = unseen * (len(earlier) + len(window)) + len(known)
     if seeks * SEEK_TO_ROW_COST <= earlier_rows:
+        if unseen == 0:
+            return []  # every store of the stores table sold in the window
         sold_in = [_sold_in(category_id, weeks) for weeks in (earlier, window)]
         query = select(Store.store_id).where(sold_in[0])
         if window:
