@@ -21,7 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from activities.planning.contexts import DemandContext, InventoryContext, PricingContext
+from activities.planning.contexts import (
+    DemandContext,
+    FrameHistory,
+    InventoryContext,
+    PricingContext,
+)
 from activities.planning.demand import run_demand_agent
 from activities.planning.inventory import run_inventory_agent
 from activities.planning.pricing import PricingInputs, run_pricing_agent
@@ -70,7 +75,12 @@ def runtimes(data, label: str, repeats: int = 3) -> dict[str, float]:
         sales = _category_sales(data, category_id)
         start = (sales["week_start_date"].max() + timedelta(days=9)).date()
         p = _params(start, 12)
-        dctx = DemandContext(category_id=category_id, parameters=p, sales=sales, stores=data.stores)
+        dctx = DemandContext(
+            category_id=category_id,
+            parameters=p,
+            history=FrameHistory(sales),
+            stores=data.stores,
+        )
         demand, t_d = _timed(partial(run_demand_agent, dctx), repeats)
         ictx = InventoryContext(
             category_id=category_id, parameters=p, stores=data.stores, demand=demand
@@ -107,7 +117,7 @@ def holdout_records(data, season_weeks: int = SEASON_WEEKS) -> pd.DataFrame:
             ctx = DemandContext(
                 category_id=category_id,
                 parameters=_params(totals.index[origin].date(), season_weeks),
-                sales=history,
+                history=FrameHistory(history),
                 stores=data.stores,
             )
             result = run_demand_agent(ctx)

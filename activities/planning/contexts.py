@@ -8,6 +8,7 @@ other way round). They carry DataFrames, so they stay inside the activity proces
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -21,6 +22,10 @@ from shared.schemas import SeasonParameters
 SEASON_WEEKS = 52
 """Weekly retail repeats yearly: the Demand agent's season length, and the least history (one
 full season of weeks before the season start) a plan can be made from."""
+SHARE_WINDOW_WEEKS = 26
+"""The recent weeks whose sales split the Demand agent's forecast across stores; the context
+assembler reads the same window's store totals once for the agent and for finding the
+category's stores."""
 
 
 def last_history_week(season_start: date) -> date:
@@ -46,29 +51,67 @@ class _Context(BaseModel):
 Memo = Callable[[tuple[Any, ...], Callable[[], Any]], Any]
 
 
+def weekly_units(sales: pd.DataFrame) -> pd.Series:
+    """Units per week summed over stores, indexed by week start (datetime64, ascending)."""
+    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
+    return sales.assign(week=weeks).groupby("week")["units_sold"].sum()
+
+
+class SalesHistory(ABC):
+    """One category's weekly sales as the Demand agent reads them: sums, never rows.
+
+    Why sums: at retail scale the rows are millions (50,000 stores x 156 weeks), and the agent
+    needs only units per week and units per store over a window of weeks, which a database
+    computes without handing the rows over (shared.data.context answers from SQL). A history
+    held in memory (`FrameHistory`) answers the same questions with pandas.
+    """
+
+    @abstractmethod
+    def weekly_totals(self) -> pd.Series:
+        """Units per week summed over stores, indexed by week start (datetime64, ascending)."""
+
+    @abstractmethod
+    def store_totals(self, first_week: date, last_week: date) -> pd.Series:
+        """Units per store over the weeks starting from `first_week` through `last_week`,
+        indexed by store id (str), for the stores with sales in those weeks."""
+
+
+class FrameHistory(SalesHistory):
+    """A history from rows in memory (week_start_date, store_id, units_sold): what a caller with
+    a DataFrame in hand (a test, a benchmark) gives the agent."""
+
+    def __init__(self, sales: pd.DataFrame) -> None:
+        self.sales = sales
+
+    def weekly_totals(self) -> pd.Series:
+        return weekly_units(self.sales)
+
+    def store_totals(self, first_week: date, last_week: date) -> pd.Series:
+        weeks = pd.to_datetime(self.sales["week_start_date"]).dt.normalize()
+        inside = self.sales[
+            (weeks >= pd.Timestamp(first_week)) & (weeks <= pd.Timestamp(last_week))
+        ]
+        # observed=True: a categorical store_id groups by the stores present only.
+        units = inside.groupby("store_id", observed=True)["units_sold"].sum()
+        units.index = units.index.astype(str)
+        return units
+
+
 class DemandContext(_Context):
     """History for one category.
 
-    `sales`: one row per (week_start_date, store_id) with `units_sold`, weeks ascending,
-    `week_start_date` as datetime64. `stores`: the stores table. `weekly_units`: units per
-    week summed over the stores of `sales` (weeks ascending), when the assembler has it cached;
-    None lets the agent sum `sales` itself (what `weekly_units` computes).
+    `history`: its weekly sales as sums (see SalesHistory), weeks before the season only when
+    the assembler made it. `stores`: the stores that sell the category (the stores table's
+    rows).
     """
 
-    sales: pd.DataFrame
+    history: SalesHistory
     stores: pd.DataFrame
-    weekly_units: pd.Series | None = None
     memo: Memo | None = None
     """`memo(key, build)`: build's value, computed once per (data version, category, season
     start, key) and shared by every later plan in this process (treat it as read-only); None
     (a context made by hand) computes every time. For work that depends on the history alone,
     such as the fitted forecast: sixty plans of one season fit it once."""
-
-
-def weekly_units(sales: pd.DataFrame) -> pd.Series:
-    """Units per week summed over stores, indexed by week start (datetime64, ascending)."""
-    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
-    return sales.assign(week=weeks).groupby("week")["units_sold"].sum()
 
 
 class InventoryContext(_Context):

@@ -16,9 +16,10 @@ import pandas as pd
 
 from activities.planning.contexts import (
     SEASON_WEEKS,
+    SHARE_WINDOW_WEEKS,
     DemandContext,
+    SalesHistory,
     last_history_week,
-    weekly_units,
 )
 from activities.planning.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
 from activities.planning.recent_history import RecentHistory, recent_history
@@ -29,7 +30,6 @@ from shared.progress import ProgressReporter, report
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
 from shared.schemas import SeasonParameters, replenishment_cadence
 
-SHARE_WINDOW_WEEKS = 26
 YEAR_DAYS = 364  # 52 weeks: the same weekday a year earlier, as retail calendars compare
 SERVICE_LEVEL = 0.95
 MAX_GAP_WEEKS = 2 * SEASON_WEEKS
@@ -62,18 +62,15 @@ def describe_model(model_used: str, weights: dict[str, float]) -> str:
     return f"{MODEL_DESCRIPTIONS[ENSEMBLE]}: {members}"
 
 
-def weekly_category_series(
-    sales: pd.DataFrame, season_start: date, weekly: pd.Series | None = None
-) -> RecentHistory:
-    """Units per week summed over stores over the contiguous recent history
-    (activities/planning/recent_history.py: a gap or a stray old week ends it, never filled
-    with zeros), and only the weeks the history rule allows (contexts.last_history_week: weeks
-    that end before the season starts), so a plan for a past season never sees its own sales.
-    `weekly`: those sums already made (the context's cached `weekly_units`), so `sales` is not
-    summed again."""
-    if sales.empty:
+def weekly_category_series(weekly: pd.Series, season_start: date) -> RecentHistory:
+    """Units per week summed over stores (`weekly`: SalesHistory.weekly_totals) over the
+    contiguous recent history (activities/planning/recent_history.py: a gap or a stray old week
+    ends it, never filled with zeros), and only the weeks the history rule allows
+    (contexts.last_history_week: weeks that end before the season starts), so a plan for a
+    past season never sees its own sales."""
+    if weekly.empty:
         return RecentHistory(series=pd.Series(dtype=float))
-    totals = (weekly_units(sales) if weekly is None else weekly).astype(float)
+    totals = weekly.astype(float)
     cutoff = pd.Timestamp(last_history_week(season_start))
     recent = recent_history(totals[totals.index <= cutoff])
     return replace(recent, series=recent.series.clip(lower=0.0))
@@ -113,23 +110,15 @@ def season_offset(last_week: pd.Timestamp, season_start: date) -> int:
     return max(1, math.floor(days / 7 + 0.5))
 
 
-def store_shares(sales: pd.DataFrame, stores: pd.DataFrame, last_week: pd.Timestamp) -> pd.Series:
+def store_shares(history: SalesHistory, stores: pd.DataFrame, last_week: pd.Timestamp) -> pd.Series:
     """Each store's share of category units over the last SHARE_WINDOW_WEEKS weeks.
 
     Shares are over the stores table (sales of unknown stores are dropped and the rest
     renormalised); a category with no recent sales anywhere is split evenly.
     """
-    ids = (
-        [str(s) for s in stores["store_id"]]
-        if not stores.empty
-        else sorted({str(s) for s in sales["store_id"]})
-    )
     start = last_week - pd.Timedelta(weeks=SHARE_WINDOW_WEEKS - 1)
-    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
-    recent = sales[(weeks >= start) & (weeks <= last_week)]
-    # observed=True: a categorical store_id (the context's) groups by the stores present only.
-    units = recent.groupby("store_id", observed=True)["units_sold"].sum()
-    units.index = units.index.astype(str)
+    units = history.store_totals(start.date(), last_week.date())
+    ids = [str(s) for s in stores["store_id"]] if not stores.empty else sorted(units.index)
     units = units.reindex(ids, fill_value=0.0).clip(lower=0.0).astype(float)
     total = float(units.sum())
     if total <= 0:
@@ -326,7 +315,7 @@ def run_demand_agent(
     attempt's deadline has passed."""
     p = ctx.parameters
     report(progress, 5, "Loading historical data...")
-    recent = weekly_category_series(ctx.sales, p.season_start_date, ctx.weekly_units)
+    recent = weekly_category_series(ctx.history.weekly_totals(), p.season_start_date)
     series = recent.series
     if len(series) < SEASON_WEEKS:
         raise _not_contiguous(ctx, recent) if recent.earlier_weeks else _no_data(ctx, len(series))
@@ -337,7 +326,7 @@ def run_demand_agent(
     report(
         progress,
         15,
-        f"Aggregated {len(series)} weeks across {ctx.sales['store_id'].nunique()} stores",
+        f"Aggregated {len(series)} weeks across {len(ctx.stores)} stores",
     )
     h = p.forecast_horizon_weeks
     report(progress, 25, "Backtesting 5 models on rolling origins...")
@@ -378,7 +367,7 @@ def run_demand_agent(
         for i, ws in enumerate(season_weeks)
     ]
     report(progress, 80, "Splitting the forecast across stores...")
-    shares = store_shares(ctx.sales, ctx.stores, last_week)
+    shares = store_shares(ctx.history, ctx.stores, last_week)
     store_units = largest_remainder(total, shares.to_numpy(dtype=float))
     stores = [
         StoreForecast(store_id=sid, share=float(s), units=int(u))

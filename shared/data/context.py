@@ -1,5 +1,11 @@
 """ContextAssembler: what each agent needs, read from the database and cached per process.
 
+What is read: sums, not rows. The Demand and Pricing contexts take a category's units per week
+and per store over a window (shared.data.sales_totals: the database's GROUP BY), so a plan at
+50,000 stores reads 156 weekly rows and one row per store instead of 7.8 M sales rows.
+`load_historical_sales` still reads the rows (typed columns, bounded cache) for callers that need
+them.
+
 Why a cache: an activity process runs many workflows over the same history; reading a category
 once and answering later calls from memory keeps a cached assembly well under 1 ms. Why it is
 still correct: the cache is keyed by database URL and data version. Every import bumps the
@@ -39,12 +45,14 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from activities.planning.contexts import (
     SEASON_WEEKS,
+    SHARE_WINDOW_WEEKS,
     DemandContext,
     InventoryContext,
     PricingContext,
+    SalesHistory,
     last_history_week,
-    weekly_units,
 )
+from shared.data import sales_totals
 from shared.data.columns import (
     CATEGORY_COLUMNS,
     DEFAULT_VENDOR_LEAD_WEEKS,
@@ -511,7 +519,10 @@ class ContextAssembler:
     # -- sales -----------------------------------------------------------------------------
 
     def load_historical_sales(self, category_id: str) -> pd.DataFrame:
-        """All weeks of one category: week_start_date (datetime64), store_id, units_sold."""
+        """All weeks of one category: week_start_date (datetime64), store_id, units_sold.
+
+        The rows, for a caller that needs them; the planning contexts read the database's sums
+        instead (see the module docstring)."""
         snap = self._snapshot()
         frame = snap.sales.get(category_id)
         if frame is None:
@@ -555,17 +566,39 @@ class ContextAssembler:
             snap.building.pop(key, None)
         return value
 
-    def _history_before(self, category_id: str, season_start: date) -> pd.DataFrame:
-        """The category's full weeks that end before the season starts, validated."""
-        sales = self.load_historical_sales(category_id)
+    def _weekly(self, snap: _Snapshot, category_id: str) -> pd.DataFrame:
+        """Units and rows per week over the whole stored history (sales_totals.weekly_totals),
+        summed by the database once per data version: the Demand agent's weekly series, the
+        Pricing agent's actuals and the row counts that size the store reads are all cut from
+        it. DataNotFoundError for an unknown category or one without sales."""
+        infos = self._categories(snap)
+        if category_id not in (snap.with_sales or []):
+            if category_id in infos:
+                raise _no_sales(category_id, {"available_categories": list(snap.with_sales or [])})
+            raise self._unknown_category(category_id, snap)
+
+        def read() -> pd.DataFrame:
+            with self._database(f"summing sales of {category_id}"), self.engine.connect() as conn:
+                weekly = sales_totals.weekly_totals(conn, category_id)
+            if weekly.empty:
+                raise _no_sales(category_id, {})
+            return weekly
+
+        frame: pd.DataFrame = self._derived(snap, ("weekly", category_id), read)
+        return frame
+
+    def _weeks_before(self, snap: _Snapshot, category_id: str, season_start: date) -> pd.DataFrame:
+        """The category's weekly sums for the full weeks that end before the season starts,
+        validated: at least SEASON_WEEKS of them."""
+        weekly = self._weekly(snap, category_id)
         cutoff = np.datetime64(last_history_week(season_start), "ns")
-        # Weeks ascend, so the history is a leading slice: a view, not a copy of the rows.
-        history = sales.iloc[: int(sales["week_start_date"].searchsorted(cutoff, side="right"))]
-        weeks = history["week_start_date"].nunique()
+        # Weeks ascend, so the history is a leading slice.
+        history = weekly.iloc[: int(weekly.index.searchsorted(cutoff, side="right"))]
+        weeks = len(history)
         if weeks < SEASON_WEEKS:
-            first = sales["week_start_date"].iloc[0].date().isoformat()
-            last = sales["week_start_date"].iloc[-1].date().isoformat()
-            earliest = sales["week_start_date"].iloc[0].date() + timedelta(weeks=SEASON_WEEKS)
+            first = weekly.index[0].date().isoformat()
+            last = weekly.index[-1].date().isoformat()
+            earliest = weekly.index[0].date() + timedelta(weeks=SEASON_WEEKS)
             raise DataNotFoundError(
                 f"Category {category_id!r} has {weeks} weeks of history before the season start "
                 f"{season_start.isoformat()}; at least {SEASON_WEEKS} are needed (history: the "
@@ -587,8 +620,34 @@ class ContextAssembler:
             )
         return history
 
-    def _category_stores(self, category_id: str, sales: pd.DataFrame) -> pd.DataFrame:
-        """The stores that sell the category, with their attributes."""
+    def _store_totals(
+        self, snap: _Snapshot, category_id: str, first_week: date, last_week: date
+    ) -> pd.Series:
+        """Units per store over a window of weeks (sales_totals.store_totals), summed by the
+        database once per data version and window."""
+
+        def read() -> pd.Series:
+            with (
+                self._database(f"summing store sales of {category_id}"),
+                self.engine.connect() as conn,
+            ):
+                return sales_totals.store_totals(conn, category_id, first_week, last_week)
+
+        totals: pd.Series = self._derived(
+            snap, ("store_totals", category_id, first_week, last_week), read
+        )
+        return totals
+
+    def _recent_window(self, weekly: pd.DataFrame) -> tuple[date, date]:
+        """The last SHARE_WINDOW_WEEKS weeks of `weekly` (the Demand agent's share window)."""
+        last = weekly.index[-1]
+        return (last - pd.Timedelta(weeks=SHARE_WINDOW_WEEKS - 1)).date(), last.date()
+
+    def _category_stores(
+        self, snap: _Snapshot, category_id: str, weekly: pd.DataFrame
+    ) -> pd.DataFrame:
+        """The stores with sales of the category in the weeks of `weekly`, with their
+        attributes: the stores of the recent window, and those that sold only before it."""
         stores = self.load_stores_data()
         if stores.empty:
             raise DataNotFoundError(
@@ -596,8 +655,22 @@ class ContextAssembler:
                 details={"database": self.engine.url.get_backend_name()},
                 suggestions=[IMPORT_HINT],
             )
-        selling = pd.unique(sales["store_id"])
-        unknown = sorted(set(selling) - set(stores["store_id"]))
+        first, last = self._recent_window(weekly)
+        recent = self._store_totals(snap, category_id, first, last)
+        starts = weekly.index.date
+        earlier = weekly[starts < first]
+        with self._database(f"finding the stores of {category_id}"), self.engine.connect() as conn:
+            before = sales_totals.stores_only_before(
+                conn,
+                category_id,
+                list(earlier.index.date),
+                list(weekly.index.date[starts >= first]),
+                known=set(recent.index),
+                earlier_rows=int(earlier["rows"].sum()),
+                stores_table_size=len(stores),
+            )
+        selling = {*recent.index, *before}
+        unknown = sorted(selling - set(stores["store_id"]))
         if unknown:
             raise DataNotFoundError(
                 f"{len(unknown)} store(s) with sales of {category_id!r} are missing from the "
@@ -616,9 +689,10 @@ class ContextAssembler:
     def assemble_demand_context(
         self, category_id: str, parameters: SeasonParameters
     ) -> DemandContext:
-        """Per-store weekly history before the season start, and the stores selling it."""
+        """The category's weekly sums before the season start (read as the database sums them,
+        never as rows), and the stores selling it."""
         snap = self._snapshot()
-        sales, stores, weekly = self._derived(
+        weekly, stores = self._derived(
             snap,
             ("demand", category_id, parameters.season_start_date),
             lambda: self._demand_frames(snap, category_id, parameters.season_start_date),
@@ -627,21 +701,18 @@ class ContextAssembler:
         return DemandContext(
             category_id=category_id,
             parameters=parameters,
-            sales=sales,
+            history=_DatabaseHistory(self, snap, category_id, weekly),
             stores=stores,
-            weekly_units=weekly,
             memo=lambda key, build: self._derived(snap, (*season, *key), build),
         )
 
     def _demand_frames(
         self, snap: _Snapshot, category_id: str, season_start: date
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-        """History before the season, its stores and its weekly totals: what every plan of
-        that season reuses."""
-        history = self._history_before(category_id, season_start)
-        all_weeks = self._weekly_totals(snap, category_id)
-        weekly = all_weeks[all_weeks.index <= history["week_start_date"].iloc[-1]]
-        return history, self._category_stores(category_id, history), weekly
+    ) -> tuple[pd.Series, pd.DataFrame]:
+        """Units per week before the season and the stores that sold in those weeks: what every
+        plan of that season reuses."""
+        history = self._weeks_before(snap, category_id, season_start)
+        return history["units_sold"], self._category_stores(snap, category_id, history)
 
     def assemble_inventory_context(
         self, category_id: str, parameters: SeasonParameters, demand: DemandResult
@@ -656,7 +727,7 @@ class ContextAssembler:
         stores = self._derived(
             snap,
             ("stores", category_id),
-            lambda: self._category_stores(category_id, self.load_historical_sales(category_id)),
+            lambda: self._category_stores(snap, category_id, self._weekly(snap, category_id)),
         )
         return InventoryContext(
             category_id=category_id, parameters=parameters, stores=stores, demand=demand
@@ -699,15 +770,6 @@ class ContextAssembler:
             actual_sales=actual_sales,
         )
 
-    def _weekly_totals(self, snap: _Snapshot, category_id: str) -> pd.Series:
-        """Units per week over the whole stored history, summed once per data version: the
-        Demand agent's weekly series and the Pricing agent's actuals are both cut from it."""
-        return self._derived(
-            snap,
-            ("weekly", category_id),
-            lambda: weekly_units(self.load_historical_sales(category_id)),
-        )
-
     def _season_actuals(
         self, snap: _Snapshot, category_id: str, parameters: SeasonParameters
     ) -> pd.DataFrame:
@@ -715,10 +777,31 @@ class ContextAssembler:
         before the season start is mostly its first week (a Monday week of a Wednesday season),
         and is not history (activities.planning.contexts.last_history_week), so it counts as
         sold."""
-        weekly = self._weekly_totals(snap, category_id)
+        weekly = self._weekly(snap, category_id)["units_sold"]
         start = np.datetime64(parameters.season_start_date - timedelta(days=3), "ns")
         weeks = parameters.forecast_horizon_weeks
         end = np.datetime64(parameters.season_start_date + timedelta(days=7 * weeks - 3), "ns")
         starts = weekly.index.to_numpy()
         inside = weekly[(starts >= start) & (starts < end)]
         return inside.rename_axis("week_start_date").reset_index(name="units_sold")
+
+
+class _DatabaseHistory(SalesHistory):
+    """A category's history before a season as the database sums it: the weekly sums read with
+    the context, store totals read (and cached by the assembler) when the agent asks for a
+    window; never a window past the history's last week (the season's own sales)."""
+
+    def __init__(
+        self, assembler: ContextAssembler, snap: _Snapshot, category_id: str, weekly: pd.Series
+    ) -> None:
+        self._assembler = assembler
+        self._snap = snap
+        self._category_id = category_id
+        self._weekly = weekly
+
+    def weekly_totals(self) -> pd.Series:
+        return self._weekly
+
+    def store_totals(self, first_week: date, last_week: date) -> pd.Series:
+        last = min(last_week, self._weekly.index[-1].date())
+        return self._assembler._store_totals(self._snap, self._category_id, first_week, last)

@@ -26,6 +26,7 @@ from localdev.durable.store import DurableStore
 from localdev.sample_data import ensure_sample_data, generate_sample, load_sample
 from localdev.webpubsub import EmulatorThread
 from orchestrator.workflow import ORCHESTRATOR_NAME, build_workflow_input
+from shared.data import sales_totals
 from shared.data.context import ContextAssembler
 from shared.data.csv_import import DataImportError, import_csv
 from shared.data.db import dispose_engine, get_engine
@@ -201,13 +202,20 @@ def test_contexts_errors_and_cache_invalidation(seeded):
     assembler = ContextAssembler(engine)
     assert [c.category_id for c in assembler.list_categories()] == ["outerwear", "swimwear"]
     demand = assembler.assemble_demand_context("outerwear", PARAMS)
-    assert list(demand.sales.columns) == ["week_start_date", "store_id", "units_sold"]
-    assert str(demand.sales["week_start_date"].dtype) == "datetime64[ns]"
-    assert demand.sales["week_start_date"].is_monotonic_increasing
-    assert len(demand.sales) == 6 * 60 and demand.sales["units_sold"].dtype == "int64"
-    assert demand.sales["week_start_date"].max() == pd.Timestamp("2024-12-23")
+    # Summed by PostgreSQL as by SQLite: what summing the rows gives.
+    weekly = demand.history.weekly_totals()
+    rows = assembler.load_historical_sales("outerwear")
+    assert str(weekly.index.dtype) == "datetime64[ns]" and weekly.dtype == "int64"
+    assert weekly.index.is_monotonic_increasing and len(weekly) == 60
+    assert weekly.to_dict() == rows.groupby("week_start_date")["units_sold"].sum().to_dict()
+    assert weekly.index.max() == pd.Timestamp("2024-12-23")
+    window = (date(2024, 10, 1), date(2024, 12, 23))
+    inside = rows[rows["week_start_date"].between(*(pd.Timestamp(d) for d in window))]
+    by_store = inside.groupby("store_id", observed=True)["units_sold"].sum()
+    assert demand.history.store_totals(*window).to_dict() == by_store.to_dict()
     assert len(demand.stores) == 6 and demand.stores["store_size_sqft"].dtype == "int64"
-    assert assembler.assemble_demand_context("outerwear", PARAMS).sales is demand.sales
+    again = assembler.assemble_demand_context("outerwear", PARAMS)
+    assert again.history.weekly_totals() is weekly
 
     inventory = assembler.assemble_inventory_context(
         "outerwear", PARAMS, demand_result("outerwear")
@@ -236,6 +244,28 @@ def test_contexts_errors_and_cache_invalidation(seeded):
         bump_data_version(conn, NOW)
     other_process.dispose()
     assert assembler.load_historical_sales("swimwear") is not cached
+
+
+@pytest.mark.parametrize("seek_cost", [0, 10**9], ids=["asking-per-store", "reading-rows"])
+def test_stores_that_sold_only_before_the_recent_weeks_are_found_either_way(
+    seeded, monkeypatch, seek_cost
+):
+    """A store that stopped selling is still one of the category's stores, whichever of the
+    two queries the row counts choose."""
+    monkeypatch.setattr(sales_totals, "SEEK_TO_ROW_COST", seek_cost)
+    engine = get_engine(seeded)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "DELETE FROM historical_sales WHERE store_id IN ('S0002', 'S0005') "
+                "AND week_start_date >= '2024-03-01'"
+            )
+        )
+        bump_data_version(conn, NOW)
+    demand = ContextAssembler(engine).assemble_demand_context("outerwear", PARAMS)
+    assert list(demand.stores["store_id"]) == [f"S{n:04d}" for n in range(1, 7)]
+    recent = demand.history.store_totals(date(2024, 7, 1), date(2024, 12, 23))
+    assert "S0002" not in recent.index and len(recent) == 4
 
 
 # -- results store and event log -------------------------------------------------------------

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from activities.planning.contexts import DemandContext
+from activities.planning.contexts import DemandContext, FrameHistory
 from shared.schemas import SeasonParameters
 
 REGIONS = ("North", "South", "East", "West")
@@ -139,5 +139,8 @@ def demand_context(chain: Chain, category_id: str, parameters: SeasonParameters)
         ["week_start_date", "store_id", "units_sold"]
     ].reset_index(drop=True)
     return DemandContext(
-        category_id=category_id, parameters=parameters, sales=sales, stores=chain.stores
+        category_id=category_id,
+        parameters=parameters,
+        history=FrameHistory(sales),
+        stores=chain.stores,
     )

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from activities.planning.contexts import FrameHistory
 from activities.planning.demand import retail_events, run_demand_agent
 from localdev.sample_data import generate_sample
 from shared.errors import DataNotFoundError
@@ -37,7 +38,7 @@ def run(chain, weeks=12, strategy="weekly", start=None, category="outerwear", sa
         chain, category, params(start or next_season_start(chain), weeks, strategy)
     )
     if sales is not None:
-        ctx = ctx.model_copy(update={"sales": sales})
+        ctx = ctx.model_copy(update={"history": FrameHistory(sales)})
     return run_demand_agent(ctx)
 
 
@@ -129,7 +130,7 @@ def test_one_store(chain):
     ctx = demand_context(chain, "outerwear", params(next_season_start(chain), 8))
     ctx = ctx.model_copy(
         update={
-            "sales": one[["week_start_date", "store_id", "units_sold"]],
+            "history": FrameHistory(one[["week_start_date", "store_id", "units_sold"]]),
             "stores": chain.stores.head(1),
         }
     )
@@ -307,7 +308,8 @@ def test_beats_seasonal_naive_on_the_held_out_last_season_of_the_sample():
     for origin in (104, 117, 130, 143):
         start = totals.index[origin]
         ctx = demand_context(chain, "outerwear", params(start.date(), 13))
-        ctx = ctx.model_copy(update={"sales": sales[sales["week_start_date"] < start]})
+        history = FrameHistory(sales[sales["week_start_date"] < start])
+        ctx = ctx.model_copy(update={"history": history})
         result = run_demand_agent(ctx)
         actual = totals.iloc[origin : origin + 13].to_numpy(float)
         forecast = np.array([w.units for w in result.forecast_by_week])

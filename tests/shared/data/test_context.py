@@ -58,14 +58,12 @@ def seeded(url):
     return url
 
 
-def test_demand_context_has_sorted_per_store_weekly_history(seeded):
+def test_demand_context_has_the_weekly_sums_before_the_season(seeded):
     ctx = ContextAssembler(get_engine(seeded)).assemble_demand_context("outerwear", PARAMS)
-    assert list(ctx.sales.columns) == ["week_start_date", "store_id", "units_sold"]
-    assert str(ctx.sales["week_start_date"].dtype) == "datetime64[ns]"
-    assert ctx.sales["week_start_date"].is_monotonic_increasing
-    assert len(ctx.sales) == 8 * 104 and ctx.sales["week_start_date"].max() == pd.Timestamp(
-        "2024-12-23"
-    )
+    weekly = ctx.history.weekly_totals()
+    assert str(weekly.index.dtype) == "datetime64[ns]" and weekly.dtype == "int64"
+    assert weekly.index.is_monotonic_increasing
+    assert len(weekly) == 104 and weekly.index.max() == pd.Timestamp("2024-12-23")
     assert len(ctx.stores) == 8 and "median_income" in ctx.stores
 
 
@@ -73,7 +71,15 @@ def test_history_is_cut_before_an_earlier_season(seeded):
     ctx = ContextAssembler(get_engine(seeded)).assemble_demand_context(
         "outerwear", _params(date(2024, 6, 5))
     )
-    assert ctx.sales["week_start_date"].max() == pd.Timestamp("2024-05-27")
+    assert ctx.history.weekly_totals().index.max() == pd.Timestamp("2024-05-27")
+    # Store totals never reach past the history either: asked up to the end of the data, they
+    # stop at its last week.
+    rows = ContextAssembler(get_engine(seeded)).load_historical_sales("outerwear")
+    before = rows[rows["week_start_date"] <= pd.Timestamp("2024-05-27")]
+    totals = ctx.history.store_totals(date(2023, 1, 1), date(2024, 12, 30))
+    assert (
+        totals.to_dict() == before.groupby("store_id", observed=True)["units_sold"].sum().to_dict()
+    )
 
 
 def test_a_week_is_history_only_when_all_its_days_precede_the_season():
@@ -85,7 +91,7 @@ def test_a_friday_season_leaves_out_the_week_it_starts_in(seeded):
     ctx = ContextAssembler(get_engine(seeded)).assemble_demand_context(
         "outerwear", _params(date(2024, 5, 31))
     )
-    assert ctx.sales["week_start_date"].max() == pd.Timestamp("2024-05-20")
+    assert ctx.history.weekly_totals().index.max() == pd.Timestamp("2024-05-20")
 
 
 def test_categories_default_and_info(seeded):
@@ -154,21 +160,24 @@ def test_cached_calls_return_the_same_frames(seeded):
     assert get_assembler(seeded) is assembler
     first = assembler.assemble_demand_context("outerwear", PARAMS)
     second = ContextAssembler(get_engine(seeded)).assemble_demand_context("outerwear", PARAMS)
-    assert second.sales is first.sales and second.stores is first.stores
+    assert second.history.weekly_totals() is first.history.weekly_totals()
+    assert second.stores is first.stores
 
 
-def test_history_is_held_in_typed_columns_with_its_weekly_totals(seeded):
-    ctx = ContextAssembler(get_engine(seeded)).assemble_demand_context("outerwear", PARAMS)
-    dtypes = {name: str(dtype) for name, dtype in ctx.sales.dtypes.items()}
-    assert dtypes == {
-        "week_start_date": "datetime64[ns]",
-        "store_id": "category",
-        "units_sold": "int64",
-    }
-    assert sorted(ctx.sales["store_id"].unique()) == sorted(ctx.stores["store_id"])
-    assert ctx.weekly_units is not None
-    summed = ctx.sales.groupby("week_start_date")["units_sold"].sum()
-    assert ctx.weekly_units.to_dict() == summed.to_dict() and len(summed) == 104
+def test_the_database_sums_equal_the_sums_of_the_rows(seeded):
+    """What the database sums (weekly and per store over a window) is what summing the rows
+    gives: the rows path is the reference."""
+    assembler = ContextAssembler(get_engine(seeded))
+    ctx = assembler.assemble_demand_context("outerwear", PARAMS)
+    rows = assembler.load_historical_sales("outerwear")
+    assert ctx.history.weekly_totals().to_dict() == (
+        rows.groupby("week_start_date")["units_sold"].sum().to_dict()
+    )
+    window = rows[rows["week_start_date"].between("2024-07-01", "2024-12-23")]
+    by_store = window.groupby("store_id", observed=True)["units_sold"].sum()
+    totals = ctx.history.store_totals(date(2024, 7, 1), date(2024, 12, 23))
+    assert totals.to_dict() == by_store.to_dict() and totals.dtype == "int64"
+    assert list(totals.index) == sorted(ctx.stores["store_id"])
 
 
 def test_sales_of_a_store_missing_from_the_stores_table_are_named(seeded):
