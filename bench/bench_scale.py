@@ -13,7 +13,7 @@ Functions instance) over a SQLite database seeded once with the project's sample
    orchestrator episode waits that long, as Azure's storage-queue round trips do). One cold plan
    (first in the process: context load, numba compilation), then `--warm` more: end-to-end
    seconds, each agent's time (the orchestrator's execution log), the process's peak RSS. Then,
-   at the largest store count, a cold Demand's CPU seconds (history load, first and second
+   at the largest store count, a cold Demand's CPU seconds (context load, first and second
    agent call) in a fresh process: on a shared machine CPU time, unlike wall time, does not
    grow with other jobs' load.
 2. 10 categories x 10,000 stores: one plan per category in turn in one process, peak and final
@@ -162,8 +162,9 @@ async def _plans(case: dict[str, Any]) -> dict[str, Any]:
 
 def demand_cpu(database: str) -> dict[str, Any]:
     """CPU seconds (load-independent, unlike wall time on a shared machine) of a cold Demand in
-    a fresh process: importing the agent's libraries (the same at any size), loading the
-    history into the context, then the agent twice."""
+    a fresh process: importing the agent's libraries (the same at any size), assembling the
+    context (the database's weekly and store sums, the category's stores), then the agent
+    twice."""
     imported = time.process_time()
     from activities.planning.demand import run_demand_agent
     from bench.bench_workflow import spec_parameters
@@ -366,7 +367,7 @@ def print_report(figures: dict[str, Any]) -> None:
     if "demand_cpu" in figures:
         cpu = figures["demand_cpu"]
         print(
-            f"cold Demand at {cpu['stores']:,} stores, CPU seconds: history load "
+            f"cold Demand at {cpu['stores']:,} stores, CPU seconds: context load "
             f"{cpu['load_cpu_s']:.2f} + first call {cpu['first_call_cpu_s']:.2f} = "
             f"{cpu['load_cpu_s'] + cpu['first_call_cpu_s']:.2f} (goal <= 5), after importing the "
             f"libraries {cpu['imports_cpu_s']:.2f}; second call {cpu['second_call_cpu_s']:.2f}; "
