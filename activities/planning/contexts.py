@@ -71,6 +71,24 @@ def weekly_units(sales: pd.DataFrame) -> pd.Series:
     return sales.assign(week=weeks).groupby("week")["units_sold"].sum()
 
 
+def store_units_between(sales: pd.DataFrame, first_week: date, last_week: date) -> pd.DataFrame:
+    """Per store, over the weeks starting from `first_week` to `last_week` (both included):
+    `units` sold and `weeks`, the number of distinct weeks the store has sales rows in.
+
+    The store split's one question to the history (a SUM and a COUNT(DISTINCT week) grouped by
+    store over a date window), so a database can answer it without sending the rows. Indexed by
+    store_id, stores without rows in the window absent.
+    """
+    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
+    mask = (weeks >= pd.Timestamp(first_week)) & (weeks <= pd.Timestamp(last_week))
+    inside = pd.DataFrame(
+        {"store_id": sales["store_id"][mask], "units_sold": sales["units_sold"][mask]}
+    ).assign(week=weeks[mask])
+    # observed=True: a categorical store_id (the context's) groups by the stores present only.
+    grouped = inside.groupby("store_id", observed=True)
+    return pd.DataFrame({"units": grouped["units_sold"].sum(), "weeks": grouped["week"].nunique()})
+
+
 class InventoryContext(_Context):
     """The stores to allocate to and the persisted demand forecast to allocate from."""
 

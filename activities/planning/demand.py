@@ -20,14 +20,13 @@ from activities.planning.contexts import (
     weekly_units,
 )
 from activities.planning.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
+from activities.planning.store_split import YEAR_DAYS, store_shares
 from activities.planning.units import largest_remainder
 from shared.errors import DataNotFoundError
 from shared.progress import ProgressReporter, report
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
 from shared.schemas import SeasonParameters, replenishment_cadence
 
-SHARE_WINDOW_WEEKS = 26
-YEAR_DAYS = 364  # 52 weeks: the same weekday a year earlier, as retail calendars compare
 SERVICE_LEVEL = 0.95
 MAX_GAP_WEEKS = 2 * SEASON_WEEKS
 CHRISTMAS_WEEKS = (-2, -1, 0, 1)
@@ -109,30 +108,6 @@ def season_offset(last_week: pd.Timestamp, season_start: date) -> int:
     its end, matched to the season week it overlaps most (Monday weeks vs a Wednesday start)."""
     days = (pd.Timestamp(season_start) - last_week).days
     return max(1, math.floor(days / 7 + 0.5))
-
-
-def store_shares(sales: pd.DataFrame, stores: pd.DataFrame, last_week: pd.Timestamp) -> pd.Series:
-    """Each store's share of category units over the last SHARE_WINDOW_WEEKS weeks.
-
-    Shares are over the stores table (sales of unknown stores are dropped and the rest
-    renormalised); a category with no recent sales anywhere is split evenly.
-    """
-    ids = (
-        [str(s) for s in stores["store_id"]]
-        if not stores.empty
-        else sorted({str(s) for s in sales["store_id"]})
-    )
-    start = last_week - pd.Timedelta(weeks=SHARE_WINDOW_WEEKS - 1)
-    weeks = pd.to_datetime(sales["week_start_date"]).dt.normalize()
-    recent = sales[(weeks >= start) & (weeks <= last_week)]
-    # observed=True: a categorical store_id (the context's) groups by the stores present only.
-    units = recent.groupby("store_id", observed=True)["units_sold"].sum()
-    units.index = units.index.astype(str)
-    units = units.reindex(ids, fill_value=0.0).clip(lower=0.0).astype(float)
-    total = float(units.sum())
-    if total <= 0:
-        return pd.Series(1.0 / len(ids), index=ids) if ids else units
-    return units / total
 
 
 def last_year_units(series: pd.Series, week_starts: list[date]) -> list[int | None]:
@@ -324,7 +299,7 @@ def run_demand_agent(ctx: DemandContext, progress: ProgressReporter | None = Non
         for i, ws in enumerate(season_weeks)
     ]
     report(progress, 80, "Splitting the forecast across stores...")
-    shares = store_shares(ctx.sales, ctx.stores, last_week)
+    shares = store_shares(ctx.sales, ctx.stores, last_week.date(), season_weeks)
     store_units = largest_remainder(total, shares.to_numpy(dtype=float))
     stores = [
         StoreForecast(store_id=sid, share=float(s), units=int(u))

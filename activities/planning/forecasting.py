@@ -330,6 +330,12 @@ class SeriesForecast:
     mase: float | None
     errors: np.ndarray = field(repr=False)  # folds x steps, relative errors of the combination
     aggregation: float = 1.0  # how the steps' errors add up over a season (1: independent)
+    fold_errors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    """folds x steps: actual - combination in the backtest, in units"""
+    fold_scales: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    """folds x steps: what those errors are relative to (`error_scale` of the fold forecast)"""
+    scale_now: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    """per step: `error_scale` of this forecast, what the intervals are laid out on"""
     warnings: list[str] = field(default_factory=list)
 
     def sigma(self, keep: slice = slice(None)) -> np.ndarray:
@@ -339,21 +345,47 @@ class SeriesForecast:
     def total_interval(self, level: int, keep: slice = slice(None)) -> tuple[float, float]:
         """The interval for the sum over `keep` (a season's total demand).
 
-        Summing the periods' bounds would assume every period errs the same way; the backtest
-        says how far that is true: its `aggregation` factor (the fold totals' squared error over
-        the summed squared errors of the periods) runs from 1 (independent) to the number of
-        periods (always the same sign), and is carried to this span's length.
+        Summing the periods' bounds would assume every period errs the same way, and adding
+        them as independent would make the total far too narrow (a level missed in one week is
+        missed in the next). So the total is calibrated on totals: each backtest fold's error
+        over the same steps, relative to its forecast, gives one score, and their conformal
+        quantile (`total_quantile`) times this forecast's total is the half-width. When the
+        span reaches past the backtest horizon (or nothing was backtested), the periods'
+        half-widths are added with the backtest's `aggregation` factor instead (1:
+        independent, up to the number of periods: always the same sign), carried to the span.
         """
         mean = self.mean[keep]
-        half = self.upper[level][keep] - mean
         periods = len(mean)
         if periods == 0:
             return 0.0, 0.0
+        total = float(mean.sum())
+        start, stop, _ = keep.indices(len(self.mean))
+        if self.folds and stop <= self.fold_errors.shape[1]:
+            missed = self.fold_errors[:, start:stop].sum(axis=1)
+            scale = np.maximum(self.fold_scales[:, start:stop].sum(axis=1), 1e-12)
+            multiplier = total_quantile(np.abs(missed) / scale, level)
+            width = multiplier * float(self.scale_now[keep].sum())
+            width *= short_history_inflation(self.folds, level)
+            return max(0.0, total - width), total + width
+        half = self.upper[level][keep] - mean
         span = max(self.backtest_horizon, 1)
         factor = 1.0 + (self.aggregation - 1.0) * (periods - 1) / max(span - 1, 1)
         width = math.sqrt(float(np.clip(factor, 1.0, periods)) * float(np.sum(half**2)))
-        total = float(mean.sum())
         return max(0.0, total - width), total + width
+
+
+def total_quantile(scores: np.ndarray, level: int) -> float:
+    """The conformal quantile of the folds' season-total scores at `level`, interpolated:
+    with n folds the (n + 1) * level / n quantile of the scores, so that with exchangeable
+    folds a new season's score falls below it with about that probability. With too few folds
+    to reach `level` (95 % needs 19) it is at least the 80 % quantile stretched by the normal
+    ratio z(level) / z(80), instead of stopping at the largest score."""
+    n = len(scores)
+    reach = min(1.0, (n + 1) * level / 100 / n)
+    quantile = float(np.quantile(scores, reach))
+    if level <= 80 or (n + 1) * level / 100 <= n:
+        return quantile
+    return max(quantile, total_quantile(scores, 80) * z_score(level) / z_score(80))
 
 
 def z_score(level: int) -> float:
@@ -597,9 +629,12 @@ def forecast_series(
         half = {lev: np.full(h, z_score(lev) * sd) for lev in LEVELS}
         sn_wape = chosen_wape = mase = None
         folds, aggregation = 0, 1.0
+        fold_errors = fold_scales = np.zeros((0, 0))
     else:
         name, weights, fitted = _combine(bt)
         errors = _relative_errors(bt.actuals, fitted, level)
+        fold_errors = bt.actuals - fitted
+        fold_scales = error_scale(fitted, level)
         folds = len(bt.origins)
         half = calibrate(errors, h, folds)
         aggregation = aggregation_factor(errors)
@@ -654,5 +689,8 @@ def forecast_series(
         mase=mase,
         errors=errors,
         aggregation=aggregation,
+        fold_errors=fold_errors,
+        fold_scales=fold_scales,
+        scale_now=scale_now,
         warnings=_warnings(tier, folds, n, m, half[80], period),
     )
