@@ -86,12 +86,13 @@ def score_season(
     planned_share = pd.Series({s.store_id: s.share for s in result.store_forecast})
     planned_share = planned_share.reindex(actual_share.index, fill_value=0.0)
     total = float(actual.sum())
+    low, high = result.total_lower_80, result.total_upper_80
     return SeasonScore(
         category=category_id,
         season_start=start.date().isoformat(),
         weeks=len(actual),
         weeks_inside80=int(((actual >= lower) & (actual <= upper)).sum()),
-        total_inside80=bool(result.total_lower_80 <= total <= result.total_upper_80),
+        total_inside80=low is not None and high is not None and low <= total <= high,
         abs_error=float(np.abs(actual - planned).sum()),
         actual=total,
         split_error=float(np.abs(planned_share - actual_share).sum()),
