@@ -30,6 +30,8 @@ ModelFn = Callable[[np.ndarray, int, int, Events], np.ndarray]
 ModelName = Literal["SeasonalNaive", "SeasonalNaiveDrift", "RobustSeasonal", "AutoTheta", "MSTL"]
 ENSEMBLE = "Ensemble"  # `model_used` when several candidates are combined
 LEVELS = (80, 95)  # the prediction intervals every forecast carries, in percent
+PLAIN_ENSEMBLE: tuple[ModelName, ...] = ("SeasonalNaive", "AutoTheta", "MSTL")
+"""The simple ensemble (their plain mean) every combination is checked against."""
 
 MAX_FOLDS = 8
 MIN_FOLDS = 4
@@ -348,8 +350,8 @@ class SeriesForecast:
         Summing the periods' bounds would assume every period errs the same way, and adding
         them as independent would make the total far too narrow (a level missed in one week is
         missed in the next). So the total is calibrated on totals: each backtest fold's error
-        over the same steps, relative to its forecast, gives one score, and their conformal
-        quantile (`total_quantile`) times this forecast's total is the half-width. When the
+        over the same steps, relative to its forecast, gives one score, and the quantile those
+        scores support (`total_quantile`) times this forecast's total is the half-width. When the
         span reaches past the backtest horizon (or nothing was backtested), the periods'
         half-widths are added with the backtest's `aggregation` factor instead (1:
         independent, up to the number of periods: always the same sign), carried to the span.
@@ -365,7 +367,6 @@ class SeriesForecast:
             scale = np.maximum(self.fold_scales[:, start:stop].sum(axis=1), 1e-12)
             multiplier = total_quantile(np.abs(missed) / scale, level)
             width = multiplier * float(self.scale_now[keep].sum())
-            width *= short_history_inflation(self.folds, level)
             return max(0.0, total - width), total + width
         half = self.upper[level][keep] - mean
         span = max(self.backtest_horizon, 1)
@@ -375,17 +376,25 @@ class SeriesForecast:
 
 
 def total_quantile(scores: np.ndarray, level: int) -> float:
-    """The conformal quantile of the folds' season-total scores at `level`, interpolated:
-    with n folds the (n + 1) * level / n quantile of the scores, so that with exchangeable
-    folds a new season's score falls below it with about that probability. With too few folds
-    to reach `level` (95 % needs 19) it is at least the 80 % quantile stretched by the normal
-    ratio z(level) / z(80), instead of stopping at the largest score."""
+    """The half-width, relative to the forecast total, that the folds' season-total scores
+    (|error| / forecast, one per fold) support at `level`: their root mean square times the
+    Student t quantile with one degree of freedom per fold (a normal prediction interval
+    whose spread is estimated from n folds), the t over normal ratio capped at
+    MAX_SHORT_INFLATION as for the periods.
+
+    Why not the conformal rank of the scores, as for the periods: a season has one total per
+    fold, and with eight folds the conformal 80 % quantile is the largest of them; on the
+    sample's past seasons that covered 89 % of season totals at 80 % (and the 95 % level cannot
+    be reached at all), where this interval covered 81 % and 94 %.
+    """
     n = len(scores)
-    reach = min(1.0, (n + 1) * level / 100 / n)
-    quantile = float(np.quantile(scores, reach))
-    if level <= 80 or (n + 1) * level / 100 <= n:
-        return quantile
-    return max(quantile, total_quantile(scores, 80) * z_score(level) / z_score(80))
+    if n == 0:
+        return 0.0
+    from scipy.stats import t as student_t
+
+    z = z_score(level)
+    ratio = min(float(student_t.ppf(0.5 + level / 200, n)) / z, MAX_SHORT_INFLATION)
+    return float(np.sqrt(np.mean(scores**2))) * z * ratio
 
 
 def z_score(level: int) -> float:
@@ -521,7 +530,11 @@ def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
     that is where the combination is used: a calendar-blind model's miss on a moved holiday
     says nothing about its ordinary weeks, and the calendar-aware model's hit there is not
     evidence for its ordinary weeks either (without an event calendar every period counts).
-    What each rule did on each data set is in the README.
+    The plain mean of SeasonalNaive, AutoTheta and MSTL, the simple ensemble the forecast must
+    not fall behind, is the last contender: it replaces that combination whenever it
+    backtests at least as well (on the real monthly retail set that moved WAPE from 2.64 % to
+    2.62 % against the plain mean's 2.68 %). What each rule did on each data set is in the
+    README and docs/forecasting.md.
     """
     ordinary = ~bt.event_mask if not bt.event_mask.all() else np.ones_like(bt.event_mask)
     actual = bt.actuals[ordinary]
@@ -535,15 +548,26 @@ def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
     if len(bt.origins) >= MIN_FOLDS and all(
         np.all(per_fold[best] < per_fold[k]) for k in ranked[1:]
     ):
-        return best, {best: 1.0}, with_events(bt.forecasts[best], bt.forecasts, bt.event_mask)
-    chosen = ranked[: math.ceil(len(ranked) / 2)]
-    mse = {k: float(np.mean((actual - bt.forecasts[k][ordinary]) ** 2)) for k in chosen}
-    inverse = {k: 1.0 / max(mse[k], 1e-12) for k in chosen}
-    weights = {k: v / sum(inverse.values()) for k, v in inverse.items()}
-    blend = sum((w * bt.forecasts[k] for k, w in weights.items()), np.zeros(bt.actuals.shape))
-    fitted = with_events(blend, bt.forecasts, bt.event_mask)
-    name = ENSEMBLE if len(chosen) > 1 else best
+        name, weights = best, {best: 1.0}
+    else:
+        chosen = ranked[: math.ceil(len(ranked) / 2)]
+        mse = {k: float(np.mean((actual - bt.forecasts[k][ordinary]) ** 2)) for k in chosen}
+        inverse = {k: 1.0 / max(mse[k], 1e-12) for k in chosen}
+        weights = {k: v / sum(inverse.values()) for k, v in inverse.items()}
+        name = ENSEMBLE if len(chosen) > 1 else best
+    fitted = _weighted(bt, weights)
+    if all(k in bt.forecasts for k in PLAIN_ENSEMBLE):
+        plain = {k: 1.0 / len(PLAIN_ENSEMBLE) for k in PLAIN_ENSEMBLE}
+        plain_fitted = _weighted(bt, plain)
+        if wape(actual, plain_fitted[ordinary]) <= wape(actual, fitted[ordinary]):
+            return ENSEMBLE, plain, plain_fitted
     return name, weights, fitted
+
+
+def _weighted(bt: Backtest, weights: dict[str, float]) -> np.ndarray:
+    """The backtest forecasts combined with `weights`, event periods from the event reader."""
+    blend = sum((w * bt.forecasts[k] for k, w in weights.items()), np.zeros(bt.actuals.shape))
+    return with_events(blend, bt.forecasts, bt.event_mask)
 
 
 def _unvalidated_sd(y: np.ndarray) -> float:

@@ -250,6 +250,25 @@ def test_a_model_that_wins_every_fold_is_used_alone():
     assert _combine(_backtest(actual, forecasts))[:2] == ("A", {"A": 1.0})
 
 
+def test_the_plain_mean_of_the_three_baselines_replaces_a_combination_it_backtests_better_than():
+    """SeasonalNaive and MSTL err in opposite directions fold by fold: the better half's
+    inverse-MSE blend leaves AutoTheta in and keeps half the error, their plain mean with
+    AutoTheta cancels it."""
+    actual = np.full((8, 12), 100.0)
+    swing = np.where(np.arange(8) % 2 == 0, 6.0, -6.0)[:, None]
+    forecasts = {
+        "SeasonalNaive": actual + swing,
+        "AutoTheta": actual + 0.5 * swing,
+        "MSTL": actual - 1.5 * swing,
+        "SeasonalNaiveDrift": actual + 20.0,
+        "RobustSeasonal": actual - 20.0,
+    }
+    name, weights, fitted = _combine(_backtest(actual, forecasts))
+    assert name == "Ensemble"
+    assert weights == pytest.approx({"SeasonalNaive": 1 / 3, "AutoTheta": 1 / 3, "MSTL": 1 / 3})
+    assert np.allclose(fitted, actual)
+
+
 def test_members_are_ranked_and_weighted_on_the_ordinary_periods_where_they_are_used():
     """Calendar-blind models that miss a moved holiday are still the best on ordinary weeks, where
     the combination is used; on the holiday the calendar-aware model's forecast stands."""
