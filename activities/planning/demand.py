@@ -237,8 +237,8 @@ def _explain(
         parts.append("Under two years of history: only the one-season models could be validated.")
     lo, hi = total_80
     parts.append(
-        f"80 % interval for the season: {lo:,.0f}–{hi:,.0f} units, calibrated per week ahead "
-        f"on {fc.folds} backtest folds."
+        f"80 % interval for the season: {lo:,.0f}–{hi:,.0f} units, calibrated on "
+        f"{fc.folds} backtest folds."
         if fc.tier != "unvalidated"
         else f"80 % interval for the season: {lo:,.0f}–{hi:,.0f} units."
     )
