@@ -557,7 +557,7 @@ def _combine(bt: Backtest) -> tuple[str, dict[str, float], np.ndarray]:
         name = ENSEMBLE if len(chosen) > 1 else best
     fitted = _weighted(bt, weights)
     if all(k in bt.forecasts for k in PLAIN_ENSEMBLE):
-        plain = {k: 1.0 / len(PLAIN_ENSEMBLE) for k in PLAIN_ENSEMBLE}
+        plain: dict[str, float] = {k: 1.0 / len(PLAIN_ENSEMBLE) for k in PLAIN_ENSEMBLE}
         plain_fitted = _weighted(bt, plain)
         if wape(actual, plain_fitted[ordinary]) <= wape(actual, fitted[ordinary]):
             return ENSEMBLE, plain, plain_fitted
