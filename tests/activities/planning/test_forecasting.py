@@ -382,3 +382,12 @@ def test_the_95_percent_total_is_wider_than_the_80_and_few_folds_widen_both():
     assert total_quantile(misses[:2], 80) / np.sqrt(np.mean(misses[:2] ** 2)) > total_quantile(
         misses, 80
     ) / np.sqrt(np.mean(misses**2))
+
+
+def test_with_few_folds_the_total_range_is_never_narrower_than_the_periods_added_up():
+    """Two folds whose steps happened to cancel say little: the season range then keeps the
+    periods' half-widths added with the measured aggregation (here 1: independent)."""
+    cancelling = np.tile(np.array([6.0, -6.0] * 6), (2, 1))
+    lo, hi = _with_fold_errors(cancelling).total_interval(80)
+    assert hi - 1200 == pytest.approx(np.sqrt(12 * 10.0**2))
+    assert 1200 - lo == pytest.approx(hi - 1200)
