@@ -4,8 +4,9 @@
     python -m bench --large    # adds the 2,000-store runs (context and workflow payloads)
     python -m bench --json     # the table, then every figure as JSON
     python -m bench --strict   # exit status 1 when a figure misses its target
-    python -m bench accuracy   # forecast accuracy on the real data sets (bench.bench_accuracy;
-                               # its own options follow, e.g. --limit 20 --jobs 2)
+    python -m bench accuracy   # forecast accuracy on the real data sets and the sample's past
+                               # seasons (bench.bench_accuracy; its own options follow, e.g.
+                               # --limit 20 --jobs 2, --sets sample)
     python -m bench replenishment  # the replenishment policy: 22 seasons' lost sales, stranded
                                # units, ending stock and margin (--code DIR: another checkout's),
                                # --scale: 50,000 stores x 26 weeks (bench.bench_replenishment)

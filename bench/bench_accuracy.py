@@ -16,8 +16,12 @@ Pooled over every series, origin and step:
   MASE  = mean of |actual - forecast| / (in-sample mean |y_t - y_{t-m}| of that window)
   coverage = share of actuals inside the project's 80 % / 95 % intervals
   width = sum (upper - lower) / sum actual (the interval's width relative to the volume)
+  total coverage = share of windows whose horizon total falls inside the total's 80 % interval
 Baselines are statsforecast's own SeasonalNaive(m), AutoTheta(m) and MSTL(m) (default trend
 model), and their plain mean ("Mean3"), the simple ensemble the project must at least match.
+
+Then the Demand agent itself on past seasons of the project's sample, per category (weekly and
+season-total 80 % coverage, the store split's error): bench.sample_seasons, setup name "sample".
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ DEFAULT_DATA = Path(os.environ.get("BENCH_DATA_DIR") or ROOT.parent / "shared" /
 DEFAULT_JSON = ROOT / "bench" / "results" / "accuracy.json"
 TARGET_VS_NAIVE = 0.80
 TARGET_COVERAGE = {80: (0.75, 0.85), 95: (0.90, 0.97)}
+TARGET_TOTAL_COVERAGE80 = (0.70, 0.90)
+SAMPLE_SETUP = "sample"
 BASELINES = ("SeasonalNaive", "AutoTheta", "MSTL", "Mean3")
 
 
@@ -236,6 +242,9 @@ def summarise(s: Setup, total: dict[str, Any], seconds: float, series: int) -> d
         "wape_vs_naive": fig["vs_seasonal_naive"] <= TARGET_VS_NAIVE,
         "coverage80": lo80 <= fig["coverage80"] <= hi80,
         "coverage95": lo95 <= fig["coverage95"] <= hi95,
+        "total_coverage80": (
+            TARGET_TOTAL_COVERAGE80[0] <= fig["total_coverage80"] <= TARGET_TOTAL_COVERAGE80[1]
+        ),
     }
     return fig
 
@@ -277,7 +286,8 @@ def print_table(figures: list[dict[str, Any]]) -> None:
             f"{mark[ok['coverage95']]}, width {f['width95']:.1%}"
         )
         print(
-            f"  horizon totals: 80 % interval covers {f['total_coverage80']:.0%}, 95 % covers "
+            f"  horizon totals: 80 % interval covers {f['total_coverage80']:.0%} (70-90 %) "
+            f"{mark[ok['total_coverage80']]}, 95 % covers "
             f"{f['total_coverage95']:.0%} of {f['series'] * f['origins']} windows; "
             f"tiers {f['tiers']}, "
             f"{f['forecasts_with_warnings']} forecasts with warnings"
@@ -304,13 +314,20 @@ def run(
         print(f"running {s.name} ...", file=sys.stderr, flush=True)
         figures.append(run_setup(s, data_dir, limit, jobs))
     print_table(figures)
+    if not sets or any(SAMPLE_SETUP.startswith(x) for x in sets):
+        from bench import sample_seasons
+
+        print(f"running {SAMPLE_SETUP} ...", file=sys.stderr, flush=True)
+        figures.append(sample_seasons.run())
     return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the real data")
-    parser.add_argument("--sets", nargs="*", default=[], help="setup prefixes, e.g. aus_retail")
+    parser.add_argument(
+        "--sets", nargs="*", default=[], help="setup prefixes, e.g. aus_retail or sample"
+    )
     parser.add_argument("--limit", type=int, default=None, help="first N series per set")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="figures file")

@@ -75,6 +75,14 @@ class SalesHistory(ABC):
         """Units per store over the weeks starting from `first_week` through `last_week`,
         indexed by store id (str), for the stores with sales in those weeks."""
 
+    @abstractmethod
+    def store_window(self, first_week: date, last_week: date) -> pd.DataFrame:
+        """Per store over the weeks starting from `first_week` through `last_week`: `units`
+        sold and `weeks`, the number of weeks the store has a sales row in; indexed by store id
+        (str), stores without rows in the window absent. The store split's question (a SUM and
+        a COUNT grouped by store): a store present for part of a window is compared with the
+        others at its own pace."""
+
 
 class FrameHistory(SalesHistory):
     """A history from rows in memory (week_start_date, store_id, units_sold): what a caller with
@@ -95,6 +103,16 @@ class FrameHistory(SalesHistory):
         units = inside.groupby("store_id", observed=True)["units_sold"].sum()
         units.index = units.index.astype(str)
         return units
+
+    def store_window(self, first_week: date, last_week: date) -> pd.DataFrame:
+        weeks = pd.to_datetime(self.sales["week_start_date"]).dt.normalize()
+        inside = (weeks >= pd.Timestamp(first_week)) & (weeks <= pd.Timestamp(last_week))
+        grouped = self.sales.loc[inside, ["store_id", "units_sold"]].groupby(
+            "store_id", observed=True
+        )["units_sold"]
+        window = pd.DataFrame({"units": grouped.sum(), "weeks": grouped.size()})
+        window.index = window.index.astype(str)
+        return window
 
 
 class DemandContext(_Context):

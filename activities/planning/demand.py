@@ -16,13 +16,12 @@ import pandas as pd
 
 from activities.planning.contexts import (
     SEASON_WEEKS,
-    SHARE_WINDOW_WEEKS,
     DemandContext,
-    SalesHistory,
     last_history_week,
 )
 from activities.planning.forecasting import ENSEMBLE, ForecastTier, SeriesForecast, forecast_series
 from activities.planning.recent_history import RecentHistory, recent_history
+from activities.planning.store_split import YEAR_DAYS, store_shares
 from activities.planning.units import largest_remainder
 from shared.deadline import Checkpoint
 from shared.errors import DataNotFoundError
@@ -30,7 +29,6 @@ from shared.progress import ProgressReporter, report
 from shared.results import BacktestMetrics, DemandResult, StoreForecast, WeekForecast
 from shared.schemas import SeasonParameters, replenishment_cadence
 
-YEAR_DAYS = 364  # 52 weeks: the same weekday a year earlier, as retail calendars compare
 SERVICE_LEVEL = 0.95
 MAX_GAP_WEEKS = 2 * SEASON_WEEKS
 CHRISTMAS_WEEKS = (-2, -1, 0, 1)
@@ -108,22 +106,6 @@ def season_offset(last_week: pd.Timestamp, season_start: date) -> int:
     its end, matched to the season week it overlaps most (Monday weeks vs a Wednesday start)."""
     days = (pd.Timestamp(season_start) - last_week).days
     return max(1, math.floor(days / 7 + 0.5))
-
-
-def store_shares(history: SalesHistory, stores: pd.DataFrame, last_week: pd.Timestamp) -> pd.Series:
-    """Each store's share of category units over the last SHARE_WINDOW_WEEKS weeks.
-
-    Shares are over the stores table (sales of unknown stores are dropped and the rest
-    renormalised); a category with no recent sales anywhere is split evenly.
-    """
-    start = last_week - pd.Timedelta(weeks=SHARE_WINDOW_WEEKS - 1)
-    units = history.store_totals(start.date(), last_week.date())
-    ids = [str(s) for s in stores["store_id"]] if not stores.empty else sorted(units.index)
-    units = units.reindex(ids, fill_value=0.0).clip(lower=0.0).astype(float)
-    total = float(units.sum())
-    if total <= 0:
-        return pd.Series(1.0 / len(ids), index=ids) if ids else units
-    return units / total
 
 
 def last_year_units(series: pd.Series, week_starts: list[date]) -> list[int | None]:
@@ -293,8 +275,8 @@ def _explain(
         parts.append("Under two years of history: only the one-season models could be validated.")
     lo, hi = total_80
     parts.append(
-        f"80 % interval for the season: {lo:,.0f}–{hi:,.0f} units, calibrated per week ahead "
-        f"on {fc.folds} backtest folds."
+        f"80 % interval for the season: {lo:,.0f}–{hi:,.0f} units, calibrated on "
+        f"{fc.folds} backtest folds."
         if fc.tier != "unvalidated"
         else f"80 % interval for the season: {lo:,.0f}–{hi:,.0f} units."
     )
@@ -367,7 +349,7 @@ def run_demand_agent(
         for i, ws in enumerate(season_weeks)
     ]
     report(progress, 80, "Splitting the forecast across stores...")
-    shares = store_shares(ctx.history, ctx.stores, last_week)
+    shares = store_shares(ctx.history, ctx.stores, last_week.date(), season_weeks)
     store_units = largest_remainder(total, shares.to_numpy(dtype=float))
     stores = [
         StoreForecast(store_id=sid, share=float(s), units=int(u))

@@ -638,6 +638,24 @@ class ContextAssembler:
         )
         return totals
 
+    def _store_window(
+        self, snap: _Snapshot, category_id: str, first_week: date, last_week: date
+    ) -> pd.DataFrame:
+        """Units and weeks present per store over a window of weeks (sales_totals.store_window),
+        computed by the database once per data version and window."""
+
+        def read() -> pd.DataFrame:
+            with (
+                self._database(f"summing store sales of {category_id}"),
+                self.engine.connect() as conn,
+            ):
+                return sales_totals.store_window(conn, category_id, first_week, last_week)
+
+        window: pd.DataFrame = self._derived(
+            snap, ("store_window", category_id, first_week, last_week), read
+        )
+        return window
+
     def _recent_window(self, weekly: pd.DataFrame) -> tuple[date, date]:
         """The last SHARE_WINDOW_WEEKS weeks of `weekly` (the Demand agent's share window)."""
         last = weekly.index[-1]
@@ -805,3 +823,7 @@ class _DatabaseHistory(SalesHistory):
     def store_totals(self, first_week: date, last_week: date) -> pd.Series:
         last = min(last_week, self._weekly.index[-1].date())
         return self._assembler._store_totals(self._snap, self._category_id, first_week, last)
+
+    def store_window(self, first_week: date, last_week: date) -> pd.DataFrame:
+        last = min(last_week, self._weekly.index[-1].date())
+        return self._assembler._store_window(self._snap, self._category_id, first_week, last)

@@ -80,6 +80,32 @@ def store_totals(
     )
 
 
+def store_window(
+    conn: Connection, category_id: str, first_week: date, last_week: date
+) -> pd.DataFrame:
+    """Per store over the weeks starting from `first_week` through `last_week` (inclusive):
+    `units` (the sum) and `weeks` (the rows: one per store and week), int64, indexed by
+    store_id (str), ascending; the stores with sales rows in those weeks only."""
+    sale = HistoricalSale
+    rows = conn.execute(
+        select(sale.store_id, func.sum(sale.units_sold), func.count())
+        .where(
+            sale.category_id == category_id,
+            sale.week_start_date >= first_week,
+            sale.week_start_date <= last_week,
+        )
+        .group_by(sale.store_id)
+        .order_by(sale.store_id)
+    ).all()
+    return pd.DataFrame(
+        {
+            "units": np.fromiter((units for _, units, _ in rows), np.int64, len(rows)),
+            "weeks": np.fromiter((count for _, _, count in rows), np.int64, len(rows)),
+        },
+        index=pd.Index([store for store, _, _ in rows], dtype=object, name="store_id"),
+    )
+
+
 def _sold_in(category_id: str, weeks: Sequence[date]) -> Exists:
     """Whether the outer query's store has a sales row of the category in one of `weeks`."""
     row = aliased(HistoricalSale)

@@ -9,6 +9,7 @@ from activities.planning.forecasting import (
     MIN_FOLDS,
     Backtest,
     InsufficientHistoryError,
+    SeriesForecast,
     _combine,
     _seasonal_naive,
     _seasonal_naive_drift,
@@ -20,6 +21,7 @@ from activities.planning.forecasting import (
     no_events,
     plan_origins,
     robust_seasonal,
+    total_quantile,
     wape,
     yearly_growth,
 )
@@ -250,6 +252,25 @@ def test_a_model_that_wins_every_fold_is_used_alone():
     assert _combine(_backtest(actual, forecasts))[:2] == ("A", {"A": 1.0})
 
 
+def test_the_plain_mean_of_the_three_baselines_replaces_a_combination_it_backtests_better_than():
+    """SeasonalNaive and MSTL err in opposite directions fold by fold: the better half's
+    inverse-MSE blend leaves AutoTheta in and keeps half the error, their plain mean with
+    AutoTheta cancels it."""
+    actual = np.full((8, 12), 100.0)
+    swing = np.where(np.arange(8) % 2 == 0, 6.0, -6.0)[:, None]
+    forecasts = {
+        "SeasonalNaive": actual + swing,
+        "AutoTheta": actual + 0.5 * swing,
+        "MSTL": actual - 1.5 * swing,
+        "SeasonalNaiveDrift": actual + 20.0,
+        "RobustSeasonal": actual - 20.0,
+    }
+    name, weights, fitted = _combine(_backtest(actual, forecasts))
+    assert name == "Ensemble"
+    assert weights == pytest.approx({"SeasonalNaive": 1 / 3, "AutoTheta": 1 / 3, "MSTL": 1 / 3})
+    assert np.allclose(fitted, actual)
+
+
 def test_members_are_ranked_and_weighted_on_the_ordinary_periods_where_they_are_used():
     """Calendar-blind models that miss a moved holiday are still the best on ordinary weeks, where
     the combination is used; on the holiday the calendar-aware model's forecast stands."""
@@ -312,3 +333,61 @@ def test_correlated_errors_count_as_fewer_scores_and_widen_the_quantile():
     assert effective_scores(shared) < 20
     scores = np.abs(shared).ravel()
     assert conformal_quantile(scores, 80, effective_scores(shared)) > conformal_quantile(scores, 80)
+
+
+def _with_fold_errors(fold_errors: np.ndarray) -> SeriesForecast:
+    """A 12-step forecast of 100 a step whose backtest folds missed by `fold_errors` (on
+    forecasts of 100 a step too), with weekly 80 % bounds of +-10."""
+    folds, steps = fold_errors.shape
+    mean = np.full(steps, 100.0)
+    return SeriesForecast(
+        mean=mean,
+        lower={80: mean - 10, 95: mean - 15},
+        upper={80: mean + 10, 95: mean + 15},
+        model_used="SeasonalNaive",
+        weights={"SeasonalNaive": 1.0},
+        tier="full",
+        folds=folds,
+        backtest_horizon=steps,
+        wape=None,
+        seasonal_naive_wape=None,
+        mase=None,
+        errors=fold_errors / 100.0,
+        fold_errors=fold_errors,
+        fold_scales=np.full(fold_errors.shape, 100.0),
+        scale_now=mean,
+    )
+
+
+def test_the_season_total_range_comes_from_the_folds_season_totals():
+    """Folds that miss the level (every step the same way) give a season-total range as wide as
+    those misses, whatever the weekly bounds say; folds whose steps cancel give a narrow one."""
+    level_misses = np.array([6.0, -4.0, 5.0, -7.0, 3.0, -5.0, 4.0, -6.0])[:, None] * np.ones(12)
+    lo, hi = _with_fold_errors(level_misses).total_interval(80)
+    rms = np.sqrt(np.mean((level_misses.sum(axis=1) / 1200) ** 2))
+    assert (hi - 1200) / 1200 == pytest.approx(total_quantile(np.abs(level_misses[:, 0]) / 100, 80))
+    assert (hi - 1200) / 1200 > 1.28 * rms  # t with 8 folds is wider than the normal quantile
+    assert 1200 - lo == pytest.approx(hi - 1200)
+    # Only the steps of the span count: the first six steps of the level misses.
+    _, hi6 = _with_fold_errors(level_misses).total_interval(80, slice(0, 6))
+    assert hi6 - 600 == pytest.approx((hi - 1200) / 2)
+    cancelling = np.tile(np.array([6.0, -6.0] * 6), (8, 1))
+    lo, hi = _with_fold_errors(cancelling).total_interval(80)
+    assert hi - lo == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_95_percent_total_is_wider_than_the_80_and_few_folds_widen_both():
+    misses = np.array([6.0, -4.0, 5.0, -7.0, 3.0, -5.0, 4.0, -6.0])
+    assert total_quantile(misses, 95) > total_quantile(misses, 80)
+    assert total_quantile(misses[:2], 80) / np.sqrt(np.mean(misses[:2] ** 2)) > total_quantile(
+        misses, 80
+    ) / np.sqrt(np.mean(misses**2))
+
+
+def test_with_few_folds_the_total_range_is_never_narrower_than_the_periods_added_up():
+    """Two folds whose steps happened to cancel say little: the season range then keeps the
+    periods' half-widths added with the measured aggregation (here 1: independent)."""
+    cancelling = np.tile(np.array([6.0, -6.0] * 6), (2, 1))
+    lo, hi = _with_fold_errors(cancelling).total_interval(80)
+    assert hi - 1200 == pytest.approx(np.sqrt(12 * 10.0**2))
+    assert 1200 - lo == pytest.approx(hi - 1200)

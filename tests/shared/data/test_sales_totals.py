@@ -5,6 +5,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from activities.planning.contexts import FrameHistory
 from localdev.sample_data import generate_sample, load_sample
 from shared.data import sales_totals
 from shared.data.db import dispose_engine, get_engine
@@ -47,6 +48,21 @@ def test_store_totals_sum_the_window_inclusive(sample):
     inside = rows[rows["week_start_date"].between(*(pd.Timestamp(d) for d in WINDOW))]
     assert totals.to_dict() == inside.groupby("store_id")["units_sold"].sum().to_dict()
     assert list(totals.index) == sorted(totals.index) and len(totals) == 12
+
+
+def test_store_window_counts_the_weeks_each_store_sold_as_the_rows_do(sample):
+    engine = sample[0]
+    _delete(
+        engine, "store_id = (SELECT MIN(store_id) FROM stores) AND week_start_date < '2024-09-01'"
+    )
+    with engine.connect() as conn:
+        window = sales_totals.store_window(conn, "outerwear", *WINDOW)
+        kept = pd.read_sql(
+            "SELECT week_start_date, store_id, units_sold FROM historical_sales", conn
+        )
+    expected = FrameHistory(kept).store_window(*WINDOW)
+    assert window.to_dict() == expected.to_dict()
+    assert window["weeks"].min() < window["weeks"].max()  # the trimmed store sold fewer weeks
 
 
 def _only_before(engine, known_from: date) -> list[str]:
