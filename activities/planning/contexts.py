@@ -61,19 +61,14 @@ class SalesHistory(ABC):
     """One category's weekly sales as the Demand agent reads them: sums, never rows.
 
     Why sums: at retail scale the rows are millions (50,000 stores x 156 weeks), and the agent
-    needs only units per week and units per store over a window of weeks, which a database
-    computes without handing the rows over (shared.data.context answers from SQL). A history
-    held in memory (`FrameHistory`) answers the same questions with pandas.
+    needs only units per week and, per store over a window of weeks, units and weeks sold,
+    which a database computes without handing the rows over (shared.data.context answers from
+    SQL). A history held in memory (`FrameHistory`) answers the same questions with pandas.
     """
 
     @abstractmethod
     def weekly_totals(self) -> pd.Series:
         """Units per week summed over stores, indexed by week start (datetime64, ascending)."""
-
-    @abstractmethod
-    def store_totals(self, first_week: date, last_week: date) -> pd.Series:
-        """Units per store over the weeks starting from `first_week` through `last_week`,
-        indexed by store id (str), for the stores with sales in those weeks."""
 
     @abstractmethod
     def store_window(self, first_week: date, last_week: date) -> pd.DataFrame:
@@ -93,16 +88,6 @@ class FrameHistory(SalesHistory):
 
     def weekly_totals(self) -> pd.Series:
         return weekly_units(self.sales)
-
-    def store_totals(self, first_week: date, last_week: date) -> pd.Series:
-        weeks = pd.to_datetime(self.sales["week_start_date"]).dt.normalize()
-        inside = self.sales[
-            (weeks >= pd.Timestamp(first_week)) & (weeks <= pd.Timestamp(last_week))
-        ]
-        # observed=True: a categorical store_id groups by the stores present only.
-        units = inside.groupby("store_id", observed=True)["units_sold"].sum()
-        units.index = units.index.astype(str)
-        return units
 
     def store_window(self, first_week: date, last_week: date) -> pd.DataFrame:
         weeks = pd.to_datetime(self.sales["week_start_date"]).dt.normalize()

@@ -620,29 +620,12 @@ class ContextAssembler:
             )
         return history
 
-    def _store_totals(
-        self, snap: _Snapshot, category_id: str, first_week: date, last_week: date
-    ) -> pd.Series:
-        """Units per store over a window of weeks (sales_totals.store_totals), summed by the
-        database once per data version and window."""
-
-        def read() -> pd.Series:
-            with (
-                self._database(f"summing store sales of {category_id}"),
-                self.engine.connect() as conn,
-            ):
-                return sales_totals.store_totals(conn, category_id, first_week, last_week)
-
-        totals: pd.Series = self._derived(
-            snap, ("store_totals", category_id, first_week, last_week), read
-        )
-        return totals
-
     def _store_window(
         self, snap: _Snapshot, category_id: str, first_week: date, last_week: date
     ) -> pd.DataFrame:
         """Units and weeks present per store over a window of weeks (sales_totals.store_window),
-        computed by the database once per data version and window."""
+        computed by the database once per data version and window: the store list's recent
+        window and the store split's windows share it."""
 
         def read() -> pd.DataFrame:
             with (
@@ -674,7 +657,7 @@ class ContextAssembler:
                 suggestions=[IMPORT_HINT],
             )
         first, last = self._recent_window(weekly)
-        recent = self._store_totals(snap, category_id, first, last)
+        recent = self._store_window(snap, category_id, first, last)
         starts = weekly.index.date
         earlier = weekly[starts < first]
         with self._database(f"finding the stores of {category_id}"), self.engine.connect() as conn:
@@ -819,10 +802,6 @@ class _DatabaseHistory(SalesHistory):
 
     def weekly_totals(self) -> pd.Series:
         return self._weekly
-
-    def store_totals(self, first_week: date, last_week: date) -> pd.Series:
-        last = min(last_week, self._weekly.index[-1].date())
-        return self._assembler._store_totals(self._snap, self._category_id, first_week, last)
 
     def store_window(self, first_week: date, last_week: date) -> pd.DataFrame:
         last = min(last_week, self._weekly.index[-1].date())

@@ -56,30 +56,6 @@ def weekly_totals(conn: Connection, category_id: str) -> pd.DataFrame:
     )
 
 
-def store_totals(
-    conn: Connection, category_id: str, first_week: date, last_week: date
-) -> pd.Series:
-    """Units per store over the weeks starting from `first_week` through `last_week`
-    (inclusive), for the stores with sales rows in them: int64, indexed by store_id (str),
-    ascending."""
-    sale = HistoricalSale
-    rows = conn.execute(
-        select(sale.store_id, func.sum(sale.units_sold))
-        .where(
-            sale.category_id == category_id,
-            sale.week_start_date >= first_week,
-            sale.week_start_date <= last_week,
-        )
-        .group_by(sale.store_id)
-        .order_by(sale.store_id)
-    ).all()
-    return pd.Series(
-        np.fromiter((units for _, units in rows), np.int64, len(rows)),
-        index=pd.Index([store for store, _ in rows], dtype=object, name="store_id"),
-        name="units_sold",
-    )
-
-
 def store_window(
     conn: Connection, category_id: str, first_week: date, last_week: date
 ) -> pd.DataFrame:
@@ -127,7 +103,7 @@ def stores_only_before(
     stores_table_size: int,
 ) -> list[str]:
     """The stores with a sales row in one of the `earlier` weeks and none in the `window`
-    weeks, ascending. `known`: the stores with rows in the window (`store_totals` over it);
+    weeks, ascending. `known`: the stores with rows in the window (`store_window` over it);
     `earlier_rows`: how many sales rows the earlier weeks hold (`weekly_totals`).
 
     Why: a category's stores are the ones that sold it at any time, and a store that stopped

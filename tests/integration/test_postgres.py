@@ -212,7 +212,7 @@ def test_contexts_errors_and_cache_invalidation(seeded):
     window = (date(2024, 10, 1), date(2024, 12, 23))
     inside = rows[rows["week_start_date"].between(*(pd.Timestamp(d) for d in window))]
     by_store = inside.groupby("store_id", observed=True)["units_sold"].sum()
-    assert demand.history.store_totals(*window).to_dict() == by_store.to_dict()
+    assert demand.history.store_window(*window)["units"].to_dict() == by_store.to_dict()
     assert len(demand.stores) == 6 and demand.stores["store_size_sqft"].dtype == "int64"
     again = assembler.assemble_demand_context("outerwear", PARAMS)
     assert again.history.weekly_totals() is weekly
@@ -264,7 +264,7 @@ def test_stores_that_sold_only_before_the_recent_weeks_are_found_either_way(
         bump_data_version(conn, NOW)
     demand = ContextAssembler(engine).assemble_demand_context("outerwear", PARAMS)
     assert list(demand.stores["store_id"]) == [f"S{n:04d}" for n in range(1, 7)]
-    recent = demand.history.store_totals(date(2024, 7, 1), date(2024, 12, 23))
+    recent = demand.history.store_window(date(2024, 7, 1), date(2024, 12, 23))["units"]
     assert "S0002" not in recent.index and len(recent) == 4
 
 

@@ -76,7 +76,7 @@ def test_history_is_cut_before_an_earlier_season(seeded):
     # stop at its last week.
     rows = ContextAssembler(get_engine(seeded)).load_historical_sales("outerwear")
     before = rows[rows["week_start_date"] <= pd.Timestamp("2024-05-27")]
-    totals = ctx.history.store_totals(date(2023, 1, 1), date(2024, 12, 30))
+    totals = ctx.history.store_window(date(2023, 1, 1), date(2024, 12, 30))["units"]
     assert (
         totals.to_dict() == before.groupby("store_id", observed=True)["units_sold"].sum().to_dict()
     )
@@ -175,7 +175,7 @@ def test_the_database_sums_equal_the_sums_of_the_rows(seeded):
     )
     window = rows[rows["week_start_date"].between("2024-07-01", "2024-12-23")]
     by_store = window.groupby("store_id", observed=True)["units_sold"].sum()
-    totals = ctx.history.store_totals(date(2024, 7, 1), date(2024, 12, 23))
+    totals = ctx.history.store_window(date(2024, 7, 1), date(2024, 12, 23))["units"]
     assert totals.to_dict() == by_store.to_dict() and totals.dtype == "int64"
     assert list(totals.index) == sorted(ctx.stores["store_id"])
 

@@ -41,10 +41,10 @@ def test_weekly_totals_are_the_rows_summed_per_week(sample):
     assert str(weekly.index.dtype) == "datetime64[ns]" and weekly["units_sold"].dtype == "int64"
 
 
-def test_store_totals_sum_the_window_inclusive(sample):
+def test_store_window_sums_the_window_inclusive(sample):
     engine, rows = sample
     with engine.connect() as conn:
-        totals = sales_totals.store_totals(conn, "outerwear", *WINDOW)
+        totals = sales_totals.store_window(conn, "outerwear", *WINDOW)["units"]
     inside = rows[rows["week_start_date"].between(*(pd.Timestamp(d) for d in WINDOW))]
     assert totals.to_dict() == inside.groupby("store_id")["units_sold"].sum().to_dict()
     assert list(totals.index) == sorted(totals.index) and len(totals) == 12
@@ -68,7 +68,7 @@ def test_store_window_counts_the_weeks_each_store_sold_as_the_rows_do(sample):
 def _only_before(engine, known_from: date) -> list[str]:
     with engine.connect() as conn:
         weekly = sales_totals.weekly_totals(conn, "outerwear")
-        recent = sales_totals.store_totals(conn, "outerwear", known_from, date(2024, 12, 23))
+        recent = sales_totals.store_window(conn, "outerwear", known_from, date(2024, 12, 23))
         known = set(recent.index)
         starts = weekly.index.date
         earlier = weekly[starts < known_from]
