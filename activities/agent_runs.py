@@ -36,7 +36,7 @@ from activities.planning.pricing import PricingInputs, run_pricing_agent
 from activities.planning.replenishment import ReplenishmentPolicy
 from shared.activity_inputs import AgentTask
 from shared.agents import DEMAND, INVENTORY, PRICING, Agent, ResultT
-from shared.data.context import get_assembler
+from shared.data.context import CategoryInfo, get_assembler
 from shared.data.db import get_engine
 from shared.data.results_store import load_result, save_result
 from shared.deadline import Checkpoint, deadline_checkpoint
@@ -106,13 +106,10 @@ def run_inventory(
     return result.summary()
 
 
-def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter) -> PricingSummary:
-    demand = _earlier_result(settings, task, DEMAND)
-    inventory = _earlier_result(settings, task, INVENTORY)
-    assembler = get_assembler(settings.database_url)
-    ctx = assembler.assemble_pricing_context(task.category_id, task.parameters, demand, inventory)
-    category = assembler.category_info(task.category_id)
-    inputs = PricingInputs(
+def pricing_inputs(category: CategoryInfo) -> PricingInputs:
+    """What the Pricing agent takes of a category: its prices, costs and vendor lead time (the
+    plan's agent and a live season's re-plan alike)."""
+    return PricingInputs(
         full_price=category.full_price,
         unit_cost=category.unit_cost,
         salvage_fraction=category.salvage_fraction,
@@ -120,6 +117,14 @@ def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter)
         currency=category.currency,
         vendor_lead_weeks=category.vendor_lead_weeks,
     )
+
+
+def run_pricing(task: AgentTask, settings: Settings, progress: ProgressReporter) -> PricingSummary:
+    demand = _earlier_result(settings, task, DEMAND)
+    inventory = _earlier_result(settings, task, INVENTORY)
+    assembler = get_assembler(settings.database_url)
+    ctx = assembler.assemble_pricing_context(task.category_id, task.parameters, demand, inventory)
+    inputs = pricing_inputs(assembler.category_info(task.category_id))
     result = run_pricing_agent(ctx, inputs, progress, replenishment_policy(settings))
     save_result(get_engine(settings.database_url), task.workflow_id, PRICING.key, result)
     return result.summary()

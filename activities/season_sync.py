@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from activities.agent_runs import replenishment_policy
+from activities.agent_runs import pricing_inputs, replenishment_policy
 from activities.planning.pricing import PricingInputs
 from activities.planning.season_replan import LaunchedPlan, original_plan, replan_season
 from shared.agents import DEMAND, INVENTORY, PRICING
@@ -101,14 +101,7 @@ def _launched(settings: Settings, season: Season) -> LaunchedPlan:
 
 
 def _economics(settings: Settings, category_id: str) -> PricingInputs:
-    category = get_assembler(settings.database_url).category_info(category_id)
-    return PricingInputs(
-        full_price=category.full_price,
-        unit_cost=category.unit_cost,
-        salvage_fraction=category.salvage_fraction,
-        elasticity=category.price_elasticity,
-        currency=category.currency,
-    )
+    return pricing_inputs(get_assembler(settings.database_url).category_info(category_id))
 
 
 def _weekly_actuals(actuals: Any, parameters: SeasonParameters) -> dict[int, int]:

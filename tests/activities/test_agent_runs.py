@@ -313,3 +313,22 @@ async def test_a_task_started_by_an_earlier_version_still_validates():
     )
     assert task.workflow_id == "wf-1" and task.parameters == PARAMETERS
     assert "previous" not in task.model_dump()
+
+
+def test_pricing_takes_the_categorys_own_vendor_lead_time_in_a_plan_and_a_live_season_alike():
+    from activities.agent_runs import pricing_inputs
+    from shared.data.context import CategoryInfo
+
+    category = CategoryInfo(
+        category_id="denim",
+        name="Denim",
+        full_price=69.0,
+        unit_cost=24.0,
+        salvage_fraction=0.3,
+        price_elasticity=-2.0,
+        currency="EUR",
+        vendor_lead_weeks=5,
+    )
+    inputs = pricing_inputs(category)
+    assert (inputs.full_price, inputs.unit_cost, inputs.salvage_fraction) == (69.0, 24.0, 0.3)
+    assert (inputs.elasticity, inputs.currency, inputs.vendor_lead_weeks) == (-2.0, "EUR", 5)
